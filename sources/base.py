@@ -1,0 +1,130 @@
+"""The HTTP plumbing every adapter shares: one long-lived client, timeouts, error translation.
+
+``SourceClient`` wraps an ``httpx.AsyncClient`` bound to one upstream. Its ``get_json`` and
+``send_json`` map every httpx exception and every unusable answer into the :mod:`sources.errors`
+tree, with ``from exc`` and without upstream text. Idempotent GETs are retried a bounded number of
+times on connection errors and 5xx; writes are never retried.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from sources.errors import (
+    SourceRejected,
+    SourceResponseInvalid,
+    SourceTimeout,
+    SourceUnavailable,
+    SourceVersionConflict,
+)
+
+JSON = Any
+"""A decoded JSON document; adapters validate it before use."""
+
+NOT_FOUND = object()
+"""Returned by :meth:`SourceClient.get_json` for a 404 when ``allow_404`` is set."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceConfig:
+    """Where and how to reach one upstream."""
+
+    name: str
+    base_url: str
+    timeout_s: float = 2.0
+    retries: int = 1
+    token: str | None = None
+    """Bearer credential sent to the upstream, when it needs one."""
+
+
+def build_client(config: SourceConfig, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """Create the long-lived ``httpx.AsyncClient`` for one upstream."""
+    headers = {"accept": "application/fhir+json, application/json"}
+    if config.token:
+        headers["authorization"] = f"Bearer {config.token}"
+    return httpx.AsyncClient(
+        base_url=config.base_url,
+        timeout=httpx.Timeout(config.timeout_s),
+        limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+        headers=headers,
+        transport=transport,
+    )
+
+
+class SourceClient:
+    """One upstream: its name, its client and the error translation."""
+
+    def __init__(self, config: SourceConfig, client: httpx.AsyncClient) -> None:
+        self.config = config
+        self.name = config.name
+        self._client = client
+
+    async def aclose(self) -> None:
+        """Close the underlying connection pool."""
+        await self._client.aclose()
+
+    async def get_json(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        allow_404: bool = False,
+    ) -> JSON:
+        """GET ``path`` and return its decoded JSON body (or :data:`NOT_FOUND`)."""
+        attempts = 1 + max(0, self.config.retries)
+        last: SourceUnavailable | None = None
+        for _ in range(attempts):
+            try:
+                response = await self._client.get(path, params=params)
+            except httpx.TimeoutException as exc:
+                raise SourceTimeout(self.name, "timed out") from exc
+            except httpx.HTTPError as exc:
+                last = SourceUnavailable(self.name, "connection failed")
+                last.__cause__ = exc
+                continue
+            if response.status_code == 404 and allow_404:
+                return NOT_FOUND
+            if response.status_code >= 500:
+                last = SourceUnavailable(self.name, f"status {response.status_code}")
+                continue
+            return self._decode(response)
+        assert last is not None
+        raise last
+
+    async def send_json(
+        self,
+        method: str,
+        path: str,
+        body: JSON,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[JSON, httpx.Headers]:
+        """Send a JSON body (never retried) and return the decoded answer and its headers."""
+        try:
+            response = await self._client.request(method, path, json=body, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise SourceTimeout(self.name, "timed out") from exc
+        except httpx.HTTPError as exc:
+            raise SourceUnavailable(self.name, "connection failed") from exc
+        if response.status_code in (409, 412):
+            raise SourceVersionConflict(self.name, f"status {response.status_code}")
+        if response.status_code in (400, 422):
+            raise SourceRejected(self.name, f"status {response.status_code}")
+        return self._decode(response), response.headers
+
+    def _decode(self, response: httpx.Response) -> JSON:
+        if response.status_code >= 400:
+            raise SourceUnavailable(self.name, f"status {response.status_code}")
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise SourceResponseInvalid(self.name, "body is not JSON") from exc
+
+    def invalid(self, detail: str) -> SourceResponseInvalid:
+        """An error saying this source's payload failed validation (``detail`` must hold no data)."""
+        return SourceResponseInvalid(self.name, detail)

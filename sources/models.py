@@ -1,0 +1,177 @@
+"""Source-neutral records: the language of the adapters' ports.
+
+Adapters parse upstream payloads into these frozen dataclasses; nothing above ``sources/`` ever sees
+an upstream field name. Identifiers are plain strings validated at the edges (CPR: 10 digits,
+ydernummer: up to 6 digits, SOR: 11+ digits, autorisations-ID: 5 characters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+
+class Sex(StrEnum):
+    """Sex as registered in CPR (KOEN M/K)."""
+
+    MALE = "male"
+    FEMALE = "female"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class AddressRecord:
+    """A postal address (folkeregisteradresse or a temporary address)."""
+
+    line: str
+    postal_code: str
+    city: str
+    municipality_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRecord:
+    """A person from CPR (Det Centrale Personregister)."""
+
+    cpr: str
+    given_name: str
+    family_name: str
+    sex: Sex
+    birth_date: date | None
+    status: str
+    """CPR status code, two digits (01 active … 80 emigrated, 90 dead)."""
+    status_date: date | None
+    address: AddressRecord | None
+    protected: bool
+    """Name and address protection (navne- og adressebeskyttelse) in force."""
+    civil_status: str | None = None
+    replaced_by: str | None = None
+    """The current CPR number when this one was changed (PNRGAELD)."""
+    custody_holders: tuple[str, ...] = ()
+    """CPR numbers of those with parental custody (forældremyndighed)."""
+    guardians: tuple[str, ...] = ()
+    """CPR numbers of appointed guardians (værger)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GpAssignmentRecord:
+    """The patient's entry in the Sikrede register: chosen GP and health-insurance group."""
+
+    cpr: str
+    ydernummer: str | None
+    insurance_group: int
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorRecord:
+    """A doctor working at a practice (yderperson)."""
+
+    name: str
+    authorization_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PracticeRecord:
+    """A general practice (yder) from the Yderregister."""
+
+    ydernummer: str
+    sor: str | None
+    name: str
+    address: AddressRecord | None
+    phone: str | None
+    doctors: tuple[DoctorRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TemporaryAddressRecord:
+    """The one temporary address a master card may hold, with an optional end date."""
+
+    address: AddressRecord
+    end_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class RelativeRecord:
+    """A relative (pårørende) on the master card: first name required, the rest optional."""
+
+    first_name: str
+    surname: str | None = None
+    phone: str | None = None
+    relation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MasterCardRecord:
+    """The patient's Fælles Stamkort: contact data the citizen maintains."""
+
+    cpr: str
+    version: str
+    phone: str | None = None
+    temporary_address: TemporaryAddressRecord | None = None
+    dentist: str | None = None
+    preferred_language: str | None = None
+    relatives: tuple[RelativeRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationsRecord:
+    """Whether the patient has registrations in the will and donor registers."""
+
+    cpr: str
+    treatment_will: bool
+    living_will: bool
+    organ_donor: bool
+    resuscitation_opt_out: bool
+
+
+class BlockKind(StrEnum):
+    """What a Min Spærring block is against."""
+
+    PROFESSIONAL = "professional"
+    ORGANISATION = "organisation"
+    DATA_PERIOD = "data_period"
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodRecord:
+    """A closed or open period of dates."""
+
+    start: date | None = None
+    end: date | None = None
+
+    def contains(self, day: date) -> bool:
+        """Whether ``day`` falls inside the period (both ends inclusive)."""
+        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockRecord:
+    """A citizen's block (negativt samtykke) from the consent service."""
+
+    id: str
+    cpr: str
+    kind: BlockKind
+    validity: PeriodRecord = field(default_factory=PeriodRecord)
+    authorization_id: str | None = None
+    organisation_sor: str | None = None
+    include_subunits: bool = False
+    data_period: PeriodRecord | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RelationQuery:
+    """A question to the treatment-relation service: professional at a place, about a patient."""
+
+    cpr: str
+    authorization_id: str
+    organisation_sor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TreatmentRelationRecord:
+    """The answer to a :class:`RelationQuery`."""
+
+    query: RelationQuery
+    has_relation: bool
+    kinds: tuple[str, ...] = ()
