@@ -1,0 +1,44 @@
+"""Errors of the auth layer: who is calling, what they may see, and the access record::
+
+AuthError
+├── AuthenticationFailed   the bearer token is missing, malformed, expired or not ours (HTTP 401)
+├── AccessDenied           the caller may not see this patient or category (FORBIDDEN)
+│   ├── ConsentDenied      the patient's block (Min Spærring) denies it (CONSENT_DENIED)
+│   └── Unauthenticated    an anonymous caller asked for patient data (UNAUTHENTICATED)
+├── AccessUnavailable      a source the decision needs failed, so access fails closed
+└── AccessRecordFailed     the access record could not be written: no record, no data
+"""
+
+from __future__ import annotations
+
+
+class AuthError(Exception):
+    """Base of every error raised by ``auth/``."""
+
+
+class AuthenticationFailed(AuthError):
+    """The bearer token could not be accepted; the message says why, without token contents."""
+
+
+class AccessDenied(AuthError):
+    """The caller may not see this data."""
+
+
+class ConsentDenied(AccessDenied):
+    """The patient's block denies this caller."""
+
+
+class Unauthenticated(AccessDenied):
+    """Patient data needs a verified caller."""
+
+
+class AccessUnavailable(AuthError):
+    """A source the access decision depends on failed; access is denied until it answers."""
+
+    def __init__(self, message: str, source: str) -> None:
+        super().__init__(message)
+        self.source = source
+
+
+class AccessRecordFailed(AuthError):
+    """The durable access record could not be written, so no data is returned."""

@@ -1,0 +1,84 @@
+"""The composition root: ``create_app`` builds every concrete object of the gateway.
+
+``uvicorn --factory gateway.app:create_app`` reads settings from the environment. Tests pass
+``settings`` and, to replace the network, ``transport`` (an httpx transport for every source).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount, Route
+
+from auth.access_log import AccessLog, open_access_log
+from auth.gate import AccessServices
+from auth.tokens import TokenVerifier
+from gateway.graphiql import DEFAULT_MOUNT_PATH, graphiql_assets_app, graphiql_html
+from gateway.http import BearerAuth, GraphQLApp
+from gateway.schema import build_schema
+from gateway.settings import Settings
+from sources.registry import Sources, build_sources
+
+
+@dataclass
+class Services:
+    """What lives as long as the process: adapters, token verifier, access record store."""
+
+    sources: Sources
+    verifier: TokenVerifier
+    access: AccessServices
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    access_log: AccessLog | None = None,
+) -> Starlette:
+    """The gateway as an ASGI app."""
+    settings = settings or Settings()
+    schema = build_schema(max_depth=settings.max_depth, max_aliases=settings.max_aliases)
+    graphql = GraphQLApp(
+        schema,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        allow_queries_via_get=False,
+        ide_html=graphiql_html() if settings.graphiql else "",
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        sources = build_sources(settings.source_configs(), transport)
+        store = access_log or open_access_log(settings.database_url)
+        verifier = TokenVerifier(
+            sources.jwks,
+            issuer=settings.token_issuer,
+            audience=settings.token_audience,
+            algorithms=settings.token_algorithms,
+        )
+        app.state.services = Services(
+            sources, verifier, AccessServices(sources.consent, sources.treatment_relation, store)
+        )
+        try:
+            yield
+        finally:
+            await sources.aclose()
+            if access_log is None:
+                await store.aclose()
+
+    routes: list[BaseRoute] = [
+        Route("/graphql", BearerAuth(graphql), methods=["GET", "POST"]),
+        Route("/healthz", _health),
+    ]
+    if settings.graphiql:
+        routes.append(Mount(DEFAULT_MOUNT_PATH, graphiql_assets_app()))
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+async def _health(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})

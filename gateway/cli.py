@@ -1,0 +1,162 @@
+"""The ``patientoverblik`` command: run the gateway, the sandbox and the demo; mint demo tokens.
+
+The sandbox runs in its own process (``python -m sandbox``); the gateway never imports it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import typer
+import uvicorn
+
+from gateway.schema import schema_sdl
+from gateway.settings import SANDBOX_PORTS, Settings, sandbox_url
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Et Samlet Patientoverblik: the GraphQL gateway.")
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Bind address (default PATIENTOVERBLIK_HOST or 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Port (default PATIENTOVERBLIK_PORT or 8000)."),
+) -> None:
+    """Run the gateway only, configured by PATIENTOVERBLIK_* environment variables."""
+    settings = Settings()
+    _serve_gateway(settings, host or settings.host, port or settings.port)
+
+
+@app.command()
+def sandbox(
+    seed: int = typer.Option(2016, help="Seed of the synthetic population."),
+    patients: int = typer.Option(200, help="Generated patients besides the personas."),
+    latency_ms: float = typer.Option(0.0, help="Added latency on every source answer."),
+    error_rate: float = typer.Option(0.0, min=0.0, max=1.0, help="Share of source requests answered 503."),
+    base_port: int = typer.Option(SANDBOX_PORTS["issuer"], help="Port of the token issuer; sources take the next six."),
+) -> None:
+    """Run the simulated national sources only (real HTTP servers on 127.0.0.1)."""
+    args = _sandbox_args(seed, patients, latency_ms, error_rate, base_port)
+    raise typer.Exit(subprocess.call(args))  # noqa: S603 - our own interpreter and module
+
+
+@app.command()
+def demo(
+    seed: int = typer.Option(2016, help="Seed of the synthetic population."),
+    patients: int = typer.Option(200, help="Generated patients besides the personas."),
+    port: int = typer.Option(8000, help="Gateway port."),
+) -> None:
+    """Start the sandbox and the gateway together: what `make run` does."""
+    child = subprocess.Popen(_sandbox_args(seed, patients, 0.0, 0.0, SANDBOX_PORTS["issuer"]))  # noqa: S603
+    try:
+        personas = _wait_for_sandbox(child)
+        _print_welcome(port, personas)
+        _serve_gateway(Settings(), "127.0.0.1", port)
+    finally:
+        child.send_signal(signal.SIGINT)
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+@app.command()
+def token(
+    as_: str = typer.Option(..., "--as", help="citizen or professional"),
+    cpr: str | None = typer.Option(None, help="The citizen's CPR number (--as citizen)."),
+    authorization_id: str | None = typer.Option(None, help="Autorisations-ID (--as professional)."),
+    org_sor: str | None = typer.Option(None, help="The professional's organisation, SOR ID."),
+    expires_in: int = typer.Option(3600, help="Lifetime in seconds."),
+    issuer_url: str = typer.Option(sandbox_url("issuer"), help="The demo token issuer."),
+) -> None:
+    """Print a signed demo token, alone on the last line, from the sandbox's token issuer."""
+    body: dict[str, Any] = {"actor_kind": as_, "expires_in": expires_in}
+    if as_ == "citizen":
+        body["cpr"] = cpr
+    elif as_ == "professional":
+        body |= {"authorization_id": authorization_id, "organisation_sor": org_sor}
+    else:
+        raise typer.BadParameter("--as must be citizen or professional")
+    try:
+        response = httpx.post(f"{issuer_url}/token", json=body, timeout=5)
+    except httpx.HTTPError:
+        typer.echo(f"The token issuer at {issuer_url} is not reachable: start it with `make run`.", err=True)
+        raise typer.Exit(2) from None
+    if response.status_code != 200:
+        typer.echo(f"The issuer refused: {response.json().get('error_description', response.text)}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"# {as_} token, valid {expires_in} s; send it as 'Authorization: Bearer <token>'", err=True)
+    typer.echo(response.json()["access_token"])
+
+
+@app.command("export-schema")
+def export_schema(
+    output: str = typer.Option("schema.graphql", help="Where to write the SDL."),
+    stdout: bool = typer.Option(False, "--stdout", help="Print the SDL instead of writing it."),
+) -> None:
+    """Write the GraphQL schema (SDL) generated from the code."""
+    sdl = schema_sdl()
+    if stdout:
+        sys.stdout.write(sdl)
+        return
+    Path(output).write_text(sdl, encoding="utf-8")
+    typer.echo(f"wrote {output}", err=True)
+
+
+def _sandbox_args(seed: int, patients: int, latency_ms: float, error_rate: float, base_port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "sandbox",
+        "--seed", str(seed), "--patients", str(patients),
+        "--latency-ms", str(latency_ms), "--error-rate", str(error_rate), "--base-port", str(base_port),
+    ]  # fmt: skip
+
+
+def _wait_for_sandbox(child: subprocess.Popen[bytes]) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            typer.echo("The sandbox stopped while starting (is a port in 8100-8106 taken?).", err=True)
+            raise typer.Exit(1)
+        try:
+            response = httpx.get(f"{sandbox_url('issuer')}/personas", timeout=1)
+            if response.status_code == 200:
+                personas: dict[str, Any] = response.json()
+                return personas
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    typer.echo("The sandbox did not start within 60 s.", err=True)
+    raise typer.Exit(1)
+
+
+def _print_welcome(port: int, listing: dict[str, Any]) -> None:
+    url = f"http://127.0.0.1:{port}/graphql"
+    typer.echo(f"\nGraphiQL:  {url}")
+    typer.echo("Token:     .venv/bin/patientoverblik token --as citizen --cpr <CPR>")
+    typer.echo("           .venv/bin/patientoverblik token --as professional --authorization-id CBDJ6")
+    typer.echo('           (in GraphiQL, Headers: {"Authorization": "Bearer <token>"})\n')
+    typer.echo("Demo personas:")
+    for persona in listing.get("personas", []):
+        typer.echo(f"  {persona['cpr']}  {persona['name']:<28} {persona['persona']}")
+    typer.echo("Professionals:")
+    for professional in listing.get("professionals", []):
+        typer.echo(
+            f"  {professional['authorization_id']}  {professional['name']:<28} SOR {professional['organisation_sor']}"
+        )
+    typer.echo("")
+
+
+def _serve_gateway(settings: Settings, host: str, port: int) -> None:
+    os.makedirs("var", exist_ok=True)
+    from gateway.app import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,134 @@
+"""The one table of error codes, and the extension that puts them on every GraphQL error.
+
+Every error in a response carries ``extensions.code`` and, for source failures, ``extensions.source``
+(the source's name, never its text). Errors the gateway does not expect are masked as
+``INTERNAL_ERROR``: their text can hold upstream or personal data. Logging records class, code,
+source and path only, never messages, variables or bodies.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from enum import StrEnum
+
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
+
+from auth.errors import (
+    AccessDenied,
+    AccessRecordFailed,
+    AccessUnavailable,
+    AuthenticationFailed,
+    ConsentDenied,
+    Unauthenticated,
+)
+from sources.errors import (
+    SourceError,
+    SourceRejected,
+    SourceResponseInvalid,
+    SourceTimeout,
+    SourceVersionConflict,
+)
+
+logger = logging.getLogger("patientoverblik.errors")
+
+
+class ErrorCode(StrEnum):
+    """Every code a client can meet in ``extensions.code``."""
+
+    CONSENT_DENIED = "CONSENT_DENIED"
+    FORBIDDEN = "FORBIDDEN"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    SOURCE_UNAVAILABLE = "SOURCE_UNAVAILABLE"
+    SOURCE_TIMEOUT = "SOURCE_TIMEOUT"
+    SOURCE_INVALID_RESPONSE = "SOURCE_INVALID_RESPONSE"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    VERSION_CONFLICT = "VERSION_CONFLICT"
+    ACCESS_LOG_UNAVAILABLE = "ACCESS_LOG_UNAVAILABLE"
+    RATE_LIMITED = "RATE_LIMITED"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+# Most specific first: the first matching class wins.
+_CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
+    (ConsentDenied, ErrorCode.CONSENT_DENIED),
+    (Unauthenticated, ErrorCode.UNAUTHENTICATED),
+    (AuthenticationFailed, ErrorCode.UNAUTHENTICATED),
+    (AccessDenied, ErrorCode.FORBIDDEN),
+    (AccessUnavailable, ErrorCode.SOURCE_UNAVAILABLE),
+    (AccessRecordFailed, ErrorCode.ACCESS_LOG_UNAVAILABLE),
+    (SourceTimeout, ErrorCode.SOURCE_TIMEOUT),
+    (SourceResponseInvalid, ErrorCode.SOURCE_INVALID_RESPONSE),
+    (SourceVersionConflict, ErrorCode.VERSION_CONFLICT),
+    (SourceRejected, ErrorCode.BAD_USER_INPUT),
+    (SourceError, ErrorCode.SOURCE_UNAVAILABLE),
+)
+
+_MESSAGES = {
+    ErrorCode.SOURCE_UNAVAILABLE: "The source is unavailable; the rest of the overview is complete.",
+    ErrorCode.SOURCE_TIMEOUT: "The source did not answer in time; the rest of the overview is complete.",
+    ErrorCode.SOURCE_INVALID_RESPONSE: "The source answered with data the gateway could not accept.",
+    ErrorCode.INTERNAL_ERROR: "Unexpected error.",
+}
+
+
+def code_of(error: GraphQLError) -> ErrorCode:
+    """The code for one GraphQL error."""
+    original = error.original_error
+    if original is None:
+        return ErrorCode.BAD_USER_INPUT if error.path or _is_input_error(error) else ErrorCode.GRAPHQL_VALIDATION_FAILED
+    for cls, code in _CODES:
+        if isinstance(original, cls):
+            return code
+    if isinstance(original, GraphQLError):
+        return code_of(original)
+    if isinstance(original, ValueError) and error.path is None:
+        return ErrorCode.BAD_USER_INPUT  # a scalar rejected its input before execution
+    return ErrorCode.INTERNAL_ERROR
+
+
+def _is_input_error(error: GraphQLError) -> bool:
+    return error.message.startswith(("Variable '$", "Argument '", "Expected value of type"))
+
+
+def translate(error: GraphQLError) -> GraphQLError:
+    """The client-facing version of ``error``: coded, and masked unless it is expected."""
+    code = code_of(error)
+    extensions: dict[str, object] = {"code": code.value}
+    original = error.original_error
+    source = getattr(original, "source", None)
+    if isinstance(source, str):
+        extensions["source"] = source
+    message = _MESSAGES.get(code, error.message)
+    logger.info(
+        "graphql error",
+        extra={
+            "code": code.value,
+            "source": extensions.get("source"),
+            "error_class": type(original).__name__ if original else "GraphQLError",
+            "path": ".".join(str(p) for p in error.path or ()),
+        },
+    )
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
+    )
+
+
+class ErrorTranslation(SchemaExtension):
+    """Puts ``extensions.code`` (and ``source``) on every error and masks unexpected ones."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if isinstance(result, GraphQLExecutionResult | ExecutionResult) and result.errors:
+            result.errors = [translate(error) for error in result.errors]

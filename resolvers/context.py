@@ -1,0 +1,80 @@
+"""What resolvers see of the request context (the gateway's context satisfies these protocols).
+
+Resolvers read the access plan; they never decide access and never import ``auth/``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, TypeAlias
+
+from strawberry.types import Info as StrawberryInfo
+
+from sources.categories import DataCategory
+
+if TYPE_CHECKING:
+    from resolvers.loaders import Loaders
+
+
+class AccessReader(Protocol):
+    """The request's access plan, read-only."""
+
+    def require_patient(self, cpr: str) -> None:
+        """Raise the coded error unless the caller may see this patient."""
+
+    def require(self, cpr: str, category: DataCategory) -> object:
+        """Raise the coded error unless the caller may see ``category`` of ``cpr``."""
+
+    def mark_returned(self, cpr: str, category: DataCategory) -> None:
+        """Note that ``category`` of ``cpr`` went out in the response."""
+
+    def redact_protected(self, cpr: str) -> bool:
+        """Whether protected names and addresses must be replaced by placeholders for this caller."""
+
+
+class ActorView(Protocol):
+    """Who the gateway thinks the caller is."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def cpr(self) -> str | None: ...
+    @property
+    def authorization_id(self) -> str | None: ...
+    @property
+    def organisation_sor(self) -> str | None: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def client_id(self) -> str | None: ...
+
+
+class ResolverContext(Protocol):
+    """The request context, as resolvers use it."""
+
+    @property
+    def actor(self) -> ActorView: ...
+    @property
+    def loaders(self) -> Loaders: ...
+    @property
+    def access_plan(self) -> AccessReader | None: ...
+
+
+Info: TypeAlias = StrawberryInfo[ResolverContext, None]
+
+
+def plan_of(info: Info) -> AccessReader:
+    """The access plan; its absence is a wiring error, so fail closed."""
+    plan = info.context.access_plan
+    if plan is None:
+        raise RuntimeError("access was not decided for this request")
+    return plan
+
+
+def require(info: Info, cpr: str, category: DataCategory) -> None:
+    """Raise unless the caller may see ``category`` of ``cpr`` (the plan's coded error)."""
+    plan_of(info).require(cpr, category)
+
+
+def returned(info: Info, cpr: str, category: DataCategory) -> None:
+    """Record that ``category`` of ``cpr`` is in the response."""
+    plan_of(info).mark_returned(cpr, category)

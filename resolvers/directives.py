@@ -1,0 +1,35 @@
+"""Schema directives that tell the consent gate what each field reveals.
+
+They print in ``schema.graphql``, so a change to what a field reveals shows in review.
+"""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.schema_directive import Location
+
+from sources.categories import DataCategory
+
+strawberry.enum(
+    DataCategory,
+    name="DataCategory",
+    description="A kind of patient data; access is decided per patient and category before execution.",
+)
+
+
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION],
+    name="category",
+    description="The field reveals this category of the patient in scope; the consent gate decides it.",
+)
+class Category:
+    category: DataCategory
+
+
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION],
+    name="patientScope",
+    description="The field opens a patient scope; the named argument is the patient's CPR number.",
+)
+class PatientScope:
+    patient_argument: str = "cpr"

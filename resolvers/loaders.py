@@ -1,0 +1,64 @@
+"""Per-request DataLoaders over the batch-first adapters.
+
+Built once per request inside the running loop (aiodataloader captures the loop). A source failure
+rejects every key of that batch with the :class:`~sources.errors.SourceError`, so each field that
+awaited it becomes ``null`` with a coded error while the rest of the overview resolves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from aiodataloader import DataLoader
+
+from sources.errors import SourceError
+from sources.models import GpAssignmentRecord, MasterCardRecord, PersonRecord, PracticeRecord, RegistrationsRecord
+from sources.registry import Sources
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class BatchLoader(DataLoader[K, V | None], Generic[K, V]):
+    """A loader over one batch-first adapter method; missing keys load as ``None``."""
+
+    def __init__(self, fetch: Callable[[Sequence[K]], Awaitable[Mapping[K, V | None]]]) -> None:
+        super().__init__()
+        self._fetch = fetch
+
+    async def batch_load_fn(self, keys: list[K]) -> list[V | SourceError | None]:  # type: ignore[override]
+        # A returned exception rejects only its own key (aiodataloader semantics).
+        try:
+            found = await self._fetch(keys)
+        except SourceError as exc:
+            return [exc for _ in keys]
+        return [found.get(key) for key in keys]
+
+    async def get(self, key: K) -> V | None:
+        """Load one key (typed wrapper of ``load``)."""
+        value: V | None = await self.load(key)
+        return value
+
+
+@dataclass
+class Loaders:
+    """Every loader of one request."""
+
+    persons: BatchLoader[str, PersonRecord]
+    gp_assignments: BatchLoader[str, GpAssignmentRecord]
+    practices: BatchLoader[str, PracticeRecord]
+    master_cards: BatchLoader[str, MasterCardRecord]
+    registrations: BatchLoader[str, RegistrationsRecord]
+
+    @classmethod
+    def for_request(cls, sources: Sources) -> Loaders:
+        """Fresh loaders for one request: no cache ever crosses requests or users."""
+        return cls(
+            persons=BatchLoader(sources.cpr.persons_for),
+            gp_assignments=BatchLoader(sources.yderregister.gp_assignments_for),
+            practices=BatchLoader(sources.yderregister.practices_for),
+            master_cards=BatchLoader(sources.stamkort.master_cards_for),
+            registrations=BatchLoader(sources.registers.registrations_for),
+        )

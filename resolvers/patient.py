@@ -1,0 +1,106 @@
+"""The root of the graph: one patient's overview, and who the caller is."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from resolvers.context import Info, plan_of, require, returned
+from resolvers.directives import Category, PatientScope
+from resolvers.master_card import MasterCard
+from resolvers.person import Person
+from resolvers.practice import GeneralPractitioner
+from resolvers.scalars import CPR
+from sources.categories import DataCategory
+
+
+@strawberry.type(description="One patient's overview (Et Samlet Patientoverblik), read live from the sources.")
+class Patient:
+    cpr: CPR = strawberry.field(description="The patient's CPR number (personnummer).")  # type: ignore[valid-type]
+
+    @strawberry.field(
+        description="The person as registered in CPR.", directives=[Category(category=DataCategory.PERSON)]
+    )
+    async def person(self, info: Info) -> Person | None:
+        require(info, self.cpr, DataCategory.PERSON)
+        record = await info.context.loaders.persons.get(self.cpr)
+        if record is None:
+            return None
+        returned(info, self.cpr, DataCategory.PERSON)
+        return Person.from_record(record, redact=plan_of(info).redact_protected(self.cpr))
+
+    @strawberry.field(
+        description="The patient's own general practice (egen læge); null for group 2 insured without one.",
+        directives=[Category(category=DataCategory.GP)],
+    )
+    async def general_practitioner(self, info: Info) -> GeneralPractitioner | None:
+        require(info, self.cpr, DataCategory.GP)
+        assignment = await info.context.loaders.gp_assignments.get(self.cpr)
+        if assignment is None or assignment.ydernummer is None:
+            return None
+        practice = await info.context.loaders.practices.get(assignment.ydernummer)
+        if practice is None:
+            return None
+        returned(info, self.cpr, DataCategory.GP)
+        return GeneralPractitioner.from_record(practice)
+
+    @strawberry.field(
+        description="The shared master card (Fælles Stamkort), with register flags.",
+        directives=[Category(category=DataCategory.MASTER_CARD)],
+    )
+    async def master_card(self, info: Info) -> MasterCard | None:
+        require(info, self.cpr, DataCategory.MASTER_CARD)
+        record = await info.context.loaders.master_cards.get(self.cpr)
+        if record is None:
+            return None
+        returned(info, self.cpr, DataCategory.MASTER_CARD)
+        return MasterCard(cpr=self.cpr, record=record)
+
+
+@strawberry.enum(description="The kind of caller.")
+class CallerKind(Enum):
+    ANONYMOUS = "anonymous"
+    CITIZEN = "citizen"
+    PROFESSIONAL = "professional"
+
+
+@strawberry.type(description="Who the gateway thinks the caller is, from the verified token.")
+class Me:
+    kind: CallerKind = strawberry.field(description="The kind of caller.")
+    cpr: CPR | None = strawberry.field(description="A citizen's own CPR number.")  # type: ignore[valid-type]
+    authorization_id: str | None = strawberry.field(description="A professional's autorisations-ID.")
+    organisation_sor: str | None = strawberry.field(description="The SOR ID of a professional's organisation.")
+    name: str | None = strawberry.field(description="The caller's name, as the token gives it.")
+    client_id: str | None = strawberry.field(description="The client application the token was issued to.")
+
+
+@strawberry.type(description="The patient overview: one graph over the national sources.")
+class Query:
+    @strawberry.field(
+        description=(
+            "One patient's overview. Access is decided for the whole request before anything is resolved; "
+            "a denied patient is null with a FORBIDDEN, CONSENT_DENIED or UNAUTHENTICATED error."
+        ),
+        directives=[PatientScope(patient_argument="cpr")],
+    )
+    def patient(
+        self,
+        info: Info,
+        cpr: Annotated[CPR, strawberry.argument(description="The patient's CPR number.")],  # type: ignore[valid-type]
+    ) -> Patient | None:
+        plan_of(info).require_patient(cpr)
+        return Patient(cpr=cpr)
+
+    @strawberry.field(description="Who the gateway thinks the caller is.")
+    def me(self, info: Info) -> Me:
+        actor = info.context.actor
+        return Me(
+            kind=CallerKind(actor.kind),
+            cpr=actor.cpr,
+            authorization_id=actor.authorization_id,
+            organisation_sor=actor.organisation_sor,
+            name=actor.name,
+            client_id=actor.client_id,
+        )

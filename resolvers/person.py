@@ -1,0 +1,120 @@
+"""The person as CPR knows them (category ``PERSON``)."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+
+import strawberry
+
+from resolvers.scalars import CPR
+from sources.models import AddressRecord, PersonRecord
+
+PROTECTED_PLACEHOLDER = "ADRESSEBESKYTTET"
+"""What the national CPR service shows instead of a protected name or address."""
+
+_NO_ADDRESS_STATUSES = frozenset({"20", "30", "50", "60", "70", "90"})
+"""Statuses for which the national service suppresses the address."""
+
+
+@strawberry.enum(description="CPR person status (personstatus), with the two-digit code in `statusCode`.")
+class CprStatus(Enum):
+    ACTIVE = "01"
+    ACTIVE_SPECIAL_ROAD_CODE = "03"
+    ACTIVE_GREENLAND = "05"
+    ACTIVE_GREENLAND_SPECIAL_ROAD_CODE = "07"
+    INACTIVE = "20"
+    CANCELLED = "30"
+    DELETED_DUPLICATE = "50"
+    CHANGED_NUMBER = "60"
+    MISSING = "70"
+    EMIGRATED = "80"
+    DEAD = "90"
+
+
+@strawberry.enum(description="Sex as registered in CPR (køn).")
+class Sex(Enum):
+    MALE = "male"
+    FEMALE = "female"
+    UNKNOWN = "unknown"
+
+
+@strawberry.type(description="A postal address (adresse).")
+class PostalAddress:
+    line: str = strawberry.field(description="Street, number, floor and door (vejnavn, husnummer, etage, dør).")
+    postal_code: str = strawberry.field(description="Postal code (postnummer).")
+    city: str = strawberry.field(description="Postal district (postdistrikt).")
+    municipality_code: str | None = strawberry.field(description="Municipality code (kommunekode), 4 digits.")
+
+    @classmethod
+    def from_record(cls, record: AddressRecord) -> PostalAddress:
+        return cls(
+            line=record.line,
+            postal_code=record.postal_code,
+            city=record.city,
+            municipality_code=record.municipality_code,
+        )
+
+    def one_line(self) -> str:
+        return f"{self.line}, {self.postal_code} {self.city}"
+
+
+@strawberry.type(description="The patient as registered in CPR (Det Centrale Personregister).")
+class Person:
+    name: str = strawberry.field(description="Full name (navn): given and middle names, then surname.")
+    given_name: str = strawberry.field(description="Given and middle names (fornavne og mellemnavne).")
+    family_name: str = strawberry.field(description="Surname (efternavn).")
+    address: str | None = strawberry.field(
+        description="The home address on one line (folkeregisteradresse); null when CPR has none to show."
+    )
+    postal_address: PostalAddress | None = strawberry.field(description="The home address, structured.")
+    status: CprStatus = strawberry.field(description="Person status (personstatus).")
+    status_code: str = strawberry.field(description="The two-digit CPR status code.")
+    status_date: date | None = strawberry.field(description="Date the status took effect (statusdato).")
+    sex: Sex = strawberry.field(description="Sex (køn).")
+    birth_date: date | None = strawberry.field(description="Date of birth (fødselsdato).")
+    name_and_address_protected: bool = strawberry.field(
+        description="Name and address protection (navne- og adressebeskyttelse) is in force."
+    )
+    replaced_by: CPR | None = strawberry.field(  # type: ignore[valid-type]
+        description="The current CPR number when this number was changed (PNRGAELD)."
+    )
+    civil_status: str | None = strawberry.field(description="Civil status code (civilstand): U, G, F, E, P, O, L, D.")
+
+    @classmethod
+    def from_record(cls, record: PersonRecord, *, redact: bool) -> Person:
+        """The person as this caller may see them (placeholders for protected persons)."""
+        if record.protected and redact:
+            return cls(
+                name=PROTECTED_PLACEHOLDER,
+                given_name=PROTECTED_PLACEHOLDER,
+                family_name=PROTECTED_PLACEHOLDER,
+                address=PROTECTED_PLACEHOLDER,
+                postal_address=None,
+                status=CprStatus(record.status),
+                status_code=record.status,
+                status_date=None,
+                sex=Sex.UNKNOWN,
+                birth_date=None,
+                name_and_address_protected=True,
+                replaced_by=record.replaced_by,
+                civil_status=None,
+            )
+        address = None
+        if record.address is not None and record.status not in _NO_ADDRESS_STATUSES:
+            address = PostalAddress.from_record(record.address)
+        return cls(
+            name=f"{record.given_name} {record.family_name}".strip(),
+            given_name=record.given_name,
+            family_name=record.family_name,
+            address=address.one_line() if address else None,
+            postal_address=address,
+            status=CprStatus(record.status),
+            status_code=record.status,
+            status_date=record.status_date,
+            sex=Sex(record.sex.value),
+            birth_date=record.birth_date,
+            name_and_address_protected=record.protected,
+            replaced_by=record.replaced_by,
+            civil_status=record.civil_status,
+        )

@@ -1,0 +1,44 @@
+"""The patient's own general practitioner (category ``GP``)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from resolvers.person import PostalAddress
+from sources.models import DoctorRecord, PracticeRecord
+
+
+@strawberry.type(description="A doctor at the practice (yderperson).")
+class Doctor:
+    name: str = strawberry.field(description="The doctor's name.")
+    authorization_id: str | None = strawberry.field(
+        description="Autorisations-ID in the Danish register of health professionals."
+    )
+
+    @classmethod
+    def from_record(cls, record: DoctorRecord) -> Doctor:
+        return cls(name=record.name, authorization_id=record.authorization_id)
+
+
+@strawberry.type(description="The patient's own general practice (egen læge), from the Yderregister.")
+class GeneralPractitioner:
+    ydernummer: str = strawberry.field(description="The practice's provider number (ydernummer).")
+    sor_id: str | None = strawberry.field(description="The practice's SOR ID (sundhedsvæsenets organisationsregister).")
+    name: str = strawberry.field(description="The practice's name (praksisbetegnelse).")
+    phone: str | None = strawberry.field(description="The practice's phone number (telefon).")
+    address: str | None = strawberry.field(description="The practice's address on one line.")
+    postal_address: PostalAddress | None = strawberry.field(description="The practice's address, structured.")
+    doctors: list[Doctor] = strawberry.field(description="The doctors at the practice (læger).")
+
+    @classmethod
+    def from_record(cls, record: PracticeRecord) -> GeneralPractitioner:
+        address = PostalAddress.from_record(record.address) if record.address else None
+        return cls(
+            ydernummer=record.ydernummer,
+            sor_id=record.sor,
+            name=record.name,
+            phone=record.phone,
+            address=address.one_line() if address else None,
+            postal_address=address,
+            doctors=[Doctor.from_record(d) for d in record.doctors],
+        )

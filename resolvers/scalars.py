@@ -1,0 +1,28 @@
+"""Custom scalars."""
+
+from __future__ import annotations
+
+from typing import NewType
+
+import strawberry
+
+from sources.identifiers import is_cpr
+
+
+def _parse_cpr(value: object) -> str:
+    if not isinstance(value, str) or not is_cpr(value):
+        raise ValueError("a CPR number is 10 digits, the first six a valid date (DDMMYY), without hyphen")
+    return value
+
+
+CPR = strawberry.scalar(
+    NewType("CPR", str),
+    name="CPR",
+    description=(
+        "A Danish personal identification number (CPR-nummer): 10 digits, DDMMYYSSSS, no hyphen. "
+        "Validated by format and date only, never by modulus 11 (numbers without it are issued since 2007)."
+    ),
+    specified_by_url="https://www.cpr.dk/cpr-systemet/opbygning-af-cpr-nummeret",
+    serialize=str,
+    parse_value=_parse_cpr,
+)

@@ -1,0 +1,136 @@
+"""Run every simulated source as a real HTTP server on loopback.
+
+``run(...)`` serves them until interrupted (``python -m sandbox``, ``patientoverblik sandbox``).
+``start_in_thread(...)`` starts them on free ports in a background thread and returns a handle with
+each service's URL and its :class:`~sandbox.control.Controlled` wrapper (request recorder, fault
+knobs), for tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import uvicorn
+from starlette.applications import Starlette
+
+from sandbox import consent, cpr, registers, stamkort, treatment_relation, yderregister
+from sandbox.control import Controlled, Faults
+from sandbox.issuer import Issuer
+from sandbox.issuer import create_app as create_issuer_app
+from sandbox.population import Population
+
+SOURCE_APPS: dict[str, Callable[[Population], Starlette]] = {
+    "cpr": cpr.create_app,
+    "yderregister": yderregister.create_app,
+    "stamkort": stamkort.create_app,
+    "registers": registers.create_app,
+    "consent": consent.create_app,
+    "treatment_relation": treatment_relation.create_app,
+}
+DEFAULT_PORTS = {
+    "issuer": 8100,
+    "cpr": 8101,
+    "yderregister": 8102,
+    "stamkort": 8103,
+    "registers": 8104,
+    "consent": 8105,
+    "treatment_relation": 8106,
+}
+
+
+@dataclass
+class Sandbox:
+    """The simulated services of one population, bound to sockets."""
+
+    population: Population
+    host: str
+    sockets: dict[str, socket.socket]
+    controls: dict[str, Controlled] = field(default_factory=dict)
+    issuer: Issuer | None = None
+
+    def url(self, name: str) -> str:
+        port = self.sockets[name].getsockname()[1]
+        return f"http://{self.host}:{port}"
+
+    def servers(self, faults: Faults | None = None) -> list[uvicorn.Server]:
+        """One uvicorn server per service (sources wrapped in the recorder and fault knobs)."""
+        issuer_app, self.issuer = create_issuer_app(self.population, self.url("issuer"))
+        apps: dict[str, object] = {"issuer": issuer_app}
+        for name, factory in SOURCE_APPS.items():
+            knobs = Faults(**vars(faults)) if faults else Faults()
+            self.controls[name] = Controlled(factory(self.population), name, knobs, seed=self.population.seed)
+            apps[name] = self.controls[name]
+        return [
+            uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))  # type: ignore[arg-type]
+            for app in apps.values()
+        ]
+
+    async def serve(self, faults: Faults | None = None, started: threading.Event | None = None) -> None:
+        servers = self.servers(faults)
+        names = list(self.sockets)
+        tasks = [asyncio.create_task(s.serve(sockets=[self.sockets[n]])) for s, n in zip(servers, names, strict=True)]
+        self._servers = servers
+        while not all(s.started for s in servers):  # noqa: ASYNC110 - uvicorn exposes no started event
+            await asyncio.sleep(0.01)
+        if started is not None:
+            started.set()
+        await asyncio.gather(*tasks)
+
+    def stop(self) -> None:
+        for server in getattr(self, "_servers", []):
+            server.should_exit = True
+
+
+def bind(population: Population, host: str = "127.0.0.1", ports: dict[str, int] | None = None) -> Sandbox:
+    """Bind every service's socket (port 0 picks a free port)."""
+    sockets: dict[str, socket.socket] = {}
+    for name in ["issuer", *SOURCE_APPS]:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, (ports or {}).get(name, 0)))
+        sock.listen(128)
+        sockets[name] = sock
+    return Sandbox(population, host, sockets)
+
+
+def run(population: Population, host: str, ports: dict[str, int], faults: Faults) -> None:
+    """Serve the sandbox in the foreground until interrupted."""
+    sandbox = bind(population, host, ports)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(sandbox.serve(faults))
+
+
+@dataclass
+class ThreadedSandbox:
+    """A sandbox running in a background thread."""
+
+    sandbox: Sandbox
+    thread: threading.Thread
+
+    def url(self, name: str) -> str:
+        return self.sandbox.url(name)
+
+    def control(self, name: str) -> Controlled:
+        return self.sandbox.controls[name]
+
+    def stop(self) -> None:
+        self.sandbox.stop()
+        self.thread.join(timeout=10)
+        for sock in self.sandbox.sockets.values():
+            sock.close()
+
+
+def start_in_thread(population: Population, host: str = "127.0.0.1") -> ThreadedSandbox:
+    """Start every service on a free loopback port in a background thread."""
+    sandbox = bind(population, host)
+    started = threading.Event()
+    thread = threading.Thread(target=lambda: asyncio.run(sandbox.serve(started=started)), daemon=True)
+    thread.start()
+    if not started.wait(timeout=20):
+        raise RuntimeError("sandbox did not start")
+    return ThreadedSandbox(sandbox, thread)

@@ -1,0 +1,183 @@
+"""Contract tests for the Min Spærring adapter against the simulated consent service."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+
+from sandbox import consent
+from sandbox.personas import LUNG_CLINIC_SOR
+from sandbox.population import Population, build_population
+from sources.consent import ConsentSource
+from sources.errors import SourceRejected, SourceResponseInvalid, SourceTimeout, SourceUnavailable
+from sources.models import BlockKind, BlockRecord, PeriodRecord
+from tests.contract.conftest import MockClientFactory, SandboxClientFactory
+
+HANS = "1403723705"
+
+
+@pytest.fixture
+def fresh_population() -> Population:
+    """A population of our own: write tests add and remove blocks."""
+    return build_population(seed=2016, patients=0)
+
+
+def _bundle(*consents: dict[str, Any]) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": c} for c in consents]}
+
+
+def _consent(provision: dict[str, Any], cpr: str = HANS) -> dict[str, Any]:
+    return {
+        "resourceType": "Consent",
+        "id": "c-1",
+        "status": "active",
+        "patient": {"identifier": {"system": consent.CPR_SYSTEM, "value": cpr}},
+        "provision": provision,
+    }
+
+
+async def test_blocks_doctor_has_one_professional_block_against_7qwrt(population, sandbox_client: SandboxClientFactory):
+    client, _ = sandbox_client(consent.create_app(population), "consent")
+    cpr = population.personas["blocks_doctor"]
+
+    blocks = (await ConsentSource(client).blocks_for([cpr]))[cpr]
+
+    assert blocks == [
+        BlockRecord(
+            "block-1", cpr, BlockKind.PROFESSIONAL, validity=PeriodRecord(date(2024, 3, 1)), authorization_id="7QWRT"
+        )
+    ]
+
+
+async def test_two_patients_in_one_request_every_cpr_present(population, sandbox_client: SandboxClientFactory):
+    client, controlled = sandbox_client(consent.create_app(population), "consent")
+    hans, blocked = population.personas["hans"], population.personas["blocks_doctor"]
+
+    blocks = await ConsentSource(client).blocks_for([hans, blocked, hans, "0101010000"])
+
+    assert blocks[hans] == []
+    assert blocks["0101010000"] == []
+    assert [b.authorization_id for b in blocks[blocked]] == ["7QWRT"]
+    assert len(controlled.recorder.requests) == 1
+    assert controlled.recorder.requests[0].path == "/fhir/Consent"
+    assert "status=active" in controlled.recorder.requests[0].query
+
+
+async def test_empty_input_sends_no_request(population, sandbox_client: SandboxClientFactory):
+    client, controlled = sandbox_client(consent.create_app(population), "consent")
+
+    assert await ConsentSource(client).blocks_for([]) == {}
+    assert controlled.recorder.requests == []
+
+
+async def test_created_organisation_and_data_period_blocks_read_back(
+    fresh_population, sandbox_client: SandboxClientFactory
+):
+    client, _ = sandbox_client(consent.create_app(fresh_population), "consent")
+    source = ConsentSource(client)
+    organisation = BlockRecord(
+        "",
+        HANS,
+        BlockKind.ORGANISATION,
+        validity=PeriodRecord(date(2025, 1, 1), date(2026, 12, 31)),
+        organisation_sor=LUNG_CLINIC_SOR,
+        include_subunits=True,
+        data_period=PeriodRecord(date(2020, 1, 1), date(2021, 6, 30)),
+    )
+    period = BlockRecord("", HANS, BlockKind.DATA_PERIOD, data_period=PeriodRecord(end=date(2019, 12, 31)))
+
+    stored = [await source.create_block(organisation), await source.create_block(period)]
+
+    assert [b.id for b in stored] == ["block-2", "block-3"]
+    assert stored == [
+        dataclasses.replace(organisation, id="block-2"),
+        dataclasses.replace(period, id="block-3"),
+    ]
+    assert (await source.blocks_for([HANS]))[HANS] == stored
+
+
+async def test_sandbox_deletes_blocks_and_refuses_invalid_ones(fresh_population):
+    app = consent.create_app(fresh_population)
+    permit = _consent({"type": "permit", "dataPeriod": {"start": "2020-01-01"}})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://consent") as http:
+        refused = await http.post("/fhir/Consent", json=permit)
+        deleted = await http.delete("/fhir/Consent/block-1")
+        again = await http.delete("/fhir/Consent/block-1")
+        bad_search = await http.get("/fhir/Consent", params={"patient.identifier": "12345"})
+
+    assert refused.status_code == 422
+    assert deleted.status_code == 204
+    assert again.status_code == 404
+    assert bad_search.status_code == 400
+    assert fresh_population.blocks == []
+
+
+async def test_invalid_block_is_rejected(fresh_population, sandbox_client: SandboxClientFactory):
+    client, _ = sandbox_client(consent.create_app(fresh_population), "consent")
+    unknown_patient = BlockRecord("", "0101010000", BlockKind.DATA_PERIOD, data_period=PeriodRecord(date(2020, 1, 1)))
+
+    with pytest.raises(SourceRejected):
+        await ConsentSource(client).create_block(unknown_patient)
+
+
+@pytest.mark.parametrize(
+    "provision",
+    [
+        {"type": "permit", "dataPeriod": {"start": "2020-01-01"}},
+        {"type": "deny"},
+        {"type": "deny", "actor": [{"reference": {"identifier": {"system": "urn:other", "value": "x"}}}]},
+        {"type": "deny", "period": {"start": "not a date"}, "dataPeriod": {}},
+    ],
+    ids=["permit", "nothing-blocked", "unknown-actor", "bad-date"],
+)
+async def test_unrecognised_consent_is_invalid_not_dropped(mock_client: MockClientFactory, provision):
+    client = mock_client(lambda request: httpx.Response(200, json=_bundle(_consent(provision))), "consent")
+
+    with pytest.raises(SourceResponseInvalid) as caught:
+        await ConsentSource(client).blocks_for([HANS])
+
+    assert HANS not in str(caught.value)
+    assert HANS not in str(caught.value.__cause__)
+
+
+async def test_datetime_periods_and_inactive_consents(mock_client: MockClientFactory):
+    active = _consent({"type": "deny", "dataPeriod": {"start": "2020-01-01T00:00:00+01:00"}})
+    inactive = {**active, "id": "c-2", "status": "inactive"}
+    client = mock_client(lambda request: httpx.Response(200, json=_bundle(active, inactive)), "consent")
+
+    blocks = await ConsentSource(client).blocks_for([HANS])
+
+    assert blocks == {
+        HANS: [BlockRecord("c-1", HANS, BlockKind.DATA_PERIOD, data_period=PeriodRecord(date(2020, 1, 1)))]
+    }
+
+
+async def test_server_error_is_unavailable(mock_client: MockClientFactory):
+    client = mock_client(lambda request: httpx.Response(500, json={"error": HANS}), "consent")
+
+    with pytest.raises(SourceUnavailable) as caught:
+        await ConsentSource(client).blocks_for([HANS])
+
+    assert HANS not in str(caught.value)
+
+
+async def test_read_timeout_is_source_timeout(mock_client: MockClientFactory):
+    def hang(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    with pytest.raises(SourceTimeout):
+        await ConsentSource(mock_client(hang, "consent")).blocks_for([HANS])
+
+
+async def test_garbage_and_non_json_are_invalid(population, sandbox_client: SandboxClientFactory):
+    client, controlled = sandbox_client(consent.create_app(population), "consent")
+    source = ConsentSource(client)
+
+    for mode in ("garbage", "not_json"):
+        controlled.faults.mode = mode
+        with pytest.raises(SourceResponseInvalid):
+            await source.blocks_for([HANS])

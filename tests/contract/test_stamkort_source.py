@@ -1,0 +1,187 @@
+"""Contract tests for the Fælles Stamkort adapter against the simulated Stamkortregister."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import httpx
+import pytest
+
+from sandbox import stamkort
+from sandbox.population import Population, build_population
+from sources.errors import (
+    SourceRejected,
+    SourceResponseInvalid,
+    SourceTimeout,
+    SourceUnavailable,
+    SourceVersionConflict,
+)
+from sources.models import AddressRecord, RelativeRecord, TemporaryAddressRecord
+from sources.stamkort import StamkortSource
+from tests.contract.conftest import MockClientFactory, SandboxClientFactory
+
+HANS = "1403723705"
+
+
+@pytest.fixture
+def fresh_population() -> Population:
+    """A population of our own: update tests change master cards."""
+    return build_population(seed=2016, patients=0)
+
+
+async def test_hans_master_card_has_phone_dentist_and_two_relatives(population, sandbox_client: SandboxClientFactory):
+    client, _ = sandbox_client(stamkort.create_app(population), "stamkort")
+    cpr = population.personas["hans"]
+
+    card = (await StamkortSource(client).master_cards_for([cpr]))[cpr]
+
+    assert card is not None
+    assert card.phone == "61234567"
+    assert card.dentist == "Tandlægerne Testvestergade"
+    assert card.preferred_language == "da"
+    assert card.version == "1"
+    assert card.temporary_address is None
+    assert card.relatives == (
+        RelativeRecord("Inge", "Test Jensen", "40506070", "søster"),
+        RelativeRecord("Mads", None, None, "nabo"),
+    )
+
+
+async def test_temporary_address_without_end_date(population, sandbox_client: SandboxClientFactory):
+    client, _ = sandbox_client(stamkort.create_app(population), "stamkort")
+    cpr = population.personas["kol_diabetes"]
+
+    card = (await StamkortSource(client).master_cards_for([cpr]))[cpr]
+
+    assert card is not None
+    assert card.temporary_address == TemporaryAddressRecord(
+        AddressRecord("Testsommerhusvej 7", "9990", "Skagen", "0813"), end_date=None
+    )
+
+
+async def test_two_patients_in_one_request_unknown_is_none(population, sandbox_client: SandboxClientFactory):
+    client, controlled = sandbox_client(stamkort.create_app(population), "stamkort")
+    hans, kol = population.personas["hans"], population.personas["kol_diabetes"]
+
+    cards = await StamkortSource(client).master_cards_for([hans, kol, hans, "0101010000"])
+
+    assert set(cards) == {hans, kol, "0101010000"}
+    assert cards["0101010000"] is None
+    hans_card, kol_card = cards[hans], cards[kol]
+    assert hans_card is not None and kol_card is not None
+    assert len(hans_card.relatives) == 2
+    assert [r.first_name for r in kol_card.relatives] == ["Jens"]
+    assert len(controlled.recorder.requests) == 1
+    assert controlled.recorder.requests[0].path == "/fhir/Patient"
+
+
+async def test_empty_input_sends_no_request(population, sandbox_client: SandboxClientFactory):
+    client, controlled = sandbox_client(stamkort.create_app(population), "stamkort")
+
+    assert await StamkortSource(client).master_cards_for([]) == {}
+    assert controlled.recorder.requests == []
+
+
+async def test_update_round_trip_bumps_version(fresh_population, sandbox_client: SandboxClientFactory):
+    client, _ = sandbox_client(stamkort.create_app(fresh_population), "stamkort")
+    source = StamkortSource(client)
+    card = (await source.master_cards_for([HANS]))[HANS]
+    assert card is not None
+    changed = dataclasses.replace(
+        card,
+        phone="70112233",
+        temporary_address=TemporaryAddressRecord(AddressRecord("Testferievej 2", "6700", "Esbjerg"), date(2026, 8, 1)),
+        relatives=(*card.relatives, RelativeRecord("Ole")),
+    )
+
+    stored = await source.update_master_card(changed, card.version)
+
+    assert stored == dataclasses.replace(changed, version="2")
+    assert (await source.master_cards_for([HANS]))[HANS] == stored
+    assert fresh_population.master_cards[HANS].version == 2
+
+
+async def test_stale_version_conflicts_and_loses_nothing(fresh_population, sandbox_client: SandboxClientFactory):
+    client, _ = sandbox_client(stamkort.create_app(fresh_population), "stamkort")
+    source = StamkortSource(client)
+    card = (await source.master_cards_for([HANS]))[HANS]
+    assert card is not None
+    first = await source.update_master_card(dataclasses.replace(card, phone="70112233"), card.version)
+
+    with pytest.raises(SourceVersionConflict):
+        await source.update_master_card(dataclasses.replace(card, phone="99999999"), card.version)
+
+    assert (await source.master_cards_for([HANS]))[HANS] == first
+
+
+async def test_relative_without_first_name_is_rejected(fresh_population, sandbox_client: SandboxClientFactory):
+    client, _ = sandbox_client(stamkort.create_app(fresh_population), "stamkort")
+    source = StamkortSource(client)
+    card = (await source.master_cards_for([HANS]))[HANS]
+    assert card is not None
+
+    with pytest.raises(SourceRejected) as caught:
+        await source.update_master_card(dataclasses.replace(card, relatives=(RelativeRecord(""),)), card.version)
+
+    assert not isinstance(caught.value, SourceVersionConflict)
+    assert (await source.master_cards_for([HANS]))[HANS] == card
+
+
+async def test_sandbox_refuses_missing_if_match_two_temporary_addresses_and_unknown_patient(fresh_population):
+    app = stamkort.create_app(fresh_population)
+    patient = {"resourceType": "Patient", "identifier": [{"system": stamkort.CPR_SYSTEM, "value": HANS}]}
+    temp = {"use": "temp", "line": ["Testvej 1"], "postalCode": "5000", "city": "Odense C"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://stamkort") as http:
+        missing = await http.put(f"/fhir/Patient/{HANS}", json=patient)
+        two = await http.put(
+            f"/fhir/Patient/{HANS}", json={**patient, "address": [temp, temp]}, headers={"If-Match": 'W/"1"'}
+        )
+        unknown = await http.put("/fhir/Patient/0101010000", json=patient, headers={"If-Match": 'W/"1"'})
+        bad_search = await http.get("/fhir/Patient", params={"identifier": "12345"})
+
+    assert missing.status_code == 428
+    assert two.status_code == 422
+    assert two.json()["resourceType"] == "OperationOutcome"
+    assert unknown.status_code == 404
+    assert bad_search.status_code == 400
+    assert fresh_population.master_cards[HANS].version == 1
+
+
+async def test_server_error_is_unavailable(mock_client: MockClientFactory):
+    client = mock_client(lambda request: httpx.Response(500, json={"error": HANS}), "stamkort")
+
+    with pytest.raises(SourceUnavailable) as caught:
+        await StamkortSource(client).master_cards_for([HANS])
+
+    assert HANS not in str(caught.value)
+
+
+async def test_read_timeout_is_source_timeout(mock_client: MockClientFactory):
+    def hang(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    with pytest.raises(SourceTimeout):
+        await StamkortSource(mock_client(hang, "stamkort")).master_cards_for([HANS])
+
+
+async def test_wrong_shape_is_invalid_without_cpr_in_message(mock_client: MockClientFactory):
+    patient = {"resourceType": "Patient", "identifier": [{"system": stamkort.CPR_SYSTEM, "value": HANS}], "telecom": 7}
+    bundle = {"resourceType": "Bundle", "entry": [{"resource": patient}]}
+    client = mock_client(lambda request: httpx.Response(200, json=bundle), "stamkort")
+
+    with pytest.raises(SourceResponseInvalid) as caught:
+        await StamkortSource(client).master_cards_for([HANS])
+
+    assert HANS not in str(caught.value)
+    assert HANS not in str(caught.value.__cause__)
+
+
+async def test_garbage_and_non_json_are_invalid(population, sandbox_client: SandboxClientFactory):
+    client, controlled = sandbox_client(stamkort.create_app(population), "stamkort")
+    source = StamkortSource(client)
+
+    for mode in ("garbage", "not_json"):
+        controlled.faults.mode = mode
+        with pytest.raises(SourceResponseInvalid):
+            await source.master_cards_for([HANS])
