@@ -14,16 +14,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from graphql import (
+    BooleanValueNode,
+    DirectiveNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLField,
-    GraphQLIncludeDirective,
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLSchema,
-    GraphQLSkipDirective,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
@@ -32,7 +32,6 @@ from graphql import (
     get_named_type,
     get_operation_ast,
 )
-from graphql.execution.values import get_directive_values
 
 from sources.categories import DataCategory
 from sources.identifiers import is_cpr
@@ -154,11 +153,25 @@ class OperationReader:
         return None
 
     def _included(self, node: FieldNode | InlineFragmentNode | FragmentSpreadNode) -> bool:
-        skip = get_directive_values(GraphQLSkipDirective, node, self._variables)  # type: ignore[arg-type]
-        if skip and skip.get("if") is True:
-            return False
-        include = get_directive_values(GraphQLIncludeDirective, node, self._variables)  # type: ignore[arg-type]
-        return not (include and include.get("if") is False)
+        for directive in node.directives or ():
+            name = directive.name.value
+            if name not in ("skip", "include"):
+                continue
+            condition = self._condition(directive)
+            if (name == "skip" and condition is True) or (name == "include" and condition is False):
+                return False
+        return True
+
+    def _condition(self, directive: DirectiveNode) -> bool | None:
+        for argument in directive.arguments or ():
+            if argument.name.value != "if":
+                continue
+            if isinstance(argument.value, BooleanValueNode):
+                return argument.value.value
+            if isinstance(argument.value, VariableNode):
+                value = self._variables.get(argument.value.name.value)
+                return value if isinstance(value, bool) else None
+        return None
 
     def _type_named(self, name: str) -> GraphQLNamedType | None:
         return self._schema.get_type(name)

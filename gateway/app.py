@@ -21,6 +21,7 @@ from auth.gate import AccessServices
 from auth.tokens import TokenVerifier
 from gateway.graphiql import DEFAULT_MOUNT_PATH, graphiql_assets_app, graphiql_html
 from gateway.http import BearerAuth, GraphQLApp
+from gateway.logging import quiet_transport_loggers
 from gateway.schema import build_schema
 from gateway.settings import Settings
 from sources.registry import Sources, build_sources
@@ -43,6 +44,7 @@ def create_app(
 ) -> Starlette:
     """The gateway as an ASGI app."""
     settings = settings or Settings()
+    quiet_transport_loggers()
     schema = build_schema(max_depth=settings.max_depth, max_aliases=settings.max_aliases)
     graphql = GraphQLApp(
         schema,

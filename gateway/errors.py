@@ -9,13 +9,10 @@ source and path only, never messages, variables or bodies.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import re
 from enum import StrEnum
 
-from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionResult
 
 from auth.errors import (
     AccessDenied,
@@ -91,6 +88,14 @@ def code_of(error: GraphQLError) -> ErrorCode:
     return ErrorCode.INTERNAL_ERROR
 
 
+_ECHOED_VALUE = re.compile(r"(; found: .*$)|( got invalid value .*?;)", re.DOTALL)
+
+
+def _without_values(message: str) -> str:
+    """graphql-core echoes rejected input values; a value may be a CPR number, so drop it."""
+    return _ECHOED_VALUE.sub(lambda m: " got an invalid value;" if m.group(2) else ".", message)
+
+
 def _is_input_error(error: GraphQLError) -> bool:
     return error.message.startswith(("Variable '$", "Argument '", "Expected value of type"))
 
@@ -103,7 +108,7 @@ def translate(error: GraphQLError) -> GraphQLError:
     source = getattr(original, "source", None)
     if isinstance(source, str):
         extensions["source"] = source
-    message = _MESSAGES.get(code, error.message)
+    message = _MESSAGES.get(code, _without_values(error.message))
     logger.info(
         "graphql error",
         extra={
@@ -122,13 +127,3 @@ def translate(error: GraphQLError) -> GraphQLError:
         original_error=None,
         extensions=extensions,
     )
-
-
-class ErrorTranslation(SchemaExtension):
-    """Puts ``extensions.code`` (and ``source``) on every error and masks unexpected ones."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if isinstance(result, GraphQLExecutionResult | ExecutionResult) and result.errors:
-            result.errors = [translate(error) for error in result.errors]

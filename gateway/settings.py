@@ -7,6 +7,8 @@ The defaults point at the sandbox on 127.0.0.1 as ``make run`` starts it.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -69,6 +71,7 @@ class Settings(BaseSettings):
 
     def source_configs(self) -> SourceConfigs:
         """The adapters' configuration, including the issuer's JWKS endpoint."""
+        jwks = urlsplit(self.token_jwks_url)
         return SourceConfigs(
             cpr=self.cpr.config("cpr"),
             yderregister=self.yderregister.config("yderregister"),
@@ -76,5 +79,6 @@ class Settings(BaseSettings):
             registers=self.registers.config("registers"),
             consent=self.consent.config("consent"),
             treatment_relation=self.treatment_relation.config("treatment_relation"),
-            jwks=SourceConfig("token_issuer", self.token_jwks_url, timeout_s=2.0, retries=1),
+            jwks=SourceConfig("token_issuer", f"{jwks.scheme}://{jwks.netloc}", timeout_s=2.0, retries=1),
+            jwks_path=jwks.path or "/",
         )

@@ -18,7 +18,7 @@ from sources.categories import DataCategory
 
 @strawberry.type(description="One patient's overview (Et Samlet Patientoverblik), read live from the sources.")
 class Patient:
-    cpr: CPR = strawberry.field(description="The patient's CPR number (personnummer).")  # type: ignore[valid-type]
+    cpr: CPR = strawberry.field(description="The patient's CPR number (personnummer).")
 
     @strawberry.field(
         description="The person as registered in CPR.", directives=[Category(category=DataCategory.PERSON)]
@@ -69,7 +69,7 @@ class CallerKind(Enum):
 @strawberry.type(description="Who the gateway thinks the caller is, from the verified token.")
 class Me:
     kind: CallerKind = strawberry.field(description="The kind of caller.")
-    cpr: CPR | None = strawberry.field(description="A citizen's own CPR number.")  # type: ignore[valid-type]
+    cpr: CPR | None = strawberry.field(description="A citizen's own CPR number.")
     authorization_id: str | None = strawberry.field(description="A professional's autorisations-ID.")
     organisation_sor: str | None = strawberry.field(description="The SOR ID of a professional's organisation.")
     name: str | None = strawberry.field(description="The caller's name, as the token gives it.")
@@ -88,7 +88,7 @@ class Query:
     def patient(
         self,
         info: Info,
-        cpr: Annotated[CPR, strawberry.argument(description="The patient's CPR number.")],  # type: ignore[valid-type]
+        cpr: Annotated[CPR, strawberry.argument(description="The patient's CPR number.")],
     ) -> Patient | None:
         plan_of(info).require_patient(cpr)
         return Patient(cpr=cpr)
@@ -98,7 +98,7 @@ class Query:
         actor = info.context.actor
         return Me(
             kind=CallerKind(actor.kind),
-            cpr=actor.cpr,
+            cpr=CPR(actor.cpr) if actor.cpr else None,
             authorization_id=actor.authorization_id,
             organisation_sor=actor.organisation_sor,
             name=actor.name,

@@ -17,6 +17,10 @@ _NO_ADDRESS_STATUSES = frozenset({"20", "30", "50", "60", "70", "90"})
 """Statuses for which the national service suppresses the address."""
 
 
+def _cpr(value: str | None) -> CPR | None:
+    return CPR(value) if value is not None else None
+
+
 @strawberry.enum(description="CPR person status (personstatus), with the two-digit code in `statusCode`.")
 class CprStatus(Enum):
     ACTIVE = "01"
@@ -76,7 +80,7 @@ class Person:
     name_and_address_protected: bool = strawberry.field(
         description="Name and address protection (navne- og adressebeskyttelse) is in force."
     )
-    replaced_by: CPR | None = strawberry.field(  # type: ignore[valid-type]
+    replaced_by: CPR | None = strawberry.field(
         description="The current CPR number when this number was changed (PNRGAELD)."
     )
     civil_status: str | None = strawberry.field(description="Civil status code (civilstand): U, G, F, E, P, O, L, D.")
@@ -97,7 +101,7 @@ class Person:
                 sex=Sex.UNKNOWN,
                 birth_date=None,
                 name_and_address_protected=True,
-                replaced_by=record.replaced_by,
+                replaced_by=_cpr(record.replaced_by),
                 civil_status=None,
             )
         address = None
@@ -115,6 +119,6 @@ class Person:
             sex=Sex(record.sex.value),
             birth_date=record.birth_date,
             name_and_address_protected=record.protected,
-            replaced_by=record.replaced_by,
+            replaced_by=_cpr(record.replaced_by),
             civil_status=record.civil_status,
         )

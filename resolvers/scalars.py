@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import NewType
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 from sources.identifiers import is_cpr
 
@@ -15,8 +16,10 @@ def _parse_cpr(value: object) -> str:
     return value
 
 
-CPR = strawberry.scalar(
-    NewType("CPR", str),
+CPR = NewType("CPR", str)
+"""A CPR number in resolver signatures; the schema maps it to :data:`CPR_SCALAR`."""
+
+CPR_SCALAR = strawberry.scalar(
     name="CPR",
     description=(
         "A Danish personal identification number (CPR-nummer): 10 digits, DDMMYYSSSS, no hyphen. "
@@ -26,3 +29,6 @@ CPR = strawberry.scalar(
     serialize=str,
     parse_value=_parse_cpr,
 )
+
+SCALAR_MAP: dict[object, ScalarDefinition] = {CPR: CPR_SCALAR}
+"""Every custom scalar of the schema (``StrawberryConfig.scalar_map``)."""

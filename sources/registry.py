@@ -27,6 +27,7 @@ class SourceConfigs:
     consent: SourceConfig
     treatment_relation: SourceConfig
     jwks: SourceConfig
+    jwks_path: str = "/.well-known/jwks.json"
 
 
 @dataclass
@@ -54,7 +55,8 @@ def build_sources(configs: SourceConfigs, transport: httpx.AsyncBaseTransport | 
     def client(config: SourceConfig) -> SourceClient:
         return SourceClient(config, build_client(config, transport))
 
-    clients = {name: client(getattr(configs, name)) for name in configs.__dataclass_fields__}
+    names = [name for name, spec in configs.__dataclass_fields__.items() if spec.type == "SourceConfig"]
+    clients = {name: client(getattr(configs, name)) for name in names}
     return Sources(
         cpr=CprSource(clients["cpr"]),
         yderregister=YderregisterSource(clients["yderregister"]),
@@ -62,6 +64,6 @@ def build_sources(configs: SourceConfigs, transport: httpx.AsyncBaseTransport | 
         registers=RegistersSource(clients["registers"]),
         consent=ConsentSource(clients["consent"]),
         treatment_relation=TreatmentRelationSource(clients["treatment_relation"]),
-        jwks=JwksSource(clients["jwks"]),
+        jwks=JwksSource(clients["jwks"], configs.jwks_path),
         clients=tuple(clients.values()),
     )

@@ -1,0 +1,139 @@
+"""End-to-end fixtures: the sandbox as real HTTP servers on loopback, the gateway in-process.
+
+The gateway's adapters make real HTTP requests to the sandbox servers; only the client→gateway hop
+uses ``httpx.ASGITransport``. Each sandbox source records what it received (``recorded``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from auth.access_log import AccessLog, SqliteAccessLog
+from gateway.app import create_app
+from gateway.settings import Settings, SourceSettings
+from sandbox.population import Population, build_population
+from sandbox.server import SOURCE_APPS, ThreadedSandbox, start_in_thread
+
+HANS = "1403723705"
+KOL = "2309510372"
+PROTECTED = "1502779995"
+BLOCKS_DOCTOR = "2805670388"
+DOCTOR_WITH_RELATIONS = "CBDJ6"
+BLOCKED_DOCTOR = "7QWRT"
+DOCTOR_WITHOUT_RELATIONS = "X2P9K"
+
+OVERVIEW = """
+query Overview($cpr: CPR!) {
+  patient(cpr: $cpr) {
+    person { name address status }
+    generalPractitioner { name phone }
+    masterCard {
+      phone relatives { name phone } dentist preferredLanguage healthInsuranceGroup
+      registrations { treatmentWill livingWill organDonor resuscitationOptOut }
+    }
+  }
+}
+"""
+
+
+@pytest.fixture(scope="session")
+def population() -> Population:
+    return build_population(seed=2016, patients=20)
+
+
+@pytest.fixture(scope="session")
+def running_sandbox(population: Population) -> Iterator[ThreadedSandbox]:
+    sandbox = start_in_thread(population)
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def sandbox(running_sandbox: ThreadedSandbox) -> Iterator[ThreadedSandbox]:
+    """The running sandbox with clean recorders and no faults."""
+    for name in SOURCE_APPS:
+        control = running_sandbox.control(name)
+        control.recorder.clear()
+        control.faults.update({"mode": "ok", "latency_ms": 0.0, "error_rate": 0.0})
+    yield running_sandbox
+    for name in SOURCE_APPS:
+        running_sandbox.control(name).faults.update({"mode": "ok"})
+
+
+def recorded(sandbox: ThreadedSandbox, name: str) -> int:
+    """How many requests source ``name`` received."""
+    return len(sandbox.control(name).recorder.requests)
+
+
+def settings_for(sandbox: ThreadedSandbox, tmp_path: Path, **overrides: Any) -> Settings:
+    sources: dict[str, Any] = {
+        name: SourceSettings(base_url=sandbox.url(name), timeout_s=2.0, retries=0) for name in SOURCE_APPS
+    }
+    return Settings.model_validate(
+        {
+            "database_url": f"sqlite:///{tmp_path / 'access.db'}",
+            "token_issuer": sandbox.url("issuer"),
+            "token_jwks_url": sandbox.url("issuer") + "/.well-known/jwks.json",
+            "graphiql": False,
+            **sources,
+            **overrides,
+        }
+    )
+
+
+@dataclass
+class Gateway:
+    """A running gateway and a client for it."""
+
+    client: httpx.AsyncClient
+    sandbox: ThreadedSandbox
+    access_log: AccessLog
+
+    def token(self, **claims: Any) -> str:
+        issuer = self.sandbox.sandbox.issuer
+        assert issuer is not None
+        return issuer.issue(claims)
+
+    def citizen(self, cpr: str) -> str:
+        return self.token(actor_kind="citizen", cpr=cpr)
+
+    def professional(self, authorization_id: str) -> str:
+        return self.token(actor_kind="professional", authorization_id=authorization_id)
+
+    async def post(self, query: str, token: str | None = None, **variables: Any) -> httpx.Response:
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        return await self.client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+
+    async def graphql(self, query: str, token: str | None = None, **variables: Any) -> dict[str, Any]:
+        response = await self.post(query, token, **variables)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+async def start_gateway(sandbox: ThreadedSandbox, settings: Settings, access_log: AccessLog) -> AsyncIterator[Gateway]:
+    app = create_app(settings, access_log=access_log)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway.test") as client,
+    ):
+        yield Gateway(client, sandbox, access_log)
+
+
+@pytest.fixture
+async def gateway(sandbox: ThreadedSandbox, tmp_path: Path) -> AsyncIterator[Gateway]:
+    store = SqliteAccessLog(tmp_path / "access.db")
+    async for running in start_gateway(sandbox, settings_for(sandbox, tmp_path), store):
+        yield running
+    await store.aclose()
+
+
+def error_codes(body: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """(code, source) of every error, in order."""
+    return [(e["extensions"]["code"], e["extensions"].get("source")) for e in body.get("errors", [])]

@@ -1,0 +1,152 @@
+"""Access decided before execution: denied data is never fetched, and every access is recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from auth.access_log import AccessRecord
+from sandbox.server import ThreadedSandbox
+from tests.e2e.conftest import (
+    BLOCKED_DOCTOR,
+    BLOCKS_DOCTOR,
+    DOCTOR_WITH_RELATIONS,
+    DOCTOR_WITHOUT_RELATIONS,
+    HANS,
+    KOL,
+    OVERVIEW,
+    Gateway,
+    error_codes,
+    recorded,
+    settings_for,
+    start_gateway,
+)
+
+DATA_SOURCES = ("cpr", "yderregister", "stamkort", "registers")
+
+
+def assert_nothing_fetched(sandbox: ThreadedSandbox) -> None:
+    for source in DATA_SOURCES:
+        assert recorded(sandbox, source) == 0, f"{source} was asked for data the caller may not see"
+
+
+async def test_citizen_asking_for_another_patient_is_forbidden_and_nothing_is_fetched(gateway: Gateway) -> None:
+    body = await gateway.graphql(OVERVIEW, gateway.citizen(HANS), cpr=KOL)
+
+    assert body["data"] == {"patient": None}
+    assert error_codes(body) == [("FORBIDDEN", None)]
+    assert body["errors"][0]["path"] == ["patient"]
+    assert_nothing_fetched(gateway.sandbox)
+
+
+async def test_blocked_doctor_gets_consent_denied_and_no_patient_data_is_fetched(gateway: Gateway) -> None:
+    body = await gateway.graphql(OVERVIEW, gateway.professional(BLOCKED_DOCTOR), cpr=BLOCKS_DOCTOR)
+
+    assert body["data"] == {"patient": None}
+    assert error_codes(body) == [("CONSENT_DENIED", None)]
+    assert_nothing_fetched(gateway.sandbox)
+
+
+async def test_professional_without_treatment_relation_is_forbidden(gateway: Gateway) -> None:
+    body = await gateway.graphql(OVERVIEW, gateway.professional(DOCTOR_WITHOUT_RELATIONS), cpr=HANS)
+
+    assert error_codes(body) == [("FORBIDDEN", None)]
+    assert_nothing_fetched(gateway.sandbox)
+
+
+async def test_professional_with_treatment_relation_sees_the_overview(gateway: Gateway) -> None:
+    body = await gateway.graphql(OVERVIEW, gateway.professional(DOCTOR_WITH_RELATIONS), cpr=HANS)
+
+    assert error_codes(body) == []
+    assert body["data"]["patient"]["person"]["name"] == "Hans Test Jensen"
+
+
+async def test_denial_of_one_patient_leaves_the_other_patient_in_the_same_request(gateway: Gateway) -> None:
+    query = (
+        "query($a: CPR!, $b: CPR!) { a: patient(cpr: $a) { person { name } } b: patient(cpr: $b) { person { name } } }"
+    )
+    body = await gateway.graphql(query, gateway.professional(BLOCKED_DOCTOR), a=BLOCKS_DOCTOR, b=HANS)
+
+    assert body["data"] == {"a": None, "b": None}
+    assert sorted(error_codes(body)) == [("CONSENT_DENIED", None), ("FORBIDDEN", None)]
+    assert_nothing_fetched(gateway.sandbox)
+
+
+async def test_consent_service_down_fails_closed_for_professionals(gateway: Gateway) -> None:
+    gateway.sandbox.control("consent").faults.update({"mode": "down"})
+
+    body = await gateway.graphql(OVERVIEW, gateway.professional(DOCTOR_WITH_RELATIONS), cpr=HANS)
+
+    assert body["data"] == {"patient": None}
+    assert error_codes(body) == [("SOURCE_UNAVAILABLE", "consent")]
+    assert_nothing_fetched(gateway.sandbox)
+
+
+async def test_anonymous_caller_is_unauthenticated_for_patient_data(gateway: Gateway) -> None:
+    body = await gateway.graphql(OVERVIEW, None, cpr=HANS)
+
+    assert error_codes(body) == [("UNAUTHENTICATED", None)]
+    assert_nothing_fetched(gateway.sandbox)
+
+
+async def test_skipped_fields_are_not_fetched(gateway: Gateway) -> None:
+    query = """
+    query($cpr: CPR!, $withCard: Boolean!) {
+      patient(cpr: $cpr) { ...Who masterCard @include(if: $withCard) { phone } }
+    }
+    fragment Who on Patient { person { name } }
+    """
+    body = await gateway.graphql(query, gateway.citizen(HANS), cpr=HANS, withCard=False)
+
+    assert body["data"]["patient"] == {"person": {"name": "Hans Test Jensen"}}
+    assert recorded(gateway.sandbox, "stamkort") == 0
+
+
+async def test_every_patient_access_leaves_an_access_record(gateway: Gateway) -> None:
+    query = """
+    query($a: CPR!, $b: CPR!) {
+      a: patient(cpr: $a) { person { name } masterCard { phone } }
+      b: patient(cpr: $b) { person { name } }
+    }
+    """
+    await gateway.graphql(query, gateway.professional(DOCTOR_WITH_RELATIONS), a=HANS, b=BLOCKS_DOCTOR)
+
+    hans = await gateway.access_log.for_patient(HANS)
+    other = await gateway.access_log.for_patient(BLOCKS_DOCTOR)
+    assert len(hans) == 1 and len(other) == 1
+    assert hans[0].actor_kind == "professional" and hans[0].actor_id == DOCTOR_WITH_RELATIONS
+    assert hans[0].requested == ("master_card", "person")
+    assert hans[0].returned == ("master_card", "person")
+    assert hans[0].denied == ()
+    assert other[0].requested == ("person",) and other[0].denied == ("person",) and other[0].returned == ()
+
+
+async def test_denied_access_is_recorded_too(gateway: Gateway) -> None:
+    await gateway.graphql(OVERVIEW, gateway.citizen(HANS), cpr=KOL)
+
+    (record,) = await gateway.access_log.for_patient(KOL)
+    assert record.actor_kind == "citizen" and record.actor_id == HANS
+    assert set(record.denied) == {"person", "gp", "master_card", "registers"}
+    assert record.returned == ()
+
+
+class BrokenAccessLog:
+    async def write(self, records: Sequence[AccessRecord]) -> None:
+        raise OSError("disk full")
+
+    async def for_patient(self, cpr: str, limit: int = 100) -> list[AccessRecord]:
+        return []
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_failed_access_record_fails_the_request_closed_with_no_data(
+    sandbox: ThreadedSandbox, tmp_path: Path
+) -> None:
+    async for gateway in start_gateway(sandbox, settings_for(sandbox, tmp_path), BrokenAccessLog()):
+        body = await gateway.graphql(OVERVIEW, gateway.citizen(HANS), cpr=HANS)
+
+        assert body["data"] is None
+        assert error_codes(body) == [("ACCESS_LOG_UNAVAILABLE", None)]
+        assert "Hans" not in str(body)
