@@ -44,6 +44,7 @@ def field_category(field: GraphQLField) -> DataCategory | None:
     """The data category a schema field reveals, from its ``category`` schema directive."""
     for directive in _directives(field):
         value = getattr(directive, "category", None)
+        value = getattr(value, "value", None) if not isinstance(value, DataCategory) else value
         if isinstance(value, DataCategory):
             return value
     return None

@@ -5,16 +5,31 @@ They print in ``schema.graphql``, so a change to what a field reveals shows in r
 
 from __future__ import annotations
 
+from enum import Enum
+
 import strawberry
 from strawberry.schema_directive import Location
 
 from sources.categories import DataCategory
 
-strawberry.enum(
-    DataCategory,
+
+@strawberry.enum(
     name="DataCategory",
     description="A kind of patient data; access is decided per patient and category before execution.",
 )
+class DataCategoryValue(Enum):
+    PERSON = strawberry.enum_value(DataCategory.PERSON, description="Name, address, status and relations from CPR.")
+    GP = strawberry.enum_value(
+        DataCategory.GP, description="The patient's own general practitioner (egen læge) and insurance group."
+    )
+    MASTER_CARD = strawberry.enum_value(
+        DataCategory.MASTER_CARD,
+        description="The Fælles Stamkort: phone, temporary address, dentist, language, relatives.",
+    )
+    REGISTERS = strawberry.enum_value(
+        DataCategory.REGISTERS,
+        description="Treatment will, living will, organ donor and resuscitation opt-out registrations.",
+    )
 
 
 @strawberry.schema_directive(
@@ -23,7 +38,7 @@ strawberry.enum(
     description="The field reveals this category of the patient in scope; the consent gate decides it.",
 )
 class Category:
-    category: DataCategory
+    category: DataCategoryValue
 
 
 @strawberry.schema_directive(
@@ -33,3 +48,8 @@ class Category:
 )
 class PatientScope:
     patient_argument: str = "cpr"
+
+
+def reveals(category: DataCategory) -> Category:
+    """The directive marking a field as revealing ``category``."""
+    return Category(category=DataCategoryValue(category))

@@ -7,7 +7,7 @@ from datetime import date
 import strawberry
 
 from resolvers.context import Info, require, returned
-from resolvers.directives import Category
+from resolvers.directives import reveals
 from resolvers.person import PostalAddress
 from sources.categories import DataCategory
 from sources.models import MasterCardRecord, RegistrationsRecord, RelativeRecord
@@ -92,7 +92,7 @@ class MasterCard:
 
     @strawberry.field(
         description="Health-insurance group (sygesikringsgruppe) 1 or 2, from the Sikrede register.",
-        directives=[Category(category=DataCategory.MASTER_CARD)],
+        directives=[reveals(DataCategory.MASTER_CARD)],
     )
     async def health_insurance_group(self, info: Info) -> int | None:
         assignment = await info.context.loaders.gp_assignments.get(self.cpr)
@@ -100,7 +100,7 @@ class MasterCard:
 
     @strawberry.field(
         description="Will and donor registrations: whether each exists.",
-        directives=[Category(category=DataCategory.REGISTERS)],
+        directives=[reveals(DataCategory.REGISTERS)],
     )
     async def registrations(self, info: Info) -> Registrations | None:
         require(info, self.cpr, DataCategory.REGISTERS)

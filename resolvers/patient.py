@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 
 from resolvers.context import Info, plan_of, require, returned
-from resolvers.directives import Category, PatientScope
+from resolvers.directives import PatientScope, reveals
 from resolvers.master_card import MasterCard
 from resolvers.person import Person
 from resolvers.practice import GeneralPractitioner
@@ -20,9 +20,7 @@ from sources.categories import DataCategory
 class Patient:
     cpr: CPR = strawberry.field(description="The patient's CPR number (personnummer).")
 
-    @strawberry.field(
-        description="The person as registered in CPR.", directives=[Category(category=DataCategory.PERSON)]
-    )
+    @strawberry.field(description="The person as registered in CPR.", directives=[reveals(DataCategory.PERSON)])
     async def person(self, info: Info) -> Person | None:
         require(info, self.cpr, DataCategory.PERSON)
         record = await info.context.loaders.persons.get(self.cpr)
@@ -33,7 +31,7 @@ class Patient:
 
     @strawberry.field(
         description="The patient's own general practice (egen læge); null for group 2 insured without one.",
-        directives=[Category(category=DataCategory.GP)],
+        directives=[reveals(DataCategory.GP)],
     )
     async def general_practitioner(self, info: Info) -> GeneralPractitioner | None:
         require(info, self.cpr, DataCategory.GP)
@@ -48,7 +46,7 @@ class Patient:
 
     @strawberry.field(
         description="The shared master card (Fælles Stamkort), with register flags.",
-        directives=[Category(category=DataCategory.MASTER_CARD)],
+        directives=[reveals(DataCategory.MASTER_CARD)],
     )
     async def master_card(self, info: Info) -> MasterCard | None:
         require(info, self.cpr, DataCategory.MASTER_CARD)
@@ -61,9 +59,11 @@ class Patient:
 
 @strawberry.enum(description="The kind of caller.")
 class CallerKind(Enum):
-    ANONYMOUS = "anonymous"
-    CITIZEN = "citizen"
-    PROFESSIONAL = "professional"
+    ANONYMOUS = strawberry.enum_value("anonymous", description="No bearer token was sent.")
+    CITIZEN = strawberry.enum_value("citizen", description="A citizen (borger), signed in as themselves.")
+    PROFESSIONAL = strawberry.enum_value(
+        "professional", description="A health professional (sundhedsperson) with an autorisations-ID."
+    )
 
 
 @strawberry.type(description="Who the gateway thinks the caller is, from the verified token.")

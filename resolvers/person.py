@@ -23,24 +23,28 @@ def _cpr(value: str | None) -> CPR | None:
 
 @strawberry.enum(description="CPR person status (personstatus), with the two-digit code in `statusCode`.")
 class CprStatus(Enum):
-    ACTIVE = "01"
-    ACTIVE_SPECIAL_ROAD_CODE = "03"
-    ACTIVE_GREENLAND = "05"
-    ACTIVE_GREENLAND_SPECIAL_ROAD_CODE = "07"
-    INACTIVE = "20"
-    CANCELLED = "30"
-    DELETED_DUPLICATE = "50"
-    CHANGED_NUMBER = "60"
-    MISSING = "70"
-    EMIGRATED = "80"
-    DEAD = "90"
+    ACTIVE = strawberry.enum_value("01", description="01: active, resident in Denmark (aktiv, bopæl i Danmark).")
+    ACTIVE_SPECIAL_ROAD_CODE = strawberry.enum_value("03", description="03: active, special road code 9900-9999.")
+    ACTIVE_GREENLAND = strawberry.enum_value("05", description="05: active, resident in Greenland.")
+    ACTIVE_GREENLAND_SPECIAL_ROAD_CODE = strawberry.enum_value(
+        "07", description="07: active, special road code in Greenland."
+    )
+    INACTIVE = strawberry.enum_value("20", description="20: inactive, number issued for tax purposes only.")
+    CANCELLED = strawberry.enum_value("30", description="30: cancelled (annulleret).")
+    DELETED_DUPLICATE = strawberry.enum_value("50", description="50: deleted as a duplicate (slettet).")
+    CHANGED_NUMBER = strawberry.enum_value(
+        "60", description="60: changed number (ændret personnummer); see `replacedBy`."
+    )
+    MISSING = strawberry.enum_value("70", description="70: missing (forsvundet).")
+    EMIGRATED = strawberry.enum_value("80", description="80: emigrated (udrejst).")
+    DEAD = strawberry.enum_value("90", description="90: dead (død).")
 
 
 @strawberry.enum(description="Sex as registered in CPR (køn).")
 class Sex(Enum):
-    MALE = "male"
-    FEMALE = "female"
-    UNKNOWN = "unknown"
+    MALE = strawberry.enum_value("male", description="Male (mand), KOEN M.")
+    FEMALE = strawberry.enum_value("female", description="Female (kvinde), KOEN K.")
+    UNKNOWN = strawberry.enum_value("unknown", description="Not shown, e.g. for a protected person.")
 
 
 @strawberry.type(description="A postal address (adresse).")

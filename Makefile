@@ -1,0 +1,52 @@
+# The two commands: `make run` and `make test`. Everything else is a step they take.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+GRAPHIQL := gateway/static/graphiql
+
+.PHONY: install run test lint typecheck pytest schema sandbox bench clean
+
+install: $(STAMP) $(GRAPHIQL)/node_modules/.package-lock.json
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+# GraphiQL's JavaScript, pinned in package-lock.json, served by the gateway so it works offline.
+$(GRAPHIQL)/node_modules/.package-lock.json: $(GRAPHIQL)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(GRAPHIQL) --no-audit --no-fund --ignore-scripts --loglevel=error; \
+	else \
+		echo "npm not found: GraphiQL will load its assets from a CDN (needs internet access)"; \
+	fi
+
+run: install
+	$(BIN)/patientoverblik demo
+
+sandbox: install
+	$(BIN)/patientoverblik sandbox
+
+test: install lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+schema: $(STAMP)
+	$(BIN)/patientoverblik export-schema --output schema.graphql
+
+bench: install
+	$(BIN)/python -m bench.overview
+
+clean:
+	rm -rf $(VENV) $(GRAPHIQL)/node_modules .mypy_cache .ruff_cache .pytest_cache
