@@ -1,0 +1,88 @@
+"""The operation reader finds every patient and category exactly as execution would select them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from graphql import parse
+
+from auth.operation import OperationReader, PatientCategories
+from gateway.schema import build_schema
+from sources.categories import DataCategory
+
+HANS = "1403723705"
+KOL = "2309510372"
+SCHEMA = build_schema()._schema
+
+
+def read(query: str, variables: dict[str, Any] | None = None, operation: str | None = None) -> PatientCategories:
+    return OperationReader(SCHEMA, parse(query), operation, variables).patients()
+
+
+def test_categories_are_read_through_nested_fields() -> None:
+    found = read(
+        f'{{ patient(cpr: "{HANS}") {{ person {{ name }} masterCard {{ registrations {{ organDonor }} }} }} }}'
+    )
+
+    assert found == {HANS: {DataCategory.PERSON, DataCategory.MASTER_CARD, DataCategory.REGISTERS}}
+
+
+def test_fragments_and_inline_fragments_are_followed() -> None:
+    query = f"""
+    query {{ patient(cpr: "{HANS}") {{ ...Card ... on Patient {{ generalPractitioner {{ name }} }} }} }}
+    fragment Card on Patient {{ masterCard {{ phone }} }}
+    """
+    assert read(query) == {HANS: {DataCategory.MASTER_CARD, DataCategory.GP}}
+
+
+def test_recursive_fragments_do_not_loop() -> None:
+    query = f"""
+    query {{ patient(cpr: "{HANS}") {{ ...A }} }}
+    fragment A on Patient {{ person {{ name }} ...B }}
+    fragment B on Patient {{ ...A }}
+    """
+    assert read(query) == {HANS: {DataCategory.PERSON}}
+
+
+@pytest.mark.parametrize(
+    ("directive", "variables", "expected"),
+    [
+        ("@skip(if: true)", {}, set()),
+        ("@skip(if: false)", {}, {DataCategory.PERSON}),
+        ("@include(if: $on)", {"on": False}, set()),
+        ("@include(if: $on)", {"on": True}, {DataCategory.PERSON}),
+    ],
+)
+def test_skip_and_include_are_honoured(directive: str, variables: dict[str, Any], expected: set[DataCategory]) -> None:
+    query = f'query($on: Boolean = true) {{ patient(cpr: "{HANS}") {{ person {directive} {{ name }} }} }}'
+    assert read(query, variables) == {HANS: expected}
+
+
+def test_aliases_of_the_same_patient_are_one_patient_and_variables_name_patients() -> None:
+    query = """
+    query($a: CPR!, $b: CPR!) {
+      one: patient(cpr: $a) { person { name } }
+      two: patient(cpr: $a) { masterCard { phone } }
+      three: patient(cpr: $b) { generalPractitioner { name } }
+    }
+    """
+    found = read(query, {"a": HANS, "b": KOL})
+
+    assert found == {HANS: {DataCategory.PERSON, DataCategory.MASTER_CARD}, KOL: {DataCategory.GP}}
+
+
+def test_an_invalid_cpr_opens_no_patient_scope() -> None:
+    assert read('{ patient(cpr: "3213723705") { person { name } } }') == {}
+
+
+def test_only_the_named_operation_is_read() -> None:
+    query = f"""
+    query A {{ patient(cpr: "{HANS}") {{ person {{ name }} }} }}
+    query B {{ patient(cpr: "{KOL}") {{ masterCard {{ phone }} }} }}
+    """
+    assert read(query, operation="B") == {KOL: {DataCategory.MASTER_CARD}}
+
+
+def test_fields_outside_a_patient_touch_no_patient() -> None:
+    assert read("{ me { kind } }") == {}
