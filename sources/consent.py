@@ -11,40 +11,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError
-from pydantic.alias_generators import to_camel
+from pydantic import Field, StrictBool, ValidationError
 
 from sources.base import SourceClient
+from sources.fhir import CPR_SYSTEM, FhirDate, FhirModel
 from sources.models import BlockKind, BlockRecord, PeriodRecord
 
-CPR_SYSTEM = "urn:oid:1.2.208.176.1.2"
 SOR_SYSTEM = "urn:oid:1.2.208.176.1.1"
 AUTHORIZATION_SYSTEM = "https://autregweb.sst.dk"
 INCLUDE_SUBUNITS_URL = "http://patientoverblik.dk/fhir/StructureDefinition/include-subunits"
 PARTICIPATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 
 _CPR = re.compile(r"[0-9]{10}")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T|$)")
 
 
-def _date_part(value: object) -> object:
-    """FHIR ``date``/``dateTime`` → its date part (``2025-08-01T10:00:00+02:00`` → ``2025-08-01``).
-
-    Anything else fails, including numbers, which pydantic would otherwise read as timestamps.
-    """
-    if not isinstance(value, str) or not _DATE.match(value):
-        raise ValueError("expected a FHIR date")
-    return value[:10]
-
-
-FhirDate = Annotated[date, BeforeValidator(_date_part)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", alias_generator=to_camel, hide_input_in_errors=True, frozen=True)
+class _Model(FhirModel):
+    pass
 
 
 class _Identifier(_Model):
