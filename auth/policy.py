@@ -84,6 +84,3 @@ def _blocks_professional(block: BlockRecord, actor: Actor, today: date) -> bool:
 def needs_facts(actor: Actor) -> bool:
     """Whether deciding for ``actor`` needs the treatment relation and blocks."""
     return actor.kind is ActorKind.PROFESSIONAL
-
-
-ALL_CATEGORIES = frozenset(DataCategory)

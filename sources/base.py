@@ -26,9 +26,6 @@ from sources.errors import (
 JSON = Any
 """A decoded JSON document; adapters validate it before use."""
 
-NOT_FOUND = object()
-"""Returned by :meth:`SourceClient.get_json` for a 404 when ``allow_404`` is set."""
-
 
 @dataclass(frozen=True, slots=True)
 class SourceConfig:
@@ -72,10 +69,8 @@ class SourceClient:
         self,
         path: str,
         params: Mapping[str, str] | None = None,
-        *,
-        allow_404: bool = False,
     ) -> JSON:
-        """GET ``path`` and return its decoded JSON body (or :data:`NOT_FOUND`)."""
+        """GET ``path`` and return its decoded JSON body."""
         attempts = 1 + max(0, self.config.retries)
         last: SourceUnavailable | None = None
         for _ in range(attempts):
@@ -87,8 +82,6 @@ class SourceClient:
                 last = SourceUnavailable(self.name, "connection failed")
                 last.__cause__ = exc
                 continue
-            if response.status_code == 404 and allow_404:
-                return NOT_FOUND
             if response.status_code >= 500:
                 last = SourceUnavailable(self.name, f"status {response.status_code}")
                 continue

@@ -9,26 +9,23 @@ as invalid, never silently dropped. Wire format: ``docs/sources/consent.md``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import Field, StrictBool, ValidationError
 
 from sources.base import SourceClient
-from sources.fhir import CPR_SYSTEM, FhirDate, FhirModel
+from sources.identifiers import CPR_PATTERN, distinct_cprs
 from sources.models import BlockKind, BlockRecord, PeriodRecord
+from sources.payloads import CPR_SYSTEM, FhirDate, FhirModel
 
 SOR_SYSTEM = "urn:oid:1.2.208.176.1.1"
 AUTHORIZATION_SYSTEM = "https://autregweb.sst.dk"
 INCLUDE_SUBUNITS_URL = "http://patientoverblik.dk/fhir/StructureDefinition/include-subunits"
 PARTICIPATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 
-_CPR = re.compile(r"[0-9]{10}")
 
-
-class _Model(FhirModel):
-    pass
+_Model = FhirModel
 
 
 class _Identifier(_Model):
@@ -87,11 +84,9 @@ class ConsentSource:
 
     async def blocks_for(self, cprs: Sequence[str]) -> dict[str, list[BlockRecord]]:
         """Each asked CPR's active blocks (``[]`` when none), in one request."""
-        wanted = list(dict.fromkeys(cprs))
+        wanted = distinct_cprs(cprs)
         if not wanted:
             return {}
-        if not all(_CPR.fullmatch(cpr) for cpr in wanted):
-            raise ValueError("not a CPR number")
         payload = await self._client.get_json(
             "/fhir/Consent", {"patient.identifier": f"{CPR_SYSTEM}|{','.join(wanted)}", "status": "active"}
         )
@@ -113,7 +108,7 @@ class ConsentSource:
 
     async def create_block(self, block: BlockRecord) -> BlockRecord:
         """Store a new block; returns it as stored (with the id the service gave it)."""
-        if not _CPR.fullmatch(block.cpr):
+        if not CPR_PATTERN.fullmatch(block.cpr):
             raise ValueError("not a CPR number")
         payload, _ = await self._client.send_json(
             "POST", "/fhir/Consent", _consent_body(block), headers={"Content-Type": "application/fhir+json"}
@@ -126,7 +121,7 @@ class ConsentSource:
 
     def _block(self, consent: _Consent) -> BlockRecord:
         patient = consent.patient.identifier
-        if patient is None or patient.system != CPR_SYSTEM or not _CPR.fullmatch(patient.value):
+        if patient is None or patient.system != CPR_SYSTEM or not CPR_PATTERN.fullmatch(patient.value):
             raise self._client.invalid("consent without a CPR identifier")
         provision = consent.provision
         data_period = _period(provision.data_period) if provision.data_period else None

@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
 from sources.base import SourceClient
+from sources.identifiers import CPR_PATTERN, distinct_cprs
 from sources.models import AddressRecord, PersonRecord, Sex
+from sources.payloads import FhirModel, ShapeError
 
 __all__ = ["CPR_SYSTEM", "CprSource"]
 
@@ -32,7 +33,6 @@ STATUS_DATE_EXT = EXT + "cpr-status-date"
 CUSTODY_EXT = EXT + "custody-holder"
 GUARDIAN_EXT = EXT + "guardian"
 
-_CPR = re.compile(r"[0-9]{10}")
 _STATUS = re.compile(r"[0-9]{2}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -60,7 +60,7 @@ FhirDate = Annotated[date, BeforeValidator(_full_date)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True, alias_generator=to_camel)
+    model_config = FhirModel.model_config
 
 
 class _Coding(_Model):
@@ -134,10 +134,6 @@ class _Bundle(_Model):
     entry: list[_Entry] = []
 
 
-class _ShapeError(Exception):
-    """A payload that validated structurally but breaks the wire format (message holds no data)."""
-
-
 class CprSource:
     """Person data from CPR, many persons per request."""
 
@@ -149,12 +145,10 @@ class CprSource:
 
         Raises ``ValueError`` for a number that is not ten digits (callers validate at the edge).
         """
-        result: dict[str, PersonRecord | None] = dict.fromkeys(cprs)
-        if not result:
+        wanted = distinct_cprs(cprs)
+        result: dict[str, PersonRecord | None] = dict.fromkeys(wanted)
+        if not wanted:
             return result
-        if not all(_CPR.fullmatch(cpr) for cpr in result):
-            raise ValueError("not a CPR number")
-        wanted = list(result)
         payload = await self._client.get_json("/fhir/Patient", {"identifier": f"{CPR_SYSTEM}|{','.join(wanted)}"})
         try:
             bundle = _Bundle.model_validate(payload)
@@ -163,7 +157,7 @@ class CprSource:
         for entry in bundle.entry:
             try:
                 record = _person(entry.resource)
-            except _ShapeError as exc:
+            except ShapeError as exc:
                 raise self._client.invalid(f"Patient {exc}") from exc
             if record.cpr in result and result[record.cpr] is None:
                 result[record.cpr] = record
@@ -172,16 +166,16 @@ class CprSource:
 
 def _cpr_value(identifier: _Identifier | None, what: str) -> str:
     if identifier is None or identifier.system != CPR_SYSTEM or identifier.value is None:
-        raise _ShapeError(f"{what} is not a CPR identifier")
-    if not _CPR.fullmatch(identifier.value):
-        raise _ShapeError(f"{what} is not ten digits")
+        raise ShapeError(f"{what} is not a CPR identifier")
+    if not CPR_PATTERN.fullmatch(identifier.value):
+        raise ShapeError(f"{what} is not ten digits")
     return identifier.value
 
 
 def _person(patient: _Patient) -> PersonRecord:
     cprs = [i for i in patient.identifier if i.system == CPR_SYSTEM]
     if len(cprs) != 1:
-        raise _ShapeError("must carry exactly one CPR identifier")
+        raise ShapeError("must carry exactly one CPR identifier")
     cpr = _cpr_value(cprs[0], "identifier")
 
     status: str | None = None
@@ -192,18 +186,18 @@ def _person(patient: _Patient) -> PersonRecord:
         if ext.url == STATUS_EXT:
             coding = ext.value_coding
             if coding is None or coding.code is None or not _STATUS.fullmatch(coding.code):
-                raise _ShapeError("cpr-status extension has no two-digit code")
+                raise ShapeError("cpr-status extension has no two-digit code")
             status = coding.code
         elif ext.url == STATUS_DATE_EXT:
             if ext.value_date is None:
-                raise _ShapeError("cpr-status-date extension has no valueDate")
+                raise ShapeError("cpr-status-date extension has no valueDate")
             status_date = ext.value_date
         elif ext.url == CUSTODY_EXT:
             custody.append(_cpr_value(ext.value_identifier, "custody-holder extension"))
         elif ext.url == GUARDIAN_EXT:
             guardians.append(_cpr_value(ext.value_identifier, "guardian extension"))
     if status is None:
-        raise _ShapeError("has no cpr-status extension")
+        raise ShapeError("has no cpr-status extension")
 
     name = next((n for n in patient.name if n.use == "official"), patient.name[0])
     replaced_by = next(

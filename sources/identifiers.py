@@ -7,7 +7,20 @@ accepted (domain.md §1.1).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from datetime import date
+
+CPR_PATTERN = re.compile(r"[0-9]{10}")
+"""Ten digits: what adapters accept as a lookup key (the date is the edge's concern)."""
+
+
+def distinct_cprs(cprs: Iterable[str]) -> list[str]:
+    """``cprs`` without repeats, in order; raises ``ValueError`` for a key that is not ten digits."""
+    wanted = list(dict.fromkeys(cprs))
+    if not all(CPR_PATTERN.fullmatch(cpr) for cpr in wanted):
+        raise ValueError("not a CPR number")
+    return wanted
 
 
 def cpr_birth_date(value: str) -> date | None:

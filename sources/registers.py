@@ -7,22 +7,16 @@ rule 10). Wire format: ``docs/sources/registers.md``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic.alias_generators import to_camel
+from pydantic import Field, ValidationError
 
 from sources.base import SourceClient
+from sources.identifiers import distinct_cprs
 from sources.models import RegistrationsRecord
+from sources.payloads import StrictJsonModel
 
-_CPR = re.compile(r"[0-9]{10}")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="ignore", alias_generator=to_camel, hide_input_in_errors=True, frozen=True, strict=True
-    )
+_Model = StrictJsonModel
 
 
 class _Registration(_Model):
@@ -49,11 +43,9 @@ class RegistersSource:
 
     async def registrations_for(self, cprs: Sequence[str]) -> dict[str, RegistrationsRecord | None]:
         """Each asked CPR's registrations, ``None`` when the registers do not know it (one request)."""
-        wanted = list(dict.fromkeys(cprs))
+        wanted = distinct_cprs(cprs)
         if not wanted:
             return {}
-        if not all(_CPR.fullmatch(cpr) for cpr in wanted):
-            raise ValueError("not a CPR number")
         payload = await self._client.get_json("/registrations", {"cpr": ",".join(wanted)})
         try:
             answer = _Answer.model_validate(payload)

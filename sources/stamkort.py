@@ -14,21 +14,20 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError
 
 from sources.base import SourceClient
-from sources.fhir import CPR_SYSTEM, FhirDate, FhirModel
+from sources.identifiers import CPR_PATTERN, distinct_cprs
 from sources.models import AddressRecord, MasterCardRecord, RelativeRecord, TemporaryAddressRecord
+from sources.payloads import CPR_SYSTEM, FhirDate, FhirModel
 
 DENTIST_URL = "http://patientoverblik.dk/fhir/StructureDefinition/dentist"
 MUNICIPALITY_URL = "http://hl7.dk/fhir/core/StructureDefinition/dk-core-municipalityCodes"
 MUNICIPALITY_SYSTEM = "http://hl7.dk/fhir/core/CodeSystem/dk-core-municipality-codes"
 LANGUAGE_SYSTEM = "urn:ietf:bcp:47"
 
-_CPR = re.compile(r"[0-9]{10}")
 _VERSION = re.compile(r"[0-9A-Za-z.\-]+")
 _ETAG = re.compile(r'(?:W/)?"([0-9A-Za-z.\-]+)"')
 
 
-class _Model(FhirModel):
-    pass
+_Model = FhirModel
 
 
 class _Identifier(_Model):
@@ -130,7 +129,7 @@ class StamkortSource:
 
     async def master_cards_for(self, cprs: Sequence[str]) -> dict[str, MasterCardRecord | None]:
         """Each asked CPR's master card, ``None`` when the register has none (one request)."""
-        wanted = _unique_cprs(cprs)
+        wanted = distinct_cprs(cprs)
         if not wanted:
             return {}
         payload = await self._client.get_json(
@@ -163,7 +162,7 @@ class StamkortSource:
         Raises :class:`~sources.errors.SourceVersionConflict` when the card changed meanwhile and
         :class:`~sources.errors.SourceRejected` when the register refuses the card.
         """
-        if not _CPR.fullmatch(card.cpr):
+        if not CPR_PATTERN.fullmatch(card.cpr):
             raise ValueError("not a CPR number")
         if not _VERSION.fullmatch(expected_version):
             raise ValueError("not a version")
@@ -187,7 +186,7 @@ class StamkortSource:
 
     def _cpr_of(self, identifiers: Sequence[_Identifier]) -> str:
         values = {i.value for i in identifiers if i.system == CPR_SYSTEM}
-        if len(values) != 1 or not _CPR.fullmatch(cpr := values.pop()):
+        if len(values) != 1 or not CPR_PATTERN.fullmatch(cpr := values.pop()):
             raise self._client.invalid("resource without one CPR identifier")
         return cpr
 
@@ -220,13 +219,6 @@ class StamkortSource:
             phone=_phone(person.telecom),
             relation=next((r.text for r in person.relationship if r.text), None),
         )
-
-
-def _unique_cprs(cprs: Sequence[str]) -> list[str]:
-    wanted = list(dict.fromkeys(cprs))
-    if not all(_CPR.fullmatch(cpr) for cpr in wanted):
-        raise ValueError("not a CPR number")
-    return wanted
 
 
 def _phone(telecom: Sequence[_ContactPoint]) -> str | None:

@@ -10,20 +10,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic.alias_generators import to_camel
+from pydantic import Field, ValidationError
 
 from sources.base import SourceClient
+from sources.identifiers import CPR_PATTERN
 from sources.models import RelationQuery, TreatmentRelationRecord
+from sources.payloads import StrictJsonModel
 
-_CPR = re.compile(r"[0-9]{10}")
 _AUTHORIZATION = re.compile(r"[0-9A-Za-z]{5}")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="ignore", alias_generator=to_camel, hide_input_in_errors=True, frozen=True, strict=True
-    )
+_Model = StrictJsonModel
 
 
 class _Result(_Model):
@@ -49,7 +46,7 @@ class TreatmentRelationSource:
         wanted = list(dict.fromkeys(queries))
         if not wanted:
             return {}
-        if not all(_CPR.fullmatch(q.cpr) and _AUTHORIZATION.fullmatch(q.authorization_id) for q in wanted):
+        if not all(CPR_PATTERN.fullmatch(q.cpr) and _AUTHORIZATION.fullmatch(q.authorization_id) for q in wanted):
             raise ValueError("not a CPR number or authorisation ID")
         body = {
             "queries": [

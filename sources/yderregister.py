@@ -16,11 +16,12 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, ValidationError
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, BaseModel, Field, StrictInt, ValidationError
 
 from sources.base import SourceClient
+from sources.identifiers import CPR_PATTERN, distinct_cprs
 from sources.models import AddressRecord, DoctorRecord, GpAssignmentRecord, PracticeRecord
+from sources.payloads import FhirModel, ShapeError
 
 __all__ = ["YDER_SYSTEM", "YderregisterSource"]
 
@@ -28,7 +29,6 @@ YDER_SYSTEM = "urn:oid:1.2.208.176.1.4"
 SOR_SYSTEM = "urn:oid:1.2.208.176.1.1"
 AUTH_SYSTEM = "https://autregweb.sst.dk"
 
-_CPR = re.compile(r"[0-9]{10}")
 _YDERNUMMER = re.compile(r"[0-9]{1,6}")
 _KNOWN_GROUPS = frozenset({1, 2, 4, 5, 6, 7, 8, 9})
 """The sygesikringsgrupper NSP knows (domain.md §1.2); only 1 and 2 are citizen-facing."""
@@ -41,11 +41,11 @@ def _known_group(group: int) -> int:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True, alias_generator=to_camel)
+    model_config = FhirModel.model_config
 
 
 class _SikredeEntry(_Model):
-    cpr: str = Field(pattern=f"^{_CPR.pattern}$")
+    cpr: str = Field(pattern=f"^{CPR_PATTERN.pattern}$")
     egen_laege_ydernummer: str | None = Field(default=None, pattern=f"^{_YDERNUMMER.pattern}$")
     sygesikringsgruppe: Annotated[StrictInt, AfterValidator(_known_group)]
 
@@ -101,10 +101,6 @@ class _Bundle(_Model):
     entry: list[_Entry] = []
 
 
-class _ShapeError(Exception):
-    """A payload that validated structurally but breaks the wire format (message holds no data)."""
-
-
 class YderregisterSource:
     """The patient's own GP (Sikrede) and the practices behind ydernumre (Yderregister)."""
 
@@ -116,12 +112,10 @@ class YderregisterSource:
 
         Raises ``ValueError`` for a number that is not ten digits (callers validate at the edge).
         """
-        result: dict[str, GpAssignmentRecord | None] = dict.fromkeys(cprs)
-        if not result:
+        wanted = distinct_cprs(cprs)
+        result: dict[str, GpAssignmentRecord | None] = dict.fromkeys(wanted)
+        if not wanted:
             return result
-        if not all(_CPR.fullmatch(cpr) for cpr in result):
-            raise ValueError("not a CPR number")
-        wanted = list(result)
         payload = await self._client.get_json("/sikrede", {"cpr": ",".join(wanted)})
         try:
             answer = _SikredeAnswer.model_validate(payload)
@@ -152,7 +146,7 @@ class YderregisterSource:
             raise self._client.invalid("Organization search bundle failed validation") from exc
         try:
             practices = _practices(bundle)
-        except _ShapeError as exc:
+        except ShapeError as exc:
             raise self._client.invalid(str(exc)) from exc
         for ydernummer, practice in practices.items():
             if ydernummer in result:
@@ -163,7 +157,7 @@ class YderregisterSource:
 def _ydernummer(identifiers: Sequence[_Identifier | None], what: str) -> str:
     values = [i.value for i in identifiers if i is not None and i.system == YDER_SYSTEM]
     if len(values) != 1 or values[0] is None or not _YDERNUMMER.fullmatch(values[0]):
-        raise _ShapeError(f"{what} has no valid ydernummer identifier")
+        raise ShapeError(f"{what} has no valid ydernummer identifier")
     return values[0]
 
 
@@ -185,7 +179,7 @@ def _practices(bundle: _Bundle) -> dict[str, PracticeRecord]:
 
 def _doctor(practitioner: _Reference) -> DoctorRecord:
     if not practitioner.display:
-        raise _ShapeError("PractitionerRole practitioner has no display name")
+        raise ShapeError("PractitionerRole practitioner has no display name")
     identifier = practitioner.identifier
     authorization_id = identifier.value if identifier is not None and identifier.system == AUTH_SYSTEM else None
     return DoctorRecord(name=practitioner.display, authorization_id=authorization_id)

@@ -1,4 +1,4 @@
-"""Pieces every FHIR adapter validates payloads with (pydantic v2).
+"""What every adapter validates upstream payloads with (pydantic v2).
 
 Models ignore unknown fields, read camelCase names, and hide input values in validation errors, so a
 chained ``ValidationError`` never carries a CPR number or a name.
@@ -35,3 +35,13 @@ class FhirModel(BaseModel):
     """Base of the adapters' payload models."""
 
     model_config = ConfigDict(extra="ignore", alias_generator=to_camel, hide_input_in_errors=True, frozen=True)
+
+
+class StrictJsonModel(FhirModel):
+    """Base of plain-JSON payload models: no coercion (``"1"`` is not ``1``, ``1`` is not ``true``)."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class ShapeError(Exception):
+    """A payload that validated structurally but breaks the wire format (message holds no data)."""
