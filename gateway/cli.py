@@ -89,7 +89,7 @@ def token(
         typer.echo(f"The token issuer at {issuer_url} is not reachable: start it with `make run`.", err=True)
         raise typer.Exit(2) from None
     if response.status_code != 200:
-        typer.echo(f"The issuer refused: {response.json().get('error_description', response.text)}", err=True)
+        typer.echo(f"The issuer refused (HTTP {response.status_code}): {_issuer_reason(response)}", err=True)
         raise typer.Exit(2)
     typer.echo(f"# {as_} token, valid {expires_in} s; send it as 'Authorization: Bearer <token>'", err=True)
     typer.echo(response.json()["access_token"])
@@ -107,6 +107,15 @@ def export_schema(
         return
     Path(output).write_text(sdl, encoding="utf-8")
     typer.echo(f"wrote {output}", err=True)
+
+
+def _issuer_reason(response: httpx.Response) -> str:
+    """The demo issuer's own reason, when it gave one in its error format; never the raw body."""
+    try:
+        reason = response.json().get("error_description")
+    except (ValueError, AttributeError):
+        reason = None
+    return reason if isinstance(reason, str) else "no reason given"
 
 
 def _sandbox_args(seed: int, patients: int, latency_ms: float, error_rate: float, base_port: int) -> list[str]:

@@ -52,6 +52,7 @@ class Sandbox:
     sockets: dict[str, socket.socket]
     controls: dict[str, Controlled] = field(default_factory=dict)
     issuer: Issuer | None = None
+    running: list[uvicorn.Server] = field(default_factory=list)
 
     def url(self, name: str) -> str:
         port = self.sockets[name].getsockname()[1]
@@ -74,7 +75,7 @@ class Sandbox:
         servers = self.servers(faults)
         names = list(self.sockets)
         tasks = [asyncio.create_task(s.serve(sockets=[self.sockets[n]])) for s, n in zip(servers, names, strict=True)]
-        self._servers = servers
+        self.running = servers
         while not all(s.started for s in servers):  # noqa: ASYNC110 - uvicorn exposes no started event
             await asyncio.sleep(0.01)
         if started is not None:
@@ -82,7 +83,7 @@ class Sandbox:
         await asyncio.gather(*tasks)
 
     def stop(self) -> None:
-        for server in getattr(self, "_servers", []):
+        for server in self.running:
             server.should_exit = True
 
 
