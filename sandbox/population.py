@@ -15,6 +15,7 @@ from datetime import date
 
 from faker import Faker
 
+from sandbox.clinical import ClinicalWorld
 from sandbox.cprgen import birth_date_of, make_cpr
 
 
@@ -126,6 +127,8 @@ class Population:
     """(authorisation ID, CPR) pairs with a current treatment relation."""
     personas: dict[str, str] = field(default_factory=dict)
     """Persona key → CPR number."""
+    clinical: ClinicalWorld = field(default_factory=ClinicalWorld)
+    """Organisations, appointments, plans, goals and diagnoses (``sandbox/clinical.py``)."""
 
     def add(self, person: Person) -> Person:
         self.persons[person.cpr] = person

@@ -1,0 +1,298 @@
+"""Source-neutral records for appointments, plans, goals and diagnoses, and their searches.
+
+Appointments come from many endpoints of one kind (regions, municipalities, GP systems, the DDS
+document index); plans, goals and diagnoses from several plan sources. Every adapter of these
+kinds takes a search (patients, date windows, organisations to leave out) and answers with these
+records, so the resolvers merge them without knowing any wire format.
+
+Date windows are half-open ``[start, end)`` in Danish local dates; ``None`` is an open end. The
+organisations a search leaves out are SOR codes, already expanded to their sub-units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from sources.models import PeriodRecord
+
+
+class OrganisationKind(StrEnum):
+    """The sector an organisation belongs to."""
+
+    REGION = "region"
+    MUNICIPALITY = "municipality"
+    GP = "gp"
+
+
+@dataclass(frozen=True, slots=True)
+class OrganisationRef:
+    """An organisation as an item names it: SOR code, name and (when known) sector."""
+
+    sor: str | None
+    name: str
+    kind: OrganisationKind | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CodingRecord:
+    """A code from a code system, with its display text (Danish where the source gives it)."""
+
+    system: str
+    code: str
+    display: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DateWindow:
+    """A half-open window of local dates, ``[start, end)``; ``None`` is an open end."""
+
+    start: date | None = None
+    end: date | None = None
+
+    def contains(self, day: date) -> bool:
+        return (self.start is None or self.start <= day) and (self.end is None or day < self.end)
+
+    @property
+    def empty(self) -> bool:
+        return self.start is not None and self.end is not None and self.start >= self.end
+
+
+def windows_outside(window: DateWindow, blocked: Iterable[PeriodRecord]) -> tuple[DateWindow, ...]:
+    """``window`` with every blocked period cut out (periods are inclusive of both end dates).
+
+    Returns the remaining windows in date order; an empty tuple when nothing is left to search.
+    """
+    pieces = [window] if not window.empty else []
+    for period in blocked:
+        cut_start = period.start
+        cut_end = period.end + timedelta(days=1) if period.end is not None else None
+        next_pieces: list[DateWindow] = []
+        for piece in pieces:
+            before = DateWindow(piece.start, _min(piece.end, cut_start))
+            after = DateWindow(_max(piece.start, cut_end), piece.end)
+            if cut_start is not None and not before.empty:
+                next_pieces.append(before)
+            if cut_end is not None and not after.empty:
+                next_pieces.append(after)
+        pieces = next_pieces
+    return tuple(sorted(pieces, key=lambda w: w.start or date.min))
+
+
+def _min(a: date | None, b: date | None) -> date | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)
+
+
+def _max(a: date | None, b: date | None) -> date | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicalSearch:
+    """One search for some patients' items within one date window.
+
+    ``exclude_organisations`` holds the SOR codes (sub-units included) whose items must not be
+    fetched; an adapter passes them to the upstream where its wire format can, and drops matching
+    items on the way out in any case.
+    """
+
+    cprs: tuple[str, ...]
+    window: DateWindow = field(default_factory=DateWindow)
+    exclude_organisations: frozenset[str] = frozenset()
+    include_cancelled: bool = True
+
+
+class AppointmentStatus(StrEnum):
+    """FHIR R4 AppointmentStatus, the statuses an appointment can have."""
+
+    PROPOSED = "proposed"
+    PENDING = "pending"
+    BOOKED = "booked"
+    ARRIVED = "arrived"
+    FULFILLED = "fulfilled"
+    CANCELLED = "cancelled"
+    NOSHOW = "noshow"
+    ENTERED_IN_ERROR = "entered-in-error"
+    CHECKED_IN = "checked-in"
+    WAITLIST = "waitlist"
+
+
+@dataclass(frozen=True, slots=True)
+class LocationRecord:
+    """Where an appointment takes place: a SOR-coded place, the citizen's home, or a free text."""
+
+    name: str | None = None
+    sor: str | None = None
+    address: str | None = None
+    room: str | None = None
+    at_home: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentRecord:
+    """One appointment (aftale) from one endpoint.
+
+    ``id`` is the stable appointment ID (the same across versions of an APD document; the FHIR
+    identifier otherwise), ``version`` orders versions of the same ID (higher is newer). ``start``
+    and ``end`` are timezone-aware; an all-day appointment has ``all_day`` set and starts at local
+    midnight. ``indicative`` marks a time that is approximate ("tidspunktet er vejledende").
+    """
+
+    id: str
+    cpr: str
+    source: str
+    organisation: OrganisationRef
+    status: AppointmentStatus
+    start: datetime
+    end: datetime | None = None
+    all_day: bool = False
+    indicative: bool = False
+    time_note: str | None = None
+    location: LocationRecord | None = None
+    reason: CodingRecord | None = None
+    title: str | None = None
+    version: int = 1
+    updated: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentsAnswer:
+    """One endpoint's answer to one search: appointments per asked CPR (``[]`` when none).
+
+    ``rejected`` counts documents the adapter refused (malformed or hostile) while the rest were
+    used; the gateway reports them as an error for that endpoint, never silently.
+    """
+
+    by_patient: dict[str, list[AppointmentRecord]]
+    rejected: int = 0
+
+
+class GoalKind(StrEnum):
+    """The three kinds of goal the programme's analysis names."""
+
+    LIFE = "life"
+    """Livsmål: what matters to the citizen in life (borgers mål og ønsker)."""
+    DISEASE = "disease"
+    """Sygdomsspecifikt mål: a goal about a disease (e.g. HbA1c, lung function)."""
+    FUNCTIONAL = "functional"
+    """Funktionsmål: a goal about everyday function (FSIII tilstandsmål/indsatsmål)."""
+
+
+@dataclass(frozen=True, slots=True)
+class InterventionRecord:
+    """One intervention (indsats) of a plan: FSIII/KLE code, description, status, period, performer."""
+
+    description: str
+    status: str
+    code: CodingRecord | None = None
+    period: PeriodRecord = field(default_factory=PeriodRecord)
+    performer: OrganisationRef | None = None
+    goal_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CarePlanRecord:
+    """A plan (forløbsplan, kommunal plan, hospital plan) with its interventions."""
+
+    id: str
+    cpr: str
+    source: str
+    title: str
+    status: str
+    organisation: OrganisationRef
+    period: PeriodRecord = field(default_factory=PeriodRecord)
+    description: str | None = None
+    category: CodingRecord | None = None
+    interventions: tuple[InterventionRecord, ...] = ()
+    goal_ids: tuple[str, ...] = ()
+    condition_ids: tuple[str, ...] = ()
+
+    @property
+    def day(self) -> date | None:
+        return self.period.start
+
+
+@dataclass(frozen=True, slots=True)
+class GoalRecord:
+    """A goal (mål): overall, or a profession-specific sub-goal (delmål) of an overall goal."""
+
+    id: str
+    cpr: str
+    source: str
+    kind: GoalKind
+    description: str
+    lifecycle_status: str
+    organisation: OrganisationRef
+    expressed_by: str | None = None
+    """Who expressed it: ``patient``, ``practitioner`` or ``related-person``."""
+    profession: str | None = None
+    """For a profession-specific sub-goal: the profession (e.g. ``fysioterapeut``)."""
+    part_of: str | None = None
+    """The overall goal this sub-goal serves."""
+    addresses: tuple[str, ...] = ()
+    """IDs of the conditions (diagnoses) the goal addresses."""
+    category: CodingRecord | None = None
+    achievement: str | None = None
+    start: date | None = None
+    due: date | None = None
+
+    @property
+    def day(self) -> date | None:
+        return self.start
+
+
+class DiagnosisCodeSystem(StrEnum):
+    """The code systems diagnoses come in."""
+
+    SKS = "SKS"
+    ICPC2 = "ICPC2"
+    FSIII = "FSIII"
+    FFB = "FFB"
+    SNOMED = "SNOMED"
+    OTHER = "OTHER"
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionRecord:
+    """A diagnosis or problem (Condition) with its code and Danish display text."""
+
+    id: str
+    cpr: str
+    source: str
+    code_system: DiagnosisCodeSystem
+    code: str
+    display: str
+    organisation: OrganisationRef
+    clinical_status: str | None = None
+    category: str | None = None
+    """``encounter-diagnosis`` or ``problem-list-item``."""
+    onset: date | None = None
+    recorded: date | None = None
+
+    @property
+    def day(self) -> date | None:
+        return self.recorded or self.onset
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One configured endpoint of a many-endpoint source (appointments, plans).
+
+    ``organisation_sor`` is set when everything the endpoint serves belongs to that organisation
+    (a region's or municipality's own system): a block on it (or on a parent, with sub-units) then
+    means the endpoint is not queried at all.
+    """
+
+    name: str
+    kind: OrganisationKind | None = None
+    organisation_sor: str | None = None
