@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sources.base import SourceConfig
-from sources.registry import SourceConfigs
+from sources.clinical import Endpoint, OrganisationKind
+from sources.registry import EndpointConfig, EndpointFormat, SourceConfigs
 
 SANDBOX_HOST = "127.0.0.1"
 SANDBOX_PORTS = {
@@ -24,7 +25,31 @@ SANDBOX_PORTS = {
     "registers": 8104,
     "consent": 8105,
     "treatment_relation": 8106,
+    "sor": 8107,
+    "region-syddanmark": 8110,
+    "region-nordjylland": 8111,
+    "municipality-odense": 8112,
+    "municipality-aalborg": 8113,
+    "gp": 8114,
+    "dds": 8115,
+    "plans-gp": 8120,
+    "plans-municipality": 8121,
+    "plans-hospital": 8122,
 }
+SANDBOX_APPOINTMENT_ENDPOINTS: tuple[tuple[str, EndpointFormat, OrganisationKind | None, str | None], ...] = (
+    ("region-syddanmark", EndpointFormat.FHIR, OrganisationKind.REGION, "248101000016008"),
+    ("region-nordjylland", EndpointFormat.FHIR, OrganisationKind.REGION, "248201000016004"),
+    ("municipality-odense", EndpointFormat.FHIR, OrganisationKind.MUNICIPALITY, "359001000016000"),
+    ("municipality-aalborg", EndpointFormat.FHIR, OrganisationKind.MUNICIPALITY, "361001000016009"),
+    ("gp", EndpointFormat.FHIR, OrganisationKind.GP, None),
+    ("dds", EndpointFormat.APD_MHD, None, None),
+)
+"""The sandbox's appointment endpoints: name, format, sector and owning organisation (SOR)."""
+SANDBOX_PLAN_ENDPOINTS: tuple[tuple[str, OrganisationKind], ...] = (
+    ("plans-gp", OrganisationKind.GP),
+    ("plans-municipality", OrganisationKind.MUNICIPALITY),
+    ("plans-hospital", OrganisationKind.REGION),
+)
 
 
 def sandbox_url(name: str) -> str:
@@ -42,6 +67,33 @@ class SourceSettings(BaseModel):
 
     def config(self, name: str) -> SourceConfig:
         return SourceConfig(name, self.base_url, self.timeout_s, self.retries, self.token)
+
+
+class EndpointSettings(SourceSettings):
+    """One endpoint of a many-endpoint source (appointments, plans)."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Shown as `source` in errors.")
+    format: EndpointFormat = EndpointFormat.FHIR
+    kind: OrganisationKind | None = Field(default=None, description="The sector; None when items say it.")
+    organisation_sor: str | None = Field(
+        default=None, pattern=r"^[0-9]{6,18}$", description="Set when everything the endpoint serves is this SOR's."
+    )
+
+    def endpoint_config(self) -> EndpointConfig:
+        return EndpointConfig(
+            self.config(self.name), Endpoint(self.name, self.kind, self.organisation_sor), self.format
+        )
+
+
+def _sandbox_appointment_endpoints() -> list[EndpointSettings]:
+    return [
+        EndpointSettings(name=name, base_url=sandbox_url(name), format=fmt, kind=kind, organisation_sor=sor)
+        for name, fmt, kind, sor in SANDBOX_APPOINTMENT_ENDPOINTS
+    ]
+
+
+def _sandbox_plan_endpoints() -> list[EndpointSettings]:
+    return [EndpointSettings(name=name, base_url=sandbox_url(name), kind=kind) for name, kind in SANDBOX_PLAN_ENDPOINTS]
 
 
 class Settings(BaseSettings):
@@ -68,6 +120,23 @@ class Settings(BaseSettings):
     treatment_relation: SourceSettings = Field(
         default_factory=lambda: SourceSettings(base_url=sandbox_url("treatment_relation"))
     )
+    sor: SourceSettings = Field(default_factory=lambda: SourceSettings(base_url=sandbox_url("sor")))
+    appointment_endpoints: list[EndpointSettings] = Field(
+        default_factory=_sandbox_appointment_endpoints,
+        description="Every appointment endpoint (JSON list in PATIENTOVERBLIK_APPOINTMENT_ENDPOINTS).",
+    )
+    plan_endpoints: list[EndpointSettings] = Field(
+        default_factory=_sandbox_plan_endpoints,
+        description="Every plan source (JSON list in PATIENTOVERBLIK_PLAN_ENDPOINTS).",
+    )
+
+    @field_validator("appointment_endpoints", "plan_endpoints")
+    @classmethod
+    def _distinct_names(cls, endpoints: list[EndpointSettings]) -> list[EndpointSettings]:
+        names = [e.name for e in endpoints]
+        if len(set(names)) != len(names):
+            raise ValueError("endpoint names must be distinct")
+        return endpoints
 
     def source_configs(self) -> SourceConfigs:
         """The adapters' configuration, including the issuer's JWKS endpoint."""
@@ -81,4 +150,7 @@ class Settings(BaseSettings):
             treatment_relation=self.treatment_relation.config("treatment_relation"),
             jwks=SourceConfig("token_issuer", f"{jwks.scheme}://{jwks.netloc}", timeout_s=2.0, retries=1),
             jwks_path=jwks.path or "/",
+            sor=self.sor.config("sor"),
+            appointments=tuple(e.endpoint_config() for e in self.appointment_endpoints),
+            plans=tuple(e.endpoint_config() for e in self.plan_endpoints),
         )

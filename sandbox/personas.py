@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from sandbox.clinical import OUH, REGION_NORDJYLLAND
 from sandbox.population import (
     Address,
     Block,
@@ -112,7 +113,30 @@ def add_personas(population: Population) -> None:
     new = add(Person("1210790806", "Alex Test", "Lund", False, _HILLEROD, ydernummer=HASSERIS))
     personas.update(changed_cpr_old=old.cpr, changed_cpr_new=new.cpr)
 
-    for cpr in (hans.cpr, kol.cpr, protected.cpr):
+    places = add(Person("0907644021", "Peter Test", "Mortensen", True, _ODENSE, ydernummer=HASSERIS))
+    personas["blocks_places"] = places.cpr
+    since = date(2024, 1, 1)
+    population.blocks += [
+        Block("block-2", places.cpr, "organisation", organisation_sor=OUH, include_subunits=True, valid_from=since),
+        Block(
+            "block-3",
+            places.cpr,
+            "organisation",
+            organisation_sor=REGION_NORDJYLLAND,
+            include_subunits=True,
+            valid_from=since,
+        ),
+        Block(
+            "block-4",
+            places.cpr,
+            "data_period",
+            data_start=date(2019, 1, 1),
+            data_end=date(2020, 12, 31),
+            valid_from=since,
+        ),
+    ]
+
+    for cpr in (hans.cpr, kol.cpr, protected.cpr, places.cpr):
         population.relations.add(("CBDJ6", cpr))
 
 

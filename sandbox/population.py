@@ -4,14 +4,16 @@
 cards, register flags, blocks and treatment relations for the same arguments. It holds the named
 personas (``docs/sandbox.md``), a selection of the published MedCom/HL7 DK test persons, and
 ``patients`` generated persons (Faker ``da_DK``, a "Test" middle name, CPR numbers that fail
-modulus 11).
+modulus 11), and the clinical world around them (``sandbox/clinical_gen.py``): appointments, plans,
+goals and diagnoses dated relative to ``anchor`` (today in Copenhagen unless a test pins it).
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from faker import Faker
 
@@ -114,6 +116,11 @@ class Professional:
     profession: str = "7170"
 
 
+def copenhagen_today() -> date:
+    """Today's date in Denmark."""
+    return datetime.now(ZoneInfo("Europe/Copenhagen")).date()
+
+
 @dataclass
 class Population:
     seed: int
@@ -129,6 +136,8 @@ class Population:
     """Persona key → CPR number."""
     clinical: ClinicalWorld = field(default_factory=ClinicalWorld)
     """Organisations, appointments, plans, goals and diagnoses (``sandbox/clinical.py``)."""
+    anchor: date = field(default_factory=copenhagen_today)
+    """The "today" the clinical data is generated around."""
 
     def add(self, person: Person) -> Person:
         self.persons[person.cpr] = person
@@ -137,19 +146,25 @@ class Population:
         return person
 
 
-def build_population(seed: int = 2016, patients: int = 200) -> Population:
-    """The sandbox's synthetic world for ``seed`` with ``patients`` generated persons."""
+def build_population(seed: int = 2016, patients: int = 200, *, anchor: date | None = None) -> Population:
+    """The sandbox's synthetic world for ``seed`` with ``patients`` generated persons.
+
+    ``anchor`` is the day the clinical data is dated around (default: today in Copenhagen); the same
+    ``seed``, ``patients`` and ``anchor`` give the same world.
+    """
+    from sandbox.clinical_gen import add_clinical
     from sandbox.personas import add_medcom_test_persons, add_personas
 
     rng = random.Random(seed)
     fake = Faker("da_DK")
     fake.seed_instance(seed)
-    population = Population(seed=seed)
+    population = Population(seed=seed, anchor=anchor or copenhagen_today())
     _add_practices(population, rng, fake, count=max(4, patients // 1500 + 4))
     add_personas(population)
     add_medcom_test_persons(population)
     _add_generated(population, rng, fake, patients)
     _relate_gps(population)
+    add_clinical(population, random.Random(seed + 1), population.anchor)
     return population
 
 

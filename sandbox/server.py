@@ -14,11 +14,13 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import uvicorn
 from starlette.applications import Starlette
 
-from sandbox import consent, cpr, registers, stamkort, treatment_relation, yderregister
+from sandbox import appointments, consent, cpr, dds, plans, registers, sor, stamkort, treatment_relation, yderregister
+from sandbox.clinical import APPOINTMENT_ENDPOINTS, PLAN_ENDPOINTS
 from sandbox.control import Controlled, Faults
 from sandbox.issuer import Issuer
 from sandbox.issuer import create_app as create_issuer_app
@@ -31,6 +33,12 @@ SOURCE_APPS: dict[str, Callable[[Population], Starlette]] = {
     "registers": registers.create_app,
     "consent": consent.create_app,
     "treatment_relation": treatment_relation.create_app,
+    "sor": sor.create_app,
+    **{
+        e.name: (dds.create_app if e.format == "apd-mhd" else partial(appointments.create_app, endpoint=e.name))
+        for e in APPOINTMENT_ENDPOINTS
+    },
+    **{e.name: partial(plans.create_app, endpoint=e.name) for e in PLAN_ENDPOINTS},
 }
 DEFAULT_PORTS = {
     "issuer": 8100,
@@ -40,6 +48,16 @@ DEFAULT_PORTS = {
     "registers": 8104,
     "consent": 8105,
     "treatment_relation": 8106,
+    "sor": 8107,
+    "region-syddanmark": 8110,
+    "region-nordjylland": 8111,
+    "municipality-odense": 8112,
+    "municipality-aalborg": 8113,
+    "gp": 8114,
+    "dds": 8115,
+    "plans-gp": 8120,
+    "plans-municipality": 8121,
+    "plans-hospital": 8122,
 }
 
 
@@ -58,12 +76,18 @@ class Sandbox:
         port = self.sockets[name].getsockname()[1]
         return f"http://{self.host}:{port}"
 
-    def servers(self, faults: Faults | None = None) -> list[uvicorn.Server]:
-        """One uvicorn server per service (sources wrapped in the recorder and fault knobs)."""
+    def servers(
+        self, faults: Faults | None = None, per_source: dict[str, Faults] | None = None
+    ) -> list[uvicorn.Server]:
+        """One uvicorn server per service (sources wrapped in the recorder and fault knobs).
+
+        ``faults`` applies to every source; ``per_source`` replaces it for the sources it names.
+        """
         issuer_app, self.issuer = create_issuer_app(self.population, self.url("issuer"))
         apps: dict[str, object] = {"issuer": issuer_app}
         for name, factory in SOURCE_APPS.items():
-            knobs = Faults(**vars(faults)) if faults else Faults()
+            chosen = (per_source or {}).get(name, faults)
+            knobs = Faults(**vars(chosen)) if chosen else Faults()
             self.controls[name] = Controlled(factory(self.population), name, knobs, seed=self.population.seed)
             apps[name] = self.controls[name]
         return [
@@ -71,8 +95,13 @@ class Sandbox:
             for app in apps.values()
         ]
 
-    async def serve(self, faults: Faults | None = None, started: threading.Event | None = None) -> None:
-        servers = self.servers(faults)
+    async def serve(
+        self,
+        faults: Faults | None = None,
+        started: threading.Event | None = None,
+        per_source: dict[str, Faults] | None = None,
+    ) -> None:
+        servers = self.servers(faults, per_source)
         names = list(self.sockets)
         tasks = [asyncio.create_task(s.serve(sockets=[self.sockets[n]])) for s, n in zip(servers, names, strict=True)]
         self.running = servers
@@ -99,11 +128,17 @@ def bind(population: Population, host: str = "127.0.0.1", ports: dict[str, int] 
     return Sandbox(population, host, sockets)
 
 
-def run(population: Population, host: str, ports: dict[str, int], faults: Faults) -> None:
+def run(
+    population: Population,
+    host: str,
+    ports: dict[str, int],
+    faults: Faults,
+    per_source: dict[str, Faults] | None = None,
+) -> None:
     """Serve the sandbox in the foreground until interrupted."""
     sandbox = bind(population, host, ports)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(sandbox.serve(faults))
+        asyncio.run(sandbox.serve(faults, per_source=per_source))
 
 
 @dataclass

@@ -89,6 +89,32 @@ class SourceClient:
         assert last is not None
         raise last
 
+    async def get_bytes(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+    ) -> bytes:
+        """GET ``path`` and return its raw body (a document); same retries and errors as ``get_json``."""
+        attempts = 1 + max(0, self.config.retries)
+        last: SourceUnavailable | None = None
+        for _ in range(attempts):
+            try:
+                response = await self._client.get(path, params=params)
+            except httpx.TimeoutException as exc:
+                raise SourceTimeout(self.name, "timed out") from exc
+            except httpx.HTTPError as exc:
+                last = SourceUnavailable(self.name, "connection failed")
+                last.__cause__ = exc
+                continue
+            if response.status_code >= 500:
+                last = SourceUnavailable(self.name, f"status {response.status_code}")
+                continue
+            if response.status_code >= 400:
+                raise SourceUnavailable(self.name, f"status {response.status_code}")
+            return response.content
+        assert last is not None
+        raise last
+
     async def send_json(
         self,
         method: str,

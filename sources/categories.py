@@ -21,3 +21,17 @@ class DataCategory(StrEnum):
     """The Fælles Stamkort: phone, temporary address, dentist, language, relatives."""
     REGISTERS = "registers"
     """Treatment will, living will, organ donor and resuscitation opt-out registrations."""
+    APPOINTMENTS = "appointments"
+    """Appointments (aftaler) from hospitals, municipalities and general practice."""
+    PLANS = "plans"
+    """Plans (forløbsplaner, kommunale og hospitalsplaner) and their interventions (indsatser)."""
+    GOALS = "goals"
+    """Goals (mål): life goals, disease-specific and functional goals, and sub-goals."""
+    DIAGNOSES = "diagnoses"
+    """Diagnoses and problems (Condition) in SKS, ICPC2, FSIII or SNOMED CT."""
+
+
+SHARED_CATEGORIES = frozenset(
+    {DataCategory.APPOINTMENTS, DataCategory.PLANS, DataCategory.GOALS, DataCategory.DIAGNOSES}
+)
+"""The shared health data (DDS-like) that Min Spærring blocks on places and data periods narrow."""

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from sources.models import PeriodRecord
 
@@ -296,3 +297,72 @@ class Endpoint:
     name: str
     kind: OrganisationKind | None = None
     organisation_sor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockRule:
+    """One block as it narrows shared data: items of these organisations, dated in this period.
+
+    ``organisations`` ``None`` means any organisation; ``period`` ``None`` means any date. An item
+    matches when both parts match; an item without a date never matches a period.
+    """
+
+    organisations: frozenset[str] | None = None
+    period: PeriodRecord | None = None
+    whole_subtrees: bool = False
+    """The block includes sub-units: every organisation listed comes with all the units below it."""
+
+    def matches(self, sor: str | None, day: date | None) -> bool:
+        if self.organisations is not None and (sor is None or sor not in self.organisations):
+            return False
+        return self.period is None or (day is not None and self.period.contains(day))
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFilter:
+    """What a caller may not see of a shared category: the blocks that apply to them."""
+
+    rules: tuple[BlockRule, ...] = ()
+
+    def allows(self, sor: str | None, day: date | None) -> bool:
+        """Whether an item of organisation ``sor`` dated ``day`` may be returned."""
+        return not any(rule.matches(sor, day) for rule in self.rules)
+
+    @property
+    def excluded_organisations(self) -> frozenset[str]:
+        """Organisations blocked at any date: safe to leave out of every upstream search."""
+        found: set[str] = set()
+        for rule in self.rules:
+            if rule.organisations is not None and rule.period is None:
+                found |= rule.organisations
+        return frozenset(found)
+
+    @property
+    def blocked_periods(self) -> tuple[PeriodRecord, ...]:
+        """Periods blocked for every organisation: safe to cut out of every searched window."""
+        return tuple(r.period for r in self.rules if r.organisations is None and r.period is not None)
+
+    def skips_endpoint(self, endpoint: Endpoint) -> bool:
+        """Whether everything ``endpoint`` serves is blocked, so it need not be asked at all."""
+        owner = endpoint.organisation_sor
+        return owner is not None and any(
+            r.whole_subtrees and r.period is None and r.organisations is not None and owner in r.organisations
+            for r in self.rules
+        )
+
+    def windows(self, window: DateWindow) -> tuple[DateWindow, ...]:
+        """The parts of ``window`` that may be searched at all."""
+        return windows_outside(window, self.blocked_periods)
+
+
+NO_FILTER = ItemFilter()
+
+
+class AppointmentSource(Protocol):
+    """An appointment endpoint, whatever its wire format."""
+
+    endpoint: Endpoint
+
+    async def appointments_for(self, search: ClinicalSearch) -> AppointmentsAnswer:
+        """Appointments of ``search.cprs`` in ``search.window``; raises a SourceError when down."""
+        ...

@@ -2,18 +2,42 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 
 import httpx
 
+from sources.appointments import FhirAppointmentSource
 from sources.base import SourceClient, SourceConfig, build_client
+from sources.clinical import AppointmentSource, Endpoint
 from sources.consent import ConsentSource
 from sources.cpr import CprSource
+from sources.dds import DdsAppointmentSource
 from sources.jwks import JwksSource
+from sources.plans import PlanSource
 from sources.registers import RegistersSource
+from sources.sor import SorSource
 from sources.stamkort import StamkortSource
 from sources.treatment_relation import TreatmentRelationSource
 from sources.yderregister import YderregisterSource
+
+
+class EndpointFormat(StrEnum):
+    """The wire format of an appointment or plan endpoint."""
+
+    FHIR = "fhir"
+    """FHIR R4 search (``Appointment``; ``CarePlan``, ``Goal``, ``Condition``)."""
+    APD_MHD = "apd-mhd"
+    """MedCom APD-DK CDA documents found through an IHE MHD document index (DDS)."""
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    """One endpoint of a many-endpoint source: where it is, what it is, how it speaks."""
+
+    source: SourceConfig
+    endpoint: Endpoint
+    format: EndpointFormat = EndpointFormat.FHIR
 
 
 @dataclass(frozen=True)
@@ -27,12 +51,15 @@ class SourceConfigs:
     consent: SourceConfig
     treatment_relation: SourceConfig
     jwks: SourceConfig
+    sor: SourceConfig
     jwks_path: str = "/.well-known/jwks.json"
+    appointments: tuple[EndpointConfig, ...] = ()
+    plans: tuple[EndpointConfig, ...] = ()
 
 
 @dataclass
 class Sources:
-    """One adapter per upstream, each holding one long-lived HTTP client."""
+    """One adapter per upstream (one per endpoint for many-endpoint sources), each with its client."""
 
     cpr: CprSource
     yderregister: YderregisterSource
@@ -41,7 +68,10 @@ class Sources:
     consent: ConsentSource
     treatment_relation: TreatmentRelationSource
     jwks: JwksSource
-    clients: tuple[SourceClient, ...]
+    sor: SorSource
+    appointments: tuple[AppointmentSource, ...] = ()
+    plans: tuple[PlanSource, ...] = ()
+    clients: tuple[SourceClient, ...] = field(default_factory=tuple)
 
     async def aclose(self) -> None:
         """Close every upstream connection pool."""
@@ -51,19 +81,28 @@ class Sources:
 
 def build_sources(configs: SourceConfigs, transport: httpx.AsyncBaseTransport | None = None) -> Sources:
     """Build every adapter; ``transport`` replaces the network in tests."""
+    clients: list[SourceClient] = []
 
     def client(config: SourceConfig) -> SourceClient:
-        return SourceClient(config, build_client(config, transport))
+        made = SourceClient(config, build_client(config, transport))
+        clients.append(made)
+        return made
 
-    names = [name for name, spec in configs.__dataclass_fields__.items() if spec.type == "SourceConfig"]
-    clients = {name: client(getattr(configs, name)) for name in names}
+    def appointment_source(config: EndpointConfig) -> AppointmentSource:
+        if config.format is EndpointFormat.APD_MHD:
+            return DdsAppointmentSource(client(config.source), config.endpoint)
+        return FhirAppointmentSource(client(config.source), config.endpoint)
+
     return Sources(
-        cpr=CprSource(clients["cpr"]),
-        yderregister=YderregisterSource(clients["yderregister"]),
-        stamkort=StamkortSource(clients["stamkort"]),
-        registers=RegistersSource(clients["registers"]),
-        consent=ConsentSource(clients["consent"]),
-        treatment_relation=TreatmentRelationSource(clients["treatment_relation"]),
-        jwks=JwksSource(clients["jwks"], configs.jwks_path),
-        clients=tuple(clients.values()),
+        cpr=CprSource(client(configs.cpr)),
+        yderregister=YderregisterSource(client(configs.yderregister)),
+        stamkort=StamkortSource(client(configs.stamkort)),
+        registers=RegistersSource(client(configs.registers)),
+        consent=ConsentSource(client(configs.consent)),
+        treatment_relation=TreatmentRelationSource(client(configs.treatment_relation)),
+        jwks=JwksSource(client(configs.jwks), configs.jwks_path),
+        sor=SorSource(client(configs.sor)),
+        appointments=tuple(appointment_source(c) for c in configs.appointments),
+        plans=tuple(PlanSource(client(c.source), c.endpoint) for c in configs.plans),
+        clients=tuple(clients),
     )

@@ -1,0 +1,210 @@
+"""Appointments shared as MedCom APD-DK documents through DDS (Dokumentdelingsservicen), over IHE MHD.
+
+One ITI-67 index search (``GET /fhir/DocumentReference``) for many patients, with the window
+(``period``), the excluded organisations (``author.identifier:not``) and the wanted statuses pushed
+down; then one ITI-68 fetch per document actually needed, at most :data:`FETCH_CONCURRENCY` at a time:
+
+- a ``superseded`` entry replaced by another returned entry (``relatesTo`` ``replaces`` on the newer
+  one) is never fetched; a ``superseded`` entry with no successor is a withdrawn (deprecated)
+  appointment and becomes ``cancelled``, and is only looked at when the search includes cancelled
+  ones. When the window was pushed down, a withdrawn candidate is first checked against the index
+  without the window, since its successor may have moved outside it;
+- an entry whose author is an excluded organisation, names a patient not asked for, or is not an
+  APD document is never fetched, even when the index ignored the pushdown;
+- a document that cannot be fetched, is hostile or malformed, or names another patient than its
+  index entry, is skipped and counted in ``AppointmentsAnswer.rejected``;
+- the newest version wins per stable appointment ID.
+
+An index failure raises the client's ``SourceError``. Wire format: ``docs/sources/appointments.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from typing import Literal
+
+from pydantic import Field, ValidationError
+
+from sources.apd import ApdHostileDocument, ApdParseError, newest_per_appointment, parse_apd
+from sources.appointments import SOR_SYSTEM, keep, resolve_link, search_resources, window_pairs
+from sources.base import SourceClient
+from sources.clinical import (
+    AppointmentRecord,
+    AppointmentsAnswer,
+    AppointmentStatus,
+    ClinicalSearch,
+    DateWindow,
+    Endpoint,
+)
+from sources.errors import SourceError
+from sources.identifiers import distinct_cprs
+from sources.payloads import CPR_SYSTEM, FhirModel
+
+APD_FORMAT = "urn:ad:dk:medcom:apd-v2.0.1:full"
+APD_TYPE = "http://loinc.org|39289-4"
+FETCH_CONCURRENCY = 8
+
+_log = logging.getLogger(__name__)
+
+
+class _Identifier(FhirModel):
+    system: str | None = None
+    value: str = Field(min_length=1)
+
+
+class _Reference(FhirModel):
+    reference: str | None = None
+    identifier: _Identifier | None = None
+
+
+class _Coding(FhirModel):
+    system: str | None = None
+    code: str | None = None
+
+
+class _Attachment(FhirModel):
+    url: str = Field(min_length=1)
+    content_type: str | None = None
+
+
+class _Content(FhirModel):
+    attachment: _Attachment
+    format: _Coding | None = None
+
+
+class _RelatesTo(FhirModel):
+    code: str
+    target: _Reference
+
+
+class _DocumentReference(FhirModel):
+    resource_type: Literal["DocumentReference"]
+    id: str = Field(min_length=1)
+    master_identifier: _Identifier | None = None
+    status: Literal["current", "superseded", "entered-in-error"]
+    subject: _Reference
+    author: list[_Reference] = Field(default_factory=list)
+    relates_to: list[_RelatesTo] = Field(default_factory=list)
+    content: list[_Content] = Field(min_length=1)
+
+    @property
+    def keys(self) -> set[str]:
+        """What a ``relatesTo`` target may call this entry: its id, reference or master identifier."""
+        keys = {self.id, f"DocumentReference/{self.id}"}
+        if self.master_identifier is not None:
+            keys.add(self.master_identifier.value)
+        return keys
+
+
+class DdsAppointmentSource:
+    """The DDS document index and repository, read for APD-DK appointment documents."""
+
+    def __init__(self, client: SourceClient, endpoint: Endpoint) -> None:
+        self._client = client
+        self.endpoint = endpoint
+
+    async def appointments_for(self, search: ClinicalSearch) -> AppointmentsAnswer:
+        """Each asked CPR's appointments (``[]`` when none), start-ordered, and the rejected count."""
+        wanted = distinct_cprs(search.cprs)
+        result: dict[str, list[AppointmentRecord]] = {cpr: [] for cpr in wanted}
+        if not wanted or search.window.empty:
+            return AppointmentsAnswer(result)
+        entries = await self._index(wanted, search, search.window)
+        replaced = _replaced(entries)
+        live = [e for e in entries if not (e.keys & replaced) and self._fetchable(e, wanted, search)]
+        withdrawn = [e for e in live if e.status == "superseded"]
+        if withdrawn and (search.window.start is not None or search.window.end is not None):
+            everything = _replaced(await self._index(wanted, search, DateWindow()))
+            live = [e for e in live if not (e.keys & everything)]
+        withdrawn_ids = {e.id for e in live if e.status == "superseded"}
+        semaphore = asyncio.Semaphore(FETCH_CONCURRENCY)
+        fetched = await asyncio.gather(*(self._fetch(e, semaphore) for e in live))
+        records = [
+            dataclasses.replace(record, status=AppointmentStatus.CANCELLED) if entry.id in withdrawn_ids else record
+            for entry, record in zip(live, fetched, strict=True)
+            if record is not None
+        ]
+        for record in newest_per_appointment(records):
+            if keep(record, search):
+                result[record.cpr].append(record)
+        for items in result.values():
+            items.sort(key=lambda r: (r.start, r.id))
+        return AppointmentsAnswer(result, rejected=sum(1 for record in fetched if record is None))
+
+    async def _index(self, wanted: list[str], search: ClinicalSearch, window: DateWindow) -> list[_DocumentReference]:
+        pairs = [
+            ("patient.identifier", f"{CPR_SYSTEM}|{','.join(wanted)}"),
+            ("type", APD_TYPE),
+            ("format", APD_FORMAT),
+            ("status", "current,superseded" if search.include_cancelled else "current"),
+            *window_pairs("period", window),
+            *[("author.identifier:not", f"{SOR_SYSTEM}|{sor}") for sor in sorted(search.exclude_organisations)],
+        ]
+        resources = await search_resources(self._client, "/fhir/DocumentReference", pairs)
+        try:
+            return [
+                _DocumentReference.model_validate(r) for r in resources if r.get("resourceType") == "DocumentReference"
+            ]
+        except ValidationError as exc:
+            raise self._client.invalid("document index entry failed validation") from exc
+
+    def _fetchable(self, entry: _DocumentReference, wanted: list[str], search: ClinicalSearch) -> bool:
+        if entry.status == "entered-in-error" or (entry.status == "superseded" and not search.include_cancelled):
+            return False
+        if _subject(entry) not in wanted:
+            return False
+        authors = {a.identifier.value for a in entry.author if a.identifier and a.identifier.system == SOR_SYSTEM}
+        if authors & search.exclude_organisations:
+            return False
+        document_format = entry.content[0].format
+        return document_format is None or document_format.code == APD_FORMAT
+
+    async def _fetch(self, entry: _DocumentReference, semaphore: asyncio.Semaphore) -> AppointmentRecord | None:
+        """The entry's appointment, or ``None`` (logged without content) when the document is refused."""
+        path = resolve_link(self._client, entry.content[0].attachment.url)
+        if path is None:
+            self._reject("attachment outside the repository")
+            return None
+        async with semaphore:
+            try:
+                data = await self._client.get_bytes(path)
+            except SourceError:
+                self._reject("fetch failed")
+                return None
+        try:
+            document = parse_apd(data, source=self.endpoint.name)
+        except ApdHostileDocument:
+            self._reject("hostile document")
+            return None
+        except ApdParseError:
+            self._reject("malformed document")
+            return None
+        if document.appointment.cpr != _subject(entry):
+            self._reject("document names another patient than its index entry")
+            return None
+        return document.appointment
+
+    def _reject(self, reason: str) -> None:
+        _log.warning("%s: an appointment document was rejected: %s", self.endpoint.name, reason)
+
+
+def _subject(entry: _DocumentReference) -> str | None:
+    identifier = entry.subject.identifier
+    return identifier.value if identifier is not None and identifier.system == CPR_SYSTEM else None
+
+
+def _replaced(entries: list[_DocumentReference]) -> set[str]:
+    """The keys of every entry another entry replaces."""
+    replaced: set[str] = set()
+    for entry in entries:
+        for relation in entry.relates_to:
+            if relation.code != "replaces":
+                continue
+            if relation.target.reference:
+                replaced.add(relation.target.reference)
+                replaced.add(relation.target.reference.rpartition("/")[2])
+            if relation.target.identifier is not None:
+                replaced.add(relation.target.identifier.value)
+    return replaced

@@ -1,0 +1,441 @@
+"""Contract tests for the FHIR ``Appointment`` adapter against the simulated appointment endpoints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from sandbox import appointments as simulated
+from sandbox.clinical import (
+    DIALYSIS,
+    LUNG_CLINIC,
+    NEPHROLOGY,
+    ODENSE_HOME_CARE,
+    REGION_SYDDANMARK,
+    UROLOGY,
+    Appointment,
+)
+from sandbox.population import Address, Doctor, Person, Population, Practice
+from sources.appointments import FhirAppointmentSource, resolve_link
+from sources.base import SourceClient, SourceConfig
+from sources.clinical import (
+    AppointmentsAnswer,
+    AppointmentStatus,
+    ClinicalSearch,
+    CodingRecord,
+    DateWindow,
+    Endpoint,
+    LocationRecord,
+    OrganisationKind,
+    OrganisationRef,
+)
+from sources.errors import SourceResponseInvalid, SourceTimeout, SourceUnavailable
+from tests.contract.conftest import MockClientFactory, SandboxClientFactory
+
+CPH = ZoneInfo("Europe/Copenhagen")
+NANCY = "2512489996"
+MAGNUS = "0504909995"
+ENDPOINT = Endpoint("region-syddanmark", OrganisationKind.REGION, REGION_SYDDANMARK)
+PRACTICE_SOR = "393421000016009"
+
+
+def _id(number: int) -> str:
+    return f"00000000-0000-4000-8000-{number:012d}"
+
+
+def _appointment(number: int, start: datetime, **changes: Any) -> Appointment:
+    values: dict[str, Any] = {
+        "cpr": NANCY,
+        "endpoints": ("region-syddanmark", "dds"),
+        "organisation_sor": NEPHROLOGY,
+        "end": None,
+    }
+    values.update(changes)
+    return Appointment(_id(number), start=start, **values)
+
+
+@pytest.fixture
+def world() -> Population:
+    """A population of our own (no generated clinical data): two patients, one practice."""
+    population = Population(seed=1)
+    home = Address("Testvej 12", "5230", "Odense M", "0461")
+    population.add(Person(NANCY, "Nancy Ann Test", "Berggren", False, home))
+    population.add(Person(MAGNUS, "Magnus Test", "Lauridsen", True, home))
+    practice_address = Address("Testvaldemarsgade 10", "5000", "Odense C", "0461")
+    population.practices["100001"] = Practice(
+        "100001", PRACTICE_SOR, "Lægehuset Valdemarsgade", practice_address, "65119999", [Doctor("Test", "ABCDE")]
+    )
+    return population
+
+
+def _source(client: SourceClient, endpoint: Endpoint = ENDPOINT) -> FhirAppointmentSource:
+    return FhirAppointmentSource(client, endpoint)
+
+
+def _query(controlled_request: Any) -> list[tuple[str, str]]:
+    return parse_qsl(controlled_request.query, keep_blank_values=True)
+
+
+async def test_search_pushes_down_patients_window_status_and_excluded_organisations(
+    world: Population, sandbox_client: SandboxClientFactory
+):
+    world.clinical.appointments += [
+        _appointment(1, datetime(2030, 3, 10, 9, 0, tzinfo=CPH)),
+        _appointment(2, datetime(2030, 3, 11, 9, 0, tzinfo=CPH), organisation_sor=DIALYSIS),
+        _appointment(3, datetime(2030, 3, 12, 9, 0, tzinfo=CPH), status="cancelled"),
+        _appointment(4, datetime(2030, 8, 1, 9, 0, tzinfo=CPH)),
+        _appointment(5, datetime(2030, 3, 13, 9, 0, tzinfo=CPH), cpr=MAGNUS),
+        _appointment(6, datetime(2030, 3, 14, 9, 0, tzinfo=CPH), endpoints=("gp",)),
+    ]
+    client, controlled = sandbox_client(simulated.create_app(world, "region-syddanmark"), "region-syddanmark")
+    search = ClinicalSearch(
+        (NANCY, MAGNUS, NANCY),
+        DateWindow(date(2030, 1, 1), date(2030, 7, 1)),
+        frozenset({DIALYSIS, UROLOGY}),
+        include_cancelled=False,
+    )
+
+    answer = await _source(client).appointments_for(search)
+
+    assert [r.id for r in answer.by_patient[NANCY]] == [_id(1)]
+    assert [r.id for r in answer.by_patient[MAGNUS]] == [_id(5)]
+    assert answer.rejected == 0
+    [request] = controlled.recorder.requests
+    assert request.path == "/fhir/Appointment"
+    assert _query(request) == [
+        ("patient.identifier", f"urn:oid:1.2.208.176.1.2|{NANCY},{MAGNUS}"),
+        ("date", "ge2030-01-01"),
+        ("date", "lt2030-07-01"),
+        ("status:not", "cancelled"),
+        *[("performer-organization:not", f"urn:oid:1.2.208.176.1.1|{sor}") for sor in sorted({DIALYSIS, UROLOGY})],
+        ("_count", "50"),
+    ]
+
+
+async def test_an_appointment_has_aware_local_times_organisation_location_and_reason(
+    world: Population, sandbox_client: SandboxClientFactory
+):
+    utc_start = datetime(2030, 5, 4, 7, 30, tzinfo=ZoneInfo("UTC"))
+    world.clinical.appointments.append(
+        _appointment(1, utc_start, end=datetime(2030, 5, 4, 10, 15, tzinfo=CPH), room="opgang 4, 3 sal rum 101")
+    )
+    world.clinical.appointments[-1].title = "Kontrol af nyrefunktion"
+    world.clinical.appointments[-1].version = 2
+    client, _ = sandbox_client(simulated.create_app(world, "region-syddanmark"), "region-syddanmark")
+
+    [record] = (await _source(client).appointments_for(ClinicalSearch((NANCY,)))).by_patient[NANCY]
+
+    assert record.start == datetime(2030, 5, 4, 9, 30, tzinfo=CPH)
+    assert str(record.start.tzinfo) == "Europe/Copenhagen"
+    assert record.end == datetime(2030, 5, 4, 10, 15, tzinfo=CPH)
+    assert record.source == "region-syddanmark"
+    assert record.status is AppointmentStatus.BOOKED
+    assert record.organisation == OrganisationRef(NEPHROLOGY, "Nefrologisk Afdeling Y, OUH", OrganisationKind.REGION)
+    assert record.location == LocationRecord(
+        "Nefrologisk Afdeling Y, OUH", NEPHROLOGY, "J. B. Winsløws Vej 4, 5000 Odense C", "opgang 4, 3 sal rum 101"
+    )
+    assert record.reason == CodingRecord("http://snomed.info/sct", "17436001", "Lægekonsultation med ambulant patient")
+    assert record.title == "Kontrol af nyrefunktion"
+    assert (record.version, record.all_day, record.indicative) == (2, False, False)
+
+
+async def test_an_all_day_appointment_starts_at_local_midnight(world: Population, sandbox_client: SandboxClientFactory):
+    world.clinical.appointments.append(
+        _appointment(1, datetime(2030, 6, 29, 10, 0, tzinfo=CPH), end=datetime(2030, 7, 1, tzinfo=CPH), all_day=True)
+    )
+    client, _ = sandbox_client(simulated.create_app(world, "region-syddanmark"), "region-syddanmark")
+
+    [record] = (await _source(client).appointments_for(ClinicalSearch((NANCY,)))).by_patient[NANCY]
+
+    assert record.all_day
+    assert record.start == datetime(2030, 6, 29, tzinfo=CPH)
+    assert record.end == datetime(2030, 7, 1, tzinfo=CPH)
+
+
+async def test_an_indicative_time_at_home_carries_its_note(world: Population, sandbox_client: SandboxClientFactory):
+    note = "Morgen aftale \N{EN DASH} tidspunktet er vejledende"
+    world.clinical.appointments.append(
+        _appointment(
+            1,
+            datetime(2030, 3, 10, 7, 0, tzinfo=CPH),
+            end=datetime(2030, 3, 10, 9, 0, tzinfo=CPH),
+            endpoints=("municipality-odense",),
+            organisation_sor=ODENSE_HOME_CARE,
+            time_note=note,
+            at_home=True,
+            reason_system="http://terminology.hl7.org/CodeSystem/v3-NullFlavor",
+            reason_code="NI",
+            reason_display="Hjemmehjælp",
+        )
+    )
+    client, _ = sandbox_client(simulated.create_app(world, "municipality-odense"), "municipality-odense")
+    endpoint = Endpoint("municipality-odense", OrganisationKind.MUNICIPALITY)
+
+    [record] = (await _source(client, endpoint).appointments_for(ClinicalSearch((NANCY,)))).by_patient[NANCY]
+
+    assert record.indicative
+    assert record.time_note == note
+    assert record.organisation.kind is OrganisationKind.MUNICIPALITY
+    assert record.location == LocationRecord("Borgers hjemmeadresse", address="Testvej 12, 5230 Odense M", at_home=True)
+    assert record.reason == CodingRecord("http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "NI", "Hjemmehjælp")
+
+
+async def test_a_gp_practice_is_named_from_the_practice_register(
+    world: Population, sandbox_client: SandboxClientFactory
+):
+    world.clinical.appointments.append(
+        _appointment(1, datetime(2030, 3, 10, 9, 0, tzinfo=CPH), endpoints=("gp",), organisation_sor=PRACTICE_SOR)
+    )
+    client, _ = sandbox_client(simulated.create_app(world, "gp"), "gp")
+
+    answer = await _source(client, Endpoint("gp", OrganisationKind.GP)).appointments_for(ClinicalSearch((NANCY,)))
+
+    assert answer.by_patient[NANCY][0].organisation == OrganisationRef(
+        PRACTICE_SOR, "Lægehuset Valdemarsgade", OrganisationKind.GP
+    )
+
+
+async def test_every_page_is_followed(world: Population, sandbox_client: SandboxClientFactory):
+    world.clinical.appointments += [
+        _appointment(n, datetime(2030, 1, 1 + n % 28, 8 + n % 9, 0, tzinfo=CPH)) for n in range(1, 61)
+    ]
+    client, controlled = sandbox_client(simulated.create_app(world, "region-syddanmark"), "region-syddanmark")
+
+    answer = await _source(client).appointments_for(ClinicalSearch((NANCY,)))
+
+    assert sorted(r.id for r in answer.by_patient[NANCY]) == [_id(n) for n in range(1, 61)]
+    assert len(controlled.recorder.requests) == 2
+    assert ("_offset", "50") in _query(controlled.recorder.requests[1])
+    assert [r.start for r in answer.by_patient[NANCY]] == sorted(r.start for r in answer.by_patient[NANCY])
+
+
+async def test_a_deprecated_appointment_is_cancelled_and_left_out_unless_asked_for(
+    world: Population, sandbox_client: SandboxClientFactory
+):
+    world.clinical.appointments.append(_appointment(1, datetime(2030, 3, 10, 9, 0, tzinfo=CPH), deprecated=True))
+    client, _ = sandbox_client(simulated.create_app(world, "region-syddanmark"), "region-syddanmark")
+    source = _source(client)
+
+    with_cancelled = await source.appointments_for(ClinicalSearch((NANCY,)))
+    without = await source.appointments_for(ClinicalSearch((NANCY,), include_cancelled=False))
+
+    assert [r.status for r in with_cancelled.by_patient[NANCY]] == [AppointmentStatus.CANCELLED]
+    assert without.by_patient[NANCY] == []
+
+
+def _bundle(*resources: dict[str, Any], link: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": r} for r in resources],
+        "link": link or [],
+    }
+
+
+def _resource(number: int, start: str, organisation: str = NEPHROLOGY, **changes: Any) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Appointment",
+        "id": str(number),
+        "identifier": [{"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{_id(number)}"}],
+        "status": "booked",
+        "start": start,
+        "participant": [
+            {"actor": {"type": "Patient", "identifier": {"system": "urn:oid:1.2.208.176.1.2", "value": NANCY}}},
+            {
+                "actor": {
+                    "type": "HealthcareService",
+                    "identifier": {"system": "urn:oid:1.2.208.176.1.1", "value": organisation},
+                    "display": "Afdeling",
+                }
+            },
+        ],
+    }
+    resource.update(changes)
+    return resource
+
+
+async def test_excluded_organisations_and_items_outside_the_window_are_dropped_even_when_returned(
+    mock_client: MockClientFactory,
+):
+    returned = _bundle(
+        _resource(1, "2030-03-10T09:00:00+01:00"),
+        _resource(2, "2030-03-10T09:00:00+01:00", organisation=DIALYSIS),
+        _resource(3, "2029-12-31T23:30:00+01:00"),
+        _resource(4, "2030-06-30T22:30:00Z"),
+        _resource(5, "2030-03-11T09:00:00+01:00", status="cancelled"),
+    )
+    client = mock_client(lambda request: httpx.Response(200, json=returned), "region-syddanmark")
+    search = ClinicalSearch(
+        (NANCY,), DateWindow(date(2030, 1, 1), date(2030, 7, 1)), frozenset({DIALYSIS}), include_cancelled=False
+    )
+
+    answer = await _source(client).appointments_for(search)
+
+    assert [r.id for r in answer.by_patient[NANCY]] == [_id(1)]
+
+
+async def test_an_endpoint_owned_by_an_excluded_organisation_is_not_queried(
+    world: Population, sandbox_client: SandboxClientFactory
+):
+    client, controlled = sandbox_client(simulated.create_app(world, "region-syddanmark"), "region-syddanmark")
+    search = ClinicalSearch((NANCY,), exclude_organisations=frozenset({REGION_SYDDANMARK, NEPHROLOGY}))
+
+    assert await _source(client).appointments_for(search) == AppointmentsAnswer({NANCY: []})
+    assert controlled.recorder.requests == []
+
+
+async def test_no_patients_or_an_empty_window_sends_no_request(world: Population, sandbox_client: SandboxClientFactory):
+    client, controlled = sandbox_client(simulated.create_app(world, "region-syddanmark"), "region-syddanmark")
+    source = _source(client)
+
+    assert (await source.appointments_for(ClinicalSearch(()))).by_patient == {}
+    empty = await source.appointments_for(ClinicalSearch((NANCY,), DateWindow(date(2030, 2, 1), date(2030, 2, 1))))
+    assert empty.by_patient == {NANCY: []}
+    assert controlled.recorder.requests == []
+    with pytest.raises(ValueError, match="not a CPR number"):
+        await source.appointments_for(ClinicalSearch(("12345",)))
+
+
+_PATIENT_ONLY = [{"actor": {"identifier": {"system": "urn:oid:1.2.208.176.1.2", "value": NANCY}}}]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"resourceType": "Patient"},
+        _bundle(_resource(1, "2030-03-10T09:00:00")),
+        _bundle(_resource(1, "2030-03-10")),
+        _bundle(_resource(1, 1893456000)),  # type: ignore[arg-type]
+        _bundle(_resource(1, "2030-03-10T09:00:00+01:00", status="confirmed")),
+        _bundle(_resource(1, "2030-03-10T09:00:00+01:00", participant=_PATIENT_ONLY)),
+        _bundle(_resource(1, "2030-03-10T09:00:00+01:00", participant=[])),
+        _bundle(
+            _resource(
+                1, "2030-03-10T09:00:00+01:00", identifier=[{"system": "urn:ietf:rfc:3986", "value": "urn:uuid:x"}]
+            )
+        ),
+        _bundle(_resource(1, "2030-03-10T09:00:00+01:00", end="2030-03-10T08:00:00+01:00")),
+        _bundle(_resource(1, "2030-03-10T09:00:00+01:00", identifier=[], id=None)),
+    ],
+    ids=[
+        "not-a-bundle",
+        "start-without-offset",
+        "start-is-a-date",
+        "start-is-a-number",
+        "unknown-status",
+        "no-performing-organisation",
+        "no-participants",
+        "identifier-not-a-uuid",
+        "ends-before-start",
+        "no-identifier",
+    ],
+)
+async def test_malformed_appointments_are_invalid(mock_client: MockClientFactory, payload: dict[str, Any]):
+    client = mock_client(lambda request: httpx.Response(200, json=payload), "region-syddanmark")
+
+    with pytest.raises(SourceResponseInvalid) as caught:
+        await _source(client).appointments_for(ClinicalSearch((NANCY,)))
+
+    assert NANCY not in str(caught.value)
+    assert NANCY not in str(caught.value.__cause__)
+
+
+async def test_garbage_and_non_json_are_invalid(world: Population, sandbox_client: SandboxClientFactory):
+    client, controlled = sandbox_client(simulated.create_app(world, "region-syddanmark"), "region-syddanmark")
+
+    for mode in ("garbage", "not_json"):
+        controlled.faults.mode = mode
+        with pytest.raises(SourceResponseInvalid):
+            await _source(client).appointments_for(ClinicalSearch((NANCY,)))
+
+
+async def test_server_error_is_unavailable(mock_client: MockClientFactory):
+    client = mock_client(lambda request: httpx.Response(500, json={"error": NANCY}), "region-syddanmark")
+
+    with pytest.raises(SourceUnavailable) as caught:
+        await _source(client).appointments_for(ClinicalSearch((NANCY,)))
+
+    assert NANCY not in str(caught.value)
+
+
+async def test_read_timeout_is_source_timeout(mock_client: MockClientFactory):
+    def hang(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    with pytest.raises(SourceTimeout):
+        await _source(mock_client(hang, "region-syddanmark")).appointments_for(ClinicalSearch((NANCY,)))
+
+
+async def test_a_next_link_to_another_host_is_never_followed(mock_client: MockClientFactory):
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, json=_bundle(link=[{"relation": "next", "url": "http://elsewhere.example/fhir/x"}]))
+
+    with pytest.raises(SourceResponseInvalid):
+        await _source(mock_client(handler, "region-syddanmark")).appointments_for(ClinicalSearch((NANCY,)))
+
+    assert len(seen) == 1
+
+
+async def test_paging_is_bounded(mock_client: MockClientFactory):
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        next_url = f"http://region-syddanmark.mock/fhir/Appointment?page={len(seen)}"
+        return httpx.Response(200, json=_bundle(link=[{"relation": "next", "url": next_url}]))
+
+    with pytest.raises(SourceResponseInvalid):
+        await _source(mock_client(handler, "region-syddanmark")).appointments_for(ClinicalSearch((NANCY,)))
+
+    assert len(seen) == 20
+
+
+def test_links_resolve_only_under_the_base_url():
+    client = SourceClient(SourceConfig("x", "http://host:8110/region"), httpx.AsyncClient())
+
+    assert resolve_link(client, "http://host:8110/region/fhir/Appointment?_offset=50") == "/fhir/Appointment?_offset=50"
+    assert resolve_link(client, "/fhir/Binary/abc") == "/fhir/Binary/abc"
+    assert resolve_link(client, "http://host:8110/other/fhir/Appointment") is None
+    assert resolve_link(client, "http://host:9999/region/fhir/Appointment") is None
+    assert resolve_link(client, "https://host:8110/region/fhir/Appointment") is None
+    assert resolve_link(client, "//evil.example/fhir/Binary/abc") is None
+    assert resolve_link(client, "/fhir/../admin") is None
+    assert resolve_link(client, "fhir/Binary/abc") is None
+
+
+async def test_the_simulated_endpoint_refuses_unsupported_parameters(world: Population):
+    app = simulated.create_app(world, "region-syddanmark")
+    identifier = f"urn:oid:1.2.208.176.1.2|{NANCY}"
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox") as http:
+        unknown = await http.get("/fhir/Appointment", params={"patient.identifier": identifier, "actor": "x"})
+        bad_date = await http.get(
+            "/fhir/Appointment", params={"patient.identifier": identifier, "date": "eq2030-01-01"}
+        )
+        no_patient = await http.get("/fhir/Appointment", params={"date": "ge2030-01-01"})
+        not_cpr = await http.get("/fhir/Appointment", params={"patient.identifier": "12345"})
+
+    assert [r.status_code for r in (unknown, bad_date, no_patient, not_cpr)] == [400, 400, 400, 400]
+    assert unknown.json()["resourceType"] == "OperationOutcome"
+
+
+async def test_the_simulated_endpoint_filters_by_exact_sor_not_by_parent(
+    world: Population, sandbox_client: SandboxClientFactory
+):
+    world.clinical.appointments += [
+        _appointment(1, datetime(2030, 3, 10, 9, 0, tzinfo=CPH), organisation_sor=DIALYSIS),
+        _appointment(2, datetime(2030, 3, 10, 9, 0, tzinfo=CPH), organisation_sor=LUNG_CLINIC),
+    ]
+    client, _ = sandbox_client(simulated.create_app(world, "region-syddanmark"), "region-syddanmark")
+    search = ClinicalSearch((NANCY,), exclude_organisations=frozenset({NEPHROLOGY}))
+
+    answer = await _source(client).appointments_for(search)
+
+    assert [r.id for r in answer.by_patient[NANCY]] == [_id(1), _id(2)]
