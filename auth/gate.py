@@ -26,7 +26,7 @@ from auth.actor import Actor
 from auth.errors import AccessRecordFailed
 from auth.operation import OperationReader, PatientCategories
 from auth.plan import AccessPlan, PatientAccess
-from auth.policy import DecisionFacts, decide, needs_facts
+from auth.policy import DecisionFacts, decide, needs_facts, organisations_needing_subunits
 from sources.errors import SourceError
 from sources.models import BlockRecord, RelationQuery, TreatmentRelationRecord
 
@@ -35,6 +35,10 @@ COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 
 class BlockSource(Protocol):
     async def blocks_for(self, cprs: Sequence[str]) -> Mapping[str, list[BlockRecord]]: ...
+
+
+class SubunitSource(Protocol):
+    async def subunits_of(self, sors: Sequence[str]) -> Mapping[str, frozenset[str]]: ...
 
 
 class RelationSource(Protocol):
@@ -50,6 +54,8 @@ class AccessServices:
     blocks: BlockSource
     relations: RelationSource
     access_log: AccessLog
+    organisations: SubunitSource
+    """The SOR hierarchy, for blocks on a treatment place including its sub-units."""
 
 
 class GateContext(Protocol):
@@ -88,15 +94,19 @@ def today() -> date:
 
 async def build_plan(actor: Actor, patients: PatientCategories, services: AccessServices, on: date) -> AccessPlan:
     """Decide every patient and category the operation selects."""
-    facts = await load_facts(actor, sorted(patients), services) if needs_facts(actor) else {}
+    facts = await load_facts(actor, sorted(patients), services, on) if needs_facts(actor) else {}
     plan = AccessPlan(actor)
     for cpr, categories in patients.items():
         plan.patients[cpr] = decide(actor, cpr, categories, facts.get(cpr, DecisionFacts()), on)
     return plan
 
 
-async def load_facts(actor: Actor, cprs: Sequence[str], services: AccessServices) -> dict[str, DecisionFacts]:
-    """Treatment relations and blocks for ``cprs``: one batched call to each source, concurrently."""
+async def load_facts(actor: Actor, cprs: Sequence[str], services: AccessServices, on: date) -> dict[str, DecisionFacts]:
+    """Treatment relations and blocks for ``cprs``: one batched call to each source, concurrently.
+
+    When a valid block covers a treatment place with its sub-units, one more call asks the SOR
+    register for the units below the blocked places (for all patients at once).
+    """
     if not cprs:
         return {}
     queries = [RelationQuery(cpr, actor.authorization_id or "", actor.organisation_sor) for cpr in cprs]
@@ -109,6 +119,7 @@ async def load_facts(actor: Actor, cprs: Sequence[str], services: AccessServices
     for result in (relations, blocks):
         if isinstance(result, BaseException) and not isinstance(result, SourceError):
             raise result
+    subunits, failed = await _load_subunits(blocks, services, on, failed)
     facts: dict[str, DecisionFacts] = {}
     for query in queries:
         relation = None if isinstance(relations, BaseException) else relations.get(query)
@@ -117,8 +128,23 @@ async def load_facts(actor: Actor, cprs: Sequence[str], services: AccessServices
             has_relation=None if relation is None else relation.has_relation,
             blocks=found,
             failed_source=failed,
+            subunits=subunits,
         )
     return facts
+
+
+async def _load_subunits(
+    blocks: Mapping[str, list[BlockRecord]] | BaseException, services: AccessServices, on: date, failed: str | None
+) -> tuple[Mapping[str, frozenset[str]] | None, str | None]:
+    if isinstance(blocks, BaseException):
+        return None, failed
+    needed = organisations_needing_subunits((b for found in blocks.values() for b in found), on)
+    if not needed:
+        return {}, failed
+    try:
+        return await services.organisations.subunits_of(sorted(needed)), failed
+    except SourceError as exc:
+        return None, failed or exc.source
 
 
 async def write_records(plan: AccessPlan, context: GateContext, query: str, operation_name: str | None) -> None:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from auth.actor import Actor, ActorKind
 from auth.errors import AccessDenied, AccessUnavailable, AuthError, ConsentDenied, Unauthenticated
 from sources.categories import DataCategory
+from sources.clinical import NO_FILTER, ItemFilter
 
 
 class Verdict(StrEnum):
@@ -41,6 +42,8 @@ class Decision:
     source: str | None = None
     withheld: bool = False
     """Something was held back from this category (shown to professionals, never what)."""
+    item_filter: ItemFilter = NO_FILTER
+    """The blocks that narrow this category for the caller; resolvers push it down and apply it."""
 
     @property
     def allowed(self) -> bool:

@@ -64,7 +64,7 @@ def create_app(
             algorithms=settings.token_algorithms,
         )
         app.state.services = Services(
-            sources, verifier, AccessServices(sources.consent, sources.treatment_relation, store)
+            sources, verifier, AccessServices(sources.consent, sources.treatment_relation, store, sources.sor)
         )
         try:
             yield
