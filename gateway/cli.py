@@ -39,10 +39,17 @@ def sandbox(
     patients: int = typer.Option(200, help="Generated patients besides the personas."),
     latency_ms: float = typer.Option(0.0, help="Added latency on every source answer."),
     error_rate: float = typer.Option(0.0, min=0.0, max=1.0, help="Share of source requests answered 503."),
-    base_port: int = typer.Option(SANDBOX_PORTS["issuer"], help="Port of the token issuer; sources take the next six."),
+    base_port: int = typer.Option(
+        SANDBOX_PORTS["issuer"], help="Port of the token issuer; sources keep their offsets."
+    ),
+    fault: list[str] = typer.Option(  # noqa: B008 - typer's declaration style
+        [], help="Knobs for one source or endpoint, NAME:KNOB=VALUE[,...], e.g. dds:latency_ms=400. Repeatable."
+    ),
 ) -> None:
     """Run the simulated national sources only (real HTTP servers on 127.0.0.1)."""
     args = _sandbox_args(seed, patients, latency_ms, error_rate, base_port)
+    for spec in fault:
+        args += ["--fault", spec]
     raise typer.Exit(subprocess.call(args))  # noqa: S603 - our own interpreter and module
 
 
@@ -130,7 +137,7 @@ def _wait_for_sandbox(child: subprocess.Popen[bytes]) -> dict[str, Any]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if child.poll() is not None:
-            typer.echo("The sandbox stopped while starting (is a port in 8100-8106 taken?).", err=True)
+            typer.echo("The sandbox stopped while starting (is a port in 8100-8122 taken?).", err=True)
             raise typer.Exit(1)
         try:
             response = httpx.get(f"{sandbox_url('issuer')}/personas", timeout=1)

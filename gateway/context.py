@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from graphql import GraphQLError
+
 from auth.actor import Actor
 from auth.gate import AccessServices
 from auth.plan import AccessPlan
@@ -19,3 +21,5 @@ class RequestContext:
     loaders: Loaders
     access: AccessServices
     access_plan: AccessPlan | None = field(default=None)
+    partial_errors: list[GraphQLError] = field(default_factory=list)
+    """Errors of fields that still returned data; added to the response's ``errors``."""

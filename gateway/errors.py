@@ -22,6 +22,7 @@ from auth.errors import (
     ConsentDenied,
     Unauthenticated,
 )
+from resolvers.errors import InvalidArgument
 from sources.errors import (
     SourceError,
     SourceRejected,
@@ -62,6 +63,7 @@ _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
     (SourceResponseInvalid, ErrorCode.SOURCE_INVALID_RESPONSE),
     (SourceVersionConflict, ErrorCode.VERSION_CONFLICT),
     (SourceRejected, ErrorCode.BAD_USER_INPUT),
+    (InvalidArgument, ErrorCode.BAD_USER_INPUT),
     (SourceError, ErrorCode.SOURCE_UNAVAILABLE),
 )
 
@@ -108,6 +110,8 @@ def translate(error: GraphQLError) -> GraphQLError:
     source = getattr(original, "source", None)
     if isinstance(source, str):
         extensions["source"] = source
+    if isinstance(original, InvalidArgument):
+        extensions["argument"] = original.argument
     message = _MESSAGES.get(code, _without_values(error.message))
     logger.info(
         "graphql error",

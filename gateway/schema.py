@@ -34,6 +34,10 @@ class GatewaySchema(strawberry.Schema):
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         """Execute, then code and mask every error, wherever it was raised (extensions included)."""
         result = await super().execute(*args, **kwargs)
+        context = kwargs.get("context_value", args[2] if len(args) > 2 else None)
+        partial = getattr(context, "partial_errors", None)
+        if partial and result.data is not None:
+            result.errors = [*(result.errors or []), *partial]
         if result.errors:
             result.errors = [translate(error) for error in result.errors]
         return result

@@ -7,12 +7,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
+from graphql import GraphQLError
 from strawberry.types import Info as StrawberryInfo
 
 from sources.categories import DataCategory
+from sources.clinical import ItemFilter
+from sources.errors import SourceError
 
 if TYPE_CHECKING:
     from resolvers.loaders import Loaders
+
+
+class DecisionView(Protocol):
+    """One allowed category, as resolvers see it."""
+
+    @property
+    def withheld(self) -> bool:
+        """Blocks narrow this category for the caller (something may be held back)."""
+
+    @property
+    def item_filter(self) -> ItemFilter:
+        """The blocks to push down into the source query and to apply on the way out."""
 
 
 class AccessReader(Protocol):
@@ -21,7 +36,7 @@ class AccessReader(Protocol):
     def require_patient(self, cpr: str) -> None:
         """Raise the coded error unless the caller may see this patient."""
 
-    def require(self, cpr: str, category: DataCategory) -> object:
+    def require(self, cpr: str, category: DataCategory) -> DecisionView:
         """Raise the coded error unless the caller may see ``category`` of ``cpr``."""
 
     def mark_returned(self, cpr: str, category: DataCategory) -> None:
@@ -57,6 +72,9 @@ class ResolverContext(Protocol):
     def loaders(self) -> Loaders: ...
     @property
     def access_plan(self) -> AccessReader | None: ...
+    @property
+    def partial_errors(self) -> list[GraphQLError]:
+        """Errors for fields that still return data (one endpoint of many failed)."""
 
 
 Info: TypeAlias = StrawberryInfo[ResolverContext, None]
@@ -70,9 +88,16 @@ def plan_of(info: Info) -> AccessReader:
     return plan
 
 
-def require(info: Info, cpr: str, category: DataCategory) -> None:
+def require(info: Info, cpr: str, category: DataCategory) -> DecisionView:
     """Raise unless the caller may see ``category`` of ``cpr`` (the plan's coded error)."""
-    plan_of(info).require(cpr, category)
+    return plan_of(info).require(cpr, category)
+
+
+def report(info: Info, errors: list[SourceError]) -> None:
+    """Add coded errors at this field's path while the field still returns its partial data."""
+    path = info.path.as_list()
+    for error in errors:
+        info.context.partial_errors.append(GraphQLError(str(error), path=path, original_error=error))
 
 
 def returned(info: Info, cpr: str, category: DataCategory) -> None:

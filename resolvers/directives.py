@@ -30,6 +30,19 @@ class DataCategoryValue(Enum):
         DataCategory.REGISTERS,
         description="Treatment will, living will, organ donor and resuscitation opt-out registrations.",
     )
+    APPOINTMENTS = strawberry.enum_value(
+        DataCategory.APPOINTMENTS,
+        description="Appointments (aftaler) from hospitals, municipalities and general practice.",
+    )
+    PLANS = strawberry.enum_value(
+        DataCategory.PLANS, description="Plans (forløbsplaner) and their interventions (indsatser)."
+    )
+    GOALS = strawberry.enum_value(
+        DataCategory.GOALS, description="Goals (mål): life, disease-specific and functional goals, and sub-goals."
+    )
+    DIAGNOSES = strawberry.enum_value(
+        DataCategory.DIAGNOSES, description="Diagnoses and problems in SKS, ICPC2, FSIII or SNOMED CT."
+    )
 
 
 @strawberry.schema_directive(

@@ -13,6 +13,9 @@ from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader
 
+from resolvers.gather import GroupLoader, appointment_loader, item_loader
+from resolvers.plans import keep_condition, keep_goal, keep_plan
+from sources.clinical import AppointmentRecord, CarePlanRecord, ConditionRecord, GoalRecord
 from sources.errors import SourceError
 from sources.models import GpAssignmentRecord, MasterCardRecord, PersonRecord, PracticeRecord, RegistrationsRecord
 from sources.registry import Sources
@@ -51,6 +54,10 @@ class Loaders:
     practices: BatchLoader[str, PracticeRecord]
     master_cards: BatchLoader[str, MasterCardRecord]
     registrations: BatchLoader[str, RegistrationsRecord]
+    appointments: GroupLoader[AppointmentRecord]
+    care_plans: GroupLoader[CarePlanRecord]
+    goals: GroupLoader[GoalRecord]
+    conditions: GroupLoader[ConditionRecord]
 
     @classmethod
     def for_request(cls, sources: Sources) -> Loaders:
@@ -61,4 +68,8 @@ class Loaders:
             practices=BatchLoader(sources.yderregister.practices_for),
             master_cards=BatchLoader(sources.stamkort.master_cards_for),
             registrations=BatchLoader(sources.registers.registrations_for),
+            appointments=appointment_loader(sources.appointments),
+            care_plans=item_loader([(p.endpoint, p.care_plans_for) for p in sources.plans], keep_plan),
+            goals=item_loader([(p.endpoint, p.goals_for) for p in sources.plans], keep_goal),
+            conditions=item_loader([(p.endpoint, p.conditions_for) for p in sources.plans], keep_condition),
         )

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from enum import Enum
 from typing import Annotated
 
 import strawberry
 
-from resolvers.context import Info, plan_of, require, returned
+from resolvers.appointments import AppointmentFilter, Appointments, apply_filter, window_of
+from resolvers.appointments import build as build_appointments
+from resolvers.context import Info, plan_of, report, require, returned
 from resolvers.directives import PatientScope, reveals
+from resolvers.gather import COPENHAGEN, Gathered, GatherKey
 from resolvers.master_card import MasterCard
 from resolvers.person import Person
+from resolvers.plans import CarePlans, Diagnoses, Goals, care_plans, diagnoses, goals
 from resolvers.practice import GeneralPractitioner
 from resolvers.scalars import CPR
 from sources.categories import DataCategory
+from sources.clinical import AppointmentStatus, DateWindow, OrganisationKind
 
 
 @strawberry.type(description="One patient's overview (Et Samlet Patientoverblik), read live from the sources.")
@@ -55,6 +61,73 @@ class Patient:
             return None
         returned(info, self.cpr, DataCategory.MASTER_CARD)
         return MasterCard(cpr=self.cpr, record=record)
+
+    @strawberry.field(
+        description=(
+            "Appointments (aftaler) from hospitals, municipalities and general practice, merged from every "
+            "source, in a date range, with list, day and week views."
+        ),
+        directives=[reveals(DataCategory.APPOINTMENTS)],
+    )
+    async def appointments(
+        self,
+        info: Info,
+        start: Annotated[
+            date | None, strawberry.argument(name="from", description="First date (default: today, Danish time).")
+        ] = None,
+        end: Annotated[
+            date | None, strawberry.argument(name="to", description="Last date, inclusive (default: from + 90 days).")
+        ] = None,
+        where: Annotated[
+            AppointmentFilter | None,
+            strawberry.argument(name="filter", description="Narrow the list by sector, place or status."),
+        ] = None,
+    ) -> Appointments | None:
+        decision = require(info, self.cpr, DataCategory.APPOINTMENTS)
+        first, last, window = window_of(start, end, datetime.now(COPENHAGEN).date())
+        wanted = where or AppointmentFilter()
+        statuses = {AppointmentStatus[s.name] for s in wanted.statuses or ()}
+        kinds = frozenset(OrganisationKind[k.name] for k in wanted.organisation_kinds or ()) or None
+        include_cancelled = wanted.include_cancelled or AppointmentStatus.CANCELLED in statuses
+        key = GatherKey(self.cpr, window, decision.item_filter, include_cancelled, kinds)
+        found = await info.context.loaders.appointments.get(key)
+        report(info, found.errors)
+        returned(info, self.cpr, DataCategory.APPOINTMENTS)
+        shown = Gathered(apply_filter(found.items, wanted), found.errors, found.asked)
+        return build_appointments(shown, first, last, decision.withheld)
+
+    @strawberry.field(
+        description="Plans (forløbsplaner, kommunale planer, hospitalsplaner) with their interventions (indsatser).",
+        directives=[reveals(DataCategory.PLANS)],
+    )
+    async def plans(self, info: Info) -> CarePlans | None:
+        decision = require(info, self.cpr, DataCategory.PLANS)
+        found = await info.context.loaders.care_plans.get(GatherKey(self.cpr, DateWindow(), decision.item_filter))
+        report(info, found.errors)
+        returned(info, self.cpr, DataCategory.PLANS)
+        return care_plans(found, decision.withheld)
+
+    @strawberry.field(
+        description="Goals (mål): life goals, disease-specific and functional goals, with sub-goals (delmål).",
+        directives=[reveals(DataCategory.GOALS)],
+    )
+    async def goals(self, info: Info) -> Goals | None:
+        decision = require(info, self.cpr, DataCategory.GOALS)
+        found = await info.context.loaders.goals.get(GatherKey(self.cpr, DateWindow(), decision.item_filter))
+        report(info, found.errors)
+        returned(info, self.cpr, DataCategory.GOALS)
+        return goals(found, decision.withheld)
+
+    @strawberry.field(
+        description="Diagnoses (diagnoser) in SKS, ICPC2, FSIII or SNOMED CT, with Danish text.",
+        directives=[reveals(DataCategory.DIAGNOSES)],
+    )
+    async def diagnoses(self, info: Info) -> Diagnoses | None:
+        decision = require(info, self.cpr, DataCategory.DIAGNOSES)
+        found = await info.context.loaders.conditions.get(GatherKey(self.cpr, DateWindow(), decision.item_filter))
+        report(info, found.errors)
+        returned(info, self.cpr, DataCategory.DIAGNOSES)
+        return diagnoses(found, decision.withheld)
 
 
 @strawberry.enum(description="The kind of caller.")

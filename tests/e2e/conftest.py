@@ -16,7 +16,13 @@ import pytest
 
 from auth.access_log import AccessLog, SqliteAccessLog
 from gateway.app import create_app
-from gateway.settings import Settings, SourceSettings
+from gateway.settings import (
+    SANDBOX_APPOINTMENT_ENDPOINTS,
+    SANDBOX_PLAN_ENDPOINTS,
+    EndpointSettings,
+    Settings,
+    SourceSettings,
+)
 from sandbox.population import Population, build_population
 from sandbox.server import SOURCE_APPS, ThreadedSandbox, start_in_thread
 
@@ -71,16 +77,31 @@ def recorded(sandbox: ThreadedSandbox, name: str) -> int:
     return len(sandbox.control(name).recorder.requests)
 
 
+SINGLE_SOURCES = ("cpr", "yderregister", "stamkort", "registers", "consent", "treatment_relation", "sor")
+
+
 def settings_for(sandbox: ThreadedSandbox, tmp_path: Path, **overrides: Any) -> Settings:
     sources: dict[str, Any] = {
-        name: SourceSettings(base_url=sandbox.url(name), timeout_s=2.0, retries=0) for name in SOURCE_APPS
+        name: SourceSettings(base_url=sandbox.url(name), timeout_s=2.0, retries=0) for name in SINGLE_SOURCES
     }
+    appointments = [
+        EndpointSettings(
+            name=name, base_url=sandbox.url(name), format=fmt, kind=kind, organisation_sor=sor, timeout_s=2.0, retries=0
+        )
+        for name, fmt, kind, sor in SANDBOX_APPOINTMENT_ENDPOINTS
+    ]
+    plans = [
+        EndpointSettings(name=name, base_url=sandbox.url(name), kind=kind, timeout_s=2.0, retries=0)
+        for name, kind in SANDBOX_PLAN_ENDPOINTS
+    ]
     return Settings.model_validate(
         {
             "database_url": f"sqlite:///{tmp_path / 'access.db'}",
             "token_issuer": sandbox.url("issuer"),
             "token_jwks_url": sandbox.url("issuer") + "/.well-known/jwks.json",
             "graphiql": False,
+            "appointment_endpoints": appointments,
+            "plan_endpoints": plans,
             **sources,
             **overrides,
         }

@@ -1,0 +1,270 @@
+"""Appointments (aftaler) from every sector: one merged list, in list, day and week views.
+
+The section asks every appointment endpoint at once through the request's appointment loader
+(:mod:`resolvers.gather`), which pushes the caller's access filter down and filters again. The
+views below only reshape the merged list: the list view pages with an opaque cursor over
+(start, ID); the day and week views group it by Danish local date and ISO week, so a calendar can
+render them without sorting again.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import date, datetime, timedelta
+from enum import Enum
+
+import strawberry
+
+from resolvers.common import Coding, Organisation, OrganisationKindValue, SourceStatus, source_statuses
+from resolvers.errors import InvalidArgument
+from resolvers.gather import COPENHAGEN, Gathered
+from sources.clinical import AppointmentRecord, AppointmentStatus, DateWindow, OrganisationKind
+
+MAX_PAGE = 200
+MAX_SPAN_DAYS = 3653
+MAX_EMPTY_DAYS = 366
+
+
+@strawberry.enum(name="AppointmentStatus", description="The status of an appointment (FHIR R4 AppointmentStatus).")
+class AppointmentStatusValue(Enum):
+    PROPOSED = strawberry.enum_value(AppointmentStatus.PROPOSED, description="Proposed, not yet booked.")
+    PENDING = strawberry.enum_value(AppointmentStatus.PENDING, description="Awaiting confirmation.")
+    BOOKED = strawberry.enum_value(AppointmentStatus.BOOKED, description="Booked (aftalt).")
+    ARRIVED = strawberry.enum_value(AppointmentStatus.ARRIVED, description="The patient has arrived.")
+    FULFILLED = strawberry.enum_value(AppointmentStatus.FULFILLED, description="Took place (afholdt).")
+    CANCELLED = strawberry.enum_value(AppointmentStatus.CANCELLED, description="Cancelled or withdrawn (aflyst).")
+    NOSHOW = strawberry.enum_value(AppointmentStatus.NOSHOW, description="The patient did not come (udeblevet).")
+    ENTERED_IN_ERROR = strawberry.enum_value(AppointmentStatus.ENTERED_IN_ERROR, description="Entered in error.")
+    CHECKED_IN = strawberry.enum_value(AppointmentStatus.CHECKED_IN, description="Checked in.")
+    WAITLIST = strawberry.enum_value(AppointmentStatus.WAITLIST, description="On a waiting list (venteliste).")
+
+
+@strawberry.type(description="Where an appointment takes place (mødested).")
+class AppointmentLocation:
+    name: str | None = strawberry.field(description="The place's name.")
+    sor: str | None = strawberry.field(description="The place's SOR code.")
+    address: str | None = strawberry.field(description="The address (adresse).")
+    room: str | None = strawberry.field(description="Room, floor or entrance (lokale), e.g. 'opgang 4, 3. sal'.")
+    at_home: bool = strawberry.field(description="The appointment is in the citizen's home (i eget hjem).")
+
+
+@strawberry.type(description="One appointment (aftale) with a hospital, a municipality or a general practice.")
+class Appointment:
+    id: strawberry.ID = strawberry.field(description="The stable appointment ID, the same across versions.")
+    status: AppointmentStatusValue = strawberry.field(description="The status (status).")
+    start: datetime = strawberry.field(description="Start time, Europe/Copenhagen (starttidspunkt).")
+    end: datetime | None = strawberry.field(description="End time, Europe/Copenhagen (sluttidspunkt).")
+    all_day: bool = strawberry.field(description="An all-day appointment (heldagsaftale): start is local midnight.")
+    indicative_time: bool = strawberry.field(
+        description="The time is approximate (tidspunktet er vejledende), e.g. a home-care visit window."
+    )
+    time_note: str | None = strawberry.field(description="The source's note about the time, when indicative.")
+    organisation: Organisation = strawberry.field(description="The organisation performing it (udførende enhed).")
+    location: AppointmentLocation | None = strawberry.field(description="Where it takes place (mødested).")
+    reason: Coding | None = strawberry.field(description="Why (årsag), e.g. SNOMED CT 17436001.")
+    title: str | None = strawberry.field(description="A short title or subject (emne).")
+    source: str = strawberry.field(description="The endpoint it came from.")
+
+    @classmethod
+    def from_record(cls, r: AppointmentRecord) -> Appointment:
+        loc = r.location
+        return cls(
+            id=strawberry.ID(r.id),
+            status=AppointmentStatusValue(r.status),
+            start=r.start.astimezone(COPENHAGEN),
+            end=r.end.astimezone(COPENHAGEN) if r.end is not None else None,
+            all_day=r.all_day,
+            indicative_time=r.indicative,
+            time_note=r.time_note,
+            organisation=Organisation.from_record(r.organisation),
+            location=AppointmentLocation(
+                name=loc.name, sor=loc.sor, address=loc.address, room=loc.room, at_home=loc.at_home
+            )
+            if loc is not None
+            else None,
+            reason=Coding.from_record(r.reason),
+            title=r.title,
+            source=r.source,
+        )
+
+
+@strawberry.input(description="Filters for appointments; all given filters must match.")
+class AppointmentFilter:
+    organisation_kinds: list[OrganisationKindValue] | None = strawberry.field(
+        default=None, description="Only these sectors; endpoints of other sectors are not asked."
+    )
+    organisations: list[str] | None = strawberry.field(
+        default=None, description="Only these organisations, by SOR code of the performer or the place."
+    )
+    statuses: list[AppointmentStatusValue] | None = strawberry.field(default=None, description="Only these statuses.")
+    include_cancelled: bool = strawberry.field(
+        default=False, description="Include cancelled and withdrawn appointments (left out by default)."
+    )
+
+
+@strawberry.type(description="Paging information for a list view (Relay-style).")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More items follow this page.")
+    end_cursor: str | None = strawberry.field(description="Pass as `after` to get the next page.")
+
+
+@strawberry.type(description="One page of the list view.")
+class AppointmentPage:
+    nodes: list[Appointment] = strawberry.field(description="The appointments of this page, by start time.")
+    page_info: PageInfo = strawberry.field(description="Where this page ends.")
+    total_count: int = strawberry.field(description="How many appointments the whole list holds.")
+
+
+@strawberry.type(description="One day of the day and week views (dag).")
+class AppointmentDay:
+    day: date = strawberry.field(name="date", description="The local date.")
+    appointments: list[Appointment] = strawberry.field(
+        description="Appointments on this day by start time; a multi-day appointment is on every day it covers."
+    )
+
+
+@strawberry.type(description="One ISO week of the week view (uge).")
+class AppointmentWeek:
+    year: int = strawberry.field(description="The ISO week-numbering year.")
+    week: int = strawberry.field(description="The ISO week number (ugenummer).")
+    start: date = strawberry.field(description="Monday of the week.")
+    end: date = strawberry.field(description="Sunday of the week.")
+    days: list[AppointmentDay] = strawberry.field(description="The week's days, Monday first.")
+
+
+@strawberry.type(description="The patient's appointments in a date range, merged from every source.")
+class Appointments:
+    start: date = strawberry.field(name="from", description="First date of the range.")
+    end: date = strawberry.field(name="to", description="Last date of the range (inclusive).")
+    withheld: bool = strawberry.field(
+        description="The patient's blocks (Min Spærring) hold something back from you; never what or how much."
+    )
+    complete: bool = strawberry.field(description="Every source answered; false means items may be missing.")
+    sources: list[SourceStatus] = strawberry.field(description="Each source asked and how it answered.")
+    records: strawberry.Private[list[AppointmentRecord]]
+
+    @strawberry.field(name="list", description="The list view (liste), paged with a cursor.")
+    def list_view(self, first: int = 50, after: str | None = None) -> AppointmentPage:
+        if not 1 <= first <= MAX_PAGE:
+            raise InvalidArgument("first", f"first must be between 1 and {MAX_PAGE}")
+        records = self.records
+        if after is not None:
+            key = _decode_cursor(after)
+            records = [r for r in records if (r.start, r.id) > key]
+        page = records[:first]
+        end = _cursor(page[-1]) if page else None
+        info = PageInfo(has_next_page=len(records) > first, end_cursor=end)
+        return AppointmentPage(
+            nodes=[Appointment.from_record(r) for r in page], page_info=info, total_count=len(self.records)
+        )
+
+    @strawberry.field(description="The day view (dagsvisning): days with appointments, or every day of the range.")
+    def days(self, include_empty: bool = False) -> list[AppointmentDay]:
+        return _days(self.records, self.start, self.end, include_empty)
+
+    @strawberry.field(description="The week view (ugevisning): ISO weeks (Monday first) covering the range.")
+    def weeks(self, include_empty_days: bool = False) -> list[AppointmentWeek]:
+        weeks: dict[tuple[int, int], list[AppointmentDay]] = {}
+        for day in _days(self.records, self.start, self.end, include_empty_days):
+            iso = day.day.isocalendar()
+            weeks.setdefault((iso.year, iso.week), []).append(day)
+        if include_empty_days:
+            first = self.start - timedelta(days=self.start.weekday())
+            for monday in (first + timedelta(weeks=n) for n in range((self.end - first).days // 7 + 1)):
+                iso = monday.isocalendar()
+                weeks.setdefault((iso.year, iso.week), [])
+        return [
+            AppointmentWeek(
+                year=year,
+                week=week,
+                start=date.fromisocalendar(year, week, 1),
+                end=date.fromisocalendar(year, week, 7),
+                days=days,
+            )
+            for (year, week), days in sorted(weeks.items())
+        ]
+
+
+def window_of(start: date | None, end: date | None, today: date) -> tuple[date, date, DateWindow]:
+    """The range asked for (defaults: today and 90 days on), validated; ``end`` is inclusive."""
+    first = start or today
+    last = end or first + timedelta(days=90)
+    if last < first:
+        raise InvalidArgument("to", "to must not be before from")
+    if (last - first).days > MAX_SPAN_DAYS:
+        raise InvalidArgument("to", f"the range may span at most {MAX_SPAN_DAYS} days")
+    return first, last, DateWindow(first, last + timedelta(days=1))
+
+
+def apply_filter(records: list[AppointmentRecord], wanted: AppointmentFilter | None) -> list[AppointmentRecord]:
+    """The caller's own filters, on top of what access allows."""
+    wanted = wanted or AppointmentFilter()
+    statuses = {AppointmentStatus[s.name] for s in wanted.statuses or ()}
+    include_cancelled = wanted.include_cancelled or AppointmentStatus.CANCELLED in statuses
+    kinds = {OrganisationKind[k.name] for k in wanted.organisation_kinds or ()}
+    organisations = set(wanted.organisations or ())
+    return [
+        r
+        for r in records
+        if (include_cancelled or r.status is not AppointmentStatus.CANCELLED)
+        and (not statuses or r.status in statuses)
+        and (not kinds or r.organisation.kind in kinds)
+        and (
+            not organisations or r.organisation.sor in organisations or (r.location and r.location.sor in organisations)
+        )
+    ]
+
+
+def build(records: Gathered[AppointmentRecord], first: date, last: date, withheld: bool) -> Appointments:
+    return Appointments(
+        start=first,
+        end=last,
+        withheld=withheld,
+        complete=records.complete,
+        sources=source_statuses(records.asked, records.errors),
+        records=records.items,
+    )
+
+
+def _days(records: list[AppointmentRecord], first: date, last: date, include_empty: bool) -> list[AppointmentDay]:
+    by_day: dict[date, list[AppointmentRecord]] = {}
+    if include_empty and (last - first).days >= MAX_EMPTY_DAYS:
+        raise InvalidArgument("includeEmpty", f"empty days can be listed for at most {MAX_EMPTY_DAYS} days")
+    if include_empty:
+        by_day = {first + timedelta(days=n): [] for n in range((last - first).days + 1)}
+    for record in records:
+        for day in _covered(record):
+            if first <= day <= last:
+                by_day.setdefault(day, []).append(record)
+    return [
+        AppointmentDay(day=day, appointments=[Appointment.from_record(r) for r in found])
+        for day, found in sorted(by_day.items())
+    ]
+
+
+def _covered(record: AppointmentRecord) -> list[date]:
+    start = record.start.astimezone(COPENHAGEN)
+    end = record.end.astimezone(COPENHAGEN) if record.end is not None else start
+    last = end.date()
+    if end > start and end.time() == datetime.min.time():
+        last -= timedelta(days=1)  # ends at midnight: the next day is not covered
+    span = max(0, min((last - start.date()).days, MAX_SPAN_DAYS))
+    return [start.date() + timedelta(days=n) for n in range(span + 1)]
+
+
+def _cursor(record: AppointmentRecord) -> str:
+    raw = f"{record.start.isoformat()}|{record.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        start, _, ident = raw.partition("|")
+        moment = datetime.fromisoformat(start)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidArgument("after", "after is not a cursor from this list") from None
+    if moment.tzinfo is None or not ident:
+        raise InvalidArgument("after", "after is not a cursor from this list")
+    return moment, ident

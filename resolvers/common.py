@@ -1,0 +1,76 @@
+"""GraphQL types shared by the appointment and plan sections: organisations, codes, source status."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from sources.clinical import CodingRecord, OrganisationKind, OrganisationRef
+from sources.errors import SourceError, SourceResponseInvalid, SourceTimeout
+
+
+@strawberry.enum(name="OrganisationKind", description="The sector of an organisation (sektor).")
+class OrganisationKindValue(Enum):
+    REGION = strawberry.enum_value(OrganisationKind.REGION, description="A region's hospital (region, sygehus).")
+    MUNICIPALITY = strawberry.enum_value(
+        OrganisationKind.MUNICIPALITY, description="Municipal health and care (kommune: hjemmepleje, træning)."
+    )
+    GP = strawberry.enum_value(OrganisationKind.GP, description="General practice (almen praksis, egen læge).")
+
+
+@strawberry.type(description="An organisation or unit, by its SOR code (Sundhedsvæsenets Organisationsregister).")
+class Organisation:
+    sor: str | None = strawberry.field(description="The SOR code (SOR-ID), when the source gives one.")
+    name: str = strawberry.field(description="The organisation's name (navn).")
+    kind: OrganisationKindValue | None = strawberry.field(description="The sector, when known.")
+
+    @classmethod
+    def from_record(cls, record: OrganisationRef) -> Organisation:
+        kind = OrganisationKindValue(record.kind) if record.kind is not None else None
+        return cls(sor=record.sor, name=record.name, kind=kind)
+
+
+@strawberry.type(description="A code from a code system (kode), with its display text (Danish where given).")
+class Coding:
+    system: str = strawberry.field(description="The code system's URI or OID (kodesystem).")
+    code: str = strawberry.field(description="The code (kode).")
+    display: str | None = strawberry.field(description="The display text (betegnelse).")
+
+    @classmethod
+    def from_record(cls, record: CodingRecord | None) -> Coding | None:
+        if record is None:
+            return None
+        return cls(system=record.system, code=record.code, display=record.display)
+
+
+@strawberry.enum(description="How a source answered this request.")
+class SourceState(Enum):
+    OK = strawberry.enum_value("OK", description="Answered; its items are included.")
+    UNAVAILABLE = strawberry.enum_value("UNAVAILABLE", description="Down or refused; its items are missing.")
+    TIMEOUT = strawberry.enum_value("TIMEOUT", description="Did not answer in time; its items are missing.")
+    INVALID_RESPONSE = strawberry.enum_value(
+        "INVALID_RESPONSE", description="Answered with data the gateway could not accept (all or some items missing)."
+    )
+
+
+@strawberry.type(description="One source (endpoint) asked for a list, and how it answered.")
+class SourceStatus:
+    source: str = strawberry.field(description="The endpoint's configured name, as in errors' `source`.")
+    state: SourceState = strawberry.field(description="How it answered.")
+
+
+def source_statuses(asked: list[str], errors: list[SourceError]) -> list[SourceStatus]:
+    """The status of every endpoint asked, from the errors of those that failed."""
+    failed = {e.source: e for e in errors}
+    return [SourceStatus(source=name, state=_state(failed.get(name))) for name in asked]
+
+
+def _state(error: SourceError | None) -> SourceState:
+    if error is None:
+        return SourceState.OK
+    if isinstance(error, SourceTimeout):
+        return SourceState.TIMEOUT
+    if isinstance(error, SourceResponseInvalid):
+        return SourceState.INVALID_RESPONSE
+    return SourceState.UNAVAILABLE

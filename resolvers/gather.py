@@ -1,0 +1,205 @@
+"""Fetch one kind of item from many endpoints at once, with the access filter pushed down.
+
+For every search the caller's :class:`~sources.clinical.ItemFilter` is applied three times: an
+endpoint that is wholly blocked is not asked at all, the date window is cut around blocked data
+periods (one upstream search per remaining piece), and blocked organisations travel in the search
+so the upstream leaves them out. Whatever comes back is filtered again on the way out. Each
+endpoint answers or fails on its own: a failure becomes an error naming that endpoint next to the
+others' items, never an empty list that looks complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Generic, TypeVar
+from zoneinfo import ZoneInfo
+
+from aiodataloader import DataLoader
+
+from sources.clinical import (
+    AppointmentRecord,
+    AppointmentsAnswer,
+    AppointmentSource,
+    ClinicalSearch,
+    DateWindow,
+    Endpoint,
+    ItemFilter,
+    OrganisationKind,
+)
+from sources.errors import SourceError, SourceResponseInvalid
+
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+T = TypeVar("T")
+
+
+@dataclass
+class Gathered(Generic[T]):
+    """One patient's items from every endpoint asked, and the endpoints that failed."""
+
+    items: list[T] = field(default_factory=list)
+    errors: list[SourceError] = field(default_factory=list)
+    asked: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True, slots=True)
+class GatherKey:
+    """One patient's search: window, access filter, and the search options that reach the source."""
+
+    cpr: str
+    window: DateWindow
+    item_filter: ItemFilter
+    include_cancelled: bool = True
+    kinds: frozenset[OrganisationKind] | None = None
+    """Only endpoints of these sectors (endpoints of unknown sector are always asked)."""
+
+
+def endpoints_to_ask(endpoints: Iterable[Endpoint], key: GatherKey) -> list[Endpoint]:
+    """The endpoints worth asking: not wholly blocked, and of a requested sector."""
+    return [
+        e
+        for e in endpoints
+        if not key.item_filter.skips_endpoint(e) and (key.kinds is None or e.kind is None or e.kind in key.kinds)
+    ]
+
+
+def searches(key: GatherKey, cprs: Sequence[str]) -> list[ClinicalSearch]:
+    """One upstream search per window piece left after cutting out blocked periods."""
+    excluded = key.item_filter.excluded_organisations
+    return [
+        ClinicalSearch(tuple(cprs), piece, excluded, key.include_cancelled)
+        for piece in key.item_filter.windows(key.window)
+    ]
+
+
+def local_day(record: AppointmentRecord) -> date:
+    return record.start.astimezone(COPENHAGEN).date()
+
+
+def appointment_allowed(record: AppointmentRecord, item_filter: ItemFilter, window: DateWindow) -> bool:
+    """The way-out check: inside the window, and neither performer nor place blocked."""
+    day = local_day(record)
+    if not window.contains(day):
+        return False
+    location = record.location.sor if record.location is not None else None
+    return item_filter.allows(record.organisation.sor, day) and (location is None or item_filter.allows(location, day))
+
+
+def merge_appointments(records: Iterable[AppointmentRecord]) -> list[AppointmentRecord]:
+    """One list: de-duplicated by stable ID (the newest version wins), sorted by start, then ID."""
+    newest: dict[str, AppointmentRecord] = {}
+    for record in records:
+        current = newest.get(record.id)
+        if current is None or _newer(record, current):
+            newest[record.id] = record
+    return sorted(newest.values(), key=lambda r: (r.start, r.id))
+
+
+def _newer(candidate: AppointmentRecord, current: AppointmentRecord) -> bool:
+    if candidate.version != current.version:
+        return candidate.version > current.version
+    if candidate.updated is not None and current.updated is not None:
+        return candidate.updated > current.updated
+    return False
+
+
+class GroupLoader(DataLoader[GatherKey, Gathered[T]], Generic[T]):
+    """Batches patients with the same search options into one search per endpoint and window."""
+
+    def __init__(self, fetch: Callable[[GatherKey, Sequence[str]], Awaitable[dict[str, Gathered[T]]]]) -> None:
+        super().__init__()
+        self._fetch = fetch
+
+    async def batch_load_fn(self, keys: list[GatherKey]) -> list[Gathered[T]]:
+        groups: dict[Hashable, list[GatherKey]] = {}
+        for key in keys:
+            groups.setdefault((key.window, key.item_filter, key.include_cancelled, key.kinds), []).append(key)
+        answers: dict[GatherKey, Gathered[T]] = {}
+        for group in groups.values():
+            found = await self._fetch(group[0], [k.cpr for k in group])
+            for key in group:
+                answers[key] = found.get(key.cpr, Gathered())
+        return [answers[key] for key in keys]
+
+    async def get(self, key: GatherKey) -> Gathered[T]:
+        value: Gathered[T] = await self.load(key)
+        return value
+
+
+def appointment_loader(sources: Sequence[AppointmentSource]) -> GroupLoader[AppointmentRecord]:
+    """The per-request loader of merged appointments over every appointment endpoint."""
+
+    async def fetch(key: GatherKey, cprs: Sequence[str]) -> dict[str, Gathered[AppointmentRecord]]:
+        asked = [s for s in sources if s.endpoint in endpoints_to_ask((x.endpoint for x in sources), key)]
+        plan = [(source, search) for source in asked for search in searches(key, cprs)]
+        answers = await asyncio.gather(
+            *(source.appointments_for(search) for source, search in plan), return_exceptions=True
+        )
+        result = {cpr: Gathered[AppointmentRecord](asked=[s.endpoint.name for s in asked]) for cpr in cprs}
+        failed: dict[str, SourceError] = {}
+        for (source, _), answer in zip(plan, answers, strict=True):
+            if isinstance(answer, SourceError):
+                failed.setdefault(source.endpoint.name, answer)
+                continue
+            if isinstance(answer, BaseException):
+                raise answer
+            _collect(answer, result, key, source.endpoint.name, failed)
+        for gathered in result.values():
+            gathered.errors = list(failed.values())
+            gathered.items = merge_appointments(gathered.items)
+        return result
+
+    return GroupLoader(fetch)
+
+
+def _collect(
+    answer: AppointmentsAnswer,
+    result: dict[str, Gathered[AppointmentRecord]],
+    key: GatherKey,
+    name: str,
+    failed: dict[str, SourceError],
+) -> None:
+    if answer.rejected:
+        failed.setdefault(name, SourceResponseInvalid(name, "some documents were rejected"))
+    for cpr, records in answer.by_patient.items():
+        if cpr in result:
+            result[cpr].items.extend(r for r in records if appointment_allowed(r, key.item_filter, key.window))
+
+
+def item_loader(
+    endpoints: Sequence[tuple[Endpoint, Callable[[ClinicalSearch], Awaitable[dict[str, list[T]]]]]],
+    keep: Callable[[T, ItemFilter], T | None],
+) -> GroupLoader[T]:
+    """A loader of plan items (plans, goals or diagnoses) over every plan source.
+
+    ``keep`` is the way-out check: it returns the item (possibly with blocked parts removed) or
+    ``None`` when the caller may not see it.
+    """
+
+    async def fetch(key: GatherKey, cprs: Sequence[str]) -> dict[str, Gathered[T]]:
+        wanted = endpoints_to_ask((e for e, _ in endpoints), key)
+        asked = [(e, search_fn) for e, search_fn in endpoints if e in wanted]
+        plan = [(e, search_fn, search) for e, search_fn in asked for search in searches(key, cprs)]
+        answers = await asyncio.gather(*(fn(search) for _, fn, search in plan), return_exceptions=True)
+        result = {cpr: Gathered[T](asked=[e.name for e, _ in asked]) for cpr in cprs}
+        failed: dict[str, SourceError] = {}
+        for (endpoint, _, _), answer in zip(plan, answers, strict=True):
+            if isinstance(answer, SourceError):
+                failed.setdefault(endpoint.name, answer)
+                continue
+            if isinstance(answer, BaseException):
+                raise answer
+            for cpr, items in answer.items():
+                if cpr in result:
+                    result[cpr].items.extend(k for item in items if (k := keep(item, key.item_filter)) is not None)
+        for gathered in result.values():
+            gathered.errors = list(failed.values())
+        return result
+
+    return GroupLoader(fetch)

@@ -1,0 +1,264 @@
+"""Plans (planer), their interventions (indsatser), goals (mål) and diagnoses (diagnoser).
+
+Three categories, each decided on its own by the access plan: ``plans``, ``goals`` and
+``diagnoses``. Items link to each other by ID (a plan's goals and diagnoses, a goal's diagnoses),
+so a client can join them, and a caller allowed only some categories sees only those items.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from enum import Enum
+
+import strawberry
+
+from resolvers.common import Coding, Organisation, SourceStatus, source_statuses
+from resolvers.gather import Gathered
+from sources.clinical import (
+    CarePlanRecord,
+    ConditionRecord,
+    DiagnosisCodeSystem,
+    GoalKind,
+    GoalRecord,
+    InterventionRecord,
+    ItemFilter,
+)
+from sources.models import PeriodRecord
+
+
+@strawberry.type(description="A period of dates (periode); either end may be open.")
+class Period:
+    start: date | None = strawberry.field(description="First date (startdato).")
+    end: date | None = strawberry.field(description="Last date (slutdato); null while ongoing.")
+
+    @classmethod
+    def from_record(cls, record: PeriodRecord) -> Period:
+        return cls(start=record.start, end=record.end)
+
+
+@strawberry.type(description="An intervention (indsats) of a plan, e.g. FSIII G1.39 Sårbehandling.")
+class Intervention:
+    description: str = strawberry.field(description="What is done (handlingsanvisning).")
+    status: str = strawberry.field(description="Status (FHIR CarePlan activity status, e.g. in-progress).")
+    code: Coding | None = strawberry.field(description="The intervention's code (FSIII, KLE or SKS).")
+    period: Period = strawberry.field(description="When it runs (bevillingsperiode).")
+    performer: Organisation | None = strawberry.field(description="Who performs it (leverandør).")
+    goal_ids: list[strawberry.ID] = strawberry.field(description="The goals it serves (IDs of `goals` items).")
+
+    @classmethod
+    def from_record(cls, r: InterventionRecord) -> Intervention:
+        return cls(
+            description=r.description,
+            status=r.status,
+            code=Coding.from_record(r.code),
+            period=Period.from_record(r.period),
+            performer=Organisation.from_record(r.performer) if r.performer else None,
+            goal_ids=[strawberry.ID(g) for g in r.goal_ids],
+        )
+
+
+@strawberry.type(description="A plan (plan): the GP's forløbsplan, a municipal plan or a hospital plan.")
+class CarePlan:
+    id: strawberry.ID = strawberry.field(description="The plan's ID at its source.")
+    title: str = strawberry.field(description="Title (titel).")
+    description: str | None = strawberry.field(description="Description (beskrivelse).")
+    status: str = strawberry.field(description="Status (FHIR RequestStatus, e.g. active, completed).")
+    category: Coding | None = strawberry.field(description="What kind of plan, e.g. forløbsplan.")
+    organisation: Organisation = strawberry.field(description="The responsible organisation (ansvarlig).")
+    period: Period = strawberry.field(description="When the plan runs.")
+    interventions: list[Intervention] = strawberry.field(description="Its interventions (indsatser).")
+    goal_ids: list[strawberry.ID] = strawberry.field(description="Its goals (IDs of `goals` items).")
+    diagnosis_ids: list[strawberry.ID] = strawberry.field(description="What it addresses (IDs of `diagnoses`).")
+    source: str = strawberry.field(description="The plan source it came from.")
+
+    @classmethod
+    def from_record(cls, r: CarePlanRecord) -> CarePlan:
+        return cls(
+            id=strawberry.ID(r.id),
+            title=r.title,
+            description=r.description,
+            status=r.status,
+            category=Coding.from_record(r.category),
+            organisation=Organisation.from_record(r.organisation),
+            period=Period.from_record(r.period),
+            interventions=[Intervention.from_record(i) for i in r.interventions],
+            goal_ids=[strawberry.ID(g) for g in r.goal_ids],
+            diagnosis_ids=[strawberry.ID(c) for c in r.condition_ids],
+            source=r.source,
+        )
+
+
+@strawberry.enum(name="GoalKind", description="The three kinds of goal (måltyper).")
+class GoalKindValue(Enum):
+    LIFE = strawberry.enum_value(GoalKind.LIFE, description="A life goal (livsmål): what matters to the citizen.")
+    DISEASE = strawberry.enum_value(GoalKind.DISEASE, description="A disease-specific goal (sygdomsspecifikt mål).")
+    FUNCTIONAL = strawberry.enum_value(GoalKind.FUNCTIONAL, description="A functional goal (funktionsmål).")
+
+
+@strawberry.type(description="A goal (mål): an overall goal, or a profession-specific sub-goal (delmål).")
+class Goal:
+    id: strawberry.ID = strawberry.field(description="The goal's ID at its source.")
+    kind: GoalKindValue = strawberry.field(description="Life, disease-specific or functional goal.")
+    description: str = strawberry.field(description="The goal in words (beskrivelse).")
+    status: str = strawberry.field(description="Lifecycle status (FHIR GoalLifecycleStatus, e.g. active).")
+    achievement: str | None = strawberry.field(description="How it is going (e.g. improving, achieved).")
+    expressed_by: str | None = strawberry.field(description="Who set it: patient, practitioner or related-person.")
+    profession: str | None = strawberry.field(description="For a sub-goal: the profession it belongs to (faggruppe).")
+    organisation: Organisation = strawberry.field(description="The responsible organisation.")
+    start: date | None = strawberry.field(description="When the goal was set.")
+    due: date | None = strawberry.field(description="When it should be reached (måldato).")
+    part_of_id: strawberry.ID | None = strawberry.field(description="For a sub-goal: the overall goal it serves.")
+    diagnosis_ids: list[strawberry.ID] = strawberry.field(description="What it addresses (IDs of `diagnoses`).")
+    category: Coding | None = strawberry.field(description="The source's category, e.g. FSIII tilstandsmål.")
+    source: str = strawberry.field(description="The plan source it came from.")
+    sub_goals: list[Goal] = strawberry.field(description="Sub-goals (delmål) of this goal, among those returned.")
+
+    @classmethod
+    def tree(cls, records: list[GoalRecord]) -> list[Goal]:
+        """Every goal, each with the sub-goals found among ``records``."""
+        children: dict[str, list[GoalRecord]] = {}
+        for r in records:
+            if r.part_of:
+                children.setdefault(r.part_of, []).append(r)
+
+        def make(r: GoalRecord, depth: int) -> Goal:
+            subs = [make(c, depth + 1) for c in children.get(r.id, ())] if depth < 5 else []
+            return cls(
+                id=strawberry.ID(r.id),
+                kind=GoalKindValue(r.kind),
+                description=r.description,
+                status=r.lifecycle_status,
+                achievement=r.achievement,
+                expressed_by=r.expressed_by,
+                profession=r.profession,
+                organisation=Organisation.from_record(r.organisation),
+                start=r.start,
+                due=r.due,
+                part_of_id=strawberry.ID(r.part_of) if r.part_of else None,
+                diagnosis_ids=[strawberry.ID(c) for c in r.addresses],
+                category=Coding.from_record(r.category),
+                source=r.source,
+                sub_goals=subs,
+            )
+
+        return [make(r, 0) for r in records]
+
+
+@strawberry.enum(name="DiagnosisCodeSystem", description="The code system of a diagnosis (klassifikation).")
+class DiagnosisCodeSystemValue(Enum):
+    SKS = strawberry.enum_value(DiagnosisCodeSystem.SKS, description="SKS, the Danish health classification.")
+    ICPC2 = strawberry.enum_value(DiagnosisCodeSystem.ICPC2, description="ICPC-2, used in general practice.")
+    FSIII = strawberry.enum_value(DiagnosisCodeSystem.FSIII, description="Fælles Sprog III, municipal care.")
+    FFB = strawberry.enum_value(DiagnosisCodeSystem.FFB, description="Fælles Faglige Begreber, social services.")
+    SNOMED = strawberry.enum_value(DiagnosisCodeSystem.SNOMED, description="SNOMED CT, Danish edition.")
+    OTHER = strawberry.enum_value(DiagnosisCodeSystem.OTHER, description="Another code system.")
+
+
+@strawberry.type(description="A diagnosis or problem (diagnose / tilstand).")
+class Diagnosis:
+    id: strawberry.ID = strawberry.field(description="The diagnosis' ID at its source.")
+    code_system: DiagnosisCodeSystemValue = strawberry.field(description="The code system.")
+    code: str = strawberry.field(description="The code, e.g. DE11 or T90.")
+    display: str = strawberry.field(description="The Danish display text (betegnelse).")
+    clinical_status: str | None = strawberry.field(description="Clinical status (e.g. active, resolved).")
+    category: str | None = strawberry.field(description="encounter-diagnosis or problem-list-item.")
+    onset: date | None = strawberry.field(description="When it began.")
+    recorded: date | None = strawberry.field(description="When it was recorded.")
+    organisation: Organisation = strawberry.field(description="The organisation that recorded it.")
+    source: str = strawberry.field(description="The plan source it came from.")
+
+    @classmethod
+    def from_record(cls, r: ConditionRecord) -> Diagnosis:
+        return cls(
+            id=strawberry.ID(r.id),
+            code_system=DiagnosisCodeSystemValue(r.code_system),
+            code=r.code,
+            display=r.display,
+            clinical_status=r.clinical_status,
+            category=r.category,
+            onset=r.onset,
+            recorded=r.recorded,
+            organisation=Organisation.from_record(r.organisation),
+            source=r.source,
+        )
+
+
+@strawberry.type(description="The patient's plans from every plan source.")
+class CarePlans:
+    items: list[CarePlan] = strawberry.field(description="The plans, newest first.")
+    withheld: bool = strawberry.field(description="The patient's blocks hold something back from you.")
+    complete: bool = strawberry.field(description="Every source answered; false means plans may be missing.")
+    sources: list[SourceStatus] = strawberry.field(description="Each plan source asked and how it answered.")
+
+
+@strawberry.type(description="The patient's goals from every plan source.")
+class Goals:
+    items: list[Goal] = strawberry.field(description="Every goal (overall goals and sub-goals), newest first.")
+    withheld: bool = strawberry.field(description="The patient's blocks hold something back from you.")
+    complete: bool = strawberry.field(description="Every source answered; false means goals may be missing.")
+    sources: list[SourceStatus] = strawberry.field(description="Each plan source asked and how it answered.")
+
+
+@strawberry.type(description="The patient's diagnoses from every plan source.")
+class Diagnoses:
+    items: list[Diagnosis] = strawberry.field(description="The diagnoses, newest first.")
+    withheld: bool = strawberry.field(description="The patient's blocks hold something back from you.")
+    complete: bool = strawberry.field(description="Every source answered; false means diagnoses may be missing.")
+    sources: list[SourceStatus] = strawberry.field(description="Each plan source asked and how it answered.")
+
+
+def keep_plan(plan: CarePlanRecord, item_filter: ItemFilter) -> CarePlanRecord | None:
+    """The plan without interventions performed by blocked organisations; ``None`` if blocked itself."""
+    if not item_filter.allows(plan.organisation.sor, plan.day):
+        return None
+    kept = tuple(
+        i
+        for i in plan.interventions
+        if i.performer is None or item_filter.allows(i.performer.sor, i.period.start or plan.day)
+    )
+    if kept == plan.interventions:
+        return plan
+    return replace(plan, interventions=kept)
+
+
+def keep_goal(goal: GoalRecord, item_filter: ItemFilter) -> GoalRecord | None:
+    return goal if item_filter.allows(goal.organisation.sor, goal.day) else None
+
+
+def keep_condition(condition: ConditionRecord, item_filter: ItemFilter) -> ConditionRecord | None:
+    return condition if item_filter.allows(condition.organisation.sor, condition.day) else None
+
+
+def _newest_first(day: date | None, ident: str) -> tuple[int, str]:
+    return (-(day.toordinal() if day else 0), ident)
+
+
+def care_plans(found: Gathered[CarePlanRecord], withheld: bool) -> CarePlans:
+    records = sorted(found.items, key=lambda r: _newest_first(r.day, r.id))
+    return CarePlans(
+        items=[CarePlan.from_record(r) for r in records],
+        withheld=withheld,
+        complete=found.complete,
+        sources=source_statuses(found.asked, found.errors),
+    )
+
+
+def goals(found: Gathered[GoalRecord], withheld: bool) -> Goals:
+    records = sorted(found.items, key=lambda r: _newest_first(r.day, r.id))
+    return Goals(
+        items=Goal.tree(records),
+        withheld=withheld,
+        complete=found.complete,
+        sources=source_statuses(found.asked, found.errors),
+    )
+
+
+def diagnoses(found: Gathered[ConditionRecord], withheld: bool) -> Diagnoses:
+    records = sorted(found.items, key=lambda r: _newest_first(r.day, r.id))
+    return Diagnoses(
+        items=[Diagnosis.from_record(r) for r in records],
+        withheld=withheld,
+        complete=found.complete,
+        sources=source_statuses(found.asked, found.errors),
+    )
