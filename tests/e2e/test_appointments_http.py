@@ -207,3 +207,14 @@ async def test_the_access_record_notes_appointments_requested_and_returned(
     records = await gateway.access_log.for_patient(HANS)
     assert len(records) == 1
     assert "appointments" in records[0].requested and "appointments" in records[0].returned
+
+
+async def test_a_hanging_document_index_times_out_alone(gateway: Gateway, population: Population) -> None:
+    gateway.sandbox.control("dds").faults.update({"mode": "hang", "hang_s": 5.0})
+
+    body = await gateway.graphql(APPOINTMENTS, gateway.citizen(HANS), cpr=HANS, **hans_range(population))
+
+    assert error_codes(body) == [("SOURCE_TIMEOUT", "dds")]
+    section = body["data"]["patient"]["appointments"]
+    assert {"source": "dds", "state": "TIMEOUT"} in section["sources"]
+    assert {n["source"] for n in nodes(body)} >= {"region-syddanmark", "gp"}
