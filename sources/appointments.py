@@ -165,8 +165,7 @@ class FhirAppointmentSource:
         """Each asked CPR's appointments (``[]`` when none), start-ordered."""
         wanted = distinct_cprs(search.cprs)
         result: dict[str, list[AppointmentRecord]] = {cpr: [] for cpr in wanted}
-        owner = self.endpoint.organisation_sor
-        if not wanted or search.window.empty or (owner is not None and owner in search.exclude_organisations):
+        if not wanted or search.window.empty:
             return AppointmentsAnswer(result)
         pairs = [("patient.identifier", f"{CPR_SYSTEM}|{','.join(wanted)}"), *window_pairs("date", search.window)]
         if not search.include_cancelled:

@@ -71,35 +71,30 @@ class SourceClient:
         params: Mapping[str, str] | None = None,
     ) -> JSON:
         """GET ``path`` and return its decoded JSON body."""
-        attempts = 1 + max(0, self.config.retries)
-        last: SourceUnavailable | None = None
-        for _ in range(attempts):
-            try:
-                response = await self._client.get(path, params=params)
-            except httpx.TimeoutException as exc:
-                raise SourceTimeout(self.name, "timed out") from exc
-            except httpx.HTTPError as exc:
-                last = SourceUnavailable(self.name, "connection failed")
-                last.__cause__ = exc
-                continue
-            if response.status_code >= 500:
-                last = SourceUnavailable(self.name, f"status {response.status_code}")
-                continue
-            return self._decode(response)
-        assert last is not None
-        raise last
+        return self._decode(await self._get(path, params))
 
     async def get_bytes(
         self,
         path: str,
         params: Mapping[str, str] | None = None,
+        *,
+        accept: str | None = None,
     ) -> bytes:
         """GET ``path`` and return its raw body (a document); same retries and errors as ``get_json``."""
+        response = await self._get(path, params, {"accept": accept} if accept else None)
+        if response.status_code >= 400:
+            raise SourceUnavailable(self.name, f"status {response.status_code}")
+        return response.content
+
+    async def _get(
+        self, path: str, params: Mapping[str, str] | None, headers: Mapping[str, str] | None = None
+    ) -> httpx.Response:
+        """GET with bounded retries on connection errors and 5xx; any other answer is returned."""
         attempts = 1 + max(0, self.config.retries)
         last: SourceUnavailable | None = None
         for _ in range(attempts):
             try:
-                response = await self._client.get(path, params=params)
+                response = await self._client.get(path, params=params, headers=headers)
             except httpx.TimeoutException as exc:
                 raise SourceTimeout(self.name, "timed out") from exc
             except httpx.HTTPError as exc:
@@ -109,9 +104,7 @@ class SourceClient:
             if response.status_code >= 500:
                 last = SourceUnavailable(self.name, f"status {response.status_code}")
                 continue
-            if response.status_code >= 400:
-                raise SourceUnavailable(self.name, f"status {response.status_code}")
-            return response.content
+            return response
         assert last is not None
         raise last
 

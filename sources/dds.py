@@ -169,7 +169,7 @@ class DdsAppointmentSource:
             return None
         async with semaphore:
             try:
-                data = await self._client.get_bytes(path)
+                data = await self._client.get_bytes(path, accept="application/xml, text/xml")
             except SourceError:
                 self._reject("fetch failed")
                 return None
