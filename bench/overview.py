@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,16 +19,22 @@ import httpx
 
 from auth.access_log import SqliteAccessLog
 from gateway.app import create_app
-from gateway.settings import Settings, SourceSettings
+from gateway.settings import SANDBOX_APPOINTMENT_ENDPOINTS, SANDBOX_PLAN_ENDPOINTS, Settings, SourceSettings
 from sandbox.population import build_population
-from sandbox.server import SOURCE_APPS, start_in_thread
+from sandbox.server import SOURCE_APPS, ThreadedSandbox, start_in_thread
 
 HANS = "1403723705"
 LATENCY_MS = 20.0
 WAVES = 2
-QUERY = """{ patient(cpr: "1403723705") { person { name address status } generalPractitioner { name phone }
+OVERVIEW = """{ patient(cpr: "1403723705") { person { name address status } generalPractitioner { name phone }
   masterCard { phone relatives { name phone } dentist preferredLanguage healthInsuranceGroup
   registrations { treatmentWill organDonor } } } }"""
+APPOINTMENTS = """{ patient(cpr: "1403723705") { appointments { complete
+  list(first: 200) { totalCount nodes { id start status organisation { name kind } } }
+  weeks { week days { date appointments { id } } } } } }"""
+QUERIES = {"overview": OVERVIEW, "appointments": APPOINTMENTS}
+"""Both have two dependent waves: CPR then practice / the DDS index then its documents."""
+SINGLE = ("cpr", "yderregister", "stamkort", "registers", "consent", "treatment_relation", "sor")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -35,7 +42,28 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def run(sequential: int = 200, concurrent_clients: int = 20, per_client: int = 20) -> None:
+def settings_for(sandbox: ThreadedSandbox, tmp: Path) -> Settings:
+    """The gateway pointed at the in-thread sandbox (every source and endpoint)."""
+    sources = {name: SourceSettings(base_url=sandbox.url(name), timeout_s=5.0) for name in SINGLE}
+    appointments = [
+        {"name": n, "base_url": sandbox.url(n), "format": f, "kind": k, "organisation_sor": o, "timeout_s": 5.0}
+        for n, f, k, o in SANDBOX_APPOINTMENT_ENDPOINTS
+    ]
+    plans = [{"name": n, "base_url": sandbox.url(n), "kind": k, "timeout_s": 5.0} for n, k in SANDBOX_PLAN_ENDPOINTS]
+    return Settings.model_validate(
+        {
+            "database_url": f"sqlite:///{tmp / 'a.db'}",
+            "token_issuer": sandbox.url("issuer"),
+            "token_jwks_url": sandbox.url("issuer") + "/.well-known/jwks.json",
+            "graphiql": False,
+            "appointment_endpoints": appointments,
+            "plan_endpoints": plans,
+            **sources,
+        }
+    )
+
+
+async def run(query: str, sequential: int = 200, concurrent_clients: int = 20, per_client: int = 20) -> None:
     started = time.perf_counter()
     population = build_population(seed=2016, patients=10_000)
     print(f"population: {len(population.persons)} persons in {time.perf_counter() - started:.2f} s")
@@ -43,16 +71,7 @@ async def run(sequential: int = 200, concurrent_clients: int = 20, per_client: i
     for name in SOURCE_APPS:
         sandbox.control(name).faults.update({"latency_ms": LATENCY_MS})
     tmp = Path(tempfile.mkdtemp())
-    sources = {name: SourceSettings(base_url=sandbox.url(name), timeout_s=5.0) for name in SOURCE_APPS}
-    settings = Settings.model_validate(
-        {
-            "database_url": f"sqlite:///{tmp / 'a.db'}",
-            "token_issuer": sandbox.url("issuer"),
-            "token_jwks_url": sandbox.url("issuer") + "/.well-known/jwks.json",
-            "graphiql": False,
-            **sources,
-        }
-    )
+    settings = settings_for(sandbox, tmp)
     store = SqliteAccessLog(tmp / "a.db")
     app = create_app(settings, access_log=store)
     assert sandbox.sandbox.issuer is not None
@@ -64,7 +83,7 @@ async def run(sequential: int = 200, concurrent_clients: int = 20, per_client: i
 
         async def one() -> float:
             t = time.perf_counter()
-            response = await client.post("/graphql", json={"query": QUERY}, headers=headers)
+            response = await client.post("/graphql", json={"query": QUERIES[query]}, headers=headers)
             assert response.status_code == 200 and "errors" not in response.json(), response.text
             return (time.perf_counter() - t) * 1000
 
@@ -79,7 +98,7 @@ async def run(sequential: int = 200, concurrent_clients: int = 20, per_client: i
         wall = time.perf_counter() - t
     floor = LATENCY_MS * WAVES
     parallel = [v for batch in batches for v in batch]
-    print(f"source latency {LATENCY_MS:.0f} ms x {WAVES} dependent waves = floor {floor:.0f} ms")
+    print(f"query {query}: source latency {LATENCY_MS:.0f} ms x {WAVES} dependent waves = floor {floor:.0f} ms")
     for label, values in (("1 client", serial), (f"{concurrent_clients} clients", parallel)):
         p50, p95 = statistics.median(values), percentile(values, 0.95)
         print(f"{label:>11}: n={len(values)} p50 {p50:.1f} ms p95 {p95:.1f} ms  overhead p50 {p50 - floor:+.1f} ms")
@@ -89,4 +108,5 @@ async def run(sequential: int = 200, concurrent_clients: int = 20, per_client: i
 
 
 if __name__ == "__main__":
-    asyncio.run(run())
+    for name in sys.argv[1:] or list(QUERIES):
+        asyncio.run(run(name))
