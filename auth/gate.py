@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from strawberry.extensions import SchemaExtension
 
@@ -29,8 +28,7 @@ from auth.plan import AccessPlan, PatientAccess
 from auth.policy import DecisionFacts, decide, needs_facts, organisations_needing_subunits
 from sources.errors import SourceError
 from sources.models import BlockRecord, RelationQuery, TreatmentRelationRecord
-
-COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+from sources.payloads import COPENHAGEN
 
 
 class BlockSource(Protocol):

@@ -18,8 +18,9 @@ import strawberry
 
 from resolvers.common import Coding, Organisation, OrganisationKindValue, SourceStatus, source_statuses
 from resolvers.errors import InvalidArgument
-from resolvers.gather import COPENHAGEN, Gathered
+from resolvers.gather import Gathered
 from sources.clinical import AppointmentRecord, AppointmentStatus, DateWindow, OrganisationKind
+from sources.payloads import COPENHAGEN
 
 MAX_PAGE = 200
 MAX_SPAN_DAYS = 3653

@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Generic, TypeVar
-from zoneinfo import ZoneInfo
 
 from aiodataloader import DataLoader
 
@@ -30,8 +29,8 @@ from sources.clinical import (
     OrganisationKind,
 )
 from sources.errors import SourceError, SourceResponseInvalid
+from sources.payloads import COPENHAGEN
 
-COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 T = TypeVar("T")
 
 

@@ -12,7 +12,7 @@ from resolvers.appointments import AppointmentFilter, Appointments, apply_filter
 from resolvers.appointments import build as build_appointments
 from resolvers.context import Info, plan_of, report, require, returned
 from resolvers.directives import PatientScope, reveals
-from resolvers.gather import COPENHAGEN, Gathered, GatherKey
+from resolvers.gather import Gathered, GatherKey
 from resolvers.master_card import MasterCard
 from resolvers.person import Person
 from resolvers.plans import CarePlans, Diagnoses, Goals, care_plans, diagnoses, goals
@@ -20,6 +20,7 @@ from resolvers.practice import GeneralPractitioner
 from resolvers.scalars import CPR
 from sources.categories import DataCategory
 from sources.clinical import AppointmentStatus, DateWindow, OrganisationKind
+from sources.payloads import COPENHAGEN
 
 
 @strawberry.type(description="One patient's overview (Et Samlet Patientoverblik), read live from the sources.")

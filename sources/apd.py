@@ -33,7 +33,7 @@ from xml.etree.ElementTree import Element
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from sources.appointments import COPENHAGEN, KIND_BY_CODE, NULL_FLAVOR_SYSTEM
+from sources.appointments import KIND_BY_CODE, NULL_FLAVOR_SYSTEM
 from sources.clinical import (
     AppointmentRecord,
     AppointmentStatus,
@@ -43,6 +43,7 @@ from sources.clinical import (
     OrganisationRef,
 )
 from sources.identifiers import CPR_PATTERN
+from sources.payloads import COPENHAGEN
 
 MAX_DOCUMENT_BYTES = 512 * 1024
 APD_TEMPLATE = "1.2.208.184.14.1"

@@ -4,24 +4,20 @@ One search per endpoint for many patients: the CPR list, the date window (on the
 ``status:not=cancelled`` and every excluded organisation are pushed down to the upstream, and the
 answer is filtered again on the way out, so an upstream that ignores a parameter still never shows
 an excluded organisation's item, an item outside the window or an unwanted cancelled one. Paging
-follows ``link[relation=next]`` on the same origin, at most :data:`MAX_PAGES` pages. Wire format:
+follows ``link[relation=next]`` on the same origin, at most 20 pages. Wire format:
 ``docs/sources/appointments.md``.
 
-The search plumbing (:func:`search_resources`, :func:`resolve_link`, :func:`keep`) is shared with the
-DDS adapter (``sources/dds.py``).
+Paging and link checks live in :mod:`sources.fhir_search`; :func:`keep`, the way-out check, is shared
+with the DDS adapter (``sources/dds.py``).
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
 from datetime import datetime, time
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
-import httpx
 from pydantic import AwareDatetime, BeforeValidator, Field, StrictBool, ValidationError
 
 from sources.base import SourceClient
@@ -31,17 +27,15 @@ from sources.clinical import (
     AppointmentStatus,
     ClinicalSearch,
     CodingRecord,
-    DateWindow,
     Endpoint,
     LocationRecord,
     OrganisationKind,
     OrganisationRef,
 )
+from sources.fhir_search import search_resources, window_pairs
 from sources.identifiers import CPR_PATTERN, distinct_cprs
-from sources.payloads import CPR_SYSTEM, FhirModel
+from sources.payloads import COPENHAGEN, CPR_SYSTEM, SOR_SYSTEM, FhirModel
 
-COPENHAGEN = ZoneInfo("Europe/Copenhagen")
-SOR_SYSTEM = "urn:oid:1.2.208.176.1.1"
 URI_SYSTEM = "urn:ietf:rfc:3986"
 MEDCOM_MESSAGE_CODES = "urn:oid:1.2.208.184.100.1"
 NULL_FLAVOR_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-NullFlavor"
@@ -57,7 +51,6 @@ KIND_BY_CODE = {
 """MedCom message codes (``1.2.208.184.100.1``) naming an appointment's sector."""
 
 PAGE_SIZE = 50
-MAX_PAGES = 20
 
 _INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2})")
 
@@ -137,21 +130,6 @@ class _Appointment(FhirModel):
     description: str | None = None
     participant: list[_Participant] = Field(min_length=1)
     contained: list[dict[str, Any]] = Field(default_factory=list)
-
-
-class _Entry(FhirModel):
-    resource: dict[str, Any]
-
-
-class _Link(FhirModel):
-    relation: str
-    url: str
-
-
-class _Bundle(FhirModel):
-    resource_type: Literal["Bundle"]
-    entry: list[_Entry] = Field(default_factory=list)
-    link: list[_Link] = Field(default_factory=list)
 
 
 class FhirAppointmentSource:
@@ -273,16 +251,6 @@ def _reason(concept: _Concept) -> CodingRecord | None:
     return CodingRecord(coding.system or "", coding.code, coding.display or concept.text)
 
 
-def window_pairs(name: str, window: DateWindow) -> list[tuple[str, str]]:
-    """A half-open date window as FHIR search prefixes: ``ge<start>`` and ``lt<end>`` (only the set bounds)."""
-    pairs = []
-    if window.start is not None:
-        pairs.append((name, f"ge{window.start.isoformat()}"))
-    if window.end is not None:
-        pairs.append((name, f"lt{window.end.isoformat()}"))
-    return pairs
-
-
 def keep(record: AppointmentRecord, search: ClinicalSearch) -> bool:
     """Whether ``record`` belongs in the answer to ``search`` (organisation, status and local start date)."""
     if record.organisation.sor is not None and record.organisation.sor in search.exclude_organisations:
@@ -290,51 +258,3 @@ def keep(record: AppointmentRecord, search: ClinicalSearch) -> bool:
     if not search.include_cancelled and record.status is AppointmentStatus.CANCELLED:
         return False
     return search.window.contains(record.start.astimezone(COPENHAGEN).date())
-
-
-def resolve_link(client: SourceClient, url: str) -> str | None:
-    """``url`` (a next link, an attachment) as a path under the client's base URL, or ``None``.
-
-    Relative URLs are taken relative to the base URL; an absolute one must have the base URL's
-    scheme, host and port and lie under its path. Anything else (another host, ``..``) is refused,
-    so an upstream can never make the gateway fetch from elsewhere.
-    """
-    try:
-        link = httpx.URL(url)
-    except httpx.InvalidURL:
-        return None
-    if ".." in link.path.split("/"):
-        return None
-    raw = link.raw_path.decode("ascii")
-    if not link.scheme and not link.host:
-        return raw if raw.startswith("/") else None
-    base = httpx.URL(client.config.base_url)
-    if (link.scheme, link.host, link.port) != (base.scheme, base.host, base.port):
-        return None
-    prefix = base.raw_path.decode("ascii").rstrip("/")
-    if not raw.startswith(prefix + "/"):
-        return None
-    return raw[len(prefix) :]
-
-
-async def search_resources(
-    client: SourceClient, path: str, pairs: Sequence[tuple[str, str]], *, max_pages: int = MAX_PAGES
-) -> list[dict[str, Any]]:
-    """Every entry resource of a FHIR search, following ``next`` links (more than ``max_pages`` is invalid)."""
-    target = f"{path}?{urlencode(list(pairs))}"
-    resources: list[dict[str, Any]] = []
-    for _ in range(max_pages):
-        payload = await client.get_json(target)
-        try:
-            bundle = _Bundle.model_validate(payload)
-        except ValidationError as exc:
-            raise client.invalid("search bundle failed validation") from exc
-        resources.extend(entry.resource for entry in bundle.entry)
-        following = next((link.url for link in bundle.link if link.relation == "next"), None)
-        if following is None:
-            return resources
-        resolved = resolve_link(client, following)
-        if resolved is None:
-            raise client.invalid("next link leaves the source")
-        target = resolved
-    raise client.invalid("search has too many pages")

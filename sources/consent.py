@@ -17,9 +17,8 @@ from pydantic import Field, StrictBool, ValidationError
 from sources.base import SourceClient
 from sources.identifiers import CPR_PATTERN, distinct_cprs
 from sources.models import BlockKind, BlockRecord, PeriodRecord
-from sources.payloads import CPR_SYSTEM, FhirDate, FhirModel
+from sources.payloads import CPR_SYSTEM, SOR_SYSTEM, FhirDate, FhirModel
 
-SOR_SYSTEM = "urn:oid:1.2.208.176.1.1"
 AUTHORIZATION_SYSTEM = "https://autregweb.sst.dk"
 INCLUDE_SUBUNITS_URL = "http://patientoverblik.dk/fhir/StructureDefinition/include-subunits"
 PARTICIPATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"

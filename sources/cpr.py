@@ -19,11 +19,10 @@ from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 from sources.base import SourceClient
 from sources.identifiers import CPR_PATTERN, distinct_cprs
 from sources.models import AddressRecord, PersonRecord, Sex
-from sources.payloads import FhirModel, ShapeError
+from sources.payloads import CPR_SYSTEM, FhirModel, ShapeError
 
 __all__ = ["CPR_SYSTEM", "CprSource"]
 
-CPR_SYSTEM = "urn:oid:1.2.208.176.1.2"
 CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 V3_MARITAL = "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus"
 DK_MARITAL = "http://hl7.dk/fhir/core/CodeSystem/dk-marital-status"

@@ -28,7 +28,7 @@ from typing import Literal
 from pydantic import Field, ValidationError
 
 from sources.apd import ApdHostileDocument, ApdParseError, newest_per_appointment, parse_apd
-from sources.appointments import SOR_SYSTEM, keep, resolve_link, search_resources, window_pairs
+from sources.appointments import keep
 from sources.base import SourceClient
 from sources.clinical import (
     AppointmentRecord,
@@ -39,8 +39,9 @@ from sources.clinical import (
     Endpoint,
 )
 from sources.errors import SourceError
+from sources.fhir_search import resolve_link, search_resources, window_pairs
 from sources.identifiers import distinct_cprs
-from sources.payloads import CPR_SYSTEM, FhirModel
+from sources.payloads import CPR_SYSTEM, SOR_SYSTEM, FhirModel
 
 APD_FORMAT = "urn:ad:dk:medcom:apd-v2.0.1:full"
 APD_TYPE = "http://loinc.org|39289-4"

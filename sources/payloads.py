@@ -9,11 +9,17 @@ from __future__ import annotations
 import re
 from datetime import date
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_camel
 
 CPR_SYSTEM = "urn:oid:1.2.208.176.1.2"
+"""The CPR number's identifier system (dk-core)."""
+SOR_SYSTEM = "urn:oid:1.2.208.176.1.1"
+"""The SOR code's identifier system (dk-core)."""
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+"""Danish local time: the dates of appointments, blocks and windows are local dates."""
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T|$)")
 

@@ -25,9 +25,8 @@ from sources.clinical import (
 )
 from sources.identifiers import CPR_PATTERN
 from sources.models import PeriodRecord
-from sources.payloads import CPR_SYSTEM, FhirDate, FhirModel, ShapeError
+from sources.payloads import CPR_SYSTEM, SOR_SYSTEM, FhirDate, FhirModel, ShapeError
 
-SOR_SYSTEM = "urn:oid:1.2.208.176.1.1"
 CUSTODIAN_URL = "http://patientoverblik.dk/fhir/StructureDefinition/custodian"
 PROFESSION_URL = "http://patientoverblik.dk/fhir/StructureDefinition/profession"
 GOAL_RELATIONSHIP_URL = "http://hl7.org/fhir/StructureDefinition/goal-relationship"

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, Literal, TypeVar
-from urllib.parse import urlencode
+from typing import TypeVar
 
-import httpx
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 
 from sources import plan_payloads as wire
 from sources.base import SourceClient
@@ -30,12 +28,12 @@ from sources.clinical import (
     GoalRecord,
     OrganisationKind,
 )
+from sources.fhir_search import MAX_PAGES, search_resources, window_pairs
 from sources.identifiers import distinct_cprs
-from sources.payloads import CPR_SYSTEM, FhirModel, ShapeError
+from sources.payloads import CPR_SYSTEM, SOR_SYSTEM, ShapeError
 
 __all__ = ["MAX_PAGES", "PlanSource"]
 
-MAX_PAGES = 20
 """Pages one search may take; an upstream that pages on is answered as invalid, not truncated."""
 
 BASE_PATH = "/fhir"
@@ -45,24 +43,6 @@ _Resource = TypeVar("_Resource", wire.CarePlan, wire.Goal, wire.Condition)
 _Record = TypeVar("_Record", CarePlanRecord, GoalRecord, ConditionRecord)
 
 _CANCELLED = frozenset({"revoked", "cancelled", "rejected"})
-
-
-class _Link(FhirModel):
-    relation: str
-    url: str = Field(min_length=1)
-
-
-class _Entry(FhirModel):
-    resource: dict[str, Any]
-
-
-class _Bundle(FhirModel):
-    resource_type: Literal["Bundle"]
-    link: list[_Link] = Field(default_factory=list)
-    entry: list[_Entry] = Field(default_factory=list)
-
-    def next_url(self) -> str | None:
-        return next((link.url for link in self.link if link.relation == "next"), None)
 
 
 class PlanSource:
@@ -97,9 +77,12 @@ class PlanSource:
     ) -> dict[str, list[_Record]]:
         wanted = distinct_cprs(search.cprs)
         result: dict[str, list[_Record]] = {cpr: [] for cpr in wanted}
-        if not wanted or search.window.empty or self._endpoint_excluded(search):
+        if not wanted or search.window.empty:
             return result
-        raw = await self._search(resource_type, self._query(search, wanted, date_param))
+        found = await search_resources(
+            self._client, f"{BASE_PATH}/{resource_type}", self._query(search, wanted, date_param), max_pages=MAX_PAGES
+        )
+        raw = [r for r in found if r.get("resourceType") == resource_type]
         seen: set[str] = set()
         try:
             for item in raw:
@@ -118,18 +101,10 @@ class PlanSource:
             raise self._client.invalid(str(exc)) from exc
         return result
 
-    def _endpoint_excluded(self, search: ClinicalSearch) -> bool:
-        owner = self.endpoint.organisation_sor
-        return owner is not None and owner in search.exclude_organisations
-
     def _query(self, search: ClinicalSearch, cprs: list[str], date_param: str) -> list[tuple[str, str]]:
-        query = [("patient.identifier", f"{CPR_SYSTEM}|{','.join(cprs)}")]
-        if search.window.start is not None:
-            query.append((date_param, f"ge{search.window.start.isoformat()}"))
-        if search.window.end is not None:
-            query.append((date_param, f"lt{search.window.end.isoformat()}"))
+        query = [("patient.identifier", f"{CPR_SYSTEM}|{','.join(cprs)}"), *window_pairs(date_param, search.window)]
         query.extend(
-            ("custodian:not", f"{wire.SOR_SYSTEM}|{sor}")
+            ("custodian:not", f"{SOR_SYSTEM}|{sor}")
             for sor in sorted(search.exclude_organisations)
             if _SOR.fullmatch(sor)
         )
@@ -155,34 +130,3 @@ class PlanSource:
         if status == "entered-in-error":
             return False
         return search.include_cancelled or status not in _CANCELLED
-
-    async def _search(self, resource_type: str, query: list[tuple[str, str]]) -> list[dict[str, Any]]:
-        """Every entry of ``resource_type`` of the search, page after page."""
-        path = f"{BASE_PATH}/{resource_type}"
-        target = f"{path}?{urlencode(query)}"
-        resources: list[dict[str, Any]] = []
-        for _ in range(MAX_PAGES):
-            payload = await self._client.get_json(target)
-            try:
-                bundle = _Bundle.model_validate(payload)
-            except ValidationError as exc:
-                raise self._client.invalid(f"{resource_type} bundle failed validation") from exc
-            resources.extend(e.resource for e in bundle.entry if e.resource.get("resourceType") == resource_type)
-            next_url = bundle.next_url()
-            if next_url is None:
-                return resources
-            target = self._same_search(next_url, path)
-        raise self._client.invalid("search pages beyond the page limit")
-
-    def _same_search(self, link: str, path: str) -> str:
-        """A next link as a path + query on this source; refused when it leaves the source or the search."""
-        base = httpx.URL(self._client.config.base_url)
-        try:
-            url = base.join(link)
-        except httpx.InvalidURL as exc:
-            raise self._client.invalid("next link is not a URL") from exc
-        prefix = base.path.rstrip("/")
-        same_origin = (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port)
-        if not same_origin or url.path != prefix + path:
-            raise self._client.invalid("next link leaves the search")
-        return f"{path}?{url.query.decode('ascii')}"

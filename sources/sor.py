@@ -14,9 +14,8 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError
 
 from sources.base import SourceClient
-from sources.payloads import FhirModel
+from sources.payloads import SOR_SYSTEM, FhirModel
 
-SOR_SYSTEM = "urn:oid:1.2.208.176.1.1"
 _MAX_DEPTH = 20
 
 

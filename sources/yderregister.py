@@ -21,12 +21,11 @@ from pydantic import AfterValidator, BaseModel, Field, StrictInt, ValidationErro
 from sources.base import SourceClient
 from sources.identifiers import CPR_PATTERN, distinct_cprs
 from sources.models import AddressRecord, DoctorRecord, GpAssignmentRecord, PracticeRecord
-from sources.payloads import FhirModel, ShapeError
+from sources.payloads import SOR_SYSTEM, FhirModel, ShapeError
 
 __all__ = ["YDER_SYSTEM", "YderregisterSource"]
 
 YDER_SYSTEM = "urn:oid:1.2.208.176.1.4"
-SOR_SYSTEM = "urn:oid:1.2.208.176.1.1"
 AUTH_SYSTEM = "https://autregweb.sst.dk"
 
 _YDERNUMMER = re.compile(r"[0-9]{1,6}")

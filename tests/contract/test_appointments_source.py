@@ -21,7 +21,7 @@ from sandbox.clinical import (
     Appointment,
 )
 from sandbox.population import Address, Doctor, Person, Population, Practice
-from sources.appointments import FhirAppointmentSource, resolve_link
+from sources.appointments import FhirAppointmentSource
 from sources.base import SourceClient, SourceConfig
 from sources.clinical import (
     AppointmentStatus,
@@ -34,6 +34,7 @@ from sources.clinical import (
     OrganisationRef,
 )
 from sources.errors import SourceResponseInvalid, SourceTimeout, SourceUnavailable
+from sources.fhir_search import resolve_link
 from tests.contract.conftest import MockClientFactory, SandboxClientFactory
 
 CPH = ZoneInfo("Europe/Copenhagen")

@@ -318,19 +318,26 @@ async def test_next_links_are_followed_until_the_last_page(world, sandbox_client
     assert [dict(_query(r)).get("_offset") for r in controlled.recorder.requests] == [None, "1", "2"]
 
 
-async def test_nothing_is_asked_for_no_patients_an_empty_window_or_an_excluded_endpoint(
-    world, sandbox_client: SandboxClientFactory
-):
+async def test_nothing_is_asked_for_no_patients_or_an_empty_window(world, sandbox_client: SandboxClientFactory):
     client, controlled = sandbox_client(plans.create_app(world, ENDPOINT), "plans")
-    owned = PlanSource(client, Endpoint(ENDPOINT, OrganisationKind.MUNICIPALITY, ODENSE_KOMMUNE))
 
     assert await _source(client).goals_for(ClinicalSearch(())) == {}
     empty = DateWindow(date(2025, 1, 1), date(2025, 1, 1))
     assert await _source(client).goals_for(ClinicalSearch((HANS,), empty)) == {HANS: []}
-    assert await owned.goals_for(ClinicalSearch((HANS,), exclude_organisations=frozenset({ODENSE_KOMMUNE}))) == {
-        HANS: []
-    }
     assert controlled.recorder.requests == []
+
+
+async def test_excluding_only_the_owning_organisation_still_asks_for_its_units_items(
+    world, sandbox_client: SandboxClientFactory
+):
+    # a block on the municipality itself, without sub-units, must not hide its units' goals;
+    # skipping a wholly blocked endpoint is the gateway's decision (resolvers/gather.py)
+    client, controlled = sandbox_client(plans.create_app(world, ENDPOINT), "plans")
+    owned = PlanSource(client, Endpoint(ENDPOINT, OrganisationKind.MUNICIPALITY, ODENSE_KOMMUNE))
+
+    await owned.goals_for(ClinicalSearch((HANS,), exclude_organisations=frozenset({ODENSE_KOMMUNE})))
+
+    assert len(controlled.recorder.requests) == 1
 
 
 async def test_sandbox_refuses_unknown_parameters_and_malformed_values(world):

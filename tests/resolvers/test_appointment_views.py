@@ -9,7 +9,7 @@ import pytest
 from resolvers.appointments import AppointmentFilter, Appointments, apply_filter, window_of
 from resolvers.common import OrganisationKindValue
 from resolvers.errors import InvalidArgument
-from resolvers.gather import COPENHAGEN, appointment_allowed, merge_appointments
+from resolvers.gather import appointment_allowed, merge_appointments
 from sources.clinical import (
     AppointmentRecord,
     AppointmentStatus,
@@ -20,6 +20,7 @@ from sources.clinical import (
     OrganisationKind,
     OrganisationRef,
 )
+from sources.payloads import COPENHAGEN
 
 HANS = "1403723705"
 OUH = OrganisationRef("378631000016009", "OUH", OrganisationKind.REGION)
