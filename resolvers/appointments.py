@@ -103,6 +103,16 @@ class AppointmentFilter:
         default=False, description="Include cancelled and withdrawn appointments (left out by default)."
     )
 
+    def status_set(self) -> frozenset[AppointmentStatus]:
+        return frozenset(AppointmentStatus[s.name] for s in self.statuses or ())
+
+    def kind_set(self) -> frozenset[OrganisationKind] | None:
+        """The sectors asked for; ``None`` for all."""
+        return frozenset(OrganisationKind[k.name] for k in self.organisation_kinds or ()) or None
+
+    def wants_cancelled(self) -> bool:
+        return self.include_cancelled or AppointmentStatus.CANCELLED in self.status_set()
+
 
 @strawberry.type(description="Paging information for a list view (Relay-style).")
 class PageInfo:
@@ -201,9 +211,9 @@ def window_of(start: date | None, end: date | None, today: date) -> tuple[date, 
 def apply_filter(records: list[AppointmentRecord], wanted: AppointmentFilter | None) -> list[AppointmentRecord]:
     """The caller's own filters, on top of what access allows."""
     wanted = wanted or AppointmentFilter()
-    statuses = {AppointmentStatus[s.name] for s in wanted.statuses or ()}
-    include_cancelled = wanted.include_cancelled or AppointmentStatus.CANCELLED in statuses
-    kinds = {OrganisationKind[k.name] for k in wanted.organisation_kinds or ()}
+    statuses = wanted.status_set()
+    include_cancelled = wanted.wants_cancelled()
+    kinds = wanted.kind_set()
     organisations = set(wanted.organisations or ())
     return [
         r

@@ -5,7 +5,7 @@ Resolvers read the access plan; they never decide access and never import ``auth
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeVar
 
 from graphql import GraphQLError
 from strawberry.types import Info as StrawberryInfo
@@ -15,7 +15,10 @@ from sources.clinical import ItemFilter
 from sources.errors import SourceError
 
 if TYPE_CHECKING:
+    from resolvers.gather import Gathered, GatherKey, GroupLoader
     from resolvers.loaders import Loaders
+
+T = TypeVar("T")
 
 
 class DecisionView(Protocol):
@@ -103,3 +106,11 @@ def report(info: Info, errors: list[SourceError]) -> None:
 def returned(info: Info, cpr: str, category: DataCategory) -> None:
     """Record that ``category`` of ``cpr`` is in the response."""
     plan_of(info).mark_returned(cpr, category)
+
+
+async def gather(info: Info, category: DataCategory, loader: GroupLoader[T], key: GatherKey) -> Gathered[T]:
+    """Load a shared section through ``loader``; report failed endpoints; note what went out."""
+    found = await loader.get(key)
+    report(info, found.errors)
+    returned(info, key.cpr, category)
+    return found

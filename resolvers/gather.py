@@ -20,7 +20,6 @@ from aiodataloader import DataLoader
 
 from sources.clinical import (
     AppointmentRecord,
-    AppointmentsAnswer,
     AppointmentSource,
     ClinicalSearch,
     DateWindow,
@@ -131,54 +130,19 @@ class GroupLoader(DataLoader[GatherKey, Gathered[T]], Generic[T]):
         return value
 
 
-def appointment_loader(sources: Sequence[AppointmentSource]) -> GroupLoader[AppointmentRecord]:
-    """The per-request loader of merged appointments over every appointment endpoint."""
-
-    async def fetch(key: GatherKey, cprs: Sequence[str]) -> dict[str, Gathered[AppointmentRecord]]:
-        asked = [s for s in sources if s.endpoint in endpoints_to_ask((x.endpoint for x in sources), key)]
-        plan = [(source, search) for source in asked for search in searches(key, cprs)]
-        answers = await asyncio.gather(
-            *(source.appointments_for(search) for source, search in plan), return_exceptions=True
-        )
-        result = {cpr: Gathered[AppointmentRecord](asked=[s.endpoint.name for s in asked]) for cpr in cprs}
-        failed: dict[str, SourceError] = {}
-        for (source, _), answer in zip(plan, answers, strict=True):
-            if isinstance(answer, SourceError):
-                failed.setdefault(source.endpoint.name, answer)
-                continue
-            if isinstance(answer, BaseException):
-                raise answer
-            _collect(answer, result, key, source.endpoint.name, failed)
-        for gathered in result.values():
-            gathered.errors = list(failed.values())
-            gathered.items = merge_appointments(gathered.items)
-        return result
-
-    return GroupLoader(fetch)
-
-
-def _collect(
-    answer: AppointmentsAnswer,
-    result: dict[str, Gathered[AppointmentRecord]],
-    key: GatherKey,
-    name: str,
-    failed: dict[str, SourceError],
-) -> None:
-    if answer.rejected:
-        failed.setdefault(name, SourceResponseInvalid(name, "some documents were rejected"))
-    for cpr, records in answer.by_patient.items():
-        if cpr in result:
-            result[cpr].items.extend(r for r in records if appointment_allowed(r, key.item_filter, key.window))
+Search = Callable[[ClinicalSearch], Awaitable[tuple[dict[str, list[T]], int]]]
+"""One endpoint's search: items per asked CPR, and how many documents it rejected."""
 
 
 def item_loader(
-    endpoints: Sequence[tuple[Endpoint, Callable[[ClinicalSearch], Awaitable[dict[str, list[T]]]]]],
-    keep: Callable[[T, ItemFilter], T | None],
+    endpoints: Sequence[tuple[Endpoint, Search[T]]],
+    keep: Callable[[T, GatherKey], T | None],
+    finish: Callable[[list[T]], list[T]] = list,
 ) -> GroupLoader[T]:
-    """A loader of plan items (plans, goals or diagnoses) over every plan source.
+    """A loader of one kind of item over many endpoints, each asked on its own.
 
     ``keep`` is the way-out check: it returns the item (possibly with blocked parts removed) or
-    ``None`` when the caller may not see it.
+    ``None`` when the caller may not see it. ``finish`` shapes each patient's merged list.
     """
 
     async def fetch(key: GatherKey, cprs: Sequence[str]) -> dict[str, Gathered[T]]:
@@ -194,11 +158,46 @@ def item_loader(
                 continue
             if isinstance(answer, BaseException):
                 raise answer
-            for cpr, items in answer.items():
+            by_patient, rejected = answer
+            if rejected:
+                failed.setdefault(endpoint.name, SourceResponseInvalid(endpoint.name, "some documents were rejected"))
+            for cpr, items in by_patient.items():
                 if cpr in result:
-                    result[cpr].items.extend(k for item in items if (k := keep(item, key.item_filter)) is not None)
+                    result[cpr].items.extend(k for item in items if (k := keep(item, key)) is not None)
         for gathered in result.values():
             gathered.errors = list(failed.values())
+            gathered.items = finish(gathered.items)
         return result
 
     return GroupLoader(fetch)
+
+
+def appointment_loader(sources: Sequence[AppointmentSource]) -> GroupLoader[AppointmentRecord]:
+    """The per-request loader of merged appointments over every appointment endpoint."""
+
+    def search(source: AppointmentSource) -> Search[AppointmentRecord]:
+        async def call(query: ClinicalSearch) -> tuple[dict[str, list[AppointmentRecord]], int]:
+            answer = await source.appointments_for(query)
+            return answer.by_patient, answer.rejected
+
+        return call
+
+    def keep(record: AppointmentRecord, key: GatherKey) -> AppointmentRecord | None:
+        return record if appointment_allowed(record, key.item_filter, key.window) else None
+
+    return item_loader([(s.endpoint, search(s)) for s in sources], keep, merge_appointments)
+
+
+def plan_loader(
+    endpoints: Sequence[tuple[Endpoint, Callable[[ClinicalSearch], Awaitable[dict[str, list[T]]]]]],
+    keep: Callable[[T, ItemFilter], T | None],
+) -> GroupLoader[T]:
+    """A loader of plan items (plans, goals or diagnoses) over every plan source."""
+
+    def search(fn: Callable[[ClinicalSearch], Awaitable[dict[str, list[T]]]]) -> Search[T]:
+        async def call(query: ClinicalSearch) -> tuple[dict[str, list[T]], int]:
+            return await fn(query), 0
+
+        return call
+
+    return item_loader([(e, search(fn)) for e, fn in endpoints], lambda item, key: keep(item, key.item_filter))

@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader
 
-from resolvers.gather import GroupLoader, appointment_loader, item_loader
+from resolvers.gather import GroupLoader, appointment_loader, plan_loader
 from resolvers.plans import keep_condition, keep_goal, keep_plan
 from sources.clinical import AppointmentRecord, CarePlanRecord, ConditionRecord, GoalRecord
 from sources.errors import SourceError
@@ -69,7 +69,7 @@ class Loaders:
             master_cards=BatchLoader(sources.stamkort.master_cards_for),
             registrations=BatchLoader(sources.registers.registrations_for),
             appointments=appointment_loader(sources.appointments),
-            care_plans=item_loader([(p.endpoint, p.care_plans_for) for p in sources.plans], keep_plan),
-            goals=item_loader([(p.endpoint, p.goals_for) for p in sources.plans], keep_goal),
-            conditions=item_loader([(p.endpoint, p.conditions_for) for p in sources.plans], keep_condition),
+            care_plans=plan_loader([(p.endpoint, p.care_plans_for) for p in sources.plans], keep_plan),
+            goals=plan_loader([(p.endpoint, p.goals_for) for p in sources.plans], keep_goal),
+            conditions=plan_loader([(p.endpoint, p.conditions_for) for p in sources.plans], keep_condition),
         )

@@ -10,7 +10,7 @@ import strawberry
 
 from resolvers.appointments import AppointmentFilter, Appointments, apply_filter, window_of
 from resolvers.appointments import build as build_appointments
-from resolvers.context import Info, plan_of, report, require, returned
+from resolvers.context import Info, gather, plan_of, require, returned
 from resolvers.directives import PatientScope, reveals
 from resolvers.gather import Gathered, GatherKey
 from resolvers.master_card import MasterCard
@@ -19,7 +19,7 @@ from resolvers.plans import CarePlans, Diagnoses, Goals, care_plans, diagnoses, 
 from resolvers.practice import GeneralPractitioner
 from resolvers.scalars import CPR
 from sources.categories import DataCategory
-from sources.clinical import AppointmentStatus, DateWindow, OrganisationKind
+from sources.clinical import DateWindow
 from sources.payloads import COPENHAGEN
 
 
@@ -87,13 +87,8 @@ class Patient:
         decision = require(info, self.cpr, DataCategory.APPOINTMENTS)
         first, last, window = window_of(start, end, datetime.now(COPENHAGEN).date())
         wanted = where or AppointmentFilter()
-        statuses = {AppointmentStatus[s.name] for s in wanted.statuses or ()}
-        kinds = frozenset(OrganisationKind[k.name] for k in wanted.organisation_kinds or ()) or None
-        include_cancelled = wanted.include_cancelled or AppointmentStatus.CANCELLED in statuses
-        key = GatherKey(self.cpr, window, decision.item_filter, include_cancelled, kinds)
-        found = await info.context.loaders.appointments.get(key)
-        report(info, found.errors)
-        returned(info, self.cpr, DataCategory.APPOINTMENTS)
+        key = GatherKey(self.cpr, window, decision.item_filter, wanted.wants_cancelled(), wanted.kind_set())
+        found = await gather(info, DataCategory.APPOINTMENTS, info.context.loaders.appointments, key)
         shown = Gathered(apply_filter(found.items, wanted), found.errors, found.asked)
         return build_appointments(shown, first, last, decision.withheld)
 
@@ -103,9 +98,8 @@ class Patient:
     )
     async def plans(self, info: Info) -> CarePlans | None:
         decision = require(info, self.cpr, DataCategory.PLANS)
-        found = await info.context.loaders.care_plans.get(GatherKey(self.cpr, DateWindow(), decision.item_filter))
-        report(info, found.errors)
-        returned(info, self.cpr, DataCategory.PLANS)
+        key = GatherKey(self.cpr, DateWindow(), decision.item_filter)
+        found = await gather(info, DataCategory.PLANS, info.context.loaders.care_plans, key)
         return care_plans(found, decision.withheld)
 
     @strawberry.field(
@@ -114,9 +108,8 @@ class Patient:
     )
     async def goals(self, info: Info) -> Goals | None:
         decision = require(info, self.cpr, DataCategory.GOALS)
-        found = await info.context.loaders.goals.get(GatherKey(self.cpr, DateWindow(), decision.item_filter))
-        report(info, found.errors)
-        returned(info, self.cpr, DataCategory.GOALS)
+        key = GatherKey(self.cpr, DateWindow(), decision.item_filter)
+        found = await gather(info, DataCategory.GOALS, info.context.loaders.goals, key)
         return goals(found, decision.withheld)
 
     @strawberry.field(
@@ -125,9 +118,8 @@ class Patient:
     )
     async def diagnoses(self, info: Info) -> Diagnoses | None:
         decision = require(info, self.cpr, DataCategory.DIAGNOSES)
-        found = await info.context.loaders.conditions.get(GatherKey(self.cpr, DateWindow(), decision.item_filter))
-        report(info, found.errors)
-        returned(info, self.cpr, DataCategory.DIAGNOSES)
+        key = GatherKey(self.cpr, DateWindow(), decision.item_filter)
+        found = await gather(info, DataCategory.DIAGNOSES, info.context.loaders.conditions, key)
         return diagnoses(found, decision.withheld)
 
 
