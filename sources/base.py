@@ -26,6 +26,9 @@ from sources.errors import (
 JSON = Any
 """A decoded JSON document; adapters validate it before use."""
 
+_ADDRESSED_METHODS = frozenset({"PUT", "PATCH", "DELETE"})
+"""Methods whose path names one resource, so a 404 means "no such record", not "no such endpoint"."""
+
 
 @dataclass(frozen=True, slots=True)
 class SourceConfig:
@@ -112,21 +115,41 @@ class SourceClient:
         self,
         method: str,
         path: str,
-        body: JSON,
+        body: JSON = None,
         *,
         headers: Mapping[str, str] | None = None,
     ) -> tuple[JSON, httpx.Headers]:
-        """Send a JSON body (never retried) and return the decoded answer and its headers."""
+        """Send a request with a JSON body (never retried); return the decoded answer and its headers.
+
+        ``body=None`` sends no body (``DELETE``). An empty answer (``204``, or no content) decodes as
+        ``None``; callers that expect a resource validate it and report it invalid. Statuses:
+
+        - 409, 412 → :class:`~sources.errors.SourceVersionConflict` (the record changed meanwhile);
+        - 400, 422 → :class:`~sources.errors.SourceRejected` (the source refused what was sent);
+        - 404 on a request naming one resource (``PUT``, ``PATCH``, ``DELETE``) →
+          :class:`~sources.errors.SourceRejected` ("not found": no such record); on ``POST`` the
+          endpoint itself is missing, so :class:`~sources.errors.SourceUnavailable`;
+        - 428 (precondition required) → :class:`~sources.errors.SourceUnavailable`: the source wants a
+          condition the adapter did not send, a contract mismatch the caller cannot fix;
+        - any other 4xx or 5xx → :class:`~sources.errors.SourceUnavailable`.
+        """
         try:
             response = await self._client.request(method, path, json=body, headers=headers)
         except httpx.TimeoutException as exc:
             raise SourceTimeout(self.name, "timed out") from exc
         except httpx.HTTPError as exc:
             raise SourceUnavailable(self.name, "connection failed") from exc
-        if response.status_code in (409, 412):
-            raise SourceVersionConflict(self.name, f"status {response.status_code}")
-        if response.status_code in (400, 422):
-            raise SourceRejected(self.name, f"status {response.status_code}")
+        status = response.status_code
+        if status in (409, 412):
+            raise SourceVersionConflict(self.name, f"status {status}")
+        if status in (400, 422):
+            raise SourceRejected(self.name, f"status {status}")
+        if status == 404 and method.upper() in _ADDRESSED_METHODS:
+            raise SourceRejected(self.name, "not found")
+        if status == 428:
+            raise SourceUnavailable(self.name, "precondition required")
+        if status < 400 and (status == 204 or not response.content.strip()):
+            return None, response.headers
         return self._decode(response), response.headers
 
     def _decode(self, response: httpx.Response) -> JSON:

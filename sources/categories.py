@@ -29,9 +29,33 @@ class DataCategory(StrEnum):
     """Goals (mål): life goals, disease-specific and functional goals, and sub-goals."""
     DIAGNOSES = "diagnoses"
     """Diagnoses and problems (Condition) in SKS, ICPC2, FSIII or SNOMED CT."""
+    REGISTER_DETAILS = "register_details"
+    """The content of will, donor and resuscitation registrations (not only whether they exist)."""
+    ACCESS_LOG = "access_log"
+    """The patient's access log (Min Log): who looked at which data, when, and why."""
+    BLOCKS = "blocks"
+    """The patient's own blocks (Min Spærring) on professionals, places and data periods."""
+    MASTER_CARD_EDIT = "master_card_edit"
+    """Changing the Fælles Stamkort on the patient's behalf (a write)."""
+    BLOCKS_EDIT = "blocks_edit"
+    """Creating and revoking the patient's blocks (a write)."""
 
 
 SHARED_CATEGORIES = frozenset(
     {DataCategory.APPOINTMENTS, DataCategory.PLANS, DataCategory.GOALS, DataCategory.DIAGNOSES}
 )
 """The shared health data (DDS-like) that Min Spærring blocks on places and data periods narrow."""
+
+MASTER_DATA_CATEGORIES = frozenset(
+    {
+        DataCategory.PERSON,
+        DataCategory.GP,
+        DataCategory.MASTER_CARD,
+        DataCategory.REGISTERS,
+        DataCategory.MASTER_CARD_EDIT,
+    }
+)
+"""The stamoplysninger of the Fælles Stamkort: not blockable since 1 December 2024 (BEK 193/2024)."""
+
+WRITE_CATEGORIES = frozenset({DataCategory.MASTER_CARD_EDIT, DataCategory.BLOCKS_EDIT})
+"""Categories that change data; an access record with any of them is a write."""

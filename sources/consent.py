@@ -4,11 +4,13 @@ Reads FHIR R4 ``Consent`` resources with a ``deny`` provision for many patients 
 maps each to a :class:`~sources.models.BlockRecord`: an ``actor`` with an authorisation ID blocks a
 professional, one with a SOR code blocks an organisation (narrowed by ``dataPeriod`` if present),
 and a provision with only a ``dataPeriod`` blocks data from that period. Anything else is refused
-as invalid, never silently dropped. Wire format: ``docs/sources/consent.md``.
+as invalid, never silently dropped. Writes create a block (``POST``) and withdraw one by id
+(``DELETE``). Wire format: ``docs/sources/consent.md``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -22,6 +24,9 @@ from sources.payloads import CPR_SYSTEM, SOR_SYSTEM, FhirDate, FhirModel
 AUTHORIZATION_SYSTEM = "https://autregweb.sst.dk"
 INCLUDE_SUBUNITS_URL = "http://patientoverblik.dk/fhir/StructureDefinition/include-subunits"
 PARTICIPATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+
+BLOCK_ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+"""A block's id: a FHIR resource id (letters, digits, ``-`` and ``.``, at most 64)."""
 
 
 _Model = FhirModel
@@ -60,7 +65,7 @@ class _Provision(_Model):
 
 class _Consent(_Model):
     resource_type: Literal["Consent"]
-    id: str = Field(min_length=1)
+    id: str = Field(pattern=f"^{BLOCK_ID_PATTERN.pattern}$")
     status: str
     patient: _Reference
     provision: _Provision
@@ -76,7 +81,7 @@ class _Bundle(_Model):
 
 
 class ConsentSource:
-    """The patients' active blocks, in one search for many patients."""
+    """The patients' active blocks, in one search for many patients; creating and withdrawing blocks."""
 
     def __init__(self, client: SourceClient) -> None:
         self._client = client
@@ -117,6 +122,19 @@ class ConsentSource:
         except ValidationError as exc:
             raise self._client.invalid("stored consent failed validation") from exc
         return self._block(consent)
+
+    async def revoke_block(self, cpr: str, block_id: str) -> None:
+        """Withdraw the block ``block_id`` (``DELETE``; the service answers ``204``).
+
+        The service deletes by id alone: the caller must first check that the block is one of
+        ``cpr``'s (``blocks_for``). Raises ``ValueError`` for a malformed CPR number or id,
+        :class:`~sources.errors.SourceRejected` when the service has no such block (``404``).
+        """
+        if not CPR_PATTERN.fullmatch(cpr):
+            raise ValueError("not a CPR number")
+        if not BLOCK_ID_PATTERN.fullmatch(block_id):
+            raise ValueError("not a block id")
+        await self._client.send_json("DELETE", f"/fhir/Consent/{block_id}")
 
     def _block(self, consent: _Consent) -> BlockRecord:
         patient = consent.patient.identifier

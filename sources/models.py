@@ -175,3 +175,102 @@ class TreatmentRelationRecord:
     query: RelationQuery
     has_relation: bool
     kinds: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PowerOfAttorneyRecord:
+    """A digital power of attorney (digital fuldmagt): ``holder`` may act for ``giver`` within ``scopes``."""
+
+    id: str
+    giver_cpr: str
+    holder_cpr: str
+    scopes: frozenset[str]
+    """What the holder may do: ``overview`` (read the overview), ``master_card`` (read and edit the
+    Fælles Stamkort), ``access_log`` (read Min Log), ``blocks`` (read and manage Min Spærring)."""
+    validity: PeriodRecord = field(default_factory=PeriodRecord)
+
+
+class TreatmentWillSituation(StrEnum):
+    """A situation a treatment will (behandlingstestamente) covers (sundhedsloven §26)."""
+
+    TERMINAL = "terminal"
+    """Uafvendeligt døende: the patient is irreversibly dying."""
+    SEVERE_ILLNESS = "severe_illness"
+    """Illness, accident or the like has left the patient permanently unable to care for themselves."""
+    DEMENTIA = "dementia"
+    """Advanced dementia or the like, where treatment would need force (tvang)."""
+
+
+class OrganDonorDecision(StrEnum):
+    """A decision in the Organdonorregister."""
+
+    FULL = "FULL"
+    """Fuld tilladelse: every organ may be used."""
+    FULL_SUBJECT_TO_FAMILY = "FULL_SUBJECT_TO_FAMILY"
+    """Fuld tilladelse with pårørendes accept: the family has the last word."""
+    LIMITED = "LIMITED"
+    """Begrænset tilladelse: only the listed organs."""
+    LIMITED_SUBJECT_TO_FAMILY = "LIMITED_SUBJECT_TO_FAMILY"
+    """Begrænset tilladelse with pårørendes accept."""
+    PROHIBITION = "PROHIBITION"
+    """Forbud: no organ may be used."""
+    UNDECIDED = "UNDECIDED"
+    """Ved ikke: the family decides."""
+
+
+class Organ(StrEnum):
+    """An organ a limited donor permission can list."""
+
+    HEART = "heart"
+    LUNGS = "lungs"
+    LIVER = "liver"
+    KIDNEYS = "kidneys"
+    PANCREAS = "pancreas"
+    SMALL_INTESTINE = "small_intestine"
+    CORNEAS = "corneas"
+    SKIN = "skin"
+
+
+@dataclass(frozen=True, slots=True)
+class TreatmentWillRecord:
+    """A registered treatment will (behandlingstestamente, since 2019)."""
+
+    registered: date
+    situations: tuple[TreatmentWillSituation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LivingWillRecord:
+    """A registered living will (livstestamente, before 2019; still valid)."""
+
+    registered: date
+
+
+@dataclass(frozen=True, slots=True)
+class OrganDonorRecord:
+    """A decision in the Organdonorregister; ``organs`` only for a limited permission."""
+
+    decision: OrganDonorDecision
+    registered: date
+    organs: tuple[Organ, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ResuscitationOptOutRecord:
+    """A registered opt-out of resuscitation at cardiac arrest (fravalg af genoplivningsforsøg)."""
+
+    registered: date
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterDetailsRecord:
+    """The content of the patient's will, donor and resuscitation registrations (``None``: not registered).
+
+    Only the citizen and their representatives see this; professionals see :class:`RegistrationsRecord`.
+    """
+
+    cpr: str
+    treatment_will: TreatmentWillRecord | None = None
+    living_will: LivingWillRecord | None = None
+    organ_donor: OrganDonorRecord | None = None
+    resuscitation_opt_out: ResuscitationOptOutRecord | None = None

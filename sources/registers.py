@@ -1,22 +1,59 @@
 """The will and donor registers: Behandlingstestamente, Livstestamente, Organdonor and Fravalg af
-genoplivningsforsøg (SDS), behind one JSON "has registration" lookup.
+genoplivningsforsøg (SDS).
 
-Only *whether* the patient is registered crosses this boundary, never the content (domain.md §2,
-rule 10). Wire format: ``docs/sources/registers.md``.
+Two JSON lookups, both batched over many CPR numbers in one request:
+
+- ``registrations_for``: only *whether* each registration exists (what professionals may see,
+  domain.md §2 rule 10);
+- ``details_for``: the content (dates, the situations a treatment will covers, the donor decision),
+  a separate call so the content is never fetched for a caller who may not see it.
+
+Wire format: ``docs/sources/registers.md``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from datetime import date
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import BeforeValidator, Field, ValidationError, model_validator
 
 from sources.base import SourceClient
 from sources.identifiers import distinct_cprs
-from sources.models import RegistrationsRecord
+from sources.models import (
+    LivingWillRecord,
+    Organ,
+    OrganDonorDecision,
+    OrganDonorRecord,
+    RegisterDetailsRecord,
+    RegistrationsRecord,
+    ResuscitationOptOutRecord,
+    TreatmentWillRecord,
+    TreatmentWillSituation,
+)
 from sources.payloads import StrictJsonModel
 
 _Model = StrictJsonModel
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_LIMITED = frozenset({OrganDonorDecision.LIMITED, OrganDonorDecision.LIMITED_SUBJECT_TO_FAMILY})
+
+
+def _iso_date(value: object) -> object:
+    """``"2021-06-14"`` → a ``date``; anything else (timestamps, numbers, impossible dates) fails."""
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise ValueError("expected a date")
+    return date.fromisoformat(value)
+
+
+_Date = Annotated[date, BeforeValidator(_iso_date)]
+_Cpr = Annotated[str, Field(pattern=r"^[0-9]{10}$")]
+_Situation = Literal["terminal", "severe_illness", "dementia"]
+_Decision = Literal[
+    "FULL", "FULL_SUBJECT_TO_FAMILY", "LIMITED", "LIMITED_SUBJECT_TO_FAMILY", "PROHIBITION", "UNDECIDED"
+]
+_Organ = Literal["heart", "lungs", "liver", "kidneys", "pancreas", "small_intestine", "corneas", "skin"]
 
 
 class _Registration(_Model):
@@ -24,7 +61,7 @@ class _Registration(_Model):
 
 
 class _Result(_Model):
-    cpr: str = Field(pattern=r"^[0-9]{10}$")
+    cpr: _Cpr
     treatment_will: _Registration
     living_will: _Registration
     organ_donor: _Registration
@@ -35,8 +72,39 @@ class _Answer(_Model):
     results: list[_Result]
 
 
+class _Dated(_Model):
+    registered: _Date
+
+
+class _TreatmentWill(_Dated):
+    situations: list[_Situation] = Field(min_length=1)
+
+
+class _OrganDonor(_Dated):
+    decision: _Decision
+    organs: list[_Organ] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _organs_only_when_limited(self) -> _OrganDonor:
+        if (OrganDonorDecision(self.decision) in _LIMITED) != bool(self.organs):
+            raise ValueError("organs are listed exactly for a limited permission")
+        return self
+
+
+class _Details(_Model):
+    cpr: _Cpr
+    treatment_will: _TreatmentWill | None
+    living_will: _Dated | None
+    organ_donor: _OrganDonor | None
+    resuscitation_opt_out: _Dated | None
+
+
+class _DetailsAnswer(_Model):
+    results: list[_Details]
+
+
 class RegistersSource:
-    """Whether patients have registrations in the will, donor and resuscitation registers."""
+    """The patients' registrations in the will, donor and resuscitation registers."""
 
     def __init__(self, client: SourceClient) -> None:
         self._client = client
@@ -64,3 +132,52 @@ class RegistersSource:
                 ),
             )
         return {cpr: found.get(cpr) for cpr in wanted}
+
+    async def details_for(self, cprs: Sequence[str]) -> dict[str, RegisterDetailsRecord | None]:
+        """The content of each asked CPR's registrations, ``None`` when the registers do not know it.
+
+        One request for all of them. Raises ``ValueError`` for a key that is not ten digits; an
+        answer about a CPR that was not asked is :class:`~sources.errors.SourceResponseInvalid`.
+        """
+        wanted = distinct_cprs(cprs)
+        if not wanted:
+            return {}
+        payload = await self._client.get_json("/registrations/details", {"cpr": ",".join(wanted)})
+        try:
+            answer = _DetailsAnswer.model_validate(payload)
+        except ValidationError as exc:
+            raise self._client.invalid("registration details failed validation") from exc
+        found: dict[str, RegisterDetailsRecord] = {}
+        for result in answer.results:
+            if result.cpr not in wanted:
+                raise self._client.invalid("registration details answer a patient that was not asked")
+            found.setdefault(result.cpr, _details(result))
+        return {cpr: found.get(cpr) for cpr in wanted}
+
+
+def _details(result: _Details) -> RegisterDetailsRecord:
+    treatment = result.treatment_will
+    donor = result.organ_donor
+    return RegisterDetailsRecord(
+        cpr=result.cpr,
+        treatment_will=(
+            TreatmentWillRecord(
+                treatment.registered, tuple(TreatmentWillSituation(s) for s in dict.fromkeys(treatment.situations))
+            )
+            if treatment
+            else None
+        ),
+        living_will=LivingWillRecord(result.living_will.registered) if result.living_will else None,
+        organ_donor=(
+            OrganDonorRecord(
+                OrganDonorDecision(donor.decision),
+                donor.registered,
+                tuple(Organ(o) for o in dict.fromkeys(donor.organs)),
+            )
+            if donor
+            else None
+        ),
+        resuscitation_opt_out=(
+            ResuscitationOptOutRecord(result.resuscitation_opt_out.registered) if result.resuscitation_opt_out else None
+        ),
+    )

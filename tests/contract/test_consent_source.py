@@ -13,7 +13,13 @@ from sandbox import consent
 from sandbox.personas import LUNG_CLINIC_SOR
 from sandbox.population import Population, build_population
 from sources.consent import ConsentSource
-from sources.errors import SourceRejected, SourceResponseInvalid, SourceTimeout, SourceUnavailable
+from sources.errors import (
+    SourceRejected,
+    SourceResponseInvalid,
+    SourceTimeout,
+    SourceUnavailable,
+    SourceVersionConflict,
+)
 from sources.models import BlockKind, BlockRecord, PeriodRecord
 from tests.contract.conftest import MockClientFactory, SandboxClientFactory
 
@@ -183,3 +189,87 @@ async def test_garbage_and_non_json_are_invalid(population, sandbox_client: Sand
         controlled.faults.mode = mode
         with pytest.raises(SourceResponseInvalid):
             await source.blocks_for([HANS])
+
+
+async def test_revoked_block_is_gone_and_only_that_block(fresh_population, sandbox_client: SandboxClientFactory):
+    client, controlled = sandbox_client(consent.create_app(fresh_population), "consent")
+    source = ConsentSource(client)
+    period = BlockRecord("", HANS, BlockKind.DATA_PERIOD, data_period=PeriodRecord(date(2020, 1, 1), date(2020, 6, 30)))
+    first, second = await source.create_block(period), await source.create_block(period)
+    controlled.recorder.clear()
+
+    await source.revoke_block(HANS, first.id)
+
+    assert [(r.method, r.path) for r in controlled.recorder.requests] == [("DELETE", f"/fhir/Consent/{first.id}")]
+    assert (await source.blocks_for([HANS]))[HANS] == [second]
+
+
+async def test_revoking_an_unknown_block_is_rejected_not_unavailable(
+    fresh_population, sandbox_client: SandboxClientFactory
+):
+    client, _ = sandbox_client(consent.create_app(fresh_population), "consent")
+
+    with pytest.raises(SourceRejected) as caught:
+        await ConsentSource(client).revoke_block(HANS, "block-999")
+
+    assert not isinstance(caught.value, SourceVersionConflict)
+    assert "block-999" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("cpr", "block_id"),
+    [(HANS, "../Patient/1"), (HANS, ""), (HANS, "x" * 65), ("140372-3705", "block-1")],
+    ids=["path", "empty", "too-long", "bad-cpr"],
+)
+async def test_malformed_revoke_sends_nothing(population, sandbox_client: SandboxClientFactory, cpr, block_id):
+    client, controlled = sandbox_client(consent.create_app(population), "consent")
+
+    with pytest.raises(ValueError):
+        await ConsentSource(client).revoke_block(cpr, block_id)
+
+    assert controlled.recorder.requests == []
+
+
+async def test_revoke_accepts_an_empty_200_as_done(mock_client: MockClientFactory):
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        return httpx.Response(200, content=b"")
+
+    await ConsentSource(mock_client(handler, "consent")).revoke_block(HANS, "c-1")
+
+    assert seen == ["DELETE"]
+
+
+async def test_revoke_when_the_service_is_down_is_unavailable(mock_client: MockClientFactory):
+    client = mock_client(lambda request: httpx.Response(503, json={"error": HANS}), "consent")
+
+    with pytest.raises(SourceUnavailable) as caught:
+        await ConsentSource(client).revoke_block(HANS, "c-1")
+
+    assert not isinstance(caught.value, SourceRejected)
+
+
+async def test_creating_at_a_missing_endpoint_is_unavailable_not_rejected(mock_client: MockClientFactory):
+    client = mock_client(lambda request: httpx.Response(404, json={"resourceType": "OperationOutcome"}), "consent")
+    block = BlockRecord("", HANS, BlockKind.DATA_PERIOD, data_period=PeriodRecord(date(2020, 1, 1)))
+
+    with pytest.raises(SourceUnavailable):
+        await ConsentSource(client).create_block(block)
+
+
+async def test_a_created_block_answered_with_an_empty_body_is_invalid(mock_client: MockClientFactory):
+    client = mock_client(lambda request: httpx.Response(201, content=b""), "consent")
+    block = BlockRecord("", HANS, BlockKind.DATA_PERIOD, data_period=PeriodRecord(date(2020, 1, 1)))
+
+    with pytest.raises(SourceResponseInvalid):
+        await ConsentSource(client).create_block(block)
+
+
+async def test_a_consent_with_an_id_that_is_not_a_fhir_id_is_invalid(mock_client: MockClientFactory):
+    odd = {**_consent({"type": "deny", "dataPeriod": {"start": "2020-01-01"}}), "id": "a/b"}
+    client = mock_client(lambda request: httpx.Response(200, json=_bundle(odd)), "consent")
+
+    with pytest.raises(SourceResponseInvalid):
+        await ConsentSource(client).blocks_for([HANS])

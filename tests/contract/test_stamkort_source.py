@@ -17,7 +17,7 @@ from sources.errors import (
     SourceUnavailable,
     SourceVersionConflict,
 )
-from sources.models import AddressRecord, RelativeRecord, TemporaryAddressRecord
+from sources.models import AddressRecord, MasterCardRecord, RelativeRecord, TemporaryAddressRecord
 from sources.stamkort import StamkortSource
 from tests.contract.conftest import MockClientFactory, SandboxClientFactory
 
@@ -185,3 +185,46 @@ async def test_garbage_and_non_json_are_invalid(population, sandbox_client: Sand
         controlled.faults.mode = mode
         with pytest.raises(SourceResponseInvalid):
             await source.master_cards_for([HANS])
+
+
+async def test_update_of_an_unknown_patient_is_rejected_as_not_found(
+    fresh_population, sandbox_client: SandboxClientFactory
+):
+    client, _ = sandbox_client(stamkort.create_app(fresh_population), "stamkort")
+    card = MasterCardRecord("0101010000", "1", phone="70112233")
+
+    with pytest.raises(SourceRejected) as caught:
+        await StamkortSource(client).update_master_card(card, "1")
+
+    assert not isinstance(caught.value, SourceVersionConflict)
+    assert "0101010000" not in str(caught.value)
+
+
+async def test_precondition_required_is_unavailable_not_a_conflict_or_a_rejection(mock_client: MockClientFactory):
+    client = mock_client(lambda request: httpx.Response(428, json={"resourceType": "OperationOutcome"}), "stamkort")
+
+    with pytest.raises(SourceUnavailable) as caught:
+        await StamkortSource(client).update_master_card(MasterCardRecord(HANS, "1"), "1")
+
+    assert not isinstance(caught.value, SourceRejected)
+
+
+async def test_update_sends_if_match_with_the_expected_version(mock_client: MockClientFactory):
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(412, json={"resourceType": "OperationOutcome"})
+
+    with pytest.raises(SourceVersionConflict):
+        await StamkortSource(mock_client(handler, "stamkort")).update_master_card(MasterCardRecord(HANS, "7"), "7")
+
+    assert [(r.method, r.url.path, r.headers["if-match"]) for r in seen] == [("PUT", f"/fhir/Patient/{HANS}", 'W/"7"')]
+
+
+@pytest.mark.parametrize("status", [200, 204])
+async def test_update_answered_without_the_stored_card_is_invalid(mock_client: MockClientFactory, status: int):
+    client = mock_client(lambda request: httpx.Response(status, content=b""), "stamkort")
+
+    with pytest.raises(SourceResponseInvalid):
+        await StamkortSource(client).update_master_card(MasterCardRecord(HANS, "1"), "1")
