@@ -13,7 +13,9 @@ from sources.clinical import AppointmentSource, Endpoint
 from sources.consent import ConsentSource
 from sources.cpr import CprSource
 from sources.dds import DdsAppointmentSource
+from sources.fuldmagt import FuldmagtSource
 from sources.jwks import JwksSource
+from sources.minlog import MinLogSink
 from sources.plans import PlanSource
 from sources.registers import RegistersSource
 from sources.sor import SorSource
@@ -52,6 +54,8 @@ class SourceConfigs:
     treatment_relation: SourceConfig
     jwks: SourceConfig
     sor: SourceConfig
+    fuldmagt: SourceConfig
+    minlog: SourceConfig | None = None
     jwks_path: str = "/.well-known/jwks.json"
     appointments: tuple[EndpointConfig, ...] = ()
     plans: tuple[EndpointConfig, ...] = ()
@@ -69,6 +73,8 @@ class Sources:
     treatment_relation: TreatmentRelationSource
     jwks: JwksSource
     sor: SorSource
+    fuldmagt: FuldmagtSource
+    minlog: MinLogSink | None = None
     appointments: tuple[AppointmentSource, ...] = ()
     plans: tuple[PlanSource, ...] = ()
     clients: tuple[SourceClient, ...] = field(default_factory=tuple)
@@ -79,8 +85,10 @@ class Sources:
             await client.aclose()
 
 
-def build_sources(configs: SourceConfigs, transport: httpx.AsyncBaseTransport | None = None) -> Sources:
-    """Build every adapter; ``transport`` replaces the network in tests."""
+def build_sources(
+    configs: SourceConfigs, transport: httpx.AsyncBaseTransport | None = None, *, observer: str = "patientoverblik"
+) -> Sources:
+    """Build every adapter; ``transport`` replaces the network in tests; ``observer`` names us to Min Log."""
     clients: list[SourceClient] = []
 
     def client(config: SourceConfig) -> SourceClient:
@@ -102,6 +110,8 @@ def build_sources(configs: SourceConfigs, transport: httpx.AsyncBaseTransport | 
         treatment_relation=TreatmentRelationSource(client(configs.treatment_relation)),
         jwks=JwksSource(client(configs.jwks), configs.jwks_path),
         sor=SorSource(client(configs.sor)),
+        fuldmagt=FuldmagtSource(client(configs.fuldmagt)),
+        minlog=MinLogSink(client(configs.minlog), observer=observer) if configs.minlog else None,
         appointments=tuple(appointment_source(c) for c in configs.appointments),
         plans=tuple(PlanSource(client(c.source), c.endpoint) for c in configs.plans),
         clients=tuple(clients),
