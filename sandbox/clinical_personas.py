@@ -74,6 +74,8 @@ _GP_ONLY: tuple[str, ...] = (
     "changed_cpr_new",
     "medcom_einer",
     "medcom_lonni",
+    "guardian",
+    "ward",
 )
 """Personas who get a past, a coming and a phone consultation with their GP (:data:`_GP_VISITS`)."""
 _GP_VISITS = (("gp-past", -75, "Konsultation"), ("gp-next", 9, "Konsultation"), ("gp-phone", 60, "Telefonkonsultation"))

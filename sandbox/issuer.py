@@ -1,9 +1,18 @@
 """The demo token issuer: signs tokens for sandbox personas and publishes its JWKS over HTTP.
 
 - ``GET /.well-known/jwks.json``: the public key set (what the gateway verifies against);
-- ``POST /token``: ``{"actor_kind": "citizen", "cpr": "…"}`` or
-  ``{"actor_kind": "professional", "authorization_id": "…", "organisation_sor": "…"}``, optional
-  ``"expires_in"`` seconds (default 3600) → ``{"access_token": "…", "token_type": "Bearer", …}``.
+- ``POST /token`` with one of (``docs/sandbox.md``, "Tokens"):
+  - ``{"actor_kind": "citizen", "cpr": "…"}``;
+  - ``{"actor_kind": "professional", "authorization_id": "…"}``, optional ``"organisation_sor"``;
+  - ``{"actor_kind": "assistant", "assistant_id": "…", "authorization_id": "…"}``: a professional
+    token for the responsible professional, carrying the assistant (medhjælp) at the keyboard;
+  - ``{"actor_kind": "system", "client_id": "…", "authorization_id": "…"}``: a vendor system and the
+    professional using it;
+
+  each with an optional ``"expires_in"`` (seconds, default 3600) → ``{"access_token": "…",
+  "token_type": "Bearer", …}``. The claims of each kind are in :mod:`sandbox.claims`;
+- ``GET /personas``: the personas, professionals, assistants, demo vendor clients and powers of
+  attorney to ask tokens for.
 
 The signing key is made when the issuer starts and never leaves the process. It is a demo: it signs
 for whoever asks, which a real identity provider (MitID, SEB/OIO) never does.
@@ -23,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from sandbox.claims import DEMO_CLIENT, VENDOR_CLIENTS, actor_claims
 from sandbox.population import Population
 
 AUDIENCE = "patientoverblik"
@@ -37,6 +47,7 @@ class Issuer:
         self.key = RSAKey.generate_key(2048, parameters={"kid": uuid.uuid4().hex[:16], "use": "sig", "alg": "RS256"})
 
     def jwks(self) -> dict[str, Any]:
+        """The public key set."""
         return {"keys": [self.key.as_dict(private=False)]}
 
     def issue(self, request: dict[str, Any]) -> str:
@@ -49,38 +60,10 @@ class Issuer:
             "nbf": now,
             "exp": now + int(request.get("expires_in", 3600)),
             "jti": uuid.uuid4().hex,
-            "azp": request.get("client_id", "patientoverblik-demo"),
+            "azp": request.get("client_id", DEMO_CLIENT),
             "scope": "patientoverblik",
         }
-        kind = request.get("actor_kind")
-        if kind == "citizen":
-            cpr = str(request.get("cpr", ""))
-            if not (len(cpr) == 10 and cpr.isdigit()):
-                raise ValueError("a citizen token needs 'cpr': 10 digits")
-            person = self.population.persons.get(cpr)
-            claims |= {
-                "actor_kind": "citizen",
-                "sub": f"citizen-{uuid.uuid5(uuid.NAMESPACE_OID, cpr).hex[:12]}",
-                "cpr": cpr,
-            }
-            if person is not None:
-                claims["name"] = f"{person.given_name} {person.family_name}"
-        elif kind == "professional":
-            authorization_id = str(request.get("authorization_id", "")).upper()
-            if len(authorization_id) != 5:
-                raise ValueError("a professional token needs 'authorization_id': 5 characters")
-            professional = self.population.professionals.get(authorization_id)
-            sor = request.get("organisation_sor") or (professional.organisation_sor if professional else None)
-            claims |= {
-                "actor_kind": "professional",
-                "sub": f"professional-{authorization_id}",
-                "authorization_id": authorization_id,
-                "organisation_sor": sor,
-            }
-            if professional is not None:
-                claims["name"] = professional.name
-        else:
-            raise ValueError("'actor_kind' must be 'citizen' or 'professional'")
+        claims |= actor_claims(self.population, request)
         return jwt.encode({"alg": "RS256", "kid": self.key.kid}, claims, self.key)
 
 
@@ -104,15 +87,7 @@ def create_app(population: Population, issuer_url: str) -> tuple[Starlette, Issu
         )
 
     async def personas(request: Request) -> JSONResponse:
-        listed = []
-        for key, cpr in population.personas.items():
-            person = population.persons[cpr]
-            listed.append({"persona": key, "name": f"{person.given_name} {person.family_name}", "cpr": cpr})
-        professionals = [
-            {"name": p.name, "authorization_id": p.authorization_id, "organisation_sor": p.organisation_sor}
-            for p in population.professionals.values()
-        ]
-        return JSONResponse({"personas": listed, "professionals": professionals})
+        return JSONResponse(directory(population))
 
     routes = [
         Route("/.well-known/jwks.json", jwks),
@@ -120,3 +95,42 @@ def create_app(population: Population, issuer_url: str) -> tuple[Starlette, Issu
         Route("/personas", personas),
     ]
     return Starlette(routes=routes), issuer
+
+
+def directory(population: Population) -> dict[str, list[dict[str, Any]]]:
+    """Who the demo can sign tokens for (``GET /personas``)."""
+    listed = []
+    for key, cpr in population.personas.items():
+        person = population.persons[cpr]
+        listed.append({"persona": key, "name": f"{person.given_name} {person.family_name}", "cpr": cpr})
+    professionals = population.professionals.values()
+    return {
+        "personas": listed,
+        "professionals": [
+            {
+                "name": p.name,
+                "authorization_id": p.authorization_id,
+                "profession": p.profession,
+                "organisation_sor": p.organisation_sor,
+                "organisation_name": p.organisation_name,
+            }
+            for p in professionals
+        ],
+        "assistants": [
+            {"assistant_id": assistant_id, "name": name, "acting_for": p.authorization_id}
+            for p in professionals
+            for assistant_id, name in p.assistants.items()
+        ],
+        "vendor_clients": [{"client_id": client_id, "name": name} for client_id, name in VENDOR_CLIENTS.items()],
+        "powers_of_attorney": [
+            {
+                "id": power.id,
+                "giver_cpr": power.giver_cpr,
+                "holder_cpr": power.holder_cpr,
+                "scopes": list(power.scopes),
+                "valid_from": power.valid_from.isoformat() if power.valid_from else None,
+                "valid_to": power.valid_to.isoformat() if power.valid_to else None,
+            }
+            for power in population.powers_of_attorney
+        ],
+    }

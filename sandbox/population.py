@@ -92,6 +92,14 @@ class Registrations:
     living_will: bool = False
     organ_donor: bool = False
     resuscitation_opt_out: bool = False
+    # The content, served to citizens only; unset details of a set flag are derived by sandbox/registers.py.
+    treatment_will_registered: date | None = None
+    treatment_will_situations: tuple[str, ...] = ()
+    living_will_registered: date | None = None
+    organ_donor_decision: str | None = None
+    organ_donor_organs: tuple[str, ...] = ()
+    organ_donor_registered: date | None = None
+    resuscitation_opt_out_registered: date | None = None
 
 
 @dataclass
@@ -113,7 +121,25 @@ class Professional:
     name: str
     authorization_id: str
     organisation_sor: str
-    profession: str = "7170"
+    profession: str
+    """The profession in Danish, as the authorisation register names it (læge, sygeplejerske …)."""
+    organisation_name: str
+    """The name of the organisation (SOR) the professional works at."""
+    assistants: dict[str, str] = field(default_factory=dict)
+    """Assistants (medhjælp) who act on this professional's responsibility: user ID → name."""
+
+
+@dataclass
+class PowerOfAttorney:
+    """A digital power of attorney (digital fuldmagt): ``holder_cpr`` may act for ``giver_cpr``."""
+
+    id: str
+    giver_cpr: str
+    holder_cpr: str
+    scopes: list[str]
+    """``overview``, ``master_card``, ``access_log`` and/or ``blocks``."""
+    valid_from: date | None = None
+    valid_to: date | None = None
 
 
 def copenhagen_today() -> date:
@@ -132,6 +158,8 @@ class Population:
     professionals: dict[str, Professional] = field(default_factory=dict)
     relations: set[tuple[str, str]] = field(default_factory=set)
     """(authorisation ID, CPR) pairs with a current treatment relation."""
+    powers_of_attorney: list[PowerOfAttorney] = field(default_factory=list)
+    """Digital powers of attorney (Digital Fuldmagt), expired ones included."""
     personas: dict[str, str] = field(default_factory=dict)
     """Persona key → CPR number."""
     clinical: ClinicalWorld = field(default_factory=ClinicalWorld)

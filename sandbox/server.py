@@ -19,7 +19,20 @@ from functools import partial
 import uvicorn
 from starlette.applications import Starlette
 
-from sandbox import appointments, consent, cpr, dds, plans, registers, sor, stamkort, treatment_relation, yderregister
+from sandbox import (
+    appointments,
+    consent,
+    cpr,
+    dds,
+    fuldmagt,
+    minlog,
+    plans,
+    registers,
+    sor,
+    stamkort,
+    treatment_relation,
+    yderregister,
+)
 from sandbox.clinical import APPOINTMENT_ENDPOINTS, PLAN_ENDPOINTS
 from sandbox.control import Controlled, Faults
 from sandbox.issuer import Issuer
@@ -34,6 +47,8 @@ SOURCE_APPS: dict[str, Callable[[Population], Starlette]] = {
     "consent": consent.create_app,
     "treatment_relation": treatment_relation.create_app,
     "sor": sor.create_app,
+    "fuldmagt": fuldmagt.create_app,
+    "minlog": minlog.create_app,
     **{
         e.name: (dds.create_app if e.format == "apd-mhd" else partial(appointments.create_app, endpoint=e.name))
         for e in APPOINTMENT_ENDPOINTS
@@ -49,6 +64,8 @@ DEFAULT_PORTS = {
     "consent": 8105,
     "treatment_relation": 8106,
     "sor": 8107,
+    "minlog": 8108,
+    "fuldmagt": 8109,
     "region-syddanmark": 8110,
     "region-nordjylland": 8111,
     "municipality-odense": 8112,
