@@ -4,7 +4,9 @@ AuthError
 ├── AuthenticationFailed   the bearer token is missing, malformed, expired or not ours (HTTP 401)
 ├── AccessDenied           the caller may not see this patient or category (FORBIDDEN)
 │   ├── ConsentDenied      the patient's block (Min Spærring) denies it (CONSENT_DENIED)
+│   ├── FieldNotAllowed    the client's registration does not allow this field (FORBIDDEN)
 │   └── Unauthenticated    an anonymous caller asked for patient data (UNAUTHENTICATED)
+├── InvalidOverride        the override (værdispring) is malformed (BAD_USER_INPUT)
 ├── AccessUnavailable      a source the decision needs failed, so access fails closed
 └── AccessRecordFailed     the access record could not be written: no record, no data
 """
@@ -25,7 +27,27 @@ class AccessDenied(AuthError):
 
 
 class ConsentDenied(AccessDenied):
-    """The patient's block denies this caller."""
+    """The patient's block denies this caller; a professional may override it (``overridable``)."""
+
+    def __init__(self, message: str, *, overridable: bool = False) -> None:
+        super().__init__(message)
+        self.overridable = overridable
+
+
+class FieldNotAllowed(AccessDenied):
+    """The calling system's client registration does not allow this field."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidOverride(AuthError):
+    """The override argument is malformed; ``argument`` names the part that is wrong."""
+
+    def __init__(self, message: str, argument: str) -> None:
+        super().__init__(message)
+        self.argument = argument
 
 
 class Unauthenticated(AccessDenied):

@@ -2,58 +2,44 @@
 
 ``ConsentGate`` is a strawberry schema extension. In ``on_execute``, before any resolver runs, it
 reads which patients and data categories the operation selects (:mod:`auth.operation`), loads what
-the decision needs (treatment relations and blocks, one batched call each, only for
-professionals), decides with :mod:`auth.policy` and puts the :class:`~auth.plan.AccessPlan` on the
-request context. After execution, and before the response leaves, it writes one access record per
-patient; if that write fails, the request fails closed with no data.
+the decision needs (:mod:`auth.facts`: treatment relations, blocks, the patients' CPR identity and
+the caller's powers of attorney, one batched call each), decides with :mod:`auth.policy` and puts
+the :class:`~auth.plan.AccessPlan` on the request context. After execution, and before the response
+leaves, it writes one access record per patient (:mod:`auth.records`); if that write fails, the
+request fails closed with no data.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Protocol
 
 from strawberry.extensions import SchemaExtension
 
-from auth.access_log import AccessLog, AccessRecord
-from auth.actor import Actor
-from auth.errors import AccessRecordFailed
-from auth.operation import OperationReader, PatientCategories
-from auth.plan import AccessPlan, PatientAccess
-from auth.policy import DecisionFacts, decide, needs_facts, organisations_needing_subunits
-from sources.errors import SourceError
-from sources.models import BlockRecord, RelationQuery, TreatmentRelationRecord
+from auth.access_log import AccessLog
+from auth.actor import Actor, ActorKind
+from auth.facts import FactSources, load_facts
+from auth.fields import ClientRegistration, deny_everything
+from auth.operation import BadOverride, OperationRead, OperationReader
+from auth.plan import AccessPlan, Denial, Override, PatientAccess, deny
+from auth.policy import DecisionFacts, PolicyOptions, decide, may_override
+from auth.records import write_records
+from sources.categories import DataCategory
+from sources.models import PersonRecord
 from sources.payloads import COPENHAGEN
-
-
-class BlockSource(Protocol):
-    async def blocks_for(self, cprs: Sequence[str]) -> Mapping[str, list[BlockRecord]]: ...
-
-
-class SubunitSource(Protocol):
-    async def subunits_of(self, sors: Sequence[str]) -> Mapping[str, frozenset[str]]: ...
-
-
-class RelationSource(Protocol):
-    async def relations_for(
-        self, queries: Sequence[RelationQuery]
-    ) -> Mapping[RelationQuery, TreatmentRelationRecord]: ...
 
 
 @dataclass(frozen=True)
 class AccessServices:
-    """What the gate needs beyond the request: decision sources and the access record store."""
+    """What the gate needs beyond the request: decision sources, settings and the access record store."""
 
-    blocks: BlockSource
-    relations: RelationSource
+    sources: FactSources
     access_log: AccessLog
-    organisations: SubunitSource
-    """The SOR hierarchy, for blocks on a treatment place including its sub-units."""
+    options: PolicyOptions = field(default_factory=PolicyOptions)
+    clients: Mapping[str, ClientRegistration] = field(default_factory=dict)
+    """Vendor systems' registrations by client ID (field allow-lists)."""
 
 
 class GateContext(Protocol):
@@ -64,6 +50,9 @@ class GateContext(Protocol):
     access: AccessServices
     access_plan: AccessPlan | None
 
+    def remember_persons(self, records: Mapping[str, PersonRecord]) -> None:
+        """Keep the CPR records the decision loaded, so resolvers do not fetch them again."""
+
 
 class ConsentGate(SchemaExtension):
     """Decide access before execution; record it after."""
@@ -73,112 +62,68 @@ class ConsentGate(SchemaExtension):
         context: GateContext = execution.context
         plan = AccessPlan(context.actor)
         if execution.graphql_document is not None:
+            registration = _registration(context.actor, context.access.clients)
+            allowed = registration.allows if registration else None
+            if context.actor.kind is ActorKind.SYSTEM and registration is None:
+                allowed = deny_everything
             reader = OperationReader(
                 execution.schema._schema,
                 execution.graphql_document,
                 execution.operation_name,
                 execution.variables,
+                allowed,
             )
-            plan = await build_plan(context.actor, reader.patients(), context.access, today())
+            plan = await build_plan(context, reader.read(), today(), registration)
         context.access_plan = plan
         yield
-        await write_records(plan, context, execution.query or "", execution.operation_name)
+        await write_records(
+            plan, context.access.access_log, context.request_id, execution.query or "", execution.operation_name
+        )
 
 
 def today() -> date:
-    """Today's date in Denmark, the date blocks are valid on."""
+    """Today's date in Denmark, the date blocks, powers of attorney and ages are valid on."""
     return datetime.now(COPENHAGEN).date()
 
 
-async def build_plan(actor: Actor, patients: PatientCategories, services: AccessServices, on: date) -> AccessPlan:
+def _registration(actor: Actor, clients: Mapping[str, ClientRegistration]) -> ClientRegistration | None:
+    if actor.client_id is None:
+        return None
+    return clients.get(actor.client_id)
+
+
+async def build_plan(
+    context: GateContext, read: OperationRead, on: date, registration: ClientRegistration | None = None
+) -> AccessPlan:
     """Decide every patient and category the operation selects."""
-    facts = await load_facts(actor, sorted(patients), services, on) if needs_facts(actor) else {}
-    plan = AccessPlan(actor)
-    for cpr, categories in patients.items():
-        plan.patients[cpr] = decide(actor, cpr, categories, facts.get(cpr, DecisionFacts()), on)
+    actor = context.actor
+    services = context.access
+    plan = AccessPlan(actor, denied_fields=frozenset(read.denied_fields))
+    if not read.patients:
+        return plan
+    options = services.options
+    if registration is not None and registration.authority:
+        options = PolicyOptions(options.stamkort_blockable, authority=True)
+    lifted = {cpr for cpr, o in read.overrides.items() if isinstance(o, Override) and may_override(actor)}
+    loaded = await load_facts(actor, sorted(read.patients), services.sources, on, lifted)
+    context.remember_persons(loaded.persons)
+    plan.aliases = dict(loaded.aliases)
+    merged: dict[str, set[DataCategory]] = {}
+    overrides: dict[str, Override | BadOverride] = {}
+    for asked, categories in read.patients.items():
+        current = loaded.aliases.get(asked, asked)
+        merged.setdefault(current, set()).update(categories)
+        if asked in read.overrides:
+            overrides[current] = read.overrides[asked]
+    for cpr, categories in merged.items():
+        facts = loaded.facts.get(cpr, DecisionFacts())
+        sent = overrides.get(cpr)
+        if isinstance(sent, BadOverride):
+            access = PatientAccess(
+                cpr, deny(Denial.BAD_OVERRIDE, sent.message, sent.argument), {}, frozenset(categories)
+            )
+        else:
+            access = decide(actor, cpr, categories, facts, on, override=sent, options=options)
+        access.requested_cpr = next((a for a, c in loaded.aliases.items() if c == cpr), None)
+        plan.patients[cpr] = access
     return plan
-
-
-async def load_facts(actor: Actor, cprs: Sequence[str], services: AccessServices, on: date) -> dict[str, DecisionFacts]:
-    """Treatment relations and blocks for ``cprs``: one batched call to each source, concurrently.
-
-    When a valid block covers a treatment place with its sub-units, one more call asks the SOR
-    register for the units below the blocked places (for all patients at once).
-    """
-    if not cprs:
-        return {}
-    queries = [RelationQuery(cpr, actor.authorization_id or "", actor.organisation_sor) for cpr in cprs]
-    relations, blocks = await asyncio.gather(
-        services.relations.relations_for(queries),
-        services.blocks.blocks_for(cprs),
-        return_exceptions=True,
-    )
-    failed = next((r.source for r in (relations, blocks) if isinstance(r, SourceError)), None)
-    for result in (relations, blocks):
-        if isinstance(result, BaseException) and not isinstance(result, SourceError):
-            raise result
-    subunits, failed = await _load_subunits(blocks, services, on, failed)
-    facts: dict[str, DecisionFacts] = {}
-    for query in queries:
-        relation = None if isinstance(relations, BaseException) else relations.get(query)
-        found = None if isinstance(blocks, BaseException) else tuple(blocks.get(query.cpr, ()))
-        facts[query.cpr] = DecisionFacts(
-            has_relation=None if relation is None else relation.has_relation,
-            blocks=found,
-            failed_source=failed,
-            subunits=subunits,
-        )
-    return facts
-
-
-async def _load_subunits(
-    blocks: Mapping[str, list[BlockRecord]] | BaseException, services: AccessServices, on: date, failed: str | None
-) -> tuple[Mapping[str, frozenset[str]] | None, str | None]:
-    if isinstance(blocks, BaseException):
-        return None, failed
-    needed = organisations_needing_subunits((b for found in blocks.values() for b in found), on)
-    if not needed:
-        return {}, failed
-    try:
-        return await services.organisations.subunits_of(sorted(needed)), failed
-    except SourceError as exc:
-        return None, failed or exc.source
-
-
-async def write_records(plan: AccessPlan, context: GateContext, query: str, operation_name: str | None) -> None:
-    """Write one access record per patient in ``plan``; raise :class:`AccessRecordFailed` on failure."""
-    if not plan.patients:
-        return
-    at = datetime.now(UTC)
-    operation_hash = hashlib.sha256(query.encode()).hexdigest()
-    records = [
-        _record(access, plan.actor, context.request_id, at, operation_hash, operation_name)
-        for access in plan.patients.values()
-    ]
-    try:
-        await context.access.access_log.write(records)
-    except Exception as exc:
-        raise AccessRecordFailed("the access record could not be written, so no data is returned") from exc
-
-
-def _record(
-    access: PatientAccess, actor: Actor, request_id: str, at: datetime, operation_hash: str, operation_name: str | None
-) -> AccessRecord:
-    return AccessRecord(
-        id=str(uuid.uuid4()),
-        at=at,
-        request_id=request_id,
-        actor_kind=actor.kind.value,
-        actor_id=actor.cpr or actor.authorization_id or actor.subject,
-        actor_name=actor.name,
-        organisation_sor=actor.organisation_sor,
-        client_id=actor.client_id,
-        on_behalf_of=None,
-        patient_cpr=access.cpr,
-        requested=tuple(sorted(access.requested)),
-        returned=tuple(sorted(access.returned)),
-        denied=tuple(sorted(access.denied)),
-        withheld=tuple(sorted(access.withheld)),
-        operation_hash=operation_hash,
-        operation_name=operation_name,
-    )

@@ -10,7 +10,8 @@ schema, so it never imports ``resolvers/``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -28,16 +29,57 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     StringValueNode,
+    Undefined,
     VariableNode,
     get_named_type,
     get_operation_ast,
+    value_from_ast_untyped,
 )
 
+from auth.plan import Override
+from sources.audit import OverrideGround
 from sources.categories import DataCategory
 from sources.identifiers import is_cpr
 
 PatientCategories = dict[str, set[DataCategory]]
 """CPR number → the categories the operation selects for that patient."""
+
+REASON_MIN, REASON_MAX = 10, 500
+"""An override's reason must say something, and fit in the access record."""
+
+
+@dataclass(frozen=True, slots=True)
+class BadOverride:
+    """An override argument that cannot be accepted; ``argument`` names the part that is wrong."""
+
+    argument: str
+    message: str
+
+
+@dataclass
+class OperationRead:
+    """What the gate needs from one operation."""
+
+    patients: PatientCategories = field(default_factory=dict)
+    overrides: dict[str, Override | BadOverride] = field(default_factory=dict)
+    """CPR number → the override sent with that patient (the last one wins when sent twice)."""
+    denied_fields: set[str] = field(default_factory=set)
+    """Field coordinates the client may not select; their subtrees are not read."""
+
+
+def parse_override(value: object) -> Override | BadOverride:
+    """An override from its GraphQL value (literal or variable), checked before anything runs."""
+    if not isinstance(value, Mapping):
+        return BadOverride("override", "the override must be an object with a ground and a reason")
+    try:
+        ground = OverrideGround(str(value.get("ground")))
+    except ValueError:
+        return BadOverride("override.ground", "the ground must be PATIENT_CONSENT or NOT_CONTACTABLE")
+    reason = value.get("reason")
+    reason = " ".join(reason.split()) if isinstance(reason, str) else ""
+    if not REASON_MIN <= len(reason) <= REASON_MAX:
+        return BadOverride("override.reason", f"the reason must be {REASON_MIN} to {REASON_MAX} characters")
+    return Override(ground, reason)
 
 
 def field_category(field: GraphQLField) -> DataCategory | None:
@@ -52,8 +94,17 @@ def field_category(field: GraphQLField) -> DataCategory | None:
 
 def patient_argument(field: GraphQLField) -> str | None:
     """The argument naming the patient, when the field opens a patient scope."""
+    return _directive_str(field, "patient_argument")
+
+
+def override_argument(field: GraphQLField) -> str | None:
+    """The argument carrying a professional's override, when the field takes one."""
+    return _directive_str(field, "override_argument")
+
+
+def _directive_str(field: GraphQLField, name: str) -> str | None:
     for directive in _directives(field):
-        value = getattr(directive, "patient_argument", None)
+        value = getattr(directive, name, None)
         if isinstance(value, str):
             return value
     return None
@@ -73,15 +124,21 @@ class OperationReader:
         document: DocumentNode,
         operation_name: str | None,
         variables: Mapping[str, Any] | None,
+        allowed: Callable[[str], bool] | None = None,
     ) -> None:
         self._schema = schema
+        self._allowed = allowed
         self._variables = dict(variables or {})
         self._fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         self._operation: OperationDefinitionNode | None = get_operation_ast(document, operation_name)
 
     def patients(self) -> PatientCategories:
         """Every patient the operation touches, with the categories it selects."""
-        found: PatientCategories = {}
+        return self.read().patients
+
+    def read(self) -> OperationRead:
+        """Patients with their categories, overrides, and fields the client may not select."""
+        found = OperationRead()
         if self._operation is None:
             return found
         root = self._schema.get_root_type(self._operation.operation)
@@ -94,7 +151,7 @@ class OperationReader:
         parent: GraphQLNamedType,
         selection_set: SelectionSetNode | None,
         cpr: str | None,
-        found: PatientCategories,
+        found: OperationRead,
         visiting: frozenset[str],
     ) -> None:
         if selection_set is None:
@@ -122,7 +179,7 @@ class OperationReader:
         parent: GraphQLNamedType,
         node: FieldNode,
         cpr: str | None,
-        found: PatientCategories,
+        found: OperationRead,
         visiting: frozenset[str],
     ) -> None:
         if not isinstance(parent, GraphQLObjectType):
@@ -130,16 +187,29 @@ class OperationReader:
         field = parent.fields.get(node.name.value)
         if field is None:
             return
+        coordinate = f"{parent.name}.{node.name.value}"
+        if self._allowed is not None and not self._allowed(coordinate):
+            found.denied_fields.add(coordinate)
+            return  # never resolved, so nothing below it is decided or fetched
         argument = patient_argument(field)
         if argument is not None:
             cpr = self._argument_value(node, argument)
             if cpr is None:
                 return  # not a valid CPR number: the scalar rejects it before any resolver runs
-            found.setdefault(cpr, set())
+            found.patients.setdefault(cpr, set())
+            self._override(node, field, cpr, found)
         category = field_category(field)
         if category is not None and cpr is not None:
-            found.setdefault(cpr, set()).add(category)
+            found.patients.setdefault(cpr, set()).add(category)
         self._walk(get_named_type(field.type), node.selection_set, cpr, found, visiting)
+
+    def _override(self, node: FieldNode, field: GraphQLField, cpr: str, found: OperationRead) -> None:
+        name = override_argument(field)
+        for argument in node.arguments or ():
+            if name is not None and argument.name.value == name:
+                value = value_from_ast_untyped(argument.value, self._variables)
+                if value is not None and value is not Undefined:  # an omitted variable or null: no override
+                    found.overrides[cpr] = parse_override(value)
 
     def _argument_value(self, node: FieldNode, name: str) -> str | None:
         for argument in node.arguments or ():

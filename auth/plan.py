@@ -10,8 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from auth.actor import Actor, ActorKind
-from auth.errors import AccessDenied, AccessUnavailable, AuthError, ConsentDenied, Unauthenticated
+from auth.actor import Actor
+from auth.errors import (
+    AccessDenied,
+    AccessUnavailable,
+    AuthError,
+    ConsentDenied,
+    InvalidOverride,
+    Unauthenticated,
+)
+from sources.audit import AccessorKind, OverrideGround
 from sources.categories import DataCategory
 from sources.clinical import NO_FILTER, ItemFilter
 
@@ -30,6 +38,15 @@ class Denial(StrEnum):
     CONSENT_DENIED = "CONSENT_DENIED"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     SOURCE_UNAVAILABLE = "SOURCE_UNAVAILABLE"
+    BAD_OVERRIDE = "BAD_OVERRIDE"
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A professional's override of the patient's blocks (værdispring) for this request."""
+
+    ground: OverrideGround
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +57,13 @@ class Decision:
     denial: Denial | None = None
     reason: str = ""
     source: str | None = None
+    """The failed source (``SOURCE_UNAVAILABLE``) or the malformed argument (``BAD_OVERRIDE``)."""
     withheld: bool = False
-    """Something was held back from this category (shown to professionals, never what)."""
+    """Blocks hid something of this category (shown to professionals, never what)."""
     item_filter: ItemFilter = NO_FILTER
     """The blocks that narrow this category for the caller; resolvers push it down and apply it."""
+    overridable: bool = False
+    """A professional may lift this denial with an override (værdispring)."""
 
     @property
     def allowed(self) -> bool:
@@ -53,11 +73,13 @@ class Decision:
         """The error a resolver raises for this denial."""
         match self.denial:
             case Denial.CONSENT_DENIED:
-                return ConsentDenied(self.reason)
+                return ConsentDenied(self.reason, overridable=self.overridable)
             case Denial.UNAUTHENTICATED:
                 return Unauthenticated(self.reason)
             case Denial.SOURCE_UNAVAILABLE:
                 return AccessUnavailable(self.reason, self.source or "unknown")
+            case Denial.BAD_OVERRIDE:
+                return InvalidOverride(self.reason, self.source or "override")
             case _:
                 return AccessDenied(self.reason)
 
@@ -79,6 +101,14 @@ class PatientAccess:
     categories: dict[DataCategory, Decision]
     requested: frozenset[DataCategory]
     returned: set[DataCategory] = field(default_factory=set)
+    accessor: AccessorKind | None = None
+    """How the caller relates to this patient (themselves, a representative, a professional …)."""
+    override: Override | None = None
+    """The override the professional sent for this patient, if any (recorded even when nothing was lifted)."""
+    requested_cpr: str | None = None
+    """The number the caller asked for, when it was a changed number followed to ``cpr``."""
+    sees_protected: bool = False
+    """The caller may see this patient's protected name and address."""
 
     def decision(self, category: DataCategory) -> Decision:
         if not self.patient.allowed:
@@ -100,18 +130,28 @@ class AccessPlan:
 
     actor: Actor
     patients: dict[str, PatientAccess] = field(default_factory=dict)
+    """Keyed by the patient's current CPR number."""
+    aliases: dict[str, str] = field(default_factory=dict)
+    """A changed number the caller asked for → the current number it was followed to."""
+    denied_fields: frozenset[str] = frozenset()
+    """Field coordinates (``Type.field``) the client's registration does not allow; never resolved."""
 
-    def require_patient(self, cpr: str) -> None:
-        """Raise the coded error unless the caller may see something of this patient."""
-        access = self.patients.get(cpr)
+    def current(self, cpr: str) -> str:
+        """The current number for ``cpr`` (itself unless it was changed and followed)."""
+        return self.aliases.get(cpr, cpr)
+
+    def require_patient(self, cpr: str) -> str:
+        """Raise the coded error unless the caller may see something of this patient; the current number."""
+        access = self.patients.get(self.current(cpr))
         if access is None:
             raise AccessDenied("access to this patient was not decided")
         if not access.patient.allowed:
             raise access.patient.error()
+        return access.cpr
 
     def require(self, cpr: str, category: DataCategory) -> Decision:
         """The decision for ``category`` of patient ``cpr``; raises the coded error on a denial."""
-        access = self.patients.get(cpr)
+        access = self.patients.get(self.current(cpr))
         if access is None:
             raise AccessDenied("access to this patient was not decided")
         decision = access.decision(category)
@@ -122,13 +162,15 @@ class AccessPlan:
     def redact_protected(self, cpr: str) -> bool:
         """Whether a protected person's name and address must be replaced by placeholders.
 
-        Only the citizen sees their own protected data; everyone else gets the placeholders the
-        national CPR service gives callers that are not whitelisted authorities.
+        The citizen, their fuldmagt holders and guardians, and callers whose client is registered as
+        a whitelisted authority see them; everyone else gets the placeholders the national CPR service
+        gives callers that are not whitelisted authorities.
         """
-        return not (self.actor.kind is ActorKind.CITIZEN and self.actor.cpr == cpr)
+        access = self.patients.get(self.current(cpr))
+        return access is None or not access.sees_protected
 
     def mark_returned(self, cpr: str, category: DataCategory) -> None:
         """Note that data of ``category`` was returned for ``cpr``."""
-        access = self.patients.get(cpr)
+        access = self.patients.get(self.current(cpr))
         if access is not None:
             access.returned.add(category)

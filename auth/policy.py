@@ -1,16 +1,20 @@
-"""The decision table: who may see which category of which patient.
+"""The decision table: who may see or change which category of which patient.
 
-Pure functions over the actor, the requested categories and the facts the gate loaded (treatment
-relation, blocks). ``domain.md`` §2 is the source of the rules; this module implements:
+Pure functions over the actor, the requested categories, an optional override and the facts the
+gate loaded. ``domain.md`` §2 is the source of the rules; ADR 0006 records the choices. In short:
 
 - anonymous callers see no patient data (``UNAUTHENTICATED``);
-- a citizen sees their own overview and nobody else's (``FORBIDDEN``);
-- a professional needs a current treatment relation (``FORBIDDEN`` without one) and is denied
-  everything when the patient has blocked them by name (``CONSENT_DENIED``);
-- a professional's shared categories (appointments, plans, goals, diagnoses) are narrowed by the
-  patient's blocks on treatment places (with sub-units when the block says so) and on data
-  periods, each valid on the day of the request; the decision carries the filter and a
-  ``withheld`` flag, never what was held back;
+- a citizen sees and changes everything of their own; for another patient they need a
+  representation the sources confirm: a digital power of attorney (fuldmagt, within its scopes), a
+  guardianship (værge, as CPR records it) or custody (forældremyndighed) of a child under 15 (the
+  limited scope of :data:`PARENT_CATEGORIES`, ending on the 15th birthday); otherwise ``FORBIDDEN``;
+- a professional, an assistant acting for one, or a system acting for one needs a current treatment
+  relation (``FORBIDDEN`` without one) and sees :data:`CLINICAL_CATEGORIES` only; a block on the
+  professional by name denies the shared categories (``CONSENT_DENIED``, overridable) and, only when
+  the setting says stamkort sharing is blockable, the master data too; blocks on treatment places and
+  data periods narrow the shared categories (a filter plus ``withheld``);
+- an override (værdispring) with a ground and a reason lifts every block for this request; only an
+  authorised professional (not an assistant, not a citizen) may send one;
 - when a source the decision needs is down, access fails closed (``SOURCE_UNAVAILABLE``).
 """
 
@@ -21,24 +25,59 @@ from dataclasses import dataclass
 from datetime import date
 
 from auth.actor import Actor, ActorKind
-from auth.plan import ALLOW, Decision, Denial, PatientAccess, Verdict, deny
-from sources.categories import SHARED_CATEGORIES, DataCategory
+from auth.plan import ALLOW, Decision, Denial, Override, PatientAccess, Verdict, deny
+from sources.audit import AccessorKind
+from sources.categories import MASTER_DATA_CATEGORIES, SHARED_CATEGORIES, DataCategory
 from sources.clinical import BlockRule, ItemFilter
-from sources.models import BlockKind, BlockRecord
+from sources.models import BlockKind, BlockRecord, PersonRecord, PowerOfAttorneyRecord
+
+ALL_CATEGORIES = frozenset(DataCategory)
+CLINICAL_CATEGORIES = MASTER_DATA_CATEGORIES | SHARED_CATEGORIES
+"""What a professional with a treatment relation may see (registrations as yes/no only) and change."""
+PARENT_CATEGORIES = frozenset(
+    {
+        DataCategory.PERSON,
+        DataCategory.GP,
+        DataCategory.MASTER_CARD,
+        DataCategory.APPOINTMENTS,
+        DataCategory.ACCESS_LOG,
+    }
+)
+"""A parent's limited view of a child under 15, as sundhed.dk gives parents (no journal data)."""
+FULDMAGT_SCOPES: Mapping[str, frozenset[DataCategory]] = {
+    "overview": ALL_CATEGORIES
+    - {DataCategory.ACCESS_LOG, DataCategory.BLOCKS, DataCategory.BLOCKS_EDIT, DataCategory.MASTER_CARD_EDIT},
+    "master_card": MASTER_DATA_CATEGORIES,
+    "access_log": frozenset({DataCategory.ACCESS_LOG}),
+    "blocks": frozenset({DataCategory.BLOCKS, DataCategory.BLOCKS_EDIT}),
+}
+"""What each scope of a digital power of attorney grants."""
+CUSTODY_ENDS_AT_AGE = 15
 
 
 @dataclass(frozen=True, slots=True)
 class DecisionFacts:
-    """What the gate loaded about one patient for a professional's decision.
-
-    ``None`` means the source could not answer; ``source`` then names it.
-    """
+    """What the gate loaded about one patient. ``None`` means not loaded or the source failed."""
 
     has_relation: bool | None = None
     blocks: tuple[BlockRecord, ...] | None = None
     failed_source: str | None = None
     subunits: Mapping[str, frozenset[str]] | None = None
     """Each blocked organisation's SOR code → itself and all its sub-units (``None``: not loaded)."""
+    person: PersonRecord | None = None
+    """The patient's CPR record (custody holders, guardians, birth date)."""
+    powers: tuple[PowerOfAttorneyRecord, ...] | None = None
+    """The caller's powers of attorney from this patient."""
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyOptions:
+    """Settings that change the rules."""
+
+    stamkort_blockable: bool = False
+    """Whether a block on a professional also hides the master data (the rule before 1 December 2024)."""
+    authority: bool = False
+    """The calling client is registered as a whitelisted authority: it sees protected names and addresses."""
 
 
 def decide(
@@ -47,21 +86,139 @@ def decide(
     categories: Iterable[DataCategory],
     facts: DecisionFacts,
     today: date,
+    *,
+    override: Override | None = None,
+    options: PolicyOptions = PolicyOptions(),
 ) -> PatientAccess:
     """Decide every requested category of patient ``cpr`` for ``actor``."""
     requested = frozenset(categories)
-    patient = _patient_decision(actor, cpr, facts, today)
-    decisions: dict[DataCategory, Decision] = {}
-    if patient.allowed:
-        shared = _shared_decision(actor, facts, today)
-        decisions = {c: shared if c in SHARED_CATEGORIES else ALLOW for c in requested}
-    return PatientAccess(cpr, patient, decisions, requested)
+    if override is not None and not may_override(actor):
+        refused = deny(Denial.FORBIDDEN, "only an authorised health professional can override blocks (værdispring)")
+        return PatientAccess(cpr, refused, {}, requested, accessor=accessor_of(actor), override=override)
+    if actor.kind is ActorKind.CITIZEN:
+        return _citizen(actor, cpr, requested, facts, today)
+    if actor.is_clinical:
+        return _clinical(actor, cpr, requested, facts, today, override, options)
+    refused = deny(Denial.UNAUTHENTICATED, "patient data needs a verified bearer token")
+    return PatientAccess(cpr, refused, {}, requested)
 
 
-def _shared_decision(actor: Actor, facts: DecisionFacts, today: date) -> Decision:
+def may_override(actor: Actor) -> bool:
+    """Only an authorised professional (directly or through a system) may override; never an assistant."""
+    return actor.is_clinical and actor.assistant is None
+
+
+def accessor_of(actor: Actor) -> AccessorKind | None:
+    """How a clinical or citizen caller is named in the access record (citizens: as themselves)."""
+    match actor.kind:
+        case ActorKind.CITIZEN:
+            return AccessorKind.CITIZEN
+        case ActorKind.SYSTEM:
+            return AccessorKind.SYSTEM
+        case ActorKind.PROFESSIONAL:
+            return AccessorKind.ASSISTANT if actor.assistant is not None else AccessorKind.PROFESSIONAL
+        case _:
+            return None
+
+
+def _citizen(
+    actor: Actor, cpr: str, requested: frozenset[DataCategory], facts: DecisionFacts, today: date
+) -> PatientAccess:
+    if actor.cpr == cpr:
+        return PatientAccess(
+            cpr, ALLOW, dict.fromkeys(requested, ALLOW), requested, accessor=AccessorKind.CITIZEN, sees_protected=True
+        )
+    grants = representation_grants(actor.cpr or "", facts, today)
+    if not grants:
+        return PatientAccess(cpr, _no_representation(actor.cpr or "", facts, today), {}, requested)
+    accessor = next(k for k in (AccessorKind.GUARDIAN, AccessorKind.REPRESENTATIVE, AccessorKind.PARENT) if k in grants)
+    allowed = frozenset().union(*grants.values())
+    outside = deny(Denial.FORBIDDEN, "your representation of this patient does not cover this data")
+    decisions = {c: ALLOW if c in allowed else outside for c in requested}
+    sees = AccessorKind.GUARDIAN in grants or AccessorKind.REPRESENTATIVE in grants
+    return PatientAccess(cpr, ALLOW, decisions, requested, accessor=accessor, sees_protected=sees)
+
+
+def representation_grants(
+    holder: str, facts: DecisionFacts, today: date
+) -> dict[AccessorKind, frozenset[DataCategory]]:
+    """What ``holder`` may do for the patient, by kind of representation the sources confirm."""
+    grants: dict[AccessorKind, frozenset[DataCategory]] = {}
+    person = facts.person
+    if person is not None and holder in person.guardians:
+        grants[AccessorKind.GUARDIAN] = ALL_CATEGORIES
+    scopes = {s for p in facts.powers or () if p.holder_cpr == holder and p.validity.contains(today) for s in p.scopes}
+    if scopes:
+        grants[AccessorKind.REPRESENTATIVE] = frozenset().union(*(FULDMAGT_SCOPES.get(s, frozenset()) for s in scopes))
+    if person is not None and holder in person.custody_holders and is_under(person, CUSTODY_ENDS_AT_AGE, today):
+        grants[AccessorKind.PARENT] = PARENT_CATEGORIES
+    return {kind: granted for kind, granted in grants.items() if granted}
+
+
+def is_under(person: PersonRecord, age: int, today: date) -> bool:
+    """Whether ``person`` has not yet had their ``age``th birthday (unknown birth date: not under)."""
+    born = person.birth_date
+    if born is None:
+        return False
+    try:
+        birthday = born.replace(year=born.year + age)
+    except ValueError:  # born on 29 February: the birthday is 1 March in a common year
+        birthday = date(born.year + age, 3, 1)
+    return today < birthday
+
+
+def _no_representation(holder: str, facts: DecisionFacts, today: date) -> Decision:
+    person = facts.person
+    if person is not None and holder in person.custody_holders:
+        return deny(Denial.FORBIDDEN, "a parent's access ends on the child's 15th birthday")
+    if person is None or facts.powers is None:
+        source = facts.failed_source or "cpr"
+        return deny(Denial.SOURCE_UNAVAILABLE, "representation cannot be checked while a source is unavailable", source)
+    return deny(Denial.FORBIDDEN, "a citizen can see only their own overview and those they represent")
+
+
+def _clinical(
+    actor: Actor,
+    cpr: str,
+    requested: frozenset[DataCategory],
+    facts: DecisionFacts,
+    today: date,
+    override: Override | None,
+    options: PolicyOptions,
+) -> PatientAccess:
+    access = PatientAccess(cpr, ALLOW, {}, requested, accessor=accessor_of(actor), override=override)
+    access.sees_protected = options.authority
+    if facts.has_relation is None or facts.blocks is None:
+        source = facts.failed_source or "treatment_relation"
+        access.patient = deny(
+            Denial.SOURCE_UNAVAILABLE, "access cannot be decided while a source is unavailable", source
+        )
+        return access
+    if not facts.has_relation:
+        access.patient = deny(Denial.FORBIDDEN, "no current treatment relation to this patient")
+        return access
+    named = any(_blocks_professional(b, actor, today) for b in facts.blocks) and override is None
+    shared = ALLOW if override is not None else _shared_decision(facts, today)
+    blocked = Decision(
+        Verdict.DENY,
+        Denial.CONSENT_DENIED,
+        "the patient has blocked your access (Min Spærring)",
+        withheld=True,
+        overridable=may_override(actor),
+    )
+    outside = deny(Denial.FORBIDDEN, "this is for the citizen and their representatives only")
+    for category in requested:
+        if category not in CLINICAL_CATEGORIES:
+            access.categories[category] = outside
+        elif named and (category in SHARED_CATEGORIES or options.stamkort_blockable):
+            access.categories[category] = blocked
+        else:
+            access.categories[category] = shared if category in SHARED_CATEGORIES else ALLOW
+    return access
+
+
+def _shared_decision(facts: DecisionFacts, today: date) -> Decision:
     """The decision for shared data: the patient's place and period blocks, as a filter."""
-    if actor.kind is not ActorKind.PROFESSIONAL:
-        return ALLOW
     rules: list[BlockRule] = []
     for block in active_place_blocks(facts.blocks or (), today):
         organisations: frozenset[str] | None = None
@@ -104,30 +261,6 @@ def organisations_needing_subunits(blocks: Iterable[BlockRecord], today: date) -
     }
 
 
-def _patient_decision(actor: Actor, cpr: str, facts: DecisionFacts, today: date) -> Decision:
-    match actor.kind:
-        case ActorKind.CITIZEN:
-            if actor.cpr == cpr:
-                return ALLOW
-            return deny(Denial.FORBIDDEN, "a citizen can see only their own overview")
-        case ActorKind.PROFESSIONAL:
-            return _professional_decision(actor, facts, today)
-        case _:
-            return deny(Denial.UNAUTHENTICATED, "patient data needs a verified bearer token")
-
-
-def _professional_decision(actor: Actor, facts: DecisionFacts, today: date) -> Decision:
-    if facts.has_relation is None or facts.blocks is None:
-        source = facts.failed_source or "treatment_relation"
-        return deny(Denial.SOURCE_UNAVAILABLE, "access cannot be decided while a source is unavailable", source)
-    if not facts.has_relation:
-        return deny(Denial.FORBIDDEN, "no current treatment relation to this patient")
-    for block in facts.blocks:
-        if _blocks_professional(block, actor, today):
-            return deny(Denial.CONSENT_DENIED, "the patient has blocked your access (Min Spærring)")
-    return ALLOW
-
-
 def _blocks_professional(block: BlockRecord, actor: Actor, today: date) -> bool:
     return (
         block.kind is BlockKind.PROFESSIONAL
@@ -135,8 +268,3 @@ def _blocks_professional(block: BlockRecord, actor: Actor, today: date) -> bool:
         and block.authorization_id.upper() == actor.authorization_id
         and block.validity.contains(today)
     )
-
-
-def needs_facts(actor: Actor) -> bool:
-    """Whether deciding for ``actor`` needs the treatment relation and blocks."""
-    return actor.kind is ActorKind.PROFESSIONAL

@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 from graphql import parse
 
-from auth.operation import OperationReader, PatientCategories
+from auth.operation import BadOverride, OperationReader, PatientCategories
+from auth.plan import Override
 from gateway.schema import build_schema
+from sources.audit import OverrideGround
 from sources.categories import DataCategory
 
 HANS = "1403723705"
@@ -86,3 +88,55 @@ def test_only_the_named_operation_is_read() -> None:
 
 def test_fields_outside_a_patient_touch_no_patient() -> None:
     assert read("{ me { kind } }") == {}
+
+
+OVERRIDE_QUERY = (
+    f'query($o: OverrideInput) {{ patient(cpr: "{HANS}", override: $o) {{ appointments {{ withheld }} }} }}'
+)
+
+
+def overrides(query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    return dict(OperationReader(SCHEMA, parse(query), None, variables).read().overrides)
+
+
+def test_an_override_sent_as_a_literal_is_read_with_its_ground_and_reason() -> None:
+    literal = '{ground: NOT_CONTACTABLE, reason: "Bevidstløs  ved indlæggelse"}'
+    query = f'{{ patient(cpr: "{HANS}", override: {literal}) {{ cpr }} }}'
+
+    assert overrides(query) == {HANS: Override(OverrideGround.NOT_CONTACTABLE, "Bevidstløs ved indlæggelse")}
+
+
+def test_an_override_sent_as_a_variable_is_read() -> None:
+    found = overrides(OVERRIDE_QUERY, {"o": {"ground": "PATIENT_CONSENT", "reason": "Patienten sagde ja i dag"}})
+
+    assert found == {HANS: Override(OverrideGround.PATIENT_CONSENT, "Patienten sagde ja i dag")}
+
+
+@pytest.mark.parametrize("variables", [{}, {"o": None}, None])
+def test_an_omitted_or_null_override_is_no_override(variables: dict[str, Any] | None) -> None:
+    assert overrides(OVERRIDE_QUERY, variables) == {}
+
+
+@pytest.mark.parametrize(
+    ("value", "argument"),
+    [
+        ({"ground": "BECAUSE", "reason": "Patienten sagde ja i dag"}, "override.ground"),
+        ({"ground": "PATIENT_CONSENT", "reason": "   kort   "}, "override.reason"),
+        ({"ground": "PATIENT_CONSENT", "reason": "x" * 501}, "override.reason"),
+        ({"ground": "PATIENT_CONSENT"}, "override.reason"),
+        ("NOT_CONTACTABLE", "override"),
+    ],
+)
+def test_a_malformed_override_is_refused_naming_the_part_that_is_wrong(value: object, argument: str) -> None:
+    (found,) = overrides(OVERRIDE_QUERY, {"o": value}).values()
+
+    assert isinstance(found, BadOverride) and found.argument == argument
+
+
+def test_fields_outside_a_client_allow_list_are_denied_and_not_read_below() -> None:
+    query = f'{{ patient(cpr: "{HANS}") {{ person {{ name }} diagnoses {{ items {{ code }} }} }} }}'
+    allowed = {"Query.patient", "Patient.person", "Person.name"}
+    read_ = OperationReader(SCHEMA, parse(query), None, None, allowed.__contains__).read()
+
+    assert read_.denied_fields == {"Patient.diagnoses"}
+    assert read_.patients == {HANS: {DataCategory.PERSON}}

@@ -1,0 +1,59 @@
+"""Vendor systems see only the fields their client registration allows.
+
+A :class:`ClientRegistration` lists field coordinates (``Patient.appointments``) or whole types
+(``Person.*``). The consent gate reads the operation with the registration's :meth:`allows`: a field
+outside it is put on the plan's ``denied_fields`` and nothing below it is decided or fetched.
+:class:`FieldGuard` then refuses to resolve exactly those fields (``FORBIDDEN`` with
+``extensions.field``), so the response keeps its shape and the rest of the data comes back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import GraphQLResolveInfo
+from strawberry.extensions import SchemaExtension
+
+from auth.errors import FieldNotAllowed
+
+ALWAYS_ALLOWED = frozenset({"Query.me", "Me.*"})
+"""Every client may ask who it is."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRegistration:
+    """A vendor system's registration: its name, its field allow-list, and whether it is an authority."""
+
+    client_id: str
+    name: str
+    fields: frozenset[str]
+    authority: bool = False
+    """Whitelisted as an authority: sees protected names and addresses (as NSP's CVR whitelist)."""
+
+    def allows(self, coordinate: str) -> bool:
+        """Whether the client may select the field ``Type.field``."""
+        type_name = coordinate.partition(".")[0]
+        allowed = self.fields | ALWAYS_ALLOWED
+        return coordinate in allowed or f"{type_name}.*" in allowed
+
+
+def deny_everything(coordinate: str) -> bool:
+    """The allow-list of a system whose client is not registered: nothing."""
+    return coordinate in ALWAYS_ALLOWED or coordinate.startswith("Me.")
+
+
+class FieldGuard(SchemaExtension):
+    """Refuse to resolve the fields the plan marks as not allowed for this client."""
+
+    def resolve(
+        self, _next: Callable[..., Any], root: Any, info: GraphQLResolveInfo[Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        plan = getattr(info.context, "access_plan", None)
+        denied = plan.denied_fields if plan is not None else None
+        if denied:
+            coordinate = f"{info.parent_type.name}.{info.field_name}"
+            if coordinate in denied:
+                raise FieldNotAllowed("your client registration does not allow this field", coordinate)
+        return _next(root, info, *args, **kwargs)
