@@ -9,8 +9,6 @@ render them without sorting again.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import date, datetime, timedelta
 from enum import Enum
 
@@ -19,6 +17,7 @@ import strawberry
 from resolvers.common import Coding, Organisation, OrganisationKindValue, SourceStatus, source_statuses
 from resolvers.errors import InvalidArgument
 from resolvers.gather import Gathered
+from resolvers.paging import PageInfo, decode_cursor, encode_cursor
 from sources.clinical import AppointmentRecord, AppointmentStatus, DateWindow, OrganisationKind
 from sources.payloads import COPENHAGEN
 
@@ -114,12 +113,6 @@ class AppointmentFilter:
         return self.include_cancelled or AppointmentStatus.CANCELLED in self.status_set()
 
 
-@strawberry.type(description="Paging information for a list view (Relay-style).")
-class PageInfo:
-    has_next_page: bool = strawberry.field(description="More items follow this page.")
-    end_cursor: str | None = strawberry.field(description="Pass as `after` to get the next page.")
-
-
 @strawberry.type(description="One page of the list view.")
 class AppointmentPage:
     nodes: list[Appointment] = strawberry.field(description="The appointments of this page, by start time.")
@@ -161,10 +154,10 @@ class Appointments:
             raise InvalidArgument("first", f"first must be between 1 and {MAX_PAGE}")
         records = self.records
         if after is not None:
-            key = _decode_cursor(after)
+            key = decode_cursor(after)
             records = [r for r in records if (r.start, r.id) > key]
         page = records[:first]
-        end = _cursor(page[-1]) if page else None
+        end = encode_cursor(page[-1].start, page[-1].id) if page else None
         info = PageInfo(has_next_page=len(records) > first, end_cursor=end)
         return AppointmentPage(
             nodes=[Appointment.from_record(r) for r in page], page_info=info, total_count=len(self.records)
@@ -262,20 +255,3 @@ def _covered(record: AppointmentRecord) -> list[date]:
         last -= timedelta(days=1)  # ends at midnight: the next day is not covered
     span = max(0, min((last - start.date()).days, MAX_SPAN_DAYS))
     return [start.date() + timedelta(days=n) for n in range(span + 1)]
-
-
-def _cursor(record: AppointmentRecord) -> str:
-    raw = f"{record.start.isoformat()}|{record.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        start, _, ident = raw.partition("|")
-        moment = datetime.fromisoformat(start)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidArgument("after", "after is not a cursor from this list") from None
-    if moment.tzinfo is None or not ident:
-        raise InvalidArgument("after", "after is not a cursor from this list")
-    return moment, ident

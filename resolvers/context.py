@@ -5,14 +5,18 @@ Resolvers read the access plan; they never decide access and never import ``auth
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeVar
 
 from graphql import GraphQLError
 from strawberry.types import Info as StrawberryInfo
 
+from sources.audit import AccessCursor, AccessRecord
 from sources.categories import DataCategory
 from sources.clinical import ItemFilter
 from sources.errors import SourceError
+from sources.models import BlockRecord, MasterCardRecord
 
 if TYPE_CHECKING:
     from resolvers.gather import Gathered, GatherKey, GroupLoader
@@ -36,8 +40,8 @@ class DecisionView(Protocol):
 class AccessReader(Protocol):
     """The request's access plan, read-only."""
 
-    def require_patient(self, cpr: str) -> None:
-        """Raise the coded error unless the caller may see this patient."""
+    def require_patient(self, cpr: str) -> str:
+        """Raise the coded error unless the caller may see this patient; the current CPR number."""
 
     def require(self, cpr: str, category: DataCategory) -> DecisionView:
         """Raise the coded error unless the caller may see ``category`` of ``cpr``."""
@@ -47,6 +51,15 @@ class AccessReader(Protocol):
 
     def redact_protected(self, cpr: str) -> bool:
         """Whether protected names and addresses must be replaced by placeholders for this caller."""
+
+
+class AssistantView(Protocol):
+    """An assistant (medhjælp) acting for the caller's responsible professional."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
 
 
 class ActorView(Protocol):
@@ -64,6 +77,43 @@ class ActorView(Protocol):
     def name(self) -> str | None: ...
     @property
     def client_id(self) -> str | None: ...
+    @property
+    def organisation_name(self) -> str | None: ...
+    @property
+    def profession(self) -> str | None: ...
+    @property
+    def assistant(self) -> AssistantView | None: ...
+
+
+class AccessLogReader(Protocol):
+    """The access-record store, read side (the patient's Min Log)."""
+
+    async def for_patient(
+        self,
+        cpr: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        before: AccessCursor | None = None,
+    ) -> list[AccessRecord]:
+        """Records about ``cpr``, newest first, with ``since <= at < until``, strictly older than ``before``."""
+
+
+class Writers(Protocol):
+    """The sources' write operations, as resolvers use them."""
+
+    async def update_master_card(self, card: MasterCardRecord, expected_version: str) -> MasterCardRecord:
+        """Replace the card if it is still at ``expected_version``."""
+
+    async def create_block(self, block: BlockRecord) -> BlockRecord:
+        """Store a new block (negativt samtykke)."""
+
+    async def revoke_block(self, cpr: str, block_id: str) -> None:
+        """Revoke the patient's block ``block_id``."""
+
+    async def blocks_for(self, cprs: Sequence[str]) -> Mapping[str, list[BlockRecord]]:
+        """The patients' active blocks."""
 
 
 class ResolverContext(Protocol):
@@ -75,6 +125,10 @@ class ResolverContext(Protocol):
     def loaders(self) -> Loaders: ...
     @property
     def access_plan(self) -> AccessReader | None: ...
+    @property
+    def access_log(self) -> AccessLogReader: ...
+    @property
+    def writers(self) -> Writers: ...
     @property
     def partial_errors(self) -> list[GraphQLError]:
         """Errors for fields that still return data (one endpoint of many failed)."""

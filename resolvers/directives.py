@@ -43,6 +43,20 @@ class DataCategoryValue(Enum):
     DIAGNOSES = strawberry.enum_value(
         DataCategory.DIAGNOSES, description="Diagnoses and problems in SKS, ICPC2, FSIII or SNOMED CT."
     )
+    REGISTER_DETAILS = strawberry.enum_value(
+        DataCategory.REGISTER_DETAILS,
+        description="The content of will, donor and resuscitation registrations (citizen and representatives).",
+    )
+    ACCESS_LOG = strawberry.enum_value(
+        DataCategory.ACCESS_LOG, description="The patient's access log (Min Log): who looked, when and why."
+    )
+    BLOCKS = strawberry.enum_value(DataCategory.BLOCKS, description="The patient's own blocks (Min Spærring).")
+    MASTER_CARD_EDIT = strawberry.enum_value(
+        DataCategory.MASTER_CARD_EDIT, description="Changing the Fælles Stamkort on the patient's behalf."
+    )
+    BLOCKS_EDIT = strawberry.enum_value(
+        DataCategory.BLOCKS_EDIT, description="Creating and revoking the patient's blocks (Min Spærring)."
+    )
 
 
 @strawberry.schema_directive(
@@ -61,6 +75,8 @@ class Category:
 )
 class PatientScope:
     patient_argument: str = "cpr"
+    override_argument: str | None = None
+    """The argument carrying a professional's override (værdispring), when the field takes one."""
 
 
 def reveals(category: DataCategory) -> Category:

@@ -17,7 +17,14 @@ from resolvers.gather import GroupLoader, appointment_loader, plan_loader
 from resolvers.plans import keep_condition, keep_goal, keep_plan
 from sources.clinical import AppointmentRecord, CarePlanRecord, ConditionRecord, GoalRecord
 from sources.errors import SourceError
-from sources.models import GpAssignmentRecord, MasterCardRecord, PersonRecord, PracticeRecord, RegistrationsRecord
+from sources.models import (
+    GpAssignmentRecord,
+    MasterCardRecord,
+    PersonRecord,
+    PracticeRecord,
+    RegisterDetailsRecord,
+    RegistrationsRecord,
+)
 from sources.registry import Sources
 
 K = TypeVar("K", bound=Hashable)
@@ -54,6 +61,7 @@ class Loaders:
     practices: BatchLoader[str, PracticeRecord]
     master_cards: BatchLoader[str, MasterCardRecord]
     registrations: BatchLoader[str, RegistrationsRecord]
+    register_details: BatchLoader[str, RegisterDetailsRecord]
     appointments: GroupLoader[AppointmentRecord]
     care_plans: GroupLoader[CarePlanRecord]
     goals: GroupLoader[GoalRecord]
@@ -68,6 +76,7 @@ class Loaders:
             practices=BatchLoader(sources.yderregister.practices_for),
             master_cards=BatchLoader(sources.stamkort.master_cards_for),
             registrations=BatchLoader(sources.registers.registrations_for),
+            register_details=BatchLoader(sources.registers.details_for),
             appointments=appointment_loader(sources.appointments),
             care_plans=plan_loader([(p.endpoint, p.care_plans_for) for p in sources.plans], keep_plan),
             goals=plan_loader([(p.endpoint, p.goals_for) for p in sources.plans], keep_goal),

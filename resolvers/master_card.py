@@ -1,16 +1,33 @@
-"""The Fælles Stamkort (category ``MASTER_CARD``) with the register flags (category ``REGISTERS``)."""
+"""The Fælles Stamkort (category ``MASTER_CARD``), the register flags (category ``REGISTERS``) and the
+content of the registrations (category ``REGISTER_DETAILS``).
+
+Professionals see only *whether* the citizen has a treatment will, living will, donor decision or
+resuscitation opt-out (domain.md §1.5, §2 rule 10); the content is a separate field and a separate
+upstream call, decided by the access plan before anything is fetched. For a protected patient and a
+caller who gets placeholders, the temporary address is replaced: it says where the patient lives.
+"""
 
 from __future__ import annotations
 
 from datetime import date
+from enum import Enum
 
 import strawberry
 
 from resolvers.context import Info, require, returned
 from resolvers.directives import reveals
-from resolvers.person import PostalAddress
+from resolvers.person import PROTECTED_PLACEHOLDER, PostalAddress, redacts_protected
 from sources.categories import DataCategory
-from sources.models import MasterCardRecord, RegistrationsRecord, RelativeRecord
+from sources.models import (
+    MasterCardRecord,
+    Organ,
+    OrganDonorDecision,
+    OrganDonorRecord,
+    RegisterDetailsRecord,
+    RegistrationsRecord,
+    RelativeRecord,
+    TreatmentWillSituation,
+)
 
 
 @strawberry.type(description="A relative (pårørende) the patient has listed.")
@@ -33,13 +50,146 @@ class Relative:
 
 @strawberry.type(description="A temporary address (midlertidig adresse); at most one at a time.")
 class TemporaryAddress:
-    address: str = strawberry.field(description="The address on one line.")
-    postal_address: PostalAddress = strawberry.field(description="The address, structured.")
+    address: str = strawberry.field(
+        description=(
+            "The address on one line; `ADRESSEBESKYTTET` when the patient has name and address protection and "
+            "the caller is not the patient (then `postalAddress` and `endDate` are null)."
+        )
+    )
+    postal_address: PostalAddress | None = strawberry.field(description="The address, structured.")
     end_date: date | None = strawberry.field(description="When the temporary address ends (slutdato), if set.")
+
+
+@strawberry.enum(
+    name="TreatmentWillSituation",
+    description="A situation a treatment will (behandlingstestamente) covers (sundhedsloven §26).",
+)
+class TreatmentWillSituationValue(Enum):
+    TERMINAL = strawberry.enum_value(
+        TreatmentWillSituation.TERMINAL, description="The patient is irreversibly dying (uafvendeligt døende)."
+    )
+    SEVERE_ILLNESS = strawberry.enum_value(
+        TreatmentWillSituation.SEVERE_ILLNESS,
+        description=(
+            "Illness or accident has left the patient permanently unable to care for themselves (svær invaliditet)."
+        ),
+    )
+    DEMENTIA = strawberry.enum_value(
+        TreatmentWillSituation.DEMENTIA,
+        description="Advanced dementia or the like, where treatment would need force (fremskreden demens, tvang).",
+    )
+
+
+@strawberry.enum(name="OrganDonorDecision", description="A decision in the Organdonorregister.")
+class OrganDonorDecisionValue(Enum):
+    FULL = strawberry.enum_value(OrganDonorDecision.FULL, description="Full permission (fuld tilladelse).")
+    FULL_SUBJECT_TO_FAMILY = strawberry.enum_value(
+        OrganDonorDecision.FULL_SUBJECT_TO_FAMILY,
+        description="Full permission, if the family accepts (fuld tilladelse, pårørendes accept).",
+    )
+    LIMITED = strawberry.enum_value(
+        OrganDonorDecision.LIMITED, description="Permission for the listed organs only (begrænset tilladelse)."
+    )
+    LIMITED_SUBJECT_TO_FAMILY = strawberry.enum_value(
+        OrganDonorDecision.LIMITED_SUBJECT_TO_FAMILY,
+        description=(
+            "Permission for the listed organs, if the family accepts (begrænset tilladelse, pårørendes accept)."
+        ),
+    )
+    PROHIBITION = strawberry.enum_value(OrganDonorDecision.PROHIBITION, description="No organ may be used (forbud).")
+    UNDECIDED = strawberry.enum_value(
+        OrganDonorDecision.UNDECIDED, description="Don't know: the family decides (ved ikke)."
+    )
+
+
+@strawberry.enum(name="Organ", description="An organ a limited donor permission can list (organ).")
+class OrganValue(Enum):
+    HEART = strawberry.enum_value(Organ.HEART, description="Heart (hjerte).")
+    LUNGS = strawberry.enum_value(Organ.LUNGS, description="Lungs (lunger).")
+    LIVER = strawberry.enum_value(Organ.LIVER, description="Liver (lever).")
+    KIDNEYS = strawberry.enum_value(Organ.KIDNEYS, description="Kidneys (nyrer).")
+    PANCREAS = strawberry.enum_value(Organ.PANCREAS, description="Pancreas (bugspytkirtel).")
+    SMALL_INTESTINE = strawberry.enum_value(Organ.SMALL_INTESTINE, description="Small intestine (tyndtarm).")
+    CORNEAS = strawberry.enum_value(Organ.CORNEAS, description="Corneas (hornhinder).")
+    SKIN = strawberry.enum_value(Organ.SKIN, description="Skin (hud).")
+
+
+@strawberry.type(description="A treatment will (behandlingstestamente), registered since 2019.")
+class TreatmentWill:
+    registered: date = strawberry.field(description="The day it was registered (registreringsdato).")
+    situations: list[TreatmentWillSituationValue] = strawberry.field(
+        description="The situations it covers (situationer)."
+    )
+
+
+@strawberry.type(description="A living will (livstestamente), registered before 2019 and still valid.")
+class LivingWill:
+    registered: date = strawberry.field(description="The day it was registered (registreringsdato).")
+
+
+@strawberry.type(description="The patient's decision on organ donation (organdonation), from the Organdonorregister.")
+class OrganDonation:
+    decision: OrganDonorDecisionValue = strawberry.field(description="The decision (tilladelse, forbud, ved ikke).")
+    registered: date = strawberry.field(description="The day it was registered (registreringsdato).")
+    organs: list[OrganValue] = strawberry.field(
+        description="The organs a limited permission covers; empty for every other decision."
+    )
+
+    @classmethod
+    def from_record(cls, record: OrganDonorRecord) -> OrganDonation:
+        return cls(
+            decision=OrganDonorDecisionValue(record.decision),
+            registered=record.registered,
+            organs=[OrganValue(o) for o in record.organs],
+        )
+
+
+@strawberry.type(
+    description="An opt-out of resuscitation at cardiac arrest (fravalg af genoplivningsforsøg ved hjertestop)."
+)
+class ResuscitationOptOut:
+    registered: date = strawberry.field(description="The day it was registered (registreringsdato).")
+
+
+@strawberry.type(
+    description=(
+        "The content of the patient's registrations, for the patient and their representatives only "
+        "(professionals see whether each exists). Null where the patient is not registered."
+    )
+)
+class RegistrationDetails:
+    treatment_will: TreatmentWill | None = strawberry.field(description="The treatment will (behandlingstestamente).")
+    living_will: LivingWill | None = strawberry.field(description="The living will (livstestamente).")
+    organ_donor: OrganDonation | None = strawberry.field(description="The organ donor decision (organdonation).")
+    resuscitation_opt_out: ResuscitationOptOut | None = strawberry.field(
+        description="The opt-out of resuscitation (fravalg af genoplivningsforsøg)."
+    )
+
+    @classmethod
+    def from_record(cls, record: RegisterDetailsRecord) -> RegistrationDetails:
+        will, living, donor, opt_out = (
+            record.treatment_will,
+            record.living_will,
+            record.organ_donor,
+            record.resuscitation_opt_out,
+        )
+        return cls(
+            treatment_will=(
+                TreatmentWill(
+                    registered=will.registered, situations=[TreatmentWillSituationValue(s) for s in will.situations]
+                )
+                if will
+                else None
+            ),
+            living_will=LivingWill(registered=living.registered) if living else None,
+            organ_donor=OrganDonation.from_record(donor) if donor else None,
+            resuscitation_opt_out=ResuscitationOptOut(registered=opt_out.registered) if opt_out else None,
+        )
 
 
 @strawberry.type(description="Registrations in the will and donor registers: whether each exists.")
 class Registrations:
+    cpr: strawberry.Private[str]
     treatment_will: bool = strawberry.field(description="A treatment will (behandlingstestamente) is registered.")
     living_will: bool = strawberry.field(description="A living will (livstestamente) is registered.")
     organ_donor: bool = strawberry.field(description="An organ donor decision (organdonation) is registered.")
@@ -47,9 +197,27 @@ class Registrations:
         description="Opt-out of resuscitation (fravalg af genoplivningsforsøg) is registered."
     )
 
+    @strawberry.field(
+        description=(
+            "What the registrations say: dates, the situations a treatment will (behandlingstestamente) covers, "
+            "the organ donor decision (organdonation), the living will (livstestamente) and the opt-out of "
+            "resuscitation (fravalg af genoplivningsforsøg). For the patient and their representatives; "
+            "professionals get FORBIDDEN and see only the yes/no flags."
+        ),
+        directives=[reveals(DataCategory.REGISTER_DETAILS)],
+    )
+    async def details(self, info: Info) -> RegistrationDetails | None:
+        require(info, self.cpr, DataCategory.REGISTER_DETAILS)
+        record = await info.context.loaders.register_details.get(self.cpr)
+        if record is None:
+            return None
+        returned(info, self.cpr, DataCategory.REGISTER_DETAILS)
+        return RegistrationDetails.from_record(record)
+
     @classmethod
     def from_record(cls, record: RegistrationsRecord) -> Registrations:
         return cls(
+            cpr=record.cpr,
             treatment_will=record.treatment_will,
             living_will=record.living_will,
             organ_donor=record.organ_donor,
@@ -66,11 +234,18 @@ class MasterCard:
     def phone(self) -> str | None:
         return self.record.phone
 
-    @strawberry.field(description="The temporary address (midlertidig adresse), if any.")
-    def temporary_address(self) -> TemporaryAddress | None:
+    @strawberry.field(
+        description=(
+            "The temporary address (midlertidig adresse), if any; a placeholder when the patient has name and "
+            "address protection and the caller is not the patient."
+        )
+    )
+    async def temporary_address(self, info: Info) -> TemporaryAddress | None:
         temporary = self.record.temporary_address
         if temporary is None:
             return None
+        if await redacts_protected(info, self.cpr):
+            return TemporaryAddress(address=PROTECTED_PLACEHOLDER, postal_address=None, end_date=None)
         address = PostalAddress.from_record(temporary.address)
         return TemporaryAddress(address=address.one_line(), postal_address=address, end_date=temporary.end_date)
 

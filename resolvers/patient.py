@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import Enum
 from typing import Annotated
 
 import strawberry
 
+from resolvers.access_log import AccessLog, log_window, read_access_log
 from resolvers.appointments import AppointmentFilter, Appointments, apply_filter, window_of
 from resolvers.appointments import build as build_appointments
+from resolvers.blocks import Block, patient_blocks
 from resolvers.context import Info, gather, plan_of, require, returned
-from resolvers.directives import PatientScope, reveals
+from resolvers.directives import reveals
 from resolvers.gather import Gathered, GatherKey
 from resolvers.master_card import MasterCard
 from resolvers.person import Person
@@ -49,7 +50,7 @@ class Patient:
         if practice is None:
             return None
         returned(info, self.cpr, DataCategory.GP)
-        return GeneralPractitioner.from_record(practice)
+        return await GeneralPractitioner.for_caller(info, self.cpr, practice)
 
     @strawberry.field(
         description="The shared master card (Fælles Stamkort), with register flags.",
@@ -122,51 +123,37 @@ class Patient:
         found = await gather(info, DataCategory.DIAGNOSES, info.context.loaders.conditions, key)
         return diagnoses(found, decision.withheld)
 
-
-@strawberry.enum(description="The kind of caller.")
-class CallerKind(Enum):
-    ANONYMOUS = strawberry.enum_value("anonymous", description="No bearer token was sent.")
-    CITIZEN = strawberry.enum_value("citizen", description="A citizen (borger), signed in as themselves.")
-    PROFESSIONAL = strawberry.enum_value(
-        "professional", description="A health professional (sundhedsperson) with an autorisations-ID."
-    )
-
-
-@strawberry.type(description="Who the gateway thinks the caller is, from the verified token.")
-class Me:
-    kind: CallerKind = strawberry.field(description="The kind of caller.")
-    cpr: CPR | None = strawberry.field(description="A citizen's own CPR number.")
-    authorization_id: str | None = strawberry.field(description="A professional's autorisations-ID.")
-    organisation_sor: str | None = strawberry.field(description="The SOR ID of a professional's organisation.")
-    name: str | None = strawberry.field(description="The caller's name, as the token gives it.")
-    client_id: str | None = strawberry.field(description="The client application the token was issued to.")
-
-
-@strawberry.type(description="The patient overview: one graph over the national sources.")
-class Query:
     @strawberry.field(
         description=(
-            "One patient's overview. Access is decided for the whole request before anything is resolved; "
-            "a denied patient is null with a FORBIDDEN, CONSENT_DENIED or UNAUTHENTICATED error."
+            "The patient's blocks (spærringer, Min Spærring) on health professionals, treatment places and "
+            "periods of data, as the consent service (Samtykkeservice) holds them."
         ),
-        directives=[PatientScope(patient_argument="cpr")],
+        directives=[reveals(DataCategory.BLOCKS)],
     )
-    def patient(
+    async def blocks(self, info: Info) -> list[Block] | None:
+        return await patient_blocks(info, self.cpr)
+
+    @strawberry.field(
+        description=(
+            "The patient's access log (Min Log): who read or changed the patient's data through this gateway, "
+            "newest first, told in Danish. Entries are kept two years."
+        ),
+        directives=[reveals(DataCategory.ACCESS_LOG)],
+    )
+    async def access_log(
         self,
         info: Info,
-        cpr: Annotated[CPR, strawberry.argument(description="The patient's CPR number.")],
-    ) -> Patient | None:
-        plan_of(info).require_patient(cpr)
-        return Patient(cpr=cpr)
-
-    @strawberry.field(description="Who the gateway thinks the caller is.")
-    def me(self, info: Info) -> Me:
-        actor = info.context.actor
-        return Me(
-            kind=CallerKind(actor.kind),
-            cpr=CPR(actor.cpr) if actor.cpr else None,
-            authorization_id=actor.authorization_id,
-            organisation_sor=actor.organisation_sor,
-            name=actor.name,
-            client_id=actor.client_id,
-        )
+        start: Annotated[
+            date | None, strawberry.argument(name="from", description="First date (default: two years ago).")
+        ] = None,
+        end: Annotated[
+            date | None, strawberry.argument(name="to", description="Last date, inclusive (default: today).")
+        ] = None,
+        first: Annotated[int, strawberry.argument(description="Entries per page, 1 to 100.")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="The previous page's `endCursor`.")] = None,
+    ) -> AccessLog | None:
+        require(info, self.cpr, DataCategory.ACCESS_LOG)
+        window = log_window(start, end, datetime.now(COPENHAGEN).date())
+        page = await read_access_log(info.context.access_log, self.cpr, window, first, after)
+        returned(info, self.cpr, DataCategory.ACCESS_LOG)
+        return page

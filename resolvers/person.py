@@ -1,4 +1,15 @@
-"""The person as CPR knows them (category ``PERSON``)."""
+"""The person as CPR knows them (category ``PERSON``), and the CPR redaction rules.
+
+- Name and address protection (domain.md §1.1, §2 rule 8): a caller other than the citizen gets
+  ``ADRESSEBESKYTTET`` placeholders for the name and address, no sex, birth date or civil status.
+  The person's status, status date and ``replacedBy`` stay real: NSP's censored answer says status
+  01, but a protected person who has died or changed number must not look active and current.
+  :func:`redacts_protected` tells the GP and master-card resolvers when to hide what would reveal
+  where the person lives (the GP practice, the temporary address).
+- Statuses 20, 30, 50, 60, 70 and 90 show no address, as NSP does, and so does 80 (emigrated):
+  after emigration there is no Danish folkeregisteradresse, and CPR's last Danish address is stale.
+  Status, status date and ``replacedBy`` (PNRGAELD) are always shown.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +18,15 @@ from enum import Enum
 
 import strawberry
 
+from resolvers.context import Info, plan_of
 from resolvers.scalars import CPR
 from sources.models import AddressRecord, PersonRecord
 
 PROTECTED_PLACEHOLDER = "ADRESSEBESKYTTET"
 """What the national CPR service shows instead of a protected name or address."""
 
-_NO_ADDRESS_STATUSES = frozenset({"20", "30", "50", "60", "70", "90"})
-"""Statuses for which the national service suppresses the address."""
+NO_ADDRESS_STATUSES = frozenset({"20", "30", "50", "60", "70", "80", "90"})
+"""Statuses shown without an address: NSP's list (20, 30, 50, 60, 70, 90) plus 80, emigrated."""
 
 
 def _cpr(value: str | None) -> CPR | None:
@@ -91,33 +103,34 @@ class Person:
 
     @classmethod
     def from_record(cls, record: PersonRecord, *, redact: bool) -> Person:
-        """The person as this caller may see them (placeholders for protected persons)."""
+        """The person as this caller may see them (placeholders for a protected person when ``redact``)."""
+        address = None
+        if record.address is not None and record.status not in NO_ADDRESS_STATUSES:
+            address = PostalAddress.from_record(record.address)
+        status = CprStatus(record.status)
         if record.protected and redact:
             return cls(
                 name=PROTECTED_PLACEHOLDER,
                 given_name=PROTECTED_PLACEHOLDER,
                 family_name=PROTECTED_PLACEHOLDER,
-                address=PROTECTED_PLACEHOLDER,
+                address=PROTECTED_PLACEHOLDER if address else None,
                 postal_address=None,
-                status=CprStatus(record.status),
+                status=status,
                 status_code=record.status,
-                status_date=None,
+                status_date=record.status_date,
                 sex=Sex.UNKNOWN,
                 birth_date=None,
                 name_and_address_protected=True,
                 replaced_by=_cpr(record.replaced_by),
                 civil_status=None,
             )
-        address = None
-        if record.address is not None and record.status not in _NO_ADDRESS_STATUSES:
-            address = PostalAddress.from_record(record.address)
         return cls(
             name=f"{record.given_name} {record.family_name}".strip(),
             given_name=record.given_name,
             family_name=record.family_name,
             address=address.one_line() if address else None,
             postal_address=address,
-            status=CprStatus(record.status),
+            status=status,
             status_code=record.status,
             status_date=record.status_date,
             sex=Sex(record.sex.value),
@@ -126,3 +139,18 @@ class Person:
             replaced_by=_cpr(record.replaced_by),
             civil_status=record.civil_status,
         )
+
+
+async def redacts_protected(info: Info, cpr: str) -> bool:
+    """Whether this caller must get placeholders for what would reveal where patient ``cpr`` lives.
+
+    True only for a caller the plan redacts for (anyone but the citizen) and a patient CPR marks as
+    protected. The person comes through the request's batched ``persons`` loader, shared with the
+    ``person`` field (one CPR request per request); it is not loaded at all when the plan does not
+    redact. A CPR failure raises its coded error, so the calling field fails closed. A CPR number
+    that CPR does not know (a replacement number, say) has no protection to honour.
+    """
+    if not plan_of(info).redact_protected(cpr):
+        return False
+    record = await info.context.loaders.persons.get(cpr)
+    return record is not None and record.protected

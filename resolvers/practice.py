@@ -1,10 +1,17 @@
-"""The patient's own general practitioner (category ``GP``)."""
+"""The patient's own general practitioner (category ``GP``).
+
+For a protected patient (navne- og adressebeskyttelse) and a caller who gets placeholders, the
+practice is replaced too, as NSP's "person with healthcare information" does (domain.md §1.1, §2
+rule 8): the GP practice is close to home, so its name, number, address, phone, SOR ID and doctors
+would point to where the patient lives.
+"""
 
 from __future__ import annotations
 
 import strawberry
 
-from resolvers.person import PostalAddress
+from resolvers.context import Info
+from resolvers.person import PROTECTED_PLACEHOLDER, PostalAddress, redacts_protected
 from sources.models import DoctorRecord, PracticeRecord
 
 
@@ -22,9 +29,16 @@ class Doctor:
 
 @strawberry.type(description="The patient's own general practice (egen læge), from the Yderregister.")
 class GeneralPractitioner:
-    ydernummer: str = strawberry.field(description="The practice's provider number (ydernummer).")
+    ydernummer: str = strawberry.field(
+        description="The practice's provider number (ydernummer); `ADRESSEBESKYTTET` for a protected patient."
+    )
     sor_id: str | None = strawberry.field(description="The practice's SOR ID (sundhedsvæsenets organisationsregister).")
-    name: str = strawberry.field(description="The practice's name (praksisbetegnelse).")
+    name: str = strawberry.field(
+        description=(
+            "The practice's name (praksisbetegnelse). `ADRESSEBESKYTTET` when the patient has name and address "
+            "protection and the caller is not the patient: then every other field is null or empty."
+        )
+    )
     phone: str | None = strawberry.field(description="The practice's phone number (telefon).")
     address: str | None = strawberry.field(description="The practice's address on one line.")
     postal_address: PostalAddress | None = strawberry.field(description="The practice's address, structured.")
@@ -41,4 +55,24 @@ class GeneralPractitioner:
             address=address.one_line() if address else None,
             postal_address=address,
             doctors=[Doctor.from_record(d) for d in record.doctors],
+        )
+
+    @classmethod
+    async def for_caller(cls, info: Info, cpr: str, record: PracticeRecord) -> GeneralPractitioner:
+        """Patient ``cpr``'s practice as this caller may see it (the placeholder for a protected patient)."""
+        if await redacts_protected(info, cpr):
+            return cls.protected()
+        return cls.from_record(record)
+
+    @classmethod
+    def protected(cls) -> GeneralPractitioner:
+        """The placeholder practice shown for a protected patient: nothing that says where they live."""
+        return cls(
+            ydernummer=PROTECTED_PLACEHOLDER,
+            sor_id=None,
+            name=PROTECTED_PLACEHOLDER,
+            phone=None,
+            address=None,
+            postal_address=None,
+            doctors=[],
         )

@@ -1,0 +1,241 @@
+"""The patient's access log (Min Log): who read or changed the patient's data, told in Danish.
+
+The entries come from the gateway's own access records (:mod:`sources.audit`), newest first, read
+through the request's :class:`~resolvers.context.AccessLogReader` one page at a time: the store
+pages by keyset (``at``, ``id``), so a page costs the same however far back it is. The wording of
+each entry is in :mod:`resolvers.access_log_words`.
+
+Dates are Danish local dates, turned into a half-open UTC range. The law keeps entries for two
+years, so that is the default range and the furthest back a caller may ask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import Enum
+
+import strawberry
+
+from resolvers.access_log_words import (
+    GROUND_TEXTS,
+    accessor_of,
+    ground_of,
+    known_categories,
+    safe_name,
+    summary_of,
+    words_for,
+)
+from resolvers.context import AccessLogReader
+from resolvers.directives import DataCategoryValue
+from resolvers.errors import InvalidArgument
+from resolvers.paging import PageInfo, decode_cursor, encode_cursor
+from sources.audit import AccessorKind, AccessRecord, OverrideGround
+from sources.payloads import COPENHAGEN
+
+MAX_PAGE = 100
+RETENTION_YEARS = 2
+CURSOR_TAG = "minlog"
+
+
+@strawberry.enum(name="AccessActivity", description="What an access did (aktivitet).")
+class AccessActivity(Enum):
+    READ = strawberry.enum_value("read", description="Data was read (læst).")
+    WRITE = strawberry.enum_value("write", description="Data was changed (ændret).")
+
+
+@strawberry.enum(name="AccessorKind", description="Who made an access, by their relation to the patient.")
+class AccessorKindValue(Enum):
+    CITIZEN = strawberry.enum_value(AccessorKind.CITIZEN, description="A citizen (borger): usually the patient.")
+    REPRESENTATIVE = strawberry.enum_value(
+        AccessorKind.REPRESENTATIVE, description="A representative with a digital power of attorney (fuldmagt)."
+    )
+    PARENT = strawberry.enum_value(
+        AccessorKind.PARENT, description="A parent with custody (forældremyndighed) of a child under 15."
+    )
+    GUARDIAN = strawberry.enum_value(AccessorKind.GUARDIAN, description="A guardian (værge).")
+    PROFESSIONAL = strawberry.enum_value(
+        AccessorKind.PROFESSIONAL, description="An authorised health professional (sundhedsperson)."
+    )
+    ASSISTANT = strawberry.enum_value(
+        AccessorKind.ASSISTANT, description="An assistant (medhjælp) acting for a responsible professional."
+    )
+    SYSTEM = strawberry.enum_value(
+        AccessorKind.SYSTEM, description="A vendor system (fagsystem, EPJ/EOJ) acting for a professional."
+    )
+
+
+@strawberry.enum(name="OverrideGround", description="Why a professional lifts the patient's blocks (værdispring).")
+class OverrideGroundValue(Enum):
+    PATIENT_CONSENT = strawberry.enum_value(
+        OverrideGround.PATIENT_CONSENT, description="The patient consents, for this professional, now (samtykke)."
+    )
+    NOT_CONTACTABLE = strawberry.enum_value(
+        OverrideGround.NOT_CONTACTABLE,
+        description="The patient cannot be asked and the data is needed for their treatment now (ikke kontaktbar).",
+    )
+
+
+@strawberry.type(description="A professional's override of the patient's blocks (værdispring, consent override).")
+class AccessOverride:
+    ground: OverrideGroundValue | None = strawberry.field(
+        description="The ground (grundlag); null only for a ground this gateway version does not know."
+    )
+    ground_text: str = strawberry.field(
+        description='The ground in Danish, to the patient: "Du gav samtykke" or "Du kunne ikke kontaktes".'
+    )
+    reason: str | None = strawberry.field(description="The professional's reason (begrundelse), as written.")
+
+
+@strawberry.type(description="One entry of the patient's access log (Min Log): one request's access to the patient.")
+class AccessLogEntry:
+    id: strawberry.ID = strawberry.field(description="The entry's ID.")
+    at: datetime = strawberry.field(description="When (tidspunkt), Danish time.")
+    activity: AccessActivity = strawberry.field(description="Read (læst) or changed (ændret).")
+    who: str = strawberry.field(
+        description='Who (hvem): the person\'s name, or "Dig selv" for the patient. Never a CPR number.'
+    )
+    who_kind: AccessorKindValue | None = strawberry.field(
+        description="The kind of accessor; null for one this gateway does not know (e.g. a caller not signed in)."
+    )
+    role: str = strawberry.field(
+        description=(
+            'The role (rolle) in Danish: "Dig", "Din repræsentant med fuldmagt", "Forælder med forældremyndighed", '
+            '"Værge", the profession ("Læge"), "Medhjælp for <navn>", …'
+        )
+    )
+    organisation: str | None = strawberry.field(description="The organisation's name (organisation), when known.")
+    organisation_sor: str | None = strawberry.field(description="The organisation's SOR code, when known.")
+    system: str | None = strawberry.field(
+        description="The vendor system (fagsystem: its client registration) when a system acted; null otherwise."
+    )
+    on_behalf_of: str | None = strawberry.field(
+        description="The responsible professional's name (ansvarlig sundhedsperson) when an assistant acted."
+    )
+    what: list[str] = strawberry.field(
+        description='What was shown or changed (hvad), in plain Danish: "dine aftaler", "dit stamkort", …'
+    )
+    categories: list[DataCategoryValue] = strawberry.field(description="What was shown or changed, as categories.")
+    withheld: list[DataCategoryValue] = strawberry.field(
+        description="Categories your blocks (Min Spærring) narrowed for this accessor."
+    )
+    denied: list[DataCategoryValue] = strawberry.field(description="Categories asked for and refused (afvist).")
+    override: AccessOverride | None = strawberry.field(
+        description="Null unless a professional overrode your blocks (værdispring)."
+    )
+    summary: str = strawberry.field(
+        description=(
+            "One Danish sentence (resumé), e.g. 'Mette Test Larsen (læge, Nyremedicinsk afdeling, OUH) så dine "
+            "aftaler.'"
+        )
+    )
+
+    @classmethod
+    def from_record(cls, record: AccessRecord) -> AccessLogEntry:
+        """The entry for ``record``; never reads ``actor_id``."""
+        accessor = accessor_of(record)
+        return cls(
+            id=strawberry.ID(record.id),
+            at=record.at.astimezone(COPENHAGEN),
+            activity=AccessActivity.WRITE if record.activity == "write" else AccessActivity.READ,
+            who=accessor.who,
+            who_kind=AccessorKindValue(accessor.kind) if accessor.kind is not None else None,
+            role=accessor.role,
+            organisation=record.organisation_name,
+            organisation_sor=record.organisation_sor,
+            system=record.client_id if accessor.kind is AccessorKind.SYSTEM else None,
+            on_behalf_of=safe_name(record.acting_for_name) if accessor.kind is AccessorKind.ASSISTANT else None,
+            what=words_for(record.returned),
+            categories=_categories(record.returned),
+            withheld=_categories(record.withheld),
+            denied=_categories(record.denied),
+            override=_override(record),
+            summary=summary_of(record, accessor),
+        )
+
+
+@strawberry.type(
+    description=(
+        "The patient's access log (Min Log), newest first, one page at a time. There is no total count: "
+        "the log store pages by position and offers no count."
+    )
+)
+class AccessLog:
+    start: date = strawberry.field(name="from", description="First date of the range (Danish time).")
+    end: date = strawberry.field(name="to", description="Last date of the range, inclusive (Danish time).")
+    entries: list[AccessLogEntry] = strawberry.field(description="This page's entries (indgange), newest first.")
+    page_info: PageInfo = strawberry.field(description="Where this page ends.")
+
+
+@dataclass(frozen=True, slots=True)
+class LogWindow:
+    """The local dates asked for and the half-open UTC range they cover."""
+
+    start: date
+    end: date
+    since: datetime
+    until: datetime | None
+    """``None`` when the range reaches today: everything up to now."""
+
+
+def log_window(start: date | None, end: date | None, today: date) -> LogWindow:
+    """The range asked for (default: the two years the log keeps), validated; ``end`` is inclusive."""
+    default_start = years_before(today, RETENTION_YEARS)
+    oldest = default_start - timedelta(days=1)
+    first = start or default_start
+    last = end or today
+    if start is not None and start < oldest:
+        raise InvalidArgument("from", "the log keeps entries for two years; from is further back")
+    if end is not None and end < oldest:
+        raise InvalidArgument("to", "the log keeps entries for two years; to is further back")
+    if first > last:
+        if end is None:
+            raise InvalidArgument("from", "from must not be after to (default: today)")
+        raise InvalidArgument("to", "to must not be before from")
+    until = None if last >= today else _midnight(last + timedelta(days=1))
+    return LogWindow(first, last, _midnight(first), until)
+
+
+def years_before(day: date, years: int) -> date:
+    """The same date ``years`` earlier (29 February becomes the 28th)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+async def read_access_log(
+    log: AccessLogReader, cpr: str, window: LogWindow, first: int, after: str | None
+) -> AccessLog:
+    """One page of ``cpr``'s log in ``window``: ``first`` entries strictly older than the ``after`` cursor."""
+    if not 1 <= first <= MAX_PAGE:
+        raise InvalidArgument("first", f"first must be between 1 and {MAX_PAGE}")
+    before = decode_cursor(after, CURSOR_TAG) if after is not None else None
+    records = await log.for_patient(cpr, since=window.since, until=window.until, limit=first + 1, before=before)
+    page = records[:first]
+    end = encode_cursor(page[-1].at, page[-1].id, CURSOR_TAG) if page else None
+    return AccessLog(
+        start=window.start,
+        end=window.end,
+        entries=[AccessLogEntry.from_record(r) for r in page],
+        page_info=PageInfo(has_next_page=len(records) > first, end_cursor=end),
+    )
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), COPENHAGEN).astimezone(UTC)
+
+
+def _categories(values: tuple[str, ...]) -> list[DataCategoryValue]:
+    return [DataCategoryValue(c) for c in known_categories(values)]
+
+
+def _override(record: AccessRecord) -> AccessOverride | None:
+    if not record.override_ground:
+        return None
+    ground = ground_of(record)
+    return AccessOverride(
+        ground=OverrideGroundValue(ground) if ground is not None else None,
+        ground_text=GROUND_TEXTS[ground] if ground is not None else "Spærringen blev brudt",
+        reason=record.override_reason,
+    )

@@ -1,0 +1,227 @@
+"""The patient's blocks (spærringer, "Min Spærring"): reading them, creating one and revoking one.
+
+Category ``BLOCKS`` reads the blocks, ``BLOCKS_EDIT`` changes them; the consent gate decides both
+before execution. A block is against a named health professional (by autorisations-ID), a treatment
+place (by SOR code, optionally with its sub-units and narrowed to a period of data) or a period of
+data from every place. Input is checked here, before anything is sent; a failure is
+:class:`~resolvers.errors.InvalidArgument` naming the argument (``block.<field>`` or ``id``), never
+the value.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from enum import Enum
+
+import strawberry
+
+from resolvers.context import Info, require, returned
+from resolvers.errors import InvalidArgument
+from resolvers.plans import Period
+from sources.categories import DataCategory
+from sources.errors import SourceRejected, SourceVersionConflict
+from sources.models import BlockKind, BlockRecord, PeriodRecord
+from sources.payloads import COPENHAGEN
+
+AUTHORIZATION_ID = re.compile(r"[0-9BCDFGHJKLMNPQRSTVWXYZ]{5}")
+"""An autorisations-ID: five consonants (Y counts as one) and digits, such as ``CBDJ6``."""
+SOR_CODE = re.compile(r"[0-9]{11,18}")
+"""A SOR ID: digits, at least 11 (``378631000016009``)."""
+BLOCK_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+"""A block's id as the consent service gives it (a FHIR resource id)."""
+
+
+def today() -> date:
+    """Today's date in Denmark: the day validity periods are judged on."""
+    return datetime.now(COPENHAGEN).date()
+
+
+@strawberry.enum(name="BlockKind", description="What a block (spærring) is against.")
+class BlockKindValue(Enum):
+    PROFESSIONAL = strawberry.enum_value(
+        BlockKind.PROFESSIONAL,
+        description="A named health professional (sundhedsperson), by autorisations-ID: they see nothing shared.",
+    )
+    ORGANISATION = strawberry.enum_value(
+        BlockKind.ORGANISATION,
+        description=(
+            "A treatment place (behandlingssted), by SOR code: its shared data is held back from "
+            "professionals, optionally with its sub-units (underenheder) and only for a period of data."
+        ),
+    )
+    DATA_PERIOD = strawberry.enum_value(
+        BlockKind.DATA_PERIOD,
+        description="Shared data from a period (data fra en tidsperiode), from every treatment place.",
+    )
+
+
+@strawberry.type(description="A block (spærring, negativt samtykke) the patient has set in Min Spærring.")
+class Block:
+    id: strawberry.ID = strawberry.field(description="The block's id; pass it to `revokeBlock` to lift the block.")
+    kind: BlockKindValue = strawberry.field(description="What the block is against.")
+    authorization_id: str | None = strawberry.field(
+        description="The blocked health professional's autorisations-ID (PROFESSIONAL blocks)."
+    )
+    organisation_sor: str | None = strawberry.field(
+        description="The blocked treatment place's SOR code (behandlingssted; ORGANISATION blocks)."
+    )
+    include_subunits: bool = strawberry.field(
+        description="Whether the block also covers the treatment place's sub-units (underenheder)."
+    )
+    data_period: Period | None = strawberry.field(
+        description=(
+            "The period of data blocked (data fra tidsperiode): the whole block for DATA_PERIOD, a narrowing "
+            "for ORGANISATION; null when all data of the place is blocked."
+        )
+    )
+    validity: Period = strawberry.field(
+        description=(
+            "When the block applies (gyldighedsperiode); an open start means from the beginning, "
+            "an open end until it is revoked."
+        )
+    )
+    in_force: bool = strawberry.field(description="Whether the block applies today (Danish time).")
+
+    @classmethod
+    def from_record(cls, record: BlockRecord, on: date) -> Block:
+        return cls(
+            id=strawberry.ID(record.id),
+            kind=BlockKindValue(record.kind),
+            authorization_id=record.authorization_id,
+            organisation_sor=record.organisation_sor,
+            include_subunits=record.include_subunits,
+            data_period=Period.from_record(record.data_period) if record.data_period else None,
+            validity=Period.from_record(record.validity),
+            in_force=record.validity.contains(on),
+        )
+
+
+@strawberry.input(description="A period of dates, both ends inclusive.")
+class PeriodInput:
+    start: date = strawberry.field(name="from", description="First date (fra og med).")
+    end: date = strawberry.field(name="to", description="Last date (til og med); not before `from`.")
+
+
+@strawberry.input(
+    description=(
+        "A new block (spærring). PROFESSIONAL needs `authorizationId`; ORGANISATION needs `organisationSor` "
+        "and may set `includeSubunits` and narrow to a `dataPeriod`; DATA_PERIOD needs `dataPeriod`."
+    )
+)
+class BlockInput:
+    kind: BlockKindValue = strawberry.field(description="What the block is against.")
+    authorization_id: str | None = strawberry.field(
+        default=None, description="The professional's autorisations-ID: five consonants and digits, e.g. `CBDJ6`."
+    )
+    organisation_sor: str | None = strawberry.field(
+        default=None, description="The treatment place's SOR code (digits, at least 11)."
+    )
+    include_subunits: bool = strawberry.field(
+        default=False, description="Block the treatment place's sub-units (underenheder) too."
+    )
+    data_period: PeriodInput | None = strawberry.field(
+        default=None, description="The period of data to block (data fra tidsperiode)."
+    )
+    valid_from: date | None = strawberry.field(
+        default=None, description="First day the block applies (gyldig fra); default: from now on."
+    )
+    valid_to: date | None = strawberry.field(
+        default=None, description="Last day the block applies (gyldig til); default: until revoked."
+    )
+
+    def to_record(self, cpr: str, on: date) -> BlockRecord:
+        """The block to store for patient ``cpr``; raises :class:`InvalidArgument` for unusable input."""
+        kind = BlockKind[self.kind.name]
+        self._check_fields_fit(kind)
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise InvalidArgument("block.validTo", "the validity period (gyldighedsperiode) ends before it starts")
+        if self.valid_to and self.valid_to < on:
+            raise InvalidArgument("block.validTo", "the validity period (gyldighedsperiode) has already ended")
+        data_period = None
+        if self.data_period is not None:
+            if self.data_period.end < self.data_period.start:
+                raise InvalidArgument("block.dataPeriod.to", "the blocked data period ends before it starts")
+            data_period = PeriodRecord(self.data_period.start, self.data_period.end)
+        return BlockRecord(
+            id="",
+            cpr=cpr,
+            kind=kind,
+            validity=PeriodRecord(self.valid_from, self.valid_to),
+            authorization_id=_authorization_id(self.authorization_id) if kind is BlockKind.PROFESSIONAL else None,
+            organisation_sor=_sor(self.organisation_sor) if kind is BlockKind.ORGANISATION else None,
+            include_subunits=self.include_subunits,
+            data_period=data_period,
+        )
+
+    def _check_fields_fit(self, kind: BlockKind) -> None:
+        """Refuse fields that belong to another kind of block, rather than silently ignore them."""
+        if kind is not BlockKind.PROFESSIONAL and self.authorization_id is not None:
+            raise InvalidArgument("block.authorizationId", "only a PROFESSIONAL block names a professional")
+        if kind is not BlockKind.ORGANISATION and self.organisation_sor is not None:
+            raise InvalidArgument("block.organisationSor", "only an ORGANISATION block names a treatment place")
+        if kind is not BlockKind.ORGANISATION and self.include_subunits:
+            raise InvalidArgument("block.includeSubunits", "only an ORGANISATION block has sub-units (underenheder)")
+        if kind is BlockKind.PROFESSIONAL and self.data_period is not None:
+            raise InvalidArgument("block.dataPeriod", "a PROFESSIONAL block covers all data; it takes no data period")
+        if kind is BlockKind.DATA_PERIOD and self.data_period is None:
+            raise InvalidArgument("block.dataPeriod", "a DATA_PERIOD block needs the period of data to block")
+
+
+def _authorization_id(value: str | None) -> str:
+    text = (value or "").strip().upper()
+    if not AUTHORIZATION_ID.fullmatch(text):
+        raise InvalidArgument(
+            "block.authorizationId", "an autorisations-ID is five characters: consonants and digits, such as CBDJ6"
+        )
+    return text
+
+
+def _sor(value: str | None) -> str:
+    text = (value or "").strip()
+    if not SOR_CODE.fullmatch(text):
+        raise InvalidArgument("block.organisationSor", "a SOR code is at least 11 digits")
+    return text
+
+
+async def patient_blocks(info: Info, cpr: str) -> list[Block]:
+    """The patient's blocks as the consent service holds them (``Patient.blocks``)."""
+    require(info, cpr, DataCategory.BLOCKS)
+    found = await info.context.writers.blocks_for([cpr])
+    returned(info, cpr, DataCategory.BLOCKS)
+    on = today()
+    return [Block.from_record(record, on) for record in found.get(cpr, [])]
+
+
+async def create_block(info: Info, cpr: str, block: BlockInput) -> Block:
+    """Store a new block for ``cpr`` and return it as stored (``createBlock``)."""
+    require(info, cpr, DataCategory.BLOCKS_EDIT)
+    on = today()
+    record = block.to_record(cpr, on)
+    stored = await info.context.writers.create_block(record)
+    returned(info, cpr, DataCategory.BLOCKS_EDIT)
+    return Block.from_record(stored, on)
+
+
+async def revoke_block(info: Info, cpr: str, block_id: str) -> Block:
+    """Revoke one of ``cpr``'s blocks and return it as it was (``revokeBlock``).
+
+    The id must be one of *this* patient's blocks, checked against a fresh read before anything is
+    deleted, so nobody revokes another patient's block by guessing ids.
+    """
+    require(info, cpr, DataCategory.BLOCKS_EDIT)
+    if not BLOCK_ID.fullmatch(block_id):
+        raise InvalidArgument("id", "not a block id")
+    writers = info.context.writers
+    found = await writers.blocks_for([cpr])
+    block = next((b for b in found.get(cpr, []) if b.id == block_id), None)
+    if block is None:
+        raise InvalidArgument("id", "the patient has no block with this id")
+    try:
+        await writers.revoke_block(cpr, block_id)
+    except SourceRejected as exc:
+        if isinstance(exc, SourceVersionConflict):
+            raise
+        raise InvalidArgument("id", "the block no longer exists; it may have been revoked meanwhile") from exc
+    returned(info, cpr, DataCategory.BLOCKS_EDIT)
+    return Block.from_record(block, today())
