@@ -17,7 +17,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
 from auth.access_log import AccessLog, open_access_log
+from auth.export import Exporter
+from auth.facts import FactSources
 from auth.gate import AccessServices
+from auth.policy import PolicyOptions
 from auth.tokens import TokenVerifier
 from gateway.graphiql import DEFAULT_MOUNT_PATH, graphiql_assets_app, graphiql_html
 from gateway.http import BearerAuth, GraphQLApp
@@ -55,7 +58,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        sources = build_sources(settings.source_configs(), transport)
+        sources = build_sources(settings.source_configs(), transport, observer=settings.minlog_observer)
         store = access_log or open_access_log(settings.database_url)
         verifier = TokenVerifier(
             sources.jwks,
@@ -63,12 +66,20 @@ def create_app(
             audience=settings.token_audience,
             algorithms=settings.token_algorithms,
         )
-        app.state.services = Services(
-            sources, verifier, AccessServices(sources.consent, sources.treatment_relation, store, sources.sor)
+        facts = FactSources(sources.consent, sources.treatment_relation, sources.sor, sources.cpr, sources.fuldmagt)
+        access = AccessServices(
+            facts, store, PolicyOptions(settings.stamkort_blockable), settings.client_registrations()
         )
+        app.state.services = Services(sources, verifier, access)
+        exporter = None
+        if sources.minlog is not None:
+            exporter = Exporter(store, sources.minlog, interval_s=settings.minlog_export_interval_s)
+            exporter.start()
         try:
             yield
         finally:
+            if exporter is not None:
+                await exporter.stop()
             await sources.aclose()
             if access_log is None:
                 await store.aclose()

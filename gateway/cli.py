@@ -5,11 +5,13 @@ The sandbox runs in its own process (``python -m sandbox``); the gateway never i
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +19,10 @@ import httpx
 import typer
 import uvicorn
 
+from auth.access_log import AccessLog, open_access_log
 from gateway.schema import schema_sdl
 from gateway.settings import SANDBOX_PORTS, Settings, sandbox_url
+from sources.errors import SourceError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Et Samlet Patientoverblik: the GraphQL gateway.")
 
@@ -75,10 +79,14 @@ def demo(
 
 @app.command()
 def token(
-    as_: str = typer.Option(..., "--as", help="citizen or professional"),
+    as_: str = typer.Option(..., "--as", help="citizen, professional, assistant or system"),
     cpr: str | None = typer.Option(None, help="The citizen's CPR number (--as citizen)."),
-    authorization_id: str | None = typer.Option(None, help="Autorisations-ID (--as professional)."),
+    authorization_id: str | None = typer.Option(
+        None, help="Autorisations-ID: the professional, the responsible one (assistant), the acting one (system)."
+    ),
     org_sor: str | None = typer.Option(None, help="The professional's organisation, SOR ID."),
+    assistant_id: str | None = typer.Option(None, help="The assistant's user ID (--as assistant)."),
+    client_id: str | None = typer.Option(None, help="The vendor system's client ID (--as system)."),
     expires_in: int = typer.Option(3600, help="Lifetime in seconds."),
     issuer_url: str = typer.Option(sandbox_url("issuer"), help="The demo token issuer."),
 ) -> None:
@@ -86,10 +94,12 @@ def token(
     body: dict[str, Any] = {"actor_kind": as_, "expires_in": expires_in}
     if as_ == "citizen":
         body["cpr"] = cpr
-    elif as_ == "professional":
+    elif as_ in ("professional", "assistant", "system"):
         body |= {"authorization_id": authorization_id, "organisation_sor": org_sor}
+        body |= {"assistant_id": assistant_id} if as_ == "assistant" else {}
+        body |= {"client_id": client_id} if as_ == "system" else {}
     else:
-        raise typer.BadParameter("--as must be citizen or professional")
+        raise typer.BadParameter("--as must be citizen, professional, assistant or system")
     try:
         response = httpx.post(f"{issuer_url}/token", json=body, timeout=5)
     except httpx.HTTPError:
@@ -114,6 +124,61 @@ def export_schema(
         return
     Path(output).write_text(sdl, encoding="utf-8")
     typer.echo(f"wrote {output}", err=True)
+
+
+@app.command("purge-access-log")
+def purge_access_log(
+    older_than_days: int = typer.Option(730, min=1, help="Delete entries older than this many days (by law: 730)."),
+    database_url: str | None = typer.Option(None, help="The access log (default PATIENTOVERBLIK_DATABASE_URL)."),
+) -> None:
+    """Delete Min Log entries past their retention: older than two years by default (domain.md §1.8)."""
+    cut = datetime.now(UTC) - timedelta(days=older_than_days)
+    try:
+        store = open_access_log(database_url or Settings().database_url)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--database-url") from None
+    deleted = asyncio.run(_purge(store, cut))
+    typer.echo(f"deleted {deleted} access-log entries older than {cut:%Y-%m-%d %H:%M} UTC")
+
+
+@app.command("export-access-log")
+def export_access_log(
+    database_url: str | None = typer.Option(None, help="The access log (default PATIENTOVERBLIK_DATABASE_URL)."),
+) -> None:
+    """Send every access record not yet exported to the national Min Log sink, as FHIR AuditEvents, now."""
+    settings = Settings()
+    if settings.minlog is None:
+        typer.echo("No Min Log sink is configured (PATIENTOVERBLIK_MINLOG).", err=True)
+        raise typer.Exit(2)
+    try:
+        store = open_access_log(database_url or settings.database_url)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--database-url") from None
+    sent = asyncio.run(_export(store, settings))
+    typer.echo(f"exported {sent} access-log entries to Min Log")
+
+
+async def _export(store: AccessLog, settings: Settings) -> int:
+    from auth.export import export_pending
+    from sources.registry import build_sources
+
+    sources = build_sources(settings.source_configs(), observer=settings.minlog_observer)
+    try:
+        assert sources.minlog is not None
+        return await export_pending(store, sources.minlog)
+    except SourceError as exc:
+        typer.echo(f"Min Log did not accept the entries ({exc.source}); they stay pending.", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        await sources.aclose()
+        await store.aclose()
+
+
+async def _purge(store: AccessLog, older_than: datetime) -> int:
+    try:
+        return await store.purge(older_than)
+    finally:
+        await store.aclose()
 
 
 def _issuer_reason(response: httpx.Response) -> str:
@@ -155,6 +220,9 @@ def _print_welcome(port: int, listing: dict[str, Any]) -> None:
     typer.echo(f"\nGraphiQL:  {url}")
     typer.echo("Token:     .venv/bin/patientoverblik token --as citizen --cpr <CPR>")
     typer.echo("           .venv/bin/patientoverblik token --as professional --authorization-id CBDJ6")
+    typer.echo("           .venv/bin/patientoverblik token --as assistant --assistant-id medhjaelp-0042 \\")
+    typer.echo("               --authorization-id CBDJ6")
+    typer.echo("           .venv/bin/patientoverblik token --as system --client-id epj-odense --authorization-id CBDJ6")
     typer.echo('           (in GraphiQL, Headers: {"Authorization": "Bearer <token>"})\n')
     typer.echo("Demo personas:")
     for persona in listing.get("personas", []):

@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from graphql import GraphQLError
 
+from auth.access_log import AccessLog
 from auth.actor import Actor
 from auth.gate import AccessServices
 from auth.plan import AccessPlan
 from resolvers.loaders import Loaders
+from sources.consent import ConsentSource
+from sources.models import BlockRecord, MasterCardRecord, PersonRecord
+from sources.stamkort import StamkortSource
+
+
+@dataclass(frozen=True)
+class SourceWriters:
+    """The sources' write operations (Fælles Stamkort, Min Spærring), as resolvers use them."""
+
+    stamkort: StamkortSource
+    consent: ConsentSource
+
+    async def update_master_card(self, card: MasterCardRecord, expected_version: str) -> MasterCardRecord:
+        return await self.stamkort.update_master_card(card, expected_version)
+
+    async def create_block(self, block: BlockRecord) -> BlockRecord:
+        return await self.consent.create_block(block)
+
+    async def revoke_block(self, cpr: str, block_id: str) -> None:
+        await self.consent.revoke_block(cpr, block_id)
+
+    async def blocks_for(self, cprs: Sequence[str]) -> Mapping[str, list[BlockRecord]]:
+        return await self.consent.blocks_for(cprs)
 
 
 @dataclass
@@ -20,6 +45,17 @@ class RequestContext:
     request_id: str
     loaders: Loaders
     access: AccessServices
+    writers: SourceWriters
     access_plan: AccessPlan | None = field(default=None)
     partial_errors: list[GraphQLError] = field(default_factory=list)
     """Errors of fields that still returned data; added to the response's ``errors``."""
+
+    def remember_persons(self, records: Mapping[str, PersonRecord]) -> None:
+        """Prime the request's CPR loader with the records the access decision loaded."""
+        for cpr, record in records.items():
+            self.loaders.persons.prime(cpr, record)
+
+    @property
+    def access_log(self) -> AccessLog:
+        """The access-record store (resolvers read the patient's Min Log from it)."""
+        return self.access.access_log

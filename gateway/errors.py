@@ -20,6 +20,8 @@ from auth.errors import (
     AccessUnavailable,
     AuthenticationFailed,
     ConsentDenied,
+    FieldNotAllowed,
+    InvalidOverride,
     Unauthenticated,
 )
 from resolvers.errors import InvalidArgument
@@ -59,6 +61,7 @@ _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
     (AccessDenied, ErrorCode.FORBIDDEN),
     (AccessUnavailable, ErrorCode.SOURCE_UNAVAILABLE),
     (AccessRecordFailed, ErrorCode.ACCESS_LOG_UNAVAILABLE),
+    (InvalidOverride, ErrorCode.BAD_USER_INPUT),
     (SourceTimeout, ErrorCode.SOURCE_TIMEOUT),
     (SourceResponseInvalid, ErrorCode.SOURCE_INVALID_RESPONSE),
     (SourceVersionConflict, ErrorCode.VERSION_CONFLICT),
@@ -68,8 +71,12 @@ _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
 )
 
 _MESSAGES = {
-    ErrorCode.SOURCE_UNAVAILABLE: "The source is unavailable; the rest of the overview is complete.",
-    ErrorCode.SOURCE_TIMEOUT: "The source did not answer in time; the rest of the overview is complete.",
+    ErrorCode.SOURCE_UNAVAILABLE: (
+        "The source is unavailable; what it holds is missing here, the rest of the response is unaffected."
+    ),
+    ErrorCode.SOURCE_TIMEOUT: (
+        "The source did not answer in time; what it holds is missing here, the rest of the response is unaffected."
+    ),
     ErrorCode.SOURCE_INVALID_RESPONSE: "The source answered with data the gateway could not accept.",
     ErrorCode.INTERNAL_ERROR: "Unexpected error.",
 }
@@ -110,8 +117,15 @@ def translate(error: GraphQLError) -> GraphQLError:
     source = getattr(original, "source", None)
     if isinstance(source, str):
         extensions["source"] = source
-    if isinstance(original, InvalidArgument):
+    if isinstance(original, InvalidArgument | InvalidOverride):
         extensions["argument"] = original.argument
+    if isinstance(original, ConsentDenied) and original.overridable:
+        extensions["overridable"] = True
+    if isinstance(original, FieldNotAllowed):
+        extensions["field"] = original.field
+    current_version = getattr(original, "current_version", None)
+    if code is ErrorCode.VERSION_CONFLICT and isinstance(current_version, str):
+        extensions["currentVersion"] = current_version
     message = _MESSAGES.get(code, _without_values(error.message))
     logger.info(
         "graphql error",

@@ -20,7 +20,7 @@ from strawberry.asgi import GraphQL
 from auth.actor import ANONYMOUS, Actor
 from auth.errors import AuthenticationFailed
 from auth.tokens import TokenVerifier
-from gateway.context import RequestContext
+from gateway.context import RequestContext, SourceWriters
 from gateway.errors import ErrorCode
 from resolvers.loaders import Loaders
 
@@ -83,6 +83,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             request_id=request_id,
             loaders=Loaders.for_request(services.sources),
             access=services.access,
+            writers=SourceWriters(services.sources.stamkort, services.sources.consent),
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:

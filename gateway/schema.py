@@ -15,9 +15,11 @@ from strawberry.extensions import MaxAliasesLimiter, ParserCache, QueryDepthLimi
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 
+from auth.fields import FieldGuard
 from auth.gate import ConsentGate
 from gateway.errors import translate
-from resolvers.patient import Query
+from resolvers.mutations import Mutation
+from resolvers.query import Query
 from resolvers.scalars import SCALAR_MAP
 
 
@@ -47,12 +49,14 @@ def build_schema(*, max_depth: int = 12, max_aliases: int = 30) -> strawberry.Sc
     """The gateway's schema (no I/O; safe to call at import time or in tests)."""
     return GatewaySchema(
         query=Query,
+        mutation=Mutation,
         extensions=[
             partial(QueryDepthLimiter, max_depth=max_depth),
             partial(MaxAliasesLimiter, max_alias_count=max_aliases),
             partial(ParserCache, maxsize=512),
             partial(ValidationCache, maxsize=512),
             ConsentGate,
+            FieldGuard,
         ],
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
     )

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from auth.fields import ClientRegistration
 from sources.base import SourceConfig
 from sources.clinical import Endpoint, OrganisationKind
 from sources.registry import EndpointConfig, EndpointFormat, SourceConfigs
@@ -26,6 +27,8 @@ SANDBOX_PORTS = {
     "consent": 8105,
     "treatment_relation": 8106,
     "sor": 8107,
+    "minlog": 8108,
+    "fuldmagt": 8109,
     "region-syddanmark": 8110,
     "region-nordjylland": 8111,
     "municipality-odense": 8112,
@@ -96,6 +99,57 @@ def _sandbox_plan_endpoints() -> list[EndpointSettings]:
     return [EndpointSettings(name=name, base_url=sandbox_url(name), kind=kind) for name, kind in SANDBOX_PLAN_ENDPOINTS]
 
 
+class ClientSettings(BaseModel):
+    """A vendor system's client registration."""
+
+    name: str = Field(description="The system's name, shown in the citizen's access log.")
+    fields: list[str] = Field(
+        description="GraphQL field coordinates the client may select: `Type.field`, or `Type.*` for a whole type."
+    )
+    authority: bool = Field(default=False, description="A whitelisted authority: sees protected names and addresses.")
+
+    def registration(self, client_id: str) -> ClientRegistration:
+        return ClientRegistration(client_id, self.name, frozenset(self.fields), self.authority)
+
+
+DEMO_CLIENTS = {
+    "epj-odense": ClientSettings(
+        name="EPJ Odense (demo)",
+        fields=[
+            "Query.patient",
+            "Patient.cpr",
+            "Patient.person",
+            "Person.*",
+            "PostalAddress.*",
+            "Patient.generalPractitioner",
+            "GeneralPractitioner.*",
+            "Patient.masterCard",
+            "MasterCard.*",
+            "Relative.*",
+            "TemporaryAddress.*",
+            "Registrations.treatmentWill",
+            "Registrations.livingWill",
+            "Registrations.organDonor",
+            "Registrations.resuscitationOptOut",
+            "Patient.appointments",
+            "Appointments.*",
+            "AppointmentPage.*",
+            "PageInfo.*",
+            "Appointment.*",
+            "AppointmentDay.*",
+            "AppointmentWeek.*",
+            "AppointmentLocation.*",
+            "Organisation.*",
+            "Coding.*",
+            "Period.*",
+            "Doctor.*",
+            "SourceStatus.*",
+        ],
+    )
+}
+"""The sandbox's demo vendor system: the person, GP, master card and appointments, not plans or diagnoses."""
+
+
 class Settings(BaseSettings):
     """The gateway's settings."""
 
@@ -111,6 +165,17 @@ class Settings(BaseSettings):
     graphiql: bool = True
     max_depth: int = 12
     max_aliases: int = 30
+    stamkort_blockable: bool = Field(
+        default=False,
+        description=(
+            "Whether a block on a professional also hides the master data (stamoplysninger). Off: citizens "
+            "cannot block stamkort sharing since 1 December 2024 (BEK 193/2024)."
+        ),
+    )
+    clients: dict[str, ClientSettings] = Field(
+        default_factory=lambda: dict(DEMO_CLIENTS),
+        description="Vendor systems' registrations by client ID (JSON in PATIENTOVERBLIK_CLIENTS).",
+    )
 
     cpr: SourceSettings = Field(default_factory=lambda: SourceSettings(base_url=sandbox_url("cpr")))
     yderregister: SourceSettings = Field(default_factory=lambda: SourceSettings(base_url=sandbox_url("yderregister")))
@@ -121,6 +186,15 @@ class Settings(BaseSettings):
         default_factory=lambda: SourceSettings(base_url=sandbox_url("treatment_relation"))
     )
     sor: SourceSettings = Field(default_factory=lambda: SourceSettings(base_url=sandbox_url("sor")))
+    fuldmagt: SourceSettings = Field(default_factory=lambda: SourceSettings(base_url=sandbox_url("fuldmagt")))
+    minlog: SourceSettings | None = Field(
+        default_factory=lambda: SourceSettings(base_url=sandbox_url("minlog")),
+        description="The national Min Log sink that receives access records as FHIR AuditEvent; null: no export.",
+    )
+    minlog_observer: str = Field(
+        default="patientoverblik", description="The gateway's identity in exported events (its SOR code in production)."
+    )
+    minlog_export_interval_s: float = Field(default=5.0, gt=0, description="How often pending records are exported.")
     appointment_endpoints: list[EndpointSettings] = Field(
         default_factory=_sandbox_appointment_endpoints,
         description="Every appointment endpoint (JSON list in PATIENTOVERBLIK_APPOINTMENT_ENDPOINTS).",
@@ -138,6 +212,10 @@ class Settings(BaseSettings):
             raise ValueError("endpoint names must be distinct")
         return endpoints
 
+    def client_registrations(self) -> dict[str, ClientRegistration]:
+        """The vendor systems' registrations, keyed by client ID."""
+        return {client_id: c.registration(client_id) for client_id, c in self.clients.items()}
+
     def source_configs(self) -> SourceConfigs:
         """The adapters' configuration, including the issuer's JWKS endpoint."""
         jwks = urlsplit(self.token_jwks_url)
@@ -151,6 +229,8 @@ class Settings(BaseSettings):
             jwks=SourceConfig("token_issuer", f"{jwks.scheme}://{jwks.netloc}", timeout_s=2.0, retries=1),
             jwks_path=jwks.path or "/",
             sor=self.sor.config("sor"),
+            fuldmagt=self.fuldmagt.config("fuldmagt"),
+            minlog=self.minlog.config("minlog") if self.minlog is not None else None,
             appointments=tuple(e.endpoint_config() for e in self.appointment_endpoints),
             plans=tuple(e.endpoint_config() for e in self.plan_endpoints),
         )

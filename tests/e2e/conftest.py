@@ -77,7 +77,17 @@ def recorded(sandbox: ThreadedSandbox, name: str) -> int:
     return len(sandbox.control(name).recorder.requests)
 
 
-SINGLE_SOURCES = ("cpr", "yderregister", "stamkort", "registers", "consent", "treatment_relation", "sor")
+SINGLE_SOURCES = (
+    "cpr",
+    "yderregister",
+    "stamkort",
+    "registers",
+    "consent",
+    "treatment_relation",
+    "sor",
+    "fuldmagt",
+    "minlog",
+)
 
 
 def settings_for(sandbox: ThreadedSandbox, tmp_path: Path, **overrides: Any) -> Settings:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from auth.access_log import AccessRecord
+from auth.access_log_sqlite import SqliteAccessLog
 from sandbox.server import ThreadedSandbox
 from tests.e2e.conftest import (
     BLOCKED_DOCTOR,
@@ -23,28 +24,58 @@ from tests.e2e.conftest import (
 )
 
 DATA_SOURCES = ("cpr", "yderregister", "stamkort", "registers")
+SHARED_SOURCES = ("region-syddanmark", "region-nordjylland", "municipality-odense", "gp", "dds", "plans-hospital")
+SHARED_OVERVIEW = """
+query($cpr: CPR!) {
+  patient(cpr: $cpr) {
+    person { name }
+    appointments(from: "2020-01-01", to: "2029-12-31") { list { totalCount } }
+    plans { items { id } }
+  }
+}
+"""
 
 
-def assert_nothing_fetched(sandbox: ThreadedSandbox) -> None:
-    for source in DATA_SOURCES:
+def assert_nothing_fetched(sandbox: ThreadedSandbox, sources: Sequence[str] = DATA_SOURCES) -> None:
+    for source in sources:
         assert recorded(sandbox, source) == 0, f"{source} was asked for data the caller may not see"
 
 
-async def test_citizen_asking_for_another_patient_is_forbidden_and_nothing_is_fetched(gateway: Gateway) -> None:
+async def test_citizen_asking_for_another_patient_is_forbidden_after_one_identity_lookup(gateway: Gateway) -> None:
     body = await gateway.graphql(OVERVIEW, gateway.citizen(HANS), cpr=KOL)
 
     assert body["data"] == {"patient": None}
     assert error_codes(body) == [("FORBIDDEN", None)]
     assert body["errors"][0]["path"] == ["patient"]
-    assert_nothing_fetched(gateway.sandbox)
+    # Deciding whether Hans represents her reads her CPR identity and his powers of attorney once each.
+    assert recorded(gateway.sandbox, "cpr") == 1
+    assert recorded(gateway.sandbox, "fuldmagt") == 1
+    assert_nothing_fetched(gateway.sandbox, ("yderregister", "stamkort", "registers"))
 
 
-async def test_blocked_doctor_gets_consent_denied_and_no_patient_data_is_fetched(gateway: Gateway) -> None:
-    body = await gateway.graphql(OVERVIEW, gateway.professional(BLOCKED_DOCTOR), cpr=BLOCKS_DOCTOR)
+async def test_doctor_blocked_by_name_sees_master_data_but_shared_data_is_never_fetched(gateway: Gateway) -> None:
+    body = await gateway.graphql(SHARED_OVERVIEW, gateway.professional(BLOCKED_DOCTOR), cpr=BLOCKS_DOCTOR)
 
-    assert body["data"] == {"patient": None}
-    assert error_codes(body) == [("CONSENT_DENIED", None)]
-    assert_nothing_fetched(gateway.sandbox)
+    patient = body["data"]["patient"]
+    assert patient["person"] == {"name": "Anne Test Pedersen"}
+    assert patient["appointments"] is None and patient["plans"] is None
+    assert sorted(error_codes(body)) == [("CONSENT_DENIED", None), ("CONSENT_DENIED", None)]
+    assert all(e["extensions"].get("overridable") is True for e in body["errors"])
+    assert_nothing_fetched(gateway.sandbox, SHARED_SOURCES)
+
+
+async def test_with_stamkort_blockable_a_named_block_hides_the_master_data_too(
+    sandbox: ThreadedSandbox, tmp_path: Path
+) -> None:
+    store = SqliteAccessLog(tmp_path / "access.db")
+    settings = settings_for(sandbox, tmp_path, stamkort_blockable=True)
+    async for gateway in start_gateway(sandbox, settings, store):
+        body = await gateway.graphql(OVERVIEW, gateway.professional(BLOCKED_DOCTOR), cpr=BLOCKS_DOCTOR)
+
+        assert body["data"]["patient"] == {"person": None, "generalPractitioner": None, "masterCard": None}
+        assert {code for code, _ in error_codes(body)} == {"CONSENT_DENIED"}
+        assert_nothing_fetched(gateway.sandbox)
+    await store.aclose()
 
 
 async def test_professional_without_treatment_relation_is_forbidden(gateway: Gateway) -> None:
@@ -67,9 +98,10 @@ async def test_denial_of_one_patient_leaves_the_other_patient_in_the_same_reques
     )
     body = await gateway.graphql(query, gateway.professional(BLOCKED_DOCTOR), a=BLOCKS_DOCTOR, b=HANS)
 
-    assert body["data"] == {"a": None, "b": None}
-    assert sorted(error_codes(body)) == [("CONSENT_DENIED", None), ("FORBIDDEN", None)]
-    assert_nothing_fetched(gateway.sandbox)
+    assert body["data"] == {"a": {"person": {"name": "Anne Test Pedersen"}}, "b": None}
+    assert error_codes(body) == [("FORBIDDEN", None)]
+    assert body["errors"][0]["path"] == ["b"]
+    assert recorded(gateway.sandbox, "cpr") == 1
 
 
 async def test_consent_service_down_fails_closed_for_professionals(gateway: Gateway) -> None:
@@ -130,21 +162,19 @@ async def test_denied_access_is_recorded_too(gateway: Gateway) -> None:
     assert record.returned == ()
 
 
-class BrokenAccessLog:
+class BrokenAccessLog(SqliteAccessLog):
+    """A store whose disk is full: every write fails."""
+
     async def write(self, records: Sequence[AccessRecord]) -> None:
         raise OSError("disk full")
-
-    async def for_patient(self, cpr: str, limit: int = 100) -> list[AccessRecord]:
-        return []
-
-    async def aclose(self) -> None:
-        return None
 
 
 async def test_failed_access_record_fails_the_request_closed_with_no_data(
     sandbox: ThreadedSandbox, tmp_path: Path
 ) -> None:
-    async for gateway in start_gateway(sandbox, settings_for(sandbox, tmp_path), BrokenAccessLog()):
+    async for gateway in start_gateway(
+        sandbox, settings_for(sandbox, tmp_path), BrokenAccessLog(tmp_path / "broken.db")
+    ):
         body = await gateway.graphql(OVERVIEW, gateway.citizen(HANS), cpr=HANS)
 
         assert body["data"] is None
