@@ -6,6 +6,7 @@ uses ``httpx.ASGITransport``. Each sandbox source records what it received (``re
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,6 +164,16 @@ async def gateway(sandbox: ThreadedSandbox, tmp_path: Path) -> AsyncIterator[Gat
     async for running in start_gateway(sandbox, settings_for(sandbox, tmp_path), store):
         yield running
     await store.aclose()
+
+
+@pytest.fixture
+def restore_hans(population: Population) -> Iterator[None]:
+    """Put Hans's master card and every block back after a test that writes."""
+    card = copy.deepcopy(population.master_cards[HANS])
+    blocks = copy.deepcopy(population.blocks)
+    yield
+    population.master_cards[HANS] = card
+    population.blocks[:] = blocks
 
 
 def error_codes(body: dict[str, Any]) -> list[tuple[str, str | None]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS, Gateway, error_codes, recorded
 
 LISE, INGE, JORGEN = "1709683160", "2205753484", "0310502239"
@@ -32,6 +34,7 @@ def denied_paths(body: dict[str, object]) -> dict[str, str]:
     return {".".join(map(str, e["path"])): e["extensions"]["code"] for e in errors}
 
 
+@pytest.mark.usefixtures("restore_hans")
 async def test_a_representative_with_full_power_sees_and_edits_as_the_citizen(gateway: Gateway) -> None:
     token = gateway.citizen(LISE)
 

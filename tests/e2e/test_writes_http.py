@@ -8,8 +8,6 @@ sandbox is shared by the whole session.
 from __future__ import annotations
 
 import asyncio
-import copy
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -20,6 +18,8 @@ from sandbox.population import Population
 from sandbox.server import ThreadedSandbox
 from sources.payloads import COPENHAGEN
 from tests.e2e.conftest import BLOCKED_DOCTOR, BLOCKS_DOCTOR, DOCTOR_WITH_RELATIONS, HANS, Gateway, error_codes
+
+pytestmark = pytest.mark.usefixtures("restore_hans")
 
 CARD = """
 query Card($cpr: CPR!) {
@@ -58,16 +58,6 @@ mutation Revoke($cpr: CPR!, $id: ID!) { revokeBlock(cpr: $cpr, id: $id) { id kin
 
 def today() -> date:
     return datetime.now(COPENHAGEN).date()
-
-
-@pytest.fixture(autouse=True)
-def restore_hans(population: Population) -> Iterator[None]:
-    """Put Hans's master card and every block back after the test."""
-    card = copy.deepcopy(population.master_cards[HANS])
-    blocks = copy.deepcopy(population.blocks)
-    yield
-    population.master_cards[HANS] = card
-    population.blocks[:] = blocks
 
 
 def requests(sandbox: ThreadedSandbox, name: str, method: str) -> int:
