@@ -70,8 +70,9 @@ def endpoints_to_ask(endpoints: Iterable[Endpoint], key: GatherKey) -> list[Endp
 def searches(key: GatherKey, cprs: Sequence[str]) -> list[ClinicalSearch]:
     """One upstream search per window piece left after cutting out blocked periods."""
     excluded = key.item_filter.excluded_organisations
+    visible = tuple(key.item_filter.windows(DateWindow()))
     return [
-        ClinicalSearch(tuple(cprs), piece, excluded, key.include_cancelled)
+        ClinicalSearch(tuple(cprs), piece, excluded, key.include_cancelled, visible)
         for piece in key.item_filter.windows(key.window)
     ]
 

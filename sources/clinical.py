@@ -111,6 +111,13 @@ class ClinicalSearch:
     window: DateWindow = field(default_factory=DateWindow)
     exclude_organisations: frozenset[str] = frozenset()
     include_cancelled: bool = True
+    visible_periods: tuple[DateWindow, ...] = (DateWindow(),)
+    """The whole timeline minus blocked data periods: where a search outside ``window`` may look."""
+
+    @property
+    def periods_blocked(self) -> bool:
+        """Some data periods are blocked, so not all of the timeline may be searched."""
+        return self.visible_periods != (DateWindow(),)
 
 
 class AppointmentStatus(StrEnum):

@@ -117,8 +117,13 @@ class DdsAppointmentSource:
         live = [e for e in entries if not (e.keys & replaced) and self._fetchable(e, wanted, search)]
         withdrawn = [e for e in live if e.status == "superseded"]
         if withdrawn and (search.window.start is not None or search.window.end is not None):
-            everything = _replaced(await self._index(wanted, search, DateWindow()))
+            # A newer version may lie outside the window; look for it only where the caller may see.
+            pieces = await asyncio.gather(*(self._index(wanted, search, p) for p in search.visible_periods))
+            everything = _replaced([entry for piece in pieces for entry in piece])
             live = [e for e in live if not (e.keys & everything)]
+            if search.periods_blocked:
+                # Its newer version may be in a blocked period: neither "cancelled" nor the new time can be told.
+                live = [e for e in live if e.status != "superseded"]
         withdrawn_ids = {e.id for e in live if e.status == "superseded"}
         semaphore = asyncio.Semaphore(FETCH_CONCURRENCY)
         fetched = await asyncio.gather(*(self._fetch(e, semaphore) for e in live))
