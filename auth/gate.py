@@ -105,7 +105,10 @@ async def build_plan(
     if registration is not None and registration.authority:
         options = PolicyOptions(options.stamkort_blockable, authority=True)
     lifted = {cpr for cpr, o in read.overrides.items() if isinstance(o, Override) and may_override(actor)}
-    loaded = await load_facts(actor, sorted(read.patients), services.sources, on, lifted)
+    # A malformed override, or one from a caller who may not send one, is refused without asking anything.
+    refused = {cpr for cpr, o in read.overrides.items() if isinstance(o, BadOverride) or not may_override(actor)}
+    asked = sorted(set(read.patients) - refused)
+    loaded = await load_facts(actor, asked, services.sources, on, lifted)
     context.remember_persons(loaded.persons)
     plan.aliases = dict(loaded.aliases)
     merged: dict[str, set[DataCategory]] = {}

@@ -99,7 +99,8 @@ async def test_nobody_but_an_authorised_professional_may_override(
 
     assert body["data"] == {"patient": None}
     assert error_codes(body) == [("FORBIDDEN", None)]
-    assert sum(recorded(gateway.sandbox, name) for name in SHARED_SOURCES) == 0
+    for source in (*SHARED_SOURCES, "treatment_relation", "consent", "cpr", "fuldmagt"):
+        assert recorded(gateway.sandbox, source) == 0, f"{source} was asked though the override is refused"
 
 
 async def test_a_malformed_override_is_bad_user_input_and_nothing_is_fetched(gateway: Gateway) -> None:
@@ -110,4 +111,5 @@ async def test_a_malformed_override_is_bad_user_input_and_nothing_is_fetched(gat
     assert body["data"] == {"patient": None}
     assert error_codes(body) == [("BAD_USER_INPUT", None)]
     assert body["errors"][0]["extensions"]["argument"] == "override.reason"
-    assert sum(recorded(gateway.sandbox, name) for name in SHARED_SOURCES) == 0
+    for source in (*SHARED_SOURCES, "treatment_relation", "consent"):
+        assert recorded(gateway.sandbox, source) == 0, f"{source} was asked though the override is malformed"
