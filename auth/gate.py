@@ -107,8 +107,8 @@ async def build_plan(
     lifted = {cpr for cpr, o in read.overrides.items() if isinstance(o, Override) and may_override(actor)}
     # A malformed override, or one from a caller who may not send one, is refused without asking anything.
     refused = {cpr for cpr, o in read.overrides.items() if isinstance(o, BadOverride) or not may_override(actor)}
-    asked = sorted(set(read.patients) - refused)
-    loaded = await load_facts(actor, asked, services.sources, on, lifted)
+    deciding = sorted(set(read.patients) - refused)
+    loaded = await load_facts(actor, deciding, services.sources, on, lifted)
     context.remember_persons(loaded.persons)
     plan.aliases = dict(loaded.aliases)
     merged: dict[str, set[DataCategory]] = {}
