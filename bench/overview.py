@@ -34,7 +34,7 @@ APPOINTMENTS = """{ patient(cpr: "1403723705") { appointments { complete
   weeks { week days { date appointments { id } } } } } }"""
 QUERIES = {"overview": OVERVIEW, "appointments": APPOINTMENTS}
 """Both have two dependent waves: CPR then practice / the DDS index then its documents."""
-SINGLE = ("cpr", "yderregister", "stamkort", "registers", "consent", "treatment_relation", "sor")
+SINGLE = ("cpr", "yderregister", "stamkort", "registers", "consent", "treatment_relation", "sor", "fuldmagt", "minlog")
 
 
 def percentile(values: list[float], q: float) -> float:
