@@ -29,8 +29,9 @@ from resolvers.access_log_words import (
 from resolvers.context import AccessLogReader
 from resolvers.directives import DataCategoryValue
 from resolvers.errors import InvalidArgument
+from resolvers.override import OverrideGroundValue
 from resolvers.paging import PageInfo, decode_cursor, encode_cursor
-from sources.audit import AccessorKind, AccessRecord, OverrideGround
+from sources.audit import AccessorKind, AccessRecord
 from sources.payloads import COPENHAGEN
 
 MAX_PAGE = 100
@@ -62,17 +63,6 @@ class AccessorKindValue(Enum):
     )
     SYSTEM = strawberry.enum_value(
         AccessorKind.SYSTEM, description="A vendor system (fagsystem, EPJ/EOJ) acting for a professional."
-    )
-
-
-@strawberry.enum(name="OverrideGround", description="Why a professional lifts the patient's blocks (værdispring).")
-class OverrideGroundValue(Enum):
-    PATIENT_CONSENT = strawberry.enum_value(
-        OverrideGround.PATIENT_CONSENT, description="The patient consents, for this professional, now (samtykke)."
-    )
-    NOT_CONTACTABLE = strawberry.enum_value(
-        OverrideGround.NOT_CONTACTABLE,
-        description="The patient cannot be asked and the data is needed for their treatment now (ikke kontaktbar).",
     )
 
 

@@ -7,22 +7,11 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers.access_log import OverrideGroundValue
 from resolvers.context import Info, plan_of
 from resolvers.directives import PatientScope
+from resolvers.override import OverrideInput
 from resolvers.patient import Patient
 from resolvers.scalars import CPR
-
-
-@strawberry.input(
-    description=(
-        "A professional's override of the patient's blocks (værdispring, consent override) for this request only. "
-        "Recorded prominently in the patient's access log with its ground and reason."
-    )
-)
-class OverrideInput:
-    ground: OverrideGroundValue = strawberry.field(description="The ground (grundlag) for overriding.")
-    reason: str = strawberry.field(description="Why, in your words (begrundelse): 10 to 500 characters.")
 
 
 @strawberry.enum(description="The kind of caller.")

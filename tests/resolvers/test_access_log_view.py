@@ -10,13 +10,13 @@ from resolvers.access_log import (
     AccessActivity,
     AccessLogEntry,
     AccessorKindValue,
-    OverrideGroundValue,
     log_window,
     read_access_log,
     years_before,
 )
 from resolvers.directives import DataCategoryValue
 from resolvers.errors import InvalidArgument
+from resolvers.override import OverrideGroundValue
 from resolvers.paging import encode_cursor
 from sources.audit import AccessCursor, AccessRecord
 from tests.records import access_record
