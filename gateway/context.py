@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from graphql import GraphQLError
@@ -32,9 +32,6 @@ class SourceWriters:
 
     async def revoke_block(self, cpr: str, block_id: str) -> None:
         await self.consent.revoke_block(cpr, block_id)
-
-    async def blocks_for(self, cprs: Sequence[str]) -> Mapping[str, list[BlockRecord]]:
-        return await self.consent.blocks_for(cprs)
 
 
 @dataclass

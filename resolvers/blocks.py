@@ -16,7 +16,7 @@ from enum import Enum
 
 import strawberry
 
-from resolvers.context import Info, require, returned
+from resolvers.context import Info, load, require, returned
 from resolvers.errors import InvalidArgument
 from resolvers.plans import Period
 from sources.categories import DataCategory
@@ -186,11 +186,9 @@ def _sor(value: str | None) -> str:
 
 async def patient_blocks(info: Info, cpr: str) -> list[Block]:
     """The patient's blocks as the consent service holds them (``Patient.blocks``)."""
-    require(info, cpr, DataCategory.BLOCKS)
-    found = await info.context.writers.blocks_for([cpr])
-    returned(info, cpr, DataCategory.BLOCKS)
+    found = await load(info, cpr, DataCategory.BLOCKS, info.context.loaders.blocks)
     on = today()
-    return [Block.from_record(record, on) for record in found.get(cpr, [])]
+    return [Block.from_record(record, on) for record in found or []]
 
 
 async def create_block(info: Info, cpr: str, block: BlockInput) -> Block:
@@ -199,6 +197,7 @@ async def create_block(info: Info, cpr: str, block: BlockInput) -> Block:
     on = today()
     record = block.to_record(cpr, on)
     stored = await info.context.writers.create_block(record)
+    info.context.loaders.blocks.clear(cpr)
     returned(info, cpr, DataCategory.BLOCKS_EDIT)
     return Block.from_record(stored, on)
 
@@ -212,13 +211,13 @@ async def revoke_block(info: Info, cpr: str, block_id: str) -> Block:
     require(info, cpr, DataCategory.BLOCKS_EDIT)
     if not BLOCK_ID.fullmatch(block_id):
         raise InvalidArgument("id", "not a block id")
-    writers = info.context.writers
-    found = await writers.blocks_for([cpr])
-    block = next((b for b in found.get(cpr, []) if b.id == block_id), None)
+    found = await info.context.loaders.blocks.get(cpr)
+    block = next((b for b in found or [] if b.id == block_id), None)
     if block is None:
         raise InvalidArgument("id", "the patient has no block with this id")
+    info.context.loaders.blocks.clear(cpr)
     try:
-        await writers.revoke_block(cpr, block_id)
+        await info.context.writers.revoke_block(cpr, block_id)
     except SourceRejected as exc:
         if isinstance(exc, SourceVersionConflict):
             raise

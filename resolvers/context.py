@@ -5,7 +5,6 @@ Resolvers read the access plan; they never decide access and never import ``auth
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeVar
 
@@ -23,6 +22,14 @@ if TYPE_CHECKING:
     from resolvers.loaders import Loaders
 
 T = TypeVar("T")
+V = TypeVar("V")
+V_co = TypeVar("V_co", covariant=True)
+
+
+class KeyLoader(Protocol[V_co]):
+    """A per-request loader keyed by CPR number (``resolvers.loaders.BatchLoader``)."""
+
+    async def get(self, key: str) -> V_co | None: ...
 
 
 class DecisionView(Protocol):
@@ -112,9 +119,6 @@ class Writers(Protocol):
     async def revoke_block(self, cpr: str, block_id: str) -> None:
         """Revoke the patient's block ``block_id``."""
 
-    async def blocks_for(self, cprs: Sequence[str]) -> Mapping[str, list[BlockRecord]]:
-        """The patients' active blocks."""
-
 
 class ResolverContext(Protocol):
     """The request context, as resolvers use it."""
@@ -160,6 +164,15 @@ def report(info: Info, errors: list[SourceError]) -> None:
 def returned(info: Info, cpr: str, category: DataCategory) -> None:
     """Record that ``category`` of ``cpr`` is in the response."""
     plan_of(info).mark_returned(cpr, category)
+
+
+async def load(info: Info, cpr: str, category: DataCategory, loader: KeyLoader[V]) -> V | None:
+    """Raise unless the caller may see ``category`` of ``cpr``; load it; note it went out when found."""
+    require(info, cpr, category)
+    record = await loader.get(cpr)
+    if record is not None:
+        returned(info, cpr, category)
+    return record
 
 
 async def gather(info: Info, category: DataCategory, loader: GroupLoader[T], key: GatherKey) -> Gathered[T]:

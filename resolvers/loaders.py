@@ -18,6 +18,7 @@ from resolvers.plans import keep_condition, keep_goal, keep_plan
 from sources.clinical import AppointmentRecord, CarePlanRecord, ConditionRecord, GoalRecord
 from sources.errors import SourceError
 from sources.models import (
+    BlockRecord,
     GpAssignmentRecord,
     MasterCardRecord,
     PersonRecord,
@@ -62,6 +63,8 @@ class Loaders:
     master_cards: BatchLoader[str, MasterCardRecord]
     registrations: BatchLoader[str, RegistrationsRecord]
     register_details: BatchLoader[str, RegisterDetailsRecord]
+    blocks: BatchLoader[str, list[BlockRecord]]
+    """The patient's own blocks (Min Spærring), for ``Patient.blocks`` and the revoke check."""
     appointments: GroupLoader[AppointmentRecord]
     care_plans: GroupLoader[CarePlanRecord]
     goals: GroupLoader[GoalRecord]
@@ -77,6 +80,7 @@ class Loaders:
             master_cards=BatchLoader(sources.stamkort.master_cards_for),
             registrations=BatchLoader(sources.registers.registrations_for),
             register_details=BatchLoader(sources.registers.details_for),
+            blocks=BatchLoader(sources.consent.blocks_for),
             appointments=appointment_loader(sources.appointments),
             care_plans=plan_loader([(p.endpoint, p.care_plans_for) for p in sources.plans], keep_plan),
             goals=plan_loader([(p.endpoint, p.goals_for) for p in sources.plans], keep_goal),

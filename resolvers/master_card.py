@@ -14,7 +14,7 @@ from enum import Enum
 
 import strawberry
 
-from resolvers.context import Info, require, returned
+from resolvers.context import Info, load
 from resolvers.directives import reveals
 from resolvers.person import PROTECTED_PLACEHOLDER, PostalAddress, redacts_protected
 from sources.categories import DataCategory
@@ -207,12 +207,8 @@ class Registrations:
         directives=[reveals(DataCategory.REGISTER_DETAILS)],
     )
     async def details(self, info: Info) -> RegistrationDetails | None:
-        require(info, self.cpr, DataCategory.REGISTER_DETAILS)
-        record = await info.context.loaders.register_details.get(self.cpr)
-        if record is None:
-            return None
-        returned(info, self.cpr, DataCategory.REGISTER_DETAILS)
-        return RegistrationDetails.from_record(record)
+        record = await load(info, self.cpr, DataCategory.REGISTER_DETAILS, info.context.loaders.register_details)
+        return RegistrationDetails.from_record(record) if record is not None else None
 
     @classmethod
     def from_record(cls, record: RegistrationsRecord) -> Registrations:
@@ -278,9 +274,5 @@ class MasterCard:
         directives=[reveals(DataCategory.REGISTERS)],
     )
     async def registrations(self, info: Info) -> Registrations | None:
-        require(info, self.cpr, DataCategory.REGISTERS)
-        record = await info.context.loaders.registrations.get(self.cpr)
-        if record is None:
-            return None
-        returned(info, self.cpr, DataCategory.REGISTERS)
-        return Registrations.from_record(record)
+        record = await load(info, self.cpr, DataCategory.REGISTERS, info.context.loaders.registrations)
+        return Registrations.from_record(record) if record is not None else None

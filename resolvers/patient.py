@@ -11,7 +11,7 @@ from resolvers.access_log import AccessLog, log_window, read_access_log
 from resolvers.appointments import AppointmentFilter, Appointments, apply_filter, window_of
 from resolvers.appointments import build as build_appointments
 from resolvers.blocks import Block, patient_blocks
-from resolvers.context import Info, gather, plan_of, require, returned
+from resolvers.context import Info, gather, load, plan_of, require, returned
 from resolvers.directives import reveals
 from resolvers.gather import Gathered, GatherKey
 from resolvers.master_card import MasterCard
@@ -30,11 +30,9 @@ class Patient:
 
     @strawberry.field(description="The person as registered in CPR.", directives=[reveals(DataCategory.PERSON)])
     async def person(self, info: Info) -> Person | None:
-        require(info, self.cpr, DataCategory.PERSON)
-        record = await info.context.loaders.persons.get(self.cpr)
+        record = await load(info, self.cpr, DataCategory.PERSON, info.context.loaders.persons)
         if record is None:
             return None
-        returned(info, self.cpr, DataCategory.PERSON)
         return Person.from_record(record, redact=plan_of(info).redact_protected(self.cpr))
 
     @strawberry.field(
@@ -57,12 +55,8 @@ class Patient:
         directives=[reveals(DataCategory.MASTER_CARD)],
     )
     async def master_card(self, info: Info) -> MasterCard | None:
-        require(info, self.cpr, DataCategory.MASTER_CARD)
-        record = await info.context.loaders.master_cards.get(self.cpr)
-        if record is None:
-            return None
-        returned(info, self.cpr, DataCategory.MASTER_CARD)
-        return MasterCard(cpr=self.cpr, record=record)
+        record = await load(info, self.cpr, DataCategory.MASTER_CARD, info.context.loaders.master_cards)
+        return MasterCard(cpr=self.cpr, record=record) if record is not None else None
 
     @strawberry.field(
         description=(
