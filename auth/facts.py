@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Protocol, TypeVar
 
@@ -109,14 +109,7 @@ async def load_facts(
     )
     for cpr in current:
         facts = partial.get(cpr, DecisionFacts())
-        loaded.facts[cpr] = DecisionFacts(
-            has_relation=facts.has_relation,
-            blocks=facts.blocks,
-            failed_source=facts.failed_source or failed,
-            subunits=subunits,
-            person=facts.person,
-            powers=facts.powers,
-        )
+        loaded.facts[cpr] = replace(facts, failed_source=facts.failed_source or failed, subunits=subunits)
     return loaded
 
 

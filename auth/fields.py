@@ -39,9 +39,8 @@ class ClientRegistration:
         return coordinate in allowed or f"{type_name}.*" in allowed
 
 
-def deny_everything(coordinate: str) -> bool:
-    """The allow-list of a system whose client is not registered: nothing."""
-    return coordinate in ALWAYS_ALLOWED or coordinate.startswith("Me.")
+UNREGISTERED = ClientRegistration("unregistered", "unregistered client", frozenset())
+"""What a system whose client is not registered may select: only :data:`ALWAYS_ALLOWED`."""
 
 
 class FieldGuard(SchemaExtension):

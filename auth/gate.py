@@ -21,7 +21,7 @@ from strawberry.extensions import SchemaExtension
 from auth.access_log import AccessLog
 from auth.actor import Actor, ActorKind
 from auth.facts import FactSources, load_facts
-from auth.fields import ClientRegistration, deny_everything
+from auth.fields import UNREGISTERED, ClientRegistration
 from auth.operation import BadOverride, OperationRead, OperationReader
 from auth.plan import AccessPlan, Denial, Override, PatientAccess, deny
 from auth.policy import DecisionFacts, PolicyOptions, decide, may_override
@@ -64,8 +64,6 @@ class ConsentGate(SchemaExtension):
         if execution.graphql_document is not None:
             registration = _registration(context.actor, context.access.clients)
             allowed = registration.allows if registration else None
-            if context.actor.kind is ActorKind.SYSTEM and registration is None:
-                allowed = deny_everything
             reader = OperationReader(
                 execution.schema._schema,
                 execution.graphql_document,
@@ -87,9 +85,11 @@ def today() -> date:
 
 
 def _registration(actor: Actor, clients: Mapping[str, ClientRegistration]) -> ClientRegistration | None:
-    if actor.client_id is None:
-        return None
-    return clients.get(actor.client_id)
+    """The caller's client registration; a system without one gets :data:`UNREGISTERED` (no fields)."""
+    registration = clients.get(actor.client_id) if actor.client_id is not None else None
+    if registration is None and actor.kind is ActorKind.SYSTEM:
+        return UNREGISTERED
+    return registration
 
 
 async def build_plan(

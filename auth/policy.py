@@ -186,8 +186,9 @@ def _clinical(
     override: Override | None,
     options: PolicyOptions,
 ) -> PatientAccess:
-    access = PatientAccess(cpr, ALLOW, {}, requested, accessor=accessor_of(actor), override=override)
-    access.sees_protected = options.authority
+    access = PatientAccess(
+        cpr, ALLOW, {}, requested, accessor=accessor_of(actor), override=override, sees_protected=options.authority
+    )
     if facts.has_relation is None or facts.blocks is None:
         source = facts.failed_source or "treatment_relation"
         access.patient = deny(
