@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from auth.fields import ClientRegistration
-from sources.base import SourceConfig
+from sources.base import DEFAULT_MAX_BODY_BYTES, MIB, SourceConfig
 from sources.clinical import Endpoint, OrganisationKind
 from sources.registry import EndpointConfig, EndpointFormat, SourceConfigs
 
@@ -55,6 +55,12 @@ SANDBOX_PLAN_ENDPOINTS: tuple[tuple[str, OrganisationKind], ...] = (
 )
 
 
+SEARCH_MAX_BODY_BYTES = 8 * MIB
+"""Default body limit of an appointment or plan endpoint: one page of a FHIR search or a document index."""
+SOR_MAX_BODY_BYTES = 4 * MIB
+"""Default body limit of the SOR register: a region's whole tree of units can come in one answer."""
+
+
 def sandbox_url(name: str) -> str:
     """The URL of a sandbox service on its default port."""
     return f"http://{SANDBOX_HOST}:{SANDBOX_PORTS[name]}"
@@ -64,18 +70,26 @@ class SourceSettings(BaseModel):
     """How to reach one upstream source."""
 
     base_url: str
-    timeout_s: float = Field(default=2.0, gt=0, description="Per-request timeout in seconds.")
-    retries: int = Field(default=1, ge=0, le=3, description="Retries for idempotent GETs.")
+    timeout_s: float = Field(
+        default=2.0, gt=0, description="Total deadline of one call in seconds: connect, send, every read and retry."
+    )
+    retries: int = Field(default=1, ge=0, le=3, description="Retries for idempotent GETs, within the deadline.")
     token: str | None = Field(default=None, description="Bearer credential sent to the source.")
+    max_body_bytes: int = Field(
+        default=DEFAULT_MAX_BODY_BYTES, gt=0, description="Largest answer body accepted, in bytes, after decoding."
+    )
 
     def config(self, name: str) -> SourceConfig:
-        return SourceConfig(name, self.base_url, self.timeout_s, self.retries, self.token)
+        return SourceConfig(name, self.base_url, self.timeout_s, self.retries, self.token, self.max_body_bytes)
 
 
 class EndpointSettings(SourceSettings):
     """One endpoint of a many-endpoint source (appointments, plans)."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Shown as `source` in errors.")
+    max_body_bytes: int = Field(
+        default=SEARCH_MAX_BODY_BYTES, gt=0, description="Largest answer body (a search page) accepted, in bytes."
+    )
     format: EndpointFormat = EndpointFormat.FHIR
     kind: OrganisationKind | None = Field(default=None, description="The sector; None when items say it.")
     organisation_sor: str | None = Field(
@@ -185,7 +199,9 @@ class Settings(BaseSettings):
     treatment_relation: SourceSettings = Field(
         default_factory=lambda: SourceSettings(base_url=sandbox_url("treatment_relation"))
     )
-    sor: SourceSettings = Field(default_factory=lambda: SourceSettings(base_url=sandbox_url("sor")))
+    sor: SourceSettings = Field(
+        default_factory=lambda: SourceSettings(base_url=sandbox_url("sor"), max_body_bytes=SOR_MAX_BODY_BYTES)
+    )
     fuldmagt: SourceSettings = Field(default_factory=lambda: SourceSettings(base_url=sandbox_url("fuldmagt")))
     minlog: SourceSettings | None = Field(
         default_factory=lambda: SourceSettings(base_url=sandbox_url("minlog")),

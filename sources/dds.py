@@ -11,7 +11,8 @@ down; then one ITI-68 fetch per document actually needed, at most :data:`FETCH_C
   without the window, since its successor may have moved outside it;
 - an entry whose author is an excluded organisation, names a patient not asked for, or is not an
   APD document is never fetched, even when the index ignored the pushdown;
-- a document that cannot be fetched, is hostile or malformed, or names another patient than its
+- a document that cannot be fetched, is larger than :data:`~sources.apd.MAX_DOCUMENT_BYTES` (reading
+  stops there: the rest is never fetched), is hostile or malformed, or names another patient than its
   index entry, is skipped and counted in ``AppointmentsAnswer.rejected``;
 - the newest version wins per stable appointment ID.
 
@@ -27,7 +28,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationError
 
-from sources.apd import ApdHostileDocument, ApdParseError, newest_per_appointment, parse_apd
+from sources.apd import MAX_DOCUMENT_BYTES, ApdHostileDocument, ApdParseError, newest_per_appointment, parse_apd
 from sources.appointments import keep
 from sources.base import SourceClient
 from sources.clinical import (
@@ -38,7 +39,7 @@ from sources.clinical import (
     DateWindow,
     Endpoint,
 )
-from sources.errors import SourceError
+from sources.errors import SourceError, SourceResponseInvalid
 from sources.fhir_search import resolve_link, search_resources, window_pairs
 from sources.identifiers import distinct_cprs
 from sources.payloads import CPR_SYSTEM, SOR_SYSTEM, FhirModel
@@ -175,7 +176,12 @@ class DdsAppointmentSource:
             return None
         async with semaphore:
             try:
-                data = await self._client.get_bytes(path, accept="application/xml, text/xml")
+                data = await self._client.get_bytes(
+                    path, accept="application/xml, text/xml", max_bytes=MAX_DOCUMENT_BYTES
+                )
+            except SourceResponseInvalid:
+                self._reject("document too large or badly encoded")
+                return None
             except SourceError:
                 self._reject("fetch failed")
                 return None
