@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from auth.fields import ClientRegistration
-from sources.base import DEFAULT_MAX_BODY_BYTES, MIB, SourceConfig
+from auth.key_cache import KeyCachePolicy
+from sources.base import DEFAULT_MAX_BODY_BYTES, KIB, MIB, SourceConfig
 from sources.clinical import Endpoint, OrganisationKind
 from sources.registry import EndpointConfig, EndpointFormat, SourceConfigs
 
@@ -176,6 +177,19 @@ class Settings(BaseSettings):
     token_jwks_url: str = Field(default_factory=lambda: sandbox_url("issuer") + "/.well-known/jwks.json")
     token_audience: str = "patientoverblik"  # noqa: S105 - an audience name, not a secret
     token_algorithms: tuple[str, ...] = ("RS256", "ES256")
+    token_jwks_timeout_s: float = Field(
+        default=2.0, gt=0, description="Total deadline of one key set fetch, and the longest a request waits for it."
+    )
+    token_jwks_max_bytes: int = Field(default=64 * KIB, gt=0, description="Largest key set document accepted.")
+    token_keys_refresh_s: float = Field(
+        default=300.0, ge=0, description="Age of the key set after which it is refreshed in the background."
+    )
+    token_keys_max_age_s: float = Field(
+        default=3600.0, gt=0, description="Age after which a key set the issuer no longer serves stops being used."
+    )
+    token_keys_retry_s: float = Field(
+        default=5.0, ge=0, description="Least time between key set fetches after a failure or for an unknown key id."
+    )
     graphiql: bool = True
     max_depth: int = 12
     max_aliases: int = 30
@@ -228,6 +242,21 @@ class Settings(BaseSettings):
             raise ValueError("endpoint names must be distinct")
         return endpoints
 
+    @model_validator(mode="after")
+    def _key_ages(self) -> Settings:
+        if self.token_keys_max_age_s < self.token_keys_refresh_s:
+            raise ValueError("token_keys_max_age_s must be at least token_keys_refresh_s")
+        return self
+
+    def key_cache_policy(self) -> KeyCachePolicy:
+        """How long the issuer's key set is trusted and how long a request waits for it."""
+        return KeyCachePolicy(
+            refresh_s=self.token_keys_refresh_s,
+            max_age_s=self.token_keys_max_age_s,
+            retry_s=self.token_keys_retry_s,
+            wait_s=self.token_jwks_timeout_s,
+        )
+
     def client_registrations(self) -> dict[str, ClientRegistration]:
         """The vendor systems' registrations, keyed by client ID."""
         return {client_id: c.registration(client_id) for client_id, c in self.clients.items()}
@@ -242,7 +271,13 @@ class Settings(BaseSettings):
             registers=self.registers.config("registers"),
             consent=self.consent.config("consent"),
             treatment_relation=self.treatment_relation.config("treatment_relation"),
-            jwks=SourceConfig("token_issuer", f"{jwks.scheme}://{jwks.netloc}", timeout_s=2.0, retries=1),
+            jwks=SourceConfig(
+                "token_issuer",
+                f"{jwks.scheme}://{jwks.netloc}",
+                timeout_s=self.token_jwks_timeout_s,
+                retries=1,
+                max_body_bytes=self.token_jwks_max_bytes,
+            ),
             jwks_path=jwks.path or "/",
             sor=self.sor.config("sor"),
             fuldmagt=self.fuldmagt.config("fuldmagt"),
