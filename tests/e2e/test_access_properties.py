@@ -15,7 +15,7 @@ example:
    means no shared endpoint gets one, every search leaves the blocked organisations out and cuts
    the blocked data periods from its dates, and SOR is asked only when a block needs its sub-units;
 3. exactly one access record is written for the request, with the override's ground and reason
-   when one was sent.
+   only when the caller may override and a block in force was lifted (ADR 0007).
 """
 
 from __future__ import annotations
@@ -246,6 +246,13 @@ class Rules:
     def named(self) -> bool:
         """The caller is blocked by name and sent no override: no shared data at all."""
         return any(b.kind == "professional" and b.authorization_id == DOCTOR_WITH_RELATIONS for b in self.active)
+
+    def lifts(self, population: Population) -> bool:
+        """The override was accepted and lifted a block in force (all four shared categories are asked)."""
+        if self.case.override is None or self.case.caller not in ("professional", "system"):
+            return False
+        in_force = [b for b in population.blocks if b.cpr == HANS and valid(b, today())]
+        return any(b.kind != "professional" or b.authorization_id == DOCTOR_WITH_RELATIONS for b in in_force)
 
     def places(self, block: Block) -> set[str]:
         assert block.organisation_sor is not None
@@ -489,7 +496,8 @@ async def check_record(rules: Rules, gateway: Gateway, started: datetime) -> Non
     (record,) = await gateway.access_log.for_patient(HANS, since=started)
     assert record.actor_kind == rules.case.caller
     assert record.requested == tuple(sorted(SHARED))
-    sent = rules.case.override or {}
+    sent = rules.case.override if rules.lifts(gateway.sandbox.sandbox.population) else None
+    sent = sent or {}
     assert (record.override_ground, record.override_reason) == (sent.get("ground"), sent.get("reason"))
     if rules.named:
         assert set(SHARED) <= set(record.denied) and record.returned == ()
