@@ -10,7 +10,8 @@ from resolvers.vocabulary import OverrideGround
 @strawberry.input(
     description=(
         "A professional's override of the patient's blocks (værdispring, consent override) for this request only. "
-        "Recorded prominently in the patient's access log with its ground and reason."
+        "Only an authorised professional may send one (others get FORBIDDEN). When it lifts a block, the patient's "
+        "access log shows it with its ground and reason; a refused override is never recorded."
     )
 )
 class OverrideInput:
