@@ -154,6 +154,17 @@ class Gateway:
         return body
 
 
+class Harness:
+    """A running gateway for property tests, named briefly in Hypothesis's reports (its sandbox holds the
+    whole population, too long to print)."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    def __repr__(self) -> str:
+        return "<gateway over the sandbox>"
+
+
 async def start_gateway(sandbox: ThreadedSandbox, settings: Settings, access_log: AccessLog) -> AsyncIterator[Gateway]:
     app = create_app(settings, access_log=access_log)
     async with (

@@ -60,7 +60,16 @@ from sandbox.personas import ASSISTANT_ID
 from sandbox.population import Block, Population
 from sandbox.server import SOURCE_APPS, ThreadedSandbox
 from sources.payloads import COPENHAGEN
-from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS, Gateway, error_codes, recorded, settings_for, start_gateway
+from tests.e2e.conftest import (
+    DOCTOR_WITH_RELATIONS,
+    HANS,
+    Gateway,
+    Harness,
+    error_codes,
+    recorded,
+    settings_for,
+    start_gateway,
+)
 
 OTHER_DOCTOR = "7QWRT"
 CLIENT = "epj-properties"
@@ -387,16 +396,6 @@ def token(gateway: Gateway, caller: str) -> str:
     if caller == "system":
         return gateway.token(actor_kind="system", client_id=CLIENT, authorization_id=DOCTOR_WITH_RELATIONS)
     return gateway.professional(DOCTOR_WITH_RELATIONS)
-
-
-class Harness:
-    """The running gateway, named briefly in Hypothesis's reports (its sandbox holds the whole population)."""
-
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
-
-    def __repr__(self) -> str:
-        return "<gateway over the sandbox>"
 
 
 @pytest.fixture

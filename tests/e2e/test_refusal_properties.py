@@ -36,6 +36,7 @@ from tests.e2e.conftest import (
     HANS,
     KOL,
     Gateway,
+    Harness,
     recorded,
     settings_for,
     start_gateway,
@@ -79,16 +80,6 @@ def token(gateway: Gateway, caller: str) -> str | None:
     if caller == "system":
         return gateway.token(actor_kind="system", client_id="epj-odense", authorization_id=DOCTOR_WITH_RELATIONS)
     return gateway.professional(CLINICAL[caller])
-
-
-class Harness:
-    """The running gateway (named briefly in Hypothesis's reports)."""
-
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
-
-    def __repr__(self) -> str:
-        return "<gateway over the sandbox>"
 
 
 @pytest.fixture
