@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import assert_never
 
 from auth.actor import Actor
 from auth.errors import (
@@ -72,7 +73,8 @@ class Decision:
 
     def error(self) -> AuthError:
         """The error a resolver raises for this denial."""
-        match self.denial:
+        denial = self.denial
+        match denial:
             case Denial.CONSENT_DENIED:
                 return ConsentDenied(self.reason, overridable=self.overridable)
             case Denial.UNAUTHENTICATED:
@@ -81,8 +83,10 @@ class Decision:
                 return AccessUnavailable(self.reason, self.source or "unknown")
             case Denial.BAD_OVERRIDE:
                 return InvalidOverride(self.reason, self.source or "override")
-            case _:
+            case Denial.FORBIDDEN | None:
                 return AccessDenied(self.reason)
+            case _:
+                assert_never(denial)
 
 
 ALLOW = Decision(Verdict.ALLOW)

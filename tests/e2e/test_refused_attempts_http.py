@@ -125,9 +125,11 @@ async def test_an_override_nobody_may_send_never_reads_as_a_broken_block_anywher
     entries = peters_log["data"]["patient"]["accessLog"]["entries"]
     assert all(e["override"] is None for e in entries)
     assert "Spærringen blev brudt" not in str(entries) and MARKER not in str(entries)
-    events = await min_log_events(gateway.sandbox, PETER)
-    assert all(e["purposeOfEvent"][0]["coding"][0]["code"] != "BTG" for e in events)
-    assert MARKER not in str(events)
+    ours = {r.id for r in records}
+    events = [e for e in await min_log_events(gateway.sandbox, PETER) if e["meta"]["tag"][0]["code"] in ours]
+    assert len(events) == (1 if who == "citizen" else 0)
+    assert all(e["purposeOfEvent"][0]["coding"][0]["code"] != "BTG" and e["outcome"] == "4" for e in events)
+    assert MARKER not in str(await min_log_events(gateway.sandbox, PETER))
 
 
 async def test_the_short_override_of_the_report_is_bad_input_and_leaves_no_text(gateway: Gateway) -> None:
