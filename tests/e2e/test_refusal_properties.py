@@ -255,3 +255,21 @@ async def test_the_reported_pair_gets_one_answer_for_both(harness: Harness, call
     errors = {e["path"][0]: (e["message"], e["extensions"]) for e in body["errors"]}
     assert errors["a"] == errors["b"]
     assert errors["b"][1]["code"] != "SOURCE_UNAVAILABLE"
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+async def test_a_stranger_with_blocks_costs_as_many_upstream_calls_as_no_one(harness: Harness, caller: str) -> None:
+    """Peter blocks OUH with its sub-units: asking SOR for them would give away that he exists."""
+    gateway = harness.gateway
+    allowed = allowed_for(caller, gateway.sandbox.sandbox.population)
+    existing = next(c for c in (PETER, BLOCKS_DOCTOR, KOL, HANS) if c not in allowed)
+    query = "query($c: CPR!) { patient(cpr: $c) { cpr appointments { withheld } } }"
+
+    answers, calls = [], []
+    for cpr in (existing, NOBODY):
+        clear(gateway.sandbox)
+        answers.append((await gateway.post(query, token(gateway, caller), c=cpr)).json())
+        calls.append(upstream_requests(gateway.sandbox))
+
+    assert answers[0] == answers[1]
+    assert calls[0] == calls[1]
