@@ -1,13 +1,14 @@
 """The consent gate: access decided once per request, from the parsed operation, before execution.
 
 ``ConsentGate`` is a strawberry schema extension. In ``on_execute``, before any resolver runs, it
-reads which patients and data categories the operation selects (:mod:`auth.operation`), loads what
-the decision needs (:mod:`auth.facts`: treatment relations, blocks, the patients' CPR identity and
-the caller's powers of attorney, one batched call each), decides with :mod:`auth.policy` and puts
-the :class:`~auth.plan.AccessPlan` on the request context. After execution, and before the response
-leaves, it writes one access record per patient (:mod:`auth.records`) and the request's security
-events (anonymous or refused attempts, ADR 0007); if that write fails, the request fails closed with
-no data.
+selects the operation and coerces its variables as execution will, reads which patients and data
+categories that operation selects (:mod:`auth.operation`), loads what the decision needs
+(:mod:`auth.facts`: treatment relations, blocks, the patients' CPR identity and the caller's powers
+of attorney, one batched call each), decides with :mod:`auth.policy` and puts the
+:class:`~auth.plan.AccessPlan` and the operation it was decided for on the request context. After
+execution, and before the response leaves, it writes one access record per patient
+(:mod:`auth.records`) and the request's security events (anonymous or refused attempts, ADR 0007);
+if that write fails, the request fails closed with no data.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from auth.access_log import AccessLog
 from auth.actor import Actor, ActorKind
 from auth.facts import FactSources, load_facts
 from auth.fields import UNREGISTERED, ClientRegistration
-from auth.operation import BadOverride, OperationRead, OperationReader
+from auth.operation import BadOverride, OperationRead, OperationReader, PreparedOperation, prepare_operation
 from auth.plan import AccessPlan, Denial, Override, PatientAccess, deny
 from auth.policy import DecisionFacts, PolicyOptions, accessor_of, decide, may_override
 from auth.records import write_records
@@ -51,6 +52,8 @@ class GateContext(Protocol):
     request_id: str
     access: AccessServices
     access_plan: AccessPlan | None
+    prepared_operation: PreparedOperation | None
+    """The operation and coerced variables access was decided for; execution runs exactly these."""
 
     def remember_persons(self, records: Mapping[str, PersonRecord]) -> None:
         """Keep the CPR records the decision loaded, so resolvers do not fetch them again."""
@@ -63,17 +66,15 @@ class ConsentGate(SchemaExtension):
         execution = self.execution_context
         context: GateContext = execution.context
         plan = AccessPlan(context.actor)
+        context.prepared_operation = None
         if execution.graphql_document is not None:
-            registration = _registration(context.actor, context.access.clients)
-            allowed = registration.allows if registration else None
-            reader = OperationReader(
-                execution.schema._schema,
-                execution.graphql_document,
-                execution.operation_name,
-                execution.variables,
-                allowed,
-            )
-            plan = await build_plan(context, reader.read(), today(), registration)
+            schema, document = execution.schema._schema, execution.graphql_document
+            prepared = prepare_operation(schema, document, execution.operation_name, execution.variables)
+            if isinstance(prepared, PreparedOperation):  # otherwise execution refuses the request, as we do
+                registration = _registration(context.actor, context.access.clients)
+                reader = OperationReader(schema, prepared, registration.allows if registration else None)
+                plan = await build_plan(context, reader.read(), today(), registration)
+                context.prepared_operation = prepared
         context.access_plan = plan
         yield
         await write_records(

@@ -1,40 +1,41 @@
 """Read the parsed operation: which patients it touches and which data categories of each.
 
-The walk follows the executable operation exactly as execution will: fragments and inline
-fragments, ``@skip``/``@include`` with their variables, aliases (the same patient twice is one
-patient). Fields carry their meaning as schema directives declared by the resolvers: a field with a
-``patientArgument`` directive opens a patient scope (its argument names the CPR), and a field with a
-``category`` directive reveals that category of the patient in scope. ``auth/`` reads these from the
-schema, so it never imports ``resolvers/``.
+The walk follows the executable operation exactly as execution will: the operation graphql-core
+selects and the variable values it coerces (:func:`prepare_operation`, defaults applied), fragments
+and inline fragments, ``@skip``/``@include`` with their variables, aliases (the same patient twice is
+one patient), every argument read as the resolver will get it. Fields carry their meaning as schema
+directives declared by the resolvers: a field with a ``patientArgument`` directive opens a patient
+scope (its argument names the CPR), and a field with a ``category`` directive reveals that category
+of the patient in scope. ``auth/`` reads these from the schema, so it never imports ``resolvers/``.
+The walk is linear in the size of the document (each fragment once per patient scope).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from graphql import (
-    BooleanValueNode,
-    DirectiveNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
     GraphQLField,
+    GraphQLIncludeDirective,
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLSkipDirective,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    StringValueNode,
-    Undefined,
-    VariableNode,
+    get_argument_values,
     get_named_type,
-    get_operation_ast,
-    value_from_ast_untyped,
 )
+from graphql.execution import Executor, VariableValues
 
 from auth.plan import Override
 from sources.audit import OverrideGround
@@ -62,7 +63,7 @@ class OperationRead:
 
     patients: PatientCategories = field(default_factory=dict)
     overrides: dict[str, Override | BadOverride] = field(default_factory=dict)
-    """CPR number → the override sent with that patient (the last one wins when sent twice)."""
+    """CPR number → the override sent with that patient (two different ones for one patient: a :class:`BadOverride`)."""
     denied_fields: set[str] = field(default_factory=set)
     """Field coordinates the client may not select; their subtrees are not read."""
     refused: PatientCategories = field(default_factory=dict)
@@ -70,17 +71,22 @@ class OperationRead:
 
 
 def parse_override(value: object) -> Override | BadOverride:
-    """An override from its GraphQL value (literal or variable), checked before anything runs."""
+    """An override from its coerced value (``{"ground": enum member, "reason": str}``), checked before anything runs."""
     if not isinstance(value, Mapping):
         return BadOverride("override", "the override must be an object with a ground and a reason")
+    ground_value = value.get("ground")
+    while isinstance(ground_value, Enum) and not isinstance(ground_value, OverrideGround):
+        ground_value = ground_value.value  # the schema's enum wraps the domain's
     try:
-        ground = OverrideGround(str(value.get("ground")))
+        ground = OverrideGround(str(ground_value))
     except ValueError:
         return BadOverride("override.ground", "the ground must be PATIENT_CONSENT or NOT_CONTACTABLE")
     reason = value.get("reason")
     reason = " ".join(reason.split()) if isinstance(reason, str) else ""
     if not REASON_MIN <= len(reason) <= REASON_MAX:
         return BadOverride("override.reason", f"the reason must be {REASON_MIN} to {REASON_MAX} characters")
+    if not reason.isprintable():
+        return BadOverride("override.reason", "the reason must be text, without control characters")
     return Override(ground, reason)
 
 
@@ -117,22 +123,55 @@ def _directives(field: GraphQLField) -> list[Any]:
     return list(getattr(definition, "directives", None) or [])
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedOperation:
+    """The operation execution will run, with its variable values coerced as execution coerces them."""
+
+    operation: OperationDefinitionNode
+    fragments: Mapping[str, FragmentDefinitionNode]
+    variables: VariableValues
+    """graphql-core's coerced values: defaults applied, every scalar parsed (the CPR scalar's check too)."""
+
+
+def prepare_operation(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    raw_variables: Mapping[str, Any] | None,
+) -> PreparedOperation | list[GraphQLError]:
+    """Select the operation and coerce its variables with graphql-core's ``Executor.build``, as execution does.
+
+    Returns the request errors execution would return instead (no such operation, several operations
+    and no name, variables that do not coerce); then nothing is decided and nothing runs.
+    """
+    variables = dict(raw_variables or {})
+    built = Executor.build(schema, document, raw_variable_values=variables, operation_name=operation_name)
+    if isinstance(built, list):
+        return built
+    return PreparedOperation(built.operation, built.fragment_definitions, built.variable_values)
+
+
 class OperationReader:
-    """Walks one operation of a document against the schema."""
+    """Walks the prepared operation against the schema, reading arguments exactly as execution will.
+
+    Arguments and ``@skip``/``@include`` conditions are read with graphql-core's ``get_argument_values``
+    over the coerced variables, the function execution uses. The walk is linear in the size of the
+    document: a fragment is walked once per patient scope it is spread in (what it reveals depends on
+    that scope and nothing else), however many times it is spread. ``visits`` counts the selections
+    looked at.
+    """
 
     def __init__(
         self,
         schema: GraphQLSchema,
-        document: DocumentNode,
-        operation_name: str | None,
-        variables: Mapping[str, Any] | None,
+        prepared: PreparedOperation,
         allowed: Callable[[str], bool] | None = None,
     ) -> None:
         self._schema = schema
         self._allowed = allowed
-        self._variables = dict(variables or {})
-        self._fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        self._operation: OperationDefinitionNode | None = get_operation_ast(document, operation_name)
+        self._prepared = prepared
+        self._walked: set[tuple[str, str | None]] = set()
+        self.visits = 0
 
     def patients(self) -> PatientCategories:
         """Every patient the operation touches, with the categories it selects."""
@@ -141,49 +180,38 @@ class OperationReader:
     def read(self) -> OperationRead:
         """Patients with their categories, overrides, and fields the client may not select."""
         found = OperationRead()
-        if self._operation is None:
-            return found
-        root = self._schema.get_root_type(self._operation.operation)
+        operation = self._prepared.operation
+        root = self._schema.get_root_type(operation.operation)
         if root is not None:
-            self._walk(root, self._operation.selection_set, None, found, frozenset())
+            self._walk(root, operation.selection_set, None, found)
         return found
 
     def _walk(
-        self,
-        parent: GraphQLNamedType,
-        selection_set: SelectionSetNode | None,
-        cpr: str | None,
-        found: OperationRead,
-        visiting: frozenset[str],
+        self, parent: GraphQLNamedType, selection_set: SelectionSetNode | None, cpr: str | None, found: OperationRead
     ) -> None:
         if selection_set is None:
             return
         for selection in selection_set.selections:
+            self.visits += 1
             if not isinstance(selection, FieldNode | InlineFragmentNode | FragmentSpreadNode):
                 continue
             if not self._included(selection):
                 continue
             if isinstance(selection, FieldNode):
-                self._field(parent, selection, cpr, found, visiting)
+                self._field(parent, selection, cpr, found)
             elif isinstance(selection, InlineFragmentNode):
                 target = self._type_named(selection.type_condition.name.value) if selection.type_condition else parent
-                self._walk(target or parent, selection.selection_set, cpr, found, visiting)
-            elif isinstance(selection, FragmentSpreadNode):
+                self._walk(target or parent, selection.selection_set, cpr, found)
+            else:
                 name = selection.name.value
-                fragment = self._fragments.get(name)
-                if fragment is None or name in visiting:
-                    continue
+                fragment = self._prepared.fragments.get(name)
+                if fragment is None or (name, cpr) in self._walked:
+                    continue  # walked in this scope already (or a cycle): it reveals nothing new
+                self._walked.add((name, cpr))
                 target = self._type_named(fragment.type_condition.name.value) or parent
-                self._walk(target, fragment.selection_set, cpr, found, visiting | {name})
+                self._walk(target, fragment.selection_set, cpr, found)
 
-    def _field(
-        self,
-        parent: GraphQLNamedType,
-        node: FieldNode,
-        cpr: str | None,
-        found: OperationRead,
-        visiting: frozenset[str],
-    ) -> None:
+    def _field(self, parent: GraphQLNamedType, node: FieldNode, cpr: str | None, found: OperationRead) -> None:
         if not isinstance(parent, GraphQLObjectType):
             return
         field = parent.fields.get(node.name.value)
@@ -197,56 +225,50 @@ class OperationReader:
             return  # never resolved, so nothing below it is decided or fetched
         argument = patient_argument(field)
         if argument is not None:
-            cpr = self._argument_value(node, argument)
-            if cpr is None:
-                return  # not a valid CPR number: the scalar rejects it before any resolver runs
+            arguments = self._arguments(field, node)
+            asked = arguments.get(argument) if arguments is not None else None
+            if not isinstance(asked, str) or not is_cpr(asked):
+                return  # execution refuses the field before its resolver runs
+            cpr = asked
             found.patients.setdefault(cpr, set())
-            self._override(node, field, cpr, found)
+            self._override(field, arguments or {}, cpr, found)
         category = field_category(field)
         if category is not None and cpr is not None:
             found.patients.setdefault(cpr, set()).add(category)
-        self._walk(get_named_type(field.type), node.selection_set, cpr, found, visiting)
+        self._walk(get_named_type(field.type), node.selection_set, cpr, found)
 
-    def _override(self, node: FieldNode, field: GraphQLField, cpr: str, found: OperationRead) -> None:
+    def _override(self, field: GraphQLField, arguments: Mapping[str, Any], cpr: str, found: OperationRead) -> None:
         name = override_argument(field)
-        for argument in node.arguments or ():
-            if name is not None and argument.name.value == name:
-                value = value_from_ast_untyped(argument.value, self._variables)
-                if value is not None and value is not Undefined:  # an omitted variable or null: no override
-                    found.overrides[cpr] = parse_override(value)
+        value = arguments.get(name) if name is not None else None
+        if value is None:
+            return  # an omitted override or null: no override
+        sent = parse_override(value)
+        earlier = found.overrides.get(cpr)
+        if earlier is not None and earlier != sent:
+            sent = BadOverride("override", "the operation sends different overrides for one patient")
+        found.overrides[cpr] = sent
 
-    def _argument_value(self, node: FieldNode, name: str) -> str | None:
-        for argument in node.arguments or ():
-            if argument.name.value != name:
-                continue
-            value: object = None
-            if isinstance(argument.value, StringValueNode):
-                value = argument.value.value
-            elif isinstance(argument.value, VariableNode):
-                value = self._variables.get(argument.value.name.value)
-            return value if isinstance(value, str) and is_cpr(value) else None
-        return None
+    def _arguments(self, definition: GraphQLField, node: FieldNode) -> dict[str, Any] | None:
+        """The field's arguments as its resolver gets them; ``None`` when execution would refuse them."""
+        try:
+            return get_argument_values(definition, node, self._prepared.variables)
+        except GraphQLError:
+            return None
 
     def _included(self, node: FieldNode | InlineFragmentNode | FragmentSpreadNode) -> bool:
+        """``@skip`` and ``@include`` as graphql-core's ``should_include_node`` reads them."""
         for directive in node.directives or ():
             name = directive.name.value
             if name not in ("skip", "include"):
                 continue
-            condition = self._condition(directive)
+            definition = GraphQLSkipDirective if name == "skip" else GraphQLIncludeDirective
+            try:
+                condition = get_argument_values(definition, directive, self._prepared.variables).get("if")
+            except GraphQLError:
+                return False  # execution refuses it too; nothing below runs
             if (name == "skip" and condition is True) or (name == "include" and condition is False):
                 return False
         return True
-
-    def _condition(self, directive: DirectiveNode) -> bool | None:
-        for argument in directive.arguments or ():
-            if argument.name.value != "if":
-                continue
-            if isinstance(argument.value, BooleanValueNode):
-                return argument.value.value
-            if isinstance(argument.value, VariableNode):
-                value = self._variables.get(argument.value.name.value)
-                return value if isinstance(value, bool) else None
-        return None
 
     def _type_named(self, name: str) -> GraphQLNamedType | None:
         return self._schema.get_type(name)

@@ -10,6 +10,7 @@ from graphql import GraphQLError
 from auth.access_log import AccessLog
 from auth.actor import Actor
 from auth.gate import AccessServices
+from auth.operation import PreparedOperation
 from auth.plan import AccessPlan
 from resolvers.loaders import Loaders
 from sources.consent import ConsentSource
@@ -44,6 +45,8 @@ class RequestContext:
     access: AccessServices
     writers: SourceWriters
     access_plan: AccessPlan | None = field(default=None)
+    prepared_operation: PreparedOperation | None = field(default=None)
+    """The operation and coerced variables the gate decided for; execution runs exactly these."""
     partial_errors: list[GraphQLError] = field(default_factory=list)
     """Errors of fields that still returned data; added to the response's ``errors``."""
 

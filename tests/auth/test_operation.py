@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from graphql import parse
 
-from auth.operation import BadOverride, OperationReader, PatientCategories
+from auth.operation import BadOverride, OperationReader, PatientCategories, PreparedOperation, prepare_operation
 from auth.plan import Override
 from gateway.schema import build_schema
 from sources.audit import OverrideGround
@@ -18,8 +18,16 @@ KOL = "2309510372"
 SCHEMA = build_schema()._schema
 
 
+def reader(
+    query: str, variables: dict[str, Any] | None = None, operation: str | None = None, allowed: Any = None
+) -> OperationReader:
+    prepared = prepare_operation(SCHEMA, parse(query), operation, variables)
+    assert isinstance(prepared, PreparedOperation), prepared
+    return OperationReader(SCHEMA, prepared, allowed)
+
+
 def read(query: str, variables: dict[str, Any] | None = None, operation: str | None = None) -> PatientCategories:
-    return OperationReader(SCHEMA, parse(query), operation, variables).patients()
+    return reader(query, variables, operation).patients()
 
 
 def test_categories_are_read_through_nested_fields() -> None:
@@ -74,8 +82,26 @@ def test_aliases_of_the_same_patient_are_one_patient_and_variables_name_patients
     assert found == {HANS: {DataCategory.PERSON, DataCategory.MASTER_CARD}, KOL: {DataCategory.GP}}
 
 
-def test_an_invalid_cpr_opens_no_patient_scope() -> None:
-    assert read('{ patient(cpr: "3213723705") { person { name } } }') == {}
+def test_variable_defaults_are_read_as_execution_coerces_them() -> None:
+    query = f'query Q($c: CPR! = "{HANS}", $on: Boolean = false) {{ patient(cpr: $c) {{ person {{ name }} ...@include(if: $on) {{ masterCard {{ phone }} }} }} }}'
+
+    assert read(query) == {HANS: {DataCategory.PERSON}}
+    assert read(query, {"c": KOL, "on": True}) == {KOL: {DataCategory.PERSON, DataCategory.MASTER_CARD}}
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "operation"),
+    [
+        ("query($c: CPR!) { patient(cpr: $c) { cpr } }", {"c": "3213723705"}, None),  # the CPR scalar refuses it
+        ("query($c: CPR!) { patient(cpr: $c) { cpr } }", {}, None),  # a required variable is missing
+        (f'query A {{ patient(cpr: "{HANS}") {{ cpr }} }} query B {{ me {{ kind }} }}', None, None),
+        (f'query A {{ patient(cpr: "{HANS}") {{ cpr }} }}', None, "C"),
+    ],
+)
+def test_what_execution_refuses_is_not_prepared(
+    query: str, variables: dict[str, Any] | None, operation: str | None
+) -> None:
+    assert isinstance(prepare_operation(SCHEMA, parse(query), operation, variables), list)
 
 
 def test_only_the_named_operation_is_read() -> None:
@@ -96,7 +122,7 @@ OVERRIDE_QUERY = (
 
 
 def overrides(query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    return dict(OperationReader(SCHEMA, parse(query), None, variables).read().overrides)
+    return dict(reader(query, variables).read().overrides)
 
 
 def test_an_override_sent_as_a_literal_is_read_with_its_ground_and_reason() -> None:
@@ -120,11 +146,9 @@ def test_an_omitted_or_null_override_is_no_override(variables: dict[str, Any] | 
 @pytest.mark.parametrize(
     ("value", "argument"),
     [
-        ({"ground": "BECAUSE", "reason": "Patienten sagde ja i dag"}, "override.ground"),
         ({"ground": "PATIENT_CONSENT", "reason": "   kort   "}, "override.reason"),
         ({"ground": "PATIENT_CONSENT", "reason": "x" * 501}, "override.reason"),
-        ({"ground": "PATIENT_CONSENT"}, "override.reason"),
-        ("NOT_CONTACTABLE", "override"),
+        ({"ground": "PATIENT_CONSENT", "reason": "Patienten sagde\x00 ja i dag"}, "override.reason"),
     ],
 )
 def test_a_malformed_override_is_refused_naming_the_part_that_is_wrong(value: object, argument: str) -> None:
@@ -133,10 +157,36 @@ def test_a_malformed_override_is_refused_naming_the_part_that_is_wrong(value: ob
     assert isinstance(found, BadOverride) and found.argument == argument
 
 
+@pytest.mark.parametrize(
+    "value",
+    [{"ground": "BECAUSE", "reason": "Patienten sagde ja i dag"}, {"ground": "PATIENT_CONSENT"}, "NOT_CONTACTABLE"],
+)
+def test_an_override_that_is_not_an_override_input_is_refused_before_anything_is_read(value: object) -> None:
+    prepared = prepare_operation(SCHEMA, parse(OVERRIDE_QUERY), None, {"o": value})
+
+    assert isinstance(prepared, list) and prepared
+
+
+def test_different_overrides_for_one_patient_are_refused_in_any_order() -> None:
+    query = f"""
+    query($a: OverrideInput, $b: OverrideInput) {{
+      one: patient(cpr: "{HANS}", override: $a) {{ cpr }} ...Other two: patient(cpr: "{HANS}", override: $b) {{ cpr }}
+    }}
+    fragment Other on Query {{ three: patient(cpr: "{HANS}", override: $a) {{ cpr }} }}
+    """
+    sent = {"ground": "PATIENT_CONSENT", "reason": "Patienten sagde ja i dag"}
+    other = {"ground": "NOT_CONTACTABLE", "reason": "Bevidstløs ved indlæggelse"}
+
+    assert overrides(query, {"a": sent, "b": sent}) == {HANS: Override(OverrideGround.PATIENT_CONSENT, sent["reason"])}
+    for a, b in ((sent, other), (other, sent)):
+        (found,) = overrides(query, {"a": a, "b": b}).values()
+        assert isinstance(found, BadOverride) and found.argument == "override"
+
+
 def test_fields_outside_a_client_allow_list_are_denied_and_not_read_below() -> None:
     query = f'{{ patient(cpr: "{HANS}") {{ person {{ name }} diagnoses {{ items {{ code }} }} }} }}'
     allowed = {"Query.patient", "Patient.person", "Person.name"}
-    read_ = OperationReader(SCHEMA, parse(query), None, None, allowed.__contains__).read()
+    read_ = reader(query, allowed=allowed.__contains__).read()
 
     assert read_.denied_fields == {"Patient.diagnoses"}
     assert read_.patients == {HANS: {DataCategory.PERSON}}
