@@ -48,12 +48,13 @@ def create_app(
     """The gateway as an ASGI app."""
     settings = settings or Settings()
     quiet_transport_loggers()
-    schema = build_schema(max_depth=settings.max_depth, max_aliases=settings.max_aliases)
+    limits = settings.limits()
     graphql = GraphQLApp(
-        schema,
+        build_schema(limits),
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=False,
         ide_html=graphiql_html() if settings.graphiql else "",
+        limits=limits,
     )
 
     @asynccontextmanager

@@ -24,6 +24,7 @@ from auth.errors import (
     InvalidOverride,
     Unauthenticated,
 )
+from gateway.limits import LimitExceeded, OperationNotSelected
 from resolvers.errors import InvalidArgument
 from sources.errors import (
     SourceError,
@@ -47,6 +48,12 @@ class ErrorCode(StrEnum):
     SOURCE_INVALID_RESPONSE = "SOURCE_INVALID_RESPONSE"
     BAD_USER_INPUT = "BAD_USER_INPUT"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    BAD_REQUEST = "BAD_REQUEST"
+    """The HTTP request is not a GraphQL request the gateway can run (body, content type, operationName)."""
+    REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+    """The body is over ``PATIENTOVERBLIK_MAX_BODY_BYTES`` (HTTP 413)."""
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    """Over the limit on tokens, operations, depth or aliases (``extensions.limit``, ``extensions.maximum``)."""
     VERSION_CONFLICT = "VERSION_CONFLICT"
     ACCESS_LOG_UNAVAILABLE = "ACCESS_LOG_UNAVAILABLE"
     RATE_LIMITED = "RATE_LIMITED"
@@ -62,6 +69,8 @@ _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
     (AccessUnavailable, ErrorCode.SOURCE_UNAVAILABLE),
     (AccessRecordFailed, ErrorCode.ACCESS_LOG_UNAVAILABLE),
     (InvalidOverride, ErrorCode.BAD_USER_INPUT),
+    (LimitExceeded, ErrorCode.QUERY_TOO_COMPLEX),
+    (OperationNotSelected, ErrorCode.BAD_REQUEST),
     (SourceTimeout, ErrorCode.SOURCE_TIMEOUT),
     (SourceResponseInvalid, ErrorCode.SOURCE_INVALID_RESPONSE),
     (SourceVersionConflict, ErrorCode.VERSION_CONFLICT),
@@ -138,6 +147,8 @@ def translate(error: GraphQLError) -> GraphQLError:
         extensions["overridable"] = True
     if isinstance(original, FieldNotAllowed):
         extensions["field"] = original.field
+    if isinstance(original, LimitExceeded):
+        extensions["limit"], extensions["maximum"] = original.limit, original.maximum
     current_version = getattr(original, "current_version", None)
     if code is ErrorCode.VERSION_CONFLICT and isinstance(current_version, str):
         extensions["currentVersion"] = current_version

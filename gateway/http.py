@@ -3,7 +3,8 @@
 ``BearerAuth`` is plain ASGI middleware: a request without ``Authorization`` continues as the
 anonymous actor (the schema can be explored; patient data is ``UNAUTHENTICATED``); a request whose
 token cannot be verified gets **401** with a GraphQL-shaped body and ``WWW-Authenticate``, before
-GraphQL runs. ``GraphQLApp`` builds the per-request context inside the running loop.
+GraphQL runs. ``GraphQLApp`` reads the request within its limits (:mod:`gateway.request`) and builds
+the per-request context inside the running loop.
 """
 
 from __future__ import annotations
@@ -12,16 +13,20 @@ import re
 import uuid
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
 
 from auth.actor import ANONYMOUS, Actor
 from auth.errors import AuthenticationFailed
 from auth.tokens import TokenVerifier
 from gateway.context import RequestContext, SourceWriters
 from gateway.errors import ErrorCode
+from gateway.limits import Limits
+from gateway.request import RequestRefused, bounded_body, decode_json, error_response, request_data
 from resolvers.loaders import Loaders
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -58,18 +63,43 @@ class BearerAuth:
 
 
 def _unauthorized(message: str) -> Response:
-    body = {"errors": [{"message": f"Unauthenticated: {message}.", "extensions": {"code": ErrorCode.UNAUTHENTICATED}}]}
-    return JSONResponse(
-        body, status_code=401, headers={"www-authenticate": 'Bearer error="invalid_token"', "cache-control": "no-store"}
-    )
+    headers = {"www-authenticate": 'Bearer error="invalid_token"'}
+    return error_response(401, ErrorCode.UNAUTHENTICATED, f"Unauthenticated: {message}.", headers)
 
 
 class GraphQLApp(GraphQL[RequestContext, None]):
-    """strawberry's ASGI GraphQL app with the gateway's context and the offline GraphiQL page."""
+    """strawberry's ASGI GraphQL app with the gateway's context, request reading and GraphiQL page.
 
-    def __init__(self, *args: Any, ide_html: str = "", **kwargs: Any) -> None:
+    Requests are read by :mod:`gateway.request` (bounded body, strict JSON, the shape of a GraphQL
+    request); every refusal, strawberry's own included, is a GraphQL error body with a code.
+    """
+
+    def __init__(self, *args: Any, ide_html: str = "", limits: Limits | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._ide_html = ide_html
+        self.request_adapter_class = bounded_body((limits or Limits()).max_body_bytes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except RequestRefused as refused:
+            response = refused.response()
+        except HTTPException as exc:  # strawberry's own refusals (method, operation type, IDE disabled)
+            response = error_response(exc.status_code, ErrorCode.BAD_REQUEST, exc.reason)
+        await response(scope, receive, send)
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
+        if request.method != "POST":
+            raise RequestRefused(
+                405, ErrorCode.BAD_REQUEST, "Send GraphQL requests as POST with a JSON body.", {"allow": "POST"}
+            )
+        media_type = (request.content_type or "").partition(";")[0].strip().lower()
+        if media_type != "application/json":
+            raise RequestRefused(415, ErrorCode.BAD_REQUEST, "The body must be JSON (content-type: application/json).")
+        return request_data(decode_json(await request.get_body()))
 
     async def get_context(self, request: Any, response: Any) -> RequestContext:
         services = request.app.state.services

@@ -1,26 +1,78 @@
 """Assemble the strawberry schema: types from ``resolvers/``, extensions from ``auth/`` and here.
 
 Wiring only. Every error is coded and masked in :meth:`GatewaySchema.execute`, so errors raised
-by extensions (the consent gate, the access record) are translated too.
+by extensions (the consent gate, the access record) are translated too. Execution runs the
+operation the consent gate decided for, with the variable values it read (:class:`DecidedExecutor`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from graphql import GraphQLError, get_operation_ast
+from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType as StrawberryOperationType
 
+from auth.errors import AccessDenied
 from auth.fields import FieldGuard
 from auth.gate import ConsentGate
 from gateway.errors import translate
+from gateway.limits import DocumentLimits, Limits, operation_limits_rule
 from resolvers.mutations import Mutation
 from resolvers.query import Query
 from resolvers.scalars import SCALAR_MAP
+
+_VALIDATED_DOCUMENTS = 512
+
+
+@dataclasses.dataclass
+class RequestExecution(ExecutionContext):
+    """strawberry's execution context, naming only the operation the request named.
+
+    strawberry otherwise names the document's first operation when the request names none, and so
+    runs the first of several; the GraphQL spec (§6.1 *GetOperation*) makes that a request error.
+    """
+
+    @property
+    def operation_name(self) -> str | None:
+        return self._provided_operation_name
+
+    @property
+    def operation_type(self) -> StrawberryOperationType:
+        if self.graphql_document is None:
+            raise RuntimeError("No GraphQL document available")
+        operation = get_operation_ast(self.graphql_document, self.operation_name)
+        if operation is None:
+            raise RuntimeError("The request does not select one operation")
+        return StrawberryOperationType(operation.operation.value)
+
+
+class DecidedExecutor(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's executor, bound to the operation and variable values the consent gate read.
+
+    The gate prepares both with the same graphql-core function this executor's ``build`` uses; if
+    execution would run another operation, it runs nothing (fail closed), and it runs with the very
+    coerced variable values the gate read.
+    """
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        built = super().build(*args, **kwargs)
+        if isinstance(built, list):
+            return built
+        prepared = getattr(built.context_value, "prepared_operation", None)
+        if prepared is None or prepared.operation is not built.operation:
+            message = "Access was not decided for this operation."
+            return [GraphQLError(message, original_error=AccessDenied(message))]
+        built.variable_values = prepared.variables
+        return built
 
 
 class GatewaySchema(strawberry.Schema):
@@ -32,6 +84,27 @@ class GatewaySchema(strawberry.Schema):
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         return None
+
+    def _create_execution_context(
+        self,
+        query: str | None,
+        allowed_operation_types: Iterable[StrawberryOperationType],
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionContext:
+        return RequestExecution(
+            query=query,
+            schema=self,
+            allowed_operations=allowed_operation_types,
+            context=context_value,
+            root_value=root_value,
+            variables=variable_values,
+            provided_operation_name=operation_name,
+            operation_extensions=operation_extensions,
+        )
 
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         """Execute, then code and mask every error, wherever it was raised (extensions included)."""
@@ -45,19 +118,24 @@ class GatewaySchema(strawberry.Schema):
         return result
 
 
-def build_schema(*, max_depth: int = 12, max_aliases: int = 30) -> strawberry.Schema:
-    """The gateway's schema (no I/O; safe to call at import time or in tests)."""
+def build_schema(limits: Limits | None = None) -> strawberry.Schema:
+    """The gateway's schema (no I/O; safe to call at import time or in tests).
+
+    The depth and alias rule is made here, once: every request adds the same rule object, so the
+    validation cache hits for a document it has seen.
+    """
+    limits = limits or Limits()
+    rules = (operation_limits_rule(limits.max_depth, limits.max_aliases),)
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
         extensions=[
-            partial(QueryDepthLimiter, max_depth=max_depth),
-            partial(MaxAliasesLimiter, max_alias_count=max_aliases),
-            partial(ParserCache, maxsize=512),
-            partial(ValidationCache, maxsize=512),
+            partial(DocumentLimits, limits=limits, rules=rules),
+            partial(ValidationCache, maxsize=_VALIDATED_DOCUMENTS),
             ConsentGate,
             FieldGuard,
         ],
+        execution_context_class=DecidedExecutor,
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
     )
 

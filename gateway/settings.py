@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from auth.fields import ClientRegistration
 from auth.key_cache import KeyCachePolicy
+from gateway.limits import Limits
 from sources.base import DEFAULT_MAX_BODY_BYTES, KIB, MIB, SourceConfig
 from sources.clinical import Endpoint, OrganisationKind
 from sources.registry import EndpointConfig, EndpointFormat, SourceConfigs
@@ -191,8 +192,19 @@ class Settings(BaseSettings):
         default=5.0, ge=0, description="Least time between key set fetches after a failure or for an unknown key id."
     )
     graphiql: bool = True
-    max_depth: int = 12
-    max_aliases: int = 30
+    max_body_bytes: int = Field(
+        default=65_536, ge=1_024, description="Largest request body in bytes; larger is HTTP 413 REQUEST_TOO_LARGE."
+    )
+    max_tokens: int = Field(
+        default=1_000, ge=100, description="Most lexical tokens (comments included) in a document: QUERY_TOO_COMPLEX."
+    )
+    max_operations: int = Field(default=10, ge=1, description="Most operations in one document: QUERY_TOO_COMPLEX.")
+    max_depth: int = Field(
+        default=12, ge=1, description="Deepest nesting of fields with selections (introspection not counted)."
+    )
+    max_aliases: int = Field(
+        default=30, ge=0, description="Most aliases in an operation, fragments counted where spread: QUERY_TOO_COMPLEX."
+    )
     stamkort_blockable: bool = Field(
         default=False,
         description=(
@@ -256,6 +268,10 @@ class Settings(BaseSettings):
             retry_s=self.token_keys_retry_s,
             wait_s=self.token_jwks_timeout_s,
         )
+
+    def limits(self) -> Limits:
+        """The bounds on one request's work."""
+        return Limits(self.max_body_bytes, self.max_tokens, self.max_operations, self.max_depth, self.max_aliases)
 
     def client_registrations(self) -> dict[str, ClientRegistration]:
         """The vendor systems' registrations, keyed by client ID."""
