@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 import strawberry
 
 from resolvers.common import Coding, Organisation, SourceStatus, source_statuses
-from resolvers.errors import InvalidArgument
+from resolvers.errors import InvalidArgument, check_date
 from resolvers.gather import Gathered
 from resolvers.paging import PageInfo, decode_cursor, encode_cursor
 from resolvers.vocabulary import graphql_enum
@@ -197,8 +197,8 @@ class Appointments:
 
 def window_of(start: date | None, end: date | None, today: date) -> tuple[date, date, DateWindow]:
     """The range asked for (defaults: today and 90 days on), validated; ``end`` is inclusive."""
-    first = start or today
-    last = end or first + timedelta(days=90)
+    first = check_date(start, "from") or today
+    last = check_date(end, "to") or first + timedelta(days=90)
     if last < first:
         raise InvalidArgument("to", "to must not be before from")
     if (last - first).days > MAX_SPAN_DAYS:

@@ -16,7 +16,7 @@ from datetime import date, datetime
 import strawberry
 
 from resolvers.context import Info, load, require, returned
-from resolvers.errors import InvalidArgument
+from resolvers.errors import InvalidArgument, check_date
 from resolvers.plans import Period
 from resolvers.vocabulary import graphql_enum
 from sources.categories import DataCategory
@@ -132,12 +132,16 @@ class BlockInput:
         """The block to store for patient ``cpr``; raises :class:`InvalidArgument` for unusable input."""
         kind = BlockKind[self.kind.name]
         self._check_fields_fit(kind)
+        check_date(self.valid_from, "block.validFrom")
+        check_date(self.valid_to, "block.validTo")
         if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
             raise InvalidArgument("block.validTo", "the validity period (gyldighedsperiode) ends before it starts")
         if self.valid_to and self.valid_to < on:
             raise InvalidArgument("block.validTo", "the validity period (gyldighedsperiode) has already ended")
         data_period = None
         if self.data_period is not None:
+            check_date(self.data_period.start, "block.dataPeriod.from")
+            check_date(self.data_period.end, "block.dataPeriod.to")
             if self.data_period.end < self.data_period.start:
                 raise InvalidArgument("block.dataPeriod.to", "the blocked data period ends before it starts")
             data_period = PeriodRecord(self.data_period.start, self.data_period.end)

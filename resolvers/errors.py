@@ -1,6 +1,16 @@
-"""Errors resolvers raise for bad arguments; the gateway codes them ``BAD_USER_INPUT``."""
+"""Errors resolvers raise for bad arguments, and the argument checks they share.
+
+The gateway codes :class:`InvalidArgument` ``BAD_USER_INPUT`` with ``extensions.argument``.
+"""
 
 from __future__ import annotations
+
+from datetime import date
+
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+"""The dates a date argument may name: far from the ends of Python's calendar (years 1 to 9999), so no
+date arithmetic on an argument can overflow, and wide enough for every patient's data."""
 
 
 class InvalidArgument(ValueError):
@@ -9,3 +19,10 @@ class InvalidArgument(ValueError):
     def __init__(self, argument: str, message: str) -> None:
         super().__init__(message)
         self.argument = argument
+
+
+def check_date(value: date | None, argument: str) -> date | None:
+    """``value`` when it lies in ``EARLIEST_DATE`` to ``LATEST_DATE`` (or is omitted); else :class:`InvalidArgument`."""
+    if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise InvalidArgument(argument, f"{argument} must be a date from {EARLIEST_DATE} to {LATEST_DATE}")
+    return value

@@ -25,7 +25,7 @@ from resolvers import blocks
 from resolvers.blocks import Block, BlockInput, today
 from resolvers.context import Info, require, returned
 from resolvers.directives import PatientScope, reveals
-from resolvers.errors import InvalidArgument
+from resolvers.errors import InvalidArgument, check_date
 from resolvers.master_card import MasterCard
 from resolvers.scalars import CPR
 from sources.categories import DataCategory
@@ -187,6 +187,7 @@ def _temporary_address(address: TemporaryAddressInput, on: date) -> TemporaryAdd
         if not _MUNICIPALITY_CODE.fullmatch(municipality):
             raise InvalidArgument(f"{prefix}.municipalityCode", "a municipality code (kommunekode) is 3 or 4 digits")
         municipality = municipality.zfill(4)
+    check_date(address.end_date, f"{prefix}.endDate")
     if address.end_date is not None and address.end_date < on:
         raise InvalidArgument(f"{prefix}.endDate", "the end date (slutdato) is in the past")
     record = AddressRecord(

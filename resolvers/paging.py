@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 
 import strawberry
 
@@ -29,7 +29,7 @@ def encode_cursor(moment: datetime, ident: str, tag: str | None = None) -> str:
 
 
 def decode_cursor(cursor: str, tag: str | None = None, argument: str = "after") -> tuple[datetime, str]:
-    """The position in ``cursor``; :class:`InvalidArgument` for ``argument`` unless it is one of this list's."""
+    """The position in ``cursor``, in UTC; :class:`InvalidArgument` for ``argument`` unless this list made it."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
@@ -41,8 +41,9 @@ def decode_cursor(cursor: str, tag: str | None = None, argument: str = "after") 
     start, _, ident = raw.partition("|")
     try:
         moment = datetime.fromisoformat(start)
-    except ValueError:
+        if moment.tzinfo is None or not ident:
+            raise ValueError("not a position")
+        moment = moment.astimezone(UTC)  # a moment the lists can compare and stores can query
+    except (ValueError, OverflowError):
         raise InvalidArgument(argument, f"{argument} is not a cursor from this list") from None
-    if moment.tzinfo is None or not ident:
-        raise InvalidArgument(argument, f"{argument} is not a cursor from this list")
     return moment, ident

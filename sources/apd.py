@@ -224,12 +224,15 @@ def _interval(element: Element | None) -> tuple[datetime, datetime | None, bool]
     ends = _timestamp(high) if high is not None else None
     all_day = not isinstance(begins, datetime) or (ends is None and begins.time() == time())
     start = begins if isinstance(begins, datetime) else _midnight(begins)
-    if isinstance(ends, datetime):
-        end: datetime | None = ends
-    elif ends is not None:
-        end = _midnight(ends + timedelta(days=1))
-    else:
-        end = _midnight(start.date() + timedelta(days=1)) if all_day else None
+    try:
+        if isinstance(ends, datetime):
+            end: datetime | None = ends
+        elif ends is not None:
+            end = _midnight(ends + timedelta(days=1))
+        else:
+            end = _midnight(start.date() + timedelta(days=1)) if all_day else None
+    except OverflowError:
+        raise ApdParseError("appointment ends after the last day of the calendar") from None
     if end is not None and end < start:
         raise ApdParseError("appointment ends before it starts")
     return start, end, all_day

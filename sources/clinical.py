@@ -69,7 +69,7 @@ def windows_outside(window: DateWindow, blocked: Iterable[PeriodRecord]) -> tupl
     pieces = [window] if not window.empty else []
     for period in blocked:
         cut_start = period.start
-        cut_end = period.end + timedelta(days=1) if period.end is not None else None
+        cut_end = _day_after(period.end)
         next_pieces: list[DateWindow] = []
         for piece in pieces:
             before = DateWindow(piece.start, _min(piece.end, cut_start))
@@ -80,6 +80,11 @@ def windows_outside(window: DateWindow, blocked: Iterable[PeriodRecord]) -> tupl
                 next_pieces.append(after)
         pieces = next_pieces
     return tuple(sorted(pieces, key=lambda w: w.start or date.min))
+
+
+def _day_after(day: date | None) -> date | None:
+    """The day after ``day``; ``None`` (open) after the last day of the calendar or an open end."""
+    return day + timedelta(days=1) if day is not None and day < date.max else None
 
 
 def _min(a: date | None, b: date | None) -> date | None:
