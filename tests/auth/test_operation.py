@@ -190,3 +190,19 @@ def test_fields_outside_a_client_allow_list_are_denied_and_not_read_below() -> N
 
     assert read_.denied_fields == {"Patient.diagnoses"}
     assert read_.patients == {HANS: {DataCategory.PERSON}}
+
+
+def test_the_walk_is_linear_each_fragment_once_per_patient_scope() -> None:
+    levels = 16
+    chain = " ".join(f"fragment F{n} on Patient {{ ...F{n + 1} ...F{n + 1} }}" for n in range(levels))
+    query = f"""
+    {{ a: patient(cpr: "{HANS}") {{ ...F0 }} b: patient(cpr: "{KOL}") {{ ...F0 }} c: patient(cpr: "{HANS}") {{ ...F0 }} }}
+    {chain} fragment F{levels} on Patient {{ person {{ name }} ...@include(if: true) {{ masterCard {{ phone }} }} }}
+    """
+    walk = reader(query)
+
+    found = walk.patients()
+
+    assert found == {p: {DataCategory.PERSON, DataCategory.MASTER_CARD} for p in (HANS, KOL)}
+    selections = 3 * 2 + 2 * levels + 4  # the operation, the chain, the last fragment
+    assert walk.visits <= 2 * selections  # two patient scopes; 2**16 paths are never followed
