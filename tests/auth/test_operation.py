@@ -83,7 +83,11 @@ def test_aliases_of_the_same_patient_are_one_patient_and_variables_name_patients
 
 
 def test_variable_defaults_are_read_as_execution_coerces_them() -> None:
-    query = f'query Q($c: CPR! = "{HANS}", $on: Boolean = false) {{ patient(cpr: $c) {{ person {{ name }} ...@include(if: $on) {{ masterCard {{ phone }} }} }} }}'
+    query = f"""
+    query Q($c: CPR! = "{HANS}", $on: Boolean = false) {{
+      patient(cpr: $c) {{ person {{ name }} ...@include(if: $on) {{ masterCard {{ phone }} }} }}
+    }}
+    """
 
     assert read(query) == {HANS: {DataCategory.PERSON}}
     assert read(query, {"c": KOL, "on": True}) == {KOL: {DataCategory.PERSON, DataCategory.MASTER_CARD}}
@@ -196,7 +200,9 @@ def test_the_walk_is_linear_each_fragment_once_per_patient_scope() -> None:
     levels = 16
     chain = " ".join(f"fragment F{n} on Patient {{ ...F{n + 1} ...F{n + 1} }}" for n in range(levels))
     query = f"""
-    {{ a: patient(cpr: "{HANS}") {{ ...F0 }} b: patient(cpr: "{KOL}") {{ ...F0 }} c: patient(cpr: "{HANS}") {{ ...F0 }} }}
+    {{
+      a: patient(cpr: "{HANS}") {{ ...F0 }} b: patient(cpr: "{KOL}") {{ ...F0 }} c: patient(cpr: "{HANS}") {{ ...F0 }}
+    }}
     {chain} fragment F{levels} on Patient {{ person {{ name }} ...@include(if: true) {{ masterCard {{ phone }} }} }}
     """
     walk = reader(query)
