@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse
 from strawberry.http import GraphQLRequestData
 
 from gateway.errors import ErrorCode
+from gateway.limits import Limits
 
 MAX_JSON_DEPTH = 32
 """Objects and arrays nested deeper than this are refused (the gateway's inputs nest about 5 deep)."""
@@ -60,7 +61,7 @@ def bad_request(message: str) -> RequestRefused:
 class BoundedBody(StarletteRequestAdapter):
     """strawberry's request adapter, reading at most ``max_bytes`` of the body (see :func:`bounded_body`)."""
 
-    max_bytes = 65_536
+    max_bytes = Limits().max_body_bytes
 
     def __init__(self, request: Request) -> None:
         super().__init__(request)

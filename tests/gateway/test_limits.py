@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from graphql import GraphQLError, parse, validate
+from graphql import FragmentDefinitionNode, GraphQLError, OperationDefinitionNode, parse, validate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strawberry.extensions.max_aliases import count_fields_with_alias
@@ -78,14 +80,14 @@ def documents(draw: st.DrawFn) -> str:
 @given(documents())
 def test_depth_and_aliases_are_what_strawberrys_limiters_count(text: str) -> None:
     document = parse(text)
-    (operation,) = document.definitions[:1]
-    fragments = {d.name.value: d for d in document.definitions[1:]}
-    context = type("Context", (), {"report_error": lambda *_: None})()
+    (operation,) = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    context: Any = type("Context", (), {"report_error": lambda *_: None})()
 
     (size,) = measure(document)[0].values()
 
-    assert size.depth == determine_depth(operation, fragments, 0, 99, context, "q", None)  # type: ignore[arg-type]
-    assert size.aliases == count_fields_with_alias(operation, fragments)  # type: ignore[arg-type]
+    assert size.depth == determine_depth(operation, fragments, 0, 99, context, "q", None)
+    assert size.aliases == count_fields_with_alias(operation, fragments)
 
 
 def test_the_token_limit_stops_parsing_with_a_coded_refusal() -> None:
