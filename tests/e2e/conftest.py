@@ -176,8 +176,14 @@ async def start_gateway(sandbox: ThreadedSandbox, settings: Settings, access_log
 
 @pytest.fixture
 async def gateway(sandbox: ThreadedSandbox, tmp_path: Path) -> AsyncIterator[Gateway]:
+    async for running in gateway_with(sandbox, tmp_path):
+        yield running
+
+
+async def gateway_with(sandbox: ThreadedSandbox, tmp_path: Path, **overrides: Any) -> AsyncIterator[Gateway]:
+    """A gateway with its own SQLite access log, started with ``overrides`` of the test settings."""
     store = SqliteAccessLog(tmp_path / "access.db")
-    async for running in start_gateway(sandbox, settings_for(sandbox, tmp_path), store):
+    async for running in start_gateway(sandbox, settings_for(sandbox, tmp_path, **overrides), store):
         yield running
     await store.aclose()
 

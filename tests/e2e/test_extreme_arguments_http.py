@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from resolvers.errors import EARLIEST_DATE, LATEST_DATE
 from sandbox.population import Block
-from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS, Gateway, error_codes
+from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS, Gateway, Harness, error_codes
 
 EDGES = [date.min, date.min + timedelta(days=1), date.max, date.max - timedelta(days=1)]
 EDGES += [EARLIEST_DATE - timedelta(days=1), EARLIEST_DATE, LATEST_DATE, LATEST_DATE + timedelta(days=1)]
@@ -59,19 +59,9 @@ mutation($cpr: CPR!, $changes: MasterCardChanges!) {
 """
 
 
-class Api:
-    """The gateway, named briefly in Hypothesis's reports (its sandbox holds the whole population)."""
-
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
-
-    def __repr__(self) -> str:
-        return "<gateway>"
-
-
 @pytest.fixture
-def api(gateway: Gateway) -> Api:
-    return Api(gateway)
+def api(gateway: Gateway) -> Harness:
+    return Harness(gateway)
 
 
 def outside(day: date | None) -> bool:
@@ -88,7 +78,7 @@ def errors(body: dict[str, Any]) -> list[tuple[str, str | None]]:
 @SETTINGS
 @given(start=st.none() | DATES, end=st.none() | DATES, first=INTS, empty=st.booleans())
 async def test_appointment_ranges_and_pages(
-    api: Api, start: date | None, end: date | None, first: int, empty: bool
+    api: Harness, start: date | None, end: date | None, first: int, empty: bool
 ) -> None:
     gateway = api.gateway
     variables = {"from": start and str(start), "to": end and str(end), "first": first, "empty": empty}
@@ -123,7 +113,7 @@ AFTER = st.none() | st.text(max_size=30) | st.builds(cursor, MOMENTS, st.sampled
 @example(start=None, end=None, first=5, after=cursor("9999-12-31T23:59:59-14:00", "minlog"))
 @example(start=None, end=None, first=5, after=cursor("0001-01-01T00:00:00+14:00", "minlog"))
 async def test_access_log_ranges_and_cursors(
-    api: Api, start: date | None, end: date | None, first: int, after: str | None
+    api: Harness, start: date | None, end: date | None, first: int, after: str | None
 ) -> None:
     gateway = api.gateway
     variables = {"from": start and str(start), "to": end and str(end), "first": first, "after": after}
@@ -147,7 +137,7 @@ def kept_blocks(gateway: Gateway) -> Iterator[list[Block]]:
 @SETTINGS
 @given(valid_from=st.none() | DATES, valid_to=st.none() | DATES, period=st.tuples(DATES, DATES))
 async def test_block_periods(
-    api: Api, valid_from: date | None, valid_to: date | None, period: tuple[date, date]
+    api: Harness, valid_from: date | None, valid_to: date | None, period: tuple[date, date]
 ) -> None:
     gateway = api.gateway
     block = {
@@ -170,7 +160,7 @@ async def test_block_periods(
 @SETTINGS
 @given(period=st.tuples(st.none() | DATES, DATES).flatmap(lambda p: st.sampled_from([p, p[::-1]])))
 async def test_a_block_reaching_the_end_of_the_calendar_narrows_searches(
-    api: Api, period: tuple[date | None, date | None]
+    api: Harness, period: tuple[date | None, date | None]
 ) -> None:
     gateway = api.gateway
     start, end = period

@@ -24,11 +24,10 @@ from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
 import auth.gate
-from auth.access_log_sqlite import SqliteAccessLog
 from auth.plan import AccessPlan
 from sandbox.server import ThreadedSandbox
 from sources.categories import DataCategory as C
-from tests.e2e.conftest import HANS, KOL, Gateway, error_codes, settings_for, start_gateway
+from tests.e2e.conftest import HANS, KOL, Harness, error_codes, gateway_with
 
 FIELDS: dict[str, frozenset[C]] = {
     "person { name }": frozenset({C.PERSON}),
@@ -218,24 +217,11 @@ def observed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Observed]:
     yield seen
 
 
-class Harness:
-    """The gateway and the observer, named briefly in Hypothesis's reports."""
-
-    def __init__(self, gateway: Gateway, observed: Observed) -> None:
-        self.gateway, self.observed = gateway, observed
-
-    def __repr__(self) -> str:
-        return "<gateway>"
-
-
 @pytest.fixture
-async def harness(sandbox: ThreadedSandbox, tmp_path: Path, observed: Observed) -> AsyncIterator[Harness]:
+async def harness(sandbox: ThreadedSandbox, tmp_path: Path) -> AsyncIterator[Harness]:
     """The gateway, with room for the generated documents (the limits are tested elsewhere)."""
-    store = SqliteAccessLog(tmp_path / "access.db")
-    roomy = settings_for(sandbox, tmp_path, max_tokens=20_000, max_aliases=10_000, max_body_bytes=1 << 20)
-    async for gateway in start_gateway(sandbox, roomy, store):
-        yield Harness(gateway, observed)
-    await store.aclose()
+    async for gateway in gateway_with(sandbox, tmp_path, max_tokens=20_000, max_aliases=10_000, max_body_bytes=1 << 20):
+        yield Harness(gateway)
 
 
 @settings(
@@ -247,10 +233,10 @@ async def harness(sandbox: ThreadedSandbox, tmp_path: Path, observed: Observed) 
 )
 @given(document=documents())
 async def test_the_gate_decides_exactly_what_the_resolvers_ask_for(
-    harness: Harness, document: tuple[str, str | None, dict[str, Any], Operation]
+    harness: Harness, observed: Observed, document: tuple[str, str | None, dict[str, Any], Operation]
 ) -> None:
     text, name, variables, run = document
-    seen = harness.observed
+    seen = observed
     seen.plans.clear()
     seen.patients.clear()
     seen.pairs.clear()

@@ -18,12 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auth.access_log import AccessLog
-from auth.access_log_sqlite import SqliteAccessLog
 from gateway import limits
 from gateway.errors import ErrorCode
 from sandbox.server import SOURCE_APPS, ThreadedSandbox
-from tests.e2e.conftest import HANS, KOL, Gateway, error_codes, recorded, settings_for, start_gateway
+from tests.e2e.conftest import HANS, KOL, Gateway, error_codes, gateway_with, recorded
 from tests.gateway.documents import WORST_CASES, fan_out
 
 CODES = {code.value for code in ErrorCode}
@@ -108,23 +106,11 @@ async def test_twenty_thousand_operations_are_refused_by_size_and_by_tokens(
 ) -> None:
     document = " ".join(f"query Q{n} {{ __typename }}" for n in range(20_000))
     body = json.dumps({"query": document, "operationName": "Q1"})
-    store = SqliteAccessLog(tmp_path / "access.db")
-    too_large = await send_to(sandbox, tmp_path, store, body)
-    too_many_tokens = await send_to(sandbox, tmp_path, store, body, max_body_bytes=1 << 20)
-    await store.aclose()
-
-    assert refusal(too_large) == (413, "REQUEST_TOO_LARGE")
-    (error,) = too_many_tokens.json()["errors"]
-    assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX", "limit": "maxTokens", "maximum": 1000}
-
-
-async def send_to(
-    sandbox: ThreadedSandbox, tmp_path: Path, store: AccessLog, body: Any, token: str | None = None, **settings: Any
-) -> httpx.Response:
-    """``body`` posted to a gateway started with ``settings``."""
-    async for gateway in start_gateway(sandbox, settings_for(sandbox, tmp_path, **settings), store):
-        return await send(gateway, body, token=gateway.citizen(token) if token else None)
-    raise AssertionError("the gateway did not start")
+    async for gateway in gateway_with(sandbox, tmp_path):
+        assert refusal(await send(gateway, body)) == (413, "REQUEST_TOO_LARGE")
+    async for gateway in gateway_with(sandbox, tmp_path, max_body_bytes=1 << 20):
+        (error,) = (await send(gateway, body)).json()["errors"]
+        assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX", "limit": "maxTokens", "maximum": 1000}
 
 
 @pytest.mark.parametrize(
@@ -149,14 +135,11 @@ async def test_a_document_over_a_limit_is_refused_with_the_limit_named(
 
 async def test_a_deep_operation_is_refused_before_anything_is_asked(sandbox: ThreadedSandbox, tmp_path: Path) -> None:
     deep = "fragment D on Patient { appointments { list { nodes { organisation { name } } } } }"
-    body = json.dumps({"query": f'{{ patient(cpr: "{HANS}") {{ ...D }} }} {deep}'})
-    store = SqliteAccessLog(tmp_path / "access.db")
+    query = f'{{ patient(cpr: "{HANS}") {{ ...D }} }} {deep}'
 
-    response = await send_to(sandbox, tmp_path, store, body, HANS, max_depth=4)
-    await store.aclose()
-
-    (error,) = response.json()["errors"]
-    assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX", "limit": "maxDepth", "maximum": 4}
+    async for gateway in gateway_with(sandbox, tmp_path, max_depth=4):
+        (error,) = (await gateway.graphql(query, gateway.citizen(HANS)))["errors"]
+        assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX", "limit": "maxDepth", "maximum": 4}
     assert all(recorded(sandbox, name) == 0 for name in SOURCE_APPS if name != "issuer")
 
 
