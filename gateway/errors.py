@@ -51,7 +51,7 @@ class ErrorCode(StrEnum):
     BAD_REQUEST = "BAD_REQUEST"
     """The HTTP request is not a GraphQL request the gateway can run (body, content type, operationName)."""
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
-    """The body is over ``PATIENTOVERBLIK_MAX_BODY_BYTES`` (HTTP 413)."""
+    """The request body is over ``PATIENTOVERBLIK_MAX_REQUEST_BYTES`` (HTTP 413)."""
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     """Over the limit on tokens, operations, depth or aliases (``extensions.limit``, ``extensions.maximum``)."""
     VERSION_CONFLICT = "VERSION_CONFLICT"

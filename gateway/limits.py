@@ -52,7 +52,7 @@ _COUNT_CAP = 1 << 31
 class Limits:
     """The bounds on one request; each is a setting (``PATIENTOVERBLIK_MAX_*``)."""
 
-    max_body_bytes: int = 65_536
+    max_request_bytes: int = 65_536
     """Bytes of the HTTP body; more is HTTP 413 ``REQUEST_TOO_LARGE``."""
     max_tokens: int = 1_000
     """Lexical tokens of the document, comments included (graphql-armor's default)."""

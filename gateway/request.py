@@ -2,7 +2,7 @@
 
 strawberry reads the whole body, trusts ``json.loads`` and answers some refusals as plain text and
 others as HTTP 500 with a traceback (a 5,000-digit number, the body ``"x"`` or ``null``, a byte
-0xff, a 5,000-deep array). Here every body is read as a stream that stops at ``max_body_bytes``,
+0xff, a 5,000-deep array). Here every body is read as a stream that stops at ``max_request_bytes``,
 decoded as strict UTF-8 JSON with bounded numbers and nesting, and checked against the shape of a
 GraphQL request (GraphQL over HTTP, §*Request Parameters*). Anything else raises
 :class:`RequestRefused`, which becomes ``{"errors": [{"message", "extensions": {"code"}}]}`` with a
@@ -61,7 +61,7 @@ def bad_request(message: str) -> RequestRefused:
 class BoundedBody(StarletteRequestAdapter):
     """strawberry's request adapter, reading at most ``max_bytes`` of the body (see :func:`bounded_body`)."""
 
-    max_bytes = Limits().max_body_bytes
+    max_bytes = Limits().max_request_bytes
 
     def __init__(self, request: Request) -> None:
         super().__init__(request)

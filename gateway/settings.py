@@ -192,7 +192,7 @@ class Settings(BaseSettings):
         default=5.0, ge=0, description="Least time between key set fetches after a failure or for an unknown key id."
     )
     graphiql: bool = True
-    max_body_bytes: int = Field(
+    max_request_bytes: int = Field(
         default=65_536, ge=1_024, description="Largest request body in bytes; larger is HTTP 413 REQUEST_TOO_LARGE."
     )
     max_tokens: int = Field(
@@ -271,7 +271,7 @@ class Settings(BaseSettings):
 
     def limits(self) -> Limits:
         """The bounds on one request's work."""
-        return Limits(self.max_body_bytes, self.max_tokens, self.max_operations, self.max_depth, self.max_aliases)
+        return Limits(self.max_request_bytes, self.max_tokens, self.max_operations, self.max_depth, self.max_aliases)
 
     def client_registrations(self) -> dict[str, ClientRegistration]:
         """The vendor systems' registrations, keyed by client ID."""

@@ -220,7 +220,8 @@ def observed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Observed]:
 @pytest.fixture
 async def harness(sandbox: ThreadedSandbox, tmp_path: Path) -> AsyncIterator[Harness]:
     """The gateway, with room for the generated documents (the limits are tested elsewhere)."""
-    async for gateway in gateway_with(sandbox, tmp_path, max_tokens=20_000, max_aliases=10_000, max_body_bytes=1 << 20):
+    roomy = {"max_tokens": 20_000, "max_aliases": 10_000, "max_request_bytes": 1 << 20}
+    async for gateway in gateway_with(sandbox, tmp_path, **roomy):
         yield Harness(gateway)
 
 

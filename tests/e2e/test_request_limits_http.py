@@ -108,7 +108,7 @@ async def test_twenty_thousand_operations_are_refused_by_size_and_by_tokens(
     body = json.dumps({"query": document, "operationName": "Q1"})
     async for gateway in gateway_with(sandbox, tmp_path):
         assert refusal(await send(gateway, body)) == (413, "REQUEST_TOO_LARGE")
-    async for gateway in gateway_with(sandbox, tmp_path, max_body_bytes=1 << 20):
+    async for gateway in gateway_with(sandbox, tmp_path, max_request_bytes=1 << 20):
         (error,) = (await send(gateway, body)).json()["errors"]
         assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX", "limit": "maxTokens", "maximum": 1000}
 
