@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 GRAPHIQL := gateway/static/graphiql
 
-.PHONY: install run test lint typecheck pytest schema sandbox bench clean
+.PHONY: install run test lint typecheck pytest schema sandbox bench fuzz clean
 
 install: $(STAMP) $(GRAPHIQL)/node_modules/.package-lock.json
 
@@ -47,6 +47,15 @@ schema: $(STAMP)
 
 bench: install
 	$(BIN)/python -m bench.overview
+
+# The schema fuzzer of `make test` (tests/e2e/fuzz) with many more operations per caller, each caller's
+# run bounded by FUZZ_TIMEOUT seconds. FUZZ_SEED draws other operations.
+FUZZ_EXAMPLES ?= 1000
+FUZZ_TIMEOUT ?= 900
+FUZZ_SEED ?= 0
+fuzz: $(STAMP)
+	PATIENTOVERBLIK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PATIENTOVERBLIK_FUZZ_SEED=$(FUZZ_SEED) \
+		$(BIN)/pytest tests/e2e/fuzz --timeout=$(FUZZ_TIMEOUT)
 
 clean:
 	rm -rf $(VENV) $(GRAPHIQL)/node_modules .mypy_cache .ruff_cache .pytest_cache
