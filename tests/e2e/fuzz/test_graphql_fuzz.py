@@ -92,7 +92,7 @@ class Run:
         pending = await self.store.pending_export(10_000)
         if pending:
             found.append(Violation(Kind.EXPORT_STUCK, f"{len(pending)} pending", describe(pending[0])))
-        set_aside = await dead_letters(self.store)
+        set_aside = await self.store.dead_letters()
         if set_aside:
             found.append(Violation(Kind.DEAD_LETTERED, f"{len(set_aside)} set aside", repr(set_aside[0])[:200]))
         missing = await self.missing_in_minlog({record.id for record in pending})
@@ -126,14 +126,6 @@ def describe(record: AccessRecord) -> str:
         f"actor_kind={record.actor_kind} activity={record.activity} requested={list(record.requested)} "
         f"denied={list(record.denied)} override={record.override_ground}"
     )
-
-
-async def dead_letters(store: object) -> list[object]:
-    """Records the store set aside as unexportable, when it can list them (issue 9, part 1)."""
-    listing = getattr(store, "dead_letters", None)
-    if listing is None:
-        return []
-    return list(await listing())
 
 
 @contextlib.contextmanager
