@@ -27,6 +27,7 @@ from auth.errors import (
 from resolvers.errors import InvalidArgument
 from sources.errors import (
     SourceError,
+    SourceIncomplete,
     SourceRejected,
     SourceResponseInvalid,
     SourceTimeout,
@@ -45,6 +46,7 @@ class ErrorCode(StrEnum):
     SOURCE_UNAVAILABLE = "SOURCE_UNAVAILABLE"
     SOURCE_TIMEOUT = "SOURCE_TIMEOUT"
     SOURCE_INVALID_RESPONSE = "SOURCE_INVALID_RESPONSE"
+    SOURCE_INCOMPLETE = "SOURCE_INCOMPLETE"
     BAD_USER_INPUT = "BAD_USER_INPUT"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     VERSION_CONFLICT = "VERSION_CONFLICT"
@@ -64,6 +66,7 @@ _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
     (InvalidOverride, ErrorCode.BAD_USER_INPUT),
     (SourceTimeout, ErrorCode.SOURCE_TIMEOUT),
     (SourceResponseInvalid, ErrorCode.SOURCE_INVALID_RESPONSE),
+    (SourceIncomplete, ErrorCode.SOURCE_INCOMPLETE),
     (SourceVersionConflict, ErrorCode.VERSION_CONFLICT),
     (SourceRejected, ErrorCode.BAD_USER_INPUT),
     (InvalidArgument, ErrorCode.BAD_USER_INPUT),
@@ -78,6 +81,7 @@ _MESSAGES = {
         "The source did not answer in time; what it holds is missing here, the rest of the response is unaffected."
     ),
     ErrorCode.SOURCE_INVALID_RESPONSE: "The source answered with data the gateway could not accept.",
+    ErrorCode.SOURCE_INCOMPLETE: "The source answered only in part; what it gave is shown, more may exist.",
     ErrorCode.INTERNAL_ERROR: "Unexpected error.",
 }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
@@ -33,8 +33,8 @@ from sources.clinical import (
     OrganisationKind,
     OrganisationRef,
 )
-from sources.errors import SourceResponseInvalid, SourceTimeout, SourceUnavailable
-from sources.fhir_search import resolve_link
+from sources.errors import SourceIncomplete, SourceResponseInvalid, SourceTimeout, SourceUnavailable
+from sources.fhir_search import MAX_PAGES, resolve_link
 from tests.contract.conftest import MockClientFactory, SandboxClientFactory
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -104,7 +104,7 @@ async def test_search_pushes_down_patients_window_status_and_excluded_organisati
 
     assert [r.id for r in answer.by_patient[NANCY]] == [_id(1)]
     assert [r.id for r in answer.by_patient[MAGNUS]] == [_id(5)]
-    assert answer.rejected == 0
+    assert answer.problems == ()
     [request] = controlled.recorder.requests
     assert request.path == "/fhir/Appointment"
     assert _query(request) == [
@@ -113,6 +113,7 @@ async def test_search_pushes_down_patients_window_status_and_excluded_organisati
         ("date", "lt2030-07-01"),
         ("status:not", "cancelled"),
         *[("performer-organization:not", f"urn:oid:1.2.208.176.1.1|{sor}") for sor in sorted({DIALYSIS, UROLOGY})],
+        ("_include", "Appointment:patient"),
         ("_count", "50"),
     ]
 
@@ -131,7 +132,7 @@ async def test_an_appointment_has_aware_local_times_organisation_location_and_re
     [record] = (await _source(client).appointments_for(ClinicalSearch((NANCY,)))).by_patient[NANCY]
 
     assert record.start == datetime(2030, 5, 4, 9, 30, tzinfo=CPH)
-    assert str(record.start.tzinfo) == "Europe/Copenhagen"
+    assert record.start.tzinfo is UTC  # an instant, localised only at the edge
     assert record.end == datetime(2030, 5, 4, 10, 15, tzinfo=CPH)
     assert record.source == "region-syddanmark"
     assert record.status is AppointmentStatus.BOOKED
@@ -307,45 +308,44 @@ async def test_no_patients_or_an_empty_window_sends_no_request(world: Population
 _PATIENT_ONLY = [{"actor": {"identifier": {"system": "urn:oid:1.2.208.176.1.2", "value": NANCY}}}]
 
 
-@pytest.mark.parametrize(
-    "payload",
-    [
-        {"resourceType": "Patient"},
-        _bundle(_resource(1, "2030-03-10T09:00:00")),
-        _bundle(_resource(1, "2030-03-10")),
-        _bundle(_resource(1, 1893456000)),  # type: ignore[arg-type]
-        _bundle(_resource(1, "2030-03-10T09:00:00+01:00", status="confirmed")),
-        _bundle(_resource(1, "2030-03-10T09:00:00+01:00", participant=_PATIENT_ONLY)),
-        _bundle(_resource(1, "2030-03-10T09:00:00+01:00", participant=[])),
-        _bundle(
-            _resource(
-                1, "2030-03-10T09:00:00+01:00", identifier=[{"system": "urn:ietf:rfc:3986", "value": "urn:uuid:x"}]
-            )
-        ),
-        _bundle(_resource(1, "2030-03-10T09:00:00+01:00", end="2030-03-10T08:00:00+01:00")),
-        _bundle(_resource(1, "2030-03-10T09:00:00+01:00", identifier=[], id=None)),
-    ],
-    ids=[
-        "not-a-bundle",
-        "start-without-offset",
-        "start-is-a-date",
-        "start-is-a-number",
-        "unknown-status",
-        "no-performing-organisation",
-        "no-participants",
-        "identifier-not-a-uuid",
-        "ends-before-start",
-        "no-identifier",
-    ],
-)
-async def test_malformed_appointments_are_invalid(mock_client: MockClientFactory, payload: dict[str, Any]):
-    client = mock_client(lambda request: httpx.Response(200, json=payload), "region-syddanmark")
+_GOOD = _resource(9, "2030-03-11T09:00:00+01:00")
+_BAD_APPOINTMENTS = {
+    "start-without-offset": _resource(1, "2030-03-10T09:00:00"),
+    "start-is-a-date": _resource(1, "2030-03-10"),
+    "start-is-a-number": _resource(1, 1893456000),  # type: ignore[arg-type]
+    "unknown-status": _resource(1, "2030-03-10T09:00:00+01:00", status="confirmed"),
+    "untyped-cpr-actor": _resource(1, "2030-03-10T09:00:00+01:00", participant=_PATIENT_ONLY),
+    "no-participants": _resource(1, "2030-03-10T09:00:00+01:00", participant=[]),
+    "identifier-not-a-uuid": _resource(
+        1, "2030-03-10T09:00:00+01:00", identifier=[{"system": "urn:ietf:rfc:3986", "value": "urn:uuid:x"}]
+    ),
+    "ends-before-start": _resource(1, "2030-03-10T09:00:00+01:00", end="2030-03-10T08:00:00+01:00"),
+    "no-identifier": _resource(1, "2030-03-10T09:00:00+01:00", identifier=[], id=None),
+    "performer-sor-garbage": _resource(1, "2030-03-10T09:00:00+01:00", organisation="SOR?"),
+}
 
-    with pytest.raises(SourceResponseInvalid) as caught:
+
+@pytest.mark.parametrize("bad", list(_BAD_APPOINTMENTS.values()), ids=list(_BAD_APPOINTMENTS))
+async def test_a_malformed_appointment_is_left_out_and_reported_never_the_endpoint(
+    mock_client: MockClientFactory, bad: dict[str, Any]
+):
+    client = mock_client(lambda request: httpx.Response(200, json=_bundle(bad, _GOOD)), "region-syddanmark")
+
+    answer = await _source(client).appointments_for(ClinicalSearch((NANCY,)))
+
+    assert [r.id for r in answer.by_patient[NANCY]] == [_id(9)]
+    [problem] = answer.problems
+    assert isinstance(problem.error, SourceResponseInvalid)
+    assert problem.error.source == "region-syddanmark"
+    assert NANCY not in str(problem.error)
+    assert NANCY not in str(problem.error.__cause__)
+
+
+async def test_an_answer_that_is_not_a_bundle_is_invalid(mock_client: MockClientFactory):
+    client = mock_client(lambda request: httpx.Response(200, json={"resourceType": "Patient"}), "region-syddanmark")
+
+    with pytest.raises(SourceResponseInvalid):
         await _source(client).appointments_for(ClinicalSearch((NANCY,)))
-
-    assert NANCY not in str(caught.value)
-    assert NANCY not in str(caught.value.__cause__)
 
 
 async def test_garbage_and_non_json_are_invalid(world: Population, sandbox_client: SandboxClientFactory):
@@ -379,12 +379,14 @@ async def test_a_next_link_to_another_host_is_never_followed(mock_client: MockCl
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(str(request.url))
-        return httpx.Response(200, json=_bundle(link=[{"relation": "next", "url": "http://elsewhere.example/fhir/x"}]))
+        link = [{"relation": "next", "url": "http://elsewhere.example/fhir/x"}]
+        return httpx.Response(200, json=_bundle(_GOOD, link=link))
 
-    with pytest.raises(SourceResponseInvalid):
-        await _source(mock_client(handler, "region-syddanmark")).appointments_for(ClinicalSearch((NANCY,)))
+    answer = await _source(mock_client(handler, "region-syddanmark")).appointments_for(ClinicalSearch((NANCY,)))
 
     assert len(seen) == 1
+    assert [r.id for r in answer.by_patient[NANCY]] == [_id(9)]
+    assert [type(p.error) for p in answer.problems] == [SourceResponseInvalid]
 
 
 async def test_paging_is_bounded(mock_client: MockClientFactory):
@@ -395,10 +397,10 @@ async def test_paging_is_bounded(mock_client: MockClientFactory):
         next_url = f"http://region-syddanmark.mock/fhir/Appointment?page={len(seen)}"
         return httpx.Response(200, json=_bundle(link=[{"relation": "next", "url": next_url}]))
 
-    with pytest.raises(SourceResponseInvalid):
-        await _source(mock_client(handler, "region-syddanmark")).appointments_for(ClinicalSearch((NANCY,)))
+    answer = await _source(mock_client(handler, "region-syddanmark")).appointments_for(ClinicalSearch((NANCY,)))
 
-    assert len(seen) == 20
+    assert len(seen) == MAX_PAGES
+    assert [(type(p.error), p.error.source) for p in answer.problems] == [(SourceIncomplete, "region-syddanmark")]
 
 
 def test_links_resolve_only_under_the_base_url():
@@ -411,7 +413,8 @@ def test_links_resolve_only_under_the_base_url():
     assert resolve_link(client, "https://host:8110/region/fhir/Appointment") is None
     assert resolve_link(client, "//evil.example/fhir/Binary/abc") is None
     assert resolve_link(client, "/fhir/../admin") is None
-    assert resolve_link(client, "fhir/Binary/abc") is None
+    assert resolve_link(client, "fhir/Binary/abc") == "/fhir/Binary/abc"  # relative to the base URL
+    assert resolve_link(client, "/fhir/%2e%2e/admin") is None
 
 
 async def test_the_simulated_endpoint_refuses_unsupported_parameters(world: Population):

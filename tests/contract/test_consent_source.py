@@ -142,14 +142,16 @@ async def test_invalid_block_is_rejected(fresh_population, sandbox_client: Sandb
     ],
     ids=["permit", "nothing-blocked", "unknown-actor", "bad-date"],
 )
-async def test_unrecognised_consent_is_invalid_not_dropped(mock_client: MockClientFactory, provision):
+async def test_an_unrecognised_consent_is_an_unmatchable_block_of_its_patient_never_dropped(
+    mock_client: MockClientFactory, provision
+):
+    other = "0101010000"
     client = mock_client(lambda request: httpx.Response(200, json=_bundle(_consent(provision))), "consent")
 
-    with pytest.raises(SourceResponseInvalid) as caught:
-        await ConsentSource(client).blocks_for([HANS])
+    blocks = await ConsentSource(client).blocks_for([HANS, other])
 
-    assert HANS not in str(caught.value)
-    assert HANS not in str(caught.value.__cause__)
+    assert blocks == {HANS: [BlockRecord("c-1", HANS, BlockKind.PROFESSIONAL, unmatchable=True)], other: []}
+    assert blocks[HANS][0].names_professional("CBDJ6")  # it applies to every professional
 
 
 async def test_datetime_periods_and_inactive_consents(mock_client: MockClientFactory):
@@ -267,9 +269,10 @@ async def test_a_created_block_answered_with_an_empty_body_is_invalid(mock_clien
         await ConsentSource(client).create_block(block)
 
 
-async def test_a_consent_with_an_id_that_is_not_a_fhir_id_is_invalid(mock_client: MockClientFactory):
+async def test_a_consent_with_an_id_that_is_not_a_fhir_id_is_an_unmatchable_block(mock_client: MockClientFactory):
     odd = {**_consent({"type": "deny", "dataPeriod": {"start": "2020-01-01"}}), "id": "a/b"}
     client = mock_client(lambda request: httpx.Response(200, json=_bundle(odd)), "consent")
 
-    with pytest.raises(SourceResponseInvalid):
-        await ConsentSource(client).blocks_for([HANS])
+    blocks = await ConsentSource(client).blocks_for([HANS])
+
+    assert blocks == {HANS: [BlockRecord("", HANS, BlockKind.PROFESSIONAL, unmatchable=True)]}
