@@ -47,6 +47,7 @@ class Patient:
         practice = await info.context.loaders.practices.get(assignment.ydernummer)
         if practice is None:
             return None
+        report(info, list(practice.problems))
         returned(info, self.cpr, DataCategory.GP)
         return await GeneralPractitioner.for_caller(info, self.cpr, practice)
 

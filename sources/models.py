@@ -88,6 +88,9 @@ class PracticeRecord:
     address: AddressRecord | None
     phone: str | None
     doctors: tuple[DoctorRecord, ...] = ()
+    problems: tuple[SourceError, ...] = field(default=(), compare=False)
+    """What the register sent for this practice that could not be used (a doctor without a name); the
+    practice is shown without it, and the problems are reported."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,27 +6,32 @@ Both look-ups take any number of keys in one request (``docs/sources/yderregiste
 - ``GET /fhir/Organization?identifier=urn:oid:1.2.208.176.1.4|<ydernr1>,...`` → FHIR Bundle of
   ``Organization`` + ``PractitionerRole`` → :class:`PracticeRecord` with :class:`DoctorRecord`.
 
-Payloads are validated with pydantic models; any shape mismatch is a
-:class:`~sources.errors.SourceResponseInvalid` whose message holds no data values.
+Payloads are validated with pydantic models, one entry at a time (:mod:`sources.keyed`): an entry
+that cannot be read gives only its own key a :class:`~sources.errors.SourceResponseInvalid` (every
+unanswered key when it names none), a doctor that cannot be read is left out of the practice and
+named in ``PracticeRecord.problems``; an answer that is not the expected document raises. Messages
+hold no data values.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StrictInt, ValidationError
 
 from sources.base import SourceClient
-from sources.identifiers import CPR_PATTERN, distinct_cprs
+from sources.datatypes import Identifier, identifier_of
+from sources.errors import SourceError
+from sources.identifiers import CPR_PATTERN, YDERNUMMER_SYSTEM, IdentifierKind, distinct_cprs
+from sources.keyed import Keyed, fail_unanswered
 from sources.models import AddressRecord, DoctorRecord, GpAssignmentRecord, PracticeRecord
-from sources.payloads import SOR_SYSTEM, FhirModel, ShapeError
+from sources.payloads import FhirModel, ShapeError
 
 __all__ = ["YDER_SYSTEM", "YderregisterSource"]
 
-YDER_SYSTEM = "urn:oid:1.2.208.176.1.4"
-AUTH_SYSTEM = "https://autregweb.sst.dk"
+YDER_SYSTEM = YDERNUMMER_SYSTEM
 
 _YDERNUMMER = re.compile(r"[0-9]{1,6}")
 _KNOWN_GROUPS = frozenset({1, 2, 4, 5, 6, 7, 8, 9})
@@ -50,16 +55,17 @@ class _SikredeEntry(_Model):
 
 
 class _SikredeAnswer(_Model):
-    entries: list[_SikredeEntry]
+    entries: list[Any]
 
 
-class _Identifier(_Model):
-    system: str | None = None
-    value: str | None = None
+class _Named(_Model):
+    """What names the patient a Sikrede entry is about, read even when the rest of it is unusable."""
+
+    cpr: str = Field(pattern=f"^{CPR_PATTERN.pattern}$")
 
 
 class _Reference(_Model):
-    identifier: _Identifier | None = None
+    identifier: Identifier | None = None
     display: str | None = None
 
 
@@ -71,14 +77,14 @@ class _ContactPoint(_Model):
 class _Address(_Model):
     use: str | None = None
     line: list[str] = []
-    postal_code: str
-    city: str
+    postal_code: str | None = None
+    city: str | None = None
     district: str | None = None
 
 
 class _Organization(_Model):
     resource_type: Literal["Organization"]
-    identifier: list[_Identifier] = Field(min_length=1)
+    identifier: list[Identifier] = Field(min_length=1)
     name: str
     telecom: list[_ContactPoint] = []
     address: list[_Address] = []
@@ -90,8 +96,20 @@ class _PractitionerRole(_Model):
     practitioner: _Reference
 
 
+class _Identified(_Model):
+    """What names the practice an entry is about, read even when the rest of it is unusable."""
+
+    identifier: list[Identifier] = []
+    organization: _Reference | None = None
+
+    @property
+    def ydernummer(self) -> str | None:
+        owner = self.organization.identifier if self.organization is not None else None
+        return identifier_of([owner] if owner is not None else self.identifier, IdentifierKind.YDERNUMMER)
+
+
 class _Entry(_Model):
-    resource: Annotated[_Organization | _PractitionerRole, Field(discriminator="resource_type")]
+    resource: Any = None
 
 
 class _Bundle(_Model):
@@ -106,13 +124,13 @@ class YderregisterSource:
     def __init__(self, client: SourceClient) -> None:
         self._client = client
 
-    async def gp_assignments_for(self, cprs: Sequence[str]) -> dict[str, GpAssignmentRecord | None]:
+    async def gp_assignments_for(self, cprs: Sequence[str]) -> Keyed[GpAssignmentRecord]:
         """Each distinct CPR number's Sikrede entry (``None`` when unknown), in one request.
 
         Raises ``ValueError`` for a number that is not ten digits (callers validate at the edge).
         """
         wanted = distinct_cprs(cprs)
-        result: dict[str, GpAssignmentRecord | None] = dict.fromkeys(wanted)
+        result: Keyed[GpAssignmentRecord] = dict.fromkeys(wanted)
         if not wanted:
             return result
         payload = await self._client.get_json("/sikrede", {"cpr": ",".join(wanted)})
@@ -120,19 +138,32 @@ class YderregisterSource:
             answer = _SikredeAnswer.model_validate(payload)
         except ValidationError as exc:
             raise self._client.invalid("sikrede answer failed validation") from exc
-        for entry in answer.entries:
-            if entry.cpr in result and result[entry.cpr] is None:
+        unattributed: SourceError | None = None
+        for item in answer.entries:
+            try:
+                entry = _SikredeEntry.model_validate(item)
+            except ValidationError:
+                error = self._client.invalid("a sikrede entry was left out: it failed validation")
+                cpr = _named(item)
+                if cpr is None:
+                    unattributed = error
+                elif cpr in result and result[cpr] is None:
+                    result[cpr] = error
+                continue
+            if entry.cpr in result and not isinstance(result[entry.cpr], GpAssignmentRecord):
                 result[entry.cpr] = GpAssignmentRecord(
                     cpr=entry.cpr, ydernummer=entry.egen_laege_ydernummer, insurance_group=entry.sygesikringsgruppe
                 )
+        if unattributed is not None:
+            fail_unanswered(result, unattributed)
         return result
 
-    async def practices_for(self, ydernumre: Sequence[str]) -> dict[str, PracticeRecord | None]:
+    async def practices_for(self, ydernumre: Sequence[str]) -> Keyed[PracticeRecord]:
         """Each distinct ydernummer's practice and doctors (``None`` when unknown), in one request.
 
         Ydernumre are kept as given (no zero padding); raises ``ValueError`` for anything but 1 to 6 digits.
         """
-        result: dict[str, PracticeRecord | None] = dict.fromkeys(ydernumre)
+        result: Keyed[PracticeRecord] = dict.fromkeys(ydernumre)
         if not result:
             return result
         if not all(_YDERNUMMER.fullmatch(y) for y in result):
@@ -143,57 +174,79 @@ class YderregisterSource:
             bundle = _Bundle.model_validate(payload)
         except ValidationError as exc:
             raise self._client.invalid("Organization search bundle failed validation") from exc
-        try:
-            practices = _practices(bundle)
-        except ShapeError as exc:
-            raise self._client.invalid(str(exc)) from exc
-        for ydernummer, practice in practices.items():
-            if ydernummer in result:
-                result[ydernummer] = practice
+        organizations: dict[str, _Organization] = {}
+        doctors: dict[str, list[DoctorRecord]] = {}
+        lost_doctors: dict[str | None, int] = {}
+        unattributed: SourceError | None = None
+        for entry in bundle.entry:
+            kind = entry.resource.get("resourceType") if isinstance(entry.resource, dict) else None
+            ydernummer = _identified(entry.resource)
+            try:
+                if kind == "Organization":
+                    organization = _Organization.model_validate(entry.resource)
+                    if ydernummer is None or organization.name.strip() == "":
+                        raise ShapeError("no valid ydernummer identifier")
+                    organizations.setdefault(ydernummer, organization)
+                elif kind == "PractitionerRole":
+                    role = _PractitionerRole.model_validate(entry.resource)
+                    if ydernummer is None:
+                        raise ShapeError("a doctor of no practice")
+                    doctors.setdefault(ydernummer, []).append(_doctor(role.practitioner))
+            except (ValidationError, ShapeError):
+                if kind == "PractitionerRole":
+                    lost_doctors[ydernummer] = lost_doctors.get(ydernummer, 0) + 1
+                    continue
+                error = self._client.invalid("a practice was left out: it failed validation")
+                if ydernummer is None:
+                    unattributed = error
+                elif ydernummer in result and result[ydernummer] is None:
+                    result[ydernummer] = error
+        for ydernummer, organization in organizations.items():
+            if ydernummer in result and not isinstance(result[ydernummer], SourceError):
+                lost = lost_doctors.get(ydernummer, 0) + lost_doctors.get(None, 0)
+                problems = (self._client.invalid("a doctor was left out: it failed validation"),) if lost else ()
+                result[ydernummer] = _practice(ydernummer, organization, doctors.get(ydernummer, []), problems)
+        if unattributed is not None:
+            fail_unanswered(result, unattributed)
         return result
 
 
-def _ydernummer(identifiers: Sequence[_Identifier | None], what: str) -> str:
-    values = [i.value for i in identifiers if i is not None and i.system == YDER_SYSTEM]
-    if len(values) != 1 or values[0] is None or not _YDERNUMMER.fullmatch(values[0]):
-        raise ShapeError(f"{what} has no valid ydernummer identifier")
-    return values[0]
+def _named(item: object) -> str | None:
+    try:
+        return _Named.model_validate(item).cpr
+    except ValidationError:
+        return None
 
 
-def _practices(bundle: _Bundle) -> dict[str, PracticeRecord]:
-    organizations: dict[str, _Organization] = {}
-    doctors: dict[str, list[DoctorRecord]] = {}
-    for entry in bundle.entry:
-        resource = entry.resource
-        if isinstance(resource, _Organization):
-            organizations.setdefault(_ydernummer(resource.identifier, "Organization"), resource)
-        else:
-            ydernummer = _ydernummer([resource.organization.identifier], "PractitionerRole organization")
-            doctors.setdefault(ydernummer, []).append(_doctor(resource.practitioner))
-    return {
-        ydernummer: _practice(ydernummer, organization, doctors.get(ydernummer, []))
-        for ydernummer, organization in organizations.items()
-    }
+def _identified(resource: object) -> str | None:
+    try:
+        return _Identified.model_validate(resource).ydernummer
+    except ValidationError:
+        return None
 
 
 def _doctor(practitioner: _Reference) -> DoctorRecord:
     if not practitioner.display:
         raise ShapeError("PractitionerRole practitioner has no display name")
     identifier = practitioner.identifier
-    authorization_id = identifier.value if identifier is not None and identifier.system == AUTH_SYSTEM else None
-    return DoctorRecord(name=practitioner.display, authorization_id=authorization_id)
+    return DoctorRecord(
+        name=practitioner.display,
+        authorization_id=identifier.normalised(IdentifierKind.AUTHORIZATION_ID) if identifier is not None else None,
+    )
 
 
-def _practice(ydernummer: str, organization: _Organization, doctors: list[DoctorRecord]) -> PracticeRecord:
-    sor = next((i.value for i in organization.identifier if i.system == SOR_SYSTEM and i.value), None)
+def _practice(
+    ydernummer: str, organization: _Organization, doctors: list[DoctorRecord], problems: tuple[SourceError, ...]
+) -> PracticeRecord:
+    sor = identifier_of(organization.identifier, IdentifierKind.SOR)
     phone = next((t.value for t in organization.telecom if t.system == "phone" and t.value), None)
     address: AddressRecord | None = None
     if organization.address:
         first = organization.address[0]
         address = AddressRecord(
             line=", ".join(first.line),
-            postal_code=first.postal_code,
-            city=first.city,
+            postal_code=first.postal_code or None,
+            city=first.city or None,
             municipality_code=first.district,
         )
     return PracticeRecord(
@@ -203,4 +256,5 @@ def _practice(ydernummer: str, organization: _Organization, doctors: list[Doctor
         address=address,
         phone=phone,
         doctors=tuple(doctors),
+        problems=problems,
     )
