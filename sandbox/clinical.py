@@ -179,8 +179,8 @@ class Condition:
     category: str = "problem-list-item"
     clinical_status: str = "active"
     recorded_value: str | None = None
-    """The ``recordedDate`` as sent, when it is not ``recorded`` as a date (``2019-06``, a UTC dateTime);
-    searches still match on ``recorded``."""
+    """The ``recordedDate`` as sent, when it is not ``recorded`` as a date (``2019-06``, a UTC dateTime;
+    ``""``: not sent at all); searches still match on ``recorded``."""
     onset: dict[str, Any] | None = None
     """The ``onset[x]`` element as sent (``{"onsetPeriod": {...}}``, ``{"onsetString": "..."}``)."""
 

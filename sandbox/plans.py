@@ -320,6 +320,7 @@ def _goal(goal: Goal, organisation: OrganisationRender) -> dict[str, Any]:
 
 def _condition(condition: Condition, organisation: OrganisationRender) -> dict[str, Any]:
     owner = organisation(condition.organisation_sor)
+    recorded = condition.recorded_value or condition.recorded.isoformat()
     system = CODE_SYSTEMS["SKS-D"] if condition.system == "SKS" else CODE_SYSTEMS.get(condition.system)
     coding: dict[str, str] = {"system": system or condition.system, "code": condition.code}
     if condition.system == "SNOMED":
@@ -331,6 +332,6 @@ def _condition(condition: Condition, organisation: OrganisationRender) -> dict[s
         "clinicalStatus": {"coding": [{"system": CLINICAL_STATUS_SYSTEM, "code": condition.clinical_status}]},
         "category": [{"coding": [{"system": CONDITION_CATEGORY_SYSTEM, "code": condition.category}]}],
         "code": {"coding": [coding], "text": condition.display},
-        "recordedDate": condition.recorded_value or condition.recorded.isoformat(),
+        **({} if condition.recorded_value == "" else {"recordedDate": recorded}),
         **(condition.onset or {}),
     }

@@ -282,3 +282,18 @@ def test_unusable_documents_are_rejected(data: bytes):
 
     assert CPR not in str(caught.value)
     assert not isinstance(caught.value, ApdHostileDocument)
+
+
+def test_the_night_the_clocks_go_back_a_45_minute_visit_is_kept():
+    data = _variant(
+        "region.xml",
+        ("20300504093000+0200", "20261025023000+0200"),
+        ("20300504101500+0200", "20261025021500+0100"),
+    )
+
+    appointment = _parse(data, now=datetime(2026, 10, 1, tzinfo=UTC)).appointment
+
+    assert appointment.end is not None
+    assert appointment.end - appointment.start == timedelta(minutes=45)
+    assert appointment.start == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    assert appointment.day.isoformat() == "2026-10-25"

@@ -672,3 +672,61 @@ async def test_garbage_and_non_json_are_invalid(world, sandbox_client: SandboxCl
         controlled.faults.mode = mode
         with pytest.raises(SourceResponseInvalid):
             await source.conditions_for(ClinicalSearch((HANS,)))
+
+
+async def test_plans_are_searched_by_their_start_so_a_plan_started_in_a_blocked_period_is_never_served(
+    world, sandbox_client: SandboxClientFactory
+):
+    # a plan started 2019 and still running: FHIR's date=ge2021-01-01 (overlap) would serve it
+    world.clinical.care_plans.append(CarePlan("p-2019", HANS, ENDPOINT, "Forløb", ODENSE_KOMMUNE, date(2019, 6, 1)))
+    client, controlled = sandbox_client(plans.create_app(world, ENDPOINT), "plans")
+    after_block = ClinicalSearch((HANS,), DateWindow(date(2021, 1, 1)))
+
+    exact = await _source(client).care_plans_for(after_block)
+    served = await client.get_json(
+        "/fhir/CarePlan", {"patient.identifier": f"{CPR_OID}|{HANS}", "period-start": "ge2021-01-01"}
+    )
+
+    assert [p.id for p in exact.by_patient[HANS]] == ["p-1"]
+    assert ("period-start", "ge2021-01-01") in _query(controlled.recorder.requests[0])
+    assert [e["resource"]["id"] for e in served["entry"]] == ["p-1"]  # never fetched, not just dropped
+
+
+async def test_a_source_without_the_start_search_gets_fhirs_date_and_the_gateway_drops_what_started_before(
+    world, sandbox_client: SandboxClientFactory
+):
+    world.clinical.care_plans.append(CarePlan("p-2019", HANS, ENDPOINT, "Forløb", ODENSE_KOMMUNE, date(2019, 6, 1)))
+    client, controlled = sandbox_client(plans.create_app(world, ENDPOINT), "plans")
+    source = PlanSource(client, Endpoint(ENDPOINT, OrganisationKind.MUNICIPALITY, plan_start_search=False))
+
+    found = await source.care_plans_for(ClinicalSearch((HANS,), DateWindow(date(2021, 1, 1))))
+
+    assert [p.id for p in found.by_patient[HANS]] == ["p-1"]
+    assert ("date", "ge2021-01-01") in _query(controlled.recorder.requests[0])
+
+
+@pytest.mark.parametrize(
+    ("recorded", "onset", "dated"),
+    [
+        ("2019-06", None, (date(2019, 6, 1), date(2019, 6, 30))),
+        ("2019", None, (date(2019, 1, 1), date(2019, 12, 31))),
+        ("2018-12-31T23:30:00Z", None, (date(2019, 1, 1), date(2019, 1, 1))),
+        ("2019-01-01T00:30:00+01:00", None, (date(2019, 1, 1), date(2019, 1, 1))),
+        (None, {"onsetPeriod": {"start": "2018-10", "end": "2019-02"}}, (date(2018, 10, 1), date(2019, 2, 28))),
+        (None, {"onsetPeriod": {"start": "2018-10-03"}}, (date(2018, 10, 3), None)),
+        (None, {"onsetDateTime": "2019-02"}, (date(2019, 2, 1), date(2019, 2, 28))),
+        (None, {"onsetAge": {"value": 40, "code": "a", "system": "http://unitsofmeasure.org"}}, None),
+        (None, {"onsetString": "i barndommen"}, None),
+        (None, {"onsetRange": {"low": {"value": 30}}}, None),
+    ],
+)
+async def test_a_diagnosis_is_dated_by_every_date_it_may_denote(
+    mock_client: MockClientFactory, recorded: str | None, onset: dict[str, Any] | None, dated: tuple[Any, Any] | None
+):
+    body = _bundle(_condition("c", recorded=recorded, **(onset or {})))
+
+    found = await _source(mock_client(_answering(body), "plans")).conditions_for(ClinicalSearch((HANS,)))
+
+    [condition] = found.by_patient[HANS]
+    assert found.problems == ()
+    assert condition.dated == (PeriodRecord(*dated) if dated else None)
