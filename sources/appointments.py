@@ -120,7 +120,7 @@ class FhirAppointmentSource:
             pairs.append(("status:not", "cancelled"))
         pairs += [("performer-organization:not", f"{SOR_SYSTEM}|{sor}") for sor in sorted(search.exclude_organisations)]
         pairs += [("_include", "Appointment:patient"), ("_count", str(PAGE_SIZE))]
-        found = await search_resources(self._client, "/fhir/Appointment", pairs)
+        found = await search_resources(self._client, "/fhir/Appointment", pairs, max_pages=self.endpoint.max_pages)
         problems = [Problem(error) for error in found.problems]
         problems += [Problem(self._client.invalid("a search entry was not a resource"))] * found.unreadable
         for resource in found.resources:

@@ -361,6 +361,8 @@ class Endpoint:
     organisation_sor: str | None = None
     plan_start_search: bool = True
     """A plan endpoint supports our ``period-start`` search on ``CarePlan`` (docs/sources/plans.md)."""
+    max_pages: int = 50
+    """The page budget of one search: more pages give the items so far and an incomplete answer."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,7 +148,9 @@ class DdsAppointmentSource:
             *window_pairs("period", window),
             *[("author.identifier:not", f"{SOR_SYSTEM}|{sor}") for sor in sorted(search.exclude_organisations)],
         ]
-        found = await search_resources(self._client, "/fhir/DocumentReference", pairs)
+        found = await search_resources(
+            self._client, "/fhir/DocumentReference", pairs, max_pages=self.endpoint.max_pages
+        )
         problems = [Problem(error) for error in found.problems]
         problems += [Problem(self._client.invalid("a search entry was not a resource"))] * found.unreadable
         index = _Index(problems=problems)

@@ -34,7 +34,8 @@ from sources.errors import SourceError, SourceIncomplete
 from sources.payloads import FhirModel
 
 MAX_PAGES = 50
-"""Pages one search may take (a server capping ``_count`` at 10 still gives 500 items)."""
+"""Pages one search may take by default (a server capping ``_count`` at 10 still gives 500 items);
+an endpoint may set its own (``Endpoint.max_pages``)."""
 
 _FAILED_SEVERITIES = frozenset({"error", "fatal"})
 

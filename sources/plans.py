@@ -87,7 +87,10 @@ class PlanSource:
         if not wanted or search.window.empty:
             return ItemsAnswer(result)
         found = await search_resources(
-            self._client, f"{BASE_PATH}/{resource_type}", self._query(search, wanted, date_param), max_pages=MAX_PAGES
+            self._client,
+            f"{BASE_PATH}/{resource_type}",
+            self._query(search, wanted, date_param),
+            max_pages=self.endpoint.max_pages,
         )
         problems = [Problem(error) for error in found.problems]
         problems += [Problem(self._client.invalid("a search entry was not a resource"))] * found.unreadable

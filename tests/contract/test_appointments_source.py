@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sandbox import appointments as simulated
 from sandbox.clinical import (
@@ -20,6 +22,7 @@ from sandbox.clinical import (
     UROLOGY,
     Appointment,
 )
+from sandbox.control import Controlled
 from sandbox.population import Address, Doctor, Person, Population, Practice
 from sources.appointments import FhirAppointmentSource
 from sources.base import SourceClient, SourceConfig
@@ -445,3 +448,91 @@ async def test_the_simulated_endpoint_filters_by_exact_sor_not_by_parent(
     answer = await _source(client).appointments_for(search)
 
     assert [r.id for r in answer.by_patient[NANCY]] == [_id(1), _id(2)]
+
+
+@pytest.mark.parametrize("style", ["hapi", "relative", "absolute"])
+async def test_a_server_capping_count_at_10_with_210_matches_is_read_whole_whatever_its_links(
+    world: Population, sandbox_client: SandboxClientFactory, style: str
+):
+    world.clinical.appointments += [
+        _appointment(n, datetime(2030, 1, 1, 8, tzinfo=CPH) + timedelta(hours=n)) for n in range(1, 211)
+    ]
+    client, controlled = sandbox_client(simulated.create_app(world, "region-syddanmark"), "region-syddanmark")
+    controlled.faults.update({"max_count": 10, "next_link": style})
+
+    answer = await _source(client).appointments_for(ClinicalSearch((NANCY,)))
+
+    assert len(answer.by_patient[NANCY]) == 210
+    assert answer.problems == ()
+    assert len(controlled.recorder.requests) == 21
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "http://region-syddanmark.mock/fhir?_getpages=0b5e&_getpagesoffset=1&_count=1&_bundletype=searchset",
+        "Appointment?page=2",
+        "/fhir/Appointment?page=2",
+        "?page=2",
+    ],
+    ids=["hapi", "relative-to-the-fhir-base", "path", "query-only"],
+)
+async def test_next_links_on_the_same_origin_and_fhir_base_are_followed(mock_client: MockClientFactory, next_url: str):
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if len(seen) == 1:
+            return httpx.Response(200, json=_bundle(_GOOD, link=[{"relation": "next", "url": next_url}]))
+        return httpx.Response(200, json=_bundle(_resource(8, "2030-03-12T09:00:00+01:00")))
+
+    answer = await _source(mock_client(handler, "region-syddanmark")).appointments_for(ClinicalSearch((NANCY,)))
+
+    assert sorted(r.id for r in answer.by_patient[NANCY]) == [_id(8), _id(9)]
+    assert answer.problems == ()
+    assert seen[0] == "/fhir/Appointment" and seen[1] in ("/fhir", "/fhir/Appointment")
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "http://elsewhere.example/fhir/Appointment?page=2",
+        "//elsewhere.example/fhir/Appointment?page=2",
+        "https://region-syddanmark.mock/fhir/Appointment?page=2",
+        "http://region-syddanmark.mock:8443/fhir/Appointment?page=2",
+        "/admin?page=2",
+        "../admin",
+        "/fhir/%2e%2e/admin",
+    ],
+)
+async def test_next_links_that_leave_the_source_or_its_fhir_base_are_never_followed(
+    mock_client: MockClientFactory, next_url: str
+):
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, json=_bundle(_GOOD, link=[{"relation": "next", "url": next_url}]))
+
+    answer = await _source(mock_client(handler, "region-syddanmark")).appointments_for(ClinicalSearch((NANCY,)))
+
+    assert len(seen) == 1
+    assert [r.id for r in answer.by_patient[NANCY]] == [_id(9)]
+    assert [type(p.error) for p in answer.problems] == [SourceResponseInvalid]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 7), st.integers(0, 23), st.sampled_from(["hapi", "relative", "absolute"]))
+async def test_every_page_size_and_link_style_reads_every_match_once(cap: int, extra: int, style: str):
+    world = Population(seed=1)
+    world.clinical.appointments += [
+        _appointment(n, datetime(2030, 1, 1, 8, tzinfo=CPH) + timedelta(hours=n)) for n in range(1, extra + 2)
+    ]
+    controlled = Controlled(simulated.create_app(world, "region-syddanmark"), "region-syddanmark")
+    controlled.faults.update({"max_count": cap, "next_link": style})
+    config = SourceConfig("region-syddanmark", "http://region.sandbox", retries=0)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=controlled), base_url=config.base_url) as http:
+        answer = await _source(SourceClient(config, http)).appointments_for(ClinicalSearch((NANCY,)))
+
+    assert sorted(r.id for r in answer.by_patient[NANCY]) == sorted(_id(n) for n in range(1, extra + 2))
+    assert answer.problems == ()

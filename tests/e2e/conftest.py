@@ -61,16 +61,20 @@ def running_sandbox(population: Population) -> Iterator[ThreadedSandbox]:
     sandbox.stop()
 
 
+CALM = {"mode": "ok", "latency_ms": 0.0, "error_rate": 0.0, "outcome": "", "max_count": 0, "next_link": "absolute"}
+"""Every fault knob at rest."""
+
+
 @pytest.fixture
 def sandbox(running_sandbox: ThreadedSandbox) -> Iterator[ThreadedSandbox]:
     """The running sandbox with clean recorders and no faults."""
     for name in SOURCE_APPS:
         control = running_sandbox.control(name)
         control.recorder.clear()
-        control.faults.update({"mode": "ok", "latency_ms": 0.0, "error_rate": 0.0})
+        control.faults.update(CALM)
     yield running_sandbox
     for name in SOURCE_APPS:
-        running_sandbox.control(name).faults.update({"mode": "ok"})
+        running_sandbox.control(name).faults.update(CALM)
 
 
 def recorded(sandbox: ThreadedSandbox, name: str) -> int:
