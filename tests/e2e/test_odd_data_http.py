@@ -148,3 +148,17 @@ async def test_a_childs_visit_is_filed_under_the_child_never_under_the_parent_ta
     assert error_codes(for_child) == error_codes(for_mother) == []
     assert [n["title"] for n in for_child["data"]["patient"]["appointments"]["list"]["nodes"]] == ["Dialyse"]
     assert "Dialyse" not in [n["title"] for n in for_mother["data"]["patient"]["appointments"]["list"]["nodes"]]
+
+
+async def test_a_block_whose_actor_cannot_be_matched_denies_every_professional(
+    gateway: Gateway, population: Population
+) -> None:
+    cpr = population.personas["unmatchable_block"]
+
+    body = await gateway.graphql(APPOINTMENTS, gateway.professional(DOCTOR_WITH_RELATIONS), cpr=cpr)
+    own = await gateway.graphql(APPOINTMENTS, gateway.citizen(cpr), cpr=cpr)
+
+    assert body["data"]["patient"]["appointments"] is None
+    assert error_codes(body) == [("CONSENT_DENIED", None)]
+    assert body["errors"][0]["extensions"]["overridable"] is True
+    assert error_codes(own) == []
