@@ -22,9 +22,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from sources.base import SourceClient
 from sources.datatypes import Coding, FhirDateTime, Identifier, Meta, identifier_of, parse_date_time
-from sources.errors import SourceError
 from sources.identifiers import IdentifierKind, cpr_birth_date, distinct_cprs
-from sources.keyed import Keyed, fail_unanswered, records
+from sources.keyed import Keyed, KeyedAnswer, key_of, records
 from sources.models import AddressRecord, PersonRecord, Sex
 from sources.payloads import CPR_SYSTEM, FhirModel, ShapeError
 
@@ -111,6 +110,10 @@ class _Identity(_Model):
 
     identifier: list[Identifier] = []
 
+    @property
+    def key(self) -> str | None:
+        return identifier_of(self.identifier, IdentifierKind.CPR)
+
 
 class _Entry(_Model):
     resource: Any = None
@@ -140,40 +143,24 @@ class CprSource:
     async def read_persons(self, cprs: Sequence[str]) -> Keyed[PersonRecord]:
         """The person for each distinct CPR number (``None`` when unknown, an error when unreadable), in one request."""
         wanted = distinct_cprs(cprs)
-        result: Keyed[PersonRecord] = dict.fromkeys(wanted)
         if not wanted:
-            return result
+            return {}
         payload = await self._client.get_json("/fhir/Patient", {"identifier": f"{CPR_SYSTEM}|{','.join(wanted)}"})
         try:
             bundle = _Bundle.model_validate(payload)
         except ValidationError as exc:
             raise self._client.invalid("Patient search bundle failed validation") from exc
-        unattributed: SourceError | None = None
+        answer = KeyedAnswer[PersonRecord](wanted)
         for entry in bundle.entry:
-            cpr = _identity(entry.resource)
+            cpr = key_of(_Identity, entry.resource)
             try:
                 record = _person(_Patient.model_validate(entry.resource), cpr)
             except (ValidationError, ShapeError) as exc:
-                error = self._client.invalid(
-                    f"a person was left out: {exc if isinstance(exc, ShapeError) else 'it failed validation'}"
-                )
-                if cpr is None:
-                    unattributed = error
-                elif cpr in result and result[cpr] is None:
-                    result[cpr] = error
+                reason = exc if isinstance(exc, ShapeError) else "it failed validation"
+                answer.fail(cpr, self._client.invalid(f"a person was left out: {reason}"))
                 continue
-            if record.cpr in result and not isinstance(result[record.cpr], PersonRecord):
-                result[record.cpr] = record
-        if unattributed is not None:
-            fail_unanswered(result, unattributed)
-        return result
-
-
-def _identity(resource: object) -> str | None:
-    try:
-        return identifier_of(_Identity.model_validate(resource).identifier, IdentifierKind.CPR)
-    except ValidationError:
-        return None
+            answer.record(record.cpr, record)
+        return answer.answer()
 
 
 def _cpr_value(identifier: Identifier | None) -> str | None:

@@ -10,7 +10,10 @@ as "no such person" when the source may have sent one.
 
 from __future__ import annotations
 
-from typing import TypeAlias, TypeVar
+from collections.abc import Iterable
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar
+
+from pydantic import ValidationError
 
 from sources.errors import SourceError
 
@@ -20,11 +23,53 @@ Keyed: TypeAlias = dict[str, V | SourceError | None]
 """Per asked key: its record, ``None`` when the source has none, or the error that kept it out."""
 
 
-def fail_unanswered(result: Keyed[V], error: SourceError) -> None:
-    """Give ``error`` to every key that has no record yet (an unattributable entry may be theirs)."""
-    for key, value in result.items():
-        if value is None:
-            result[key] = error
+class Naming(Protocol):
+    """A model that reads only what names the key an entry is about, even when the rest is unusable."""
+
+    @classmethod
+    def model_validate(cls, obj: Any) -> Naming: ...
+
+    @property
+    def key(self) -> str | None: ...
+
+
+def key_of(model: type[Naming], entry: object) -> str | None:
+    """The key ``entry`` names, read with ``model``; ``None`` when it names none that can be read."""
+    try:
+        return model.model_validate(entry).key
+    except ValidationError:
+        return None
+
+
+class KeyedAnswer(Generic[V]):
+    """Collects one batch answer: records and errors per key, and errors no key can be given."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self._result: Keyed[V] = dict.fromkeys(keys)
+        self._unattributed: SourceError | None = None
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._result
+
+    def record(self, key: str, record: V) -> None:
+        """``key``'s record (the first one wins; a record wins over an error for the same key)."""
+        if key in self._result and (self._result[key] is None or isinstance(self._result[key], SourceError)):
+            self._result[key] = record
+
+    def fail(self, key: str | None, error: SourceError) -> None:
+        """An entry about ``key`` (``None``: about no key that can be told) could not be used."""
+        if key is None:
+            self._unattributed = error
+        elif key in self._result and self._result[key] is None:
+            self._result[key] = error
+
+    def answer(self) -> Keyed[V]:
+        """Every key's answer; keys still unanswered get an unattributed entry's error."""
+        if self._unattributed is not None:
+            for key, value in self._result.items():
+                if value is None:
+                    self._result[key] = self._unattributed
+        return self._result
 
 
 def records(result: Keyed[V]) -> dict[str, V | None]:

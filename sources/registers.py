@@ -24,9 +24,8 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BeforeValidator, Field, ValidationError, model_validator
 
 from sources.base import SourceClient
-from sources.errors import SourceError
 from sources.identifiers import distinct_cprs
-from sources.keyed import Keyed, fail_unanswered
+from sources.keyed import Keyed, KeyedAnswer, key_of
 from sources.models import (
     LivingWillRecord,
     Organ,
@@ -81,6 +80,10 @@ class _Named(_Model):
     """What names the patient a result is about, read even when the rest of it is unusable."""
 
     cpr: _Cpr
+
+    @property
+    def key(self) -> str | None:
+        return self.cpr
 
 
 class _Dated(_Model):
@@ -142,33 +145,20 @@ class RegistersSource:
             answer = _Answer.model_validate(payload)
         except ValidationError as exc:
             raise self._client.invalid("registrations failed validation") from exc
-        result: Keyed[_Record] = dict.fromkeys(wanted)
-        unattributed: SourceError | None = None
+        found = KeyedAnswer[_Record](wanted)
         for item in answer.results:
-            cpr = _named(item)
             try:
                 record = to_record(model.model_validate(item))
             except ValidationError:
-                error = self._client.invalid("a registration was left out: it failed validation")
-                if cpr is None:
-                    unattributed = error
-                elif cpr in result and result[cpr] is None:
-                    result[cpr] = error
+                found.fail(
+                    key_of(_Named, item), self._client.invalid("a registration was left out: it failed validation")
+                )
                 continue
-            if record.cpr not in result:  # the search was misread: any unanswered patient's answer may be lost
-                unattributed = self._client.invalid("a result about a patient that was not asked")
-            elif result[record.cpr] is None:
-                result[record.cpr] = record
-        if unattributed is not None:
-            fail_unanswered(result, unattributed)
-        return result
-
-
-def _named(item: object) -> str | None:
-    try:
-        return _Named.model_validate(item).cpr
-    except ValidationError:
-        return None
+            if record.cpr in found:
+                found.record(record.cpr, record)
+            else:  # the search was misread: any unanswered patient's answer may be the lost one
+                found.fail(None, self._client.invalid("a result about a patient that was not asked"))
+        return found.answer()
 
 
 def _registrations(result: _Result) -> RegistrationsRecord:

@@ -19,7 +19,7 @@ from sources.base import SourceClient
 from sources.datatypes import CodeableConcept, Identifier, Meta, Period, Reference, identifier_of
 from sources.errors import SourceError
 from sources.identifiers import CPR_PATTERN, IdentifierKind, distinct_cprs
-from sources.keyed import Keyed, fail_unanswered
+from sources.keyed import Keyed, KeyedAnswer, key_of
 from sources.models import AddressRecord, MasterCardRecord, RelativeRecord, TemporaryAddressRecord
 from sources.payloads import CPR_SYSTEM, FhirModel
 
@@ -108,7 +108,7 @@ class _Owner(_Model):
     patient: Reference | None = None
 
     @property
-    def cpr(self) -> str | None:
+    def key(self) -> str | None:
         owner = self.patient.identifier if self.patient is not None else None
         return identifier_of([owner] if owner is not None else self.identifier, IdentifierKind.CPR)
 
@@ -137,11 +137,11 @@ class StamkortSource:
             raise self._client.invalid("patient bundle failed validation") from exc
         patients: dict[str, _Patient] = {}
         relatives: dict[str, list[_RelatedPerson]] = {}
-        failed: dict[str, SourceError] = {}
         lost_relatives: dict[str | None, int] = {}
+        found = KeyedAnswer[MasterCardRecord](wanted)
         for entry in bundle.entry:
             kind = entry.resource.get("resourceType")
-            owner = _owner(entry.resource)
+            owner = key_of(_Owner, entry.resource)
             try:
                 if kind == "Patient":
                     patient = _Patient.model_validate(entry.resource)
@@ -155,27 +155,17 @@ class StamkortSource:
                     relatives.setdefault(owner, []).append(relative)
             except ValueError:  # pydantic's ValidationError is a ValueError
                 if kind == "Patient":
-                    failed[owner or ""] = self._client.invalid("a master card was left out: it failed validation")
+                    found.fail(owner, self._client.invalid("a master card was left out: it failed validation"))
                 else:
                     lost_relatives[owner] = lost_relatives.get(owner, 0) + 1
-        result: Keyed[MasterCardRecord] = {
-            cpr: failed.get(cpr)
-            or (
-                self._card(
-                    cpr,
-                    patients[cpr],
-                    relatives.get(cpr, []),
-                    None,
-                    lost_relatives.get(cpr, 0) + lost_relatives.get(None, 0),
-                )
-                if cpr in patients
-                else None
-            )
-            for cpr in wanted
-        }
-        if "" in failed:
-            fail_unanswered(result, failed[""])
-        return result
+        for cpr, patient in patients.items():
+            lost = lost_relatives.get(cpr, 0) + lost_relatives.get(None, 0)
+            card = self._card(cpr, patient, relatives.get(cpr, []), None, lost)
+            if isinstance(card, SourceError):
+                found.fail(cpr, card)
+            else:
+                found.record(cpr, card)
+        return found.answer()
 
     async def update_master_card(self, card: MasterCardRecord, expected_version: str) -> MasterCardRecord:
         """Replace the whole card if it is still at ``expected_version``; return it with its new version.
@@ -236,14 +226,6 @@ class StamkortSource:
             relatives=tuple(kept),
             problems=tuple(problems),
         )
-
-
-def _owner(resource: dict[str, Any]) -> str | None:
-    """The CPR number of the card an entry belongs to, when it can be told."""
-    try:
-        return _Owner.model_validate(resource).cpr
-    except ValidationError:
-        return None
 
 
 def _relative(person: _RelatedPerson) -> RelativeRecord | None:

@@ -25,7 +25,7 @@ from sources.base import SourceClient
 from sources.datatypes import Identifier, identifier_of
 from sources.errors import SourceError
 from sources.identifiers import CPR_PATTERN, YDERNUMMER_SYSTEM, IdentifierKind, distinct_cprs
-from sources.keyed import Keyed, fail_unanswered
+from sources.keyed import Keyed, KeyedAnswer, key_of
 from sources.models import AddressRecord, DoctorRecord, GpAssignmentRecord, PracticeRecord
 from sources.payloads import FhirModel, ShapeError
 
@@ -62,6 +62,10 @@ class _Named(_Model):
     """What names the patient a Sikrede entry is about, read even when the rest of it is unusable."""
 
     cpr: str = Field(pattern=f"^{CPR_PATTERN.pattern}$")
+
+    @property
+    def key(self) -> str | None:
+        return self.cpr
 
 
 class _Reference(_Model):
@@ -103,7 +107,7 @@ class _Identified(_Model):
     organization: _Reference | None = None
 
     @property
-    def ydernummer(self) -> str | None:
+    def key(self) -> str | None:
         owner = self.organization.identifier if self.organization is not None else None
         return identifier_of([owner] if owner is not None else self.identifier, IdentifierKind.YDERNUMMER)
 
@@ -130,45 +134,38 @@ class YderregisterSource:
         Raises ``ValueError`` for a number that is not ten digits (callers validate at the edge).
         """
         wanted = distinct_cprs(cprs)
-        result: Keyed[GpAssignmentRecord] = dict.fromkeys(wanted)
         if not wanted:
-            return result
+            return {}
         payload = await self._client.get_json("/sikrede", {"cpr": ",".join(wanted)})
         try:
             answer = _SikredeAnswer.model_validate(payload)
         except ValidationError as exc:
             raise self._client.invalid("sikrede answer failed validation") from exc
-        unattributed: SourceError | None = None
+        found = KeyedAnswer[GpAssignmentRecord](wanted)
         for item in answer.entries:
             try:
                 entry = _SikredeEntry.model_validate(item)
             except ValidationError:
-                error = self._client.invalid("a sikrede entry was left out: it failed validation")
-                cpr = _named(item)
-                if cpr is None:
-                    unattributed = error
-                elif cpr in result and result[cpr] is None:
-                    result[cpr] = error
-                continue
-            if entry.cpr in result and not isinstance(result[entry.cpr], GpAssignmentRecord):
-                result[entry.cpr] = GpAssignmentRecord(
-                    cpr=entry.cpr, ydernummer=entry.egen_laege_ydernummer, insurance_group=entry.sygesikringsgruppe
+                found.fail(
+                    key_of(_Named, item), self._client.invalid("a sikrede entry was left out: it failed validation")
                 )
-        if unattributed is not None:
-            fail_unanswered(result, unattributed)
-        return result
+                continue
+            found.record(
+                entry.cpr,
+                GpAssignmentRecord(entry.cpr, entry.egen_laege_ydernummer, entry.sygesikringsgruppe),
+            )
+        return found.answer()
 
     async def practices_for(self, ydernumre: Sequence[str]) -> Keyed[PracticeRecord]:
         """Each distinct ydernummer's practice and doctors (``None`` when unknown), in one request.
 
         Ydernumre are kept as given (no zero padding); raises ``ValueError`` for anything but 1 to 6 digits.
         """
-        result: Keyed[PracticeRecord] = dict.fromkeys(ydernumre)
-        if not result:
-            return result
-        if not all(_YDERNUMMER.fullmatch(y) for y in result):
+        wanted = list(dict.fromkeys(ydernumre))
+        if not wanted:
+            return {}
+        if not all(_YDERNUMMER.fullmatch(y) for y in wanted):
             raise ValueError("not a ydernummer")
-        wanted = list(result)
         payload = await self._client.get_json("/fhir/Organization", {"identifier": f"{YDER_SYSTEM}|{','.join(wanted)}"})
         try:
             bundle = _Bundle.model_validate(payload)
@@ -177,10 +174,10 @@ class YderregisterSource:
         organizations: dict[str, _Organization] = {}
         doctors: dict[str, list[DoctorRecord]] = {}
         lost_doctors: dict[str | None, int] = {}
-        unattributed: SourceError | None = None
+        found = KeyedAnswer[PracticeRecord](wanted)
         for entry in bundle.entry:
             kind = entry.resource.get("resourceType") if isinstance(entry.resource, dict) else None
-            ydernummer = _identified(entry.resource)
+            ydernummer = key_of(_Identified, entry.resource)
             try:
                 if kind == "Organization":
                     organization = _Organization.model_validate(entry.resource)
@@ -195,34 +192,13 @@ class YderregisterSource:
             except (ValidationError, ShapeError):
                 if kind == "PractitionerRole":
                     lost_doctors[ydernummer] = lost_doctors.get(ydernummer, 0) + 1
-                    continue
-                error = self._client.invalid("a practice was left out: it failed validation")
-                if ydernummer is None:
-                    unattributed = error
-                elif ydernummer in result and result[ydernummer] is None:
-                    result[ydernummer] = error
+                else:
+                    found.fail(ydernummer, self._client.invalid("a practice was left out: it failed validation"))
         for ydernummer, organization in organizations.items():
-            if ydernummer in result and not isinstance(result[ydernummer], SourceError):
-                lost = lost_doctors.get(ydernummer, 0) + lost_doctors.get(None, 0)
-                problems = (self._client.invalid("a doctor was left out: it failed validation"),) if lost else ()
-                result[ydernummer] = _practice(ydernummer, organization, doctors.get(ydernummer, []), problems)
-        if unattributed is not None:
-            fail_unanswered(result, unattributed)
-        return result
-
-
-def _named(item: object) -> str | None:
-    try:
-        return _Named.model_validate(item).cpr
-    except ValidationError:
-        return None
-
-
-def _identified(resource: object) -> str | None:
-    try:
-        return _Identified.model_validate(resource).ydernummer
-    except ValidationError:
-        return None
+            lost = lost_doctors.get(ydernummer, 0) + lost_doctors.get(None, 0)
+            problems = (self._client.invalid("a doctor was left out: it failed validation"),) if lost else ()
+            found.record(ydernummer, _practice(ydernummer, organization, doctors.get(ydernummer, []), problems))
+        return found.answer()
 
 
 def _doctor(practitioner: _Reference) -> DoctorRecord:
