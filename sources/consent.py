@@ -24,10 +24,10 @@ import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import Field, StrictBool, ValidationError
+from pydantic import Field, ValidationError
 
 from sources.base import SourceClient
-from sources.datatypes import Identifier, Period, identifier_of, period_days
+from sources.datatypes import Extension, Period, Reference, identifier_of, period_days
 from sources.fhir_search import search_resources
 from sources.identifiers import AUTHORIZATION_SYSTEM, CPR_PATTERN, IdentifierKind, distinct_cprs
 from sources.models import BlockKind, BlockRecord, PeriodRecord
@@ -45,17 +45,8 @@ BLOCK_ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _Model = FhirModel
 
 
-class _Reference(_Model):
-    identifier: Identifier | None = None
-
-
-class _Extension(_Model):
-    url: str
-    value_boolean: StrictBool | None = None
-
-
 class _Actor(_Model):
-    reference: _Reference
+    reference: Reference
 
 
 class _Provision(_Model):
@@ -63,14 +54,14 @@ class _Provision(_Model):
     period: Period | None = None
     actor: list[_Actor] = Field(default_factory=list)
     data_period: Period | None = None
-    extension: list[_Extension] = Field(default_factory=list)
+    extension: list[Extension] = Field(default_factory=list)
 
 
 class _Consent(_Model):
     resource_type: Literal["Consent"]
     id: str = Field(pattern=f"^{BLOCK_ID_PATTERN.pattern}$")
     status: str
-    patient: _Reference
+    patient: Reference
     provision: _Provision
 
 
@@ -79,7 +70,7 @@ class _Head(_Model):
 
     id: str | None = None
     status: str | None = None
-    patient: _Reference | None = None
+    patient: Reference | None = None
 
 
 class ConsentSource:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError
 
 from sources.base import SourceClient
-from sources.datatypes import CodeableConcept, Identifier, Meta, Period, Reference, identifier_of
+from sources.datatypes import CodeableConcept, Extension, Identifier, Meta, Period, Reference, identifier_of
 from sources.errors import SourceError
 from sources.identifiers import CPR_PATTERN, IdentifierKind, distinct_cprs
 from sources.keyed import Keyed, KeyedAnswer, key_of
@@ -38,12 +38,6 @@ _Model = FhirModel
 _CodeableConcept = CodeableConcept
 
 
-class _Extension(_Model):
-    url: str
-    value_string: str | None = None
-    value_codeable_concept: _CodeableConcept | None = None
-
-
 class _ContactPoint(_Model):
     system: str | None = None
     value: str
@@ -56,7 +50,7 @@ class _Address(_Model):
     postal_code: str
     city: str
     period: Period | None = None
-    extension: list[_Extension] = Field(default_factory=list)
+    extension: list[Extension] = Field(default_factory=list)
 
 
 class _Communication(_Model):
@@ -88,7 +82,7 @@ class _Patient(_Model):
     telecom: list[_ContactPoint] = Field(default_factory=list)
     address: list[_Address] = Field(default_factory=list)
     communication: list[_Communication] = Field(default_factory=list)
-    extension: list[_Extension] = Field(default_factory=list)
+    extension: list[Extension] = Field(default_factory=list)
     contained: list[dict[str, Any]] = Field(default_factory=list)
 
 
@@ -102,8 +96,10 @@ class _Bundle(_Model):
 
 
 class _Owner(_Model):
-    """What names the card an entry belongs to, read even when the rest of the entry is unusable."""
+    """What names the card an entry belongs to, read even when the rest of the entry is unusable: a
+    Patient's CPR identifier, or the CPR identifier of the Patient a RelatedPerson's ``patient`` names."""
 
+    id: str | None = None
     identifier: list[Identifier] = Field(default_factory=list)
     patient: Reference | None = None
 
@@ -111,6 +107,17 @@ class _Owner(_Model):
     def key(self) -> str | None:
         owner = self.patient.identifier if self.patient is not None else None
         return identifier_of([owner] if owner is not None else self.identifier, IdentifierKind.CPR)
+
+
+def _owners(entries: Sequence[_Entry]) -> dict[str, str]:
+    """Each Patient's resource id → its CPR number, for relatives that name their card by ``Patient/<id>``."""
+    owners: dict[str, str] = {}
+    for entry in entries:
+        if entry.resource.get("resourceType") == "Patient" and isinstance(entry.resource.get("id"), str):
+            cpr = key_of(_Owner, entry.resource)
+            if cpr is not None:
+                owners[f"Patient/{entry.resource['id']}"] = cpr
+    return owners
 
 
 class StamkortSource:
@@ -139,9 +146,10 @@ class StamkortSource:
         relatives: dict[str, list[_RelatedPerson]] = {}
         lost_relatives: dict[str | None, int] = {}
         found = KeyedAnswer[MasterCardRecord](wanted)
+        by_id = _owners(bundle.entry)
         for entry in bundle.entry:
             kind = entry.resource.get("resourceType")
-            owner = key_of(_Owner, entry.resource)
+            owner = key_of(_Owner, entry.resource) or _literal_owner(entry.resource, by_id)
             try:
                 if kind == "Patient":
                     patient = _Patient.model_validate(entry.resource)
@@ -226,6 +234,16 @@ class StamkortSource:
             relatives=tuple(kept),
             problems=tuple(problems),
         )
+
+
+def _literal_owner(resource: dict[str, Any], by_id: dict[str, str]) -> str | None:
+    """The card a RelatedPerson names by a literal ``Patient/<id>`` reference to a Patient of the answer."""
+    try:
+        reference = _Owner.model_validate(resource).patient
+    except ValidationError:
+        return None
+    literal = reference.literal if reference is not None else None
+    return by_id.get("/".join(literal)) if literal is not None and literal[0] == "Patient" else None
 
 
 def _relative(person: _RelatedPerson) -> RelativeRecord | None:

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field, StrictInt, ValidationError
 
 from sources.base import SourceClient
-from sources.datatypes import Identifier, identifier_of
+from sources.datatypes import Identifier, Reference, identifier_of
 from sources.errors import SourceError
 from sources.identifiers import CPR_PATTERN, YDERNUMMER_SYSTEM, IdentifierKind, distinct_cprs
 from sources.keyed import Keyed, KeyedAnswer, key_of
@@ -68,11 +68,6 @@ class _Named(_Model):
         return self.cpr
 
 
-class _Reference(_Model):
-    identifier: Identifier | None = None
-    display: str | None = None
-
-
 class _ContactPoint(_Model):
     system: str | None = None
     value: str | None = None
@@ -96,15 +91,15 @@ class _Organization(_Model):
 
 class _PractitionerRole(_Model):
     resource_type: Literal["PractitionerRole"]
-    organization: _Reference
-    practitioner: _Reference
+    organization: Reference
+    practitioner: Reference
 
 
 class _Identified(_Model):
     """What names the practice an entry is about, read even when the rest of it is unusable."""
 
     identifier: list[Identifier] = []
-    organization: _Reference | None = None
+    organization: Reference | None = None
 
     @property
     def key(self) -> str | None:
@@ -201,7 +196,7 @@ class YderregisterSource:
         return found.answer()
 
 
-def _doctor(practitioner: _Reference) -> DoctorRecord:
+def _doctor(practitioner: Reference) -> DoctorRecord:
     if not practitioner.display:
         raise ShapeError("PractitionerRole practitioner has no display name")
     identifier = practitioner.identifier

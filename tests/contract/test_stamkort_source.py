@@ -261,3 +261,21 @@ async def test_update_answered_without_the_stored_card_is_invalid(mock_client: M
 
     with pytest.raises(SourceResponseInvalid):
         await StamkortSource(client).update_master_card(MasterCardRecord(HANS, "1"), "1")
+
+
+async def test_a_relative_naming_its_card_by_a_literal_patient_reference_is_on_that_card_only(
+    mock_client: MockClientFactory,
+):
+    mine, theirs = {**_patient(HANS), "id": "p-1"}, {**_patient(OTHER), "id": "p-2"}
+    relative = {"resourceType": "RelatedPerson", "patient": {"reference": "Patient/p-1"}, "name": [{"given": ["Inge"]}]}
+    unknown = {**relative, "patient": {"reference": "Patient/p-9"}, "name": [{"given": ["Mads"]}]}
+    bundle = {"resourceType": "Bundle", "entry": [{"resource": r} for r in (mine, theirs, relative, unknown)]}
+    client = mock_client(lambda request: httpx.Response(200, json=bundle), "stamkort")
+
+    cards = await StamkortSource(client).master_cards_for([HANS, OTHER])
+
+    hans, other = cards[HANS], cards[OTHER]
+    assert isinstance(hans, MasterCardRecord) and isinstance(other, MasterCardRecord)
+    assert [r.first_name for r in hans.relatives] == ["Inge"]
+    assert other.relatives == ()
+    assert len(hans.problems) == len(other.problems) == 1  # the relative of no card that can be told
