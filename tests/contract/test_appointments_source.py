@@ -536,3 +536,111 @@ async def test_every_page_size_and_link_style_reads_every_match_once(cap: int, e
 
     assert sorted(r.id for r in answer.by_patient[NANCY]) == sorted(_id(n) for n in range(1, extra + 2))
     assert answer.problems == ()
+
+
+@pytest.mark.parametrize("style", ["identifier", "literal", "contained"])
+async def test_a_childs_visit_with_a_parent_taking_part_is_filed_under_the_child(
+    world: Population, sandbox_client: SandboxClientFactory, style: str
+):
+    visit = _appointment(1, datetime(2030, 3, 10, 9, tzinfo=CPH), cpr=MAGNUS)
+    visit.patient_reference, visit.related_person_cpr = style, NANCY
+    world.clinical.appointments.append(visit)
+    client, _ = sandbox_client(simulated.create_app(world, "region-syddanmark"), "region-syddanmark")
+
+    for_child = await _source(client).appointments_for(ClinicalSearch((MAGNUS,)))
+    for_parent = await _source(client).appointments_for(ClinicalSearch((NANCY,)))
+
+    assert [r.id for r in for_child.by_patient[MAGNUS]] == [_id(1)]
+    assert for_child.problems == ()
+    assert for_parent.by_patient == {NANCY: []}
+
+
+def _patient_actor(**actor: Any) -> dict[str, Any]:
+    return {"actor": actor}
+
+
+_SERVICE = {
+    "actor": {
+        "type": "HealthcareService",
+        "identifier": {"system": "urn:oid:1.2.208.176.1.1", "value": NEPHROLOGY},
+        "display": "Afdeling",
+    }
+}
+_CPR_ID = {"system": "urn:oid:1.2.208.176.1.2", "value": NANCY}
+
+
+@pytest.mark.parametrize(
+    ("participants", "contained", "included"),
+    [
+        ([_patient_actor(reference="Patient/abc")], [], {"Patient/abc": NANCY}),
+        ([_patient_actor(reference="http://region-syddanmark.mock/fhir/Patient/abc")], [], {"Patient/abc": NANCY}),
+        ([_patient_actor(reference="Patient/abc/_history/3")], [], {"Patient/abc": NANCY}),
+        ([_patient_actor(reference="#p1")], [{"resourceType": "Patient", "id": "p1", "identifier": [_CPR_ID]}], {}),
+        ([_patient_actor(type="Patient", identifier={**_CPR_ID, "value": f" {NANCY} "})], [], {}),
+    ],
+    ids=["literal", "absolute", "history", "contained", "spaced-identifier"],
+)
+async def test_literal_and_contained_patient_references_are_resolved(
+    mock_client: MockClientFactory, participants: list[Any], contained: list[Any], included: dict[str, str]
+):
+    resource = _resource(1, "2030-03-10T09:00:00+01:00", participant=[*participants, _SERVICE], contained=contained)
+    patients = [
+        {"resource": {"resourceType": "Patient", "id": ref.split("/")[1], "identifier": [{**_CPR_ID, "value": cpr}]},
+         "search": {"mode": "include"}}
+        for ref, cpr in included.items()
+    ]  # fmt: skip
+    body = _bundle(resource)
+    body["entry"] += patients
+    client = mock_client(lambda request: httpx.Response(200, json=body), "region-syddanmark")
+
+    answer = await _source(client).appointments_for(ClinicalSearch((NANCY,)))
+
+    assert [r.id for r in answer.by_patient[NANCY]] == [_id(1)]
+    assert answer.problems == ()
+
+
+@pytest.mark.parametrize(
+    ("participants", "contained"),
+    [
+        ([_patient_actor(reference="Patient/abc")], []),
+        ([_patient_actor(type="RelatedPerson", identifier=_CPR_ID)], []),
+        ([_patient_actor(reference="#r1")], [{"resourceType": "RelatedPerson", "id": "r1", "identifier": [_CPR_ID]}]),
+        ([_patient_actor(type="Patient", reference="#r1")], [{"resourceType": "RelatedPerson", "id": "r1"}]),
+        (
+            [
+                _patient_actor(type="Patient", identifier=_CPR_ID),
+                _patient_actor(type="Patient", identifier={**_CPR_ID, "value": MAGNUS}),
+            ],
+            [],
+        ),
+    ],
+    ids=["literal-not-included", "related-person-only", "contained-related-person", "type-disagrees", "two-patients"],
+)
+async def test_an_appointment_whose_patient_cannot_be_told_is_reported_never_given_to_another(
+    mock_client: MockClientFactory, participants: list[Any], contained: list[Any]
+):
+    resource = _resource(1, "2030-03-10T09:00:00+01:00", participant=[*participants, _SERVICE], contained=contained)
+    client = mock_client(lambda request: httpx.Response(200, json=_bundle(resource, _GOOD)), "region-syddanmark")
+
+    answer = await _source(client).appointments_for(ClinicalSearch((NANCY, MAGNUS)))
+
+    assert [r.id for r in answer.by_patient[NANCY]] == [_id(9)]
+    assert answer.by_patient[MAGNUS] == []
+    assert [type(p.error) for p in answer.problems] == [SourceResponseInvalid]
+
+
+@pytest.mark.parametrize(
+    ("severity", "partial"), [("error", True), ("fatal", True), ("warning", False), ("information", False)]
+)
+async def test_an_outcome_in_a_200_searchset_makes_the_answer_partial_only_for_errors(
+    mock_client: MockClientFactory, severity: str, partial: bool
+):
+    outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": severity, "code": "timeout"}]}
+    body = _bundle(_GOOD)
+    body["entry"].append({"resource": outcome, "search": {"mode": "outcome"}})
+    client = mock_client(lambda request: httpx.Response(200, json=body), "region-syddanmark")
+
+    answer = await _source(client).appointments_for(ClinicalSearch((NANCY,)))
+
+    assert [r.id for r in answer.by_patient[NANCY]] == [_id(9)]
+    assert [type(p.error) for p in answer.problems] == ([SourceIncomplete] if partial else [])

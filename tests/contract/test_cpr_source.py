@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import copy
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sandbox.cpr import create_app, patient_resource
 from sandbox.population import Population
+from sources.base import SourceClient, SourceConfig
 from sources.cpr import CPR_SYSTEM, CprSource
 from sources.errors import SourceResponseInvalid, SourceTimeout, SourceUnavailable
 from sources.models import AddressRecord, PersonRecord, Sex
@@ -348,3 +352,43 @@ async def test_patient_not_asked_for_is_ignored(population, mock_client: MockCli
 
     assert list(records) == [hans]
     assert records[hans] is not None
+
+
+def _wire_birth_date(born: date, precision: str, offset_minutes: int) -> str:
+    if precision == "year":
+        return f"{born.year:04d}"
+    if precision == "month":
+        return f"{born.year:04d}-{born.month:02d}"
+    if precision == "day":
+        return born.isoformat()
+    moment = datetime(born.year, born.month, born.day, 12, tzinfo=timezone(timedelta(minutes=offset_minutes)))
+    return moment.isoformat()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.sampled_from(["year", "month", "day", "dateTime"]),
+    st.integers(-14 * 4, 14 * 4).map(lambda q: q * 15),
+    st.booleans(),
+)
+async def test_a_birth_date_of_any_precision_or_a_datetime_never_loses_the_person(
+    population, precision: str, offset_minutes: int, fixed_address: bool
+):
+    person = population.persons[population.personas["hans"]]
+    patient = copy.deepcopy(patient_resource(person))
+    patient["birthDate"] = _wire_birth_date(person.birth_date, precision, offset_minutes)
+    if fixed_address:
+        patient["address"] = [{"use": "home", "line": ["Uden fast bopæl"]}]
+    bundle = _bundle(patient)
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=bundle))
+    async with httpx.AsyncClient(transport=transport, base_url="http://cpr.mock") as http:
+        found = await CprSource(SourceClient(SourceConfig("cpr", "http://cpr.mock"), http)).read_persons([person.cpr])
+
+    record = found[person.cpr]
+    assert isinstance(record, PersonRecord)
+    moment = datetime(person.birth_date.year, person.birth_date.month, person.birth_date.day, 12,
+                      tzinfo=timezone(timedelta(minutes=offset_minutes)))  # fmt: skip
+    expected = moment.astimezone(ZoneInfo("Europe/Copenhagen")).date() if precision == "dateTime" else person.birth_date
+    assert record.birth_date == expected
+    if fixed_address:
+        assert record.address == AddressRecord("Uden fast bopæl", None, None)
