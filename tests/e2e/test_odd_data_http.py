@@ -7,9 +7,11 @@ never loses a whole source for one odd item.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl
 
+from sandbox.clinical import NEPHROLOGY, Condition
 from sandbox.population import Population
 from sandbox.server import ThreadedSandbox
 from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, Gateway, error_codes
@@ -162,3 +164,26 @@ async def test_a_block_whose_actor_cannot_be_matched_denies_every_professional(
     assert error_codes(body) == [("CONSENT_DENIED", None)]
     assert body["errors"][0]["extensions"]["overridable"] is True
     assert error_codes(own) == []
+
+
+async def test_one_item_a_source_cannot_read_is_left_out_and_reported_never_the_whole_answer(
+    gateway: Gateway, population: Population
+) -> None:
+    hans = population.personas["hans"]
+    question = (
+        "query($cpr: CPR!) { patient(cpr: $cpr) { diagnoses { complete sources { source state } items { code } } } }"
+    )
+    before = await gateway.graphql(question, gateway.citizen(hans), cpr=hans)
+    odd = Condition("odd-one", hans, "plans-hospital", "SKS", "DE11", "Type 2-diabetes", NEPHROLOGY, date(2024, 1, 1))
+    odd.recorded_value = "yesterday"
+    population.clinical.conditions.append(odd)
+    try:
+        body = await gateway.graphql(question, gateway.citizen(hans), cpr=hans)
+    finally:
+        population.clinical.conditions.remove(odd)
+
+    diagnoses = body["data"]["patient"]["diagnoses"]
+    assert diagnoses["complete"] is False
+    assert {s["source"]: s["state"] for s in diagnoses["sources"]}["plans-hospital"] == "INVALID_RESPONSE"
+    assert diagnoses["items"] == before["data"]["patient"]["diagnoses"]["items"]
+    assert error_codes(body) == [("SOURCE_INVALID_RESPONSE", "plans-hospital")]
