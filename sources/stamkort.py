@@ -19,7 +19,7 @@ from sources.base import SourceClient
 from sources.datatypes import CodeableConcept, Extension, Identifier, Meta, Period, Reference, identifier_of
 from sources.errors import SourceError
 from sources.identifiers import CPR_PATTERN, IdentifierKind, distinct_cprs
-from sources.keyed import Keyed, KeyedAnswer, key_of
+from sources.keyed import Keyed, KeyedAnswer, key_of, read_family
 from sources.models import AddressRecord, MasterCardRecord, RelativeRecord, TemporaryAddressRecord
 from sources.payloads import CPR_SYSTEM, FhirModel
 
@@ -142,33 +142,23 @@ class StamkortSource:
             bundle = _Bundle.model_validate(payload)
         except ValidationError as exc:
             raise self._client.invalid("patient bundle failed validation") from exc
-        patients: dict[str, _Patient] = {}
-        relatives: dict[str, list[_RelatedPerson]] = {}
-        lost_relatives: dict[str | None, int] = {}
         found = KeyedAnswer[MasterCardRecord](wanted)
         by_id = _owners(bundle.entry)
-        for entry in bundle.entry:
-            kind = entry.resource.get("resourceType")
-            owner = key_of(_Owner, entry.resource) or _literal_owner(entry.resource, by_id)
-            try:
-                if kind == "Patient":
-                    patient = _Patient.model_validate(entry.resource)
-                    if owner is None:
-                        raise ValueError("patient without one CPR identifier")
-                    patients.setdefault(owner, patient)
-                elif kind == "RelatedPerson":
-                    relative = _RelatedPerson.model_validate(entry.resource)
-                    if owner is None:
-                        raise ValueError("relative of no one")
-                    relatives.setdefault(owner, []).append(relative)
-            except ValueError:  # pydantic's ValidationError is a ValueError
-                if kind == "Patient":
-                    found.fail(owner, self._client.invalid("a master card was left out: it failed validation"))
-                else:
-                    lost_relatives[owner] = lost_relatives.get(owner, 0) + 1
-        for cpr, patient in patients.items():
-            lost = lost_relatives.get(cpr, 0) + lost_relatives.get(None, 0)
-            card = self._card(cpr, patient, relatives.get(cpr, []), None, lost)
+        family = read_family(
+            (
+                (
+                    e.resource.get("resourceType"),
+                    key_of(_Owner, e.resource) or _literal_owner(e.resource, by_id),
+                    e.resource,
+                )
+                for e in bundle.entry
+            ),
+            ("Patient", _Patient.model_validate),
+            ("RelatedPerson", _RelatedPerson.model_validate),
+            lambda cpr: found.fail(cpr, self._client.invalid("a master card was left out: it failed validation")),
+        )
+        for cpr, patient in family.heads.items():
+            card = self._card(cpr, patient, family.members.get(cpr, []), None, family.lost_of(cpr))
             if isinstance(card, SourceError):
                 found.fail(cpr, card)
             else:

@@ -25,7 +25,7 @@ from sources.base import SourceClient
 from sources.datatypes import Identifier, Reference, identifier_of
 from sources.errors import SourceError
 from sources.identifiers import CPR_PATTERN, YDERNUMMER_SYSTEM, IdentifierKind, distinct_cprs
-from sources.keyed import Keyed, KeyedAnswer, key_of
+from sources.keyed import Keyed, KeyedAnswer, key_of, read_family
 from sources.models import AddressRecord, DoctorRecord, GpAssignmentRecord, PracticeRecord
 from sources.payloads import FhirModel, ShapeError
 
@@ -166,34 +166,32 @@ class YderregisterSource:
             bundle = _Bundle.model_validate(payload)
         except ValidationError as exc:
             raise self._client.invalid("Organization search bundle failed validation") from exc
-        organizations: dict[str, _Organization] = {}
-        doctors: dict[str, list[DoctorRecord]] = {}
-        lost_doctors: dict[str | None, int] = {}
         found = KeyedAnswer[PracticeRecord](wanted)
-        for entry in bundle.entry:
-            kind = entry.resource.get("resourceType") if isinstance(entry.resource, dict) else None
-            ydernummer = key_of(_Identified, entry.resource)
-            try:
-                if kind == "Organization":
-                    organization = _Organization.model_validate(entry.resource)
-                    if ydernummer is None or organization.name.strip() == "":
-                        raise ShapeError("no valid ydernummer identifier")
-                    organizations.setdefault(ydernummer, organization)
-                elif kind == "PractitionerRole":
-                    role = _PractitionerRole.model_validate(entry.resource)
-                    if ydernummer is None:
-                        raise ShapeError("a doctor of no practice")
-                    doctors.setdefault(ydernummer, []).append(_doctor(role.practitioner))
-            except (ValidationError, ShapeError):
-                if kind == "PractitionerRole":
-                    lost_doctors[ydernummer] = lost_doctors.get(ydernummer, 0) + 1
-                else:
-                    found.fail(ydernummer, self._client.invalid("a practice was left out: it failed validation"))
-        for ydernummer, organization in organizations.items():
-            lost = lost_doctors.get(ydernummer, 0) + lost_doctors.get(None, 0)
+        family = read_family(
+            (
+                (
+                    e.resource.get("resourceType") if isinstance(e.resource, dict) else None,
+                    key_of(_Identified, e.resource),
+                    e.resource,
+                )
+                for e in bundle.entry
+            ),
+            ("Organization", _organization),
+            ("PractitionerRole", lambda r: _doctor(_PractitionerRole.model_validate(r).practitioner)),
+            lambda key: found.fail(key, self._client.invalid("a practice was left out: it failed validation")),
+        )
+        for ydernummer, organization in family.heads.items():
+            lost = family.lost_of(ydernummer)
             problems = (self._client.invalid("a doctor was left out: it failed validation"),) if lost else ()
-            found.record(ydernummer, _practice(ydernummer, organization, doctors.get(ydernummer, []), problems))
+            found.record(ydernummer, _practice(ydernummer, organization, family.members.get(ydernummer, []), problems))
         return found.answer()
+
+
+def _organization(resource: object) -> _Organization:
+    organization = _Organization.model_validate(resource)
+    if not organization.name.strip():
+        raise ShapeError("a practice without a name")
+    return organization
 
 
 def _doctor(practitioner: Reference) -> DoctorRecord:
