@@ -11,35 +11,47 @@ The store is chosen by URL (:func:`open_access_log`): the embedded default is SQ
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from auth.access_log_postgres import PostgresAccessLog
+from auth.access_log_rows import DeadLetter, ExportStatus, PendingRecord, UnreadableRecord
 from auth.access_log_sqlite import SqliteAccessLog
+from auth.security_events import SecurityEvent
 from sources.audit import AccessCursor, AccessRecord
 
 __all__ = [
     "AccessCursor",
     "AccessLog",
     "AccessRecord",
+    "DeadLetter",
+    "ExportStatus",
+    "PendingRecord",
     "PostgresAccessLog",
+    "SecurityEvent",
     "SqliteAccessLog",
+    "UnreadableRecord",
     "open_access_log",
 ]
 
 
 class AccessLog(Protocol):
-    """A durable store of access records.
+    """A durable store of access records and security events.
 
     Every datetime going in must be aware; every datetime coming out is aware UTC. The category lists
-    (requested, returned, denied, withheld) come back as tuples in the order they were written.
+    (requested, returned, denied, withheld) come back as tuples in the order they were written. A
+    stored row outside the vocabulary (see :mod:`auth.access_log_rows`) never crashes a read: the
+    patient's log leaves it out, and export gets it as an :class:`UnreadableRecord`.
+
+    Each record is in one export state: pending, exported, or set aside (a dead letter, with its
+    reason) until the operator retries it.
     """
 
-    async def write(self, records: Sequence[AccessRecord]) -> None:
-        """Store ``records`` durably and all together, or store none of them and raise."""
+    async def write(self, records: Sequence[AccessRecord], security_events: Sequence[SecurityEvent] = ()) -> None:
+        """Store ``records`` and ``security_events`` durably and all together, or none of them and raise."""
 
     async def for_patient(
         self,
@@ -57,13 +69,28 @@ class AccessLog(Protocol):
         """
 
     async def purge(self, older_than: datetime) -> int:
-        """Delete every record with ``at < older_than``; return how many were deleted."""
+        """Delete every record and security event with ``at < older_than``; return how many records were deleted."""
 
-    async def pending_export(self, limit: int) -> list[AccessRecord]:
-        """Up to ``limit`` records not yet exported to the national Min Log, oldest first."""
+    async def pending_export(self, limit: int) -> list[PendingRecord]:
+        """Up to ``limit`` records neither exported nor set aside, oldest first (by ``at``, then ``id``)."""
 
     async def mark_exported(self, ids: Sequence[str], at: datetime) -> None:
         """Note that the records ``ids`` were exported to the national Min Log at ``at``."""
+
+    async def set_aside(self, reasons: Mapping[str, str], at: datetime) -> None:
+        """Move the pending records named in ``reasons`` (id → reason) out of the export queue."""
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """Up to ``limit`` records set aside from export, oldest access first."""
+
+    async def retry_dead_letters(self, ids: Sequence[str] | None = None) -> int:
+        """Put dead letters back in the export queue (``None``: all of them); how many went back."""
+
+    async def export_status(self) -> ExportStatus:
+        """How many records are pending, exported and set aside."""
+
+    async def security_events(self, limit: int = 100) -> list[SecurityEvent]:
+        """Up to ``limit`` security events, newest first."""
 
     async def aclose(self) -> None:
         """Release the store (connections, pool)."""

@@ -1,11 +1,16 @@
 """The production access record store: PostgreSQL through psycopg 3 and an async connection pool.
 
 The pool opens on first use, inside whichever event loop uses the store (the gateway builds the
-store in its lifespan), and creates the table and its indexes if they are missing. Each operation
-is one transaction; a write commits with ``synchronous_commit`` on, so it is durable when
+store in its lifespan), and creates or migrates the tables and their indexes. Each operation is one
+transaction; a write commits with ``synchronous_commit`` on, so it is durable when
 :meth:`PostgresAccessLog.write` returns. Times are ``timestamptz``; the category lists are
 ``text[]``. ``id`` sorts in the "C" collation so the newest-first order, and the keyset cursor that
 follows it, do not depend on the server's locale.
+
+A table made by an older version is migrated in place, once: the ``outcome`` column is added and
+filled from the old rows' lists (returned → accessed, else denied → refused, else nothing), the
+dead-letter columns ``set_aside_at`` and ``set_aside_reason`` are added, the export-queue index is
+rebuilt to leave dead letters out, and the ``security_event`` table is created.
 
 The connection URL may carry libpq options, e.g. ``?options=-csearch_path%3Daudit`` for a schema.
 """
@@ -13,22 +18,40 @@ The connection URL may carry libpq options, e.g. ``?options=-csearch_path%3Daudi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
-from auth.access_log_query import patient_page
+from auth.access_log_query import (
+    EXPORT_STATUS,
+    RETRY_ALL,
+    SELECT_RECORDS,
+    dead_letters_query,
+    patient_page,
+    pending_query,
+    reason_text,
+    retry_statement,
+    set_aside_statement,
+)
+from auth.access_log_rows import COLUMNS, LISTS, DeadLetter, ExportStatus, PendingRecord, pending, readable, to_values
+from auth.security_events import (
+    SECURITY_EVENT_COLUMNS,
+    SecurityEvent,
+    security_event_from_row,
+    security_event_values,
+)
 from sources.audit import AccessCursor, AccessRecord
 
-COLUMNS = tuple(AccessRecord.__dataclass_fields__)
-_LISTS = frozenset({"requested", "returned", "denied", "withheld"})
-_SELECT = f"SELECT {', '.join(COLUMNS)} FROM access_record"  # noqa: S608 - column names are constants
 _INSERT = (
     f"INSERT INTO access_record ({', '.join(COLUMNS)}) "  # noqa: S608 - column names are constants
-    f"VALUES ({', '.join('%s::text[]' if name in _LISTS else '%s' for name in COLUMNS)})"
+    f"VALUES ({', '.join('%s::text[]' if name in LISTS else '%s' for name in COLUMNS)})"
+)
+_INSERT_EVENT = (
+    f"INSERT INTO security_event ({', '.join(SECURITY_EVENT_COLUMNS)}) "  # noqa: S608 - constants
+    f"VALUES ({', '.join('%s' for _ in SECURITY_EVENT_COLUMNS)})"
 )
 _SCHEMA = """
 SELECT pg_advisory_xact_lock(hashtext('patientoverblik.access_record'));
@@ -58,11 +81,41 @@ CREATE TABLE IF NOT EXISTS access_record (
     operation_name text,
     exported_at timestamptz
 );
+DO $$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM information_schema.columns
+        WHERE table_schema = current_schema() AND table_name = 'access_record' AND column_name = 'outcome'
+    ) THEN
+        ALTER TABLE access_record ADD COLUMN outcome text;
+        UPDATE access_record SET outcome = CASE
+            WHEN cardinality(returned) > 0 THEN 'accessed' WHEN cardinality(denied) > 0 THEN 'refused' ELSE 'nothing'
+        END;
+        ALTER TABLE access_record ALTER COLUMN outcome SET NOT NULL;
+    END IF;
+END $$;
+ALTER TABLE access_record ADD COLUMN IF NOT EXISTS set_aside_at timestamptz;
+ALTER TABLE access_record ADD COLUMN IF NOT EXISTS set_aside_reason text;
+DROP INDEX IF EXISTS access_record_pending_export;
 CREATE INDEX IF NOT EXISTS access_record_patient ON access_record (patient_cpr, at, id);
-CREATE INDEX IF NOT EXISTS access_record_pending_export ON access_record (at, id) WHERE exported_at IS NULL;
+CREATE INDEX IF NOT EXISTS access_record_export_queue ON access_record (at, id)
+    WHERE exported_at IS NULL AND set_aside_at IS NULL;
+CREATE INDEX IF NOT EXISTS access_record_set_aside ON access_record (at, id) WHERE set_aside_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS access_record_at ON access_record (at);
+CREATE TABLE IF NOT EXISTS security_event (
+    id text COLLATE "C" PRIMARY KEY,
+    at timestamptz NOT NULL,
+    request_id text NOT NULL,
+    kind text NOT NULL,
+    actor_kind text NOT NULL,
+    actor text NOT NULL,
+    client_id text,
+    patients integer NOT NULL,
+    operation_hash text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS security_event_at ON security_event (at);
 """
-"""Run under an advisory lock, so gateway processes starting together do not race to create it."""
+"""Run under an advisory lock, so gateway processes starting together do not race to create or migrate."""
 
 Pool = AsyncConnectionPool[AsyncConnection[TupleRow]]
 
@@ -79,7 +132,7 @@ class PostgresAccessLog:
         self._closed = False
 
     async def _ready(self) -> Pool:
-        """The open pool, opened (and the table created) on first use."""
+        """The open pool, opened (and the tables created or migrated) on first use."""
         if self._pool is not None:
             return self._pool
         async with self._opening:
@@ -105,15 +158,21 @@ class PostgresAccessLog:
                 self._pool = pool
         return self._pool
 
-    async def write(self, records: Sequence[AccessRecord]) -> None:
-        """Store ``records`` in one committed transaction; none of them if it raises."""
-        if not records:
+    async def write(self, records: Sequence[AccessRecord], security_events: Sequence[SecurityEvent] = ()) -> None:
+        """Store ``records`` and ``security_events`` in one committed transaction; none of them if it raises."""
+        if not records and not security_events:
             return
         rows = [_to_row(record) for record in records]
+        events = [security_event_values(event) for event in security_events]
+        for event in security_events:
+            _aware(event.at)
         pool = await self._ready()
         async with pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
             await cursor.execute("SET LOCAL synchronous_commit TO on")
-            await cursor.executemany(_INSERT, rows)
+            if rows:
+                await cursor.executemany(_INSERT, rows)
+            if events:
+                await cursor.executemany(_INSERT_EVENT, events)
 
     async def for_patient(
         self,
@@ -131,28 +190,39 @@ class PostgresAccessLog:
         tail, parameters = patient_page(
             cpr, since=since, until=until, limit=limit, before=before, placeholder="%s", time=_aware
         )
-        return await self._read(f"{_SELECT} {tail}", parameters)
+        return readable(await self._rows(f"{SELECT_RECORDS} {tail}", parameters), _utc)
 
-    async def _read(self, query: str, parameters: Sequence[object]) -> list[AccessRecord]:
+    async def _fetch(self, query: str, parameters: Sequence[object]) -> list[TupleRow]:
         pool = await self._ready()
         async with pool.connection() as conn:
             cursor = await conn.execute(query, parameters)
-            rows = await cursor.fetchall()
-        return [_from_row(row) for row in rows]
+            return await cursor.fetchall()
+
+    async def _rows(self, query: str, parameters: Sequence[object]) -> list[dict[str, object]]:
+        return [dict(zip(COLUMNS, row, strict=True)) for row in await self._fetch(query, parameters)]
+
+    async def _execute(self, statement: str, rows: Sequence[Sequence[object]]) -> int:
+        pool = await self._ready()
+        changed = 0
+        async with pool.connection() as conn, conn.transaction():
+            for row in rows:
+                changed += (await conn.execute(statement, row)).rowcount
+        return changed
 
     async def purge(self, older_than: datetime) -> int:
-        """Delete every record with ``at < older_than``; return how many were deleted."""
+        """Delete every record (and security event) with ``at < older_than``; how many records were deleted."""
         cut = _aware(older_than)
         pool = await self._ready()
-        async with pool.connection() as conn:
+        async with pool.connection() as conn, conn.transaction():
+            await conn.execute("DELETE FROM security_event WHERE at < %s", [cut])
             cursor = await conn.execute("DELETE FROM access_record WHERE at < %s", [cut])
             return cursor.rowcount
 
-    async def pending_export(self, limit: int) -> list[AccessRecord]:
-        """Up to ``limit`` records not yet exported to the national Min Log, oldest first."""
+    async def pending_export(self, limit: int) -> list[PendingRecord]:
+        """Up to ``limit`` records neither exported nor set aside, oldest first; unreadable rows as such."""
         if limit < 1:
             return []
-        return await self._read(f"{_SELECT} WHERE exported_at IS NULL ORDER BY at, id LIMIT %s", [limit])
+        return pending(await self._rows(pending_query("%s"), [limit]), _utc)
 
     async def mark_exported(self, ids: Sequence[str], at: datetime) -> None:
         """Note the export of records ``ids`` at ``at`` (a record already marked keeps its first time)."""
@@ -165,6 +235,36 @@ class PostgresAccessLog:
                 "UPDATE access_record SET exported_at = %s WHERE id = ANY(%s::text[]) AND exported_at IS NULL",
                 [exported, list(ids)],
             )
+
+    async def set_aside(self, reasons: Mapping[str, str], at: datetime) -> None:
+        """Move the pending records ``reasons`` names out of the export queue, each with its reason."""
+        if reasons:
+            when = _aware(at)
+            rows = [(when, reason_text(reason), record_id) for record_id, reason in reasons.items()]
+            await self._execute(set_aside_statement("%s"), rows)
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """Up to ``limit`` records set aside from export, oldest access first."""
+        rows = await self._fetch(dead_letters_query("%s"), [max(0, limit)])
+        return [DeadLetter(str(i), _utc(at), _utc(when), str(reason)) for i, at, when, reason in rows]
+
+    async def retry_dead_letters(self, ids: Sequence[str] | None = None) -> int:
+        """Put dead letters back in the export queue (all of them, or those ``ids``); how many went back."""
+        if ids is None:
+            return await self._execute(RETRY_ALL, [()])
+        return await self._execute(retry_statement("%s"), [(i,) for i in ids])
+
+    async def export_status(self) -> ExportStatus:
+        """How many records are pending, exported and set aside."""
+        ((pending_, exported, set_aside),) = await self._fetch(EXPORT_STATUS, [])
+        return ExportStatus(int(pending_), int(exported), int(set_aside))
+
+    async def security_events(self, limit: int = 100) -> list[SecurityEvent]:
+        """Up to ``limit`` security events, newest first."""
+        select = f"SELECT {', '.join(SECURITY_EVENT_COLUMNS)} FROM security_event ORDER BY at DESC, id DESC LIMIT %s"  # noqa: S608
+        rows = await self._fetch(select, [max(0, limit)])
+        events = [security_event_from_row(tuple(row), _utc(row[1])) for row in rows]
+        return [event for event in events if event is not None]
 
     async def aclose(self) -> None:
         """Close the pool; the store cannot be used afterwards."""
@@ -181,14 +281,13 @@ def _aware(value: datetime) -> datetime:
     return value
 
 
+def _utc(value: object) -> datetime:
+    if not isinstance(value, datetime):
+        raise ValueError("stored time is not a timestamp")
+    return value.astimezone(UTC)
+
+
 def _to_row(record: AccessRecord) -> tuple[object, ...]:
     _aware(record.at)
-    return tuple(list(getattr(record, name)) if name in _LISTS else getattr(record, name) for name in COLUMNS)
-
-
-def _from_row(row: TupleRow) -> AccessRecord:
-    values = dict(zip(COLUMNS, row, strict=True))
-    for name in _LISTS:
-        values[name] = tuple(values[name])
-    values["at"] = values["at"].astimezone(UTC)
-    return AccessRecord(**values)
+    values = to_values(record)
+    return tuple(values[name] for name in COLUMNS)

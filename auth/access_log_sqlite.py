@@ -5,9 +5,16 @@ ISO 8601 text (``2024-05-01T09:30:00.000000+00:00``), so text order is time orde
 lists are stored as JSON arrays. One connection serves the process, used from worker threads
 under a lock so the event loop never waits on the disk.
 
-Files made by the first schema (without activity, profession, acting-for, override and export
-columns) are migrated in place when opened: the missing columns are added, old times are rewritten
-to the fixed-width form, and ``PRAGMA user_version`` records that the migration ran.
+Files of older schemas are migrated in place when opened (``PRAGMA user_version``):
+
+- 0, the first schema (no activity, profession, acting-for, override or export columns): the
+  missing columns are added and old times rewritten to the fixed-width form;
+- 1: the ``outcome`` column (filled from the old rows' lists: returned → accessed, else denied →
+  refused, else nothing), the dead-letter columns ``set_aside_at`` and ``set_aside_reason``, the
+  export-queue index that leaves dead letters out, and the ``security_event`` table.
+
+Rows already in a file that the vocabulary no longer has (``anonymous`` actor kinds) stay where they
+are: the citizen's log does not show them and export sets them aside with their reason.
 """
 
 from __future__ import annotations
@@ -16,20 +23,42 @@ import asyncio
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from auth.access_log_query import patient_page
+from auth.access_log_query import (
+    EXPORT_STATUS,
+    RETRY_ALL,
+    SELECT_RECORDS,
+    dead_letters_query,
+    patient_page,
+    pending_query,
+    reason_text,
+    retry_statement,
+    set_aside_statement,
+)
+from auth.access_log_rows import (
+    COLUMNS,
+    LISTS,
+    DeadLetter,
+    ExportStatus,
+    PendingRecord,
+    pending,
+    readable,
+    to_values,
+)
+from auth.security_events import (
+    SECURITY_EVENT_COLUMNS,
+    SecurityEvent,
+    security_event_from_row,
+    security_event_values,
+)
 from sources.audit import AccessCursor, AccessRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """``PRAGMA user_version`` of a file in the current schema (0: new, or made by the first schema)."""
-
-COLUMNS = tuple(AccessRecord.__dataclass_fields__)
-_LISTS = frozenset({"requested", "returned", "denied", "withheld"})
-_SELECT = f"SELECT {', '.join(COLUMNS)} FROM access_record"  # noqa: S608 - column names are constants
 
 _CREATE = """
 CREATE TABLE IF NOT EXISTS access_record (
@@ -37,6 +66,7 @@ CREATE TABLE IF NOT EXISTS access_record (
     at TEXT NOT NULL,
     request_id TEXT NOT NULL,
     activity TEXT NOT NULL DEFAULT 'read',
+    outcome TEXT NOT NULL DEFAULT '',
     actor_kind TEXT NOT NULL,
     actor_id TEXT NOT NULL,
     actor_name TEXT,
@@ -56,12 +86,29 @@ CREATE TABLE IF NOT EXISTS access_record (
     override_reason TEXT,
     operation_hash TEXT NOT NULL,
     operation_name TEXT,
-    exported_at TEXT
+    exported_at TEXT,
+    set_aside_at TEXT,
+    set_aside_reason TEXT
+)
+"""
+
+_CREATE_SECURITY_EVENTS = """
+CREATE TABLE IF NOT EXISTS security_event (
+    id TEXT PRIMARY KEY,
+    at TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    actor_kind TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    client_id TEXT,
+    patients INTEGER NOT NULL,
+    operation_hash TEXT NOT NULL
 )
 """
 
 _ADDED_COLUMNS = {
     "activity": "TEXT NOT NULL DEFAULT 'read'",
+    "outcome": "TEXT NOT NULL DEFAULT ''",
     "profession": "TEXT",
     "organisation_name": "TEXT",
     "acting_for_id": "TEXT",
@@ -70,14 +117,26 @@ _ADDED_COLUMNS = {
     "override_ground": "TEXT",
     "override_reason": "TEXT",
     "exported_at": "TEXT",
+    "set_aside_at": "TEXT",
+    "set_aside_reason": "TEXT",
 }
-"""Columns the first schema lacked, with their definitions for ``ALTER TABLE … ADD COLUMN``."""
+"""Columns older schemas lack, with their definitions for ``ALTER TABLE … ADD COLUMN``."""
+
+_FILL_OUTCOME = """
+UPDATE access_record SET outcome = CASE
+    WHEN returned <> '[]' THEN 'accessed' WHEN denied <> '[]' THEN 'refused' ELSE 'nothing' END
+WHERE outcome = ''
+"""
 
 _INDEXES = (
     "DROP INDEX IF EXISTS access_record_patient_at",
+    "DROP INDEX IF EXISTS access_record_pending_export",
     "CREATE INDEX IF NOT EXISTS access_record_patient ON access_record (patient_cpr, at, id)",
-    "CREATE INDEX IF NOT EXISTS access_record_pending_export ON access_record (at, id) WHERE exported_at IS NULL",
+    "CREATE INDEX IF NOT EXISTS access_record_export_queue ON access_record (at, id) "
+    "WHERE exported_at IS NULL AND set_aside_at IS NULL",
+    "CREATE INDEX IF NOT EXISTS access_record_set_aside ON access_record (at, id) WHERE set_aside_at IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS access_record_at ON access_record (at)",
+    "CREATE INDEX IF NOT EXISTS security_event_at ON security_event (at)",
 )
 
 
@@ -98,6 +157,7 @@ class SqliteAccessLog:
             if db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
                 return
             db.execute(_CREATE)
+            db.execute(_CREATE_SECURITY_EVENTS)
             present = {row[1] for row in db.execute("PRAGMA table_info(access_record)")}
             for name, definition in _ADDED_COLUMNS.items():
                 if name not in present:
@@ -106,6 +166,7 @@ class SqliteAccessLog:
                 fixed = _time(_parse_time(at, naive_is_utc=True))
                 if fixed != at:
                     db.execute("UPDATE access_record SET at = ? WHERE id = ?", (fixed, record_id))
+            db.execute(_FILL_OUTCOME)
             for statement in _INDEXES:
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -122,22 +183,30 @@ class SqliteAccessLog:
                 raise
             self._db.execute("COMMIT")
 
-    def _read(self, query: str, parameters: Sequence[object]) -> list[AccessRecord]:
+    def _rows(self, query: str, parameters: Sequence[object]) -> list[dict[str, object]]:
         with self._lock:
             rows = self._db.execute(query, parameters).fetchall()
         return [_from_row(row) for row in rows]
 
-    async def write(self, records: Sequence[AccessRecord]) -> None:
-        """Store ``records`` in one transaction, on disk when this returns; none of them if it raises."""
-        if records:
-            rows = [_to_row(record) for record in records]
-            await asyncio.to_thread(self._write, rows)
+    def _fetch(self, query: str, parameters: Sequence[object]) -> list[tuple[object, ...]]:
+        with self._lock:
+            return list(self._db.execute(query, parameters).fetchall())
 
-    def _write(self, rows: Sequence[Sequence[object]]) -> None:
+    async def write(self, records: Sequence[AccessRecord], security_events: Sequence[SecurityEvent] = ()) -> None:
+        """Store ``records`` and ``security_events`` in one transaction, on disk when this returns."""
+        if records or security_events:
+            rows = [_to_row(record) for record in records]
+            events = [_event_row(event) for event in security_events]
+            await asyncio.to_thread(self._write, rows, events)
+
+    def _write(self, rows: Sequence[Sequence[object]], events: Sequence[Sequence[object]]) -> None:
         placeholders = ", ".join("?" for _ in COLUMNS)
         insert = f"INSERT INTO access_record ({', '.join(COLUMNS)}) VALUES ({placeholders})"  # noqa: S608
+        event_placeholders = ", ".join("?" for _ in SECURITY_EVENT_COLUMNS)
+        insert_event = f"INSERT INTO security_event ({', '.join(SECURITY_EVENT_COLUMNS)}) VALUES ({event_placeholders})"  # noqa: S608
         with self._transaction() as db:
             db.executemany(insert, rows)
+            db.executemany(insert_event, events)
 
     async def for_patient(
         self,
@@ -155,23 +224,25 @@ class SqliteAccessLog:
         tail, parameters = patient_page(
             cpr, since=since, until=until, limit=limit, before=before, placeholder="?", time=_time
         )
-        return await asyncio.to_thread(self._read, f"{_SELECT} {tail}", parameters)
+        rows = await asyncio.to_thread(self._rows, f"{SELECT_RECORDS} {tail}", parameters)
+        return readable(rows, _parse_stored)
 
     async def purge(self, older_than: datetime) -> int:
-        """Delete every record with ``at < older_than``; return how many were deleted."""
+        """Delete every record (and security event) with ``at < older_than``; how many records were deleted."""
         cut = _time(older_than)
         return await asyncio.to_thread(self._purge, cut)
 
     def _purge(self, cut: str) -> int:
         with self._transaction() as db:
+            db.execute("DELETE FROM security_event WHERE at < ?", (cut,))
             return db.execute("DELETE FROM access_record WHERE at < ?", (cut,)).rowcount
 
-    async def pending_export(self, limit: int) -> list[AccessRecord]:
-        """Up to ``limit`` records not yet exported to the national Min Log, oldest first."""
+    async def pending_export(self, limit: int) -> list[PendingRecord]:
+        """Up to ``limit`` records neither exported nor set aside, oldest first; unreadable rows as such."""
         if limit < 1:
             return []
-        query = f"{_SELECT} WHERE exported_at IS NULL ORDER BY at, id LIMIT ?"
-        return await asyncio.to_thread(self._read, query, [limit])
+        rows = await asyncio.to_thread(self._rows, pending_query("?"), [limit])
+        return pending(rows, _parse_stored)
 
     async def mark_exported(self, ids: Sequence[str], at: datetime) -> None:
         """Note the export of records ``ids`` at ``at`` (a record already marked keeps its first time)."""
@@ -182,6 +253,43 @@ class SqliteAccessLog:
     def _mark_exported(self, rows: Sequence[tuple[str, str]]) -> None:
         with self._transaction() as db:
             db.executemany("UPDATE access_record SET exported_at = ? WHERE id = ? AND exported_at IS NULL", rows)
+
+    async def set_aside(self, reasons: Mapping[str, str], at: datetime) -> None:
+        """Move the pending records ``reasons`` names out of the export queue, each with its reason."""
+        if reasons:
+            when = _time(at)
+            rows = [(when, reason_text(reason), record_id) for record_id, reason in reasons.items()]
+            await asyncio.to_thread(self._executemany, set_aside_statement("?"), rows)
+
+    def _executemany(self, statement: str, rows: Sequence[Sequence[object]]) -> int:
+        with self._transaction() as db:
+            return sum(db.execute(statement, row).rowcount for row in rows)
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """Up to ``limit`` records set aside from export, oldest access first."""
+        rows = await asyncio.to_thread(self._fetch, dead_letters_query("?"), [max(0, limit)])
+        return [
+            DeadLetter(str(i), _parse_time(str(at)), _parse_time(str(when)), str(reason))
+            for i, at, when, reason in rows
+        ]
+
+    async def retry_dead_letters(self, ids: Sequence[str] | None = None) -> int:
+        """Put dead letters back in the export queue (all of them, or those ``ids``); how many went back."""
+        if ids is None:
+            return await asyncio.to_thread(self._executemany, RETRY_ALL, [()])
+        return await asyncio.to_thread(self._executemany, retry_statement("?"), [(i,) for i in ids])
+
+    async def export_status(self) -> ExportStatus:
+        """How many records are pending, exported and set aside."""
+        ((pending_, exported, set_aside),) = await asyncio.to_thread(self._fetch, EXPORT_STATUS, [])
+        return ExportStatus(int(str(pending_)), int(str(exported)), int(str(set_aside)))
+
+    async def security_events(self, limit: int = 100) -> list[SecurityEvent]:
+        """Up to ``limit`` security events, newest first."""
+        select = f"SELECT {', '.join(SECURITY_EVENT_COLUMNS)} FROM security_event ORDER BY at DESC, id DESC LIMIT ?"  # noqa: S608
+        rows = await asyncio.to_thread(self._fetch, select, [max(0, limit)])
+        events = [security_event_from_row(row, _parse_time(str(row[1]))) for row in rows]
+        return [event for event in events if event is not None]
 
     async def aclose(self) -> None:
         """Close the database file."""
@@ -203,21 +311,32 @@ def _parse_time(text: str, *, naive_is_utc: bool = False) -> datetime:
     return value.astimezone(UTC)
 
 
+def _parse_stored(value: object) -> datetime:
+    parsed = datetime.fromisoformat(str(value))
+    if parsed.tzinfo is None:
+        raise ValueError("stored time is naive")
+    return parsed.astimezone(UTC)
+
+
 def _to_row(record: AccessRecord) -> tuple[object, ...]:
-    values: list[object] = []
-    for name in COLUMNS:
-        value = getattr(record, name)
-        if name in _LISTS:
-            value = json.dumps(list(value))
-        elif name == "at":
-            value = _time(value)
-        values.append(value)
-    return tuple(values)
+    values = to_values(record)
+    values["at"] = _time(record.at)
+    for name in LISTS:
+        values[name] = json.dumps(values[name])
+    return tuple(values[name] for name in COLUMNS)
 
 
-def _from_row(row: Sequence[object]) -> AccessRecord:
+def _from_row(row: Sequence[object]) -> dict[str, object]:
     values = dict(zip(COLUMNS, row, strict=True))
-    for name in _LISTS:
-        values[name] = tuple(json.loads(str(values[name])))
-    values["at"] = _parse_time(str(values["at"]))
-    return AccessRecord(**values)  # type: ignore[arg-type]
+    for name in LISTS:
+        try:
+            values[name] = json.loads(str(values[name]))
+        except ValueError:
+            values[name] = None  # not a list: the row is unreadable
+    return values
+
+
+def _event_row(event: SecurityEvent) -> tuple[object, ...]:
+    values = list(security_event_values(event))
+    values[SECURITY_EVENT_COLUMNS.index("at")] = _time(event.at)
+    return tuple(values)

@@ -17,21 +17,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
+from typing import Any, assert_never
 
 from auth.errors import AuthenticationFailed
+from sources.audit import ActorKind
+
+__all__ = ["ANONYMOUS", "Actor", "ActorKind", "Assistant", "actor_from_claims"]
 
 _ASSISTANT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-
-
-class ActorKind(StrEnum):
-    """The kinds of caller the gateway knows."""
-
-    ANONYMOUS = "anonymous"
-    CITIZEN = "citizen"
-    PROFESSIONAL = "professional"
-    SYSTEM = "system"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,15 +63,19 @@ class Actor:
     @property
     def identity(self) -> str:
         """A stable, non-personal label for logs and records (never a CPR number)."""
-        if self.kind is ActorKind.SYSTEM:
-            return f"system:{self.client_id}:{self.authorization_id}"
-        if self.kind is ActorKind.PROFESSIONAL:
-            if self.assistant is not None:
+        match self.kind:
+            case ActorKind.SYSTEM:
+                return f"system:{self.client_id}:{self.authorization_id}"
+            case ActorKind.PROFESSIONAL if self.assistant is not None:
                 return f"assistant:{self.assistant.id}:{self.authorization_id}"
-            return f"professional:{self.authorization_id}"
-        if self.kind is ActorKind.CITIZEN:
-            return f"citizen:{self.subject}"
-        return "anonymous"
+            case ActorKind.PROFESSIONAL:
+                return f"professional:{self.authorization_id}"
+            case ActorKind.CITIZEN:
+                return f"citizen:{self.subject}"
+            case ActorKind.ANONYMOUS:
+                return "anonymous"
+            case _:
+                assert_never(self.kind)
 
 
 ANONYMOUS = Actor(ActorKind.ANONYMOUS)

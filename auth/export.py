@@ -1,10 +1,21 @@
-"""Export of the local access records to the national Min Log, at least once and never lossy.
+"""Export of the local access records to the national Min Log: at least once, never lossy, never stalled.
 
 The access log keeps every record durably; exporting is a separate, retried step. Each run takes the
-oldest pending records in batches, sends a batch to the sink, and marks it exported only after the
-sink confirmed it. A failure stops the run with the records still pending, so the next run sends them
-again; the sink stores a re-sent record once (its id is the idempotency key). :class:`Exporter` runs
-this in the background every ``interval_s`` seconds and once more when it stops.
+oldest pending records in batches and sends a batch to the sink. What the sink confirmed is marked
+exported; what can never go (a row outside the vocabulary, a record the mapping cannot express, an
+entry the sink refuses) is **set aside** as a dead letter with its reason, so it never holds back the
+records behind it. A transient failure (the sink down, a 5xx, a timeout) stops the run with the
+batch still pending; the next run sends it again, and the sink stores a re-sent record once (its id
+is the idempotency key). Dead letters stay in the store until the operator retries them
+(``patientoverblik retry-dead-letters``).
+
+Order (ADR 0007): batches go out oldest first (``at``, then ``id``) and a batch is settled before
+the next is read, so for each patient the sink gets the records in the order they were made and a
+record is never marked exported while an older record of the same patient is still pending. A dead
+letter is skipped, not waited for: the patient's later records still go, and the dead letter goes
+when it is retried, carrying its own time (``recorded``), which is what Min Log orders by.
+
+:class:`Exporter` runs this in the background every ``interval_s`` seconds and once more when it stops.
 """
 
 from __future__ import annotations
@@ -12,11 +23,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sources.audit import AccessRecord
+from auth.access_log_rows import PendingRecord, UnreadableRecord
+from sources.audit import AccessRecord, SinkRefusal
 from sources.errors import SourceError
 
 logger = logging.getLogger(__name__)
@@ -25,23 +38,48 @@ logger = logging.getLogger(__name__)
 class AuditSink(Protocol):
     """Where access records are exported to (Min Log: :class:`sources.minlog.MinLogSink`)."""
 
-    async def send(self, records: Sequence[AccessRecord]) -> None:
-        """Store every record, or raise; returns only when all of them are stored."""
+    async def send(self, records: Sequence[AccessRecord]) -> list[SinkRefusal]:
+        """Store every record it takes; return the others with the reason it never will.
+
+        Raises on a transient failure: then nothing is known to be refused.
+        """
 
 
 class PendingExports(Protocol):
     """The part of the access-record store that export needs."""
 
-    async def pending_export(self, limit: int) -> list[AccessRecord]:
-        """Up to ``limit`` records not yet exported, oldest first."""
+    async def pending_export(self, limit: int) -> Sequence[PendingRecord]:
+        """Up to ``limit`` records neither exported nor set aside, oldest first."""
 
     async def mark_exported(self, ids: Sequence[str], at: datetime) -> None:
         """Record that the records ``ids`` reached the sink at ``at``."""
+
+    async def set_aside(self, reasons: Mapping[str, str], at: datetime) -> None:
+        """Move the records named in ``reasons`` (id → reason) out of the export queue."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportReport:
+    """What one export run did."""
+
+    sent: int
+    """Records the sink confirmed."""
+    set_aside: int
+    """Records moved aside as dead letters, each with its reason."""
 
 
 def utc_now() -> datetime:
     """The current time, aware and in UTC."""
     return datetime.now(UTC)
+
+
+class ExportFailed(Exception):
+    """A transient failure stopped the run; ``report`` says what was settled before it."""
+
+    def __init__(self, report: ExportReport, cause: Exception) -> None:
+        super().__init__(f"export stopped after {report.sent} sent and {report.set_aside} set aside")
+        self.report = report
+        self.cause = cause
 
 
 async def export_pending(
@@ -50,23 +88,36 @@ async def export_pending(
     *,
     batch_size: int = 100,
     now: Callable[[], datetime] = utc_now,
-) -> int:
-    """Send every pending record to ``sink``, batch by batch; how many were sent.
+) -> ExportReport:
+    """Send every pending record to ``sink``, batch by batch, setting aside what can never go.
 
-    If the sink fails, the error is re-raised and the unsent records stay pending. If marking fails
-    after a send, those records are sent again next time, which the sink absorbs.
+    If the sink fails transiently, :class:`ExportFailed` is raised (its ``cause`` the sink's error)
+    with the batch still pending. If marking fails after a send, those records are sent again next
+    time, which the sink absorbs.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     sent: set[str] = set()
+    set_aside = 0
     while batch := await log.pending_export(batch_size):
-        ids = [record.id for record in batch]
+        ids = [item.id for item in batch]
         if sent.intersection(ids):
             raise RuntimeError("the access log returned records it had already marked exported")
-        await sink.send(batch)
-        await log.mark_exported(ids, now())
-        sent.update(ids)
-    return len(sent)
+        reasons = {item.id: item.reason for item in batch if isinstance(item, UnreadableRecord)}
+        records = [item for item in batch if isinstance(item, AccessRecord)]
+        try:
+            refusals = await sink.send(records)
+        except Exception as exc:
+            raise ExportFailed(ExportReport(len(sent), set_aside), exc) from exc
+        known = {record.id for record in records}
+        reasons |= {r.record_id: r.reason for r in refusals if r.record_id in known}
+        await log.set_aside(reasons, now())
+        confirmed = [record.id for record in records if record.id not in reasons]
+        await log.mark_exported(confirmed, now())
+        set_aside += len(reasons)
+        sent.update(confirmed)
+        sent.update(reasons)  # settled: never returned again by this run
+    return ExportReport(len(sent) - set_aside, set_aside)
 
 
 class Exporter:
@@ -74,7 +125,8 @@ class Exporter:
 
     Create and :meth:`start` it inside the running event loop (the application's lifespan) and
     ``await`` :meth:`stop` on shutdown, which makes one last attempt. A failed attempt is logged
-    (error class and source name only) and retried at the next tick.
+    (error class and source name only) and retried at the next tick; records set aside are logged
+    as a count.
     """
 
     def __init__(
@@ -96,6 +148,8 @@ class Exporter:
         self._lock = asyncio.Lock()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.set_aside_total = 0
+        """Records this exporter has set aside since it was made."""
 
     def start(self) -> None:
         """Start the background task (raises ``RuntimeError`` outside a running loop or when started)."""
@@ -112,15 +166,25 @@ class Exporter:
                 await task
         await self.export_now()
 
-    async def export_now(self) -> int:
-        """One export attempt now; how many records went out (``0`` when it failed, which is logged)."""
+    async def export_now(self) -> ExportReport:
+        """One export attempt now: what was sent and set aside (a failure is logged, not raised)."""
         async with self._lock:
             try:
-                return await export_pending(self._log, self._sink, batch_size=self._batch_size, now=self._now)
-            except Exception as exc:
+                report = await export_pending(self._log, self._sink, batch_size=self._batch_size, now=self._now)
+            except ExportFailed as failed:
+                exc, report = failed.cause, failed.report
                 source = exc.source if isinstance(exc, SourceError) else "-"
                 logger.warning("access record export failed: %s from source %s", type(exc).__name__, source)
-                return 0
+            except Exception as exc:
+                logger.warning("access record export failed: %s", type(exc).__name__)
+                return ExportReport(0, 0)
+            if report.set_aside:
+                self.set_aside_total += report.set_aside
+                logger.warning(
+                    "access record export set %d records aside (list them: patientoverblik dead-letters)",
+                    report.set_aside,
+                )
+            return report
 
     async def _run(self) -> None:
         while not self._stopping.is_set():

@@ -10,8 +10,8 @@ For each round of patients, concurrently and batched:
 - treatment relations and blocks (professionals, assistants, systems).
 
 Then, once, the SOR sub-units of organisations blocked with their sub-units (skipped for patients
-whose blocks an override lifts). A failed source leaves its facts ``None`` and names itself, so the
-policy fails closed where it needed them.
+whose blocks an override lifts, and for patients the caller has no treatment relation to). A failed
+source leaves its facts ``None`` and names itself, so the policy fails closed where it needed them.
 """
 
 from __future__ import annotations
@@ -104,9 +104,11 @@ async def load_facts(
     loaded.aliases = {old: _final(old, loaded.aliases) for old in loaded.aliases}
     current = {loaded.aliases.get(c, c) for c in cprs}
     lifted_current = {loaded.aliases.get(c, c) for c in lifted}
-    subunits, failed = await _subunits(
-        [f for c, f in partial.items() if c in current and c not in lifted_current], sources, on
-    )
+    # Sub-units matter only where blocks narrow what the caller sees: not where an override lifts them,
+    # and not where there is no treatment relation (refused anyway, and asking would tell, by the number
+    # of calls, that a person with such blocks exists).
+    deciding = [f for c, f in partial.items() if c in current and c not in lifted_current and f.has_relation]
+    subunits, failed = await _subunits(deciding, sources, on)
     for cpr in current:
         facts = partial.get(cpr, DecisionFacts())
         loaded.facts[cpr] = replace(facts, failed_source=facts.failed_source or failed, subunits=subunits)

@@ -5,8 +5,9 @@ reads which patients and data categories the operation selects (:mod:`auth.opera
 the decision needs (:mod:`auth.facts`: treatment relations, blocks, the patients' CPR identity and
 the caller's powers of attorney, one batched call each), decides with :mod:`auth.policy` and puts
 the :class:`~auth.plan.AccessPlan` on the request context. After execution, and before the response
-leaves, it writes one access record per patient (:mod:`auth.records`); if that write fails, the
-request fails closed with no data.
+leaves, it writes one access record per patient (:mod:`auth.records`) and the request's security
+events (anonymous or refused attempts, ADR 0007); if that write fails, the request fails closed with
+no data.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from auth.facts import FactSources, load_facts
 from auth.fields import UNREGISTERED, ClientRegistration
 from auth.operation import BadOverride, OperationRead, OperationReader
 from auth.plan import AccessPlan, Denial, Override, PatientAccess, deny
-from auth.policy import DecisionFacts, PolicyOptions, decide, may_override
+from auth.policy import DecisionFacts, PolicyOptions, accessor_of, decide, may_override
 from auth.records import write_records
+from auth.security_events import SecurityEventKind
 from sources.categories import DataCategory
 from sources.models import PersonRecord
 from sources.payloads import COPENHAGEN
@@ -95,15 +97,27 @@ def _registration(actor: Actor, clients: Mapping[str, ClientRegistration]) -> Cl
 async def build_plan(
     context: GateContext, read: OperationRead, on: date, registration: ClientRegistration | None = None
 ) -> AccessPlan:
-    """Decide every patient and category the operation selects."""
+    """Decide every patient and category the operation selects.
+
+    A caller without a token is refused every patient (``UNAUTHENTICATED``) before anything is
+    loaded, and leaves a security event instead of access records. An override from a caller who
+    may not send one, or a malformed one, refuses that patient without asking anything and leaves a
+    security event; the override itself reaches no record (ADR 0007).
+    """
     actor = context.actor
     services = context.access
     plan = AccessPlan(actor, denied_fields=frozenset(read.denied_fields))
     if not read.patients:
         return plan
+    if actor.kind is ActorKind.ANONYMOUS:
+        for cpr, categories in read.patients.items():
+            plan.patients[cpr] = decide(actor, cpr, categories, DecisionFacts(), on)
+        plan.security_events[SecurityEventKind.UNAUTHENTICATED] = len(read.patients)
+        return plan
     options = services.options
     if registration is not None and registration.authority:
         options = PolicyOptions(options.stamkort_blockable, authority=True)
+    _note_refused_overrides(plan, read)
     lifted = {cpr for cpr, o in read.overrides.items() if isinstance(o, Override) and may_override(actor)}
     # A malformed override, or one from a caller who may not send one, is refused without asking anything.
     refused = {cpr for cpr, o in read.overrides.items() if isinstance(o, BadOverride) or not may_override(actor)}
@@ -112,21 +126,33 @@ async def build_plan(
     context.remember_persons(loaded.persons)
     plan.aliases = dict(loaded.aliases)
     merged: dict[str, set[DataCategory]] = {}
+    client_refused: dict[str, set[DataCategory]] = {}
     overrides: dict[str, Override | BadOverride] = {}
     for asked, categories in read.patients.items():
         current = loaded.aliases.get(asked, asked)
         merged.setdefault(current, set()).update(categories)
+        client_refused.setdefault(current, set()).update(read.refused.get(asked, ()))
         if asked in read.overrides:
             overrides[current] = read.overrides[asked]
     for cpr, categories in merged.items():
         facts = loaded.facts.get(cpr, DecisionFacts())
         sent = overrides.get(cpr)
         if isinstance(sent, BadOverride):
-            access = PatientAccess(
-                cpr, deny(Denial.BAD_OVERRIDE, sent.message, sent.argument), {}, frozenset(categories)
-            )
+            refusal = deny(Denial.BAD_OVERRIDE, sent.message, sent.argument)
+            access = PatientAccess(cpr, refusal, {}, frozenset(categories), accessor=accessor_of(actor))
         else:
             access = decide(actor, cpr, categories, facts, on, override=sent, options=options)
+        access.client_refused = frozenset(client_refused[cpr] - categories)
         access.requested_cpr = next((a for a, c in loaded.aliases.items() if c == cpr), None)
         plan.patients[cpr] = access
     return plan
+
+
+def _note_refused_overrides(plan: AccessPlan, read: OperationRead) -> None:
+    """Count the patients with a malformed override, or an override the caller may not send."""
+    malformed = sum(isinstance(o, BadOverride) for o in read.overrides.values())
+    not_allowed = 0 if may_override(plan.actor) else len(read.overrides) - malformed
+    if malformed:
+        plan.security_events[SecurityEventKind.OVERRIDE_MALFORMED] = malformed
+    if not_allowed:
+        plan.security_events[SecurityEventKind.OVERRIDE_NOT_ALLOWED] = not_allowed

@@ -65,6 +65,8 @@ class OperationRead:
     """CPR number → the override sent with that patient (the last one wins when sent twice)."""
     denied_fields: set[str] = field(default_factory=set)
     """Field coordinates the client may not select; their subtrees are not read."""
+    refused: PatientCategories = field(default_factory=dict)
+    """CPR number → the categories of the fields the client may not select, in that patient's scope."""
 
 
 def parse_override(value: object) -> Override | BadOverride:
@@ -190,6 +192,8 @@ class OperationReader:
         coordinate = f"{parent.name}.{node.name.value}"
         if self._allowed is not None and not self._allowed(coordinate):
             found.denied_fields.add(coordinate)
+            if cpr is not None and (refused := field_category(field)) is not None:
+                found.refused.setdefault(cpr, set()).add(refused)  # recorded as denied for that patient
             return  # never resolved, so nothing below it is decided or fetched
         argument = patient_argument(field)
         if argument is not None:

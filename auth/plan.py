@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import assert_never
 
 from auth.actor import Actor
 from auth.errors import (
@@ -19,6 +20,7 @@ from auth.errors import (
     InvalidOverride,
     Unauthenticated,
 )
+from auth.security_events import SecurityEventKind
 from sources.audit import AccessorKind, OverrideGround
 from sources.categories import DataCategory
 from sources.clinical import NO_FILTER, ItemFilter
@@ -71,7 +73,8 @@ class Decision:
 
     def error(self) -> AuthError:
         """The error a resolver raises for this denial."""
-        match self.denial:
+        denial = self.denial
+        match denial:
             case Denial.CONSENT_DENIED:
                 return ConsentDenied(self.reason, overridable=self.overridable)
             case Denial.UNAUTHENTICATED:
@@ -80,8 +83,10 @@ class Decision:
                 return AccessUnavailable(self.reason, self.source or "unknown")
             case Denial.BAD_OVERRIDE:
                 return InvalidOverride(self.reason, self.source or "override")
-            case _:
+            case Denial.FORBIDDEN | None:
                 return AccessDenied(self.reason)
+            case _:
+                assert_never(denial)
 
 
 ALLOW = Decision(Verdict.ALLOW)
@@ -102,9 +107,12 @@ class PatientAccess:
     requested: frozenset[DataCategory]
     returned: set[DataCategory] = field(default_factory=set)
     accessor: AccessorKind | None = None
-    """How the caller relates to this patient (themselves, a representative, a professional …)."""
+    """How the caller relates to this patient (themselves, a representative, a professional …);
+    ``None`` only for a caller without a token, who leaves no access record."""
     override: Override | None = None
-    """The override the professional sent for this patient, if any (recorded even when nothing was lifted)."""
+    """The professional's override for this patient, only when it lifted a block on something asked for."""
+    client_refused: frozenset[DataCategory] = frozenset()
+    """Categories asked for only under fields the client's registration does not allow (never resolved)."""
     requested_cpr: str | None = None
     """The number the caller asked for, when it was a changed number followed to ``cpr``."""
     sees_protected: bool = False
@@ -117,7 +125,8 @@ class PatientAccess:
 
     @property
     def denied(self) -> frozenset[DataCategory]:
-        return frozenset(c for c in self.requested if not self.decision(c).allowed)
+        """Requested and refused: by the decision, or by the client's field allow-list."""
+        return frozenset(c for c in self.requested if not self.decision(c).allowed) | self.client_refused
 
     @property
     def withheld(self) -> frozenset[DataCategory]:
@@ -135,6 +144,8 @@ class AccessPlan:
     """A changed number the caller asked for → the current number it was followed to."""
     denied_fields: frozenset[str] = frozenset()
     """Field coordinates (``Type.field``) the client's registration does not allow; never resolved."""
+    security_events: dict[SecurityEventKind, int] = field(default_factory=dict)
+    """Refused attempts of this request that the operator's security log gets: kind → patients named."""
 
     def current(self, cpr: str) -> str:
         """The current number for ``cpr`` (itself unless it was changed and followed)."""

@@ -14,8 +14,11 @@ gate loaded. ``domain.md`` §2 is the source of the rules; ADR 0006 records the 
   the setting says stamkort sharing is blockable, the master data too; blocks on treatment places and
   data periods narrow the shared categories (a filter plus ``withheld``);
 - an override (værdispring) with a ground and a reason lifts every block for this request; only an
-  authorised professional (not an assistant, not a citizen) may send one;
-- when a source the decision needs is down, access fails closed (``SOURCE_UNAVAILABLE``).
+  authorised professional (not an assistant, not a citizen) may send one. The decision keeps the
+  override (for the access record) only when it lifted a block on something the request asked for
+  (ADR 0007): a refused override, or one that found nothing blocked, leaves no trace in the log;
+- when a source the decision needs is down, access fails closed (``SOURCE_UNAVAILABLE``); a patient
+  the sources do not know is refused exactly like one the caller may not see (no existence oracle).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import assert_never
 
 from auth.actor import Actor, ActorKind
 from auth.plan import ALLOW, Decision, Denial, Override, PatientAccess, Verdict, deny
@@ -92,15 +96,27 @@ def decide(
 ) -> PatientAccess:
     """Decide every requested category of patient ``cpr`` for ``actor``."""
     requested = frozenset(categories)
-    if override is not None and not may_override(actor):
-        refused = deny(Denial.FORBIDDEN, "only an authorised health professional can override blocks (værdispring)")
-        return PatientAccess(cpr, refused, {}, requested, accessor=accessor_of(actor), override=override)
-    if actor.kind is ActorKind.CITIZEN:
-        return _citizen(actor, cpr, requested, facts, today)
-    if actor.is_clinical:
-        return _clinical(actor, cpr, requested, facts, today, override, options)
-    refused = deny(Denial.UNAUTHENTICATED, "patient data needs a verified bearer token")
-    return PatientAccess(cpr, refused, {}, requested)
+    if override is not None and not may_override(actor) and actor.kind is not ActorKind.ANONYMOUS:
+        # refused before anything is asked; the override is not kept, so it reaches no record
+        return PatientAccess(cpr, OVERRIDE_NOT_ALLOWED, {}, requested, accessor=accessor_of(actor))
+    kind = actor.kind
+    match kind:
+        case ActorKind.ANONYMOUS:
+            return PatientAccess(cpr, UNAUTHENTICATED, {}, requested)
+        case ActorKind.CITIZEN:
+            return _citizen(actor, cpr, requested, facts, today)
+        case ActorKind.PROFESSIONAL | ActorKind.SYSTEM:
+            return _clinical(actor, cpr, requested, facts, today, override, options)
+        case _:
+            assert_never(kind)
+
+
+UNAUTHENTICATED = deny(Denial.UNAUTHENTICATED, "patient data needs a verified bearer token")
+"""Every patient, for a caller without a token: decided before anything is loaded."""
+OVERRIDE_NOT_ALLOWED = deny(
+    Denial.FORBIDDEN, "only an authorised health professional can override blocks (værdispring)"
+)
+"""A patient for whom a caller who may not override sent an override."""
 
 
 def may_override(actor: Actor) -> bool:
@@ -109,16 +125,20 @@ def may_override(actor: Actor) -> bool:
 
 
 def accessor_of(actor: Actor) -> AccessorKind | None:
-    """How a clinical or citizen caller is named in the access record (citizens: as themselves)."""
-    match actor.kind:
+    """How the caller is named in an access record before a representation is known (citizens: as
+    themselves); ``None`` for a caller without a token, who never leaves an access record."""
+    kind = actor.kind
+    match kind:
         case ActorKind.CITIZEN:
             return AccessorKind.CITIZEN
         case ActorKind.SYSTEM:
             return AccessorKind.SYSTEM
         case ActorKind.PROFESSIONAL:
             return AccessorKind.ASSISTANT if actor.assistant is not None else AccessorKind.PROFESSIONAL
-        case _:
+        case ActorKind.ANONYMOUS:
             return None
+        case _:
+            assert_never(kind)
 
 
 def _citizen(
@@ -130,7 +150,8 @@ def _citizen(
         )
     grants = representation_grants(actor.cpr or "", facts, today)
     if not grants:
-        return PatientAccess(cpr, _no_representation(actor.cpr or "", facts, today), {}, requested)
+        refused = _no_representation(actor.cpr or "", facts, today)
+        return PatientAccess(cpr, refused, {}, requested, accessor=AccessorKind.CITIZEN)
     accessor = next(k for k in (AccessorKind.GUARDIAN, AccessorKind.REPRESENTATIVE, AccessorKind.PARENT) if k in grants)
     allowed = frozenset().union(*grants.values())
     outside = deny(Denial.FORBIDDEN, "your representation of this patient does not cover this data")
@@ -168,13 +189,23 @@ def is_under(person: PersonRecord, age: int, today: date) -> bool:
 
 
 def _no_representation(holder: str, facts: DecisionFacts, today: date) -> Decision:
+    """Why a citizen without a confirmed representation is refused.
+
+    Only a source that failed makes it ``SOURCE_UNAVAILABLE``; a number CPR does not know is refused
+    like any other patient the citizen does not represent, so the answer does not tell whether the
+    person exists.
+    """
     person = facts.person
     if person is not None and holder in person.custody_holders:
         return deny(Denial.FORBIDDEN, "a parent's access ends on the child's 15th birthday")
-    if person is None or facts.powers is None:
-        source = facts.failed_source or "cpr"
+    if facts.failed_source is not None or facts.powers is None:
+        source = facts.failed_source or "fuldmagt"
         return deny(Denial.SOURCE_UNAVAILABLE, "representation cannot be checked while a source is unavailable", source)
-    return deny(Denial.FORBIDDEN, "a citizen can see only their own overview and those they represent")
+    return NOT_REPRESENTED
+
+
+NOT_REPRESENTED = deny(Denial.FORBIDDEN, "a citizen can see only their own overview and those they represent")
+"""A citizen asking about a patient they do not represent, whether or not the patient exists."""
 
 
 def _clinical(
@@ -186,9 +217,7 @@ def _clinical(
     override: Override | None,
     options: PolicyOptions,
 ) -> PatientAccess:
-    access = PatientAccess(
-        cpr, ALLOW, {}, requested, accessor=accessor_of(actor), override=override, sees_protected=options.authority
-    )
+    access = PatientAccess(cpr, ALLOW, {}, requested, accessor=accessor_of(actor), sees_protected=options.authority)
     if facts.has_relation is None or facts.blocks is None:
         source = facts.failed_source or "treatment_relation"
         access.patient = deny(
@@ -198,7 +227,13 @@ def _clinical(
     if not facts.has_relation:
         access.patient = deny(Denial.FORBIDDEN, "no current treatment relation to this patient")
         return access
-    named = any(_blocks_professional(b, actor, today) for b in facts.blocks) and override is None
+    named_block = any(_blocks_professional(b, actor, today) for b in facts.blocks)
+    blockable = SHARED_CATEGORIES | (MASTER_DATA_CATEGORIES if options.stamkort_blockable else frozenset())
+    place_blocked = bool(active_place_blocks(facts.blocks, today))
+    if override is not None:
+        lifted = (named_block and requested & blockable) or (place_blocked and requested & SHARED_CATEGORIES)
+        access.override = override if lifted else None
+    named = named_block and override is None
     shared = ALLOW if override is not None else _shared_decision(facts, today)
     blocked = Decision(
         Verdict.DENY,
@@ -211,7 +246,7 @@ def _clinical(
     for category in requested:
         if category not in CLINICAL_CATEGORIES:
             access.categories[category] = outside
-        elif named and (category in SHARED_CATEGORIES or options.stamkort_blockable):
+        elif named and category in blockable:
             access.categories[category] = blocked
         else:
             access.categories[category] = shared if category in SHARED_CATEGORIES else ALLOW

@@ -1,41 +1,44 @@
-"""Verify inbound bearer tokens (JWT) with joserfc against the issuer's cached JWKS.
+"""Verify inbound bearer tokens (JWT) with joserfc against the issuer's key set.
 
-Checks: signature with a key from the issuer's key set (fetched over HTTP, cached for ``ttl_s`` and
-refreshed once when a token names an unknown key), an algorithm allow-list (``alg: none`` and HMAC
-are never accepted), ``iss``, ``aud``, ``exp`` (required) and ``nbf``/``iat`` when present.
+Checks: the token's algorithm is on the allow-list (``alg: none`` and HMAC are never accepted); the
+signature verifies with one of the issuer's usable keys (``auth/keys.py``: every key with the token's
+``kid``, or every key when it names none, that fits the algorithm; keys the gateway cannot use are
+skipped one by one); ``iss``, ``aud``, ``exp`` (required) and ``nbf``/``iat`` when present.
+
+The key set comes through :class:`~auth.key_cache.KeyCache` (stale-while-revalidate, one fetch at a
+time, bounded waits). Every failure is :class:`AuthenticationFailed` (HTTP 401), whose message holds
+no token or key contents.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.errors import (
     BadSignatureError,
     ClaimError,
     ExpiredTokenError,
     InvalidClaimError,
-    InvalidKeyIdError,
     JoseError,
     MissingClaimError,
 )
-from joserfc.jwk import KeySet
+from joserfc.jwk import Key
 
 from auth.actor import Actor, actor_from_claims
 from auth.errors import AuthenticationFailed
-from sources.errors import SourceError
+from auth.key_cache import KeyCache, KeyCachePolicy
+from auth.keys import SkipReason, UsableKeys, usable_keys
 
 DEFAULT_ALGORITHMS = ("RS256", "ES256")
-_MIN_REFRESH_S = 5.0
 
 
 class KeySetSource(Protocol):
-    """Where the key set comes from (``sources.jwks.JwksSource``)."""
+    """Where the key set comes from (``sources.jwks.JwksSource``); raises ``SourceError`` on failure."""
 
-    async def key_set(self) -> dict[str, Any]: ...
+    async def key_set(self) -> Mapping[str, Any]: ...
 
 
 class TokenVerifier:
@@ -48,34 +51,45 @@ class TokenVerifier:
         issuer: str,
         audience: str,
         algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
-        ttl_s: float = 300.0,
+        cache: KeyCachePolicy | None = None,
         leeway_s: int = 30,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if any(a.lower() == "none" or a.upper().startswith("HS") for a in algorithms):
             raise ValueError("only asymmetric signature algorithms are accepted")
-        self._keys = keys
-        self._algorithms = list(algorithms)
-        self._ttl_s = ttl_s
+        unknown = [a for a in algorithms if a not in jws.JWSRegistry.algorithms]
+        if unknown:
+            raise ValueError(f"unknown signature algorithms: {unknown}")
+        self._source = keys
+        self._algorithms = tuple(algorithms)
         self._registry = jwt.JWTClaimsRegistry(
             leeway=leeway_s,
             iss={"essential": True, "value": issuer},
             aud={"essential": True, "value": audience},
             exp={"essential": True},
         )
-        self._cached: KeySet | None = None
-        self._fetched_at = 0.0
-        self._lock = asyncio.Lock()
+        self.keys = KeyCache(self._fetch, cache or KeyCachePolicy(), clock=clock)
+        """The key set cache (its ``fetches`` and ``keys`` are what tests and operators read)."""
+
+    @property
+    def skipped_keys(self) -> Mapping[SkipReason, int]:
+        """How many members of the cached key set are not used, by reason (empty before a fetch)."""
+        cached = self.keys.keys
+        return cached.skipped if cached is not None else {}
+
+    async def aclose(self) -> None:
+        """Stop a running key set fetch (on shutdown)."""
+        await self.keys.aclose()
 
     async def verify(self, token: str) -> Actor:
         """Verify ``token`` and build the caller's actor."""
-        key_set = await self._key_set(refresh=False)
-        try:
-            decoded = self._decode(token, key_set)
-        except _UnknownKey:
-            try:
-                decoded = self._decode(token, await self._key_set(refresh=True))
-            except _UnknownKey:
-                raise AuthenticationFailed("token is signed with a key the issuer does not publish") from None
+        algorithm, kid = self._header(token)
+        candidates = (await self.keys.current()).candidates(algorithm, kid)
+        if not candidates:
+            candidates = (await self.keys.after_unknown_key()).candidates(algorithm, kid)
+        if not candidates:
+            raise AuthenticationFailed("token is signed with a key the issuer does not publish")
+        decoded = self._decode(token, algorithm, candidates)
         try:
             self._registry.validate(decoded.claims)
         except ExpiredTokenError:
@@ -86,33 +100,33 @@ class TokenVerifier:
             raise AuthenticationFailed("token claims are not accepted") from None
         return actor_from_claims(dict(decoded.claims))
 
-    def _decode(self, token: str, key_set: KeySet) -> jwt.Token:
+    def _header(self, token: str) -> tuple[str, str | None]:
+        """The token's algorithm (on the allow-list) and key id, from its protected header."""
         try:
-            return jwt.decode(token, key_set, algorithms=self._algorithms)
-        except BadSignatureError:
-            raise AuthenticationFailed("token signature is not valid") from None
-        except InvalidKeyIdError:
-            raise _UnknownKey from None
-        except JoseError as exc:
-            raise AuthenticationFailed(f"token is not accepted ({exc.error})") from None
-        except (ValueError, TypeError):
+            header = jws.extract_compact(token.encode("ascii")).headers()
+        except (JoseError, ValueError, TypeError, UnicodeError):
             raise AuthenticationFailed("token is malformed") from None
+        if not isinstance(header, dict):
+            raise AuthenticationFailed("token is malformed")
+        algorithm, kid = header.get("alg"), header.get("kid")
+        if not isinstance(algorithm, str) or algorithm not in self._algorithms:
+            raise AuthenticationFailed("token is not accepted (its algorithm is not allowed)")
+        if kid is not None and not isinstance(kid, str):
+            raise AuthenticationFailed("token is malformed")
+        return algorithm, kid
 
-    async def _key_set(self, *, refresh: bool) -> KeySet:
-        async with self._lock:
-            age = time.monotonic() - self._fetched_at
-            # A refresh for an unknown key id is honoured at most every few seconds, so tokens with
-            # invented key ids cannot make the gateway hammer the issuer.
-            if self._cached is None or age > self._ttl_s or (refresh and age > _MIN_REFRESH_S):
-                try:
-                    document = await self._keys.key_set()
-                    self._cached = KeySet.import_key_set(document)  # type: ignore[arg-type]
-                except (SourceError, JoseError, ValueError) as exc:
-                    if self._cached is None:
-                        raise AuthenticationFailed("token issuer keys are unavailable") from exc
-                self._fetched_at = time.monotonic()
-            return self._cached
+    def _decode(self, token: str, algorithm: str, candidates: list[Key]) -> jwt.Token:
+        """The token verified with the first candidate key whose signature matches."""
+        for key in candidates:
+            try:
+                return jwt.decode(token, key, algorithms=[algorithm])
+            except BadSignatureError:
+                continue
+            except JoseError as exc:
+                raise AuthenticationFailed(f"token is not accepted ({exc.error})") from None
+            except (ValueError, TypeError):
+                raise AuthenticationFailed("token is malformed") from None
+        raise AuthenticationFailed("token signature is not valid")
 
-
-class _UnknownKey(Exception):
-    """The token names a key the cached key set does not hold."""
+    async def _fetch(self) -> UsableKeys:
+        return usable_keys(await self._source.key_set(), self._algorithms)

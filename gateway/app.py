@@ -65,6 +65,7 @@ def create_app(
             issuer=settings.token_issuer,
             audience=settings.token_audience,
             algorithms=settings.token_algorithms,
+            cache=settings.key_cache_policy(),
         )
         facts = FactSources(sources.consent, sources.treatment_relation, sources.sor, sources.cpr, sources.fuldmagt)
         access = AccessServices(
@@ -80,6 +81,7 @@ def create_app(
         finally:
             if exporter is not None:
                 await exporter.stop()
+            await verifier.aclose()
             await sources.aclose()
             if access_log is None:
                 await store.aclose()

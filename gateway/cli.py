@@ -5,13 +5,11 @@ The sandbox runs in its own process (``python -m sandbox``); the gateway never i
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +17,13 @@ import httpx
 import typer
 import uvicorn
 
-from auth.access_log import AccessLog, open_access_log
+from gateway.cli_access_log import COMMANDS as ACCESS_LOG_COMMANDS
 from gateway.schema import schema_sdl
 from gateway.settings import SANDBOX_PORTS, Settings, sandbox_url
-from sources.errors import SourceError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Et Samlet Patientoverblik: the GraphQL gateway.")
+for _name, _command in ACCESS_LOG_COMMANDS.items():
+    app.command(_name)(_command)
 
 
 @app.command()
@@ -124,61 +123,6 @@ def export_schema(
         return
     Path(output).write_text(sdl, encoding="utf-8")
     typer.echo(f"wrote {output}", err=True)
-
-
-@app.command("purge-access-log")
-def purge_access_log(
-    older_than_days: int = typer.Option(730, min=1, help="Delete entries older than this many days (by law: 730)."),
-    database_url: str | None = typer.Option(None, help="The access log (default PATIENTOVERBLIK_DATABASE_URL)."),
-) -> None:
-    """Delete Min Log entries past their retention: older than two years by default (domain.md §1.8)."""
-    cut = datetime.now(UTC) - timedelta(days=older_than_days)
-    try:
-        store = open_access_log(database_url or Settings().database_url)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--database-url") from None
-    deleted = asyncio.run(_purge(store, cut))
-    typer.echo(f"deleted {deleted} access-log entries older than {cut:%Y-%m-%d %H:%M} UTC")
-
-
-@app.command("export-access-log")
-def export_access_log(
-    database_url: str | None = typer.Option(None, help="The access log (default PATIENTOVERBLIK_DATABASE_URL)."),
-) -> None:
-    """Send every access record not yet exported to the national Min Log sink, as FHIR AuditEvents, now."""
-    settings = Settings()
-    if settings.minlog is None:
-        typer.echo("No Min Log sink is configured (PATIENTOVERBLIK_MINLOG).", err=True)
-        raise typer.Exit(2)
-    try:
-        store = open_access_log(database_url or settings.database_url)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--database-url") from None
-    sent = asyncio.run(_export(store, settings))
-    typer.echo(f"exported {sent} access-log entries to Min Log")
-
-
-async def _export(store: AccessLog, settings: Settings) -> int:
-    from auth.export import export_pending
-    from sources.registry import build_sources
-
-    sources = build_sources(settings.source_configs(), observer=settings.minlog_observer)
-    try:
-        assert sources.minlog is not None
-        return await export_pending(store, sources.minlog)
-    except SourceError as exc:
-        typer.echo(f"Min Log did not accept the entries ({exc.source}); they stay pending.", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        await sources.aclose()
-        await store.aclose()
-
-
-async def _purge(store: AccessLog, older_than: datetime) -> int:
-    try:
-        return await store.purge(older_than)
-    finally:
-        await store.aclose()
 
 
 def _issuer_reason(response: httpx.Response) -> str:

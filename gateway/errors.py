@@ -101,12 +101,27 @@ def code_of(error: GraphQLError) -> ErrorCode:
     return ErrorCode.INTERNAL_ERROR
 
 
-_ECHOED_VALUE = re.compile(r"(; found: .*$)|( got invalid value .*?;)", re.DOTALL)
+_ECHOES: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Expected value of type 'T'[, but encountered error '…'], found: <value>.  (also "; found:", ". Found:")
+    # Syntax Error: Expected Name, found Int '<value>'.
+    (re.compile(r"[,;.] [Ff]ound:? .*$", re.DOTALL), "."),
+    # Int cannot represent non-integer value: <value>  /  Value cannot represent a Date: "<value>". <detail>
+    (re.compile(r"(cannot represent [^:]*?): .*$", re.DOTALL), r"\1."),
+    # Value '<value>' does not exist in 'E' enum.
+    (re.compile(r"Value '.*' (does not exist in '\w+' enum\.)", re.DOTALL), r"The value \1"),
+    # Syntax Error: Unexpected String '<value>'.
+    (re.compile(r"\b(Int|Float|String|BlockString|Name) '.*'(?=\.$)", re.DOTALL), r"\1"),
+)
+"""Every shape of graphql-core 3.3's and strawberry's messages that echo a rejected value (as a literal
+or in a variable: "Variable '$v' has invalid value: <one of these>"), and what replaces it."""
 
 
 def _without_values(message: str) -> str:
-    """graphql-core echoes rejected input values; a value may be a CPR number, so drop it."""
-    return _ECHOED_VALUE.sub(lambda m: " got an invalid value;" if m.group(2) else ".", message)
+    """``message`` without the input values graphql-core and strawberry echo (a value may be a CPR
+    number or a name): what was wrong and where stays, the value goes."""
+    for pattern, replacement in _ECHOES:
+        message = pattern.sub(replacement, message)
+    return message
 
 
 def _is_input_error(error: GraphQLError) -> bool:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from auth.fields import ClientRegistration
-from sources.base import SourceConfig
+from auth.key_cache import KeyCachePolicy
+from sources.base import DEFAULT_MAX_BODY_BYTES, KIB, MIB, SourceConfig
 from sources.clinical import Endpoint, OrganisationKind
 from sources.registry import EndpointConfig, EndpointFormat, SourceConfigs
 
@@ -55,6 +56,12 @@ SANDBOX_PLAN_ENDPOINTS: tuple[tuple[str, OrganisationKind], ...] = (
 )
 
 
+SEARCH_MAX_BODY_BYTES = 8 * MIB
+"""Default body limit of an appointment or plan endpoint: one page of a FHIR search or a document index."""
+SOR_MAX_BODY_BYTES = 4 * MIB
+"""Default body limit of the SOR register: a region's whole tree of units can come in one answer."""
+
+
 def sandbox_url(name: str) -> str:
     """The URL of a sandbox service on its default port."""
     return f"http://{SANDBOX_HOST}:{SANDBOX_PORTS[name]}"
@@ -64,18 +71,26 @@ class SourceSettings(BaseModel):
     """How to reach one upstream source."""
 
     base_url: str
-    timeout_s: float = Field(default=2.0, gt=0, description="Per-request timeout in seconds.")
-    retries: int = Field(default=1, ge=0, le=3, description="Retries for idempotent GETs.")
+    timeout_s: float = Field(
+        default=2.0, gt=0, description="Total deadline of one call in seconds: connect, send, every read and retry."
+    )
+    retries: int = Field(default=1, ge=0, le=3, description="Retries for idempotent GETs, within the deadline.")
     token: str | None = Field(default=None, description="Bearer credential sent to the source.")
+    max_body_bytes: int = Field(
+        default=DEFAULT_MAX_BODY_BYTES, gt=0, description="Largest answer body accepted, in bytes, after decoding."
+    )
 
     def config(self, name: str) -> SourceConfig:
-        return SourceConfig(name, self.base_url, self.timeout_s, self.retries, self.token)
+        return SourceConfig(name, self.base_url, self.timeout_s, self.retries, self.token, self.max_body_bytes)
 
 
 class EndpointSettings(SourceSettings):
     """One endpoint of a many-endpoint source (appointments, plans)."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Shown as `source` in errors.")
+    max_body_bytes: int = Field(
+        default=SEARCH_MAX_BODY_BYTES, gt=0, description="Largest answer body (a search page) accepted, in bytes."
+    )
     format: EndpointFormat = EndpointFormat.FHIR
     kind: OrganisationKind | None = Field(default=None, description="The sector; None when items say it.")
     organisation_sor: str | None = Field(
@@ -171,6 +186,19 @@ class Settings(BaseSettings):
     token_jwks_url: str = Field(default_factory=lambda: sandbox_url("issuer") + "/.well-known/jwks.json")
     token_audience: str = "patientoverblik"  # noqa: S105 - an audience name, not a secret
     token_algorithms: tuple[str, ...] = ("RS256", "ES256")
+    token_jwks_timeout_s: float = Field(
+        default=2.0, gt=0, description="Total deadline of one key set fetch, and the longest a request waits for it."
+    )
+    token_jwks_max_bytes: int = Field(default=64 * KIB, gt=0, description="Largest key set document accepted.")
+    token_keys_refresh_s: float = Field(
+        default=300.0, ge=0, description="Age of the key set after which it is refreshed in the background."
+    )
+    token_keys_max_age_s: float = Field(
+        default=3600.0, gt=0, description="Age after which a key set the issuer no longer serves stops being used."
+    )
+    token_keys_retry_s: float = Field(
+        default=5.0, ge=0, description="Least time between key set fetches after a failure or for an unknown key id."
+    )
     graphiql: bool = True
     max_depth: int = 12
     max_aliases: int = 30
@@ -194,7 +222,9 @@ class Settings(BaseSettings):
     treatment_relation: SourceSettings = Field(
         default_factory=lambda: SourceSettings(base_url=sandbox_url("treatment_relation"))
     )
-    sor: SourceSettings = Field(default_factory=lambda: SourceSettings(base_url=sandbox_url("sor")))
+    sor: SourceSettings = Field(
+        default_factory=lambda: SourceSettings(base_url=sandbox_url("sor"), max_body_bytes=SOR_MAX_BODY_BYTES)
+    )
     fuldmagt: SourceSettings = Field(default_factory=lambda: SourceSettings(base_url=sandbox_url("fuldmagt")))
     minlog: SourceSettings | None = Field(
         default_factory=lambda: SourceSettings(base_url=sandbox_url("minlog")),
@@ -221,6 +251,21 @@ class Settings(BaseSettings):
             raise ValueError("endpoint names must be distinct")
         return endpoints
 
+    @model_validator(mode="after")
+    def _key_ages(self) -> Settings:
+        if self.token_keys_max_age_s < self.token_keys_refresh_s:
+            raise ValueError("token_keys_max_age_s must be at least token_keys_refresh_s")
+        return self
+
+    def key_cache_policy(self) -> KeyCachePolicy:
+        """How long the issuer's key set is trusted and how long a request waits for it."""
+        return KeyCachePolicy(
+            refresh_s=self.token_keys_refresh_s,
+            max_age_s=self.token_keys_max_age_s,
+            retry_s=self.token_keys_retry_s,
+            wait_s=self.token_jwks_timeout_s,
+        )
+
     def client_registrations(self) -> dict[str, ClientRegistration]:
         """The vendor systems' registrations, keyed by client ID."""
         return {client_id: c.registration(client_id) for client_id, c in self.clients.items()}
@@ -235,7 +280,13 @@ class Settings(BaseSettings):
             registers=self.registers.config("registers"),
             consent=self.consent.config("consent"),
             treatment_relation=self.treatment_relation.config("treatment_relation"),
-            jwks=SourceConfig("token_issuer", f"{jwks.scheme}://{jwks.netloc}", timeout_s=2.0, retries=1),
+            jwks=SourceConfig(
+                "token_issuer",
+                f"{jwks.scheme}://{jwks.netloc}",
+                timeout_s=self.token_jwks_timeout_s,
+                retries=1,
+                max_body_bytes=self.token_jwks_max_bytes,
+            ),
             jwks_path=jwks.path or "/",
             sor=self.sor.config("sor"),
             fuldmagt=self.fuldmagt.config("fuldmagt"),

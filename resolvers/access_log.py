@@ -13,25 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from enum import Enum
 
 import strawberry
 
-from resolvers.access_log_words import (
-    GROUND_TEXTS,
-    accessor_of,
-    ground_of,
-    known_categories,
-    safe_name,
-    summary_of,
-    words_for,
-)
+from resolvers.access_log_words import accessor_of, ground_text, in_order, safe_name, summary_of, words_for
 from resolvers.context import AccessLogReader
-from resolvers.directives import DataCategoryValue
 from resolvers.errors import InvalidArgument
-from resolvers.override import OverrideGroundValue
 from resolvers.paging import PageInfo, decode_cursor, encode_cursor
-from sources.audit import AccessorKind, AccessRecord
+from resolvers.vocabulary import AccessActivity, AccessorKind, AccessOutcome, DataCategory, OverrideGround
+from sources.audit import AccessRecord
 from sources.payloads import COPENHAGEN
 
 MAX_PAGE = 100
@@ -39,38 +29,11 @@ RETENTION_YEARS = 2
 CURSOR_TAG = "minlog"
 
 
-@strawberry.enum(name="AccessActivity", description="What an access did (aktivitet).")
-class AccessActivity(Enum):
-    READ = strawberry.enum_value("read", description="Data was read (læst).")
-    WRITE = strawberry.enum_value("write", description="Data was changed (ændret).")
-
-
-@strawberry.enum(name="AccessorKind", description="Who made an access, by their relation to the patient.")
-class AccessorKindValue(Enum):
-    CITIZEN = strawberry.enum_value(AccessorKind.CITIZEN, description="A citizen (borger): usually the patient.")
-    REPRESENTATIVE = strawberry.enum_value(
-        AccessorKind.REPRESENTATIVE, description="A representative with a digital power of attorney (fuldmagt)."
-    )
-    PARENT = strawberry.enum_value(
-        AccessorKind.PARENT, description="A parent with custody (forældremyndighed) of a child under 15."
-    )
-    GUARDIAN = strawberry.enum_value(AccessorKind.GUARDIAN, description="A guardian (værge).")
-    PROFESSIONAL = strawberry.enum_value(
-        AccessorKind.PROFESSIONAL, description="An authorised health professional (sundhedsperson)."
-    )
-    ASSISTANT = strawberry.enum_value(
-        AccessorKind.ASSISTANT, description="An assistant (medhjælp) acting for a responsible professional."
-    )
-    SYSTEM = strawberry.enum_value(
-        AccessorKind.SYSTEM, description="A vendor system (fagsystem, EPJ/EOJ) acting for a professional."
-    )
-
-
-@strawberry.type(description="A professional's override of the patient's blocks (værdispring, consent override).")
+@strawberry.type(
+    description="A professional's override of the patient's blocks (værdispring, consent override) that lifted a block."
+)
 class AccessOverride:
-    ground: OverrideGroundValue | None = strawberry.field(
-        description="The ground (grundlag); null only for a ground this gateway version does not know."
-    )
+    ground: OverrideGround = strawberry.field(description="The ground (grundlag).")
     ground_text: str = strawberry.field(
         description='The ground in Danish, to the patient: "Du gav samtykke" or "Du kunne ikke kontaktes".'
     )
@@ -82,12 +45,11 @@ class AccessLogEntry:
     id: strawberry.ID = strawberry.field(description="The entry's ID.")
     at: datetime = strawberry.field(description="When (tidspunkt), Danish time.")
     activity: AccessActivity = strawberry.field(description="Read (læst) or changed (ændret).")
+    outcome: AccessOutcome = strawberry.field(description="Shown, refused, or nothing shown (udfald).")
     who: str = strawberry.field(
         description='Who (hvem): the person\'s name, or "Dig selv" for the patient. Never a CPR number.'
     )
-    who_kind: AccessorKindValue | None = strawberry.field(
-        description="The kind of accessor; null for one this gateway does not know (e.g. a caller not signed in)."
-    )
+    who_kind: AccessorKind = strawberry.field(description="The kind of accessor, by their relation to you.")
     role: str = strawberry.field(
         description=(
             'The role (rolle) in Danish: "Dig", "Din repræsentant med fuldmagt", "Forælder med forældremyndighed", '
@@ -105,13 +67,16 @@ class AccessLogEntry:
     what: list[str] = strawberry.field(
         description='What was shown or changed (hvad), in plain Danish: "dine aftaler", "dit stamkort", …'
     )
-    categories: list[DataCategoryValue] = strawberry.field(description="What was shown or changed, as categories.")
-    withheld: list[DataCategoryValue] = strawberry.field(
+    categories: list[DataCategory] = strawberry.field(description="What was shown or changed, as categories.")
+    withheld: list[DataCategory] = strawberry.field(
         description="Categories your blocks (Min Spærring) narrowed for this accessor."
     )
-    denied: list[DataCategoryValue] = strawberry.field(description="Categories asked for and refused (afvist).")
+    denied: list[DataCategory] = strawberry.field(description="Categories asked for and refused (afvist).")
     override: AccessOverride | None = strawberry.field(
-        description="Null unless a professional overrode your blocks (værdispring)."
+        description=(
+            "Null unless a professional's override (værdispring) lifted one of your blocks; a refused override "
+            "is never shown."
+        )
     )
     summary: str = strawberry.field(
         description=(
@@ -127,18 +92,19 @@ class AccessLogEntry:
         return cls(
             id=strawberry.ID(record.id),
             at=record.at.astimezone(COPENHAGEN),
-            activity=AccessActivity.WRITE if record.activity == "write" else AccessActivity.READ,
+            activity=record.activity,
+            outcome=record.outcome,
             who=accessor.who,
-            who_kind=AccessorKindValue(accessor.kind) if accessor.kind is not None else None,
+            who_kind=accessor.kind,
             role=accessor.role,
             organisation=record.organisation_name,
             organisation_sor=record.organisation_sor,
             system=record.client_id if accessor.kind is AccessorKind.SYSTEM else None,
             on_behalf_of=safe_name(record.acting_for_name) if accessor.kind is AccessorKind.ASSISTANT else None,
             what=words_for(record.returned),
-            categories=_categories(record.returned),
-            withheld=_categories(record.withheld),
-            denied=_categories(record.denied),
+            categories=in_order(record.returned),
+            withheld=in_order(record.withheld),
+            denied=in_order(record.denied),
             override=_override(record),
             summary=summary_of(record, accessor),
         )
@@ -216,16 +182,8 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), COPENHAGEN).astimezone(UTC)
 
 
-def _categories(values: tuple[str, ...]) -> list[DataCategoryValue]:
-    return [DataCategoryValue(c) for c in known_categories(values)]
-
-
 def _override(record: AccessRecord) -> AccessOverride | None:
-    if not record.override_ground:
+    if record.override_ground is None:
         return None
-    ground = ground_of(record)
-    return AccessOverride(
-        ground=OverrideGroundValue(ground) if ground is not None else None,
-        ground_text=GROUND_TEXTS[ground] if ground is not None else "Spærringen blev brudt",
-        reason=record.override_reason,
-    )
+    ground = record.override_ground
+    return AccessOverride(ground=ground, ground_text=ground_text(ground), reason=record.override_reason)

@@ -2,7 +2,8 @@
 
 Pure functions over :class:`~sources.audit.AccessRecord`, with no GraphQL in them, so the wording
 can be read and tested on its own. The texts address the patient whose log it is ("dine aftaler",
-"Dig selv"), as sundhed.dk does, also when a representative reads the log.
+"Dig selv"), as sundhed.dk does, also when a representative reads the log. Every enum is worded by
+an exhaustive ``match``: a new member does not type-check until it has its words.
 
 Nothing here ever shows the record's ``actor_id`` (a representative's CPR number, an
 autorisations-ID or an assistant's user ID), and a name that holds something shaped like a CPR
@@ -14,29 +15,44 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import assert_never
 
-from sources.audit import AccessorKind, AccessRecord, OverrideGround
+from sources.audit import AccessorKind, AccessOutcome, AccessRecord, OverrideGround
 from sources.categories import WRITE_CATEGORIES, DataCategory
 
-WORDS: dict[DataCategory, str] = {
-    DataCategory.PERSON: "dine oplysninger fra CPR",
-    DataCategory.GP: "din egen læge",
-    DataCategory.MASTER_CARD: "dit stamkort",
-    DataCategory.REGISTERS: "om du er registreret i testamente- og donorregistrene",
-    DataCategory.REGISTER_DETAILS: "dine registreringer i testamente- og donorregistrene",
-    DataCategory.APPOINTMENTS: "dine aftaler",
-    DataCategory.PLANS: "dine planer",
-    DataCategory.GOALS: "dine mål",
-    DataCategory.DIAGNOSES: "dine diagnoser",
-    DataCategory.ACCESS_LOG: "din log",
-    DataCategory.BLOCKS: "dine spærringer",
-    DataCategory.MASTER_CARD_EDIT: "ændring af dit stamkort",
-    DataCategory.BLOCKS_EDIT: "ændring af dine spærringer",
-}
-"""Each category as plain Danish words, for the entry's ``what``."""
 
-UNKNOWN_WORDS = "andre oplysninger om dig"
-"""A category this gateway version does not know (a newer record)."""
+def category_words(category: DataCategory) -> str:
+    """``category`` as plain Danish words, for the entry's ``what``."""
+    match category:
+        case DataCategory.PERSON:
+            return "dine oplysninger fra CPR"
+        case DataCategory.GP:
+            return "din egen læge"
+        case DataCategory.MASTER_CARD:
+            return "dit stamkort"
+        case DataCategory.REGISTERS:
+            return "om du er registreret i testamente- og donorregistrene"
+        case DataCategory.REGISTER_DETAILS:
+            return "dine registreringer i testamente- og donorregistrene"
+        case DataCategory.APPOINTMENTS:
+            return "dine aftaler"
+        case DataCategory.PLANS:
+            return "dine planer"
+        case DataCategory.GOALS:
+            return "dine mål"
+        case DataCategory.DIAGNOSES:
+            return "dine diagnoser"
+        case DataCategory.ACCESS_LOG:
+            return "din log"
+        case DataCategory.BLOCKS:
+            return "dine spærringer"
+        case DataCategory.MASTER_CARD_EDIT:
+            return "ændring af dit stamkort"
+        case DataCategory.BLOCKS_EDIT:
+            return "ændring af dine spærringer"
+        case _:
+            assert_never(category)
+
 
 CHANGED: dict[DataCategory, DataCategory] = {
     DataCategory.MASTER_CARD_EDIT: DataCategory.MASTER_CARD,
@@ -44,11 +60,17 @@ CHANGED: dict[DataCategory, DataCategory] = {
 }
 """A write category → the data it changes ("ændrede dit stamkort")."""
 
-GROUND_TEXTS: dict[OverrideGround, str] = {
-    OverrideGround.PATIENT_CONSENT: "Du gav samtykke",
-    OverrideGround.NOT_CONTACTABLE: "Du kunne ikke kontaktes",
-}
-"""Why a professional lifted the patient's blocks (værdispring), told to the patient."""
+
+def ground_text(ground: OverrideGround) -> str:
+    """Why a professional lifted the patient's blocks (værdispring), told to the patient."""
+    match ground:
+        case OverrideGround.PATIENT_CONSENT:
+            return "Du gav samtykke"
+        case OverrideGround.NOT_CONTACTABLE:
+            return "Du kunne ikke kontaktes"
+        case _:
+            assert_never(ground)
+
 
 _CPR_LIKE = re.compile(r"\d{6}-?\d{4}")
 _ORDER = {category: n for n, category in enumerate(DataCategory)}
@@ -58,8 +80,7 @@ _ORDER = {category: n for n, category in enumerate(DataCategory)}
 class Accessor:
     """Who made an access, as the patient's log names them."""
 
-    kind: AccessorKind | None
-    """``None`` for a kind this gateway does not know (an unauthenticated attempt, a newer record)."""
+    kind: AccessorKind
     who: str
     """The person's name, "Dig selv", or a plain description when the name is unknown."""
     role: str
@@ -78,10 +99,7 @@ def safe_name(text: str | None) -> str | None:
 def accessor_of(record: AccessRecord) -> Accessor:
     """Who acted, in the patient's words."""
     name = safe_name(record.actor_name)
-    try:
-        kind: AccessorKind | None = AccessorKind(record.actor_kind)
-    except ValueError:
-        kind = None
+    kind = record.actor_kind
     match kind:
         case AccessorKind.CITIZEN if record.actor_id in (record.patient_cpr, record.requested_cpr):
             return Accessor(kind, "Dig selv", "Dig", is_patient=True)
@@ -105,69 +123,52 @@ def accessor_of(record: AccessRecord) -> Accessor:
             system = safe_name(record.client_id)
             return Accessor(kind, name or (f"Fagsystemet {system}" if system else "Et fagsystem"), role, False)
         case _:
-            return Accessor(None, "En ukendt bruger", "Ukendt", is_patient=False)
+            assert_never(kind)
 
 
-def known_categories(values: Iterable[str]) -> list[DataCategory]:
-    """The categories this gateway knows among ``values``, once each, in the schema's order."""
-    found = set()
-    for value in values:
-        try:
-            found.add(DataCategory(value))
-        except ValueError:
-            continue
-    return sorted(found, key=_ORDER.__getitem__)
+def in_order(values: Iterable[DataCategory]) -> list[DataCategory]:
+    """``values`` once each, in the schema's order."""
+    return sorted(set(values), key=_ORDER.__getitem__)
 
 
-def words_for(values: Iterable[str]) -> list[str]:
-    """``values`` (category names) as plain Danish words, once each, in the schema's order."""
-    values = list(values)
-    words = [WORDS[c] for c in known_categories(values)]
-    if any(v not in _ORDER for v in values):
-        words.append(UNKNOWN_WORDS)
-    return words
-
-
-def ground_of(record: AccessRecord) -> OverrideGround | None:
-    """The override ground of ``record``, when it holds one this gateway knows."""
-    try:
-        return OverrideGround(record.override_ground) if record.override_ground else None
-    except ValueError:
-        return None
+def words_for(values: Iterable[DataCategory]) -> list[str]:
+    """``values`` as plain Danish words, once each, in the schema's order."""
+    return [category_words(c) for c in in_order(values)]
 
 
 def summary_of(record: AccessRecord, accessor: Accessor) -> str:
-    """One Danish sentence telling the patient what happened (then the override, when there was one)."""
+    """One Danish sentence telling the patient what happened (then the override, when one lifted a block)."""
     subject = _subject(record, accessor)
-    returned = known_categories(record.returned)
-    unknown = [v for v in record.returned if v not in _ORDER]
-    denied = [*known_categories(record.denied), *(v for v in record.denied if v not in _ORDER)]
-    if returned or unknown:
-        sentence = f"{subject} {_did(returned, unknown)}"
-        if denied:
-            sentence += f", men fik ikke adgang til {join(words_for(denied))}"
-    elif denied:
-        sentence = f"{subject} forsøgte at {_verbs(denied)}, men fik ikke adgang"
-    elif record.requested:
-        sentence = f"{subject} {_found_nothing(record.requested)}"
-    else:
-        sentence = f"{subject} åbnede dit overblik, men så ingen oplysninger"
+    denied = in_order(record.denied)
+    outcome = record.outcome
+    match outcome:
+        case AccessOutcome.ACCESSED:
+            sentence = f"{subject} {_did(in_order(record.returned))}"
+            if denied:
+                sentence += f", men fik ikke adgang til {join(words_for(denied))}"
+        case AccessOutcome.REFUSED if denied:
+            sentence = f"{subject} forsøgte at {_verbs(denied)}, men fik ikke adgang"
+        case AccessOutcome.REFUSED:
+            sentence = f"{subject} forsøgte at åbne dit overblik, men fik ikke adgang"
+        case AccessOutcome.NOTHING if record.requested:
+            sentence = f"{subject} {_found_nothing(in_order(record.requested))}"
+        case AccessOutcome.NOTHING:
+            sentence = f"{subject} åbnede dit overblik, men så ingen oplysninger"
+        case _:
+            assert_never(outcome)
     sentence += "."
-    withheld = known_categories(record.withheld)
+    withheld = in_order(record.withheld)
     if withheld and not accessor.is_patient:
-        sentence += f" Dine spærringer begrænsede, hvad der blev vist af {join([WORDS[c] for c in withheld])}."
-    if record.override_ground:
-        sentence += " " + override_sentence(record)
+        sentence += f" Dine spærringer begrænsede, hvad der blev vist af {join(words_for(withheld))}."
+    if record.override_ground is not None:
+        sentence += " " + override_sentence(record.override_ground, record.override_reason)
     return sentence
 
 
-def override_sentence(record: AccessRecord) -> str:
-    """The override (værdispring): its ground and the professional's reason, as written."""
-    ground = ground_of(record)
-    text = "Spærringen blev brudt (værdispring)"
-    if ground is not None:
-        text += f": {GROUND_TEXTS[ground]}"
-    reason = " ".join((record.override_reason or "").split())
+def override_sentence(ground: OverrideGround, reason: str | None) -> str:
+    """The override (værdispring) that lifted a block: its ground and the professional's reason, as written."""
+    text = f"Spærringen blev brudt (værdispring): {ground_text(ground)}"
+    reason = " ".join((reason or "").split())
     if reason:
         text += f' \N{EN DASH} "{reason}"'
     return text + "."
@@ -180,20 +181,27 @@ def join(words: list[str]) -> str:
     return f"{', '.join(words[:-1])} og {words[-1]}"
 
 
-_RELATIONS = {
-    AccessorKind.CITIZEN: "en anden borger",
-    AccessorKind.REPRESENTATIVE: "din repræsentant med fuldmagt",
-    AccessorKind.PARENT: "din forælder med forældremyndighed",
-    AccessorKind.GUARDIAN: "din værge",
-}
+def _relation(kind: AccessorKind) -> str | None:
+    """How a citizen acting on the patient is related to them; ``None`` for clinical callers."""
+    match kind:
+        case AccessorKind.CITIZEN:
+            return "en anden borger"
+        case AccessorKind.REPRESENTATIVE:
+            return "din repræsentant med fuldmagt"
+        case AccessorKind.PARENT:
+            return "din forælder med forældremyndighed"
+        case AccessorKind.GUARDIAN:
+            return "din værge"
+        case AccessorKind.PROFESSIONAL | AccessorKind.ASSISTANT | AccessorKind.SYSTEM:
+            return None
+        case _:
+            assert_never(kind)
 
 
 def _subject(record: AccessRecord, accessor: Accessor) -> str:
     if accessor.is_patient:
         return "Du"
-    if accessor.kind is None:
-        return f"{accessor.who} (ikke logget ind)" if record.actor_kind == "anonymous" else accessor.who
-    if relation := _RELATIONS.get(accessor.kind):
+    if relation := _relation(accessor.kind):
         name = safe_name(record.actor_name)
         return f"{name} ({relation})" if name else relation[0].upper() + relation[1:]
     # professionals, assistants and systems: role (unless the name is unknown and says it), place, system
@@ -207,12 +215,10 @@ def _subject(record: AccessRecord, accessor: Accessor) -> str:
     return f"{accessor.who} ({', '.join(details)})" if details else accessor.who
 
 
-def _did(returned: list[DataCategory], unknown: list[str]) -> str:
+def _did(returned: list[DataCategory]) -> str:
     writes = [c for c in returned if c in WRITE_CATEGORIES]
     changed = {CHANGED[c] for c in writes if c in CHANGED}
-    reads = [WORDS[c] for c in returned if c not in WRITE_CATEGORIES and c not in changed]
-    if unknown:
-        reads.append(UNKNOWN_WORDS)
+    reads = [category_words(c) for c in returned if c not in WRITE_CATEGORIES and c not in changed]
     parts = []
     if writes:
         parts.append("ændrede " + join([_changed_words(c) for c in writes]))
@@ -221,25 +227,21 @@ def _did(returned: list[DataCategory], unknown: list[str]) -> str:
     return " og ".join(parts)
 
 
-def _verbs(values: list[str]) -> str:
-    known = known_categories(values)
-    writes = [_changed_words(c) for c in known if c in WRITE_CATEGORIES]
-    reads = [WORDS[c] for c in known if c not in WRITE_CATEGORIES]
-    if any(v not in _ORDER for v in values):
-        reads.append(UNKNOWN_WORDS)
+def _verbs(categories: list[DataCategory]) -> str:
+    writes = [_changed_words(c) for c in categories if c in WRITE_CATEGORIES]
+    reads = [category_words(c) for c in categories if c not in WRITE_CATEGORIES]
     parts = (["se " + join(reads)] if reads else []) + (["ændre " + join(writes)] if writes else [])
     return " og ".join(parts)
 
 
-def _found_nothing(requested: Iterable[str]) -> str:
-    requested = list(requested)
-    if any(c in WRITE_CATEGORIES for c in known_categories(requested)):
+def _found_nothing(requested: list[DataCategory]) -> str:
+    if any(c in WRITE_CATEGORIES for c in requested):
         return f"forsøgte at {_verbs(requested)}, men intet blev ændret"
     return f"søgte efter {join(words_for(requested))}, men fandt intet"
 
 
 def _changed_words(category: DataCategory) -> str:
-    return WORDS[CHANGED[category]] if category in CHANGED else WORDS[category]
+    return category_words(CHANGED.get(category, category))
 
 
 def _profession(record: AccessRecord) -> str | None:

@@ -10,14 +10,14 @@ render them without sorting again.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from enum import Enum
 
 import strawberry
 
-from resolvers.common import Coding, Organisation, OrganisationKindValue, SourceStatus, source_statuses
+from resolvers.common import Coding, Organisation, SourceStatus, source_statuses
 from resolvers.errors import InvalidArgument
 from resolvers.gather import Gathered
 from resolvers.paging import PageInfo, decode_cursor, encode_cursor
+from resolvers.vocabulary import graphql_enum
 from sources.clinical import AppointmentRecord, AppointmentStatus, DateWindow, OrganisationKind
 from sources.payloads import COPENHAGEN
 
@@ -26,18 +26,23 @@ MAX_SPAN_DAYS = 3653
 MAX_EMPTY_DAYS = 366
 
 
-@strawberry.enum(name="AppointmentStatus", description="The status of an appointment (FHIR R4 AppointmentStatus).")
-class AppointmentStatusValue(Enum):
-    PROPOSED = strawberry.enum_value(AppointmentStatus.PROPOSED, description="Proposed, not yet booked.")
-    PENDING = strawberry.enum_value(AppointmentStatus.PENDING, description="Awaiting confirmation.")
-    BOOKED = strawberry.enum_value(AppointmentStatus.BOOKED, description="Booked (aftalt).")
-    ARRIVED = strawberry.enum_value(AppointmentStatus.ARRIVED, description="The patient has arrived.")
-    FULFILLED = strawberry.enum_value(AppointmentStatus.FULFILLED, description="Took place (afholdt).")
-    CANCELLED = strawberry.enum_value(AppointmentStatus.CANCELLED, description="Cancelled or withdrawn (aflyst).")
-    NOSHOW = strawberry.enum_value(AppointmentStatus.NOSHOW, description="The patient did not come (udeblevet).")
-    ENTERED_IN_ERROR = strawberry.enum_value(AppointmentStatus.ENTERED_IN_ERROR, description="Entered in error.")
-    CHECKED_IN = strawberry.enum_value(AppointmentStatus.CHECKED_IN, description="Checked in.")
-    WAITLIST = strawberry.enum_value(AppointmentStatus.WAITLIST, description="On a waiting list (venteliste).")
+graphql_enum(
+    AppointmentStatus,
+    name="AppointmentStatus",
+    description="The status of an appointment (FHIR R4 AppointmentStatus).",
+    values={
+        AppointmentStatus.PROPOSED: "Proposed, not yet booked.",
+        AppointmentStatus.PENDING: "Awaiting confirmation.",
+        AppointmentStatus.BOOKED: "Booked (aftalt).",
+        AppointmentStatus.ARRIVED: "The patient has arrived.",
+        AppointmentStatus.FULFILLED: "Took place (afholdt).",
+        AppointmentStatus.CANCELLED: "Cancelled or withdrawn (aflyst).",
+        AppointmentStatus.NOSHOW: "The patient did not come (udeblevet).",
+        AppointmentStatus.ENTERED_IN_ERROR: "Entered in error.",
+        AppointmentStatus.CHECKED_IN: "Checked in.",
+        AppointmentStatus.WAITLIST: "On a waiting list (venteliste).",
+    },
+)
 
 
 @strawberry.type(description="Where an appointment takes place (mødested).")
@@ -52,7 +57,7 @@ class AppointmentLocation:
 @strawberry.type(description="One appointment (aftale) with a hospital, a municipality or a general practice.")
 class Appointment:
     id: strawberry.ID = strawberry.field(description="The stable appointment ID, the same across versions.")
-    status: AppointmentStatusValue = strawberry.field(description="The status (status).")
+    status: AppointmentStatus = strawberry.field(description="The status (status).")
     start: datetime = strawberry.field(
         description="Start time, Europe/Copenhagen with its offset (starttidspunkt); lists sort by the instant."
     )
@@ -75,7 +80,7 @@ class Appointment:
         loc = r.location
         return cls(
             id=strawberry.ID(r.id),
-            status=AppointmentStatusValue(r.status),
+            status=r.status,
             start=r.start.astimezone(COPENHAGEN),
             end=r.end.astimezone(COPENHAGEN) if r.end is not None else None,
             all_day=r.all_day,
@@ -95,23 +100,23 @@ class Appointment:
 
 @strawberry.input(description="Filters for appointments; all given filters must match.")
 class AppointmentFilter:
-    organisation_kinds: list[OrganisationKindValue] | None = strawberry.field(
+    organisation_kinds: list[OrganisationKind] | None = strawberry.field(
         default=None, description="Only these sectors; endpoints of other sectors are not asked."
     )
     organisations: list[str] | None = strawberry.field(
         default=None, description="Only these organisations, by SOR code of the performer or the place."
     )
-    statuses: list[AppointmentStatusValue] | None = strawberry.field(default=None, description="Only these statuses.")
+    statuses: list[AppointmentStatus] | None = strawberry.field(default=None, description="Only these statuses.")
     include_cancelled: bool = strawberry.field(
         default=False, description="Include cancelled and withdrawn appointments (left out by default)."
     )
 
     def status_set(self) -> frozenset[AppointmentStatus]:
-        return frozenset(AppointmentStatus[s.name] for s in self.statuses or ())
+        return frozenset(self.statuses or ())
 
     def kind_set(self) -> frozenset[OrganisationKind] | None:
         """The sectors asked for; ``None`` for all."""
-        return frozenset(OrganisationKind[k.name] for k in self.organisation_kinds or ()) or None
+        return frozenset(self.organisation_kinds or ()) or None
 
     def wants_cancelled(self) -> bool:
         return self.include_cancelled or AppointmentStatus.CANCELLED in self.status_set()

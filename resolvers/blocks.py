@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from enum import Enum
 
 import strawberry
 
 from resolvers.context import Info, load, require, returned
 from resolvers.errors import InvalidArgument
 from resolvers.plans import Period
+from resolvers.vocabulary import graphql_enum
 from sources.categories import DataCategory
 from sources.errors import SourceRejected, SourceVersionConflict
 from sources.identifiers import normalise_authorization_id
@@ -36,29 +36,27 @@ def today() -> date:
     return datetime.now(COPENHAGEN).date()
 
 
-@strawberry.enum(name="BlockKind", description="What a block (spærring) is against.")
-class BlockKindValue(Enum):
-    PROFESSIONAL = strawberry.enum_value(
-        BlockKind.PROFESSIONAL,
-        description="A named health professional (sundhedsperson), by autorisations-ID: they see nothing shared.",
-    )
-    ORGANISATION = strawberry.enum_value(
-        BlockKind.ORGANISATION,
-        description=(
-            "A treatment place (behandlingssted), by SOR code: its shared data is held back from "
-            "professionals, optionally with its sub-units (underenheder) and only for a period of data."
+graphql_enum(
+    BlockKind,
+    name="BlockKind",
+    description="What a block (spærring) is against.",
+    values={
+        BlockKind.PROFESSIONAL: (
+            "A named health professional (sundhedsperson), by autorisations-ID: they see nothing shared."
         ),
-    )
-    DATA_PERIOD = strawberry.enum_value(
-        BlockKind.DATA_PERIOD,
-        description="Shared data from a period (data fra en tidsperiode), from every treatment place.",
-    )
+        BlockKind.ORGANISATION: (
+            "A treatment place (behandlingssted), by SOR code: its shared data is held back from professionals, "
+            "optionally with its sub-units (underenheder) and only for a period of data."
+        ),
+        BlockKind.DATA_PERIOD: "Shared data from a period (data fra en tidsperiode), from every treatment place.",
+    },
+)
 
 
 @strawberry.type(description="A block (spærring, negativt samtykke) the patient has set in Min Spærring.")
 class Block:
     id: strawberry.ID = strawberry.field(description="The block's id; pass it to `revokeBlock` to lift the block.")
-    kind: BlockKindValue = strawberry.field(description="What the block is against.")
+    kind: BlockKind = strawberry.field(description="What the block is against.")
     authorization_id: str | None = strawberry.field(
         description="The blocked health professional's autorisations-ID (PROFESSIONAL blocks)."
     )
@@ -93,7 +91,7 @@ class Block:
     def from_record(cls, record: BlockRecord, on: date) -> Block:
         return cls(
             id=strawberry.ID(record.id),
-            kind=BlockKindValue(record.kind),
+            kind=record.kind,
             authorization_id=record.authorization_id,
             organisation_sor=record.organisation_sor,
             include_subunits=record.include_subunits,
@@ -117,7 +115,7 @@ class PeriodInput:
     )
 )
 class BlockInput:
-    kind: BlockKindValue = strawberry.field(description="What the block is against.")
+    kind: BlockKind = strawberry.field(description="What the block is against.")
     authorization_id: str | None = strawberry.field(
         default=None, description="The professional's autorisations-ID: five consonants and digits, e.g. `CBDJ6`."
     )

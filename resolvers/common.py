@@ -6,28 +6,31 @@ from enum import Enum
 
 import strawberry
 
+from resolvers.vocabulary import graphql_enum
 from sources.clinical import CodingRecord, OrganisationKind, OrganisationRef
 from sources.errors import SourceError, SourceIncomplete, SourceResponseInvalid, SourceTimeout
 
-
-@strawberry.enum(name="OrganisationKind", description="The sector of an organisation (sektor).")
-class OrganisationKindValue(Enum):
-    REGION = strawberry.enum_value(OrganisationKind.REGION, description="A region's hospital (region, sygehus).")
-    MUNICIPALITY = strawberry.enum_value(
-        OrganisationKind.MUNICIPALITY, description="Municipal health and care (kommune: hjemmepleje, træning)."
-    )
-    GP = strawberry.enum_value(OrganisationKind.GP, description="General practice (almen praksis, egen læge).")
+graphql_enum(
+    OrganisationKind,
+    name="OrganisationKind",
+    description="The sector of an organisation (sektor).",
+    values={
+        OrganisationKind.REGION: "A region's hospital (region, sygehus).",
+        OrganisationKind.MUNICIPALITY: "Municipal health and care (kommune: hjemmepleje, træning).",
+        OrganisationKind.GP: "General practice (almen praksis, egen læge).",
+    },
+)
 
 
 @strawberry.type(description="An organisation or unit, by its SOR code (Sundhedsvæsenets Organisationsregister).")
 class Organisation:
     sor: str | None = strawberry.field(description="The SOR code (SOR-ID), when the source gives one.")
     name: str = strawberry.field(description="The organisation's name (navn).")
-    kind: OrganisationKindValue | None = strawberry.field(description="The sector, when known.")
+    kind: OrganisationKind | None = strawberry.field(description="The sector, when known.")
 
     @classmethod
     def from_record(cls, record: OrganisationRef) -> Organisation:
-        kind = OrganisationKindValue(record.kind) if record.kind is not None else None
+        kind = record.kind if record.kind is not None else None
         return cls(sor=record.sor, name=record.name, kind=kind)
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeVar
 from graphql import GraphQLError
 from strawberry.types import Info as StrawberryInfo
 
-from sources.audit import AccessCursor, AccessRecord
+from sources.audit import AccessCursor, AccessRecord, ActorKind
 from sources.categories import DataCategory
 from sources.clinical import ItemFilter
 from sources.errors import SourceError
@@ -73,7 +73,7 @@ class ActorView(Protocol):
     """Who the gateway thinks the caller is."""
 
     @property
-    def kind(self) -> str: ...
+    def kind(self) -> ActorKind: ...
     @property
     def cpr(self) -> str | None: ...
     @property

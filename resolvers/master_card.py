@@ -10,13 +10,13 @@ caller who gets placeholders, the temporary address is replaced: it says where t
 from __future__ import annotations
 
 from datetime import date
-from enum import Enum
 
 import strawberry
 
 from resolvers.context import Info, load
 from resolvers.directives import reveals
 from resolvers.person import PROTECTED_PLACEHOLDER, PostalAddress, redacts_protected
+from resolvers.vocabulary import graphql_enum
 from sources.categories import DataCategory
 from sources.models import (
     MasterCardRecord,
@@ -60,66 +60,62 @@ class TemporaryAddress:
     end_date: date | None = strawberry.field(description="When the temporary address ends (slutdato), if set.")
 
 
-@strawberry.enum(
+graphql_enum(
+    TreatmentWillSituation,
     name="TreatmentWillSituation",
     description="A situation a treatment will (behandlingstestamente) covers (sundhedsloven §26).",
-)
-class TreatmentWillSituationValue(Enum):
-    TERMINAL = strawberry.enum_value(
-        TreatmentWillSituation.TERMINAL, description="The patient is irreversibly dying (uafvendeligt døende)."
-    )
-    SEVERE_ILLNESS = strawberry.enum_value(
-        TreatmentWillSituation.SEVERE_ILLNESS,
-        description=(
+    values={
+        TreatmentWillSituation.TERMINAL: "The patient is irreversibly dying (uafvendeligt døende).",
+        TreatmentWillSituation.SEVERE_ILLNESS: (
             "Illness or accident has left the patient permanently unable to care for themselves (svær invaliditet)."
         ),
-    )
-    DEMENTIA = strawberry.enum_value(
-        TreatmentWillSituation.DEMENTIA,
-        description="Advanced dementia or the like, where treatment would need force (fremskreden demens, tvang).",
-    )
+        TreatmentWillSituation.DEMENTIA: (
+            "Advanced dementia or the like, where treatment would need force (fremskreden demens, tvang)."
+        ),
+    },
+)
 
 
-@strawberry.enum(name="OrganDonorDecision", description="A decision in the Organdonorregister.")
-class OrganDonorDecisionValue(Enum):
-    FULL = strawberry.enum_value(OrganDonorDecision.FULL, description="Full permission (fuld tilladelse).")
-    FULL_SUBJECT_TO_FAMILY = strawberry.enum_value(
-        OrganDonorDecision.FULL_SUBJECT_TO_FAMILY,
-        description="Full permission, if the family accepts (fuld tilladelse, pårørendes accept).",
-    )
-    LIMITED = strawberry.enum_value(
-        OrganDonorDecision.LIMITED, description="Permission for the listed organs only (begrænset tilladelse)."
-    )
-    LIMITED_SUBJECT_TO_FAMILY = strawberry.enum_value(
-        OrganDonorDecision.LIMITED_SUBJECT_TO_FAMILY,
-        description=(
+graphql_enum(
+    OrganDonorDecision,
+    name="OrganDonorDecision",
+    description="A decision in the Organdonorregister.",
+    values={
+        OrganDonorDecision.FULL: "Full permission (fuld tilladelse).",
+        OrganDonorDecision.FULL_SUBJECT_TO_FAMILY: (
+            "Full permission, if the family accepts (fuld tilladelse, pårørendes accept)."
+        ),
+        OrganDonorDecision.LIMITED: "Permission for the listed organs only (begrænset tilladelse).",
+        OrganDonorDecision.LIMITED_SUBJECT_TO_FAMILY: (
             "Permission for the listed organs, if the family accepts (begrænset tilladelse, pårørendes accept)."
         ),
-    )
-    PROHIBITION = strawberry.enum_value(OrganDonorDecision.PROHIBITION, description="No organ may be used (forbud).")
-    UNDECIDED = strawberry.enum_value(
-        OrganDonorDecision.UNDECIDED, description="Don't know: the family decides (ved ikke)."
-    )
+        OrganDonorDecision.PROHIBITION: "No organ may be used (forbud).",
+        OrganDonorDecision.UNDECIDED: "Don't know: the family decides (ved ikke).",
+    },
+)
 
 
-@strawberry.enum(name="Organ", description="An organ a limited donor permission can list (organ).")
-class OrganValue(Enum):
-    HEART = strawberry.enum_value(Organ.HEART, description="Heart (hjerte).")
-    LUNGS = strawberry.enum_value(Organ.LUNGS, description="Lungs (lunger).")
-    LIVER = strawberry.enum_value(Organ.LIVER, description="Liver (lever).")
-    KIDNEYS = strawberry.enum_value(Organ.KIDNEYS, description="Kidneys (nyrer).")
-    PANCREAS = strawberry.enum_value(Organ.PANCREAS, description="Pancreas (bugspytkirtel).")
-    SMALL_INTESTINE = strawberry.enum_value(Organ.SMALL_INTESTINE, description="Small intestine (tyndtarm).")
-    CORNEAS = strawberry.enum_value(Organ.CORNEAS, description="Corneas (hornhinder).")
-    SKIN = strawberry.enum_value(Organ.SKIN, description="Skin (hud).")
+graphql_enum(
+    Organ,
+    name="Organ",
+    description="An organ a limited donor permission can list (organ).",
+    values={
+        Organ.HEART: "Heart (hjerte).",
+        Organ.LUNGS: "Lungs (lunger).",
+        Organ.LIVER: "Liver (lever).",
+        Organ.KIDNEYS: "Kidneys (nyrer).",
+        Organ.PANCREAS: "Pancreas (bugspytkirtel).",
+        Organ.SMALL_INTESTINE: "Small intestine (tyndtarm).",
+        Organ.CORNEAS: "Corneas (hornhinder).",
+        Organ.SKIN: "Skin (hud).",
+    },
+)
 
 
 @strawberry.type(description="A treatment will (behandlingstestamente), registered since 2019.")
 class TreatmentWill:
     registered: date = strawberry.field(description="The day it was registered (registreringsdato).")
-    situations: list[TreatmentWillSituationValue] = strawberry.field(
-        description="The situations it covers (situationer)."
-    )
+    situations: list[TreatmentWillSituation] = strawberry.field(description="The situations it covers (situationer).")
 
 
 @strawberry.type(description="A living will (livstestamente), registered before 2019 and still valid.")
@@ -129,18 +125,18 @@ class LivingWill:
 
 @strawberry.type(description="The patient's decision on organ donation (organdonation), from the Organdonorregister.")
 class OrganDonation:
-    decision: OrganDonorDecisionValue = strawberry.field(description="The decision (tilladelse, forbud, ved ikke).")
+    decision: OrganDonorDecision = strawberry.field(description="The decision (tilladelse, forbud, ved ikke).")
     registered: date = strawberry.field(description="The day it was registered (registreringsdato).")
-    organs: list[OrganValue] = strawberry.field(
+    organs: list[Organ] = strawberry.field(
         description="The organs a limited permission covers; empty for every other decision."
     )
 
     @classmethod
     def from_record(cls, record: OrganDonorRecord) -> OrganDonation:
         return cls(
-            decision=OrganDonorDecisionValue(record.decision),
+            decision=record.decision,
             registered=record.registered,
-            organs=[OrganValue(o) for o in record.organs],
+            organs=list(record.organs),
         )
 
 
@@ -175,11 +171,7 @@ class RegistrationDetails:
         )
         return cls(
             treatment_will=(
-                TreatmentWill(
-                    registered=will.registered, situations=[TreatmentWillSituationValue(s) for s in will.situations]
-                )
-                if will
-                else None
+                TreatmentWill(registered=will.registered, situations=list(will.situations)) if will else None
             ),
             living_will=LivingWill(registered=living.registered) if living else None,
             organ_donor=OrganDonation.from_record(donor) if donor else None,

@@ -20,7 +20,8 @@ import strawberry
 
 from resolvers.context import Info, plan_of
 from resolvers.scalars import CPR
-from sources.models import AddressRecord, PersonRecord
+from resolvers.vocabulary import graphql_enum
+from sources.models import AddressRecord, PersonRecord, Sex
 
 PROTECTED_PLACEHOLDER = "ADRESSEBESKYTTET"
 """What the national CPR service shows instead of a protected name or address."""
@@ -52,11 +53,16 @@ class CprStatus(Enum):
     DEAD = strawberry.enum_value("90", description="90: dead (død).")
 
 
-@strawberry.enum(description="Sex as registered in CPR (køn).")
-class Sex(Enum):
-    MALE = strawberry.enum_value("male", description="Male (mand), KOEN M.")
-    FEMALE = strawberry.enum_value("female", description="Female (kvinde), KOEN K.")
-    UNKNOWN = strawberry.enum_value("unknown", description="Not shown, e.g. for a protected person.")
+graphql_enum(
+    Sex,
+    name="Sex",
+    description="Sex as registered in CPR (køn).",
+    values={
+        Sex.MALE: "Male (mand), KOEN M.",
+        Sex.FEMALE: "Female (kvinde), KOEN K.",
+        Sex.UNKNOWN: "Not shown, e.g. for a protected person.",
+    },
+)
 
 
 @strawberry.type(description="A postal address (adresse).")
@@ -137,7 +143,7 @@ class Person:
             status=status,
             status_code=record.status,
             status_date=record.status_date,
-            sex=Sex(record.sex.value),
+            sex=record.sex,
             birth_date=record.birth_date,
             name_and_address_protected=record.protected,
             replaced_by=_cpr(record.replaced_by),

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
-from enum import Enum
 
 import strawberry
 
 from resolvers.common import Coding, Organisation, SourceStatus, source_statuses
 from resolvers.gather import Gathered
+from resolvers.vocabulary import graphql_enum
 from sources.clinical import (
     CarePlanRecord,
     ConditionRecord,
@@ -100,17 +100,22 @@ class CarePlan:
         )
 
 
-@strawberry.enum(name="GoalKind", description="The three kinds of goal (måltyper).")
-class GoalKindValue(Enum):
-    LIFE = strawberry.enum_value(GoalKind.LIFE, description="A life goal (livsmål): what matters to the citizen.")
-    DISEASE = strawberry.enum_value(GoalKind.DISEASE, description="A disease-specific goal (sygdomsspecifikt mål).")
-    FUNCTIONAL = strawberry.enum_value(GoalKind.FUNCTIONAL, description="A functional goal (funktionsmål).")
+graphql_enum(
+    GoalKind,
+    name="GoalKind",
+    description="The three kinds of goal (måltyper).",
+    values={
+        GoalKind.LIFE: "A life goal (livsmål): what matters to the citizen.",
+        GoalKind.DISEASE: "A disease-specific goal (sygdomsspecifikt mål).",
+        GoalKind.FUNCTIONAL: "A functional goal (funktionsmål).",
+    },
+)
 
 
 @strawberry.type(description="A goal (mål): an overall goal, or a profession-specific sub-goal (delmål).")
 class Goal:
     id: strawberry.ID = strawberry.field(description="The goal's ID at its source.")
-    kind: GoalKindValue = strawberry.field(description="Life, disease-specific or functional goal.")
+    kind: GoalKind = strawberry.field(description="Life, disease-specific or functional goal.")
     description: str = strawberry.field(description="The goal in words (beskrivelse).")
     status: str = strawberry.field(description="Lifecycle status (FHIR GoalLifecycleStatus, e.g. active).")
     achievement: str | None = strawberry.field(description="How it is going (e.g. improving, achieved).")
@@ -141,7 +146,7 @@ class Goal:
             subs = [make(c, depth + 1) for c in children.get(r.id, ())] if depth < 5 else []
             return cls(
                 id=strawberry.ID(r.id),
-                kind=GoalKindValue(r.kind),
+                kind=r.kind,
                 description=r.description,
                 status=r.lifecycle_status,
                 achievement=r.achievement,
@@ -160,20 +165,25 @@ class Goal:
         return [make(r, 0) for r in records]
 
 
-@strawberry.enum(name="DiagnosisCodeSystem", description="The code system of a diagnosis (klassifikation).")
-class DiagnosisCodeSystemValue(Enum):
-    SKS = strawberry.enum_value(DiagnosisCodeSystem.SKS, description="SKS, the Danish health classification.")
-    ICPC2 = strawberry.enum_value(DiagnosisCodeSystem.ICPC2, description="ICPC-2, used in general practice.")
-    FSIII = strawberry.enum_value(DiagnosisCodeSystem.FSIII, description="Fælles Sprog III, municipal care.")
-    FFB = strawberry.enum_value(DiagnosisCodeSystem.FFB, description="Fælles Faglige Begreber, social services.")
-    SNOMED = strawberry.enum_value(DiagnosisCodeSystem.SNOMED, description="SNOMED CT, Danish edition.")
-    OTHER = strawberry.enum_value(DiagnosisCodeSystem.OTHER, description="Another code system.")
+graphql_enum(
+    DiagnosisCodeSystem,
+    name="DiagnosisCodeSystem",
+    description="The code system of a diagnosis (klassifikation).",
+    values={
+        DiagnosisCodeSystem.SKS: "SKS, the Danish health classification.",
+        DiagnosisCodeSystem.ICPC2: "ICPC-2, used in general practice.",
+        DiagnosisCodeSystem.FSIII: "Fælles Sprog III, municipal care.",
+        DiagnosisCodeSystem.FFB: "Fælles Faglige Begreber, social services.",
+        DiagnosisCodeSystem.SNOMED: "SNOMED CT, Danish edition.",
+        DiagnosisCodeSystem.OTHER: "Another code system.",
+    },
+)
 
 
 @strawberry.type(description="A diagnosis or problem (diagnose / tilstand).")
 class Diagnosis:
     id: strawberry.ID = strawberry.field(description="The diagnosis' ID at its source.")
-    code_system: DiagnosisCodeSystemValue = strawberry.field(description="The code system.")
+    code_system: DiagnosisCodeSystem = strawberry.field(description="The code system.")
     code: str = strawberry.field(description="The code, e.g. DE11 or T90.")
     display: str = strawberry.field(description="The Danish display text (betegnelse).")
     clinical_status: str | None = strawberry.field(description="Clinical status (e.g. active, resolved).")
@@ -201,7 +211,7 @@ class Diagnosis:
     def from_record(cls, r: ConditionRecord) -> Diagnosis:
         return cls(
             id=strawberry.ID(r.id),
-            code_system=DiagnosisCodeSystemValue(r.code_system),
+            code_system=r.code_system,
             code=r.code,
             display=r.display,
             clinical_status=r.clinical_status,

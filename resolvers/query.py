@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -12,25 +11,12 @@ from resolvers.directives import PatientScope
 from resolvers.override import OverrideInput
 from resolvers.patient import Patient
 from resolvers.scalars import CPR
-
-
-@strawberry.enum(description="The kind of caller.")
-class CallerKind(Enum):
-    ANONYMOUS = strawberry.enum_value("anonymous", description="No bearer token was sent.")
-    CITIZEN = strawberry.enum_value(
-        "citizen", description="A citizen (borger), signed in as themselves; may act for those they represent."
-    )
-    PROFESSIONAL = strawberry.enum_value(
-        "professional", description="A health professional (sundhedsperson) with an autorisations-ID."
-    )
-    SYSTEM = strawberry.enum_value(
-        "system", description="A vendor system (EPJ/EOJ) acting for a professional, limited to its registered fields."
-    )
+from resolvers.vocabulary import ActorKind
 
 
 @strawberry.type(description="Who the gateway thinks the caller is, from the verified token.")
 class Me:
-    kind: CallerKind = strawberry.field(description="The kind of caller.")
+    kind: ActorKind = strawberry.field(description="The kind of caller.")
     cpr: CPR | None = strawberry.field(description="A citizen's own CPR number.")
     authorization_id: str | None = strawberry.field(
         description="A professional's autorisations-ID (for an assistant: the responsible professional's)."
@@ -71,7 +57,7 @@ class Query:
     def me(self, info: Info) -> Me:
         actor = info.context.actor
         return Me(
-            kind=CallerKind(actor.kind),
+            kind=actor.kind,
             cpr=CPR(actor.cpr) if actor.cpr else None,
             authorization_id=actor.authorization_id,
             organisation_sor=actor.organisation_sor,

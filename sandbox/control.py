@@ -7,7 +7,11 @@ fault knobs apply before the source answers:
 - ``latency_ms`` (+ ``jitter_ms``): delay every answer;
 - ``error_rate``: share of requests answered ``503``;
 - ``mode``: ``ok`` | ``down`` (503 always) | ``hang`` (sleep ``hang_s``, for timeouts) |
-  ``garbage`` (200 with a body that is not the wire format) | ``not_json`` (200, not JSON).
+  ``garbage`` (200 with a body that is not the wire format) | ``not_json`` (200, not JSON);
+- how the body is sent (:mod:`sandbox.shaping`): ``drip_ms`` (one byte every so many ms),
+  ``pad_bytes`` (that many spaces after the body, for answers whose path starts with ``pad_path``),
+  ``encoding`` (``identity`` | ``gzip`` | ``deflate``). ``Recorder.bytes_sent`` counts the body bytes
+  that really left, so tests can tell how much of a huge answer the gateway read.
 
 Knobs for what real FHIR servers do to a searchset ``Bundle`` (issue 10):
 
@@ -20,7 +24,9 @@ Knobs for what real FHIR servers do to a searchset ``Bundle`` (issue 10):
   wrapper then serves; an unknown ``_getpages`` id is ``410``).
 
 The control routes live under ``/_sandbox/`` and are not recorded:
-``GET /_sandbox/requests``, ``DELETE /_sandbox/requests``, ``GET|PUT /_sandbox/faults``.
+``GET /_sandbox/requests``, ``DELETE /_sandbox/requests`` (also zeroes ``bytes_sent``),
+``GET /_sandbox/sent`` (``{"bytes": n}``), ``GET|PUT /_sandbox/faults``. Any other ``/_sandbox/``
+route is the wrapped source's own (the issuer's ``/_sandbox/keys``).
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sandbox.shaping import ENCODINGS, Shaper
 
 MODES = ("ok", "down", "hang", "garbage", "not_json")
 OUTCOMES = ("", "error", "fatal", "warning", "information")
@@ -56,12 +64,21 @@ class Faults:
     outcome: str = ""
     max_count: int = 0
     next_link: str = "absolute"
+    drip_ms: float = 0.0
+    pad_bytes: int = 0
+    pad_path: str = ""
+    encoding: str = "identity"
 
     def update(self, values: dict[str, Any]) -> None:
         for key, value in values.items():
             if key not in self.__dataclass_fields__:
                 raise ValueError(f"unknown fault knob {key!r}")
-            for knob, allowed in (("mode", MODES), ("outcome", OUTCOMES), ("next_link", NEXT_LINKS)):
+            for knob, allowed in (
+                ("mode", MODES),
+                ("outcome", OUTCOMES),
+                ("next_link", NEXT_LINKS),
+                ("encoding", ENCODINGS),
+            ):
                 if key == knob and value not in allowed:
                     raise ValueError(f"{knob} must be one of {allowed}")
             setattr(self, key, type(getattr(self, key))(value))
@@ -86,9 +103,15 @@ class Recorder:
     """The requests one source received, in order."""
 
     requests: list[RecordedRequest] = field(default_factory=list)
+    bytes_sent: int = 0
+    """Answer body bytes handed to the connection (after any encoding)."""
 
     def clear(self) -> None:
         self.requests.clear()
+        self.bytes_sent = 0
+
+    def count(self, sent: int) -> None:
+        self.bytes_sent += sent
 
     def paths(self) -> list[str]:
         return [r.path for r in self.requests]
@@ -120,15 +143,29 @@ class Controlled:
                 scope["method"], path, scope.get("query_string", b"").decode(), body.decode(errors="replace")
             )
         )
-        response = await self._fault()
-        if response is None:
-            scope, response = self._paging(scope)
-        if response is not None:
-            await response(scope, receive, send)
-            return
-        if self.faults.rewrites_bundles:
-            send = _rewriting(send, scope, self._rewrite)
-        await self.app(scope, _replay(body), send)
+        disconnected = asyncio.Event()
+        watcher = asyncio.create_task(_watch_disconnect(receive, disconnected))
+        f = self.faults
+        shaped: Send = Shaper(
+            send,
+            drip_ms=f.drip_ms,
+            pad_bytes=f.pad_bytes if path.startswith(f.pad_path) else 0,
+            encoding=f.encoding,
+            disconnected=disconnected,
+            count=self.recorder.count,
+        )
+        try:
+            response = await self._fault()
+            if response is None:
+                scope, response = self._paging(scope)
+            if response is not None:
+                await response(scope, _replay(body), shaped)
+                return
+            if f.rewrites_bundles:
+                shaped = _rewriting(shaped, scope, self._rewrite)
+            await self.app(scope, _replay(body), shaped)
+        finally:
+            watcher.cancel()
 
     def _paging(self, scope: Scope) -> tuple[Scope, Response | None]:
         """The request as the source sees it: ``_count`` capped, a HAPI ``_getpages`` turned back into its search."""
@@ -199,6 +236,8 @@ class Controlled:
         elif what == "requests" and request.method == "DELETE":
             self.recorder.clear()
             response = Response(status_code=204)
+        elif what == "sent" and request.method == "GET":
+            response = JSONResponse({"bytes": self.recorder.bytes_sent})
         elif what == "faults" and request.method == "GET":
             response = JSONResponse(asdict(self.faults))
         elif what == "faults" and request.method == "PUT":
@@ -209,7 +248,8 @@ class Controlled:
             else:
                 response = JSONResponse(asdict(self.faults))
         else:
-            response = JSONResponse({"error": "unknown control route"}, status_code=404)
+            await self.app(scope, receive, send)
+            return
         await response(scope, receive, send)
 
 
@@ -255,6 +295,13 @@ async def _read_body(receive: Receive) -> bytes:
         chunks.append(message.get("body", b""))
         if not message.get("more_body"):
             return b"".join(chunks)
+
+
+async def _watch_disconnect(receive: Receive, disconnected: asyncio.Event) -> None:
+    """Set ``disconnected`` when the client goes away (the server's next message says so)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    disconnected.set()
 
 
 def _replay(body: bytes) -> Receive:

@@ -12,7 +12,10 @@
   each with an optional ``"expires_in"`` (seconds, default 3600) → ``{"access_token": "…",
   "token_type": "Bearer", …}``. The claims of each kind are in :mod:`sandbox.claims`;
 - ``GET /personas``: the personas, professionals, assistants, demo vendor clients and powers of
-  attorney to ask tokens for.
+  attorney to ask tokens for;
+- ``GET|PUT /_sandbox/keys``, ``POST /_sandbox/keys/rotate``: key set knobs (:mod:`sandbox.odd_keys`):
+  extra keys published *before* the signing keys (names of odd keys, or JWK objects), and a
+  rotation to a new signing key that keeps the old one published.
 
 The signing key is made when the issuer starts and never leaves the process. It is a demo: it signs
 for whoever asks, which a real identity provider (MitID, SEB/OIO) never does.
@@ -33,6 +36,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sandbox.claims import DEMO_CLIENT, VENDOR_CLIENTS, actor_claims
+from sandbox.odd_keys import odd_key
 from sandbox.population import Population
 
 AUDIENCE = "patientoverblik"
@@ -44,11 +48,26 @@ class Issuer:
     def __init__(self, population: Population, issuer_url: str) -> None:
         self.population = population
         self.issuer_url = issuer_url
-        self.key = RSAKey.generate_key(2048, parameters={"kid": uuid.uuid4().hex[:16], "use": "sig", "alg": "RS256"})
+        self.key = _signing_key()
+        self.retired: list[RSAKey] = []
+        """Earlier signing keys, still published after a rotation."""
+        self.extra_keys: list[dict[str, Any]] = []
+        """Keys published before the signing keys (a knob: odd keys the gateway must skip)."""
 
     def jwks(self) -> dict[str, Any]:
-        """The public key set."""
-        return {"keys": [self.key.as_dict(private=False)]}
+        """The public key set: the extra keys, then the signing key, then the retired ones."""
+        signing = [k.as_dict(private=False) for k in (self.key, *self.retired)]
+        return {"keys": [*self.extra_keys, *signing]}
+
+    def rotate(self) -> str:
+        """Sign with a new key from now on; the old one stays published. Returns the new ``kid``."""
+        self.retired.insert(0, self.key)
+        self.key = _signing_key()
+        return str(self.key.kid)
+
+    def set_extra_keys(self, extra: list[Any]) -> None:
+        """Publish ``extra`` (odd key names from :mod:`sandbox.odd_keys`, or JWK objects) first."""
+        self.extra_keys = [odd_key(item, str(self.key.kid)) if isinstance(item, str) else item for item in extra]
 
     def issue(self, request: dict[str, Any]) -> str:
         """A signed token for the actor ``request`` describes; raises ``ValueError`` when it is not valid."""
@@ -89,12 +108,33 @@ def create_app(population: Population, issuer_url: str) -> tuple[Starlette, Issu
     async def personas(request: Request) -> JSONResponse:
         return JSONResponse(directory(population))
 
+    async def keys(request: Request) -> JSONResponse:
+        if request.method == "PUT":
+            try:
+                body = json.loads(await request.body())
+                extra = body.get("extra", []) if isinstance(body, dict) else None
+                if not isinstance(extra, list) or not all(isinstance(k, str | dict) for k in extra):
+                    raise TypeError('expected {"extra": [name or JWK object, ...]}')
+                issuer.set_extra_keys(extra)
+            except (ValueError, TypeError, KeyError) as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"extra": issuer.extra_keys, "signing_kid": issuer.key.kid})
+
+    async def rotate(request: Request) -> JSONResponse:
+        return JSONResponse({"signing_kid": issuer.rotate()})
+
     routes = [
         Route("/.well-known/jwks.json", jwks),
         Route("/token", token, methods=["POST"]),
         Route("/personas", personas),
+        Route("/_sandbox/keys", keys, methods=["GET", "PUT"]),
+        Route("/_sandbox/keys/rotate", rotate, methods=["POST"]),
     ]
     return Starlette(routes=routes), issuer
+
+
+def _signing_key() -> RSAKey:
+    return RSAKey.generate_key(2048, parameters={"kid": uuid.uuid4().hex[:16], "use": "sig", "alg": "RS256"})
 
 
 def directory(population: Population) -> dict[str, list[dict[str, Any]]]:

@@ -96,12 +96,16 @@ class Sandbox:
     def servers(
         self, faults: Faults | None = None, per_source: dict[str, Faults] | None = None
     ) -> list[uvicorn.Server]:
-        """One uvicorn server per service (sources wrapped in the recorder and fault knobs).
+        """One uvicorn server per service, each wrapped in the recorder and fault knobs.
 
-        ``faults`` applies to every source; ``per_source`` replaces it for the sources it names.
+        ``faults`` applies to every source; ``per_source`` replaces it for the services it names. The
+        issuer gets no faults unless ``per_source`` names it.
         """
         issuer_app, self.issuer = create_issuer_app(self.population, self.url("issuer"))
-        apps: dict[str, object] = {"issuer": issuer_app}
+        issuer_knobs = (per_source or {}).get("issuer")
+        issuer_faults = Faults(**vars(issuer_knobs)) if issuer_knobs else None
+        self.controls["issuer"] = Controlled(issuer_app, "issuer", issuer_faults)
+        apps: dict[str, object] = {"issuer": self.controls["issuer"]}
         for name, factory in SOURCE_APPS.items():
             chosen = (per_source or {}).get(name, faults)
             knobs = Faults(**vars(chosen)) if chosen else Faults()

@@ -1,5 +1,9 @@
-"""The access record (Min Log entry): the vocabulary shared by the gate that writes it, the stores
-that keep it, the resolvers that show it to the citizen and the sink that exports it.
+"""The shared vocabulary of access: who calls, how they relate to the patient, and the access record.
+
+The access record (Min Log entry) is written by the gate, kept by the stores, shown to the citizen
+by the resolvers and exported by the Min Log sink. Every closed set here is one ``StrEnum`` that the
+other layers map exhaustively (``match`` with :func:`typing.assert_never`), so mypy names the place
+a new member is forgotten; GraphQL exposes these same enums (``resolvers/vocabulary.py``).
 
 It lives at the bottom of the layers, like :mod:`sources.categories`, so every layer can use it
 without importing upwards.
@@ -7,16 +11,34 @@ without importing upwards.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 
+from sources.categories import DataCategory
+
+
+class ActorKind(StrEnum):
+    """How the caller authenticated (the token's ``actor_kind``); ``ANONYMOUS`` without a token."""
+
+    ANONYMOUS = "anonymous"
+    """No bearer token was sent."""
+    CITIZEN = "citizen"
+    """A citizen signed in as themselves (MitID); may act for those they represent."""
+    PROFESSIONAL = "professional"
+    """A health professional with an autorisations-ID, or an assistant acting for one."""
+    SYSTEM = "system"
+    """A vendor system (EPJ/EOJ) acting for a professional, limited to its registered fields."""
+
 
 class AccessorKind(StrEnum):
-    """Who made an access, as the record (and the citizen's log) names them."""
+    """How the caller relates to the patient, as the record (and the citizen's log) names them.
+
+    Only an authenticated caller has one: an anonymous attempt is never an access record.
+    """
 
     CITIZEN = "citizen"
-    """The patient themselves."""
+    """A citizen: the patient themselves, or another citizen who was refused."""
     REPRESENTATIVE = "representative"
     """A relative or other person with a digital power of attorney (digital fuldmagt)."""
     PARENT = "parent"
@@ -31,6 +53,26 @@ class AccessorKind(StrEnum):
     """A vendor system (EPJ/EOJ) acting for a professional."""
 
 
+class AccessActivity(StrEnum):
+    """What an access did."""
+
+    READ = "read"
+    """Data was read."""
+    WRITE = "write"
+    """Data was changed (a write category was asked for)."""
+
+
+class AccessOutcome(StrEnum):
+    """How one request's access to one patient ended, as the record states it."""
+
+    ACCESSED = "accessed"
+    """Data of at least one category went out (or was changed)."""
+    REFUSED = "refused"
+    """The patient, or every category asked for, was refused; nothing went out."""
+    NOTHING = "nothing"
+    """Nothing was refused and nothing went out (no data asked for, or none found)."""
+
+
 class OverrideGround(StrEnum):
     """Why a professional lifted the patient's blocks (værdispring / consent override)."""
 
@@ -42,16 +84,19 @@ class OverrideGround(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class AccessRecord:
-    """One request's access to one patient's data (or one write on the patient's behalf)."""
+    """One request's access to one patient's data (or one write on the patient's behalf).
+
+    Every closed field holds its enum, and ``at`` is aware: construction raises ``TypeError`` or
+    ``ValueError`` otherwise, so a record the Min Log mapping cannot express cannot exist.
+    """
 
     id: str
     at: datetime
     """When, as an aware UTC datetime."""
     request_id: str
-    activity: str
-    """``read`` or ``write``."""
-    actor_kind: str
-    """An :class:`AccessorKind` value."""
+    activity: AccessActivity
+    outcome: AccessOutcome
+    actor_kind: AccessorKind
     actor_id: str
     """CPR number (citizens and representatives), autorisations-ID (professionals, and the acting
     professional of a system), or the assistant's user ID."""
@@ -68,16 +113,52 @@ class AccessRecord:
     patient_cpr: str
     requested_cpr: str | None
     """The number the caller asked for, when it was a changed number followed to ``patient_cpr``."""
-    requested: tuple[str, ...]
-    returned: tuple[str, ...]
-    denied: tuple[str, ...]
-    withheld: tuple[str, ...]
-    override_ground: str | None
-    """An :class:`OverrideGround` value when the professional overrode the patient's blocks."""
+    requested: tuple[DataCategory, ...]
+    returned: tuple[DataCategory, ...]
+    denied: tuple[DataCategory, ...]
+    """Asked for and refused: by the decision, or by the client's field allow-list."""
+    withheld: tuple[DataCategory, ...]
+    override_ground: OverrideGround | None
+    """Set only when a professional's override (værdispring) lifted a block for this request."""
     override_reason: str | None
     operation_hash: str
     """SHA-256 of the GraphQL document, so the exact operation can be found again."""
     operation_name: str | None
+
+    def __post_init__(self) -> None:
+        for name, kind in _ENUM_FIELDS.items():
+            if not isinstance(getattr(self, name), kind):
+                raise TypeError(f"access record {name} must be a {kind.__name__}")
+        for name in CATEGORY_FIELDS:
+            if not all(isinstance(c, DataCategory) for c in getattr(self, name)):
+                raise TypeError(f"access record {name} must hold DataCategory values")
+        if self.override_ground is not None and not isinstance(self.override_ground, OverrideGround):
+            raise TypeError("access record override_ground must be an OverrideGround")
+        if self.at.tzinfo is None or self.at.utcoffset() is None:
+            raise ValueError("access record time must be timezone-aware")
+
+
+_ENUM_FIELDS: dict[str, type[StrEnum]] = {
+    "activity": AccessActivity,
+    "outcome": AccessOutcome,
+    "actor_kind": AccessorKind,
+}
+CATEGORY_FIELDS = ("requested", "returned", "denied", "withheld")
+"""The record's category lists."""
+RECORD_FIELDS = tuple(f.name for f in fields(AccessRecord))
+"""The record's fields in declaration order (the stores' column order)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SinkRefusal:
+    """A record the export sink will not take: its mapping failed, or the sink refused that entry.
+
+    ``reason`` names what was wrong in the gateway's own words (a field, a status code, a FHIR issue
+    code); it never holds personal data or upstream text.
+    """
+
+    record_id: str
+    reason: str
 
 
 AccessCursor = tuple[datetime, str]

@@ -1,20 +1,32 @@
-"""The HTTP plumbing every adapter shares: one long-lived client, timeouts, error translation.
+"""The HTTP plumbing every adapter shares: one long-lived client, a total deadline, bounded bodies.
 
-``SourceClient`` wraps an ``httpx.AsyncClient`` bound to one upstream. Its ``get_json`` and
-``send_json`` map every httpx exception and every unusable answer into the :mod:`sources.errors`
-tree, with ``from exc`` and without upstream text. Idempotent GETs are retried a bounded number of
-times on connection errors and 5xx; writes are never retried.
+``SourceClient`` wraps an ``httpx.AsyncClient`` bound to one upstream. Every call (``get_json``,
+``get_bytes``, ``send_json``) is bounded twice:
+
+- **time**: ``SourceConfig.timeout_s`` is the *total* deadline of one call: connecting, sending,
+  every read of the body and every retry together (``asyncio.timeout`` around the whole call, so it
+  holds whatever the transport; httpx's own timeouts are per operation, so an upstream sending one
+  byte every second would otherwise never time out). A retry only runs in the time left;
+- **size**: the body is read as a stream (:func:`sources.bodies.read_body`) and refused as soon as it
+  exceeds ``SourceConfig.max_body_bytes`` (or a smaller per-call ``max_bytes``), decoded or not.
+
+Every httpx exception and every unusable answer becomes one of :mod:`sources.errors`, with
+``from exc`` and without upstream text. Idempotent GETs are retried a bounded number of times on
+connection errors and 5xx; writes are never retried.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from sources.bodies import ACCEPT_ENCODING, read_body
 from sources.errors import (
     SourceRejected,
     SourceResponseInvalid,
@@ -30,6 +42,12 @@ _ADDRESSED_METHODS = frozenset({"PUT", "PATCH", "DELETE"})
 """Methods whose path names one resource, so a 404 means "no such record", not "no such endpoint"."""
 
 
+KIB = 1024
+MIB = 1024 * KIB
+DEFAULT_MAX_BODY_BYTES = 1 * MIB
+"""The default body limit: a lookup's JSON answer for a batch of patients is a few hundred KiB at most."""
+
+
 @dataclass(frozen=True, slots=True)
 class SourceConfig:
     """Where and how to reach one upstream."""
@@ -37,14 +55,17 @@ class SourceConfig:
     name: str
     base_url: str
     timeout_s: float = 2.0
+    """Total deadline of one call in seconds: connect, send, every read and every retry together."""
     retries: int = 1
     token: str | None = None
     """Bearer credential sent to the upstream, when it needs one."""
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    """The largest answer body accepted, in bytes, after decoding any ``Content-Encoding``."""
 
 
 def build_client(config: SourceConfig, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     """Create the long-lived ``httpx.AsyncClient`` for one upstream."""
-    headers = {"accept": "application/fhir+json, application/json"}
+    headers = {"accept": "application/fhir+json, application/json", "accept-encoding": ACCEPT_ENCODING}
     if config.token:
         headers["authorization"] = f"Bearer {config.token}"
     return httpx.AsyncClient(
@@ -56,8 +77,17 @@ def build_client(config: SourceConfig, transport: httpx.AsyncBaseTransport | Non
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """An upstream's status, headers and (bounded, decoded) body; the body is empty for errors."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+
 class SourceClient:
-    """One upstream: its name, its client and the error translation."""
+    """One upstream: its name, its client, its deadline and body limit, and the error translation."""
 
     def __init__(self, config: SourceConfig, client: httpx.AsyncClient) -> None:
         self.config = config
@@ -72,9 +102,19 @@ class SourceClient:
         self,
         path: str,
         params: Mapping[str, str] | None = None,
+        *,
+        max_bytes: int | None = None,
     ) -> JSON:
-        """GET ``path`` and return its decoded JSON body."""
-        return self._decode(await self._get(path, params))
+        """GET ``path`` and return its decoded JSON body.
+
+        The body may hold at most ``max_bytes`` (never more than the source's ``max_body_bytes``).
+        Raises :class:`~sources.errors.SourceTimeout` past the deadline,
+        :class:`~sources.errors.SourceUnavailable` for a failed connection or a 4xx/5xx (5xx and
+        connection failures retried within the deadline), and
+        :class:`~sources.errors.SourceResponseInvalid` for a body over the limit, badly encoded or
+        not JSON.
+        """
+        return self._decode(await self._get(path, params, None, max_bytes))
 
     async def get_bytes(
         self,
@@ -82,32 +122,37 @@ class SourceClient:
         params: Mapping[str, str] | None = None,
         *,
         accept: str | None = None,
+        max_bytes: int | None = None,
     ) -> bytes:
-        """GET ``path`` and return its raw body (a document); same retries and errors as ``get_json``."""
-        response = await self._get(path, params, {"accept": accept} if accept else None)
-        if response.status_code >= 400:
-            raise SourceUnavailable(self.name, f"status {response.status_code}")
-        return response.content
+        """GET ``path`` and return its raw body (a document); same deadline, limit and errors as ``get_json``."""
+        answer = await self._get(path, params, {"accept": accept} if accept else None, max_bytes)
+        if answer.status >= 400:
+            raise SourceUnavailable(self.name, f"status {answer.status}")
+        return answer.body
 
     async def _get(
-        self, path: str, params: Mapping[str, str] | None, headers: Mapping[str, str] | None = None
-    ) -> httpx.Response:
-        """GET with bounded retries on connection errors and 5xx; any other answer is returned."""
+        self,
+        path: str,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        max_bytes: int | None,
+    ) -> _Answer:
+        """GET with bounded retries on connection errors and 5xx, all within the deadline."""
         attempts = 1 + max(0, self.config.retries)
         last: SourceUnavailable | None = None
-        for _ in range(attempts):
-            try:
-                response = await self._client.get(path, params=params, headers=headers)
-            except httpx.TimeoutException as exc:
-                raise SourceTimeout(self.name, "timed out") from exc
-            except httpx.HTTPError as exc:
-                last = SourceUnavailable(self.name, "connection failed")
-                last.__cause__ = exc
-                continue
-            if response.status_code >= 500:
-                last = SourceUnavailable(self.name, f"status {response.status_code}")
-                continue
-            return response
+        async with self._deadline():
+            for _ in range(attempts):
+                try:
+                    answer = await self._exchange("GET", path, params=params, headers=headers, max_bytes=max_bytes)
+                except SourceTimeout:
+                    raise
+                except SourceUnavailable as exc:
+                    last = exc
+                    continue
+                if answer.status >= 500:
+                    last = SourceUnavailable(self.name, f"status {answer.status}")
+                    continue
+                return answer
         assert last is not None
         raise last
 
@@ -132,14 +177,12 @@ class SourceClient:
         - 428 (precondition required) → :class:`~sources.errors.SourceUnavailable`: the source wants a
           condition the adapter did not send, a contract mismatch the caller cannot fix;
         - any other 4xx or 5xx → :class:`~sources.errors.SourceUnavailable`.
+
+        The deadline and the body limit are the same as for reads.
         """
-        try:
-            response = await self._client.request(method, path, json=body, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise SourceTimeout(self.name, "timed out") from exc
-        except httpx.HTTPError as exc:
-            raise SourceUnavailable(self.name, "connection failed") from exc
-        status = response.status_code
+        async with self._deadline():
+            answer = await self._exchange(method, path, json_body=body, headers=headers)
+        status = answer.status
         if status in (409, 412):
             raise SourceVersionConflict(self.name, f"status {status}")
         if status in (400, 422):
@@ -148,18 +191,64 @@ class SourceClient:
             raise SourceRejected(self.name, "not found")
         if status == 428:
             raise SourceUnavailable(self.name, "precondition required")
-        if status < 400 and (status == 204 or not response.content.strip()):
-            return None, response.headers
-        return self._decode(response), response.headers
+        if status < 400 and (status == 204 or not answer.body.strip()):
+            return None, answer.headers
+        return self._decode(answer), answer.headers
 
-    def _decode(self, response: httpx.Response) -> JSON:
-        if response.status_code >= 400:
-            raise SourceUnavailable(self.name, f"status {response.status_code}")
+    @asynccontextmanager
+    async def _deadline(self) -> AsyncIterator[None]:
+        """The call's total deadline; running out is :class:`~sources.errors.SourceTimeout`."""
         try:
-            return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            async with asyncio.timeout(self.config.timeout_s):
+                yield
+        except TimeoutError as exc:
+            raise SourceTimeout(self.name, "timed out") from exc
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json_body: JSON = None,
+        max_bytes: int | None = None,
+    ) -> _Answer:
+        """One request; the body is read (bounded) only for a status below 400, which is all callers use."""
+        limit = self.config.max_body_bytes if max_bytes is None else min(max_bytes, self.config.max_body_bytes)
+        try:
+            async with self._client.stream(method, path, params=params, headers=headers, json=json_body) as response:
+                body = b""
+                if response.status_code < 400 and response.is_stream_consumed:
+                    # A transport that hands over a body it read and decoded already (httpx.MockTransport).
+                    body = await read_body(_once(response.content), encoding=None, limit=limit, invalid=self.invalid)
+                elif response.status_code < 400:
+                    body = await read_body(
+                        response.aiter_raw(),
+                        encoding=response.headers.get("content-encoding"),
+                        declared_length=response.headers.get("content-length"),
+                        limit=limit,
+                        invalid=self.invalid,
+                    )
+                return _Answer(response.status_code, response.headers, body)
+        except httpx.TimeoutException as exc:
+            raise SourceTimeout(self.name, "timed out") from exc
+        except httpx.HTTPError as exc:
+            raise SourceUnavailable(self.name, "connection failed") from exc
+
+    def _decode(self, answer: _Answer) -> JSON:
+        if answer.status >= 400:
+            raise SourceUnavailable(self.name, f"status {answer.status}")
+        try:
+            return json.loads(answer.body)
+        except (ValueError, RecursionError) as exc:
+            # ValueError covers malformed JSON, bad UTF-8 and integers longer than Python converts.
             raise SourceResponseInvalid(self.name, "body is not JSON") from exc
 
     def invalid(self, detail: str) -> SourceResponseInvalid:
         """An error saying this source's payload failed validation (``detail`` must hold no data)."""
         return SourceResponseInvalid(self.name, detail)
+
+
+async def _once(content: bytes) -> AsyncIterator[bytes]:
+    yield content

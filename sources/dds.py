@@ -12,7 +12,8 @@ down; then one ITI-68 fetch per document actually needed, at most :data:`FETCH_C
 - an entry whose author is an excluded organisation, names a patient not asked for, or is not an
   APD document is never fetched, even when the index ignored the pushdown;
 - an index entry that fails validation or whose subject is not one CPR number, and a document that
-  cannot be fetched, is hostile or malformed, or names another patient than its index entry, is
+  cannot be fetched, is larger than :data:`~sources.apd.MAX_DOCUMENT_BYTES` (reading stops there: the
+  rest is never fetched), is hostile or malformed, or names another patient than its index entry, is
   skipped and named in the answer's problems (never the whole answer);
 - the newest version wins per stable appointment ID.
 
@@ -31,7 +32,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
-from sources.apd import ApdHostileDocument, ApdParseError, newest_per_appointment, parse_apd
+from sources.apd import MAX_DOCUMENT_BYTES, ApdHostileDocument, ApdParseError, newest_per_appointment, parse_apd
 from sources.appointments import keep
 from sources.base import SourceClient
 from sources.clinical import (
@@ -44,7 +45,7 @@ from sources.clinical import (
     Problem,
 )
 from sources.datatypes import Coding, Identifier, Reference, patient_cpr, resolve
-from sources.errors import SourceError
+from sources.errors import SourceError, SourceResponseInvalid
 from sources.fhir_search import resolve_link, search_resources, window_pairs
 from sources.identifiers import IdentifierKind, distinct_cprs
 from sources.payloads import CPR_SYSTEM, SOR_SYSTEM, FhirModel, ShapeError
@@ -180,7 +181,12 @@ class DdsAppointmentSource:
             return None
         async with semaphore:
             try:
-                data = await self._client.get_bytes(path, accept="application/xml, text/xml")
+                data = await self._client.get_bytes(
+                    path, accept="application/xml, text/xml", max_bytes=MAX_DOCUMENT_BYTES
+                )
+            except SourceResponseInvalid:
+                self._reject("document too large or badly encoded")
+                return None
             except SourceError:
                 self._reject("fetch failed")
                 return None

@@ -4,23 +4,26 @@ Exports the gateway's :class:`~sources.audit.AccessRecord` entries as FHIR R4 ``
 following Trifork's AuditEvent → MinLog2 mapping (``agent[]`` with roles and a requestor flag,
 ``who.identifier`` as CPR, SOR or autorisations-ID, ``entity.what`` the patient's CPR). Many records go
 in one ``batch`` Bundle; each event is a conditional create keyed by the record id, so a re-sent record
-is stored once. Every entry of the ``batch-response`` must be 2xx, or the whole send fails and the
-records stay pending. Wire format and mapping: ``docs/sources/minlog.md``.
+is stored once. A record the mapping cannot express, or whose entry Min Log refuses (4xx), comes back
+as a :class:`~sources.audit.SinkRefusal` for the exporter to set aside; a transient failure raises and
+the records stay pending. Wire format and mapping: ``docs/sources/minlog.md``.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC
-from typing import Any, Literal
+from typing import Any, Literal, assert_never
 
 from pydantic import Field, ValidationError
 
-from sources.audit import AccessorKind, AccessRecord
+from sources.audit import AccessActivity, AccessorKind, AccessOutcome, AccessRecord, SinkRefusal
 from sources.base import SourceClient
 from sources.categories import DataCategory
-from sources.errors import SourceRejected, SourceUnavailable
+from sources.errors import SourceRejected, SourceUnavailable, SourceVersionConflict
 from sources.payloads import CPR_SYSTEM, SOR_SYSTEM, FhirModel
 
 AUTHORIZATION_SYSTEM = "https://autregweb.sst.dk"
@@ -53,49 +56,101 @@ SOURCE_TYPE = "http://terminology.hl7.org/CodeSystem/security-source-type"
 
 _FHIR_JSON = {"Content-Type": "application/fhir+json"}
 _SOR = re.compile(r"[0-9]{6,18}")
+_ISSUE_CODE = re.compile(r"[a-z][a-z-]{0,39}")
+_TRANSIENT_ENTRY = frozenset({408, 429})
+"""Entry statuses that say "later", not "never" (besides every 5xx)."""
 
-# kind -> (identifier system, who.type, role system, role code, Danish label)
-_ACTORS: dict[AccessorKind, tuple[str, str, str, str, str]] = {
-    AccessorKind.CITIZEN: (CPR_SYSTEM, "Patient", ROLE_CLASS, "PAT", "borger"),
-    AccessorKind.REPRESENTATIVE: (CPR_SYSTEM, "RelatedPerson", ROLE_CODE, "POWATT", "fuldmagtshaver"),
-    AccessorKind.PARENT: (CPR_SYSTEM, "RelatedPerson", ROLE_CODE, "PRN", "forælder med forældremyndighed"),
-    AccessorKind.GUARDIAN: (CPR_SYSTEM, "RelatedPerson", ROLE_CODE, "GUARD", "værge"),
-    AccessorKind.PROFESSIONAL: (AUTHORIZATION_SYSTEM, "Practitioner", ROLE_CLASS, "PROV", "sundhedsperson"),
-    AccessorKind.ASSISTANT: (USER_ID_SYSTEM, "Practitioner", ROLE_CLASS, "AGNT", "medhjælp"),
-    AccessorKind.SYSTEM: (AUTHORIZATION_SYSTEM, "Practitioner", ROLE_CLASS, "PROV", "fagsystem"),
-}
-# kind -> v3-ActReason purpose of use when no override was made (ETREAT would read as an emergency)
-_PATIENT_REQUEST = ("PATRQT", "patient requested")
-_REPRESENTATIVE_REQUEST = ("PWATRNY", "power of attorney")
-_TREATMENT = ("TREAT", "treatment")
-_PURPOSE: dict[AccessorKind, tuple[str, str]] = {
-    AccessorKind.CITIZEN: _PATIENT_REQUEST,
-    AccessorKind.REPRESENTATIVE: _REPRESENTATIVE_REQUEST,
-    AccessorKind.PARENT: _REPRESENTATIVE_REQUEST,
-    AccessorKind.GUARDIAN: _REPRESENTATIVE_REQUEST,
-    AccessorKind.PROFESSIONAL: _TREATMENT,
-    AccessorKind.ASSISTANT: _TREATMENT,
-    AccessorKind.SYSTEM: _TREATMENT,
-}
-_CATEGORY_NAMES: dict[str, str] = {
-    DataCategory.PERSON: "Personoplysninger",
-    DataCategory.GP: "Egen læge og sygesikring",
-    DataCategory.MASTER_CARD: "Fælles Stamkort",
-    DataCategory.REGISTERS: "Registreringer (testamente, donor, genoplivning)",
-    DataCategory.APPOINTMENTS: "Aftaler",
-    DataCategory.PLANS: "Planer og indsatser",
-    DataCategory.GOALS: "Mål",
-    DataCategory.DIAGNOSES: "Diagnoser",
-    DataCategory.REGISTER_DETAILS: "Indhold af registreringer",
-    DataCategory.ACCESS_LOG: "Adgangslog (Min Log)",
-    DataCategory.BLOCKS: "Spærringer (Min Spærring)",
-    DataCategory.MASTER_CARD_EDIT: "Ændring af Fælles Stamkort",
-    DataCategory.BLOCKS_EDIT: "Oprettelse og ophævelse af spærringer",
-}
+
+@dataclass(frozen=True, slots=True)
+class _Actor:
+    """How one accessor kind appears in an ``AuditEvent``."""
+
+    system: str
+    """The identifier system of ``who`` (CPR, autorisations-ID, user ID)."""
+    who_type: str
+    role_system: str
+    role_code: str
+    label: str
+    """A Danish label (the agent's ``name`` when no profession is known)."""
+
+
+def _actor(kind: AccessorKind) -> _Actor:
+    match kind:
+        case AccessorKind.CITIZEN:
+            return _Actor(CPR_SYSTEM, "Patient", ROLE_CLASS, "PAT", "borger")
+        case AccessorKind.REPRESENTATIVE:
+            return _Actor(CPR_SYSTEM, "RelatedPerson", ROLE_CODE, "POWATT", "fuldmagtshaver")
+        case AccessorKind.PARENT:
+            return _Actor(CPR_SYSTEM, "RelatedPerson", ROLE_CODE, "PRN", "forælder med forældremyndighed")
+        case AccessorKind.GUARDIAN:
+            return _Actor(CPR_SYSTEM, "RelatedPerson", ROLE_CODE, "GUARD", "værge")
+        case AccessorKind.PROFESSIONAL:
+            return _Actor(AUTHORIZATION_SYSTEM, "Practitioner", ROLE_CLASS, "PROV", "sundhedsperson")
+        case AccessorKind.ASSISTANT:
+            return _Actor(USER_ID_SYSTEM, "Practitioner", ROLE_CLASS, "AGNT", "medhjælp")
+        case AccessorKind.SYSTEM:
+            return _Actor(AUTHORIZATION_SYSTEM, "Practitioner", ROLE_CLASS, "PROV", "fagsystem")
+        case _:
+            assert_never(kind)
+
+
+def _purpose_code(kind: AccessorKind) -> tuple[str, str]:
+    """The v3-ActReason purpose of use when no override lifted a block (ETREAT would read as an emergency)."""
+    match kind:
+        case AccessorKind.CITIZEN:
+            return ("PATRQT", "patient requested")
+        case AccessorKind.REPRESENTATIVE | AccessorKind.PARENT | AccessorKind.GUARDIAN:
+            return ("PWATRNY", "power of attorney")
+        case AccessorKind.PROFESSIONAL | AccessorKind.ASSISTANT | AccessorKind.SYSTEM:
+            return ("TREAT", "treatment")
+        case _:
+            assert_never(kind)
+
+
+def category_name(category: DataCategory) -> str:
+    """The Danish name of ``category`` in an event's entity."""
+    match category:
+        case DataCategory.PERSON:
+            return "Personoplysninger"
+        case DataCategory.GP:
+            return "Egen læge og sygesikring"
+        case DataCategory.MASTER_CARD:
+            return "Fælles Stamkort"
+        case DataCategory.REGISTERS:
+            return "Registreringer (testamente, donor, genoplivning)"
+        case DataCategory.APPOINTMENTS:
+            return "Aftaler"
+        case DataCategory.PLANS:
+            return "Planer og indsatser"
+        case DataCategory.GOALS:
+            return "Mål"
+        case DataCategory.DIAGNOSES:
+            return "Diagnoser"
+        case DataCategory.REGISTER_DETAILS:
+            return "Indhold af registreringer"
+        case DataCategory.ACCESS_LOG:
+            return "Adgangslog (Min Log)"
+        case DataCategory.BLOCKS:
+            return "Spærringer (Min Spærring)"
+        case DataCategory.MASTER_CARD_EDIT:
+            return "Ændring af Fælles Stamkort"
+        case DataCategory.BLOCKS_EDIT:
+            return "Oprettelse og ophævelse af spærringer"
+        case _:
+            assert_never(category)
+
+
+class _Issue(FhirModel):
+    code: str | None = None
+
+
+class _Outcome(FhirModel):
+    issue: list[_Issue] = Field(default_factory=list)
 
 
 class _Response(FhirModel):
     status: str = Field(pattern=r"^[1-5][0-9]{2}(\s|$)")
+    outcome: _Outcome | None = None
 
 
 class _ResponseEntry(FhirModel):
@@ -116,46 +171,95 @@ class MinLogSink:
         self._client = client
         self._observer = observer
 
-    async def send(self, records: Sequence[AccessRecord]) -> None:
-        """Store every record in Min Log in one request, or raise a :class:`~sources.errors.SourceError`.
+    async def send(self, records: Sequence[AccessRecord]) -> list[SinkRefusal]:
+        """Store every record Min Log takes; return the ones it will never take, each with a reason.
 
-        Returns only when every event was stored (``201``) or was already there (``200``).
+        A record is refused when it cannot be mapped to an ``AuditEvent``, when its entry of the
+        ``batch-response`` is a 4xx (other than 408 and 429), or when Min Log refuses (400/422) a
+        request holding that record alone: a batch refused as a whole is split in halves until the
+        refused records are found. Every other record was stored (``201``) or was already there
+        (``200``) when this returns. Anything transient (the log unreachable, a 5xx, 408 or 429
+        entry, a batch-response that does not answer every event) raises a
+        :class:`~sources.errors.SourceError`, and then nothing is known to be refused.
         """
-        if not records:
-            return
-        body = batch_bundle(records, observer=self._observer)
-        payload, _ = await self._client.send_json("POST", "/fhir", body, headers=_FHIR_JSON)
+        refusals: list[SinkRefusal] = []
+        events: list[tuple[AccessRecord, dict[str, Any]]] = []
+        for record in records:
+            try:
+                event = audit_event(record, observer=self._observer)
+                json.dumps(event, allow_nan=False)
+            except Exception as exc:  # the mapping refuses this record; the others still go
+                refusals.append(SinkRefusal(record.id, f"not mappable to an AuditEvent ({_why(exc)})"))
+            else:
+                events.append((record, event))
+        return refusals + await self._send(events)
+
+    async def _send(self, events: list[tuple[AccessRecord, dict[str, Any]]]) -> list[SinkRefusal]:
+        if not events:
+            return []
+        body = _bundle(events)
+        try:
+            payload, _ = await self._client.send_json("POST", "/fhir", body, headers=_FHIR_JSON)
+        except SourceRejected as exc:
+            if isinstance(exc, SourceVersionConflict):
+                raise
+            if len(events) == 1:
+                return [SinkRefusal(events[0][0].id, f"Min Log refused the request holding it alone ({exc.detail})")]
+            half = len(events) // 2
+            return await self._send(events[:half]) + await self._send(events[half:])
         try:
             answer = _BatchResponse.model_validate(payload)
         except ValidationError as exc:
             raise self._client.invalid("batch-response failed validation") from exc
-        if len(answer.entry) != len(records):
+        if len(answer.entry) != len(events):
             raise self._client.invalid("batch-response does not answer every event")
         codes = [int(entry.response.status[:3]) for entry in answer.entry]
-        failed = [code for code in codes if not 200 <= code < 300]
-        if not failed:
-            return
-        detail = f"{len(failed)} of {len(codes)} audit events not stored (status {max(failed)})"
-        if any(code >= 500 for code in failed):
+        transient = [code for code in codes if code >= 500 or code in _TRANSIENT_ENTRY]
+        if transient:
+            detail = f"{len(transient)} of {len(codes)} audit events not stored (status {max(transient)})"
             raise SourceUnavailable(self._client.name, detail)
-        raise SourceRejected(self._client.name, detail)
+        return [
+            SinkRefusal(record.id, f"Min Log refused the entry (status {code}{_issue_of(entry)})")
+            for (record, _), code, entry in zip(events, codes, answer.entry, strict=True)
+            if code >= 400
+        ]
+
+
+def _why(exc: Exception) -> str:
+    """A mapping failure in the gateway's own words: the message of its own checks, else the error class."""
+    return str(exc) if isinstance(exc, UnmappableRecord) else type(exc).__name__
+
+
+def _issue_of(entry: _ResponseEntry) -> str:
+    """The FHIR issue code Min Log gave for a refused entry (a code from a closed set), never its text."""
+    outcome = entry.response.outcome
+    codes = [i.code for i in outcome.issue if i.code and _ISSUE_CODE.fullmatch(i.code)] if outcome else []
+    return f", issue {codes[0]}" if codes else ""
+
+
+class UnmappableRecord(ValueError):
+    """A record the ``AuditEvent`` mapping cannot express; the message names the reason, never the data."""
 
 
 def batch_bundle(records: Sequence[AccessRecord], *, observer: str = "patientoverblik") -> dict[str, Any]:
     """A FHIR ``batch`` Bundle with one conditional create of an ``AuditEvent`` per record."""
+    return _bundle([(record, audit_event(record, observer=observer)) for record in records])
+
+
+def _bundle(events: Sequence[tuple[AccessRecord, dict[str, Any]]]) -> dict[str, Any]:
     return {
         "resourceType": "Bundle",
         "type": "batch",
         "entry": [
             {
-                "resource": audit_event(record, observer=observer),
+                "resource": event,
                 "request": {
                     "method": "POST",
                     "url": "AuditEvent",
                     "ifNoneExist": f"_tag={ACCESS_RECORD_SYSTEM}|{record.id}",
                 },
             }
-            for record in records
+            for record, event in events
         ],
     }
 
@@ -163,21 +267,20 @@ def batch_bundle(records: Sequence[AccessRecord], *, observer: str = "patientove
 def audit_event(record: AccessRecord, *, observer: str = "patientoverblik") -> dict[str, Any]:
     """``record`` as a FHIR R4 ``AuditEvent`` for Min Log (mapping: ``docs/sources/minlog.md``).
 
-    Raises ``ValueError`` for a record that breaks its contract (unknown activity or actor kind, a
-    naive time): such a record stays pending rather than reaching the log half-described.
+    Every closed field of the record is mapped exhaustively. Raises :class:`UnmappableRecord` for a
+    record the event cannot express (an id that cannot be its idempotency tag).
     """
-    if record.activity not in ("read", "write"):
-        raise ValueError("access record activity must be read or write")
-    if record.at.tzinfo is None:
-        raise ValueError("access record time must be timezone-aware")
-    kind = AccessorKind(record.actor_kind)
-    write = record.activity == "write"
+    if not _TAG.fullmatch(record.id):
+        raise UnmappableRecord("the record id cannot be an AuditEvent tag")
+    write = _is_write(record.activity)
+    kind = record.actor_kind
     extensions: list[dict[str, Any]] = [{"url": REQUEST_ID_URL, "valueString": record.request_id}]
-    if record.override_ground:
-        override = [{"url": "ground", "valueCode": record.override_ground}]
+    if record.override_ground is not None:
+        override = [{"url": "ground", "valueCode": record.override_ground.value}]
         if record.override_reason:
             override.append({"url": "reason", "valueString": record.override_reason})
         extensions.append({"url": OVERRIDE_URL, "extension": override})
+    code, description = _outcome(record)
     return {
         "resourceType": "AuditEvent",
         "meta": {"tag": [{"system": ACCESS_RECORD_SYSTEM, "code": record.id}]},
@@ -190,8 +293,8 @@ def audit_event(record: AccessRecord, *, observer: str = "patientoverblik") -> d
         ],
         "action": "U" if write else "R",
         "recorded": record.at.astimezone(UTC).isoformat(),
-        "outcome": _outcome(record),
-        "outcomeDesc": _outcome_description(record),
+        "outcome": code,
+        "outcomeDesc": description,
         "purposeOfEvent": [_purpose(record, kind)],
         "agent": _agents(record, kind),
         "source": _source(observer),
@@ -199,45 +302,58 @@ def audit_event(record: AccessRecord, *, observer: str = "patientoverblik") -> d
     }
 
 
-def _outcome(record: AccessRecord) -> str:
-    """``0`` (success) when anything was returned, ``4`` (minor failure) when nothing asked for was."""
-    if record.returned or not (record.requested or record.denied):
-        return "0"
-    return "4"
+_TAG = re.compile(r"[A-Za-z0-9.\-_]{1,64}")
+"""A FHIR ``code`` fit to be the event's tag (the record's idempotency key)."""
 
 
-def _outcome_description(record: AccessRecord) -> str:
-    if record.returned:
-        parts = ["Ændring gennemført" if record.activity == "write" else "Oplysninger vist"]
-        if record.withheld:
-            parts.append("dele tilbageholdt af spærring")
-        if record.denied:
-            parts.append("andre oplysninger nægtet")
-        return "; ".join(parts)
-    if record.denied:
-        return "Adgang nægtet"
-    if record.requested:
-        return "Ingen oplysninger vist"
-    return "Opslag uden oplysninger"
+def _is_write(activity: AccessActivity) -> bool:
+    match activity:
+        case AccessActivity.READ:
+            return False
+        case AccessActivity.WRITE:
+            return True
+        case _:
+            assert_never(activity)
+
+
+def _outcome(record: AccessRecord) -> tuple[str, str]:
+    """The event's ``outcome`` (``0`` success, ``4`` minor failure: refused, or nothing found) and its description."""
+    outcome = record.outcome
+    match outcome:
+        case AccessOutcome.ACCESSED:
+            parts = ["Ændring gennemført" if _is_write(record.activity) else "Oplysninger vist"]
+            if record.withheld:
+                parts.append("dele tilbageholdt af spærring")
+            if record.denied:
+                parts.append("andre oplysninger nægtet")
+            return "0", "; ".join(parts)
+        case AccessOutcome.REFUSED:
+            return "4", "Adgang nægtet"
+        case AccessOutcome.NOTHING if record.requested:
+            return "4", "Ingen oplysninger vist"
+        case AccessOutcome.NOTHING:
+            return "0", "Opslag uden oplysninger"
+        case _:
+            assert_never(outcome)
 
 
 def _purpose(record: AccessRecord, kind: AccessorKind) -> dict[str, Any]:
-    if record.override_ground:
+    if record.override_ground is not None:
         text = "Værdispring (samtykke tilsidesat)"
         return {"coding": [{"system": ACT_REASON, "code": "BTG", "display": "break the glass"}], "text": text}
-    code, display = _PURPOSE[kind]
+    code, display = _purpose_code(kind)
     return {"coding": [{"system": ACT_REASON, "code": code, "display": display}]}
 
 
 def _agents(record: AccessRecord, kind: AccessorKind) -> list[dict[str, Any]]:
-    system, who_type, role_system, role_code, label = _ACTORS[kind]
+    actor = _actor(kind)
     requestor: dict[str, Any] = {
         "role": [
-            {"coding": [{"system": role_system, "code": role_code}]},
-            {"coding": [{"system": ACTOR_KIND_SYSTEM, "code": kind.value, "display": label}]},
+            {"coding": [{"system": actor.role_system, "code": actor.role_code}]},
+            {"coding": [{"system": ACTOR_KIND_SYSTEM, "code": kind.value, "display": actor.label}]},
         ],
-        "who": _who(system, record.actor_id, who_type, record.actor_name),
-        "name": record.profession or label,
+        "who": _who(actor.system, record.actor_id, actor.who_type, record.actor_name),
+        "name": record.profession or actor.label,
         "requestor": True,
         "purposeOfUse": [_purpose(record, kind)],
     }
@@ -312,10 +428,10 @@ def _entities(record: AccessRecord) -> list[dict[str, Any]]:
         entities.append(
             {
                 "what": {"identifier": {"system": CPR_SYSTEM, "value": record.patient_cpr}},
-                "type": {"system": CATEGORY_SYSTEM, "code": category},
+                "type": {"system": CATEGORY_SYSTEM, "code": category.value},
                 "role": {"system": OBJECT_ROLE, "code": "4", "display": "Domain Resource"},
-                "name": _CATEGORY_NAMES.get(category, category),
-                "description": _entity_description(outcomes, record.activity == "write"),
+                "name": category_name(category),
+                "description": _entity_description(outcomes, _is_write(record.activity)),
                 "detail": [{"type": "outcome", "valueString": outcome} for outcome in outcomes],
             }
         )

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
+import pytest
 from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLObjectType, build_schema
 
 from gateway.schema import schema_sdl
+from resolvers.vocabulary import (
+    AccessActivity,
+    AccessorKind,
+    AccessOutcome,
+    ActorKind,
+    DataCategory,
+    OverrideGround,
+    graphql_enum,
+)
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 
@@ -30,3 +41,27 @@ def test_every_type_and_field_has_a_description() -> None:
         if isinstance(named, GraphQLEnumType):
             missing += [f"{name}.{value}" for value, spec in named.values.items() if not spec.description]
     assert missing == []
+
+
+def test_the_shared_vocabulary_is_exposed_as_the_very_python_enums_with_their_schema_names() -> None:
+    schema = build_schema(schema_sdl())
+    for enum, name in (
+        (ActorKind, "CallerKind"),
+        (AccessorKind, "AccessorKind"),
+        (AccessActivity, "AccessActivity"),
+        (AccessOutcome, "AccessOutcome"),
+        (OverrideGround, "OverrideGround"),
+        (DataCategory, "DataCategory"),
+    ):
+        graphql = schema.type_map[name]
+        assert isinstance(graphql, GraphQLEnumType)
+        assert set(graphql.values) == {member.name for member in enum}, name
+
+
+def test_a_graphql_enum_must_describe_every_member() -> None:
+    class Colour(StrEnum):
+        RED = "red"
+        BLUE = "blue"
+
+    with pytest.raises(TypeError, match="BLUE"):
+        graphql_enum(Colour, name="Colour", description="A colour.", values={Colour.RED: "Red."})

@@ -109,10 +109,10 @@ def expected(caller: Caller, blocking: Blocking, override: bool, stamkort_blocka
         return outcome, dict.fromkeys(EVERYTHING, Cell(outcome))
 
     may_override = caller.kind == "clinical" and not caller.assistant
-    if override and not may_override:
-        return every("FORBIDDEN")
     if caller.kind == "anonymous":
         return every("UNAUTHENTICATED")
+    if override and not may_override:
+        return every("FORBIDDEN")
     if caller.kind == "citizen":
         if not caller.grants:
             return every("FORBIDDEN")

@@ -120,7 +120,8 @@ async def test_sub_units_are_looked_up_once_for_the_valid_blocks_that_need_them(
         blocks={
             HANS: [place(HANS, OUH), place(HANS, NEPHROLOGY, validity=expired)],
             PETER: [place(PETER, REGION_NORDJYLLAND), place(PETER, OUH)],
-        }
+        },
+        related={HANS, PETER},
     )
 
     loaded = await load_facts(DOCTOR, [HANS, PETER], sources.wired(), TODAY)
@@ -131,9 +132,19 @@ async def test_sub_units_are_looked_up_once_for_the_valid_blocks_that_need_them(
 
 
 async def test_an_override_spares_the_sub_unit_lookup_for_the_patient_it_lifts() -> None:
-    sources = Sources(blocks={HANS: [place(HANS, OUH)], PETER: [place(PETER, REGION_NORDJYLLAND)]})
+    blocks = {HANS: [place(HANS, OUH)], PETER: [place(PETER, REGION_NORDJYLLAND)]}
+    sources = Sources(blocks=blocks, related={HANS, PETER})
 
     await load_facts(DOCTOR, [HANS, PETER], sources.wired(), TODAY, lifted={HANS})
+
+    assert sources.called("sor") == [(REGION_NORDJYLLAND,)]
+
+
+async def test_no_sub_unit_lookup_for_a_patient_without_a_treatment_relation() -> None:
+    """The patient is refused anyway, and the extra call would tell that such a person exists."""
+    sources = Sources(blocks={HANS: [place(HANS, OUH)], PETER: [place(PETER, REGION_NORDJYLLAND)]}, related={PETER})
+
+    await load_facts(DOCTOR, [HANS, PETER], sources.wired(), TODAY)
 
     assert sources.called("sor") == [(REGION_NORDJYLLAND,)]
 

@@ -152,16 +152,43 @@ def test_an_override_lifts_the_named_block_and_is_kept_for_the_access_record(act
 
 @pytest.mark.parametrize(
     "actor",
-    [ASSISTANT, CITIZEN, Actor(ActorKind.CITIZEN, cpr=LISE), ANONYMOUS],
-    ids=["assistant", "citizen-self", "citizen-other", "anonymous"],
+    [ASSISTANT, CITIZEN, Actor(ActorKind.CITIZEN, cpr=LISE)],
+    ids=["assistant", "citizen-self", "citizen-other"],
 )
-def test_an_override_from_anyone_but_an_authorised_professional_is_forbidden(actor: Actor) -> None:
-    facts = DecisionFacts(has_relation=True, blocks=(), person=person(HANS, None), powers=())
+def test_an_override_from_anyone_but_an_authorised_professional_is_forbidden_and_not_kept(actor: Actor) -> None:
+    facts = DecisionFacts(has_relation=True, blocks=(named_block("CBDJ6"),), person=person(HANS, None), powers=())
 
     access = decide(actor, HANS, ALL, facts, TODAY, override=OVERRIDE)
 
     assert access.patient.denial is Denial.FORBIDDEN
-    assert access.override == OVERRIDE, "the attempt is recorded with its ground and reason"
+    assert access.override is None, "a refused override reaches no record"
+    assert access.accessor is not None, "the refused attempt is recorded as refused"
+
+
+def test_a_caller_without_a_token_is_unauthenticated_even_with_an_override() -> None:
+    access = decide(ANONYMOUS, HANS, ALL, DecisionFacts(), TODAY, override=OVERRIDE)
+
+    assert access.patient.denial is Denial.UNAUTHENTICATED
+    assert (access.override, access.accessor) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("blocks", "categories", "kept"),
+    [
+        ((), ALL, False),
+        ((named_block("CBDJ6"),), {DataCategory.PERSON, DataCategory.MASTER_CARD}, False),
+        ((named_block("CBDJ6"),), {DataCategory.PLANS}, True),
+        ((named_block("OTHER"),), {DataCategory.PLANS}, False),
+    ],
+    ids=["nothing-blocked", "named-block-on-master-data-only", "named-block-lifted", "block-on-someone-else"],
+)
+def test_an_accepted_override_is_kept_only_when_it_lifted_a_block_on_something_asked_for(
+    blocks: tuple[BlockRecord, ...], categories: set[DataCategory], kept: bool
+) -> None:
+    access = decide(DOCTOR, HANS, categories, relation(*blocks), TODAY, override=OVERRIDE)
+
+    assert access.patient.allowed
+    assert access.override == (OVERRIDE if kept else None)
 
 
 @pytest.mark.parametrize(
@@ -233,7 +260,7 @@ def test_a_power_of_attorney_counts_only_for_its_holder_while_valid(
     access = decide(Actor(ActorKind.CITIZEN, cpr=LISE), HANS, {DataCategory.PLANS}, for_hans(power), TODAY)
 
     assert access.patient.allowed is allowed
-    assert access.accessor is (AccessorKind.REPRESENTATIVE if allowed else None)
+    assert access.accessor is (AccessorKind.REPRESENTATIVE if allowed else AccessorKind.CITIZEN)
     assert access.sees_protected is allowed
 
 
@@ -250,3 +277,14 @@ def test_representation_fails_closed_while_its_source_is_down(facts: DecisionFac
 
     assert access.patient.denial is Denial.SOURCE_UNAVAILABLE
     assert access.patient.source == source
+
+
+def test_a_number_cpr_does_not_know_is_refused_exactly_like_a_person_the_citizen_does_not_represent() -> None:
+    stranger = Actor(ActorKind.CITIZEN, cpr=LISE)
+    unknown = DecisionFacts(person=None, powers=())  # CPR answered: no such person
+
+    existing = decide(stranger, HANS, ALL, for_hans(), TODAY)
+    missing = decide(stranger, "0101011234", ALL, unknown, TODAY)
+
+    assert missing.patient == existing.patient
+    assert missing.patient.denial is Denial.FORBIDDEN

@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from auth.export import export_pending
+from auth.access_log_rows import PendingRecord
+from auth.export import ExportFailed, export_pending
 from sandbox import minlog
 from sandbox.personas import NEPHROLOGY_SOR
 from sandbox.population import Population
-from sources.audit import AccessRecord
+from sources.audit import AccessRecord, SinkRefusal
 from sources.base import SourceClient
-from sources.errors import SourceRejected, SourceResponseInvalid, SourceUnavailable
-from sources.minlog import AUTHORIZATION_SYSTEM, CLIENT_SYSTEM, USER_ID_SYSTEM, MinLogSink, audit_event, batch_bundle
+from sources.errors import SourceResponseInvalid, SourceUnavailable
+from sources.minlog import (
+    AUTHORIZATION_SYSTEM,
+    CLIENT_SYSTEM,
+    USER_ID_SYSTEM,
+    MinLogSink,
+    UnmappableRecord,
+    audit_event,
+    batch_bundle,
+)
 from sources.payloads import CPR_SYSTEM, SOR_SYSTEM
 from tests.contract.conftest import MockClientFactory, SandboxClientFactory
-from tests.records import access_record
+from tests.records import access_record, changed
 
 HANS = "1403723705"
 BIRTHE = "2309510372"
@@ -32,7 +43,7 @@ DOCTOR_READS_HANS = access_record(
     returned=("person", "appointments"),
     withheld=("appointments",),
 )
-HANS_READS_OWN = dataclasses.replace(
+HANS_READS_OWN = changed(
     DOCTOR_READS_HANS,
     id="rec-2",
     at=AT + timedelta(minutes=45),
@@ -48,7 +59,7 @@ HANS_READS_OWN = dataclasses.replace(
 
 
 def record(**changes: Any) -> AccessRecord:
-    return dataclasses.replace(DOCTOR_READS_HANS, **changes)
+    return changed(DOCTOR_READS_HANS, **changes)
 
 
 def requestor(event: dict[str, Any]) -> Any:
@@ -123,29 +134,31 @@ async def test_a_resent_record_is_stored_once(population: Population, sandbox_cl
     assert len(app.state.events) == 2
 
 
-async def test_an_entry_the_log_refuses_fails_the_whole_send(
+async def test_an_entry_the_log_refuses_comes_back_refused_and_the_others_are_stored(
     population: Population, sandbox_client: SandboxClientFactory
 ):
     app = minlog.create_app(population)
     client, _ = sandbox_client(app, "minlog")
     unreadable = record(id="rec-9", patient_cpr="unknown")
 
-    with pytest.raises(SourceRejected) as caught:
-        await MinLogSink(client).send([DOCTOR_READS_HANS, unreadable])
+    refusals = await MinLogSink(client).send([DOCTOR_READS_HANS, unreadable])
 
-    assert "unknown" not in str(caught.value)
+    assert [(r.record_id, r.reason) for r in refusals] == [
+        ("rec-9", "Min Log refused the entry (status 400, issue invalid)")
+    ]
     assert [e["meta"]["tag"][0]["code"] for e in app.state.events] == ["rec-1"], "the batch stored the valid one"
 
 
 @pytest.mark.parametrize(
     ("status", "error"),
     [
-        ("400 Bad Request", SourceRejected),
         ("500 Internal Server Error", SourceUnavailable),
+        ("429 Too Many Requests", SourceUnavailable),
+        ("408 Request Timeout", SourceUnavailable),
         ("nope", SourceResponseInvalid),
     ],
 )
-async def test_a_failed_entry_in_the_batch_response_raises(
+async def test_a_transient_or_unreadable_entry_in_the_batch_response_raises(
     status: str, error: type[Exception], mock_client: MockClientFactory
 ):
     entries = [{"response": {"status": "201 Created"}}, {"response": {"status": status}}]
@@ -154,6 +167,57 @@ async def test_a_failed_entry_in_the_batch_response_raises(
 
     with pytest.raises(error):
         await MinLogSink(client).send([DOCTOR_READS_HANS, HANS_READS_OWN])
+
+
+@pytest.mark.parametrize("status", ["400 Bad Request", "404 Not Found", "422 Unprocessable Entity"])
+async def test_a_refused_entry_names_its_status_and_never_the_logs_text(status: str, mock_client: MockClientFactory):
+    outcome = {"resourceType": "OperationOutcome", "issue": [{"code": "Value 1403723705", "diagnostics": HANS}]}
+    entries = [{"response": {"status": "201 Created"}}, {"response": {"status": status, "outcome": outcome}}]
+    answer = {"resourceType": "Bundle", "type": "batch-response", "entry": entries}
+    client = mock_client(lambda _: httpx.Response(200, json=answer), "minlog")
+
+    (refusal,) = await MinLogSink(client).send([DOCTOR_READS_HANS, HANS_READS_OWN])
+
+    assert refusal == SinkRefusal("rec-2", f"Min Log refused the entry (status {status[:3]})")
+
+
+async def test_a_batch_refused_as_a_whole_is_split_until_the_refused_record_is_found(mock_client: MockClientFactory):
+    poison = record(id="rec-poison")
+    batches: list[list[str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        tags = [e["resource"]["meta"]["tag"][0]["code"] for e in json.loads(request.content)["entry"]]
+        batches.append(tags)
+        if "rec-poison" in tags:
+            return httpx.Response(400, json={"resourceType": "OperationOutcome"})
+        created = [{"response": {"status": "201 Created"}} for _ in tags]
+        return httpx.Response(200, json={"resourceType": "Bundle", "type": "batch-response", "entry": created})
+
+    client = mock_client(handler, "minlog")
+    others = [record(id=f"rec-{n}") for n in range(5)]
+
+    refusals = await MinLogSink(client).send([*others[:3], poison, *others[3:]])
+
+    assert [r.record_id for r in refusals] == ["rec-poison"]
+    stored = [tag for tags in batches if "rec-poison" not in tags for tag in tags]
+    assert sorted(stored) == sorted(r.id for r in others)
+    assert len(batches) <= 1 + 2 * 3, "a halving search, not one request per record"
+
+
+def test_a_record_the_mapping_cannot_express_is_refused_before_anything_is_sent():
+    with pytest.raises(UnmappableRecord):
+        audit_event(record(id="rec 1|x"))
+
+
+async def test_an_unmappable_record_comes_back_refused_and_the_others_go(mock_client: MockClientFactory):
+    created = {"resourceType": "Bundle", "type": "batch-response", "entry": [{"response": {"status": "201 Created"}}]}
+    client = mock_client(lambda _: httpx.Response(200, json=created), "minlog")
+
+    refusals = await MinLogSink(client).send([record(id="rec 1|x"), DOCTOR_READS_HANS])
+
+    assert refusals == [
+        SinkRefusal("rec 1|x", "not mappable to an AuditEvent (the record id cannot be an AuditEvent tag)")
+    ]
 
 
 async def test_a_batch_response_missing_entries_is_invalid(mock_client: MockClientFactory):
@@ -193,12 +257,13 @@ async def test_records_left_pending_by_an_outage_reach_the_log_once(
     log = _PendingLog([DOCTOR_READS_HANS, HANS_READS_OWN, record(id="rec-3")])
     controlled.faults.mode = "down"
 
-    with pytest.raises(SourceUnavailable):
+    with pytest.raises(ExportFailed) as stopped:
         await export_pending(log, MinLogSink(client), batch_size=2)
+    assert isinstance(stopped.value.cause, SourceUnavailable)
     controlled.faults.mode = "ok"
-    sent = await export_pending(log, MinLogSink(client), batch_size=2)
+    report = await export_pending(log, MinLogSink(client), batch_size=2)
 
-    assert sent == 3
+    assert (report.sent, report.set_aside) == (3, 0)
     assert sorted(e["meta"]["tag"][0]["code"] for e in app.state.events) == ["rec-1", "rec-2", "rec-3"]
 
 
@@ -245,11 +310,13 @@ def test_a_write_is_an_update_and_a_partial_read_still_succeeds():
     assert [d["valueString"] for d in appointments["detail"]] == ["returned", "withheld"]
 
 
-def test_a_record_breaking_its_contract_is_refused_not_exported():
+def test_a_record_breaking_its_contract_cannot_be_made():
     with pytest.raises(ValueError, match="timezone"):
-        audit_event(record(at=datetime(2026, 11, 21, 9, 15)))
-    with pytest.raises(ValueError, match="activity"):
-        audit_event(record(activity="delete"))
+        dataclasses.replace(DOCTOR_READS_HANS, at=datetime(2026, 11, 21, 9, 15))
+    with pytest.raises(TypeError, match="activity"):
+        dataclasses.replace(DOCTOR_READS_HANS, activity="delete")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="actor_kind"):
+        dataclasses.replace(DOCTOR_READS_HANS, actor_kind="anonymous")  # type: ignore[arg-type]
 
 
 class _PendingLog:
@@ -259,8 +326,11 @@ class _PendingLog:
         self.records = records
         self.exported: set[str] = set()
 
-    async def pending_export(self, limit: int) -> list[AccessRecord]:
+    async def pending_export(self, limit: int) -> Sequence[PendingRecord]:
         return [r for r in self.records if r.id not in self.exported][:limit]
 
     async def mark_exported(self, ids: Any, at: datetime) -> None:
         self.exported.update(ids)
+
+    async def set_aside(self, reasons: Any, at: datetime) -> None:
+        self.exported.update(reasons)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from gateway.settings import (
     Settings,
     SourceSettings,
 )
+from sandbox.control import Faults
 from sandbox.population import Population, build_population
 from sandbox.server import SOURCE_APPS, ThreadedSandbox, start_in_thread
 
@@ -61,20 +62,20 @@ def running_sandbox(population: Population) -> Iterator[ThreadedSandbox]:
     sandbox.stop()
 
 
-CALM = {"mode": "ok", "latency_ms": 0.0, "error_rate": 0.0, "outcome": "", "max_count": 0, "next_link": "absolute"}
-"""Every fault knob at rest."""
-
-
 @pytest.fixture
 def sandbox(running_sandbox: ThreadedSandbox) -> Iterator[ThreadedSandbox]:
-    """The running sandbox with clean recorders and no faults."""
-    for name in SOURCE_APPS:
+    """The running sandbox with clean recorders, no faults and only the issuer's signing keys."""
+    services = ["issuer", *SOURCE_APPS]
+    for name in services:
         control = running_sandbox.control(name)
         control.recorder.clear()
-        control.faults.update(CALM)
+        control.faults.update(asdict(Faults()))
     yield running_sandbox
-    for name in SOURCE_APPS:
-        running_sandbox.control(name).faults.update(CALM)
+    for name in services:
+        running_sandbox.control(name).faults.update(asdict(Faults()))
+    issuer = running_sandbox.sandbox.issuer
+    assert issuer is not None
+    issuer.set_extra_keys([])
 
 
 def recorded(sandbox: ThreadedSandbox, name: str) -> int:
@@ -151,6 +152,17 @@ class Gateway:
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
+
+
+class Harness:
+    """A running gateway for property tests, named briefly in Hypothesis's reports (its sandbox holds the
+    whole population, too long to print)."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    def __repr__(self) -> str:
+        return "<gateway over the sandbox>"
 
 
 async def start_gateway(sandbox: ThreadedSandbox, settings: Settings, access_log: AccessLog) -> AsyncIterator[Gateway]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from auth.access_log import AccessRecord
+from auth.access_log import AccessRecord, SecurityEvent
 from auth.access_log_sqlite import SqliteAccessLog
 from sandbox.server import ThreadedSandbox
 from tests.e2e.conftest import (
@@ -165,7 +165,7 @@ async def test_denied_access_is_recorded_too(gateway: Gateway) -> None:
 class BrokenAccessLog(SqliteAccessLog):
     """A store whose disk is full: every write fails."""
 
-    async def write(self, records: Sequence[AccessRecord]) -> None:
+    async def write(self, records: Sequence[AccessRecord], security_events: Sequence[SecurityEvent] = ()) -> None:
         raise OSError("disk full")
 
 

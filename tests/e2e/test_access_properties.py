@@ -15,7 +15,7 @@ example:
    means no shared endpoint gets one, every search leaves the blocked organisations out and cuts
    the blocked data periods from its dates, and SOR is asked only when a block needs its sub-units;
 3. exactly one access record is written for the request, with the override's ground and reason
-   when one was sent.
+   only when the caller may override and a block in force was lifted (ADR 0007).
 """
 
 from __future__ import annotations
@@ -60,7 +60,16 @@ from sandbox.personas import ASSISTANT_ID
 from sandbox.population import Block, Population
 from sandbox.server import SOURCE_APPS, ThreadedSandbox
 from sources.payloads import COPENHAGEN
-from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS, Gateway, error_codes, recorded, settings_for, start_gateway
+from tests.e2e.conftest import (
+    DOCTOR_WITH_RELATIONS,
+    HANS,
+    Gateway,
+    Harness,
+    error_codes,
+    recorded,
+    settings_for,
+    start_gateway,
+)
 
 OTHER_DOCTOR = "7QWRT"
 CLIENT = "epj-properties"
@@ -247,6 +256,13 @@ class Rules:
         """The caller is blocked by name and sent no override: no shared data at all."""
         return any(b.kind == "professional" and b.authorization_id == DOCTOR_WITH_RELATIONS for b in self.active)
 
+    def lifts(self, population: Population) -> bool:
+        """The override was accepted and lifted a block in force (all four shared categories are asked)."""
+        if self.case.override is None or self.case.caller not in ("professional", "system"):
+            return False
+        in_force = [b for b in population.blocks if b.cpr == HANS and valid(b, today())]
+        return any(b.kind != "professional" or b.authorization_id == DOCTOR_WITH_RELATIONS for b in in_force)
+
     def places(self, block: Block) -> set[str]:
         assert block.organisation_sor is not None
         return self.world.subunits(block.organisation_sor) if block.include_subunits else {block.organisation_sor}
@@ -382,16 +398,6 @@ def token(gateway: Gateway, caller: str) -> str:
     return gateway.professional(DOCTOR_WITH_RELATIONS)
 
 
-class Harness:
-    """The running gateway, named briefly in Hypothesis's reports (its sandbox holds the whole population)."""
-
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
-
-    def __repr__(self) -> str:
-        return "<gateway over the sandbox>"
-
-
 @pytest.fixture
 async def harness(sandbox: ThreadedSandbox, tmp_path: Path) -> AsyncIterator[Harness]:
     """The gateway with a vendor system registered for everything this test reads."""
@@ -489,7 +495,8 @@ async def check_record(rules: Rules, gateway: Gateway, started: datetime) -> Non
     (record,) = await gateway.access_log.for_patient(HANS, since=started)
     assert record.actor_kind == rules.case.caller
     assert record.requested == tuple(sorted(SHARED))
-    sent = rules.case.override or {}
+    sent = rules.case.override if rules.lifts(gateway.sandbox.sandbox.population) else None
+    sent = sent or {}
     assert (record.override_ground, record.override_reason) == (sent.get("ground"), sent.get("reason"))
     if rules.named:
         assert set(SHARED) <= set(record.denied) and record.returned == ()

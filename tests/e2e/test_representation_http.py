@@ -128,7 +128,8 @@ async def test_a_vendor_system_sees_only_its_registered_fields_and_nothing_else_
         assert recorded(gateway.sandbox, plan_source) == 0
     (record,) = await gateway.access_log.for_patient(HANS)
     assert record.actor_kind == "system" and record.client_id == "epj-odense"
-    assert "diagnoses" not in record.requested
+    assert "diagnoses" in record.requested and record.denied == ("diagnoses",), "the refused field is recorded"
+    assert "diagnoses" not in record.returned
 
 
 async def test_an_unregistered_system_can_select_nothing_but_who_it_is(gateway: Gateway) -> None:

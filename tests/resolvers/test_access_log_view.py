@@ -6,19 +6,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from resolvers.access_log import (
-    AccessActivity,
-    AccessLogEntry,
-    AccessorKindValue,
-    log_window,
-    read_access_log,
-    years_before,
-)
-from resolvers.directives import DataCategoryValue
+from resolvers.access_log import AccessLogEntry, log_window, read_access_log, years_before
 from resolvers.errors import InvalidArgument
-from resolvers.override import OverrideGroundValue
 from resolvers.paging import encode_cursor
-from sources.audit import AccessCursor, AccessRecord
+from sources.audit import AccessActivity, AccessCursor, AccessorKind, AccessOutcome, AccessRecord, OverrideGround
+from sources.categories import DataCategory
 from tests.records import access_record
 
 HANS = "1403723705"
@@ -64,13 +56,13 @@ def test_a_doctor_who_overrode_blocks_is_told_with_ground_and_reason():
         'Spærringen blev brudt (værdispring): Du kunne ikke kontaktes \N{EN DASH} "Bevidstløs ved indlæggelse".'
     )
     assert e.override is not None
-    assert e.override.ground is OverrideGroundValue.NOT_CONTACTABLE
+    assert e.override.ground is OverrideGround.NOT_CONTACTABLE
     assert e.override.ground_text == "Du kunne ikke kontaktes"
     assert e.override.reason == "Bevidstløs ved indlæggelse"
-    assert (e.who, e.role, e.who_kind) == ("Mette Test Larsen", "Læge", AccessorKindValue.PROFESSIONAL)
+    assert (e.who, e.role, e.who_kind) == ("Mette Test Larsen", "Læge", AccessorKind.PROFESSIONAL)
     assert (e.organisation, e.organisation_sor) == (NEPHROLOGY, "378671000016008")
     assert e.what == ["dine aftaler", "dine diagnoser"]
-    assert e.categories == [DataCategoryValue.APPOINTMENTS, DataCategoryValue.DIAGNOSES]
+    assert e.categories == [DataCategory.APPOINTMENTS, DataCategory.DIAGNOSES]
 
 
 def test_consent_as_ground_says_the_patient_agreed():
@@ -90,7 +82,7 @@ def test_no_override_means_no_override_and_no_mention_of_it():
 def test_the_patient_reading_their_own_log_is_you():
     e = entry(citizen(requested=("access_log",), returned=("access_log",)))
 
-    assert (e.who, e.role, e.who_kind) == ("Dig selv", "Dig", AccessorKindValue.CITIZEN)
+    assert (e.who, e.role, e.who_kind) == ("Dig selv", "Dig", AccessorKind.CITIZEN)
     assert e.summary == "Du så din log."
     assert e.what == ["din log"]
     assert e.at.utcoffset() == timedelta(hours=2)  # Danish summer time
@@ -118,7 +110,7 @@ def test_people_acting_for_the_patient_are_named_with_their_relation(kind: str, 
     e = entry(r)
 
     assert (e.who, e.role, e.summary) == ("Lonni Test Lauridsen", role, summary)
-    assert e.who_kind is AccessorKindValue(kind)
+    assert e.who_kind is AccessorKind(kind)
 
 
 @pytest.mark.parametrize("kind", ["representative", "parent", "guardian", "citizen"])
@@ -198,7 +190,7 @@ def test_a_refused_professional_tried_but_got_no_access():
         "men fik ikke adgang."
     )
     assert e.what == [] and e.categories == []
-    assert e.denied == [DataCategoryValue.APPOINTMENTS, DataCategoryValue.DIAGNOSES]
+    assert e.denied == [DataCategory.APPOINTMENTS, DataCategory.DIAGNOSES]
 
 
 def test_partly_refused_reads_say_what_was_seen_and_what_was_not():
@@ -212,7 +204,7 @@ def test_partly_refused_reads_say_what_was_seen_and_what_was_not():
 def test_blocks_that_narrowed_what_was_shown_are_mentioned():
     e = entry(record(returned=("appointments",), withheld=("appointments",)))
 
-    assert e.withheld == [DataCategoryValue.APPOINTMENTS]
+    assert e.withheld == [DataCategory.APPOINTMENTS]
     assert e.summary.endswith(" så dine aftaler. Dine spærringer begrænsede, hvad der blev vist af dine aftaler.")
 
 
@@ -249,7 +241,7 @@ def test_the_patient_changing_their_own_blocks():
 
 
 def test_every_category_has_plain_danish_words():
-    every = tuple(v.value.value for v in DataCategoryValue)
+    every = tuple(DataCategory)
     e = entry(citizen(returned=every))
 
     assert len(e.what) == len(every)
@@ -258,13 +250,21 @@ def test_every_category_has_plain_danish_words():
     assert not any("_" in words for words in e.what)
 
 
-def test_a_caller_that_was_not_signed_in_is_an_unknown_user():
-    e = entry(record(actor_kind="anonymous", actor_id="", actor_name=None, returned=(), denied=("person",)))
+def test_a_refused_patient_with_nothing_asked_for_reads_as_refused_not_as_an_access():
+    r = citizen(REPRESENTATIVE_CPR, actor_name="Lonni Test Lauridsen", requested=(), returned=(), outcome="refused")
 
-    assert (e.who, e.who_kind) == ("En ukendt bruger", None)
-    assert (
-        e.summary == "En ukendt bruger (ikke logget ind) forsøgte at se dine oplysninger fra CPR, men fik ikke adgang."
-    )
+    e = entry(r)
+
+    assert e.outcome is AccessOutcome.REFUSED
+    assert e.summary == "Lonni Test Lauridsen (en anden borger) forsøgte at åbne dit overblik, men fik ikke adgang."
+
+
+def test_an_override_that_lifted_nothing_is_not_a_record_field_so_only_a_lifting_one_is_told():
+    lifted = entry(record(override_ground="PATIENT_CONSENT", override_reason="Aftalt i telefon"))
+    plain = entry(record())
+
+    assert lifted.override is not None and "Spærringen blev brudt" in lifted.summary
+    assert plain.override is None and "Spærringen" not in plain.summary
 
 
 # The range: Danish local dates, two years back at most.

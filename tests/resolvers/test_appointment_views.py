@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from resolvers.appointments import AppointmentFilter, Appointments, apply_filter, window_of
-from resolvers.common import OrganisationKindValue
 from resolvers.errors import InvalidArgument
 from resolvers.gather import appointment_allowed, merge_appointments
 from sources.clinical import (
@@ -158,7 +157,7 @@ def test_filters_by_sector_place_and_status_and_cancelled_are_left_out_by_defaul
     assert [r.id for r in apply_filter(records, None)] == ["a", "b"]
     assert [r.id for r in apply_filter(records, AppointmentFilter(include_cancelled=True))] == ["a", "b", "c"]
     assert [r.id for r in apply_filter(records, AppointmentFilter(organisations=[GP.sor or ""]))] == ["b"]
-    by_kind = AppointmentFilter(organisation_kinds=[OrganisationKindValue.REGION])
+    by_kind = AppointmentFilter(organisation_kinds=[OrganisationKind.REGION])
     assert [r.id for r in apply_filter(records, by_kind)] == ["a"]
 
 

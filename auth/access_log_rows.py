@@ -1,0 +1,148 @@
+"""What both access-log stores share: a record as a row and back, and the rows export cannot use.
+
+A row is read back strictly: every closed field must hold a member of its enum. A row that does not
+(an ``anonymous`` actor kind written by an older version, a category a newer version added) is never
+turned into an :class:`~sources.audit.AccessRecord`. The citizen's log skips it (and logs a count);
+export gets it as an :class:`UnreadableRecord` and sets it aside with the reason, so it cannot stall
+the export and is never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TypeVar
+
+from sources.audit import (
+    CATEGORY_FIELDS,
+    RECORD_FIELDS,
+    AccessActivity,
+    AccessorKind,
+    AccessOutcome,
+    AccessRecord,
+    OverrideGround,
+)
+from sources.categories import DataCategory
+
+logger = logging.getLogger(__name__)
+
+COLUMNS = RECORD_FIELDS
+"""The record's columns, in the order rows are written and read."""
+LISTS = frozenset(CATEGORY_FIELDS)
+"""The columns holding a list of categories."""
+READABLE_ACTOR_KINDS = tuple(kind.value for kind in AccessorKind)
+"""The actor kinds a readable row has; the citizen's log asks only for these rows."""
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class UnreadableRow(ValueError):
+    """A stored row holds a value outside the vocabulary; ``field`` names the column, never the value."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"stored record has a value outside the vocabulary in {field}")
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableRecord:
+    """A pending row export cannot turn into a record: it is set aside with ``reason``."""
+
+    id: str
+    reason: str
+
+
+PendingRecord = AccessRecord | UnreadableRecord
+"""What export gets from the store: a record to send, or a row to set aside at once."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A record set aside from export (dead letter), as the operator lists it: no CPR, no names."""
+
+    id: str
+    at: datetime
+    """When the access happened (aware UTC)."""
+    set_aside_at: datetime
+    """When export set it aside (aware UTC)."""
+    reason: str
+
+
+def to_values(record: AccessRecord) -> dict[str, object]:
+    """The record's column values: enums as their values, category lists as lists of strings."""
+    values: dict[str, object] = {}
+    for name in COLUMNS:
+        value = getattr(record, name)
+        if name in LISTS:
+            value = [category.value for category in value]
+        elif isinstance(value, StrEnum):
+            value = value.value
+        values[name] = value
+    return values
+
+
+def from_values(values: Mapping[str, object], at: datetime) -> AccessRecord:
+    """The record of one row (``at`` already parsed); raises :class:`UnreadableRow` naming a bad column."""
+    fields = dict(values)
+    fields["at"] = at
+    fields["activity"] = _member(AccessActivity, "activity", values["activity"])
+    fields["outcome"] = _member(AccessOutcome, "outcome", values["outcome"])
+    fields["actor_kind"] = _member(AccessorKind, "actor_kind", values["actor_kind"])
+    ground = values["override_ground"]
+    fields["override_ground"] = None if ground is None else _member(OverrideGround, "override_ground", ground)
+    for name in LISTS:
+        items = values[name]
+        if not isinstance(items, Iterable) or isinstance(items, str):
+            raise UnreadableRow(name)
+        fields[name] = tuple(_member(DataCategory, name, item) for item in items)
+    try:
+        return AccessRecord(**fields)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise UnreadableRow("a column") from exc
+
+
+def readable(rows: Sequence[Mapping[str, object]], at: Callable[[object], datetime]) -> list[AccessRecord]:
+    """The records of ``rows`` that can be read; the others are skipped and counted in the log."""
+    records: list[AccessRecord] = []
+    skipped = 0
+    for row in rows:
+        try:
+            records.append(from_values(row, at(row["at"])))
+        except ValueError:  # UnreadableRow, or a time that does not parse
+            skipped += 1
+    if skipped:
+        logger.warning("access log: %d stored records outside the vocabulary were not shown", skipped)
+    return records
+
+
+def pending(rows: Sequence[Mapping[str, object]], at: Callable[[object], datetime]) -> list[PendingRecord]:
+    """The rows of the export queue: records, or unreadable rows with the reason to set them aside."""
+    found: list[PendingRecord] = []
+    for row in rows:
+        try:
+            found.append(from_values(row, at(row["at"])))
+        except (UnreadableRow, ValueError) as exc:
+            reason = str(exc) if isinstance(exc, UnreadableRow) else "stored record has an unreadable time"
+            found.append(UnreadableRecord(str(row["id"]), reason))
+    return found
+
+
+def _member(enum: type[E], field: str, value: object) -> E:
+    if not isinstance(value, str):
+        raise UnreadableRow(field)
+    try:
+        return enum(value)
+    except ValueError:
+        raise UnreadableRow(field) from None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportStatus:
+    """How many records wait for export, went out, and were set aside."""
+
+    pending: int
+    exported: int
+    set_aside: int

@@ -1,0 +1,42 @@
+"""Rows written straight into an access-log database, as an older or newer gateway version left them.
+
+The stores never write a row outside the vocabulary; these helpers do, so tests can check that such
+rows neither crash a read nor stall the export.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+import psycopg
+
+from auth.access_log_rows import COLUMNS, LISTS, to_values
+from sources.audit import AccessRecord
+
+
+def insert_raw(url: str, record: AccessRecord, **raw: Any) -> None:
+    """Store ``record`` with the column values ``raw`` (e.g. ``actor_kind="anonymous"``) put in verbatim."""
+    values = to_values(record) | raw
+    if url.startswith("sqlite:///"):
+        values["at"] = record.at.isoformat(timespec="microseconds")
+        for name in LISTS:
+            values[name] = json.dumps(values[name])
+        db = sqlite3.connect(url.removeprefix("sqlite:///"))
+        try:
+            placeholders = ", ".join("?" for _ in COLUMNS)
+            db.execute(
+                f"INSERT INTO access_record ({', '.join(COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
+                [values[name] for name in COLUMNS],
+            )
+            db.commit()
+        finally:
+            db.close()
+        return
+    with psycopg.connect(url, autocommit=True) as server:
+        placeholders = ", ".join("%s::text[]" if name in LISTS else "%s" for name in COLUMNS)
+        server.execute(
+            f"INSERT INTO access_record ({', '.join(COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
+            [values[name] for name in COLUMNS],
+        )
