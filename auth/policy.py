@@ -259,7 +259,9 @@ def _shared_decision(facts: DecisionFacts, today: date) -> Decision:
     for block in active_place_blocks(facts.blocks or (), today):
         organisations: frozenset[str] | None = None
         whole = False
-        if block.kind is BlockKind.ORGANISATION:
+        if block.kind is BlockKind.ORGANISATION and block.unmatchable:
+            pass  # whom it is against cannot be told: it applies to every organisation (fail closed)
+        elif block.kind is BlockKind.ORGANISATION:
             assert block.organisation_sor is not None
             if block.include_subunits:
                 if facts.subunits is None or block.organisation_sor not in facts.subunits:
@@ -284,7 +286,7 @@ def active_place_blocks(blocks: Iterable[BlockRecord], today: date) -> list[Bloc
         for b in blocks
         if b.kind in (BlockKind.ORGANISATION, BlockKind.DATA_PERIOD)
         and b.validity.contains(today)
-        and (b.organisation_sor is not None or b.data_period is not None)
+        and (b.organisation_sor is not None or b.data_period is not None or b.unmatchable)
     ]
 
 
@@ -298,9 +300,5 @@ def organisations_needing_subunits(blocks: Iterable[BlockRecord], today: date) -
 
 
 def _blocks_professional(block: BlockRecord, actor: Actor, today: date) -> bool:
-    return (
-        block.kind is BlockKind.PROFESSIONAL
-        and block.authorization_id is not None
-        and block.authorization_id.upper() == actor.authorization_id
-        and block.validity.contains(today)
-    )
+    """A block on this professional by name: both IDs in normal form; an unmatchable one names everyone."""
+    return block.names_professional(actor.authorization_id) and block.validity.contains(today)

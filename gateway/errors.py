@@ -28,6 +28,7 @@ from gateway.limits import LimitExceeded, OperationNotSelected
 from resolvers.errors import InvalidArgument
 from sources.errors import (
     SourceError,
+    SourceIncomplete,
     SourceRejected,
     SourceResponseInvalid,
     SourceTimeout,
@@ -46,6 +47,7 @@ class ErrorCode(StrEnum):
     SOURCE_UNAVAILABLE = "SOURCE_UNAVAILABLE"
     SOURCE_TIMEOUT = "SOURCE_TIMEOUT"
     SOURCE_INVALID_RESPONSE = "SOURCE_INVALID_RESPONSE"
+    SOURCE_INCOMPLETE = "SOURCE_INCOMPLETE"
     BAD_USER_INPUT = "BAD_USER_INPUT"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     BAD_REQUEST = "BAD_REQUEST"
@@ -73,6 +75,7 @@ _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
     (OperationNotSelected, ErrorCode.BAD_REQUEST),
     (SourceTimeout, ErrorCode.SOURCE_TIMEOUT),
     (SourceResponseInvalid, ErrorCode.SOURCE_INVALID_RESPONSE),
+    (SourceIncomplete, ErrorCode.SOURCE_INCOMPLETE),
     (SourceVersionConflict, ErrorCode.VERSION_CONFLICT),
     (SourceRejected, ErrorCode.BAD_USER_INPUT),
     (InvalidArgument, ErrorCode.BAD_USER_INPUT),
@@ -87,6 +90,7 @@ _MESSAGES = {
         "The source did not answer in time; what it holds is missing here, the rest of the response is unaffected."
     ),
     ErrorCode.SOURCE_INVALID_RESPONSE: "The source answered with data the gateway could not accept.",
+    ErrorCode.SOURCE_INCOMPLETE: "The source answered only in part; what it gave is shown, more may exist.",
     ErrorCode.INTERNAL_ERROR: "Unexpected error.",
 }
 

@@ -97,11 +97,20 @@ class EndpointSettings(SourceSettings):
     organisation_sor: str | None = Field(
         default=None, pattern=r"^[0-9]{6,18}$", description="Set when everything the endpoint serves is this SOR's."
     )
+    plan_start_search: bool = Field(
+        default=True,
+        description=(
+            "A plan endpoint supports the `period-start` search on CarePlan; without it plans still running "
+            "in a window are fetched and dropped on the way out (docs/sources/plans.md)."
+        ),
+    )
+    max_pages: int = Field(
+        default=50, ge=1, le=1000, description="Pages one search may take; beyond them the answer is incomplete."
+    )
 
     def endpoint_config(self) -> EndpointConfig:
-        return EndpointConfig(
-            self.config(self.name), Endpoint(self.name, self.kind, self.organisation_sor), self.format
-        )
+        endpoint = Endpoint(self.name, self.kind, self.organisation_sor, self.plan_start_search, self.max_pages)
+        return EndpointConfig(self.config(self.name), endpoint, self.format)
 
 
 def _sandbox_appointment_endpoints() -> list[EndpointSettings]:

@@ -58,8 +58,12 @@ class AppointmentLocation:
 class Appointment:
     id: strawberry.ID = strawberry.field(description="The stable appointment ID, the same across versions.")
     status: AppointmentStatus = strawberry.field(description="The status (status).")
-    start: datetime = strawberry.field(description="Start time, Europe/Copenhagen (starttidspunkt).")
-    end: datetime | None = strawberry.field(description="End time, Europe/Copenhagen (sluttidspunkt).")
+    start: datetime = strawberry.field(
+        description="Start time, Europe/Copenhagen with its offset (starttidspunkt); lists sort by the instant."
+    )
+    end: datetime | None = strawberry.field(
+        description="End time, Europe/Copenhagen with its offset (sluttidspunkt); never before `start` as an instant."
+    )
     all_day: bool = strawberry.field(description="An all-day appointment (heldagsaftale): start is local midnight.")
     indicative_time: bool = strawberry.field(
         description="The time is approximate (tidspunktet er vejledende), e.g. a home-care visit window."
@@ -253,10 +257,11 @@ def _days(records: list[AppointmentRecord], first: date, last: date, include_emp
 
 
 def _covered(record: AppointmentRecord) -> list[date]:
+    """The local dates an appointment covers; times are localised here, compared as instants (ADR 0011)."""
     start = record.start.astimezone(COPENHAGEN)
     end = record.end.astimezone(COPENHAGEN) if record.end is not None else start
     last = end.date()
-    if end > start and end.time() == datetime.min.time():
+    if record.end is not None and record.end > record.start and end.time() == datetime.min.time():
         last -= timedelta(days=1)  # ends at midnight: the next day is not covered
     span = max(0, min((last - start.date()).days, MAX_SPAN_DAYS))
     return [start.date() + timedelta(days=n) for n in range(span + 1)]

@@ -21,11 +21,10 @@ from resolvers.plans import Period
 from resolvers.vocabulary import graphql_enum
 from sources.categories import DataCategory
 from sources.errors import SourceRejected, SourceVersionConflict
+from sources.identifiers import normalise_authorization_id
 from sources.models import BlockKind, BlockRecord, PeriodRecord
 from sources.payloads import COPENHAGEN
 
-AUTHORIZATION_ID = re.compile(r"[0-9BCDFGHJKLMNPQRSTVWXYZ]{5}")
-"""An autorisations-ID: five consonants (Y counts as one) and digits, such as ``CBDJ6``."""
 SOR_CODE = re.compile(r"[0-9]{11,18}")
 """A SOR ID: digits, at least 11 (``378631000016009``)."""
 BLOCK_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
@@ -80,6 +79,13 @@ class Block:
         )
     )
     in_force: bool = strawberry.field(description="Whether the block applies today (Danish time).")
+    unmatchable: bool = strawberry.field(
+        description=(
+            "The consent service holds this block, but whom it is against cannot be read with certainty (an "
+            "identifier that is not one, an unknown identifier system): the gateway applies it to every "
+            "professional (or every place). Revoke it and set it again to fix it."
+        )
+    )
 
     @classmethod
     def from_record(cls, record: BlockRecord, on: date) -> Block:
@@ -92,6 +98,7 @@ class Block:
             data_period=Period.from_record(record.data_period) if record.data_period else None,
             validity=Period.from_record(record.validity),
             in_force=record.validity.contains(on),
+            unmatchable=record.unmatchable,
         )
 
 
@@ -171,8 +178,8 @@ class BlockInput:
 
 
 def _authorization_id(value: str | None) -> str:
-    text = (value or "").strip().upper()
-    if not AUTHORIZATION_ID.fullmatch(text):
+    text = normalise_authorization_id(value)
+    if text is None:
         raise InvalidArgument(
             "block.authorizationId", "an autorisations-ID is five characters: consonants and digits, such as CBDJ6"
         )

@@ -8,7 +8,7 @@ import strawberry
 
 from resolvers.vocabulary import graphql_enum
 from sources.clinical import CodingRecord, OrganisationKind, OrganisationRef
-from sources.errors import SourceError, SourceResponseInvalid, SourceTimeout
+from sources.errors import SourceError, SourceIncomplete, SourceResponseInvalid, SourceTimeout
 
 graphql_enum(
     OrganisationKind,
@@ -55,6 +55,10 @@ class SourceState(Enum):
     INVALID_RESPONSE = strawberry.enum_value(
         "INVALID_RESPONSE", description="Answered with data the gateway could not accept (all or some items missing)."
     )
+    INCOMPLETE = strawberry.enum_value(
+        "INCOMPLETE",
+        description="Answered in part (it reported an error in its answer, or paged beyond the gateway's budget).",
+    )
 
 
 @strawberry.type(description="One source (endpoint) asked for a list, and how it answered.")
@@ -64,16 +68,30 @@ class SourceStatus:
 
 
 def source_statuses(asked: list[str], errors: list[SourceError]) -> list[SourceStatus]:
-    """The status of every endpoint asked, from the errors of those that failed."""
-    failed = {e.source: e for e in errors}
-    return [SourceStatus(source=name, state=_state(failed.get(name))) for name in asked]
+    """The status of every endpoint asked, from the errors of those that failed (the gravest one names it)."""
+    failed: dict[str, SourceState] = {}
+    for error in errors:
+        state = _state(error)
+        if _GRAVITY.index(state) > _GRAVITY.index(failed.get(error.source, SourceState.OK)):
+            failed[error.source] = state
+    return [SourceStatus(source=name, state=failed.get(name, SourceState.OK)) for name in asked]
 
 
-def _state(error: SourceError | None) -> SourceState:
-    if error is None:
-        return SourceState.OK
+_GRAVITY = (
+    SourceState.OK,
+    SourceState.INCOMPLETE,
+    SourceState.INVALID_RESPONSE,
+    SourceState.TIMEOUT,
+    SourceState.UNAVAILABLE,
+)
+"""States from least to most grave: an endpoint that dropped an item and was also cut short is invalid."""
+
+
+def _state(error: SourceError) -> SourceState:
     if isinstance(error, SourceTimeout):
         return SourceState.TIMEOUT
     if isinstance(error, SourceResponseInvalid):
         return SourceState.INVALID_RESPONSE
+    if isinstance(error, SourceIncomplete):
+        return SourceState.INCOMPLETE
     return SourceState.UNAVAILABLE

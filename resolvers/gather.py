@@ -3,9 +3,12 @@
 For every search the caller's :class:`~sources.clinical.ItemFilter` is applied three times: an
 endpoint that is wholly blocked is not asked at all, the date window is cut around blocked data
 periods (one upstream search per remaining piece), and blocked organisations travel in the search
-so the upstream leaves them out. Whatever comes back is filtered again on the way out. Each
-endpoint answers or fails on its own: a failure becomes an error naming that endpoint next to the
-others' items, never an empty list that looks complete.
+so the upstream leaves them out. Whatever comes back is filtered again on the way out, and an item
+two window pieces both returned (a partial date straddling a cut) is kept once. Each endpoint
+answers or fails on its own: a failure becomes an error naming that endpoint next to the others'
+items, never an empty list that looks complete; so does an endpoint's answer that lacks something
+(an item it could not accept, a page budget that ran out, an error it reported), for the patients
+it concerns.
 """
 
 from __future__ import annotations
@@ -13,8 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from aiodataloader import DataLoader
 
@@ -25,12 +27,24 @@ from sources.clinical import (
     DateWindow,
     Endpoint,
     ItemFilter,
+    ItemsAnswer,
     OrganisationKind,
 )
-from sources.errors import SourceError, SourceResponseInvalid
-from sources.payloads import COPENHAGEN
+from sources.errors import SourceError
 
 T = TypeVar("T")
+
+
+class SourceItem(Protocol):
+    """An item of a plan source: its endpoint and its id there identify it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+
+
+Item = TypeVar("Item", bound=SourceItem)
 
 
 @dataclass
@@ -77,21 +91,19 @@ def searches(key: GatherKey, cprs: Sequence[str]) -> list[ClinicalSearch]:
     ]
 
 
-def local_day(record: AppointmentRecord) -> date:
-    return record.start.astimezone(COPENHAGEN).date()
-
-
 def appointment_allowed(record: AppointmentRecord, item_filter: ItemFilter, window: DateWindow) -> bool:
     """The way-out check: inside the window, and neither performer nor place blocked."""
-    day = local_day(record)
-    if not window.contains(day):
+    if not window.contains(record.day):
         return False
     location = record.location.sor if record.location is not None else None
-    return item_filter.allows(record.organisation.sor, day) and (location is None or item_filter.allows(location, day))
+    dated = record.dated
+    return item_filter.allows(record.organisation.sor, dated) and (
+        location is None or item_filter.allows(location, dated)
+    )
 
 
 def merge_appointments(records: Iterable[AppointmentRecord]) -> list[AppointmentRecord]:
-    """One list: de-duplicated by stable ID (the newest version wins), sorted by start, then ID."""
+    """One list: de-duplicated by stable ID (the newest version wins), sorted by start (an instant), then ID."""
     newest: dict[str, AppointmentRecord] = {}
     for record in records:
         current = newest.get(record.id)
@@ -131,8 +143,19 @@ class GroupLoader(DataLoader[GatherKey, Gathered[T]], Generic[T]):
         return value
 
 
-Search = Callable[[ClinicalSearch], Awaitable[tuple[dict[str, list[T]], int]]]
-"""One endpoint's search: items per asked CPR, and how many documents it rejected."""
+Search = Callable[[ClinicalSearch], Awaitable[ItemsAnswer[T]]]
+"""One endpoint's search: items per asked CPR, and what the answer lacks."""
+
+
+def distinct_items(items: list[Item]) -> list[Item]:
+    """Each item once, by source and id (two window pieces may both return an item), in first-seen order."""
+    seen: set[tuple[str, str]] = set()
+    kept: list[Item] = []
+    for item in items:
+        if (item.source, item.id) not in seen:
+            seen.add((item.source, item.id))
+            kept.append(item)
+    return kept
 
 
 def item_loader(
@@ -152,21 +175,21 @@ def item_loader(
         plan = [(e, search_fn, search) for e, search_fn in asked for search in searches(key, cprs)]
         answers = await asyncio.gather(*(fn(search) for _, fn, search in plan), return_exceptions=True)
         result = {cpr: Gathered[T](asked=[e.name for e, _ in asked]) for cpr in cprs}
-        failed: dict[str, SourceError] = {}
+        failed: dict[str, dict[tuple[str, type[SourceError]], SourceError]] = {cpr: {} for cpr in cprs}
         for (endpoint, _, _), answer in zip(plan, answers, strict=True):
-            if isinstance(answer, SourceError):
-                failed.setdefault(endpoint.name, answer)
-                continue
-            if isinstance(answer, BaseException):
+            if isinstance(answer, BaseException) and not isinstance(answer, SourceError):
                 raise answer
-            by_patient, rejected = answer
-            if rejected:
-                failed.setdefault(endpoint.name, SourceResponseInvalid(endpoint.name, "some documents were rejected"))
-            for cpr, items in by_patient.items():
+            for cpr in cprs:
+                errors = [answer] if isinstance(answer, SourceError) else answer.problems_for(cpr)
+                for error in errors:
+                    failed[cpr].setdefault((endpoint.name, type(error)), error)
+            if isinstance(answer, SourceError):
+                continue
+            for cpr, items in answer.by_patient.items():
                 if cpr in result:
                     result[cpr].items.extend(k for item in items if (k := keep(item, key)) is not None)
-        for gathered in result.values():
-            gathered.errors = list(failed.values())
+        for cpr, gathered in result.items():
+            gathered.errors = list(failed[cpr].values())
             gathered.items = finish(gathered.items)
         return result
 
@@ -176,29 +199,15 @@ def item_loader(
 def appointment_loader(sources: Sequence[AppointmentSource]) -> GroupLoader[AppointmentRecord]:
     """The per-request loader of merged appointments over every appointment endpoint."""
 
-    def search(source: AppointmentSource) -> Search[AppointmentRecord]:
-        async def call(query: ClinicalSearch) -> tuple[dict[str, list[AppointmentRecord]], int]:
-            answer = await source.appointments_for(query)
-            return answer.by_patient, answer.rejected
-
-        return call
-
     def keep(record: AppointmentRecord, key: GatherKey) -> AppointmentRecord | None:
         return record if appointment_allowed(record, key.item_filter, key.window) else None
 
-    return item_loader([(s.endpoint, search(s)) for s in sources], keep, merge_appointments)
+    return item_loader([(s.endpoint, s.appointments_for) for s in sources], keep, merge_appointments)
 
 
 def plan_loader(
-    endpoints: Sequence[tuple[Endpoint, Callable[[ClinicalSearch], Awaitable[dict[str, list[T]]]]]],
-    keep: Callable[[T, ItemFilter], T | None],
-) -> GroupLoader[T]:
-    """A loader of plan items (plans, goals or diagnoses) over every plan source."""
-
-    def search(fn: Callable[[ClinicalSearch], Awaitable[dict[str, list[T]]]]) -> Search[T]:
-        async def call(query: ClinicalSearch) -> tuple[dict[str, list[T]], int]:
-            return await fn(query), 0
-
-        return call
-
-    return item_loader([(e, search(fn)) for e, fn in endpoints], lambda item, key: keep(item, key.item_filter))
+    endpoints: Sequence[tuple[Endpoint, Search[Item]]],
+    keep: Callable[[Item, ItemFilter], Item | None],
+) -> GroupLoader[Item]:
+    """A loader of plan items (plans, goals or diagnoses) over every plan source, each item once."""
+    return item_loader(list(endpoints), lambda item, key: keep(item, key.item_filter), distinct_items)

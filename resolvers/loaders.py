@@ -2,7 +2,9 @@
 
 Built once per request inside the running loop (aiodataloader captures the loop). A source failure
 rejects every key of that batch with the :class:`~sources.errors.SourceError`, so each field that
-awaited it becomes ``null`` with a coded error while the rest of the overview resolves.
+awaited it becomes ``null`` with a coded error while the rest of the overview resolves; an adapter
+that could not read one key's entry answers that key with its error (:mod:`sources.keyed`), which
+rejects only that key.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ V = TypeVar("V")
 class BatchLoader(DataLoader[K, V | None], Generic[K, V]):
     """A loader over one batch-first adapter method; missing keys load as ``None``."""
 
-    def __init__(self, fetch: Callable[[Sequence[K]], Awaitable[Mapping[K, V | None]]]) -> None:
+    def __init__(self, fetch: Callable[[Sequence[K]], Awaitable[Mapping[K, V | SourceError | None]]]) -> None:
         super().__init__()
         self._fetch = fetch
 
@@ -74,7 +76,7 @@ class Loaders:
     def for_request(cls, sources: Sources) -> Loaders:
         """Fresh loaders for one request: no cache ever crosses requests or users."""
         return cls(
-            persons=BatchLoader(sources.cpr.persons_for),
+            persons=BatchLoader(sources.cpr.read_persons),
             gp_assignments=BatchLoader(sources.yderregister.gp_assignments_for),
             practices=BatchLoader(sources.yderregister.practices_for),
             master_cards=BatchLoader(sources.stamkort.master_cards_for),

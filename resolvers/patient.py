@@ -11,7 +11,7 @@ from resolvers.access_log import AccessLog, log_window, read_access_log
 from resolvers.appointments import AppointmentFilter, Appointments, apply_filter, window_of
 from resolvers.appointments import build as build_appointments
 from resolvers.blocks import Block, patient_blocks
-from resolvers.context import Info, gather, load, plan_of, require, returned
+from resolvers.context import Info, gather, load, plan_of, report, require, returned
 from resolvers.directives import reveals
 from resolvers.gather import Gathered, GatherKey
 from resolvers.master_card import MasterCard
@@ -47,6 +47,7 @@ class Patient:
         practice = await info.context.loaders.practices.get(assignment.ydernummer)
         if practice is None:
             return None
+        report(info, list(practice.problems))
         returned(info, self.cpr, DataCategory.GP)
         return await GeneralPractitioner.for_caller(info, self.cpr, practice)
 
@@ -56,7 +57,10 @@ class Patient:
     )
     async def master_card(self, info: Info) -> MasterCard | None:
         record = await load(info, self.cpr, DataCategory.MASTER_CARD, info.context.loaders.master_cards)
-        return MasterCard(cpr=self.cpr, record=record) if record is not None else None
+        if record is None:
+            return None
+        report(info, list(record.problems))
+        return MasterCard(cpr=self.cpr, record=record)
 
     @strawberry.field(
         description=(

@@ -68,8 +68,10 @@ graphql_enum(
 @strawberry.type(description="A postal address (adresse).")
 class PostalAddress:
     line: str = strawberry.field(description="Street, number, floor and door (vejnavn, husnummer, etage, dør).")
-    postal_code: str = strawberry.field(description="Postal code (postnummer).")
-    city: str = strawberry.field(description="Postal district (postdistrikt).")
+    postal_code: str | None = strawberry.field(
+        description="Postal code (postnummer); null when CPR has none (a person without a fixed address)."
+    )
+    city: str | None = strawberry.field(description="Postal district (postdistrikt); null when CPR has none.")
     municipality_code: str | None = strawberry.field(description="Municipality code (kommunekode), 4 digits.")
 
     @classmethod
@@ -82,7 +84,9 @@ class PostalAddress:
         )
 
     def one_line(self) -> str:
-        return f"{self.line}, {self.postal_code} {self.city}"
+        """``line, postal code city``, leaving out what is not known."""
+        town = " ".join(part for part in (self.postal_code, self.city) if part)
+        return ", ".join(part for part in (self.line, town) if part)
 
 
 @strawberry.type(description="The patient as registered in CPR (Det Centrale Personregister).")

@@ -36,6 +36,17 @@ class Period:
     def from_record(cls, record: PeriodRecord) -> Period:
         return cls(start=record.start, end=record.end)
 
+    @classmethod
+    def of(cls, record: PeriodRecord | None) -> Period | None:
+        return cls.from_record(record) if record is not None else None
+
+
+def exact_day(dated: PeriodRecord | None) -> date | None:
+    """The one date a source gave, or ``None`` when it gave none or only a month or a year (ADR 0011)."""
+    if dated is None or dated.start is None or dated.start != dated.end:
+        return None
+    return dated.start
+
 
 @strawberry.type(description="An intervention (indsats) of a plan, e.g. FSIII G1.39 Sårbehandling.")
 class Intervention:
@@ -111,8 +122,12 @@ class Goal:
     expressed_by: str | None = strawberry.field(description="Who set it: patient, practitioner or related-person.")
     profession: str | None = strawberry.field(description="For a sub-goal: the profession it belongs to (faggruppe).")
     organisation: Organisation = strawberry.field(description="The responsible organisation.")
-    start: date | None = strawberry.field(description="When the goal was set.")
-    due: date | None = strawberry.field(description="When it should be reached (måldato).")
+    start: date | None = strawberry.field(
+        description="When the goal was set; null when the source gave no date or only a month or a year."
+    )
+    due: date | None = strawberry.field(
+        description="When it should be reached (måldato); null when not given as a date."
+    )
     part_of_id: strawberry.ID | None = strawberry.field(description="For a sub-goal: the overall goal it serves.")
     diagnosis_ids: list[strawberry.ID] = strawberry.field(description="What it addresses (IDs of `diagnoses`).")
     category: Coding | None = strawberry.field(description="The source's category, e.g. FSIII tilstandsmål.")
@@ -138,8 +153,8 @@ class Goal:
                 expressed_by=r.expressed_by,
                 profession=r.profession,
                 organisation=Organisation.from_record(r.organisation),
-                start=r.start,
-                due=r.due,
+                start=exact_day(r.start),
+                due=exact_day(r.due),
                 part_of_id=strawberry.ID(r.part_of) if r.part_of else None,
                 diagnosis_ids=[strawberry.ID(c) for c in r.addresses],
                 category=Coding.from_record(r.category),
@@ -173,8 +188,22 @@ class Diagnosis:
     display: str = strawberry.field(description="The Danish display text (betegnelse).")
     clinical_status: str | None = strawberry.field(description="Clinical status (e.g. active, resolved).")
     category: str | None = strawberry.field(description="encounter-diagnosis or problem-list-item.")
-    onset: date | None = strawberry.field(description="When it began.")
-    recorded: date | None = strawberry.field(description="When it was recorded.")
+    onset: date | None = strawberry.field(
+        description="When it began, when the source gave a date (a dateTime is its date in Denmark)."
+    )
+    recorded: date | None = strawberry.field(
+        description="When it was recorded, when the source gave a date (a dateTime is its date in Denmark)."
+    )
+    onset_period: Period | None = strawberry.field(
+        description=(
+            "The dates the onset may lie in: one day for a date, the month or year for a partial date "
+            "(2019-06 is 2019-06-01 to 2019-06-30), or the source's onset period; null when unknown or given "
+            "only as an age or a text."
+        )
+    )
+    recorded_period: Period | None = strawberry.field(
+        description="The dates the recorded date may denote: one day, or the month or year of a partial date."
+    )
     organisation: Organisation = strawberry.field(description="The organisation that recorded it.")
     source: str = strawberry.field(description="The plan source it came from.")
 
@@ -187,8 +216,10 @@ class Diagnosis:
             display=r.display,
             clinical_status=r.clinical_status,
             category=r.category,
-            onset=r.onset,
-            recorded=r.recorded,
+            onset=exact_day(r.onset),
+            recorded=exact_day(r.recorded),
+            onset_period=Period.of(r.onset),
+            recorded_period=Period.of(r.recorded),
             organisation=Organisation.from_record(r.organisation),
             source=r.source,
         )
@@ -220,12 +251,12 @@ class Diagnoses:
 
 def keep_plan(plan: CarePlanRecord, item_filter: ItemFilter) -> CarePlanRecord | None:
     """The plan without interventions performed by blocked organisations; ``None`` if blocked itself."""
-    if not item_filter.allows(plan.organisation.sor, plan.day):
+    if not item_filter.allows(plan.organisation.sor, plan.dated):
         return None
     kept = tuple(
         i
         for i in plan.interventions
-        if i.performer is None or item_filter.allows(i.performer.sor, i.period.start or plan.day)
+        if i.performer is None or item_filter.allows(i.performer.sor, i.started or plan.dated)
     )
     if kept == plan.interventions:
         return plan
@@ -233,19 +264,20 @@ def keep_plan(plan: CarePlanRecord, item_filter: ItemFilter) -> CarePlanRecord |
 
 
 def keep_goal(goal: GoalRecord, item_filter: ItemFilter) -> GoalRecord | None:
-    return goal if item_filter.allows(goal.organisation.sor, goal.day) else None
+    return goal if item_filter.allows(goal.organisation.sor, goal.dated) else None
 
 
 def keep_condition(condition: ConditionRecord, item_filter: ItemFilter) -> ConditionRecord | None:
-    return condition if item_filter.allows(condition.organisation.sor, condition.day) else None
+    return condition if item_filter.allows(condition.organisation.sor, condition.dated) else None
 
 
-def _newest_first(day: date | None, ident: str) -> tuple[int, str]:
+def _newest_first(dated: PeriodRecord | None, ident: str) -> tuple[int, str]:
+    day = dated.start if dated is not None else None
     return (-(day.toordinal() if day else 0), ident)
 
 
 def care_plans(found: Gathered[CarePlanRecord], withheld: bool) -> CarePlans:
-    records = sorted(found.items, key=lambda r: _newest_first(r.day, r.id))
+    records = sorted(found.items, key=lambda r: _newest_first(r.dated, r.id))
     return CarePlans(
         items=[CarePlan.from_record(r) for r in records],
         withheld=withheld,
@@ -255,7 +287,7 @@ def care_plans(found: Gathered[CarePlanRecord], withheld: bool) -> CarePlans:
 
 
 def goals(found: Gathered[GoalRecord], withheld: bool) -> Goals:
-    records = sorted(found.items, key=lambda r: _newest_first(r.day, r.id))
+    records = sorted(found.items, key=lambda r: _newest_first(r.dated, r.id))
     return Goals(
         items=Goal.tree(records),
         withheld=withheld,
@@ -265,7 +297,7 @@ def goals(found: Gathered[GoalRecord], withheld: bool) -> Goals:
 
 
 def diagnoses(found: Gathered[ConditionRecord], withheld: bool) -> Diagnoses:
-    records = sorted(found.items, key=lambda r: _newest_first(r.day, r.id))
+    records = sorted(found.items, key=lambda r: _newest_first(r.dated, r.id))
     return Diagnoses(
         items=[Diagnosis.from_record(r) for r in records],
         withheld=withheld,

@@ -7,17 +7,22 @@ include ``endpoint``. Route (``docs/sources/appointments.md``)::
         [&date=ge<YYYY-MM-DD>][&date=lt<YYYY-MM-DD>]       local start date, half-open
         [&status:not=cancelled]                             comma-separated statuses to leave out
         [&performer-organization:not=urn:oid:1.2.208.176.1.1|<sor>]...   repeated = AND, exact SOR
+        [&_include=Appointment:patient]                     the Patients literal references point at
         [&_count=<1..200>][&_offset=<n>]                    paging (50 a page; next link carries _offset)
 
 Any other parameter, or a malformed one, is ``400`` with an ``OperationOutcome``. A ``deprecated``
-appointment is served as ``cancelled``. The helpers here are shared with ``sandbox/dds.py``.
+appointment is served as ``cancelled``. An appointment names its patient as its
+``patient_reference`` says (a CPR identifier, a literal ``Patient/<id>`` or a contained ``#patient``),
+and a relative taking part as a ``RelatedPerson`` participant with the relative's CPR number. The
+helpers here are shared with ``sandbox/dds.py``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -67,6 +72,7 @@ class Search:
     not_organisations: set[str] = field(default_factory=set)
     count: int = PAGE_SIZE
     offset: int = 0
+    include_patients: bool = False
 
 
 def create_app(population: Population, endpoint: str) -> Starlette:
@@ -79,7 +85,7 @@ def create_app(population: Population, endpoint: str) -> Starlette:
             return outcome(400, "invalid", str(exc))
         matches = sorted(
             (a for a in population.clinical.appointments if endpoint in a.endpoints and _matches(a, query)),
-            key=lambda a: (local(a.start), a.id),
+            key=lambda a: (a.start.astimezone(UTC), a.id),
         )
         page = matches[query.offset : query.offset + query.count]
         links = [{"relation": "self", "url": str(request.url)}]
@@ -94,6 +100,16 @@ def create_app(population: Population, endpoint: str) -> Starlette:
             }
             for a in page
         ]
+        if query.include_patients:
+            literal = sorted({a.cpr for a in page if a.patient_reference == "literal"})
+            entries += [
+                {
+                    "fullUrl": f"{request.base_url}fhir/Patient/{patient_id(cpr)}",
+                    "resource": patient_resource(cpr),
+                    "search": {"mode": "include"},
+                }
+                for cpr in literal
+            ]
         bundle = {"resourceType": "Bundle", "type": "searchset", "total": len(matches), "link": links, "entry": entries}
         return fhir(bundle)
 
@@ -116,6 +132,10 @@ def _search(items: list[tuple[str, str]]) -> Search:
                 raise BadRequest("status:not must list appointment statuses")
         elif key == "performer-organization:not":
             query.not_organisations.add(parse_sor(value))
+        elif key == "_include":
+            if value != "Appointment:patient":
+                raise BadRequest("only _include=Appointment:patient is supported")
+            query.include_patients = True
         elif key in ("_count", "_offset"):
             if not value.isdigit():
                 raise BadRequest(f"{key} must be a number")
@@ -263,7 +283,7 @@ def appointment_resource(population: Population, appointment: Appointment) -> di
     organisation = appointment.organisation_sor
     resource["contained"] = [_location(population, appointment)]
     resource["participant"] = [
-        _participant({"type": "Patient", "identifier": {"system": CPR_SYSTEM, "value": appointment.cpr}}),
+        _participant(_patient_actor(appointment, resource["contained"])),
         _participant(
             {
                 "type": "HealthcareService",
@@ -273,7 +293,35 @@ def appointment_resource(population: Population, appointment: Appointment) -> di
         ),
         _participant({"type": "Location", "reference": "#location", "display": resource["contained"][0]["name"]}),
     ]
+    if appointment.related_person_cpr:
+        relative = {
+            "type": "RelatedPerson",
+            "identifier": {"system": CPR_SYSTEM, "value": appointment.related_person_cpr},
+        }
+        resource["participant"].insert(0, _participant(relative))
     return resource
+
+
+def patient_id(cpr: str) -> str:
+    """The id the endpoint gives a patient's ``Patient`` resource (not the CPR number)."""
+    return "p-" + hashlib.sha256(cpr.encode()).hexdigest()[:12]
+
+
+def patient_resource(cpr: str, resource_id: str | None = None) -> dict[str, Any]:
+    return {
+        "resourceType": "Patient",
+        "id": resource_id or patient_id(cpr),
+        "identifier": [{"system": CPR_SYSTEM, "value": cpr}],
+    }
+
+
+def _patient_actor(appointment: Appointment, contained: list[dict[str, Any]]) -> dict[str, Any]:
+    if appointment.patient_reference == "literal":
+        return {"reference": f"Patient/{patient_id(appointment.cpr)}"}
+    if appointment.patient_reference == "contained":
+        contained.append(patient_resource(appointment.cpr, "patient"))
+        return {"reference": "#patient"}
+    return {"type": "Patient", "identifier": {"system": CPR_SYSTEM, "value": appointment.cpr}}
 
 
 def _participant(actor: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,13 @@ class Appointment:
     version: int = 1
     earlier_starts: list[datetime] = field(default_factory=list)
     deprecated: bool = False
+    patient_reference: str = "identifier"
+    """How the FHIR endpoints name the patient: ``identifier`` (a CPR identifier on the actor),
+    ``literal`` (``Patient/<id>``, the Patient served with ``_include=Appointment:patient``) or
+    ``contained`` (``#patient``, the Patient contained in the appointment)."""
+    related_person_cpr: str | None = None
+    """A relative taking part (a parent at a child's visit): a ``RelatedPerson`` participant with this
+    CPR number on FHIR, an ``IND`` participant in the APD document. Never the appointment's subject."""
 
 
 @dataclass
@@ -170,6 +178,11 @@ class Condition:
     recorded: date
     category: str = "problem-list-item"
     clinical_status: str = "active"
+    recorded_value: str | None = None
+    """The ``recordedDate`` as sent, when it is not ``recorded`` as a date (``2019-06``, a UTC dateTime;
+    ``""``: not sent at all); searches still match on ``recorded``."""
+    onset: dict[str, Any] | None = None
+    """The ``onset[x]`` element as sent (``{"onsetPeriod": {...}}``, ``{"onsetString": "..."}``)."""
 
 
 @dataclass

@@ -120,6 +120,7 @@ def _consent(block: Block) -> dict[str, Any]:
         provision["dataPeriod"] = data
     if block.kind == "organisation":
         provision["extension"] = [{"url": INCLUDE_SUBUNITS_URL, "valueBoolean": block.include_subunits}]
+    provision |= block.wire or {}
     return {
         "resourceType": "Consent",
         "id": block.id,

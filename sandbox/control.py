@@ -13,6 +13,16 @@ fault knobs apply before the source answers:
   ``encoding`` (``identity`` | ``gzip`` | ``deflate``). ``Recorder.bytes_sent`` counts the body bytes
   that really left, so tests can tell how much of a huge answer the gateway read.
 
+Knobs for what real FHIR servers do to a searchset ``Bundle`` (issue 10):
+
+- ``outcome``: ``error`` | ``fatal`` | ``warning`` | ``information`` adds an ``OperationOutcome`` entry
+  (``search.mode = outcome``, "partition timed out") to every page, as a server does whose answer
+  is partial; ``""`` adds none;
+- ``max_count``: caps a search's ``_count`` at this page size (a server capping at 10); 0 does not;
+- ``next_link``: ``absolute`` (as the source writes it) | ``relative`` (relative to the FHIR base,
+  ``Appointment?…``) | ``hapi`` (HAPI's ``[base]?_getpages=<id>&_getpagesoffset=<n>``, which this
+  wrapper then serves; an unknown ``_getpages`` id is ``410``).
+
 The control routes live under ``/_sandbox/`` and are not recorded:
 ``GET /_sandbox/requests``, ``DELETE /_sandbox/requests`` (also zeroes ``bytes_sent``),
 ``GET /_sandbox/sent`` (``{"bytes": n}``), ``GET|PUT /_sandbox/faults``. Any other ``/_sandbox/``
@@ -22,18 +32,24 @@ route is the wrapped source's own (the issuer's ``/_sandbox/keys``).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import random
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.shaping import ENCODINGS, Shaper
 
 MODES = ("ok", "down", "hang", "garbage", "not_json")
+OUTCOMES = ("", "error", "fatal", "warning", "information")
+NEXT_LINKS = ("absolute", "relative", "hapi")
+FHIR_BASE = "/fhir"
 
 
 @dataclass
@@ -45,6 +61,9 @@ class Faults:
     error_rate: float = 0.0
     mode: str = "ok"
     hang_s: float = 30.0
+    outcome: str = ""
+    max_count: int = 0
+    next_link: str = "absolute"
     drip_ms: float = 0.0
     pad_bytes: int = 0
     pad_path: str = ""
@@ -54,11 +73,19 @@ class Faults:
         for key, value in values.items():
             if key not in self.__dataclass_fields__:
                 raise ValueError(f"unknown fault knob {key!r}")
-            if key == "mode" and value not in MODES:
-                raise ValueError(f"mode must be one of {MODES}")
-            if key == "encoding" and value not in ENCODINGS:
-                raise ValueError(f"encoding must be one of {ENCODINGS}")
+            for knob, allowed in (
+                ("mode", MODES),
+                ("outcome", OUTCOMES),
+                ("next_link", NEXT_LINKS),
+                ("encoding", ENCODINGS),
+            ):
+                if key == knob and value not in allowed:
+                    raise ValueError(f"{knob} must be one of {allowed}")
             setattr(self, key, type(getattr(self, key))(value))
+
+    @property
+    def rewrites_bundles(self) -> bool:
+        return bool(self.outcome) or self.next_link != "absolute"
 
 
 @dataclass(frozen=True)
@@ -99,6 +126,8 @@ class Controlled:
         self.faults = faults or Faults()
         self.recorder = Recorder()
         self._rng = random.Random(seed)
+        self._pages: dict[str, str] = {}
+        """HAPI-style paging: a ``_getpages`` id → the search (path and query) it continues."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -117,7 +146,7 @@ class Controlled:
         disconnected = asyncio.Event()
         watcher = asyncio.create_task(_watch_disconnect(receive, disconnected))
         f = self.faults
-        shaped = Shaper(
+        shaped: Send = Shaper(
             send,
             drip_ms=f.drip_ms,
             pad_bytes=f.pad_bytes if path.startswith(f.pad_path) else 0,
@@ -127,12 +156,61 @@ class Controlled:
         )
         try:
             response = await self._fault()
+            if response is None:
+                scope, response = self._paging(scope)
             if response is not None:
                 await response(scope, _replay(body), shaped)
                 return
+            if f.rewrites_bundles:
+                shaped = _rewriting(shaped, scope, self._rewrite)
             await self.app(scope, _replay(body), shaped)
         finally:
             watcher.cancel()
+
+    def _paging(self, scope: Scope) -> tuple[Scope, Response | None]:
+        """The request as the source sees it: ``_count`` capped, a HAPI ``_getpages`` turned back into its search."""
+        query = parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True)
+        getpages = scope["path"].rstrip("/") == FHIR_BASE and any(k == "_getpages" for k, _ in query)
+        if not getpages and self.faults.max_count <= 0:
+            return scope, None
+        if getpages:
+            values = dict(query)
+            search = self._pages.get(values["_getpages"])
+            if search is None:
+                return scope, _outcome(410, "not-found", "the search has expired")
+            path, _, rest = search.partition("?")
+            query = [*parse_qsl(rest), ("_offset", values.get("_getpagesoffset", "0"))]
+            if "_count" in values:
+                query = [(k, v) for k, v in query if k != "_count"] + [("_count", values["_count"])]
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+        cap = self.faults.max_count
+        if cap > 0:
+            query = [(k, str(min(int(v), cap)) if k == "_count" and v.isdigit() else v) for k, v in query]
+        return {**scope, "query_string": urlencode(query).encode()}, None
+
+    def _rewrite(self, bundle: dict[str, Any], scope: Scope) -> None:
+        """Make a searchset page look as the knobs say: an error outcome in it, its next link restyled."""
+        if self.faults.outcome:
+            issue = {"severity": self.faults.outcome, "code": "timeout", "diagnostics": "partition timed out"}
+            outcome = {"resourceType": "OperationOutcome", "issue": [issue]}
+            bundle.setdefault("entry", []).append({"resource": outcome, "search": {"mode": "outcome"}})
+        for link in bundle.get("link", []):
+            if link.get("relation") == "next" and isinstance(link.get("url"), str):
+                link["url"] = self._next_link(link["url"], scope)
+
+    def _next_link(self, url: str, scope: Scope) -> str:
+        parts = urlsplit(url)
+        if self.faults.next_link == "relative":
+            return parts.path.removeprefix(FHIR_BASE + "/") + (f"?{parts.query}" if parts.query else "")
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        offset = next((v for k, v in query if k == "_offset"), "0")
+        count = next((v for k, v in query if k == "_count"), None)
+        search = f"{parts.path}?{urlencode([(k, v) for k, v in query if k not in ('_offset', '_count')])}"
+        page_id = hashlib.sha256(search.encode()).hexdigest()[:16]
+        self._pages[page_id] = search
+        paging = [("_getpages", page_id), ("_getpagesoffset", offset), *([("_count", count)] if count else [])]
+        base = urlunsplit((parts.scheme, parts.netloc, FHIR_BASE, "", ""))
+        return f"{base}?{urlencode([*paging, ('_bundletype', 'searchset')])}"
 
     async def _fault(self) -> Response | None:
         f = self.faults
@@ -173,6 +251,41 @@ class Controlled:
             await self.app(scope, receive, send)
             return
         await response(scope, receive, send)
+
+
+def _outcome(status: int, code: str, text: str) -> Response:
+    issue = {"severity": "error", "code": code, "diagnostics": text}
+    return JSONResponse({"resourceType": "OperationOutcome", "issue": [issue]}, status_code=status)
+
+
+def _rewriting(send: Send, scope: Scope, rewrite: Callable[[dict[str, Any], Scope], None]) -> Send:
+    """A ``send`` that holds a JSON answer back, lets ``rewrite`` change a searchset Bundle, and sends it on."""
+    start: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    async def rewritten(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+            return
+        if message["type"] != "http.response.body":
+            await send(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body"):
+            return
+        body = b"".join(chunks)
+        try:
+            document = json.loads(body)
+        except ValueError:
+            document = None
+        if isinstance(document, dict) and document.get("resourceType") == "Bundle":
+            rewrite(document, scope)
+            body = json.dumps(document).encode()
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    return rewritten
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -106,7 +106,7 @@ def patient_resource(person: Person) -> dict[str, Any]:
         "identifier": [{"use": "official", **_cpr_identifier(person.cpr)}],
         "name": [{"use": "official", "family": person.family_name, "given": person.given_name.split()}],
         "gender": "male" if person.male else "female",
-        "birthDate": person.birth_date.isoformat(),
+        "birthDate": person.birth_date_wire or person.birth_date.isoformat(),
     }
     if person.protected:
         patient["meta"] = {"security": [{"system": CONFIDENTIALITY, "code": "R"}]}
@@ -117,15 +117,9 @@ def patient_resource(person: Person) -> dict[str, Any]:
             patient["deceasedBoolean"] = True
     if person.status not in ADDRESS_SUPPRESSED:
         address = person.address
-        patient["address"] = [
-            {
-                "use": "home",
-                "line": [address.line],
-                "postalCode": address.postal_code,
-                "city": address.city,
-                "district": address.municipality_code,
-            }
-        ]
+        home = {"use": "home", "line": [address.line], "postalCode": address.postal_code, "city": address.city}
+        # A person without a fixed address (status 03, "Uden fast bopæl") has no postal code or city.
+        patient["address"] = [{k: v for k, v in home.items() if v} | {"district": address.municipality_code}]
     marital = _MARITAL.get(person.civil_status)
     if marital is not None:
         system, code = marital

@@ -22,7 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html import escape
 from typing import Any
 
@@ -90,15 +90,20 @@ def documents(population: Population) -> Iterator[Document]:
     for appointment in population.clinical.appointments:
         if "dds" not in appointment.endpoints:
             continue
-        duration = appointment.end - appointment.start if appointment.end is not None else None
+        # Elapsed time, in UTC: two datetimes of one ZoneInfo subtract by wall clock (02:15+01:00 - 02:30+02:00).
+        duration = _utc(appointment.end) - _utc(appointment.start) if appointment.end is not None else None
         for version in range(1, appointment.version + 1):
             newest = version == appointment.version
             start = appointment.start
             if not newest and version - 1 < len(appointment.earlier_starts):
                 start = appointment.earlier_starts[version - 1]
-            end = start + duration if duration is not None else None
+            end = _utc(start) + duration if duration is not None else None
             state = "superseded" if not newest or appointment.deprecated else "current"
             yield Document(appointment, version, start, end, state)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
 
 
 def create_app(population: Population) -> Starlette:

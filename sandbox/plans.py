@@ -3,13 +3,17 @@
 Routes (``docs/sources/plans.md``), each a searchset ``Bundle`` paged by ``_count`` (default 50)
 with ``link[relation=next]``:
 
-- ``GET /fhir/CarePlan``: ``population.clinical.care_plans`` of this endpoint, ``date`` on the period;
+- ``GET /fhir/CarePlan``: ``population.clinical.care_plans`` of this endpoint, ``date`` on the period
+  (FHIR's overlap semantics: ``ge`` matches a plan still running) and ``period-start`` on the start
+  (our ``SearchParameter``: only plans that *started* in the range);
 - ``GET /fhir/Goal``: ``population.clinical.goals``, ``start-date`` on the goal's start;
 - ``GET /fhir/Condition``: ``population.clinical.conditions``, ``recorded-date`` on the recorded date.
 
-Every search takes ``patient.identifier`` (required), its date parameter (``ge``/``gt``/``le``/``lt``/
+Every search takes ``patient.identifier`` (required), its date parameters (``ge``/``gt``/``le``/``lt``/
 ``eq`` prefixes, repeatable), ``custodian:not`` (repeatable, a SOR code each), ``_count`` and
 ``_offset`` (the next links). Any other parameter, or a malformed value, is a 400 OperationOutcome.
+A condition may carry raw wire values (``Condition.recorded_value``, ``Condition.onset``) to serve
+partial dates and ``onset[x]`` choice types exactly as a real source sends them.
 """
 
 from __future__ import annotations
@@ -94,10 +98,12 @@ def create_app(population: Population, endpoint: str) -> Starlette:
             {"display": name} if name else {}
         )
 
-    def route(resource_type: str, date_param: str, search_items: Callable[[_Search], list[dict[str, Any]]]) -> Route:
+    def route(
+        resource_type: str, date_params: tuple[str, ...], search_items: Callable[[_Search], list[dict[str, Any]]]
+    ) -> Route:
         async def handle(request: Request) -> JSONResponse:
             try:
-                search = _parse(request, date_param)
+                search = _parse(request, date_params)
             except _BadRequest as exc:
                 return _outcome(str(exc))
             resources = search_items(search)
@@ -118,7 +124,8 @@ def create_app(population: Population, endpoint: str) -> Starlette:
             for p in world.care_plans
             if p.endpoint == endpoint
             and _wanted(search, p.cpr, p.organisation_sor)
-            and all(_overlaps(op, day, p.start, p.end) for op, day in search.dates)
+            and all(_overlaps(op, day, p.start, p.end) for op, day in search.dates if not op.startswith("start:"))
+            and all(_compare(op[6:], p.start, day) for op, day in search.dates if op.startswith("start:"))
         ]
 
     def goals(search: _Search) -> list[dict[str, Any]]:
@@ -141,16 +148,17 @@ def create_app(population: Population, endpoint: str) -> Starlette:
 
     return Starlette(
         routes=[
-            route("CarePlan", "date", care_plans),
-            route("Goal", "start-date", goals),
-            route("Condition", "recorded-date", conditions),
+            route("CarePlan", ("date", "period-start"), care_plans),
+            route("Goal", ("start-date",), goals),
+            route("Condition", ("recorded-date",), conditions),
         ]
     )
 
 
-def _parse(request: Request, date_param: str) -> _Search:
+def _parse(request: Request, date_params: tuple[str, ...]) -> _Search:
+    """The search; a ``period-start`` bound is kept with its prefix marked ``start:``."""
     params = request.query_params
-    unknown = set(params.keys()) - _COMMON - {date_param}
+    unknown = set(params.keys()) - _COMMON - set(date_params)
     if unknown:
         raise _BadRequest("unknown search parameter")
     value = params.get("patient.identifier", "")
@@ -158,11 +166,13 @@ def _parse(request: Request, date_param: str) -> _Search:
     if not value or not all(_CPR.fullmatch(cpr) for cpr in cprs):
         raise _BadRequest("patient.identifier must list CPR numbers")
     dates = []
-    for item in params.getlist(date_param):
-        match = _DATE_VALUE.fullmatch(item)
-        if match is None:
-            raise _BadRequest(f"{date_param} must be a date with an optional prefix")
-        dates.append((match.group(1) or "eq", date.fromisoformat(match.group(2))))
+    for date_param in date_params:
+        for item in params.getlist(date_param):
+            match = _DATE_VALUE.fullmatch(item)
+            if match is None:
+                raise _BadRequest(f"{date_param} must be a date with an optional prefix")
+            op = match.group(1) or "eq"
+            dates.append((f"start:{op}" if date_param == "period-start" else op, date.fromisoformat(match.group(2))))
     excluded = [item.removeprefix(f"{SOR_SYSTEM}|") for item in params.getlist("custodian:not")]
     if not all(_SOR.fullmatch(sor) for sor in excluded):
         raise _BadRequest("custodian:not must name a SOR code")
@@ -310,6 +320,7 @@ def _goal(goal: Goal, organisation: OrganisationRender) -> dict[str, Any]:
 
 def _condition(condition: Condition, organisation: OrganisationRender) -> dict[str, Any]:
     owner = organisation(condition.organisation_sor)
+    recorded = condition.recorded_value or condition.recorded.isoformat()
     system = CODE_SYSTEMS["SKS-D"] if condition.system == "SKS" else CODE_SYSTEMS.get(condition.system)
     coding: dict[str, str] = {"system": system or condition.system, "code": condition.code}
     if condition.system == "SNOMED":
@@ -321,5 +332,6 @@ def _condition(condition: Condition, organisation: OrganisationRender) -> dict[s
         "clinicalStatus": {"coding": [{"system": CLINICAL_STATUS_SYSTEM, "code": condition.clinical_status}]},
         "category": [{"coding": [{"system": CONDITION_CATEGORY_SYSTEM, "code": condition.category}]}],
         "code": {"coding": [coding], "text": condition.display},
-        "recordedDate": condition.recorded.isoformat(),
+        **({} if condition.recorded_value == "" else {"recordedDate": recorded}),
+        **(condition.onset or {}),
     }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from faker import Faker
@@ -45,6 +46,8 @@ class Person:
     guardians: list[str] = field(default_factory=list)
     ydernummer: str | None = None
     insurance_group: int = 1
+    birth_date_wire: str | None = None
+    """The ``birthDate`` as CPR sends it, when it is not the CPR number's date (a year, a dateTime)."""
 
     @property
     def birth_date(self) -> date:
@@ -114,6 +117,9 @@ class Block:
     data_end: date | None = None
     valid_from: date | None = None
     valid_to: date | None = None
+    wire: dict[str, Any] | None = None
+    """``provision`` elements as the consent service sends them, replacing those made from the fields
+    (a ``dataPeriod`` of years, a validity end in UTC, an actor in an unknown identifier system)."""
 
 
 @dataclass
@@ -182,6 +188,7 @@ def build_population(seed: int = 2016, patients: int = 200, *, anchor: date | No
     """
     from sandbox.clinical_gen import add_clinical
     from sandbox.personas import add_medcom_test_persons, add_personas
+    from sandbox.quirks import add_quirks
 
     rng = random.Random(seed)
     fake = Faker("da_DK")
@@ -193,6 +200,7 @@ def build_population(seed: int = 2016, patients: int = 200, *, anchor: date | No
     _add_generated(population, rng, fake, patients)
     _relate_gps(population)
     add_clinical(population, random.Random(seed + 1), population.anchor)
+    add_quirks(population)
     return population
 
 

@@ -11,10 +11,13 @@ the single ``encounter moodCode="APT"`` entry are read:
 - status: ``active`` → booked, or fulfilled once its end (its start when the end is unknown) has
   passed; ``completed`` → fulfilled; ``cancelled``/``aborted`` → cancelled; ``nullified`` →
   entered-in-error;
-- time: encounter ``effectiveTime`` low/high; a date-only low, or a low at local midnight with an
-  unknown high, is an all-day appointment (its end the next local midnight after its last day);
-- performer (SOR + organisation name), location (``LOC``/``DST``: SOR, address, the room in
-  ``playingEntity/name``; ``SBJ``: the citizen's home), ``RSON`` reason, ``GuidedIntervalType``
+- time: encounter ``effectiveTime`` low/high, kept as instants in UTC and compared as instants (the
+  night the clocks go back, 02:30+0200 to 02:15+0100 is 45 minutes); a date-only low, or a low at
+  local midnight with an unknown high, is an all-day appointment (its end the next local midnight
+  after its last day);
+- performer (SOR + organisation name), location (the first participant of a place type: ``LOC``/
+  ``DST``: SOR, address, the room in ``playingEntity/name``; ``SBJ``: the citizen's home; any other
+  participant, such as a relative, is never read as a place), ``RSON`` reason, ``GuidedIntervalType``
   precondition (an indicative time and its note), ``RepeatingAppointmentType`` series ID;
 - title: the narrative table's "Vedrørende" cell, else the section title.
 
@@ -201,7 +204,7 @@ def _timestamp(value: str) -> date | datetime:
         parsed = datetime.strptime(f"{year}{month}{day}{hour}{minute}{second or '00'}{offset}", "%Y%m%d%H%M%S%z")
     except ValueError as exc:
         raise ApdParseError("timestamp is not a valid time") from exc
-    return parsed.astimezone(COPENHAGEN)
+    return parsed.astimezone(UTC)
 
 
 def _optional_datetime(value: str | None) -> datetime | None:
@@ -212,7 +215,8 @@ def _optional_datetime(value: str | None) -> datetime | None:
 
 
 def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), COPENHAGEN)
+    """Local midnight starting ``day``, as an instant in UTC."""
+    return datetime.combine(day, time(), COPENHAGEN).astimezone(UTC)
 
 
 def _interval(element: Element | None) -> tuple[datetime, datetime | None, bool]:
@@ -222,7 +226,7 @@ def _interval(element: Element | None) -> tuple[datetime, datetime | None, bool]
     high = _attr(element.find("v3:high", _NS) if element is not None else None, "value")
     begins = _timestamp(low)
     ends = _timestamp(high) if high is not None else None
-    all_day = not isinstance(begins, datetime) or (ends is None and begins.time() == time())
+    all_day = not isinstance(begins, datetime) or (ends is None and begins.astimezone(COPENHAGEN).time() == time())
     start = begins if isinstance(begins, datetime) else _midnight(begins)
     try:
         if isinstance(ends, datetime):
@@ -230,7 +234,7 @@ def _interval(element: Element | None) -> tuple[datetime, datetime | None, bool]
         elif ends is not None:
             end = _midnight(ends + timedelta(days=1))
         else:
-            end = _midnight(start.date() + timedelta(days=1)) if all_day else None
+            end = _midnight(start.astimezone(COPENHAGEN).date() + timedelta(days=1)) if all_day else None
     except OverflowError:
         raise ApdParseError("appointment ends after the last day of the calendar") from None
     if end is not None and end < start:
@@ -266,8 +270,12 @@ def _address(element: Element | None) -> str | None:
     return ", ".join([*lines, town] if town else lines) or None
 
 
+_PLACE_TYPES = ("LOC", "DST", "SBJ")
+"""Participant type codes that name where the appointment is: a location, a destination, the subject's home."""
+
+
 def _location(encounter: Element) -> LocationRecord | None:
-    participant = encounter.find("v3:participant", _NS)
+    participant = next((p for p in encounter.findall("v3:participant", _NS) if p.get("typeCode") in _PLACE_TYPES), None)
     role = participant.find("v3:participantRole", _NS) if participant is not None else None
     if participant is None or role is None:
         return None

@@ -7,6 +7,11 @@ records, so the resolvers merge them without knowing any wire format.
 
 Date windows are half-open ``[start, end)`` in Danish local dates; ``None`` is an open end. The
 organisations a search leaves out are SOR codes, already expanded to their sub-units.
+
+Every item says when it is *dated* as the Danish local dates it may fall on (``dated``: a
+:class:`~sources.models.PeriodRecord`; a partial date such as ``2019-06`` is the whole month), or
+``None`` when it cannot be placed in time. A blocked data period withholds every item that may fall
+in it, and every item that cannot be placed (fail closed, ADR 0011).
 """
 
 from __future__ import annotations
@@ -15,9 +20,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
+from sources.errors import SourceError
 from sources.models import PeriodRecord
+from sources.payloads import COPENHAGEN
+
+T = TypeVar("T")
 
 
 class OrganisationKind(StrEnum):
@@ -55,6 +64,12 @@ class DateWindow:
 
     def contains(self, day: date) -> bool:
         return (self.start is None or self.start <= day) and (self.end is None or day < self.end)
+
+    def overlaps(self, dated: PeriodRecord) -> bool:
+        """Whether an item dated ``dated`` may fall in the window (it shares a day with it)."""
+        return (self.start is None or dated.end is None or self.start <= dated.end) and (
+            self.end is None or dated.start is None or dated.start < self.end
+        )
 
     @property
     def empty(self) -> bool:
@@ -156,8 +171,9 @@ class AppointmentRecord:
     """One appointment (aftale) from one endpoint.
 
     ``id`` is the stable appointment ID (the same across versions of an APD document; the FHIR
-    identifier otherwise), ``version`` orders versions of the same ID (higher is newer). ``start``
-    and ``end`` are timezone-aware; an all-day appointment has ``all_day`` set and starts at local
+    identifier otherwise), ``version`` orders versions of the same ID (higher is newer). ``start``,
+    ``end`` and ``updated`` are instants in UTC (compared as instants; localised only at the edge);
+    ``end`` is never before ``start``. An all-day appointment has ``all_day`` set and starts at local
     midnight. ``indicative`` marks a time that is approximate ("tidspunktet er vejledende").
     """
 
@@ -177,17 +193,46 @@ class AppointmentRecord:
     version: int = 1
     updated: datetime | None = None
 
+    @property
+    def day(self) -> date:
+        """The local date it starts on."""
+        return self.start.astimezone(COPENHAGEN).date()
+
+    @property
+    def dated(self) -> PeriodRecord:
+        """An appointment is dated by the local date it starts on."""
+        return PeriodRecord(self.day, self.day)
+
 
 @dataclass(frozen=True, slots=True)
-class AppointmentsAnswer:
-    """One endpoint's answer to one search: appointments per asked CPR (``[]`` when none).
+class Problem:
+    """Something one endpoint's answer lacks: an item it dropped, or the source's own word that it is partial.
 
-    ``rejected`` counts documents the adapter refused (malformed or hostile) while the rest were
-    used; the gateway reports them as an error for that endpoint, never silently.
+    ``cpr`` is the patient it concerns, ``None`` when it may concern any patient of the search.
     """
 
-    by_patient: dict[str, list[AppointmentRecord]]
-    rejected: int = 0
+    error: SourceError
+    cpr: str | None = None
+
+
+@dataclass(frozen=True)  # no slots: a frozen, slotted generic cannot be made through its alias
+class ItemsAnswer(Generic[T]):
+    """One endpoint's answer to one search: items per asked CPR (``[]`` when none), and its problems.
+
+    An item the adapter could not accept is left out and named in ``problems`` (never the whole
+    answer); so is a page budget that ran out or an error the source put in its answer. The gateway
+    reports them as errors for that endpoint (``complete: false``), never silently.
+    """
+
+    by_patient: dict[str, list[T]]
+    problems: tuple[Problem, ...] = ()
+
+    def problems_for(self, cpr: str) -> list[SourceError]:
+        """The errors that concern patient ``cpr``."""
+        return [p.error for p in self.problems if p.cpr is None or p.cpr == cpr]
+
+
+AppointmentsAnswer = ItemsAnswer[AppointmentRecord]
 
 
 class GoalKind(StrEnum):
@@ -211,6 +256,8 @@ class InterventionRecord:
     period: PeriodRecord = field(default_factory=PeriodRecord)
     performer: OrganisationRef | None = None
     goal_ids: tuple[str, ...] = ()
+    started: PeriodRecord | None = None
+    """The local dates its start may fall on (``None``: no start given)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,10 +276,13 @@ class CarePlanRecord:
     interventions: tuple[InterventionRecord, ...] = ()
     goal_ids: tuple[str, ...] = ()
     condition_ids: tuple[str, ...] = ()
+    started: PeriodRecord | None = None
+    """The local dates its start may fall on (``None``: no start given)."""
 
     @property
-    def day(self) -> date | None:
-        return self.period.start
+    def dated(self) -> PeriodRecord | None:
+        """A plan is dated by its start."""
+        return self.started
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,11 +306,13 @@ class GoalRecord:
     """IDs of the conditions (diagnoses) the goal addresses."""
     category: CodingRecord | None = None
     achievement: str | None = None
-    start: date | None = None
-    due: date | None = None
+    start: PeriodRecord | None = None
+    """The local dates its start date may denote (one day, or a month or year for a partial date)."""
+    due: PeriodRecord | None = None
 
     @property
-    def day(self) -> date | None:
+    def dated(self) -> PeriodRecord | None:
+        """A goal is dated by its start date."""
         return self.start
 
 
@@ -289,11 +341,14 @@ class ConditionRecord:
     clinical_status: str | None = None
     category: str | None = None
     """``encounter-diagnosis`` or ``problem-list-item``."""
-    onset: date | None = None
-    recorded: date | None = None
+    onset: PeriodRecord | None = None
+    """The local dates the onset may lie in; ``None`` when not given or not placeable (an age, a text)."""
+    recorded: PeriodRecord | None = None
+    """The local dates the recorded date may denote."""
 
     @property
-    def day(self) -> date | None:
+    def dated(self) -> PeriodRecord | None:
+        """A diagnosis is dated by when it was recorded, else by its onset."""
         return self.recorded or self.onset
 
 
@@ -309,6 +364,10 @@ class Endpoint:
     name: str
     kind: OrganisationKind | None = None
     organisation_sor: str | None = None
+    plan_start_search: bool = True
+    """A plan endpoint supports our ``period-start`` search on ``CarePlan`` (docs/sources/plans.md)."""
+    max_pages: int = 50
+    """The page budget of one search: more pages give the items so far and an incomplete answer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,7 +375,9 @@ class BlockRule:
     """One block as it narrows shared data: items of these organisations, dated in this period.
 
     ``organisations`` ``None`` means any organisation; ``period`` ``None`` means any date. An item
-    matches when both parts match; an item without a date never matches a period.
+    matches when both parts match. An item matches a period when it may fall in it (a partial date
+    overlapping it) and when it cannot be placed at all (undated): what cannot be shown to lie
+    outside a blocked period is withheld (fail closed, ADR 0011).
     """
 
     organisations: frozenset[str] | None = None
@@ -324,10 +385,12 @@ class BlockRule:
     whole_subtrees: bool = False
     """The block includes sub-units: every organisation listed comes with all the units below it."""
 
-    def matches(self, sor: str | None, day: date | None) -> bool:
+    def matches(self, sor: str | None, dated: PeriodRecord | date | None) -> bool:
         if self.organisations is not None and (sor is None or sor not in self.organisations):
             return False
-        return self.period is None or (day is not None and self.period.contains(day))
+        if isinstance(dated, date):
+            dated = PeriodRecord(dated, dated)
+        return self.period is None or dated is None or self.period.overlaps(dated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,9 +399,10 @@ class ItemFilter:
 
     rules: tuple[BlockRule, ...] = ()
 
-    def allows(self, sor: str | None, day: date | None) -> bool:
-        """Whether an item of organisation ``sor`` dated ``day`` may be returned."""
-        return not any(rule.matches(sor, day) for rule in self.rules)
+    def allows(self, sor: str | None, dated: PeriodRecord | date | None) -> bool:
+        """Whether an item of organisation ``sor`` dated ``dated`` (a day, the days it may fall on, or
+        ``None``: undated) may be returned."""
+        return not any(rule.matches(sor, dated) for rule in self.rules)
 
     @property
     def excluded_organisations(self) -> frozenset[str]:

@@ -3,9 +3,19 @@
 Reads FHIR R4 ``Consent`` resources with a ``deny`` provision for many patients in one search and
 maps each to a :class:`~sources.models.BlockRecord`: an ``actor`` with an authorisation ID blocks a
 professional, one with a SOR code blocks an organisation (narrowed by ``dataPeriod`` if present),
-and a provision with only a ``dataPeriod`` blocks data from that period. Anything else is refused
-as invalid, never silently dropped. Writes create a block (``POST``) and withdraw one by id
-(``DELETE``). Wire format: ``docs/sources/consent.md``.
+and a provision with only a ``dataPeriod`` blocks data from that period. Identifiers are read in
+their normal form (:mod:`sources.identifiers`: ``"CBDJ6 "`` is ``CBDJ6``); dates of any precision
+as their widest reading (a ``dataPeriod`` of ``2019`` to ``2020`` is 2019-01-01..2020-12-31; a validity
+end written in UTC is its Danish date, so a block never lapses a day early).
+
+These are access-decision inputs, so everything fails **closed**, per patient: a consent that cannot
+be read, or whose actor cannot be matched with certainty (garbage, an unknown identifier system, two
+actors), becomes an *unmatchable* block of its patient, one that applies to every professional or
+organisation (``BlockRecord.unmatchable``); one whose patient cannot be told is such a block of every
+asked patient. An answer the service reports as partial (an error ``OperationOutcome``, a page
+budget that ran out) is :class:`~sources.errors.SourceIncomplete` for the whole batch. Nothing is
+silently dropped. Writes create a block (``POST``) and withdraw one by id (``DELETE``). Wire format:
+``docs/sources/consent.md``.
 """
 
 from __future__ import annotations
@@ -14,14 +24,17 @@ import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import Field, StrictBool, ValidationError
+from pydantic import Field, ValidationError
 
 from sources.base import SourceClient
-from sources.identifiers import CPR_PATTERN, distinct_cprs
+from sources.datatypes import Extension, Period, Reference, identifier_of, period_days
+from sources.fhir_search import search_resources
+from sources.identifiers import AUTHORIZATION_SYSTEM, CPR_PATTERN, IdentifierKind, distinct_cprs
 from sources.models import BlockKind, BlockRecord, PeriodRecord
-from sources.payloads import CPR_SYSTEM, SOR_SYSTEM, FhirDate, FhirModel
+from sources.payloads import CPR_SYSTEM, SOR_SYSTEM, FhirModel
 
-AUTHORIZATION_SYSTEM = "https://autregweb.sst.dk"
+__all__ = ["AUTHORIZATION_SYSTEM", "BLOCK_ID_PATTERN", "ConsentSource"]
+
 INCLUDE_SUBUNITS_URL = "http://patientoverblik.dk/fhir/StructureDefinition/include-subunits"
 PARTICIPATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 
@@ -32,52 +45,32 @@ BLOCK_ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _Model = FhirModel
 
 
-class _Identifier(_Model):
-    system: str | None = None
-    value: str = Field(min_length=1)
-
-
-class _Reference(_Model):
-    identifier: _Identifier | None = None
-
-
-class _Period(_Model):
-    start: FhirDate | None = None
-    end: FhirDate | None = None
-
-
-class _Extension(_Model):
-    url: str
-    value_boolean: StrictBool | None = None
-
-
 class _Actor(_Model):
-    reference: _Reference
+    reference: Reference
 
 
 class _Provision(_Model):
     type: Literal["deny"]
-    period: _Period | None = None
-    actor: list[_Actor] = Field(default_factory=list, max_length=1)
-    data_period: _Period | None = None
-    extension: list[_Extension] = Field(default_factory=list)
+    period: Period | None = None
+    actor: list[_Actor] = Field(default_factory=list)
+    data_period: Period | None = None
+    extension: list[Extension] = Field(default_factory=list)
 
 
 class _Consent(_Model):
     resource_type: Literal["Consent"]
     id: str = Field(pattern=f"^{BLOCK_ID_PATTERN.pattern}$")
     status: str
-    patient: _Reference
+    patient: Reference
     provision: _Provision
 
 
-class _Entry(_Model):
-    resource: dict[str, Any]
+class _Head(_Model):
+    """What can be read of a consent that fails validation: its id, status and patient."""
 
-
-class _Bundle(_Model):
-    resource_type: Literal["Bundle"]
-    entry: list[_Entry] = Field(default_factory=list)
+    id: str | None = None
+    status: str | None = None
+    patient: Reference | None = None
 
 
 class ConsentSource:
@@ -87,27 +80,25 @@ class ConsentSource:
         self._client = client
 
     async def blocks_for(self, cprs: Sequence[str]) -> dict[str, list[BlockRecord]]:
-        """Each asked CPR's active blocks (``[]`` when none), in one request."""
+        """Each asked CPR's active blocks (``[]`` when none), in one search; unreadable ones as unmatchable."""
         wanted = distinct_cprs(cprs)
         if not wanted:
             return {}
-        payload = await self._client.get_json(
-            "/fhir/Consent", {"patient.identifier": f"{CPR_SYSTEM}|{','.join(wanted)}", "status": "active"}
+        found = await search_resources(
+            self._client,
+            "/fhir/Consent",
+            [("patient.identifier", f"{CPR_SYSTEM}|{','.join(wanted)}"), ("status", "active")],
         )
-        try:
-            bundle = _Bundle.model_validate(payload)
-            consents = [
-                _Consent.model_validate(e.resource) for e in bundle.entry if e.resource.get("resourceType") == "Consent"
-            ]
-        except ValidationError as exc:
-            raise self._client.invalid("consent bundle failed validation") from exc
+        if found.problems:
+            raise found.problems[0]
         result: dict[str, list[BlockRecord]] = {cpr: [] for cpr in wanted}
-        for consent in consents:
-            if consent.status != "active":
+        unreadable = [{"resourceType": "Consent"}] * found.unreadable
+        for resource in [*found.resources, *unreadable]:
+            if resource.get("resourceType") != "Consent":
                 continue
-            block = self._block(consent)
-            if block.cpr in result:
-                result[block.cpr].append(block)
+            for block in _blocks(resource, wanted):
+                if block.cpr in result:
+                    result[block.cpr].append(block)
         return result
 
     async def create_block(self, block: BlockRecord) -> BlockRecord:
@@ -137,34 +128,62 @@ class ConsentSource:
         await self._client.send_json("DELETE", f"/fhir/Consent/{block_id}")
 
     def _block(self, consent: _Consent) -> BlockRecord:
-        patient = consent.patient.identifier
-        if patient is None or patient.system != CPR_SYSTEM or not CPR_PATTERN.fullmatch(patient.value):
+        cpr = identifier_of([consent.patient.identifier] if consent.patient.identifier else [], IdentifierKind.CPR)
+        if cpr is None:
             raise self._client.invalid("consent without a CPR identifier")
-        provision = consent.provision
-        data_period = _period(provision.data_period) if provision.data_period else None
-        common: dict[str, Any] = {
-            "id": consent.id,
-            "cpr": patient.value,
-            "validity": _period(provision.period) if provision.period else PeriodRecord(),
-            "data_period": data_period,
-            "include_subunits": any(
-                e.url == INCLUDE_SUBUNITS_URL and e.value_boolean is True for e in provision.extension
-            ),
-        }
-        if provision.actor:
-            actor = provision.actor[0].reference.identifier
-            if actor is not None and actor.system == AUTHORIZATION_SYSTEM:
-                return BlockRecord(kind=BlockKind.PROFESSIONAL, authorization_id=actor.value, **common)
-            if actor is not None and actor.system == SOR_SYSTEM:
-                return BlockRecord(kind=BlockKind.ORGANISATION, organisation_sor=actor.value, **common)
-            raise self._client.invalid("consent actor is neither a professional nor an organisation")
+        return _block(consent, cpr)
+
+
+def _blocks(resource: dict[str, Any], wanted: list[str]) -> list[BlockRecord]:
+    """The blocks one consent of the search means: its own, or unmatchable ones where it cannot be read."""
+    try:
+        consent: _Consent | None = _Consent.model_validate(resource)
+    except ValidationError:
+        consent = None
+    try:
+        head = _Head.model_validate(resource)
+    except ValidationError:
+        head = _Head()
+    if head.status is not None and head.status != "active":
+        return []
+    patient = head.patient.identifier if head.patient is not None else None
+    cpr = identifier_of([patient], IdentifierKind.CPR) if patient is not None else None
+    if consent is not None and cpr is not None:
+        return [_block(consent, cpr)]
+    block_id = head.id if isinstance(head.id, str) and BLOCK_ID_PATTERN.fullmatch(head.id) else ""
+    owners = [cpr] if cpr is not None else wanted
+    return [BlockRecord(block_id, owner, BlockKind.PROFESSIONAL, unmatchable=True) for owner in owners]
+
+
+def _block(consent: _Consent, cpr: str) -> BlockRecord:
+    """A readable consent of patient ``cpr`` as its block; an actor that cannot be matched makes it unmatchable."""
+    provision = consent.provision
+    data_period = period_days(provision.data_period) if provision.data_period else None
+    common: dict[str, Any] = {
+        "id": consent.id,
+        "cpr": cpr,
+        "validity": period_days(provision.period),
+        "data_period": data_period,
+        "include_subunits": any(e.url == INCLUDE_SUBUNITS_URL and e.value_boolean is True for e in provision.extension),
+    }
+    if not provision.actor:
         if data_period is not None:
             return BlockRecord(kind=BlockKind.DATA_PERIOD, **common)
-        raise self._client.invalid("consent blocks neither an actor nor a data period")
-
-
-def _period(period: _Period) -> PeriodRecord:
-    return PeriodRecord(period.start, period.end)
+        return BlockRecord(kind=BlockKind.PROFESSIONAL, unmatchable=True, **common)
+    identifier = provision.actor[0].reference.identifier if len(provision.actor) == 1 else None
+    kind = identifier.kind if identifier is not None else None
+    if identifier is not None and kind is IdentifierKind.AUTHORIZATION_ID:
+        authorization_id = identifier.normalised(kind)
+        return BlockRecord(
+            kind=BlockKind.PROFESSIONAL,
+            authorization_id=authorization_id,
+            unmatchable=authorization_id is None,
+            **common,
+        )
+    if identifier is not None and kind is IdentifierKind.SOR:
+        sor = identifier.normalised(kind)
+        return BlockRecord(kind=BlockKind.ORGANISATION, organisation_sor=sor, unmatchable=sor is None, **common)
+    return BlockRecord(kind=BlockKind.PROFESSIONAL, unmatchable=True, **common)
 
 
 def _period_body(period: PeriodRecord) -> dict[str, str]:

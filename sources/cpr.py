@@ -2,22 +2,28 @@
 
 One request for any number of CPR numbers:
 ``GET /fhir/Patient?identifier=urn:oid:1.2.208.176.1.2|<cpr1>,<cpr2>,...`` answers a ``searchset``
-Bundle (``docs/sources/cpr.md``). The payload is validated with pydantic models and mapped to
-:class:`~sources.models.PersonRecord`; any shape mismatch is a
-:class:`~sources.errors.SourceResponseInvalid` whose message holds no data values.
+Bundle (``docs/sources/cpr.md``). Each person is read on its own, with what is known: a person
+without a fixed address (status 03, ``line: ["Uden fast bopæl"]``, no postal code or city) keeps the
+lines there are; a ``birthDate`` of just a year or a month is the birth date the CPR number encodes
+when it lies in that range (else unknown); a ``birthDate`` sent as a dateTime is its Danish date. A
+person who cannot be read at all (no status, no one CPR identifier) gives only that key an error
+(:mod:`sources.keyed`); messages never hold data values.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from datetime import date
-from typing import Annotated, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from sources.base import SourceClient
-from sources.identifiers import CPR_PATTERN, distinct_cprs
+from sources.datatypes import Coding, FhirDateTime, Identifier, Meta, identifier_of, parse_date_time
+from sources.identifiers import IdentifierKind, cpr_birth_date, distinct_cprs
+from sources.keyed import Keyed, KeyedAnswer, key_of, records
 from sources.models import AddressRecord, PersonRecord, Sex
 from sources.payloads import CPR_SYSTEM, FhirModel, ShapeError
 
@@ -33,7 +39,7 @@ CUSTODY_EXT = EXT + "custody-holder"
 GUARDIAN_EXT = EXT + "guardian"
 
 _STATUS = re.compile(r"[0-9]{2}")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_log = logging.getLogger(__name__)
 
 _CIVIL_STATUS: dict[tuple[str | None, str | None], str] = {
     (V3_MARITAL, "U"): "U",
@@ -48,43 +54,23 @@ _CIVIL_STATUS: dict[tuple[str | None, str | None], str] = {
 _SEX = {"male": Sex.MALE, "female": Sex.FEMALE, "unknown": Sex.UNKNOWN, "other": Sex.UNKNOWN}
 
 
-def _full_date(value: object) -> object:
-    """Accept only ``YYYY-MM-DD`` strings (pydantic would also take numbers as timestamps)."""
-    if not isinstance(value, str) or not _DATE.fullmatch(value):
-        raise ValueError("expected a full FHIR date")
-    return value
-
-
-FhirDate = Annotated[date, BeforeValidator(_full_date)]
-
-
 class _Model(BaseModel):
     model_config = FhirModel.model_config
 
 
-class _Coding(_Model):
-    system: str | None = None
-    code: str | None = None
-
-
 class _CodeableConcept(_Model):
-    coding: list[_Coding] = []
-
-
-class _Identifier(_Model):
-    system: str | None = None
-    value: str | None = None
+    coding: list[Coding] = []
 
 
 class _Reference(_Model):
-    identifier: _Identifier | None = None
+    identifier: Identifier | None = None
 
 
 class _Extension(_Model):
     url: str
-    value_coding: _Coding | None = None
-    value_date: FhirDate | None = None
-    value_identifier: _Identifier | None = None
+    value_coding: Coding | None = None
+    value_date: object = None
+    value_identifier: Identifier | None = None
 
 
 class _HumanName(_Model):
@@ -96,13 +82,9 @@ class _HumanName(_Model):
 class _Address(_Model):
     use: str | None = None
     line: list[str] = []
-    postal_code: str
-    city: str
+    postal_code: str | None = None
+    city: str | None = None
     district: str | None = None
-
-
-class _Meta(_Model):
-    security: list[_Coding] = []
 
 
 class _Link(_Model):
@@ -112,19 +94,29 @@ class _Link(_Model):
 
 class _Patient(_Model):
     resource_type: Literal["Patient"]
-    meta: _Meta | None = None
+    meta: Meta | None = None
     extension: list[_Extension] = []
-    identifier: list[_Identifier] = Field(min_length=1)
-    name: list[_HumanName] = Field(min_length=1)
-    gender: Literal["male", "female", "unknown", "other"] = "unknown"
-    birth_date: FhirDate | None = None
+    identifier: list[Identifier] = Field(min_length=1)
+    name: list[_HumanName] = []
+    gender: str | None = None
+    birth_date: object = None
     address: list[_Address] = []
     marital_status: _CodeableConcept | None = None
     link: list[_Link] = []
 
 
+class _Identity(_Model):
+    """What names the person an entry is about, read even when the rest of it is unusable."""
+
+    identifier: list[Identifier] = []
+
+    @property
+    def key(self) -> str | None:
+        return identifier_of(self.identifier, IdentifierKind.CPR)
+
+
 class _Entry(_Model):
-    resource: _Patient
+    resource: Any = None
 
 
 class _Bundle(_Model):
@@ -140,42 +132,64 @@ class CprSource:
         self._client = client
 
     async def persons_for(self, cprs: Sequence[str]) -> dict[str, PersonRecord | None]:
-        """The person for each distinct CPR number (``None`` when CPR does not know it), in one request.
+        """The person for each distinct CPR number, ``None`` when CPR does not know it *or* it could not be read.
 
-        Raises ``ValueError`` for a number that is not ten digits (callers validate at the edge).
+        For access decisions, which fail closed on a person they cannot see; the overview reads
+        :meth:`read_persons`, which tells the two apart. Raises ``ValueError`` for a number that is not
+        ten digits (callers validate at the edge).
         """
+        return records(await self.read_persons(cprs))
+
+    async def read_persons(self, cprs: Sequence[str]) -> Keyed[PersonRecord]:
+        """The person for each distinct CPR number (``None`` when unknown, an error when unreadable), in one request."""
         wanted = distinct_cprs(cprs)
-        result: dict[str, PersonRecord | None] = dict.fromkeys(wanted)
         if not wanted:
-            return result
+            return {}
         payload = await self._client.get_json("/fhir/Patient", {"identifier": f"{CPR_SYSTEM}|{','.join(wanted)}"})
         try:
             bundle = _Bundle.model_validate(payload)
         except ValidationError as exc:
             raise self._client.invalid("Patient search bundle failed validation") from exc
+        answer = KeyedAnswer[PersonRecord](wanted)
         for entry in bundle.entry:
+            cpr = key_of(_Identity, entry.resource)
             try:
-                record = _person(entry.resource)
-            except ShapeError as exc:
-                raise self._client.invalid(f"Patient {exc}") from exc
-            if record.cpr in result and result[record.cpr] is None:
-                result[record.cpr] = record
-        return result
+                record = _person(_Patient.model_validate(entry.resource), cpr)
+            except (ValidationError, ShapeError) as exc:
+                reason = exc if isinstance(exc, ShapeError) else "it failed validation"
+                answer.fail(cpr, self._client.invalid(f"a person was left out: {reason}"))
+                continue
+            answer.record(record.cpr, record)
+        return answer.answer()
 
 
-def _cpr_value(identifier: _Identifier | None, what: str) -> str:
-    if identifier is None or identifier.system != CPR_SYSTEM or identifier.value is None:
-        raise ShapeError(f"{what} is not a CPR identifier")
-    if not CPR_PATTERN.fullmatch(identifier.value):
-        raise ShapeError(f"{what} is not ten digits")
-    return identifier.value
+def _cpr_value(identifier: Identifier | None) -> str | None:
+    """A linked person's CPR number, ``None`` when the link does not hold a well-formed one."""
+    return identifier.normalised(IdentifierKind.CPR) if identifier is not None else None
 
 
-def _person(patient: _Patient) -> PersonRecord:
-    cprs = [i for i in patient.identifier if i.system == CPR_SYSTEM]
-    if len(cprs) != 1:
-        raise ShapeError("must carry exactly one CPR identifier")
-    cpr = _cpr_value(cprs[0], "identifier")
+def _date_time(value: object) -> FhirDateTime | None:
+    """A date of any precision, or ``None`` when it is missing or not a date (what is not known)."""
+    try:
+        return parse_date_time(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _birth_date(raw: object, cpr: str) -> date | None:
+    """The exact birth date: the day given, else the one the CPR number encodes when it fits a partial date."""
+    value = _date_time(raw)
+    if value is None:
+        return None
+    if value.day is not None:
+        return value.day
+    encoded = cpr_birth_date(cpr)
+    return encoded if encoded is not None and value.days.contains(encoded) else None
+
+
+def _person(patient: _Patient, cpr: str | None) -> PersonRecord:
+    if cpr is None:
+        raise ShapeError("it has not exactly one CPR identifier")
 
     status: str | None = None
     status_date: date | None = None
@@ -188,27 +202,28 @@ def _person(patient: _Patient) -> PersonRecord:
                 raise ShapeError("cpr-status extension has no two-digit code")
             status = coding.code
         elif ext.url == STATUS_DATE_EXT:
-            if ext.value_date is None:
-                raise ShapeError("cpr-status-date extension has no valueDate")
-            status_date = ext.value_date
-        elif ext.url == CUSTODY_EXT:
-            custody.append(_cpr_value(ext.value_identifier, "custody-holder extension"))
-        elif ext.url == GUARDIAN_EXT:
-            guardians.append(_cpr_value(ext.value_identifier, "guardian extension"))
+            given = _date_time(ext.value_date)
+            status_date = given.day if given is not None else None
+        elif ext.url in (CUSTODY_EXT, GUARDIAN_EXT):
+            holder = _cpr_value(ext.value_identifier)
+            if holder is None:
+                _log.warning("cpr: a custody or guardian link without a CPR number was left out")
+            else:
+                (custody if ext.url == CUSTODY_EXT else guardians).append(holder)
     if status is None:
-        raise ShapeError("has no cpr-status extension")
+        raise ShapeError("it has no cpr-status")
 
-    name = next((n for n in patient.name if n.use == "official"), patient.name[0])
+    name = next((n for n in patient.name if n.use == "official"), patient.name[0] if patient.name else _HumanName())
     replaced_by = next(
-        (_cpr_value(link.other.identifier, "replaced-by link") for link in patient.link if link.type == "replaced-by"),
+        (_cpr_value(link.other.identifier) for link in patient.link if link.type == "replaced-by"),
         None,
     )
     return PersonRecord(
         cpr=cpr,
         given_name=" ".join(name.given),
         family_name=name.family,
-        sex=_SEX[patient.gender],
-        birth_date=patient.birth_date,
+        sex=_SEX.get(patient.gender or "unknown", Sex.UNKNOWN),
+        birth_date=_birth_date(patient.birth_date, cpr),
         status=status,
         status_date=status_date,
         address=_address(patient.address),
@@ -224,13 +239,17 @@ def _person(patient: _Patient) -> PersonRecord:
 
 
 def _address(addresses: list[_Address]) -> AddressRecord | None:
+    """The home address with what is known (no postal code or city for a person without a fixed address)."""
     if not addresses:
         return None
     address = next((a for a in addresses if a.use == "home"), addresses[0])
+    line = ", ".join(part.strip() for part in address.line if part.strip())
+    if not (line or address.postal_code or address.city):
+        return None
     return AddressRecord(
-        line=", ".join(address.line),
-        postal_code=address.postal_code,
-        city=address.city,
+        line=line,
+        postal_code=address.postal_code or None,
+        city=address.city or None,
         municipality_code=address.district,
     )
 

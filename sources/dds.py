@@ -11,12 +11,15 @@ down; then one ITI-68 fetch per document actually needed, at most :data:`FETCH_C
   without the window, since its successor may have moved outside it;
 - an entry whose author is an excluded organisation, names a patient not asked for, or is not an
   APD document is never fetched, even when the index ignored the pushdown;
-- a document that cannot be fetched, is larger than :data:`~sources.apd.MAX_DOCUMENT_BYTES` (reading
-  stops there: the rest is never fetched), is hostile or malformed, or names another patient than its
-  index entry, is skipped and counted in ``AppointmentsAnswer.rejected``;
+- an index entry that fails validation or whose subject is not one CPR number, and a document that
+  cannot be fetched, is larger than :data:`~sources.apd.MAX_DOCUMENT_BYTES` (reading stops there: the
+  rest is never fetched), is hostile or malformed, or names another patient than its index entry, is
+  skipped and named in the answer's problems (never the whole answer);
 - the newest version wins per stable appointment ID.
 
-An index failure raises the client's ``SourceError``. Wire format: ``docs/sources/appointments.md``.
+An index failure (its first page) raises the client's ``SourceError``; an error the index reports in
+its answer, or a page budget that runs out, is a problem of the answer. Wire format:
+``docs/sources/appointments.md``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
@@ -38,32 +42,19 @@ from sources.clinical import (
     ClinicalSearch,
     DateWindow,
     Endpoint,
+    Problem,
 )
+from sources.datatypes import Coding, Identifier, Reference, patient_cpr, resolve
 from sources.errors import SourceError, SourceResponseInvalid
 from sources.fhir_search import resolve_link, search_resources, window_pairs
-from sources.identifiers import distinct_cprs
-from sources.payloads import CPR_SYSTEM, SOR_SYSTEM, FhirModel
+from sources.identifiers import IdentifierKind, distinct_cprs
+from sources.payloads import CPR_SYSTEM, SOR_SYSTEM, FhirModel, ShapeError
 
 APD_FORMAT = "urn:ad:dk:medcom:apd-v2.0.1:full"
 APD_TYPE = "http://loinc.org|39289-4"
 FETCH_CONCURRENCY = 8
 
 _log = logging.getLogger(__name__)
-
-
-class _Identifier(FhirModel):
-    system: str | None = None
-    value: str = Field(min_length=1)
-
-
-class _Reference(FhirModel):
-    reference: str | None = None
-    identifier: _Identifier | None = None
-
-
-class _Coding(FhirModel):
-    system: str | None = None
-    code: str | None = None
 
 
 class _Attachment(FhirModel):
@@ -73,23 +64,24 @@ class _Attachment(FhirModel):
 
 class _Content(FhirModel):
     attachment: _Attachment
-    format: _Coding | None = None
+    format: Coding | None = None
 
 
 class _RelatesTo(FhirModel):
     code: str
-    target: _Reference
+    target: Reference
 
 
 class _DocumentReference(FhirModel):
     resource_type: Literal["DocumentReference"]
     id: str = Field(min_length=1)
-    master_identifier: _Identifier | None = None
+    master_identifier: Identifier | None = None
     status: Literal["current", "superseded", "entered-in-error"]
-    subject: _Reference
-    author: list[_Reference] = Field(default_factory=list)
+    subject: Reference
+    author: list[Reference] = Field(default_factory=list)
     relates_to: list[_RelatesTo] = Field(default_factory=list)
     content: list[_Content] = Field(min_length=1)
+    contained: list[dict[str, Any]] = Field(default_factory=list)
 
     @property
     def keys(self) -> set[str]:
@@ -108,26 +100,33 @@ class DdsAppointmentSource:
         self.endpoint = endpoint
 
     async def appointments_for(self, search: ClinicalSearch) -> AppointmentsAnswer:
-        """Each asked CPR's appointments (``[]`` when none), start-ordered, and the rejected count."""
+        """Each asked CPR's appointments (``[]`` when none), start-ordered, and what the answer lacks."""
         wanted = distinct_cprs(search.cprs)
         result: dict[str, list[AppointmentRecord]] = {cpr: [] for cpr in wanted}
         if not wanted or search.window.empty:
             return AppointmentsAnswer(result)
-        entries = await self._index(wanted, search, search.window)
+        index = await self._index(wanted, search, search.window)
+        entries, subjects, problems = index.entries, index.subjects, index.problems
         replaced = _replaced(entries)
-        live = [e for e in entries if not (e.keys & replaced) and self._fetchable(e, wanted, search)]
+        live = [e for e in entries if not (e.keys & replaced) and _fetchable(e, subjects[e.id], wanted, search)]
         withdrawn = [e for e in live if e.status == "superseded"]
         if withdrawn and (search.window.start is not None or search.window.end is not None):
             # A newer version may lie outside the window; look for it only where the caller may see.
             pieces = await asyncio.gather(*(self._index(wanted, search, p) for p in search.visible_periods))
-            everything = _replaced([entry for piece in pieces for entry in piece])
+            everything = _replaced([entry for piece in pieces for entry in piece.entries])
+            problems += [problem for piece in pieces for problem in piece.problems]
             live = [e for e in live if not (e.keys & everything)]
             if search.periods_blocked:
                 # Its newer version may be in a blocked period: neither "cancelled" nor the new time can be told.
                 live = [e for e in live if e.status != "superseded"]
         withdrawn_ids = {e.id for e in live if e.status == "superseded"}
         semaphore = asyncio.Semaphore(FETCH_CONCURRENCY)
-        fetched = await asyncio.gather(*(self._fetch(e, semaphore) for e in live))
+        fetched = await asyncio.gather(*(self._fetch(e, subjects[e.id], semaphore) for e in live))
+        problems += [
+            Problem(self._client.invalid("an appointment document was rejected"), subjects[entry.id])
+            for entry, record in zip(live, fetched, strict=True)
+            if record is None
+        ]
         records = [
             dataclasses.replace(record, status=AppointmentStatus.CANCELLED) if entry.id in withdrawn_ids else record
             for entry, record in zip(live, fetched, strict=True)
@@ -138,9 +137,10 @@ class DdsAppointmentSource:
                 result[record.cpr].append(record)
         for items in result.values():
             items.sort(key=lambda r: (r.start, r.id))
-        return AppointmentsAnswer(result, rejected=sum(1 for record in fetched if record is None))
+        return AppointmentsAnswer(result, tuple(problems))
 
-    async def _index(self, wanted: list[str], search: ClinicalSearch, window: DateWindow) -> list[_DocumentReference]:
+    async def _index(self, wanted: list[str], search: ClinicalSearch, window: DateWindow) -> _Index:
+        """The index entries of one search, each validated on its own, and the problems of the answer."""
         pairs = [
             ("patient.identifier", f"{CPR_SYSTEM}|{','.join(wanted)}"),
             ("type", APD_TYPE),
@@ -149,26 +149,31 @@ class DdsAppointmentSource:
             *window_pairs("period", window),
             *[("author.identifier:not", f"{SOR_SYSTEM}|{sor}") for sor in sorted(search.exclude_organisations)],
         ]
-        resources = await search_resources(self._client, "/fhir/DocumentReference", pairs)
-        try:
-            return [
-                _DocumentReference.model_validate(r) for r in resources if r.get("resourceType") == "DocumentReference"
-            ]
-        except ValidationError as exc:
-            raise self._client.invalid("document index entry failed validation") from exc
+        found = await search_resources(
+            self._client, "/fhir/DocumentReference", pairs, max_pages=self.endpoint.max_pages
+        )
+        problems = [Problem(error) for error in found.problems]
+        problems += [Problem(self._client.invalid("a search entry was not a resource"))] * found.unreadable
+        index = _Index(problems=problems)
+        for resource in found.resources:
+            if resource.get("resourceType") != "DocumentReference":
+                continue
+            try:
+                entry = _DocumentReference.model_validate(resource)
+                kind, target = resolve(entry.subject, entry.contained, found.included)
+                cpr = patient_cpr(entry.subject, target) if kind in (None, "Patient") else None
+                if cpr is None:
+                    raise ShapeError("index entry without one CPR subject")
+            except (ValidationError, ShapeError):
+                problems.append(Problem(self._client.invalid("a document index entry was left out")))
+                continue
+            index.subjects[entry.id] = cpr
+            index.entries.append(entry)
+        return index
 
-    def _fetchable(self, entry: _DocumentReference, wanted: list[str], search: ClinicalSearch) -> bool:
-        if entry.status == "entered-in-error" or (entry.status == "superseded" and not search.include_cancelled):
-            return False
-        if _subject(entry) not in wanted:
-            return False
-        authors = {a.identifier.value for a in entry.author if a.identifier and a.identifier.system == SOR_SYSTEM}
-        if authors & search.exclude_organisations:
-            return False
-        document_format = entry.content[0].format
-        return document_format is None or document_format.code == APD_FORMAT
-
-    async def _fetch(self, entry: _DocumentReference, semaphore: asyncio.Semaphore) -> AppointmentRecord | None:
+    async def _fetch(
+        self, entry: _DocumentReference, subject: str, semaphore: asyncio.Semaphore
+    ) -> AppointmentRecord | None:
         """The entry's appointment, or ``None`` (logged without content) when the document is refused."""
         path = resolve_link(self._client, entry.content[0].attachment.url)
         if path is None:
@@ -193,7 +198,7 @@ class DdsAppointmentSource:
         except ApdParseError:
             self._reject("malformed document")
             return None
-        if document.appointment.cpr != _subject(entry):
+        if document.appointment.cpr != subject:
             self._reject("document names another patient than its index entry")
             return None
         return document.appointment
@@ -202,9 +207,25 @@ class DdsAppointmentSource:
         _log.warning("%s: an appointment document was rejected: %s", self.endpoint.name, reason)
 
 
-def _subject(entry: _DocumentReference) -> str | None:
-    identifier = entry.subject.identifier
-    return identifier.value if identifier is not None and identifier.system == CPR_SYSTEM else None
+@dataclass
+class _Index:
+    """One index search: the entries kept, each one's patient (by entry id), and the answer's problems."""
+
+    entries: list[_DocumentReference] = field(default_factory=list)
+    subjects: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _fetchable(entry: _DocumentReference, subject: str, wanted: list[str], search: ClinicalSearch) -> bool:
+    if entry.status == "entered-in-error" or (entry.status == "superseded" and not search.include_cancelled):
+        return False
+    if subject not in wanted:
+        return False
+    authors = {sor for a in entry.author if a.identifier and (sor := a.identifier.normalised(IdentifierKind.SOR))}
+    if authors & search.exclude_organisations:
+        return False
+    document_format = entry.content[0].format
+    return document_format is None or document_format.code == APD_FORMAT
 
 
 def _replaced(entries: list[_DocumentReference]) -> set[str]:

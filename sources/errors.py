@@ -7,6 +7,9 @@ name. Upstream bodies, field names and error texts never leave ``sources/``::
     ├── SourceUnavailable        the upstream could not be reached or answered 5xx/4xx
     │   └── SourceTimeout        the upstream did not answer within its timeout
     ├── SourceResponseInvalid    the upstream answered, but not with a payload we accept
+    │                            (or some items of its answer were dropped as unusable)
+    ├── SourceIncomplete         the upstream answered in part: it said so (an error
+    │                            OperationOutcome in its answer), or it paged beyond the budget
     └── SourceRejected           the upstream refused a write (validation or version)
         └── SourceVersionConflict  an ``If-Match`` version no longer matches
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 __all__ = [
     "SourceError",
+    "SourceIncomplete",
     "SourceRejected",
     "SourceResponseInvalid",
     "SourceTimeout",
@@ -43,6 +47,10 @@ class SourceTimeout(SourceUnavailable):
 
 class SourceResponseInvalid(SourceError):
     """The source answered with a payload that failed validation."""
+
+
+class SourceIncomplete(SourceError):
+    """The source answered only in part; what it gave is used, and the answer is reported incomplete."""
 
 
 class SourceRejected(SourceError):

@@ -1,15 +1,27 @@
 """FHIR R4 search plumbing shared by the adapters that page through search results.
 
-:func:`search_resources` follows ``link[relation=next]`` page after page, bounded, and only while
-the link stays on the same source and the same search path; :func:`resolve_link` turns a link an
-upstream sent (a next page, a document attachment) into a path under the source's base URL, or
-refuses it, so an upstream can never make the gateway fetch from elsewhere; :func:`window_pairs`
-writes a date window as FHIR search prefixes.
+:func:`search_resources` reads a search page after page, following ``link[relation=next]`` while the
+link stays on the source's origin and under its FHIR base (``/fhir``): an absolute link, a path, a
+link relative to the FHIR base (``Appointment?page=2``) or HAPI's ``[base]?_getpages=…`` all qualify;
+another host, another base path or a ``..`` segment never does, so an upstream can never make the
+gateway send its credentials elsewhere. It answers with what it read and what the answer lacks:
+
+- ``match`` entries (and entries without a search mode) are the results; ``include`` entries are
+  kept apart, by ``Type/id``, for resolving references (:attr:`SearchAnswer.included`);
+- an ``OperationOutcome`` entry with an ``error`` or ``fatal`` issue is the source saying its answer
+  is partial (a partition timed out): a :class:`~sources.errors.SourceIncomplete` problem; ``warning``
+  and ``information`` issues are not;
+- a page budget (:data:`MAX_PAGES`) that runs out, or a later page that fails, keeps the results so
+  far and adds a problem; only a first page that fails raises.
+
+:func:`resolve_link` turns a link an upstream sent (a document attachment) into a path under the
+source's base URL, or refuses it; :func:`window_pairs` writes a date window as FHIR search prefixes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -18,13 +30,24 @@ from pydantic import Field, ValidationError
 
 from sources.base import SourceClient
 from sources.clinical import DateWindow
+from sources.errors import SourceError, SourceIncomplete
 from sources.payloads import FhirModel
 
-MAX_PAGES = 20
+MAX_PAGES = 50
+"""Pages one search may take by default (a server capping ``_count`` at 10 still gives 500 items);
+an endpoint may set its own (``Endpoint.max_pages``)."""
+
+_FAILED_SEVERITIES = frozenset({"error", "fatal"})
+
+
+class _Search(FhirModel):
+    mode: str | None = None
 
 
 class _Entry(FhirModel):
-    resource: dict[str, Any]
+    full_url: str | None = None
+    resource: Any = None
+    search: _Search | None = None
 
 
 class _Link(FhirModel):
@@ -38,6 +61,28 @@ class _Bundle(FhirModel):
     link: list[_Link] = Field(default_factory=list)
 
 
+class _Issue(FhirModel):
+    severity: str
+
+
+class _Outcome(FhirModel):
+    resource_type: Literal["OperationOutcome"]
+    issue: list[_Issue] = Field(default_factory=list)
+
+
+@dataclass
+class SearchAnswer:
+    """What a paged search read: its results in order, the resources it included, and what it lacks."""
+
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    included: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Resources of ``search.mode = include`` entries, by ``Type/id`` (and by their full URL)."""
+    problems: list[SourceError] = field(default_factory=list)
+    """Why the results may be incomplete (each names the source); empty when they are complete."""
+    unreadable: int = 0
+    """Entries that were not a resource at all (counted, never guessed at)."""
+
+
 def window_pairs(name: str, window: DateWindow) -> list[tuple[str, str]]:
     """A half-open date window as FHIR search prefixes: ``ge<start>`` and ``lt<end>`` (only the set bounds)."""
     pairs = []
@@ -48,52 +93,95 @@ def window_pairs(name: str, window: DateWindow) -> list[tuple[str, str]]:
     return pairs
 
 
-def resolve_link(client: SourceClient, url: str) -> str | None:
-    """``url`` (a next link, an attachment) as a path under the client's base URL, or ``None``.
+def resolve_link(client: SourceClient, url: str, *, current: str = "/", under: str = "") -> str | None:
+    """``url`` as a path (with query) under the client's base URL, or ``None`` when it leaves it.
 
-    Relative URLs are taken relative to the base URL; an absolute one must have the base URL's
-    scheme, host and port and lie under its path. Anything else (another host, ``..``) is refused.
+    ``url`` may be absolute or relative; a relative one is read against ``current`` (a path under the
+    base URL, the page that sent it), and a path (``/fhir/...``) against the base URL. The result must
+    keep the base URL's scheme, host and port and lie under ``<base path><under>``; a ``..`` segment
+    is refused outright.
     """
-    try:
-        link = httpx.URL(url)
-    except httpx.InvalidURL:
-        return None
-    if ".." in link.path.split("/"):
-        return None
-    raw = link.raw_path.decode("ascii")
-    if not link.scheme and not link.host:
-        return raw if raw.startswith("/") else None
     base = httpx.URL(client.config.base_url)
+    prefix = base.raw_path.decode("ascii").rstrip("/")
+    if url.startswith("/") and not url.startswith("//") and not url.startswith(prefix + "/"):
+        url = prefix + url
+    try:
+        here = base.copy_with(raw_path=(prefix + current).encode("ascii"))
+        link = here.join(url)
+        raw = link.raw_path.decode("ascii")
+    except (httpx.InvalidURL, UnicodeError, ValueError):
+        return None
+    segments = url.split("?", 1)[0].split("#", 1)[0].split("/")
+    if any(s.lower() in ("..", ".", "%2e%2e", "%2e") for s in segments):
+        return None
     if (link.scheme, link.host, link.port) != (base.scheme, base.host, base.port):
         return None
-    prefix = base.raw_path.decode("ascii").rstrip("/")
-    if not raw.startswith(prefix + "/"):
+    root = prefix + under.rstrip("/")
+    path = raw.split("?", 1)[0]
+    if path != root and not path.startswith(root + "/"):
         return None
     return raw[len(prefix) :]
 
 
 async def search_resources(
     client: SourceClient, path: str, pairs: Sequence[tuple[str, str]], *, max_pages: int = MAX_PAGES
-) -> list[dict[str, Any]]:
-    """Every entry resource of a FHIR search on ``path``, following ``next`` links.
+) -> SearchAnswer:
+    """Every result of a FHIR search on ``path`` (``/fhir/<Type>``), following ``next`` links.
 
-    A next link that leaves the source or the search path, or more than ``max_pages`` pages, makes
-    the answer :class:`~sources.errors.SourceResponseInvalid`.
+    A first page that is not a searchset Bundle raises :class:`~sources.errors.SourceResponseInvalid`
+    (and a transport failure its ``SourceError``); everything after that is a problem of the answer.
     """
+    fhir_base = path.rsplit("/", 1)[0]
     target = f"{path}?{urlencode(list(pairs))}"
-    resources: list[dict[str, Any]] = []
-    for _ in range(max_pages):
-        payload = await client.get_json(target)
+    answer = SearchAnswer()
+    for page in range(max_pages):
         try:
-            bundle = _Bundle.model_validate(payload)
-        except ValidationError as exc:
-            raise client.invalid("search bundle failed validation") from exc
-        resources.extend(entry.resource for entry in bundle.entry)
+            payload = await client.get_json(target)
+            try:
+                bundle = _Bundle.model_validate(payload)
+            except ValidationError as exc:
+                raise client.invalid("search bundle failed validation") from exc
+        except SourceError as exc:
+            if page == 0:
+                raise
+            answer.problems.append(exc)
+            return answer
+        _read_page(client, bundle, answer)
         following = next((link.url for link in bundle.link if link.relation == "next"), None)
         if following is None:
-            return resources
-        resolved = resolve_link(client, following)
-        if resolved is None or resolved.split("?", 1)[0] != path:
-            raise client.invalid("next link leaves the search")
+            return answer
+        resolved = resolve_link(client, following, current=target, under=fhir_base)
+        if resolved is None:
+            answer.problems.append(client.invalid("next link leaves the source"))
+            return answer
         target = resolved
-    raise client.invalid("search has too many pages")
+    answer.problems.append(SourceIncomplete(client.name, "more pages than the gateway follows"))
+    return answer
+
+
+def _read_page(client: SourceClient, bundle: _Bundle, answer: SearchAnswer) -> None:
+    for entry in bundle.entry:
+        resource = entry.resource
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+            answer.unreadable += 1
+            continue
+        mode = entry.search.mode if entry.search is not None else None
+        if resource["resourceType"] == "OperationOutcome":
+            if _failed(resource):
+                answer.problems.append(SourceIncomplete(client.name, "the source reported an error in its answer"))
+        elif mode == "include":
+            key = f"{resource['resourceType']}/{resource.get('id')}"
+            answer.included[key] = resource
+            if entry.full_url:
+                answer.included[entry.full_url] = resource
+        elif mode in (None, "match"):
+            answer.resources.append(resource)
+
+
+def _failed(resource: dict[str, Any]) -> bool:
+    """Whether an ``OperationOutcome`` reports an error (one that cannot be read counts as one)."""
+    try:
+        outcome = _Outcome.model_validate(resource)
+    except ValidationError:
+        return True
+    return any(issue.severity in _FAILED_SEVERITIES for issue in outcome.issue)

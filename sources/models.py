@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from sources.errors import SourceError
+from sources.identifiers import normalise_authorization_id
+
 
 class Sex(StrEnum):
     """Sex as registered in CPR (KOEN M/K)."""
@@ -22,11 +25,15 @@ class Sex(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class AddressRecord:
-    """A postal address (folkeregisteradresse or a temporary address)."""
+    """A postal address (folkeregisteradresse or a temporary address).
+
+    CPR may give only a line: a person without a fixed address (status 03, "Uden fast bopæl") has no
+    postal code or city.
+    """
 
     line: str
-    postal_code: str
-    city: str
+    postal_code: str | None
+    city: str | None
     municipality_code: str | None = None
 
 
@@ -81,6 +88,9 @@ class PracticeRecord:
     address: AddressRecord | None
     phone: str | None
     doctors: tuple[DoctorRecord, ...] = ()
+    problems: tuple[SourceError, ...] = field(default=(), compare=False)
+    """What the register sent for this practice that could not be used (a doctor without a name); the
+    practice is shown without it, and the problems are reported."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +122,9 @@ class MasterCardRecord:
     dentist: str | None = None
     preferred_language: str | None = None
     relatives: tuple[RelativeRecord, ...] = ()
+    problems: tuple[SourceError, ...] = field(default=(), compare=False)
+    """What the register sent for this card that could not be used (a relative without a first name);
+    the card is shown without it, and the problems are reported."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +157,12 @@ class PeriodRecord:
         """Whether ``day`` falls inside the period (both ends inclusive)."""
         return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
 
+    def overlaps(self, other: PeriodRecord) -> bool:
+        """Whether the two periods share a day (an open end reaches forever)."""
+        return (self.start is None or other.end is None or self.start <= other.end) and (
+            self.end is None or other.start is None or other.start <= self.end
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class BlockRecord:
@@ -157,6 +176,23 @@ class BlockRecord:
     organisation_sor: str | None = None
     include_subunits: bool = False
     data_period: PeriodRecord | None = None
+    unmatchable: bool = False
+    """The consent service holds this block, but whom it is against cannot be told with certainty (an
+    identifier that is not one, an unknown identifier system, a consent that cannot be read): it
+    applies to every professional (a ``PROFESSIONAL`` block) or every organisation (an
+    ``ORGANISATION`` block). Fail closed, never open."""
+
+    def names_professional(self, authorization_id: str | None) -> bool:
+        """Whether this is a block on the professional ``authorization_id`` (both sides in normal form).
+
+        An unmatchable professional block names every professional.
+        """
+        if self.kind is not BlockKind.PROFESSIONAL:
+            return False
+        if self.unmatchable:
+            return True
+        mine = normalise_authorization_id(self.authorization_id)
+        return mine is not None and mine == normalise_authorization_id(authorization_id)
 
 
 @dataclass(frozen=True, slots=True)

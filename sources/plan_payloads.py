@@ -1,14 +1,17 @@
 """Wire models and mapping of the plan sources' FHIR R4 ``CarePlan``, ``Goal`` and ``Condition``.
 
-Pydantic models validate one resource at a time; the ``*_record`` functions turn a validated resource
-into a source-neutral record or raise :class:`~sources.payloads.ShapeError` (no data in the message)
-when it validates structurally but breaks the wire format. Wire format: ``docs/sources/plans.md``.
+Pydantic models (on the shared datatypes of :mod:`sources.datatypes`) validate one resource at a
+time; the ``*_record`` functions turn a validated resource into a source-neutral record or raise
+:class:`~sources.payloads.ShapeError` (no data in the message) when it validates structurally but
+breaks the wire format. Dates of any precision are kept as the local dates they may denote (a
+``recordedDate`` of ``2019-06`` is June 2019); ``onset[x]`` is read as a choice type. Wire format:
+``docs/sources/plans.md``.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -23,9 +26,18 @@ from sources.clinical import (
     OrganisationKind,
     OrganisationRef,
 )
-from sources.identifiers import CPR_PATTERN
+from sources.datatypes import (
+    CodeableConcept,
+    DateTime,
+    Extension,
+    OnsetChoice,
+    Period,
+    Reference,
+    period_days,
+)
+from sources.identifiers import IdentifierKind
 from sources.models import PeriodRecord
-from sources.payloads import CPR_SYSTEM, SOR_SYSTEM, FhirDate, FhirModel, ShapeError
+from sources.payloads import FhirModel, ShapeError
 
 CUSTODIAN_URL = "http://patientoverblik.dk/fhir/StructureDefinition/custodian"
 PROFESSION_URL = "http://patientoverblik.dk/fhir/StructureDefinition/profession"
@@ -74,50 +86,16 @@ EXPRESSED_BY = {
 }
 
 _ID = r"[A-Za-z0-9\-.]{1,64}"
-_SOR = re.compile(r"[0-9]{5,18}")
 
 _Model = FhirModel
-
-
-class Identifier(_Model):
-    system: str | None = None
-    value: str = Field(min_length=1)
-
-
-class Reference(_Model):
-    reference: str | None = None
-    type: str | None = None
-    identifier: Identifier | None = None
-    display: str | None = None
-
-
-class Coding(_Model):
-    system: str | None = None
-    code: str = Field(min_length=1)
-    display: str | None = None
-
-
-class Concept(_Model):
-    coding: list[Coding] = Field(default_factory=list)
-    text: str | None = None
-
-
-class Period(_Model):
-    start: FhirDate | None = None
-    end: FhirDate | None = None
-
-
-class Extension(_Model):
-    url: str
-    value_reference: Reference | None = None
-    value_codeable_concept: Concept | None = None
-    extension: list[Extension] = Field(default_factory=list)
+Concept = CodeableConcept
 
 
 class _Resource(_Model):
     id: str = Field(pattern=f"^{_ID}$")
     extension: list[Extension] = Field(default_factory=list)
     subject: Reference
+    contained: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class Detail(_Model):
@@ -158,7 +136,7 @@ class CarePlan(_Resource):
 
 
 class Target(_Model):
-    due_date: FhirDate | None = None
+    due_date: DateTime | None = None
 
 
 class Goal(_Resource):
@@ -171,36 +149,28 @@ class Goal(_Resource):
     description: Concept
     expressed_by: Reference | None = None
     addresses: list[Reference] = Field(default_factory=list)
-    start_date: FhirDate | None = None
+    start_date: DateTime | None = None
     target: list[Target] = Field(default_factory=list)
 
 
-class Condition(_Resource):
+class Condition(OnsetChoice, _Resource):
     resource_type: Literal["Condition"]
     clinical_status: Concept | None = None
     verification_status: Concept | None = None
     category: list[Concept] = Field(default_factory=list)
     code: Concept
-    onset_date_time: FhirDate | None = None
-    recorded_date: FhirDate | None = None
-
-
-def patient_cpr(resource: _Resource) -> str:
-    """The CPR number of the resource's subject (a logical reference by identifier)."""
-    identifier = resource.subject.identifier
-    if identifier is None or identifier.system != CPR_SYSTEM or not CPR_PATTERN.fullmatch(identifier.value):
-        raise ShapeError("resource without a CPR subject")
-    return identifier.value
+    recorded_date: DateTime | None = None
 
 
 def organisation(reference: Reference, kind: OrganisationKind | None = None) -> OrganisationRef | None:
     """A SOR-identified organisation reference, or ``None`` when it names no SOR unit."""
     identifier = reference.identifier
-    if identifier is None or identifier.system != SOR_SYSTEM:
+    if identifier is None or identifier.kind is not IdentifierKind.SOR:
         return None
-    if not _SOR.fullmatch(identifier.value):
+    sor = identifier.normalised(IdentifierKind.SOR)
+    if sor is None:
         raise ShapeError("organisation reference with a malformed SOR code")
-    return OrganisationRef(identifier.value, reference.display or identifier.value, kind)
+    return OrganisationRef(sor, reference.display or sor, kind)
 
 
 def custodian(resource: _Resource, kind: OrganisationKind | None) -> OrganisationRef | None:
@@ -224,10 +194,13 @@ def ref_ids(references: list[Reference], resource_type: str) -> tuple[str, ...]:
 
 
 def coding(concept: Concept | None, prefer: frozenset[str] = frozenset()) -> CodingRecord | None:
-    """The first coding in a ``prefer`` system (else the first), its system by record name."""
+    """The first coding in a ``prefer`` system (else the first), its system by record name; codings need a code."""
     if concept is None or not concept.coding:
         return None
+    if any(not c.code for c in concept.coding):
+        raise ShapeError("a coding without a code")
     chosen = next((c for c in concept.coding if _system_name(c.system) in prefer), concept.coding[0])
+    assert chosen.code is not None
     return CodingRecord(_system_name(chosen.system), chosen.code, chosen.display or concept.text)
 
 
@@ -235,10 +208,6 @@ def _system_name(system: str | None) -> str:
     if system is None:
         return ""
     return str(CODE_SYSTEMS.get(system, system))
-
-
-def _period(period: Period | None) -> PeriodRecord:
-    return PeriodRecord(period.start, period.end) if period is not None else PeriodRecord()
 
 
 _INTERVENTION_SYSTEMS = frozenset({"FSIII", "KLE", "SKS", "FFB", "SNOMED"})
@@ -254,14 +223,19 @@ def _intervention(detail: Detail) -> InterventionRecord:
         description=description,
         status=detail.status,
         code=code,
-        period=_period(detail.scheduled_period),
+        period=period_days(detail.scheduled_period),
         performer=performers[0] if performers else None,
         goal_ids=ref_ids(detail.goal, "Goal"),
+        started=_started(detail.scheduled_period),
     )
 
 
-def care_plan_record(plan: CarePlan, source: str, kind: OrganisationKind | None) -> CarePlanRecord:
-    """A validated ``CarePlan`` as a :class:`CarePlanRecord`."""
+def _started(period: Period | None) -> PeriodRecord | None:
+    return period.start.days if period is not None and period.start is not None else None
+
+
+def care_plan_record(plan: CarePlan, cpr: str, source: str, kind: OrganisationKind | None) -> CarePlanRecord:
+    """A validated ``CarePlan`` of patient ``cpr`` as a :class:`CarePlanRecord`."""
     author = organisation(plan.author, kind) if plan.author is not None else None
     owner = custodian(plan, kind) or author
     if owner is None:
@@ -272,12 +246,13 @@ def care_plan_record(plan: CarePlan, source: str, kind: OrganisationKind | None)
         raise ShapeError("care plan without a title")
     return CarePlanRecord(
         id=plan.id,
-        cpr=patient_cpr(plan),
+        cpr=cpr,
         source=source,
         title=title,
         status=plan.status,
         organisation=owner,
-        period=_period(plan.period),
+        period=period_days(plan.period),
+        started=_started(plan.period),
         description=plan.description,
         category=category,
         interventions=tuple(_intervention(a.detail) for a in plan.activity if a.detail is not None),
@@ -291,7 +266,7 @@ def _goal_kind(goal: Goal) -> GoalKind:
     for c in codings:
         if c.system == GOAL_KIND_SYSTEM:
             try:
-                return GoalKind(c.code)
+                return GoalKind(c.code or "")
             except ValueError:
                 raise ShapeError("unknown goal kind") from None
     for c in codings:
@@ -335,8 +310,8 @@ def _expressed_by(reference: Reference | None) -> str | None:
     return EXPRESSED_BY[kind]
 
 
-def goal_record(goal: Goal, source: str, kind: OrganisationKind | None) -> GoalRecord:
-    """A validated ``Goal`` as a :class:`GoalRecord`."""
+def goal_record(goal: Goal, cpr: str, source: str, kind: OrganisationKind | None) -> GoalRecord:
+    """A validated ``Goal`` of patient ``cpr`` as a :class:`GoalRecord`."""
     owner = custodian(goal, kind)
     if owner is None:
         raise ShapeError("goal without a responsible organisation")
@@ -347,7 +322,7 @@ def goal_record(goal: Goal, source: str, kind: OrganisationKind | None) -> GoalR
     category = next((coding(c) for c in categories if c.coding[0].system != GOAL_KIND_SYSTEM), None)
     return GoalRecord(
         id=goal.id,
-        cpr=patient_cpr(goal),
+        cpr=cpr,
         source=source,
         kind=_goal_kind(goal),
         description=description,
@@ -359,25 +334,26 @@ def goal_record(goal: Goal, source: str, kind: OrganisationKind | None) -> GoalR
         addresses=ref_ids(goal.addresses, "Condition"),
         category=category,
         achievement=_first_code(goal.achievement_status),
-        start=goal.start_date,
-        due=next((t.due_date for t in goal.target if t.due_date is not None), None),
+        start=goal.start_date.days if goal.start_date is not None else None,
+        due=next((t.due_date.days for t in goal.target if t.due_date is not None), None),
     )
 
 
-def condition_record(condition: Condition, source: str, kind: OrganisationKind | None) -> ConditionRecord:
-    """A validated ``Condition`` as a :class:`ConditionRecord`."""
+def condition_record(condition: Condition, cpr: str, source: str, kind: OrganisationKind | None) -> ConditionRecord:
+    """A validated ``Condition`` of patient ``cpr`` as a :class:`ConditionRecord`."""
     owner = custodian(condition, kind)
     if owner is None:
         raise ShapeError("condition without a responsible organisation")
     codings = condition.code.coding
-    if not codings:
+    if not codings or any(not c.code for c in codings):
         raise ShapeError("condition without a code")
     known = [c for c in codings if isinstance(CODE_SYSTEMS.get(c.system or ""), DiagnosisCodeSystem)]
     chosen = known[0] if known else codings[0]
+    assert chosen.code is not None
     system = CODE_SYSTEMS.get(chosen.system or "")
     return ConditionRecord(
         id=condition.id,
-        cpr=patient_cpr(condition),
+        cpr=cpr,
         source=source,
         code_system=system if isinstance(system, DiagnosisCodeSystem) else DiagnosisCodeSystem.OTHER,
         code=chosen.code,
@@ -385,8 +361,8 @@ def condition_record(condition: Condition, source: str, kind: OrganisationKind |
         organisation=owner,
         clinical_status=_first_code(condition.clinical_status),
         category=_first_code(condition.category[0]) if condition.category else None,
-        onset=condition.onset_date_time,
-        recorded=condition.recorded_date,
+        onset=condition.onset_days,
+        recorded=condition.recorded_date.days if condition.recorded_date is not None else None,
     )
 
 

@@ -8,20 +8,24 @@ Two JSON lookups, both batched over many CPR numbers in one request:
 - ``details_for``: the content (dates, the situations a treatment will covers, the donor decision),
   a separate call so the content is never fetched for a caller who may not see it.
 
+Each result is read on its own (:mod:`sources.keyed`): one that cannot be read gives only its own
+patient an error, never the whole batch; one that names no patient, or a patient that was not asked,
+gives every still unanswered patient an error (their answer may be the lost one).
 Wire format: ``docs/sources/registers.md``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BeforeValidator, Field, ValidationError, model_validator
 
 from sources.base import SourceClient
 from sources.identifiers import distinct_cprs
+from sources.keyed import Keyed, KeyedAnswer, key_of
 from sources.models import (
     LivingWillRecord,
     Organ,
@@ -69,7 +73,17 @@ class _Result(_Model):
 
 
 class _Answer(_Model):
-    results: list[_Result]
+    results: list[Any]
+
+
+class _Named(_Model):
+    """What names the patient a result is about, read even when the rest of it is unusable."""
+
+    cpr: _Cpr
+
+    @property
+    def key(self) -> str | None:
+        return self.cpr
 
 
 class _Dated(_Model):
@@ -99,8 +113,8 @@ class _Details(_Model):
     resuscitation_opt_out: _Dated | None
 
 
-class _DetailsAnswer(_Model):
-    results: list[_Details]
+_Item = TypeVar("_Item", _Result, _Details)
+_Record = TypeVar("_Record", RegistrationsRecord, RegisterDetailsRecord)
 
 
 class RegistersSource:
@@ -109,50 +123,52 @@ class RegistersSource:
     def __init__(self, client: SourceClient) -> None:
         self._client = client
 
-    async def registrations_for(self, cprs: Sequence[str]) -> dict[str, RegistrationsRecord | None]:
+    async def registrations_for(self, cprs: Sequence[str]) -> Keyed[RegistrationsRecord]:
         """Each asked CPR's registrations, ``None`` when the registers do not know it (one request)."""
+        return await self._read("/registrations", cprs, _Result, _registrations)
+
+    async def details_for(self, cprs: Sequence[str]) -> Keyed[RegisterDetailsRecord]:
+        """The content of each asked CPR's registrations, ``None`` when the registers do not know it.
+
+        One request for all of them. Raises ``ValueError`` for a key that is not ten digits.
+        """
+        return await self._read("/registrations/details", cprs, _Details, _details)
+
+    async def _read(
+        self, path: str, cprs: Sequence[str], model: type[_Item], to_record: Callable[[_Item], _Record]
+    ) -> Keyed[_Record]:
         wanted = distinct_cprs(cprs)
         if not wanted:
             return {}
-        payload = await self._client.get_json("/registrations", {"cpr": ",".join(wanted)})
+        payload = await self._client.get_json(path, {"cpr": ",".join(wanted)})
         try:
             answer = _Answer.model_validate(payload)
         except ValidationError as exc:
             raise self._client.invalid("registrations failed validation") from exc
-        found: dict[str, RegistrationsRecord] = {}
-        for result in answer.results:
-            found.setdefault(
-                result.cpr,
-                RegistrationsRecord(
-                    cpr=result.cpr,
-                    treatment_will=result.treatment_will.registered,
-                    living_will=result.living_will.registered,
-                    organ_donor=result.organ_donor.registered,
-                    resuscitation_opt_out=result.resuscitation_opt_out.registered,
-                ),
-            )
-        return {cpr: found.get(cpr) for cpr in wanted}
+        found = KeyedAnswer[_Record](wanted)
+        for item in answer.results:
+            try:
+                record = to_record(model.model_validate(item))
+            except ValidationError:
+                found.fail(
+                    key_of(_Named, item), self._client.invalid("a registration was left out: it failed validation")
+                )
+                continue
+            if record.cpr in found:
+                found.record(record.cpr, record)
+            else:  # the search was misread: any unanswered patient's answer may be the lost one
+                found.fail(None, self._client.invalid("a result about a patient that was not asked"))
+        return found.answer()
 
-    async def details_for(self, cprs: Sequence[str]) -> dict[str, RegisterDetailsRecord | None]:
-        """The content of each asked CPR's registrations, ``None`` when the registers do not know it.
 
-        One request for all of them. Raises ``ValueError`` for a key that is not ten digits; an
-        answer about a CPR that was not asked is :class:`~sources.errors.SourceResponseInvalid`.
-        """
-        wanted = distinct_cprs(cprs)
-        if not wanted:
-            return {}
-        payload = await self._client.get_json("/registrations/details", {"cpr": ",".join(wanted)})
-        try:
-            answer = _DetailsAnswer.model_validate(payload)
-        except ValidationError as exc:
-            raise self._client.invalid("registration details failed validation") from exc
-        found: dict[str, RegisterDetailsRecord] = {}
-        for result in answer.results:
-            if result.cpr not in wanted:
-                raise self._client.invalid("registration details answer a patient that was not asked")
-            found.setdefault(result.cpr, _details(result))
-        return {cpr: found.get(cpr) for cpr in wanted}
+def _registrations(result: _Result) -> RegistrationsRecord:
+    return RegistrationsRecord(
+        cpr=result.cpr,
+        treatment_will=result.treatment_will.registered,
+        living_will=result.living_will.registered,
+        organ_donor=result.organ_donor.registered,
+        resuscitation_opt_out=result.resuscitation_opt_out.registered,
+    )
 
 
 def _details(result: _Details) -> RegisterDetailsRecord:

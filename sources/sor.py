@@ -3,49 +3,37 @@
 A block on a treatment place "including sub-units" covers every unit below it in the SOR hierarchy.
 The adapter asks for the blocked organisations and, with ``_revinclude:iterate``, every
 organisation that is ``partOf`` them, transitively, in one FHIR R4 search, and answers each asked
-SOR code with the set of its sub-units. Wire format: ``docs/sources/sor.md``.
+SOR code with the set of its sub-units. The sub-units are an access-decision input, so the answer is
+all or nothing: one organisation that cannot be read, more pages than the budget, or an error the
+register reports in its answer makes the whole answer fail (the decision then fails closed), since a
+sub-unit left out would be a sub-unit left unblocked. Wire format: ``docs/sources/sor.md``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, ValidationError
 
 from sources.base import SourceClient
+from sources.datatypes import Identifier, Reference, identifier_of
+from sources.fhir_search import search_resources
+from sources.identifiers import IdentifierKind
 from sources.payloads import SOR_SYSTEM, FhirModel
 
 _MAX_DEPTH = 20
 
 
-class _Identifier(FhirModel):
-    system: str | None = None
-    value: str = Field(min_length=1)
-
-
-class _Reference(FhirModel):
-    reference: str = Field(min_length=1)
-
-
 class _Organization(FhirModel):
     resource_type: Literal["Organization"]
     id: str = Field(min_length=1)
-    identifier: list[_Identifier] = Field(default_factory=list)
-    part_of: _Reference | None = None
+    identifier: list[Identifier] = Field(default_factory=list)
+    part_of: Reference | None = None
 
     @property
     def sor(self) -> str | None:
-        return next((i.value for i in self.identifier if i.system == SOR_SYSTEM), None)
-
-
-class _Entry(FhirModel):
-    resource: dict[str, Any]
-
-
-class _Bundle(FhirModel):
-    resource_type: Literal["Bundle"]
-    entry: list[_Entry] = Field(default_factory=list)
+        return identifier_of(self.identifier, IdentifierKind.SOR)
 
 
 class SorSource:
@@ -61,27 +49,30 @@ class SorSource:
             return {}
         if not all(s.isdigit() for s in wanted):
             raise ValueError("not a SOR code")
-        payload = await self._client.get_json(
+        found = await search_resources(
+            self._client,
             "/fhir/Organization",
-            {"identifier": f"{SOR_SYSTEM}|{','.join(wanted)}", "_revinclude:iterate": "Organization:partof"},
+            [("identifier", f"{SOR_SYSTEM}|{','.join(wanted)}"), ("_revinclude:iterate", "Organization:partof")],
         )
+        if found.problems:
+            raise found.problems[0]
+        if found.unreadable:
+            raise self._client.invalid("organisation bundle holds an entry that is not a resource")
         try:
-            bundle = _Bundle.model_validate(payload)
             organisations = [
-                _Organization.model_validate(e.resource)
-                for e in bundle.entry
-                if e.resource.get("resourceType") == "Organization"
+                _Organization.model_validate(r)
+                for r in [*found.resources, *found.included.values()]
+                if r.get("resourceType") == "Organization"
             ]
         except ValidationError as exc:
             raise self._client.invalid("organisation bundle failed validation") from exc
+        if any(o.sor is None and any(i.kind is IdentifierKind.SOR for i in o.identifier) for o in organisations):
+            raise self._client.invalid("an organisation's SOR code cannot be read")
         sor_of = {o.id: o.sor for o in organisations}
         children: dict[str, set[str]] = {}
         for organisation in organisations:
-            parent = (
-                sor_of.get(organisation.part_of.reference.removeprefix("Organization/"))
-                if organisation.part_of
-                else None
-            )
+            target = organisation.part_of.literal if organisation.part_of else None
+            parent = sor_of.get(target[1]) if target is not None and target[0] == "Organization" else None
             if parent is not None and organisation.sor is not None:
                 children.setdefault(parent, set()).add(organisation.sor)
         return {sor: frozenset(_below(sor, children)) for sor in wanted}

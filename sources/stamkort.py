@@ -1,8 +1,10 @@
 """Fælles Stamkort (Stamkortregister, SDS): the patient's master card, readable and writable.
 
 Reads FHIR R4 ``Patient`` contact data with its ``RelatedPerson``s in one search for many CPR numbers,
-and writes a whole card back with ``PUT`` + ``If-Match`` (optimistic versions). Wire format:
-``docs/sources/stamkort.md``.
+and writes a whole card back with ``PUT`` + ``If-Match`` (optimistic versions). One odd entry never
+sinks the batch (:mod:`sources.keyed`): a ``Patient`` that cannot be read gives its own key an error,
+a relative that cannot be read (no first name, say) or a second temporary address is left out of its
+card and named in ``MasterCardRecord.problems``. Wire format: ``docs/sources/stamkort.md``.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError
 
 from sources.base import SourceClient
-from sources.identifiers import CPR_PATTERN, distinct_cprs
+from sources.datatypes import CodeableConcept, Extension, Identifier, Meta, Period, Reference, identifier_of
+from sources.errors import SourceError
+from sources.identifiers import CPR_PATTERN, IdentifierKind, distinct_cprs
+from sources.keyed import Keyed, KeyedAnswer, key_of, read_family
 from sources.models import AddressRecord, MasterCardRecord, RelativeRecord, TemporaryAddressRecord
-from sources.payloads import CPR_SYSTEM, FhirDate, FhirModel
+from sources.payloads import CPR_SYSTEM, FhirModel
 
 DENTIST_URL = "http://patientoverblik.dk/fhir/StructureDefinition/dentist"
 MUNICIPALITY_URL = "http://hl7.dk/fhir/core/StructureDefinition/dk-core-municipalityCodes"
@@ -30,29 +35,7 @@ _ETAG = re.compile(r'(?:W/)?"([0-9A-Za-z.\-]+)"')
 _Model = FhirModel
 
 
-class _Identifier(_Model):
-    system: str | None = None
-    value: str
-
-
-class _Reference(_Model):
-    reference: str | None = None
-    identifier: _Identifier | None = None
-
-
-class _Coding(_Model):
-    system: str | None = None
-    code: str
-
-
-class _CodeableConcept(_Model):
-    coding: list[_Coding] = Field(default_factory=list)
-
-
-class _Extension(_Model):
-    url: str
-    value_string: str | None = None
-    value_codeable_concept: _CodeableConcept | None = None
+_CodeableConcept = CodeableConcept
 
 
 class _ContactPoint(_Model):
@@ -61,18 +44,13 @@ class _ContactPoint(_Model):
     use: str | None = None
 
 
-class _Period(_Model):
-    start: FhirDate | None = None
-    end: FhirDate | None = None
-
-
 class _Address(_Model):
     use: str | None = None
     line: list[str] = Field(min_length=1)
     postal_code: str
     city: str
-    period: _Period | None = None
-    extension: list[_Extension] = Field(default_factory=list)
+    period: Period | None = None
+    extension: list[Extension] = Field(default_factory=list)
 
 
 class _Communication(_Model):
@@ -91,24 +69,20 @@ class _Relationship(_Model):
 
 class _RelatedPerson(_Model):
     resource_type: Literal["RelatedPerson"]
-    patient: _Reference | None = None
+    patient: Reference | None = None
     name: list[_HumanName] = Field(min_length=1)
     telecom: list[_ContactPoint] = Field(default_factory=list)
     relationship: list[_Relationship] = Field(default_factory=list)
 
 
-class _Meta(_Model):
-    version_id: str | None = None
-
-
 class _Patient(_Model):
     resource_type: Literal["Patient"]
-    meta: _Meta = Field(default_factory=_Meta)
-    identifier: list[_Identifier] = Field(default_factory=list)
+    meta: Meta = Field(default_factory=Meta)
+    identifier: list[Identifier] = Field(default_factory=list)
     telecom: list[_ContactPoint] = Field(default_factory=list)
     address: list[_Address] = Field(default_factory=list)
     communication: list[_Communication] = Field(default_factory=list)
-    extension: list[_Extension] = Field(default_factory=list)
+    extension: list[Extension] = Field(default_factory=list)
     contained: list[dict[str, Any]] = Field(default_factory=list)
 
 
@@ -121,14 +95,42 @@ class _Bundle(_Model):
     entry: list[_Entry] = Field(default_factory=list)
 
 
+class _Owner(_Model):
+    """What names the card an entry belongs to, read even when the rest of the entry is unusable: a
+    Patient's CPR identifier, or the CPR identifier of the Patient a RelatedPerson's ``patient`` names."""
+
+    id: str | None = None
+    identifier: list[Identifier] = Field(default_factory=list)
+    patient: Reference | None = None
+
+    @property
+    def key(self) -> str | None:
+        owner = self.patient.identifier if self.patient is not None else None
+        return identifier_of([owner] if owner is not None else self.identifier, IdentifierKind.CPR)
+
+
+def _owners(entries: Sequence[_Entry]) -> dict[str, str]:
+    """Each Patient's resource id → its CPR number, for relatives that name their card by ``Patient/<id>``."""
+    owners: dict[str, str] = {}
+    for entry in entries:
+        if entry.resource.get("resourceType") == "Patient" and isinstance(entry.resource.get("id"), str):
+            cpr = key_of(_Owner, entry.resource)
+            if cpr is not None:
+                owners[f"Patient/{entry.resource['id']}"] = cpr
+    return owners
+
+
 class StamkortSource:
     """The master-card register: one search for many patients, and versioned whole-card updates."""
 
     def __init__(self, client: SourceClient) -> None:
         self._client = client
 
-    async def master_cards_for(self, cprs: Sequence[str]) -> dict[str, MasterCardRecord | None]:
-        """Each asked CPR's master card, ``None`` when the register has none (one request)."""
+    async def master_cards_for(self, cprs: Sequence[str]) -> Keyed[MasterCardRecord]:
+        """Each asked CPR's master card, ``None`` when the register has none, or the error that kept it out.
+
+        One request. A bundle that is not a searchset raises :class:`~sources.errors.SourceResponseInvalid`.
+        """
         wanted = distinct_cprs(cprs)
         if not wanted:
             return {}
@@ -138,23 +140,30 @@ class StamkortSource:
         )
         try:
             bundle = _Bundle.model_validate(payload)
-            patients: dict[str, _Patient] = {}
-            relatives: dict[str, list[_RelatedPerson]] = {}
-            for entry in bundle.entry:
-                kind = entry.resource.get("resourceType")
-                if kind == "Patient":
-                    patient = _Patient.model_validate(entry.resource)
-                    patients.setdefault(self._cpr_of(patient.identifier), patient)
-                elif kind == "RelatedPerson":
-                    relative = _RelatedPerson.model_validate(entry.resource)
-                    owner = relative.patient.identifier if relative.patient else None
-                    relatives.setdefault(self._cpr_of([owner] if owner else []), []).append(relative)
         except ValidationError as exc:
             raise self._client.invalid("patient bundle failed validation") from exc
-        return {
-            cpr: self._card(cpr, patients[cpr], relatives.get(cpr, []), None) if cpr in patients else None
-            for cpr in wanted
-        }
+        found = KeyedAnswer[MasterCardRecord](wanted)
+        by_id = _owners(bundle.entry)
+        family = read_family(
+            (
+                (
+                    e.resource.get("resourceType"),
+                    key_of(_Owner, e.resource) or _literal_owner(e.resource, by_id),
+                    e.resource,
+                )
+                for e in bundle.entry
+            ),
+            ("Patient", _Patient.model_validate),
+            ("RelatedPerson", _RelatedPerson.model_validate),
+            lambda cpr: found.fail(cpr, self._client.invalid("a master card was left out: it failed validation")),
+        )
+        for cpr, patient in family.heads.items():
+            card = self._card(cpr, patient, family.members.get(cpr, []), None, family.lost_of(cpr))
+            if isinstance(card, SourceError):
+                found.fail(cpr, card)
+            else:
+                found.record(cpr, card)
+        return found.answer()
 
     async def update_master_card(self, card: MasterCardRecord, expected_version: str) -> MasterCardRecord:
         """Replace the whole card if it is still at ``expected_version``; return it with its new version.
@@ -179,46 +188,65 @@ class StamkortSource:
             ]
         except ValidationError as exc:
             raise self._client.invalid("stored patient failed validation") from exc
-        if self._cpr_of(patient.identifier) != card.cpr:
+        if identifier_of(patient.identifier, IdentifierKind.CPR) != card.cpr:
             raise self._client.invalid("stored patient is another patient")
         etag = _ETAG.fullmatch(headers.get("etag", "").strip())
-        return self._card(card.cpr, patient, contained, etag.group(1) if etag else None)
-
-    def _cpr_of(self, identifiers: Sequence[_Identifier]) -> str:
-        values = {i.value for i in identifiers if i.system == CPR_SYSTEM}
-        if len(values) != 1 or not CPR_PATTERN.fullmatch(cpr := values.pop()):
-            raise self._client.invalid("resource without one CPR identifier")
-        return cpr
+        stored = self._card(card.cpr, patient, contained, etag.group(1) if etag else None)
+        if isinstance(stored, SourceError) or stored.problems:
+            raise stored if isinstance(stored, SourceError) else stored.problems[0]
+        return stored
 
     def _card(
-        self, cpr: str, patient: _Patient, relatives: Sequence[_RelatedPerson], etag_version: str | None
-    ) -> MasterCardRecord:
+        self,
+        cpr: str,
+        patient: _Patient,
+        relatives: Sequence[_RelatedPerson],
+        etag_version: str | None,
+        lost_relatives: int = 0,
+    ) -> MasterCardRecord | SourceError:
         version = patient.meta.version_id or etag_version
         if not version:
-            raise self._client.invalid("patient without version")
+            return self._client.invalid("a master card was left out: it has no version")
+        problems: list[SourceError] = []
         temporary = [a for a in patient.address if a.use == "temp"]
         if len(temporary) > 1:
-            raise self._client.invalid("more than one temporary address")
+            problems.append(self._client.invalid("more than one temporary address: none is shown"))
+        kept = [r for r in (_relative(person) for person in relatives) if r is not None]
+        if lost_relatives or len(kept) < len(relatives):
+            problems.append(self._client.invalid("a relative was left out: it failed validation"))
         return MasterCardRecord(
             cpr=cpr,
             version=version,
             phone=_phone(patient.telecom),
-            temporary_address=_temporary_address(temporary[0]) if temporary else None,
+            temporary_address=_temporary_address(temporary[0]) if len(temporary) == 1 else None,
             dentist=next((e.value_string for e in patient.extension if e.url == DENTIST_URL), None),
             preferred_language=_language(patient.communication),
-            relatives=tuple(self._relative(r) for r in relatives),
+            relatives=tuple(kept),
+            problems=tuple(problems),
         )
 
-    def _relative(self, person: _RelatedPerson) -> RelativeRecord:
-        name = person.name[0]
-        if not name.given or not name.given[0].strip():
-            raise self._client.invalid("relative without first name")
-        return RelativeRecord(
-            first_name=name.given[0],
-            surname=name.family or None,
-            phone=_phone(person.telecom),
-            relation=next((r.text for r in person.relationship if r.text), None),
-        )
+
+def _literal_owner(resource: dict[str, Any], by_id: dict[str, str]) -> str | None:
+    """The card a RelatedPerson names by a literal ``Patient/<id>`` reference to a Patient of the answer."""
+    try:
+        reference = _Owner.model_validate(resource).patient
+    except ValidationError:
+        return None
+    literal = reference.literal if reference is not None else None
+    return by_id.get("/".join(literal)) if literal is not None and literal[0] == "Patient" else None
+
+
+def _relative(person: _RelatedPerson) -> RelativeRecord | None:
+    """A relative, or ``None`` when it has no first name (the register requires one)."""
+    name = person.name[0]
+    if not name.given or not name.given[0].strip():
+        return None
+    return RelativeRecord(
+        first_name=name.given[0],
+        surname=name.family or None,
+        phone=_phone(person.telecom),
+        relation=next((r.text for r in person.relationship if r.text), None),
+    )
 
 
 def _phone(telecom: Sequence[_ContactPoint]) -> str | None:
@@ -238,7 +266,7 @@ def _temporary_address(address: _Address) -> TemporaryAddressRecord:
         None,
     )
     record = AddressRecord(", ".join(address.line), address.postal_code, address.city, municipality)
-    return TemporaryAddressRecord(record, address.period.end if address.period else None)
+    return TemporaryAddressRecord(record, address.period.days.end if address.period else None)
 
 
 def _language(communications: Sequence[_Communication]) -> str | None:

@@ -6,27 +6,32 @@ Both look-ups take any number of keys in one request (``docs/sources/yderregiste
 - ``GET /fhir/Organization?identifier=urn:oid:1.2.208.176.1.4|<ydernr1>,...`` → FHIR Bundle of
   ``Organization`` + ``PractitionerRole`` → :class:`PracticeRecord` with :class:`DoctorRecord`.
 
-Payloads are validated with pydantic models; any shape mismatch is a
-:class:`~sources.errors.SourceResponseInvalid` whose message holds no data values.
+Payloads are validated with pydantic models, one entry at a time (:mod:`sources.keyed`): an entry
+that cannot be read gives only its own key a :class:`~sources.errors.SourceResponseInvalid` (every
+unanswered key when it names none), a doctor that cannot be read is left out of the practice and
+named in ``PracticeRecord.problems``; an answer that is not the expected document raises. Messages
+hold no data values.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StrictInt, ValidationError
 
 from sources.base import SourceClient
-from sources.identifiers import CPR_PATTERN, distinct_cprs
+from sources.datatypes import Identifier, Reference, identifier_of
+from sources.errors import SourceError
+from sources.identifiers import CPR_PATTERN, YDERNUMMER_SYSTEM, IdentifierKind, distinct_cprs
+from sources.keyed import Keyed, KeyedAnswer, key_of, read_family
 from sources.models import AddressRecord, DoctorRecord, GpAssignmentRecord, PracticeRecord
-from sources.payloads import SOR_SYSTEM, FhirModel, ShapeError
+from sources.payloads import FhirModel, ShapeError
 
 __all__ = ["YDER_SYSTEM", "YderregisterSource"]
 
-YDER_SYSTEM = "urn:oid:1.2.208.176.1.4"
-AUTH_SYSTEM = "https://autregweb.sst.dk"
+YDER_SYSTEM = YDERNUMMER_SYSTEM
 
 _YDERNUMMER = re.compile(r"[0-9]{1,6}")
 _KNOWN_GROUPS = frozenset({1, 2, 4, 5, 6, 7, 8, 9})
@@ -50,17 +55,17 @@ class _SikredeEntry(_Model):
 
 
 class _SikredeAnswer(_Model):
-    entries: list[_SikredeEntry]
+    entries: list[Any]
 
 
-class _Identifier(_Model):
-    system: str | None = None
-    value: str | None = None
+class _Named(_Model):
+    """What names the patient a Sikrede entry is about, read even when the rest of it is unusable."""
 
+    cpr: str = Field(pattern=f"^{CPR_PATTERN.pattern}$")
 
-class _Reference(_Model):
-    identifier: _Identifier | None = None
-    display: str | None = None
+    @property
+    def key(self) -> str | None:
+        return self.cpr
 
 
 class _ContactPoint(_Model):
@@ -71,14 +76,14 @@ class _ContactPoint(_Model):
 class _Address(_Model):
     use: str | None = None
     line: list[str] = []
-    postal_code: str
-    city: str
+    postal_code: str | None = None
+    city: str | None = None
     district: str | None = None
 
 
 class _Organization(_Model):
     resource_type: Literal["Organization"]
-    identifier: list[_Identifier] = Field(min_length=1)
+    identifier: list[Identifier] = Field(min_length=1)
     name: str
     telecom: list[_ContactPoint] = []
     address: list[_Address] = []
@@ -86,12 +91,24 @@ class _Organization(_Model):
 
 class _PractitionerRole(_Model):
     resource_type: Literal["PractitionerRole"]
-    organization: _Reference
-    practitioner: _Reference
+    organization: Reference
+    practitioner: Reference
+
+
+class _Identified(_Model):
+    """What names the practice an entry is about, read even when the rest of it is unusable."""
+
+    identifier: list[Identifier] = []
+    organization: Reference | None = None
+
+    @property
+    def key(self) -> str | None:
+        owner = self.organization.identifier if self.organization is not None else None
+        return identifier_of([owner] if owner is not None else self.identifier, IdentifierKind.YDERNUMMER)
 
 
 class _Entry(_Model):
-    resource: Annotated[_Organization | _PractitionerRole, Field(discriminator="resource_type")]
+    resource: Any = None
 
 
 class _Bundle(_Model):
@@ -106,94 +123,99 @@ class YderregisterSource:
     def __init__(self, client: SourceClient) -> None:
         self._client = client
 
-    async def gp_assignments_for(self, cprs: Sequence[str]) -> dict[str, GpAssignmentRecord | None]:
+    async def gp_assignments_for(self, cprs: Sequence[str]) -> Keyed[GpAssignmentRecord]:
         """Each distinct CPR number's Sikrede entry (``None`` when unknown), in one request.
 
         Raises ``ValueError`` for a number that is not ten digits (callers validate at the edge).
         """
         wanted = distinct_cprs(cprs)
-        result: dict[str, GpAssignmentRecord | None] = dict.fromkeys(wanted)
         if not wanted:
-            return result
+            return {}
         payload = await self._client.get_json("/sikrede", {"cpr": ",".join(wanted)})
         try:
             answer = _SikredeAnswer.model_validate(payload)
         except ValidationError as exc:
             raise self._client.invalid("sikrede answer failed validation") from exc
-        for entry in answer.entries:
-            if entry.cpr in result and result[entry.cpr] is None:
-                result[entry.cpr] = GpAssignmentRecord(
-                    cpr=entry.cpr, ydernummer=entry.egen_laege_ydernummer, insurance_group=entry.sygesikringsgruppe
+        found = KeyedAnswer[GpAssignmentRecord](wanted)
+        for item in answer.entries:
+            try:
+                entry = _SikredeEntry.model_validate(item)
+            except ValidationError:
+                found.fail(
+                    key_of(_Named, item), self._client.invalid("a sikrede entry was left out: it failed validation")
                 )
-        return result
+                continue
+            found.record(
+                entry.cpr,
+                GpAssignmentRecord(entry.cpr, entry.egen_laege_ydernummer, entry.sygesikringsgruppe),
+            )
+        return found.answer()
 
-    async def practices_for(self, ydernumre: Sequence[str]) -> dict[str, PracticeRecord | None]:
+    async def practices_for(self, ydernumre: Sequence[str]) -> Keyed[PracticeRecord]:
         """Each distinct ydernummer's practice and doctors (``None`` when unknown), in one request.
 
         Ydernumre are kept as given (no zero padding); raises ``ValueError`` for anything but 1 to 6 digits.
         """
-        result: dict[str, PracticeRecord | None] = dict.fromkeys(ydernumre)
-        if not result:
-            return result
-        if not all(_YDERNUMMER.fullmatch(y) for y in result):
+        wanted = list(dict.fromkeys(ydernumre))
+        if not wanted:
+            return {}
+        if not all(_YDERNUMMER.fullmatch(y) for y in wanted):
             raise ValueError("not a ydernummer")
-        wanted = list(result)
         payload = await self._client.get_json("/fhir/Organization", {"identifier": f"{YDER_SYSTEM}|{','.join(wanted)}"})
         try:
             bundle = _Bundle.model_validate(payload)
         except ValidationError as exc:
             raise self._client.invalid("Organization search bundle failed validation") from exc
-        try:
-            practices = _practices(bundle)
-        except ShapeError as exc:
-            raise self._client.invalid(str(exc)) from exc
-        for ydernummer, practice in practices.items():
-            if ydernummer in result:
-                result[ydernummer] = practice
-        return result
+        found = KeyedAnswer[PracticeRecord](wanted)
+        family = read_family(
+            (
+                (
+                    e.resource.get("resourceType") if isinstance(e.resource, dict) else None,
+                    key_of(_Identified, e.resource),
+                    e.resource,
+                )
+                for e in bundle.entry
+            ),
+            ("Organization", _organization),
+            ("PractitionerRole", lambda r: _doctor(_PractitionerRole.model_validate(r).practitioner)),
+            lambda key: found.fail(key, self._client.invalid("a practice was left out: it failed validation")),
+        )
+        for ydernummer, organization in family.heads.items():
+            lost = family.lost_of(ydernummer)
+            problems = (self._client.invalid("a doctor was left out: it failed validation"),) if lost else ()
+            found.record(ydernummer, _practice(ydernummer, organization, family.members.get(ydernummer, []), problems))
+        return found.answer()
 
 
-def _ydernummer(identifiers: Sequence[_Identifier | None], what: str) -> str:
-    values = [i.value for i in identifiers if i is not None and i.system == YDER_SYSTEM]
-    if len(values) != 1 or values[0] is None or not _YDERNUMMER.fullmatch(values[0]):
-        raise ShapeError(f"{what} has no valid ydernummer identifier")
-    return values[0]
+def _organization(resource: object) -> _Organization:
+    organization = _Organization.model_validate(resource)
+    if not organization.name.strip():
+        raise ShapeError("a practice without a name")
+    return organization
 
 
-def _practices(bundle: _Bundle) -> dict[str, PracticeRecord]:
-    organizations: dict[str, _Organization] = {}
-    doctors: dict[str, list[DoctorRecord]] = {}
-    for entry in bundle.entry:
-        resource = entry.resource
-        if isinstance(resource, _Organization):
-            organizations.setdefault(_ydernummer(resource.identifier, "Organization"), resource)
-        else:
-            ydernummer = _ydernummer([resource.organization.identifier], "PractitionerRole organization")
-            doctors.setdefault(ydernummer, []).append(_doctor(resource.practitioner))
-    return {
-        ydernummer: _practice(ydernummer, organization, doctors.get(ydernummer, []))
-        for ydernummer, organization in organizations.items()
-    }
-
-
-def _doctor(practitioner: _Reference) -> DoctorRecord:
+def _doctor(practitioner: Reference) -> DoctorRecord:
     if not practitioner.display:
         raise ShapeError("PractitionerRole practitioner has no display name")
     identifier = practitioner.identifier
-    authorization_id = identifier.value if identifier is not None and identifier.system == AUTH_SYSTEM else None
-    return DoctorRecord(name=practitioner.display, authorization_id=authorization_id)
+    return DoctorRecord(
+        name=practitioner.display,
+        authorization_id=identifier.normalised(IdentifierKind.AUTHORIZATION_ID) if identifier is not None else None,
+    )
 
 
-def _practice(ydernummer: str, organization: _Organization, doctors: list[DoctorRecord]) -> PracticeRecord:
-    sor = next((i.value for i in organization.identifier if i.system == SOR_SYSTEM and i.value), None)
+def _practice(
+    ydernummer: str, organization: _Organization, doctors: list[DoctorRecord], problems: tuple[SourceError, ...]
+) -> PracticeRecord:
+    sor = identifier_of(organization.identifier, IdentifierKind.SOR)
     phone = next((t.value for t in organization.telecom if t.system == "phone" and t.value), None)
     address: AddressRecord | None = None
     if organization.address:
         first = organization.address[0]
         address = AddressRecord(
             line=", ".join(first.line),
-            postal_code=first.postal_code,
-            city=first.city,
+            postal_code=first.postal_code or None,
+            city=first.city or None,
             municipality_code=first.district,
         )
     return PracticeRecord(
@@ -203,4 +225,5 @@ def _practice(ydernummer: str, organization: _Organization, doctors: list[Doctor
         address=address,
         phone=phone,
         doctors=tuple(doctors),
+        problems=problems,
     )

@@ -72,7 +72,7 @@ def test_a_data_period_block_hides_items_dated_inside_it_at_every_place():
 
     assert not item_filter.allows(ODENSE, date(2020, 6, 1))
     assert item_filter.allows(ODENSE, date(2021, 1, 1))
-    assert item_filter.allows(ODENSE, None)
+    assert not item_filter.allows(ODENSE, None)  # an item that cannot be placed is withheld (ADR 0011)
 
 
 def test_an_expired_block_does_not_apply():

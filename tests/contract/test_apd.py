@@ -7,7 +7,7 @@ protocol examples (MedCom's published test person Nancy Ann Test Berggren, sandb
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -133,7 +133,7 @@ def test_a_region_appointment_with_a_sor_location_and_a_room():
         "378641000016007", "Nefrologisk Afdeling Y, OUH", OrganisationKind.REGION
     )
     assert appointment.start == datetime(2030, 5, 4, 9, 30, tzinfo=CPH)
-    assert appointment.start.utcoffset() == CPH.utcoffset(datetime(2030, 5, 4, 9, 30))
+    assert appointment.start.tzinfo is UTC  # instants are kept in UTC inside, localised at the edge
     assert appointment.end == datetime(2030, 5, 4, 10, 15, tzinfo=CPH)
     assert appointment.location == LocationRecord(
         sor="378641000016007", address="J. B. Winsløws Vej 4, 5000 Odense C", room="opgang 4, 3 sal rum 101"
@@ -176,18 +176,19 @@ def test_a_region_appointment_over_several_days_crosses_summer_time():
     assert appointment.start == datetime(2031, 3, 12, 12, 0, tzinfo=CPH)
     assert appointment.end == datetime(2031, 3, 31, 12, 0, tzinfo=CPH)
     assert appointment.end.date() > appointment.start.date()
-    assert str(appointment.start.tzinfo) == str(appointment.end.tzinfo) == "Europe/Copenhagen"
+    assert appointment.end - appointment.start == timedelta(days=19, hours=-1)  # 19 local days, one hour shorter
+    assert appointment.start.tzinfo is appointment.end.tzinfo is UTC
     assert appointment.status is AppointmentStatus.BOOKED
     assert appointment.title == "Indlæggelse"
 
 
-def test_utc_times_are_converted_to_danish_local_time():
+def test_utc_times_are_the_same_instants_as_danish_local_time():
     data = _variant("region.xml", ("20300504093000+0200", "20300504073000+0000"))
 
     appointment = _parse(data).appointment
 
     assert appointment.start == datetime(2030, 5, 4, 9, 30, tzinfo=CPH)
-    assert str(appointment.start.tzinfo) == "Europe/Copenhagen"
+    assert appointment.day.isoformat() == "2030-05-04"
 
 
 def test_a_cancelled_appointment():
@@ -281,3 +282,18 @@ def test_unusable_documents_are_rejected(data: bytes):
 
     assert CPR not in str(caught.value)
     assert not isinstance(caught.value, ApdHostileDocument)
+
+
+def test_the_night_the_clocks_go_back_a_45_minute_visit_is_kept():
+    data = _variant(
+        "region.xml",
+        ("20300504093000+0200", "20261025023000+0200"),
+        ("20300504101500+0200", "20261025021500+0100"),
+    )
+
+    appointment = _parse(data, now=datetime(2026, 10, 1, tzinfo=UTC)).appointment
+
+    assert appointment.end is not None
+    assert appointment.end - appointment.start == timedelta(minutes=45)
+    assert appointment.start == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    assert appointment.day.isoformat() == "2026-10-25"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sandbox import appointments as simulated
 from sandbox.clinical import (
@@ -20,6 +22,7 @@ from sandbox.clinical import (
     UROLOGY,
     Appointment,
 )
+from sandbox.control import Controlled
 from sandbox.population import Address, Doctor, Person, Population, Practice
 from sources.appointments import FhirAppointmentSource
 from sources.base import SourceClient, SourceConfig
@@ -33,8 +36,8 @@ from sources.clinical import (
     OrganisationKind,
     OrganisationRef,
 )
-from sources.errors import SourceResponseInvalid, SourceTimeout, SourceUnavailable
-from sources.fhir_search import resolve_link
+from sources.errors import SourceIncomplete, SourceResponseInvalid, SourceTimeout, SourceUnavailable
+from sources.fhir_search import MAX_PAGES, resolve_link
 from tests.contract.conftest import MockClientFactory, SandboxClientFactory
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -104,7 +107,7 @@ async def test_search_pushes_down_patients_window_status_and_excluded_organisati
 
     assert [r.id for r in answer.by_patient[NANCY]] == [_id(1)]
     assert [r.id for r in answer.by_patient[MAGNUS]] == [_id(5)]
-    assert answer.rejected == 0
+    assert answer.problems == ()
     [request] = controlled.recorder.requests
     assert request.path == "/fhir/Appointment"
     assert _query(request) == [
@@ -113,6 +116,7 @@ async def test_search_pushes_down_patients_window_status_and_excluded_organisati
         ("date", "lt2030-07-01"),
         ("status:not", "cancelled"),
         *[("performer-organization:not", f"urn:oid:1.2.208.176.1.1|{sor}") for sor in sorted({DIALYSIS, UROLOGY})],
+        ("_include", "Appointment:patient"),
         ("_count", "50"),
     ]
 
@@ -131,7 +135,7 @@ async def test_an_appointment_has_aware_local_times_organisation_location_and_re
     [record] = (await _source(client).appointments_for(ClinicalSearch((NANCY,)))).by_patient[NANCY]
 
     assert record.start == datetime(2030, 5, 4, 9, 30, tzinfo=CPH)
-    assert str(record.start.tzinfo) == "Europe/Copenhagen"
+    assert record.start.tzinfo is UTC  # an instant, localised only at the edge
     assert record.end == datetime(2030, 5, 4, 10, 15, tzinfo=CPH)
     assert record.source == "region-syddanmark"
     assert record.status is AppointmentStatus.BOOKED
@@ -307,45 +311,44 @@ async def test_no_patients_or_an_empty_window_sends_no_request(world: Population
 _PATIENT_ONLY = [{"actor": {"identifier": {"system": "urn:oid:1.2.208.176.1.2", "value": NANCY}}}]
 
 
-@pytest.mark.parametrize(
-    "payload",
-    [
-        {"resourceType": "Patient"},
-        _bundle(_resource(1, "2030-03-10T09:00:00")),
-        _bundle(_resource(1, "2030-03-10")),
-        _bundle(_resource(1, 1893456000)),  # type: ignore[arg-type]
-        _bundle(_resource(1, "2030-03-10T09:00:00+01:00", status="confirmed")),
-        _bundle(_resource(1, "2030-03-10T09:00:00+01:00", participant=_PATIENT_ONLY)),
-        _bundle(_resource(1, "2030-03-10T09:00:00+01:00", participant=[])),
-        _bundle(
-            _resource(
-                1, "2030-03-10T09:00:00+01:00", identifier=[{"system": "urn:ietf:rfc:3986", "value": "urn:uuid:x"}]
-            )
-        ),
-        _bundle(_resource(1, "2030-03-10T09:00:00+01:00", end="2030-03-10T08:00:00+01:00")),
-        _bundle(_resource(1, "2030-03-10T09:00:00+01:00", identifier=[], id=None)),
-    ],
-    ids=[
-        "not-a-bundle",
-        "start-without-offset",
-        "start-is-a-date",
-        "start-is-a-number",
-        "unknown-status",
-        "no-performing-organisation",
-        "no-participants",
-        "identifier-not-a-uuid",
-        "ends-before-start",
-        "no-identifier",
-    ],
-)
-async def test_malformed_appointments_are_invalid(mock_client: MockClientFactory, payload: dict[str, Any]):
-    client = mock_client(lambda request: httpx.Response(200, json=payload), "region-syddanmark")
+_GOOD = _resource(9, "2030-03-11T09:00:00+01:00")
+_BAD_APPOINTMENTS = {
+    "start-without-offset": _resource(1, "2030-03-10T09:00:00"),
+    "start-is-a-date": _resource(1, "2030-03-10"),
+    "start-is-a-number": _resource(1, 1893456000),  # type: ignore[arg-type]
+    "unknown-status": _resource(1, "2030-03-10T09:00:00+01:00", status="confirmed"),
+    "untyped-cpr-actor": _resource(1, "2030-03-10T09:00:00+01:00", participant=_PATIENT_ONLY),
+    "no-participants": _resource(1, "2030-03-10T09:00:00+01:00", participant=[]),
+    "identifier-not-a-uuid": _resource(
+        1, "2030-03-10T09:00:00+01:00", identifier=[{"system": "urn:ietf:rfc:3986", "value": "urn:uuid:x"}]
+    ),
+    "ends-before-start": _resource(1, "2030-03-10T09:00:00+01:00", end="2030-03-10T08:00:00+01:00"),
+    "no-identifier": _resource(1, "2030-03-10T09:00:00+01:00", identifier=[], id=None),
+    "performer-sor-garbage": _resource(1, "2030-03-10T09:00:00+01:00", organisation="SOR?"),
+}
 
-    with pytest.raises(SourceResponseInvalid) as caught:
+
+@pytest.mark.parametrize("bad", list(_BAD_APPOINTMENTS.values()), ids=list(_BAD_APPOINTMENTS))
+async def test_a_malformed_appointment_is_left_out_and_reported_never_the_endpoint(
+    mock_client: MockClientFactory, bad: dict[str, Any]
+):
+    client = mock_client(lambda request: httpx.Response(200, json=_bundle(bad, _GOOD)), "region-syddanmark")
+
+    answer = await _source(client).appointments_for(ClinicalSearch((NANCY,)))
+
+    assert [r.id for r in answer.by_patient[NANCY]] == [_id(9)]
+    [problem] = answer.problems
+    assert isinstance(problem.error, SourceResponseInvalid)
+    assert problem.error.source == "region-syddanmark"
+    assert NANCY not in str(problem.error)
+    assert NANCY not in str(problem.error.__cause__)
+
+
+async def test_an_answer_that_is_not_a_bundle_is_invalid(mock_client: MockClientFactory):
+    client = mock_client(lambda request: httpx.Response(200, json={"resourceType": "Patient"}), "region-syddanmark")
+
+    with pytest.raises(SourceResponseInvalid):
         await _source(client).appointments_for(ClinicalSearch((NANCY,)))
-
-    assert NANCY not in str(caught.value)
-    assert NANCY not in str(caught.value.__cause__)
 
 
 async def test_garbage_and_non_json_are_invalid(world: Population, sandbox_client: SandboxClientFactory):
@@ -379,12 +382,14 @@ async def test_a_next_link_to_another_host_is_never_followed(mock_client: MockCl
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(str(request.url))
-        return httpx.Response(200, json=_bundle(link=[{"relation": "next", "url": "http://elsewhere.example/fhir/x"}]))
+        link = [{"relation": "next", "url": "http://elsewhere.example/fhir/x"}]
+        return httpx.Response(200, json=_bundle(_GOOD, link=link))
 
-    with pytest.raises(SourceResponseInvalid):
-        await _source(mock_client(handler, "region-syddanmark")).appointments_for(ClinicalSearch((NANCY,)))
+    answer = await _source(mock_client(handler, "region-syddanmark")).appointments_for(ClinicalSearch((NANCY,)))
 
     assert len(seen) == 1
+    assert [r.id for r in answer.by_patient[NANCY]] == [_id(9)]
+    assert [type(p.error) for p in answer.problems] == [SourceResponseInvalid]
 
 
 async def test_paging_is_bounded(mock_client: MockClientFactory):
@@ -395,10 +400,10 @@ async def test_paging_is_bounded(mock_client: MockClientFactory):
         next_url = f"http://region-syddanmark.mock/fhir/Appointment?page={len(seen)}"
         return httpx.Response(200, json=_bundle(link=[{"relation": "next", "url": next_url}]))
 
-    with pytest.raises(SourceResponseInvalid):
-        await _source(mock_client(handler, "region-syddanmark")).appointments_for(ClinicalSearch((NANCY,)))
+    answer = await _source(mock_client(handler, "region-syddanmark")).appointments_for(ClinicalSearch((NANCY,)))
 
-    assert len(seen) == 20
+    assert len(seen) == MAX_PAGES
+    assert [(type(p.error), p.error.source) for p in answer.problems] == [(SourceIncomplete, "region-syddanmark")]
 
 
 def test_links_resolve_only_under_the_base_url():
@@ -411,7 +416,8 @@ def test_links_resolve_only_under_the_base_url():
     assert resolve_link(client, "https://host:8110/region/fhir/Appointment") is None
     assert resolve_link(client, "//evil.example/fhir/Binary/abc") is None
     assert resolve_link(client, "/fhir/../admin") is None
-    assert resolve_link(client, "fhir/Binary/abc") is None
+    assert resolve_link(client, "fhir/Binary/abc") == "/fhir/Binary/abc"  # relative to the base URL
+    assert resolve_link(client, "/fhir/%2e%2e/admin") is None
 
 
 async def test_the_simulated_endpoint_refuses_unsupported_parameters(world: Population):
@@ -442,3 +448,199 @@ async def test_the_simulated_endpoint_filters_by_exact_sor_not_by_parent(
     answer = await _source(client).appointments_for(search)
 
     assert [r.id for r in answer.by_patient[NANCY]] == [_id(1), _id(2)]
+
+
+@pytest.mark.parametrize("style", ["hapi", "relative", "absolute"])
+async def test_a_server_capping_count_at_10_with_210_matches_is_read_whole_whatever_its_links(
+    world: Population, sandbox_client: SandboxClientFactory, style: str
+):
+    world.clinical.appointments += [
+        _appointment(n, datetime(2030, 1, 1, 8, tzinfo=CPH) + timedelta(hours=n)) for n in range(1, 211)
+    ]
+    client, controlled = sandbox_client(simulated.create_app(world, "region-syddanmark"), "region-syddanmark")
+    controlled.faults.update({"max_count": 10, "next_link": style})
+
+    answer = await _source(client).appointments_for(ClinicalSearch((NANCY,)))
+
+    assert len(answer.by_patient[NANCY]) == 210
+    assert answer.problems == ()
+    assert len(controlled.recorder.requests) == 21
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "http://region-syddanmark.mock/fhir?_getpages=0b5e&_getpagesoffset=1&_count=1&_bundletype=searchset",
+        "Appointment?page=2",
+        "/fhir/Appointment?page=2",
+        "?page=2",
+    ],
+    ids=["hapi", "relative-to-the-fhir-base", "path", "query-only"],
+)
+async def test_next_links_on_the_same_origin_and_fhir_base_are_followed(mock_client: MockClientFactory, next_url: str):
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if len(seen) == 1:
+            return httpx.Response(200, json=_bundle(_GOOD, link=[{"relation": "next", "url": next_url}]))
+        return httpx.Response(200, json=_bundle(_resource(8, "2030-03-12T09:00:00+01:00")))
+
+    answer = await _source(mock_client(handler, "region-syddanmark")).appointments_for(ClinicalSearch((NANCY,)))
+
+    assert sorted(r.id for r in answer.by_patient[NANCY]) == [_id(8), _id(9)]
+    assert answer.problems == ()
+    assert seen[0] == "/fhir/Appointment" and seen[1] in ("/fhir", "/fhir/Appointment")
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "http://elsewhere.example/fhir/Appointment?page=2",
+        "//elsewhere.example/fhir/Appointment?page=2",
+        "https://region-syddanmark.mock/fhir/Appointment?page=2",
+        "http://region-syddanmark.mock:8443/fhir/Appointment?page=2",
+        "/admin?page=2",
+        "../admin",
+        "/fhir/%2e%2e/admin",
+    ],
+)
+async def test_next_links_that_leave_the_source_or_its_fhir_base_are_never_followed(
+    mock_client: MockClientFactory, next_url: str
+):
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, json=_bundle(_GOOD, link=[{"relation": "next", "url": next_url}]))
+
+    answer = await _source(mock_client(handler, "region-syddanmark")).appointments_for(ClinicalSearch((NANCY,)))
+
+    assert len(seen) == 1
+    assert [r.id for r in answer.by_patient[NANCY]] == [_id(9)]
+    assert [type(p.error) for p in answer.problems] == [SourceResponseInvalid]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 7), st.integers(0, 23), st.sampled_from(["hapi", "relative", "absolute"]))
+async def test_every_page_size_and_link_style_reads_every_match_once(cap: int, extra: int, style: str):
+    world = Population(seed=1)
+    world.clinical.appointments += [
+        _appointment(n, datetime(2030, 1, 1, 8, tzinfo=CPH) + timedelta(hours=n)) for n in range(1, extra + 2)
+    ]
+    controlled = Controlled(simulated.create_app(world, "region-syddanmark"), "region-syddanmark")
+    controlled.faults.update({"max_count": cap, "next_link": style})
+    config = SourceConfig("region-syddanmark", "http://region.sandbox", retries=0)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=controlled), base_url=config.base_url) as http:
+        answer = await _source(SourceClient(config, http)).appointments_for(ClinicalSearch((NANCY,)))
+
+    assert sorted(r.id for r in answer.by_patient[NANCY]) == sorted(_id(n) for n in range(1, extra + 2))
+    assert answer.problems == ()
+
+
+@pytest.mark.parametrize("style", ["identifier", "literal", "contained"])
+async def test_a_childs_visit_with_a_parent_taking_part_is_filed_under_the_child(
+    world: Population, sandbox_client: SandboxClientFactory, style: str
+):
+    visit = _appointment(1, datetime(2030, 3, 10, 9, tzinfo=CPH), cpr=MAGNUS)
+    visit.patient_reference, visit.related_person_cpr = style, NANCY
+    world.clinical.appointments.append(visit)
+    client, _ = sandbox_client(simulated.create_app(world, "region-syddanmark"), "region-syddanmark")
+
+    for_child = await _source(client).appointments_for(ClinicalSearch((MAGNUS,)))
+    for_parent = await _source(client).appointments_for(ClinicalSearch((NANCY,)))
+
+    assert [r.id for r in for_child.by_patient[MAGNUS]] == [_id(1)]
+    assert for_child.problems == ()
+    assert for_parent.by_patient == {NANCY: []}
+
+
+def _patient_actor(**actor: Any) -> dict[str, Any]:
+    return {"actor": actor}
+
+
+_SERVICE = {
+    "actor": {
+        "type": "HealthcareService",
+        "identifier": {"system": "urn:oid:1.2.208.176.1.1", "value": NEPHROLOGY},
+        "display": "Afdeling",
+    }
+}
+_CPR_ID = {"system": "urn:oid:1.2.208.176.1.2", "value": NANCY}
+
+
+@pytest.mark.parametrize(
+    ("participants", "contained", "included"),
+    [
+        ([_patient_actor(reference="Patient/abc")], [], {"Patient/abc": NANCY}),
+        ([_patient_actor(reference="http://region-syddanmark.mock/fhir/Patient/abc")], [], {"Patient/abc": NANCY}),
+        ([_patient_actor(reference="Patient/abc/_history/3")], [], {"Patient/abc": NANCY}),
+        ([_patient_actor(reference="#p1")], [{"resourceType": "Patient", "id": "p1", "identifier": [_CPR_ID]}], {}),
+        ([_patient_actor(type="Patient", identifier={**_CPR_ID, "value": f" {NANCY} "})], [], {}),
+    ],
+    ids=["literal", "absolute", "history", "contained", "spaced-identifier"],
+)
+async def test_literal_and_contained_patient_references_are_resolved(
+    mock_client: MockClientFactory, participants: list[Any], contained: list[Any], included: dict[str, str]
+):
+    resource = _resource(1, "2030-03-10T09:00:00+01:00", participant=[*participants, _SERVICE], contained=contained)
+    patients = [
+        {"resource": {"resourceType": "Patient", "id": ref.split("/")[1], "identifier": [{**_CPR_ID, "value": cpr}]},
+         "search": {"mode": "include"}}
+        for ref, cpr in included.items()
+    ]  # fmt: skip
+    body = _bundle(resource)
+    body["entry"] += patients
+    client = mock_client(lambda request: httpx.Response(200, json=body), "region-syddanmark")
+
+    answer = await _source(client).appointments_for(ClinicalSearch((NANCY,)))
+
+    assert [r.id for r in answer.by_patient[NANCY]] == [_id(1)]
+    assert answer.problems == ()
+
+
+@pytest.mark.parametrize(
+    ("participants", "contained"),
+    [
+        ([_patient_actor(reference="Patient/abc")], []),
+        ([_patient_actor(type="RelatedPerson", identifier=_CPR_ID)], []),
+        ([_patient_actor(reference="#r1")], [{"resourceType": "RelatedPerson", "id": "r1", "identifier": [_CPR_ID]}]),
+        ([_patient_actor(type="Patient", reference="#r1")], [{"resourceType": "RelatedPerson", "id": "r1"}]),
+        (
+            [
+                _patient_actor(type="Patient", identifier=_CPR_ID),
+                _patient_actor(type="Patient", identifier={**_CPR_ID, "value": MAGNUS}),
+            ],
+            [],
+        ),
+    ],
+    ids=["literal-not-included", "related-person-only", "contained-related-person", "type-disagrees", "two-patients"],
+)
+async def test_an_appointment_whose_patient_cannot_be_told_is_reported_never_given_to_another(
+    mock_client: MockClientFactory, participants: list[Any], contained: list[Any]
+):
+    resource = _resource(1, "2030-03-10T09:00:00+01:00", participant=[*participants, _SERVICE], contained=contained)
+    client = mock_client(lambda request: httpx.Response(200, json=_bundle(resource, _GOOD)), "region-syddanmark")
+
+    answer = await _source(client).appointments_for(ClinicalSearch((NANCY, MAGNUS)))
+
+    assert [r.id for r in answer.by_patient[NANCY]] == [_id(9)]
+    assert answer.by_patient[MAGNUS] == []
+    assert [type(p.error) for p in answer.problems] == [SourceResponseInvalid]
+
+
+@pytest.mark.parametrize(
+    ("severity", "partial"), [("error", True), ("fatal", True), ("warning", False), ("information", False)]
+)
+async def test_an_outcome_in_a_200_searchset_makes_the_answer_partial_only_for_errors(
+    mock_client: MockClientFactory, severity: str, partial: bool
+):
+    outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": severity, "code": "timeout"}]}
+    body = _bundle(_GOOD)
+    body["entry"].append({"resource": outcome, "search": {"mode": "outcome"}})
+    client = mock_client(lambda request: httpx.Response(200, json=body), "region-syddanmark")
+
+    answer = await _source(client).appointments_for(ClinicalSearch((NANCY,)))
+
+    assert [r.id for r in answer.by_patient[NANCY]] == [_id(9)]
+    assert [type(p.error) for p in answer.problems] == ([SourceIncomplete] if partial else [])

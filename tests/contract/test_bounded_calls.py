@@ -47,6 +47,7 @@ BLOCK = BlockRecord("", HANS, BlockKind.PROFESSIONAL, PeriodRecord(), authorizat
 Call = Callable[[SourceClient], Awaitable[object]]
 CALLS: dict[str, Call] = {
     "CprSource.persons_for": lambda c: CprSource(c).persons_for([HANS]),
+    "CprSource.read_persons": lambda c: CprSource(c).read_persons([HANS]),
     "YderregisterSource.gp_assignments_for": lambda c: YderregisterSource(c).gp_assignments_for([HANS]),
     "YderregisterSource.practices_for": lambda c: YderregisterSource(c).practices_for(["12345"]),
     "StamkortSource.master_cards_for": lambda c: StamkortSource(c).master_cards_for([HANS]),

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sandbox import consent
 from sandbox.personas import LUNG_CLINIC_SOR
 from sandbox.population import Population, build_population
+from sources.base import SourceClient, SourceConfig
 from sources.consent import ConsentSource
 from sources.errors import (
+    SourceIncomplete,
     SourceRejected,
     SourceResponseInvalid,
     SourceTimeout,
@@ -142,14 +147,16 @@ async def test_invalid_block_is_rejected(fresh_population, sandbox_client: Sandb
     ],
     ids=["permit", "nothing-blocked", "unknown-actor", "bad-date"],
 )
-async def test_unrecognised_consent_is_invalid_not_dropped(mock_client: MockClientFactory, provision):
+async def test_an_unrecognised_consent_is_an_unmatchable_block_of_its_patient_never_dropped(
+    mock_client: MockClientFactory, provision
+):
+    other = "0101010000"
     client = mock_client(lambda request: httpx.Response(200, json=_bundle(_consent(provision))), "consent")
 
-    with pytest.raises(SourceResponseInvalid) as caught:
-        await ConsentSource(client).blocks_for([HANS])
+    blocks = await ConsentSource(client).blocks_for([HANS, other])
 
-    assert HANS not in str(caught.value)
-    assert HANS not in str(caught.value.__cause__)
+    assert blocks == {HANS: [BlockRecord("c-1", HANS, BlockKind.PROFESSIONAL, unmatchable=True)], other: []}
+    assert blocks[HANS][0].names_professional("CBDJ6")  # it applies to every professional
 
 
 async def test_datetime_periods_and_inactive_consents(mock_client: MockClientFactory):
@@ -267,9 +274,116 @@ async def test_a_created_block_answered_with_an_empty_body_is_invalid(mock_clien
         await ConsentSource(client).create_block(block)
 
 
-async def test_a_consent_with_an_id_that_is_not_a_fhir_id_is_invalid(mock_client: MockClientFactory):
+async def test_a_consent_with_an_id_that_is_not_a_fhir_id_is_an_unmatchable_block(mock_client: MockClientFactory):
     odd = {**_consent({"type": "deny", "dataPeriod": {"start": "2020-01-01"}}), "id": "a/b"}
     client = mock_client(lambda request: httpx.Response(200, json=_bundle(odd)), "consent")
 
-    with pytest.raises(SourceResponseInvalid):
+    blocks = await ConsentSource(client).blocks_for([HANS])
+
+    assert blocks == {HANS: [BlockRecord("", HANS, BlockKind.PROFESSIONAL, unmatchable=True)]}
+
+
+spacing = st.sampled_from(["", " ", "  ", "\t", "\u00a0"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(spacing, spacing, st.sampled_from(["CBDJ6", "cbdj6", "Cbdj6"]), st.sampled_from(["", " ", "/"]))
+async def test_a_block_on_an_authorisation_id_in_any_spacing_or_case_names_that_professional(
+    before: str, after: str, written: str, system_end: str
+):
+    actor = {"identifier": {"system": f" https://autregweb.sst.dk{system_end}", "value": f"{before}{written}{after}"}}
+    body = _bundle(_consent({"type": "deny", "actor": [{"reference": actor}]}))
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=body))
+    async with httpx.AsyncClient(transport=transport, base_url="http://consent.mock") as http:
+        source = ConsentSource(SourceClient(SourceConfig("consent", "http://consent.mock"), http))
+        [block] = (await source.blocks_for([HANS]))[HANS]
+
+    assert (block.authorization_id, block.unmatchable) == ("CBDJ6", False)
+    assert block.names_professional("CBDJ6") and block.names_professional(" cbdj6")
+    assert not block.names_professional("7QWRT")
+
+
+@pytest.mark.parametrize(
+    "actor",
+    [
+        {"identifier": {"system": "https://autregweb.sst.dk", "value": "CB DJ6"}},
+        {"identifier": {"system": "https://autregweb.sst.dk", "value": "CBDJ6\u200b"}},
+        {"identifier": {"system": "urn:oid:1.2.208.176.1.99", "value": "CBDJ6"}},
+        {"display": "Mette Test Larsen"},
+    ],
+    ids=["inner-space", "zero-width-space", "unknown-system", "no-identifier"],
+)
+async def test_a_professional_block_that_cannot_be_matched_with_certainty_names_every_professional(
+    mock_client: MockClientFactory, actor: dict[str, Any]
+):
+    body = _bundle(_consent({"type": "deny", "actor": [{"reference": actor}]}))
+    client = mock_client(lambda request: httpx.Response(200, json=body), "consent")
+
+    [block] = (await ConsentSource(client).blocks_for([HANS]))[HANS]
+
+    assert block.unmatchable and block.kind is BlockKind.PROFESSIONAL
+    assert block.names_professional("CBDJ6") and block.names_professional("7QWRT")
+
+
+async def test_an_organisation_block_with_a_sor_code_that_cannot_be_read_is_unmatchable(
+    mock_client: MockClientFactory,
+):
+    actor = {"identifier": {"system": "urn:oid:1.2.208.176.1.1", "value": "OUH"}}
+    body = _bundle(_consent({"type": "deny", "actor": [{"reference": actor}], "dataPeriod": {"start": "2019"}}))
+    client = mock_client(lambda request: httpx.Response(200, json=body), "consent")
+
+    [block] = (await ConsentSource(client).blocks_for([HANS]))[HANS]
+
+    assert (block.kind, block.organisation_sor, block.unmatchable) == (BlockKind.ORGANISATION, None, True)
+    assert block.data_period == PeriodRecord(date(2019, 1, 1))
+
+
+async def test_a_consent_whose_patient_cannot_be_told_is_an_unmatchable_block_of_every_asked_patient(
+    mock_client: MockClientFactory,
+):
+    other = "0101010000"
+    nameless = {**_consent({"type": "deny"}), "patient": {"display": "?"}}
+    client = mock_client(lambda request: httpx.Response(200, json=_bundle(nameless)), "consent")
+
+    blocks = await ConsentSource(client).blocks_for([HANS, other])
+
+    assert {cpr: [b.unmatchable for b in found] for cpr, found in blocks.items()} == {HANS: [True], other: [True]}
+
+
+async def test_a_data_period_of_years_is_the_years_and_a_utc_validity_end_does_not_lapse_a_day_early(
+    mock_client: MockClientFactory,
+):
+    provision = {
+        "type": "deny",
+        "dataPeriod": {"start": "2019", "end": "2020"},
+        "period": {"end": "2025-06-30T23:00:00Z"},
+    }
+    client = mock_client(lambda request: httpx.Response(200, json=_bundle(_consent(provision))), "consent")
+
+    [block] = (await ConsentSource(client).blocks_for([HANS]))[HANS]
+
+    assert block.data_period == PeriodRecord(date(2019, 1, 1), date(2020, 12, 31))
+    assert block.validity.contains(date(2025, 7, 1))  # 01:00 on 1 July in Denmark
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31)), st.integers(0, 24 * 60 - 1))
+async def test_a_validity_end_at_any_instant_of_a_danish_day_covers_that_day(day: date, minute: int):
+    moment = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo("Europe/Copenhagen")) + timedelta(minutes=minute)
+    written = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    body = _bundle(_consent({"type": "deny", "dataPeriod": {"start": "2019"}, "period": {"end": written}}))
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=body))
+    async with httpx.AsyncClient(transport=transport, base_url="http://consent.mock") as http:
+        source = ConsentSource(SourceClient(SourceConfig("consent", "http://consent.mock"), http))
+        [block] = (await source.blocks_for([HANS]))[HANS]
+
+    assert block.validity.end == moment.astimezone(ZoneInfo("Europe/Copenhagen")).date()
+
+
+async def test_a_partial_consent_answer_fails_closed_for_the_whole_batch(mock_client: MockClientFactory):
+    outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]}
+    body = {"resourceType": "Bundle", "entry": [{"resource": outcome, "search": {"mode": "outcome"}}]}
+    client = mock_client(lambda request: httpx.Response(200, json=body), "consent")
+
+    with pytest.raises(SourceIncomplete):
         await ConsentSource(client).blocks_for([HANS])

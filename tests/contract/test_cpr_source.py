@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import copy
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sandbox.cpr import create_app, patient_resource
 from sandbox.population import Population
+from sources.base import SourceClient, SourceConfig
 from sources.cpr import CPR_SYSTEM, CprSource
 from sources.errors import SourceResponseInvalid, SourceTimeout, SourceUnavailable
-from sources.models import AddressRecord, Sex
+from sources.models import AddressRecord, PersonRecord, Sex
 from tests.contract.conftest import MockClientFactory, SandboxClientFactory
 
 UNKNOWN_CPR = "3112999998"
@@ -274,26 +278,21 @@ def _broken(population: Population, change: str) -> dict[str, Any]:
     return bundle
 
 
-BROKEN = [
-    "bundle_resource_type",
-    "entry_resource_type",
-    "no_identifier",
-    "identifier_not_cpr",
-    "cpr_not_ten_digits",
+BATCH_BROKEN = ["bundle_resource_type", "entry_not_list"]
+PERSON_BROKEN = ["entry_resource_type", "no_identifier", "identifier_not_cpr", "cpr_not_ten_digits", "no_status"]
+PERSON_ODD = [
     "bad_birth_date",
     "numeric_birth_date",
-    "no_status",
     "bad_status_date",
     "bad_gender",
     "no_name",
-    "entry_not_list",
     "address_without_postal_code",
     "custody_holder_without_identifier",
 ]
 
 
-@pytest.mark.parametrize("change", BROKEN)
-async def test_wrong_shape_is_response_invalid_without_data_in_the_message(
+@pytest.mark.parametrize("change", BATCH_BROKEN)
+async def test_an_answer_that_is_not_a_searchset_is_invalid_without_data_in_the_message(
     population, mock_client: MockClientFactory, change
 ):
     bundle = _broken(population, change)
@@ -303,11 +302,44 @@ async def test_wrong_shape_is_response_invalid_without_data_in_the_message(
     with pytest.raises(SourceResponseInvalid) as caught:
         await source.persons_for([hans])
 
-    for text in (str(caught.value), str(caught.value.__cause__)):
+    assert hans not in str(caught.value)
+    assert hans not in str(caught.value.__cause__)
+
+
+@pytest.mark.parametrize("change", PERSON_BROKEN)
+async def test_a_person_that_cannot_be_read_fails_only_that_person_without_data_in_the_message(
+    population, mock_client: MockClientFactory, change
+):
+    hans, dead = population.personas["hans"], population.personas["dead"]
+    bundle = _broken(population, change)
+    bundle["entry"].append({"resource": patient_resource(population.persons[dead])})
+    source = CprSource(mock_client(lambda request: httpx.Response(200, json=bundle), "cpr"))
+
+    answer = await source.read_persons([hans, dead])
+    decided = await source.persons_for([hans, dead])
+
+    error = answer[hans]
+    assert isinstance(error, SourceResponseInvalid)
+    assert isinstance(answer[dead], PersonRecord)
+    assert decided == {hans: None, dead: answer[dead]}  # decisions fail closed on the unreadable person
+    for text in (str(error), str(error.__cause__)):
         assert hans not in text
         assert "14037237" not in text
         assert "Jensen" not in text
         assert "1972" not in text
+
+
+@pytest.mark.parametrize("change", PERSON_ODD)
+async def test_an_odd_person_is_returned_with_what_is_known(population, mock_client: MockClientFactory, change):
+    bundle = _broken(population, change)
+    source = CprSource(mock_client(lambda request: httpx.Response(200, json=bundle), "cpr"))
+    hans = population.personas["hans"]
+
+    person = (await source.read_persons([hans]))[hans]
+
+    assert isinstance(person, PersonRecord)
+    assert person.cpr == hans
+    assert person.status == "01"
 
 
 async def test_patient_not_asked_for_is_ignored(population, mock_client: MockClientFactory):
@@ -320,3 +352,43 @@ async def test_patient_not_asked_for_is_ignored(population, mock_client: MockCli
 
     assert list(records) == [hans]
     assert records[hans] is not None
+
+
+def _wire_birth_date(born: date, precision: str, offset_minutes: int) -> str:
+    if precision == "year":
+        return f"{born.year:04d}"
+    if precision == "month":
+        return f"{born.year:04d}-{born.month:02d}"
+    if precision == "day":
+        return born.isoformat()
+    moment = datetime(born.year, born.month, born.day, 12, tzinfo=timezone(timedelta(minutes=offset_minutes)))
+    return moment.isoformat()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.sampled_from(["year", "month", "day", "dateTime"]),
+    st.integers(-14 * 4, 14 * 4).map(lambda q: q * 15),
+    st.booleans(),
+)
+async def test_a_birth_date_of_any_precision_or_a_datetime_never_loses_the_person(
+    population, precision: str, offset_minutes: int, fixed_address: bool
+):
+    person = population.persons[population.personas["hans"]]
+    patient = copy.deepcopy(patient_resource(person))
+    patient["birthDate"] = _wire_birth_date(person.birth_date, precision, offset_minutes)
+    if fixed_address:
+        patient["address"] = [{"use": "home", "line": ["Uden fast bopæl"]}]
+    bundle = _bundle(patient)
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=bundle))
+    async with httpx.AsyncClient(transport=transport, base_url="http://cpr.mock") as http:
+        found = await CprSource(SourceClient(SourceConfig("cpr", "http://cpr.mock"), http)).read_persons([person.cpr])
+
+    record = found[person.cpr]
+    assert isinstance(record, PersonRecord)
+    moment = datetime(person.birth_date.year, person.birth_date.month, person.birth_date.day, 12,
+                      tzinfo=timezone(timedelta(minutes=offset_minutes)))  # fmt: skip
+    expected = moment.astimezone(ZoneInfo("Europe/Copenhagen")).date() if precision == "dateTime" else person.birth_date
+    assert record.birth_date == expected
+    if fixed_address:
+        assert record.address == AddressRecord("Uden fast bopæl", None, None)

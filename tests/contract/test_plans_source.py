@@ -39,7 +39,7 @@ from sources.clinical import (
     OrganisationKind,
     OrganisationRef,
 )
-from sources.errors import SourceResponseInvalid, SourceTimeout, SourceUnavailable
+from sources.errors import SourceIncomplete, SourceResponseInvalid, SourceTimeout, SourceUnavailable
 from sources.models import PeriodRecord
 from sources.plans import MAX_PAGES, PlanSource
 from tests.contract.conftest import MockClientFactory, SandboxClientFactory
@@ -110,6 +110,10 @@ def world() -> Population:
     return population
 
 
+def _day(year: int, month: int, day: int) -> PeriodRecord:
+    return PeriodRecord(date(year, month, day), date(year, month, day))
+
+
 def _source(client: Any, page_size: int = 50) -> PlanSource:
     return PlanSource(client, Endpoint(ENDPOINT, OrganisationKind.MUNICIPALITY), page_size=page_size)
 
@@ -132,21 +136,22 @@ async def test_care_plan_carries_interventions_with_fsiii_and_kle_codes_and_perf
 
     wound = InterventionRecord(
         "Skift forbinding hver tredje dag", "in-progress", CodingRecord("FSIII", "G1.39", "Sårbehandling"),
-        PeriodRecord(date(2025, 2, 3)), HOME_CARE, ("g-func",),
+        PeriodRecord(date(2025, 2, 3)), HOME_CARE, ("g-func",), _day(2025, 2, 3),
     )  # fmt: skip
     training = InterventionRecord(
         "Gangtræning to gange om ugen", "scheduled",
         CodingRecord("KLE", "29.12.08", "Genoptræning efter sundhedsloven"),
-        PeriodRecord(date(2025, 2, 10), date(2025, 5, 1)), TRAINING, ("g-sub",),
+        PeriodRecord(date(2025, 2, 10), date(2025, 5, 1)), TRAINING, ("g-sub",), _day(2025, 2, 10),
     )  # fmt: skip
-    assert found == {
+    assert found.problems == ()
+    assert found.by_patient == {
         HANS: [
             CarePlanRecord(
                 "p-1", HANS, ENDPOINT, "Indsatsplan efter hoftebrud", "active",
                 OrganisationRef(ODENSE_KOMMUNE, "Odense Kommune", MUNICIPALITY),
                 PeriodRecord(date(2025, 2, 1), date(2025, 8, 1)), "Genoptræning og sårpleje i eget hjem",
                 CodingRecord(plans.PLAN_CATEGORY_SYSTEM, "kommunal-indsatsplan", "kommunal indsatsplan"),
-                (wound, training), ("g-func", "g-sub"), ("c-fsiii",),
+                (wound, training), ("g-func", "g-sub"), ("c-fsiii",), _day(2025, 2, 1),
             )
         ]
     }  # fmt: skip
@@ -155,26 +160,26 @@ async def test_care_plan_carries_interventions_with_fsiii_and_kle_codes_and_perf
 async def test_sub_goals_point_to_their_overall_goal_with_their_profession(world, sandbox_client: SandboxClientFactory):
     client, _ = sandbox_client(plans.create_app(world, ENDPOINT), "plans")
 
-    goals = {g.id: g for g in (await _source(client).goals_for(ClinicalSearch((HANS,))))[HANS]}
+    goals = {g.id: g for g in (await _source(client).goals_for(ClinicalSearch((HANS,)))).by_patient[HANS]}
 
     training = dataclasses.replace(TRAINING, kind=MUNICIPALITY)
     tilstandsmaal, indsatsmaal = plans.KL_CATEGORIES["functional"], plans.KL_CATEGORIES["sub-goal"]
     assert goals["g-func"] == GoalRecord(
         "g-func", HANS, ENDPOINT, GoalKind.FUNCTIONAL, "Kan selv gå 500 meter med rollator", "active", training,
-        expressed_by="practitioner", addresses=("c-fsiii",), start=date(2025, 2, 1), due=date(2025, 6, 30),
+        expressed_by="practitioner", addresses=("c-fsiii",), start=_day(2025, 2, 1), due=_day(2025, 6, 30),
         category=CodingRecord(plans.KL_CARE_SOCIAL_SYSTEM, *tilstandsmaal),
     )  # fmt: skip
     assert goals["g-sub"] == GoalRecord(
         "g-sub", HANS, ENDPOINT, GoalKind.FUNCTIONAL, "Går 200 meter uden pause", "active", training,
         expressed_by="practitioner", profession="fysioterapeut", part_of="g-func", achievement="in-progress",
-        category=CodingRecord(plans.KL_CARE_SOCIAL_SYSTEM, *indsatsmaal), start=date(2025, 2, 10),
+        category=CodingRecord(plans.KL_CARE_SOCIAL_SYSTEM, *indsatsmaal), start=_day(2025, 2, 10),
     )  # fmt: skip
 
 
 async def test_goals_keep_their_kind_description_and_who_expressed_them(world, sandbox_client: SandboxClientFactory):
     client, _ = sandbox_client(plans.create_app(world, ENDPOINT), "plans")
 
-    goals = (await _source(client).goals_for(ClinicalSearch((HANS,))))[HANS]
+    goals = (await _source(client).goals_for(ClinicalSearch((HANS,)))).by_patient[HANS]
 
     assert [(g.id, g.kind, g.expressed_by, g.category.display if g.category else None) for g in goals] == [
         ("g-life", GoalKind.LIFE, "patient", "Borgers mål og ønsker"),
@@ -190,8 +195,8 @@ async def test_diagnoses_come_in_every_code_system_with_danish_text(world, sandb
     gp, _ = sandbox_client(plans.create_app(world, "plans-gp"), "plans-gp")
     gp_source = PlanSource(gp, Endpoint("plans-gp", OrganisationKind.GP))
 
-    found = (await _source(municipal).conditions_for(ClinicalSearch((HANS,))))[HANS]
-    found += (await gp_source.conditions_for(ClinicalSearch((HANS,))))[HANS]
+    found = (await _source(municipal).conditions_for(ClinicalSearch((HANS,)))).by_patient[HANS]
+    found += (await gp_source.conditions_for(ClinicalSearch((HANS,)))).by_patient[HANS]
 
     assert [(c.id, c.code_system, c.code, c.display) for c in found] == [
         ("c-sks", DiagnosisCodeSystem.SKS, "DE11", "Type 2-diabetes"),
@@ -203,9 +208,9 @@ async def test_diagnoses_come_in_every_code_system_with_danish_text(world, sandb
     practice = OrganisationRef(GP_PRACTICE_SOR, "Lægehuset Testvej", OrganisationKind.GP)
     assert found[3] == ConditionRecord(
         "c-icpc", HANS, "plans-gp", DiagnosisCodeSystem.ICPC2, "T90", "Sukkersyge type 2", practice, "active",
-        "problem-list-item", recorded=date(2024, 6, 1),
+        "problem-list-item", recorded=_day(2024, 6, 1),
     )  # fmt: skip
-    assert (found[2].category, found[2].recorded) == ("encounter-diagnosis", date(2023, 11, 20))
+    assert (found[2].category, found[2].recorded) == ("encounter-diagnosis", _day(2023, 11, 20))
 
 
 @pytest.mark.parametrize("spec", PLAN_ENDPOINTS, ids=[e.name for e in PLAN_ENDPOINTS])
@@ -218,9 +223,9 @@ async def test_everything_a_generated_population_holds_reads_back(
     search = ClinicalSearch(tuple(sorted(population.persons)))
 
     found: dict[str, dict[str, list[Any]]] = {
-        "plans": await source.care_plans_for(search),
-        "goals": await source.goals_for(search),
-        "conditions": await source.conditions_for(search),
+        "plans": (await source.care_plans_for(search)).by_patient,
+        "goals": (await source.goals_for(search)).by_patient,
+        "conditions": (await source.conditions_for(search)).by_patient,
     }
 
     error = "entered-in-error"
@@ -236,7 +241,7 @@ async def test_everything_a_generated_population_holds_reads_back(
 async def test_every_asked_cpr_is_answered_by_one_request(world, sandbox_client: SandboxClientFactory):
     client, controlled = sandbox_client(plans.create_app(world, ENDPOINT), "plans")
 
-    found = await _source(client).conditions_for(ClinicalSearch((HANS, ANNE, HANS)))
+    found = (await _source(client).conditions_for(ClinicalSearch((HANS, ANNE, HANS)))).by_patient
 
     assert set(found) == {HANS, ANNE}
     assert found[ANNE] == []
@@ -248,7 +253,7 @@ async def test_every_asked_cpr_is_answered_by_one_request(world, sandbox_client:
 @pytest.mark.parametrize(
     ("method", "path", "date_param"),
     [
-        ("care_plans_for", "/fhir/CarePlan", "date"),
+        ("care_plans_for", "/fhir/CarePlan", "period-start"),
         ("goals_for", "/fhir/Goal", "start-date"),
         ("conditions_for", "/fhir/Condition", "recorded-date"),
     ],
@@ -286,9 +291,9 @@ async def test_sandbox_leaves_out_excluded_organisations_and_items_outside_the_w
     in_2025 = ClinicalSearch((HANS,), DateWindow(date(2025, 1, 1), date(2026, 1, 1)))
     no_training = ClinicalSearch((HANS,), exclude_organisations=frozenset({ODENSE_TRAINING}))
 
-    assert [c.id for c in (await source.conditions_for(in_2025))[HANS]] == ["c-fsiii"]
-    assert [g.id for g in (await source.goals_for(in_2025))[HANS]] == ["g-life", "g-func", "g-sub"]
-    assert [g.id for g in (await source.goals_for(no_training))[HANS]] == ["g-life", "g-disease"]
+    assert [c.id for c in (await source.conditions_for(in_2025)).by_patient[HANS]] == ["c-fsiii"]
+    assert [g.id for g in (await source.goals_for(in_2025)).by_patient[HANS]] == ["g-life", "g-func", "g-sub"]
+    assert [g.id for g in (await source.goals_for(no_training)).by_patient[HANS]] == ["g-life", "g-disease"]
 
 
 async def test_a_plan_running_into_the_window_is_served_but_only_plans_starting_in_it_are_returned(
@@ -305,13 +310,13 @@ async def test_a_plan_running_into_the_window_is_served_but_only_plans_starting_
     found = await _source(client).care_plans_for(in_2025)
 
     assert [e["resource"]["id"] for e in served["entry"]] == ["p-1", "p-old"]
-    assert [p.id for p in found[HANS]] == ["p-1"]
+    assert [p.id for p in found.by_patient[HANS]] == ["p-1"]
 
 
 async def test_next_links_are_followed_until_the_last_page(world, sandbox_client: SandboxClientFactory):
     client, controlled = sandbox_client(plans.create_app(world, ENDPOINT), "plans")
 
-    conditions = (await _source(client, page_size=1).conditions_for(ClinicalSearch((HANS,))))[HANS]
+    conditions = (await _source(client, page_size=1).conditions_for(ClinicalSearch((HANS,)))).by_patient[HANS]
 
     assert [c.id for c in conditions] == ["c-sks", "c-fsiii", "c-snomed"]
     assert len(controlled.recorder.requests) == 3
@@ -321,9 +326,9 @@ async def test_next_links_are_followed_until_the_last_page(world, sandbox_client
 async def test_nothing_is_asked_for_no_patients_or_an_empty_window(world, sandbox_client: SandboxClientFactory):
     client, controlled = sandbox_client(plans.create_app(world, ENDPOINT), "plans")
 
-    assert await _source(client).goals_for(ClinicalSearch(())) == {}
+    assert (await _source(client).goals_for(ClinicalSearch(()))).by_patient == {}
     empty = DateWindow(date(2025, 1, 1), date(2025, 1, 1))
-    assert await _source(client).goals_for(ClinicalSearch((HANS,), empty)) == {HANS: []}
+    assert (await _source(client).goals_for(ClinicalSearch((HANS,), empty))).by_patient == {HANS: []}
     assert controlled.recorder.requests == []
 
 
@@ -431,8 +436,8 @@ async def test_excluded_organisations_are_dropped_even_when_the_upstream_returns
     found_conditions = await _source(mock_client(_answering(conditions), "plans")).conditions_for(search)
     found_plans = await _source(mock_client(_answering(care_plans), "plans")).care_plans_for(search)
 
-    assert [c.id for c in found_conditions[HANS]] == ["kept"]
-    assert [p.id for p in found_plans[HANS]] == ["kept"]
+    assert [c.id for c in found_conditions.by_patient[HANS]] == ["kept"]
+    assert [p.id for p in found_plans.by_patient[HANS]] == ["kept"]
 
 
 async def test_items_outside_the_window_are_dropped_and_undated_items_kept(mock_client: MockClientFactory):
@@ -444,7 +449,7 @@ async def test_items_outside_the_window_are_dropped_and_undated_items_kept(mock_
 
     found = await _source(mock_client(_answering(body), "plans")).goals_for(search)
 
-    assert [g.id for g in found[HANS]] == ["first-day", "undated"]
+    assert [g.id for g in found.by_patient[HANS]] == ["first-day", "undated"]
 
 
 async def test_entered_in_error_is_never_returned_and_cancelled_only_when_asked(mock_client: MockClientFactory):
@@ -462,9 +467,9 @@ async def test_entered_in_error_is_never_returned_and_cancelled_only_when_asked(
     with_cancelled = await source.goals_for(ClinicalSearch((HANS,)))
     without = await source.goals_for(ClinicalSearch((HANS,), include_cancelled=False))
 
-    assert [g.id for g in with_cancelled[HANS]] == ["active", "cancelled"]
-    assert [g.id for g in without[HANS]] == ["active"]
-    assert [c.id for c in (await conditions.conditions_for(ClinicalSearch((HANS,))))[HANS]] == ["ok"]
+    assert [g.id for g in with_cancelled.by_patient[HANS]] == ["active", "cancelled"]
+    assert [g.id for g in without.by_patient[HANS]] == ["active"]
+    assert [c.id for c in (await conditions.conditions_for(ClinicalSearch((HANS,)))).by_patient[HANS]] == ["ok"]
 
 
 async def test_the_first_known_code_system_wins_and_text_stands_in_for_its_display(
@@ -474,7 +479,9 @@ async def test_the_first_known_code_system_wins_and_text_stands_in_for_its_displ
     code = {"coding": [local, {"system": "urn:oid:1.2.208.176.2.31", "code": "T90"}], "text": "Sukkersyge type 2"}
     body = _bundle(_condition("icpc", code=code), _condition("local", code={"coding": [local]}))
 
-    found = (await _source(mock_client(_answering(body), "plans")).conditions_for(ClinicalSearch((HANS,))))[HANS]
+    found = (await _source(mock_client(_answering(body), "plans")).conditions_for(ClinicalSearch((HANS,)))).by_patient[
+        HANS
+    ]
 
     assert [(c.code_system, c.code, c.display) for c in found] == [
         (DiagnosisCodeSystem.ICPC2, "T90", "Sukkersyge type 2"),
@@ -486,7 +493,7 @@ async def test_a_goals_kind_is_read_from_the_kl_category_when_it_has_no_goal_kin
     tilstandsmaal = {"system": plans.KL_CARE_SOCIAL_SYSTEM, "code": plans.KL_CATEGORIES["functional"][0]}
     body = _bundle(_goal(category=[{"coding": [tilstandsmaal], "text": "FSIII tilstandsmål"}]))
 
-    [goal] = (await _source(mock_client(_answering(body), "plans")).goals_for(ClinicalSearch((HANS,))))[HANS]
+    [goal] = (await _source(mock_client(_answering(body), "plans")).goals_for(ClinicalSearch((HANS,)))).by_patient[HANS]
 
     assert goal.kind is GoalKind.FUNCTIONAL
     assert goal.category == CodingRecord(plans.KL_CARE_SOCIAL_SYSTEM, tilstandsmaal["code"], "FSIII tilstandsmål")
@@ -503,49 +510,56 @@ async def test_relative_next_links_are_followed_and_repeated_items_returned_once
 
     found = await _source(mock_client(pages, "plans")).goals_for(ClinicalSearch((HANS,)))
 
-    assert [g.id for g in found[HANS]] == ["g-1", "g-2", "g-3"]
+    assert [g.id for g in found.by_patient[HANS]] == ["g-1", "g-2", "g-3"]
     assert [(u.host, u.path) for u in seen] == [("plans.mock", "/fhir/Goal")] * 2
 
 
 @pytest.mark.parametrize(
     "next_url",
-    ["http://elsewhere.example/fhir/Goal?page=2", "https://plans.mock/fhir/Goal?page=2", "/fhir/Condition?page=2"],
-    ids=["other-host", "other-scheme", "other-resource"],
+    ["http://elsewhere.example/fhir/Goal?page=2", "https://plans.mock/fhir/Goal?page=2", "/other/Goal?page=2"],
+    ids=["other-host", "other-scheme", "other-base"],
 )
-async def test_a_next_link_that_leaves_the_search_is_refused(mock_client: MockClientFactory, next_url: str):
+async def test_a_next_link_that_leaves_the_source_is_not_followed_and_the_answer_is_partial(
+    mock_client: MockClientFactory, next_url: str
+):
     seen: list[httpx.URL] = []
 
     def page(request: httpx.Request) -> httpx.Response:
         seen.append(request.url)
         return httpx.Response(200, json=_bundle(_goal(), next_url=next_url))
 
-    with pytest.raises(SourceResponseInvalid):
-        await _source(mock_client(page, "plans")).goals_for(ClinicalSearch((HANS,)))
+    found = await _source(mock_client(page, "plans")).goals_for(ClinicalSearch((HANS,)))
 
+    assert [g.id for g in found.by_patient[HANS]] == ["g-1"]
+    assert [type(p.error) for p in found.problems] == [SourceResponseInvalid]
     assert len(seen) == 1
 
 
-async def test_endless_paging_is_refused_after_the_page_limit(mock_client: MockClientFactory):
+async def test_endless_paging_stops_at_the_page_budget_with_the_items_so_far(mock_client: MockClientFactory):
     seen: list[httpx.URL] = []
 
     def page(request: httpx.Request) -> httpx.Response:
         seen.append(request.url)
         return httpx.Response(200, json=_bundle(_goal(f"g-{len(seen)}"), next_url=f"/fhir/Goal?page={len(seen) + 1}"))
 
-    with pytest.raises(SourceResponseInvalid):
-        await _source(mock_client(page, "plans")).goals_for(ClinicalSearch((HANS,)))
+    found = await _source(mock_client(page, "plans")).goals_for(ClinicalSearch((HANS,)))
 
     assert len(seen) == MAX_PAGES
+    assert len(found.by_patient[HANS]) == MAX_PAGES
+    assert [(type(p.error), p.error.source) for p in found.problems] == [(SourceIncomplete, "plans")]
 
 
-async def test_a_resource_for_a_patient_that_was_not_asked_for_is_refused(mock_client: MockClientFactory):
+async def test_a_resource_for_a_patient_that_was_not_asked_for_is_left_out_and_reported(
+    mock_client: MockClientFactory,
+):
     body = _bundle(_goal("mine"), _goal("theirs", subject=_subject(ANNE)))
 
-    with pytest.raises(SourceResponseInvalid) as caught:
-        await _source(mock_client(_answering(body), "plans")).goals_for(ClinicalSearch((HANS,)))
+    found = await _source(mock_client(_answering(body), "plans")).goals_for(ClinicalSearch((HANS,)))
 
-    assert ANNE not in str(caught.value)
-    assert HANS not in str(caught.value)
+    assert [g.id for g in found.by_patient[HANS]] == ["mine"]
+    [problem] = found.problems
+    assert ANNE not in str(problem.error)
+    assert HANS not in str(problem.error)
 
 
 _BAD_GOALS: dict[str, dict[str, Any]] = {
@@ -572,14 +586,19 @@ _BAD_GOALS: dict[str, dict[str, Any]] = {
 
 
 @pytest.mark.parametrize("goal", list(_BAD_GOALS.values()), ids=list(_BAD_GOALS))
-async def test_malformed_goals_make_the_answer_invalid(mock_client: MockClientFactory, goal: dict[str, Any]):
+async def test_a_malformed_goal_is_left_out_and_reported_the_others_kept(
+    mock_client: MockClientFactory, goal: dict[str, Any]
+):
     body = _bundle(_goal("fine"), goal)
 
-    with pytest.raises(SourceResponseInvalid) as caught:
-        await _source(mock_client(_answering(body), "plans")).goals_for(ClinicalSearch((HANS,)))
+    found = await _source(mock_client(_answering(body), "plans")).goals_for(ClinicalSearch((HANS,)))
 
-    assert HANS not in str(caught.value)
-    assert HANS not in str(caught.value.__cause__)
+    assert [g.id for g in found.by_patient[HANS]] == ["fine"]
+    [problem] = found.problems
+    assert isinstance(problem.error, SourceResponseInvalid)
+    assert problem.error.source == "plans"
+    assert HANS not in str(problem.error)
+    assert HANS not in str(problem.error.__cause__)
 
 
 @pytest.mark.parametrize(
@@ -591,8 +610,8 @@ async def test_malformed_goals_make_the_answer_invalid(mock_client: MockClientFa
         ("care_plans_for", _bundle(_plan(activity=[{"detail": {"status": "in-progress"}}]))),
         ("conditions_for", _bundle(_condition(code={"text": "Diabetes"}))),
         ("conditions_for", _bundle(_condition(recordedDate="yesterday"))),
+        ("conditions_for", _bundle(_condition(onsetDateTime="2019", onsetString="i barndommen"))),
         ("conditions_for", {"resourceType": "Bundle", "entry": [{"resource": "Condition"}]}),
-        ("conditions_for", {"resourceType": "OperationOutcome", "issue": []}),
     ],
     ids=[
         "plan-status",
@@ -601,18 +620,28 @@ async def test_malformed_goals_make_the_answer_invalid(mock_client: MockClientFa
         "intervention-without-text",
         "condition-without-coding",
         "condition-bad-date",
+        "condition-two-onsets",
         "entry-not-a-resource",
-        "not-a-bundle",
     ],
 )
-async def test_malformed_plans_and_conditions_make_the_answer_invalid(
+async def test_a_malformed_plan_or_condition_is_left_out_and_reported(
     mock_client: MockClientFactory, method: str, body: dict[str, Any]
 ):
+    found = await getattr(_source(mock_client(_answering(body), "plans")), method)(ClinicalSearch((HANS,)))
+
+    assert found.by_patient == {HANS: []}
+    [problem] = found.problems
+    assert isinstance(problem.error, SourceResponseInvalid)
+    assert HANS not in str(problem.error)
+
+
+async def test_an_answer_that_is_not_a_bundle_is_invalid(mock_client: MockClientFactory):
+    body = {"resourceType": "OperationOutcome", "issue": []}
+
     with pytest.raises(SourceResponseInvalid) as caught:
-        await getattr(_source(mock_client(_answering(body), "plans")), method)(ClinicalSearch((HANS,)))
+        await _source(mock_client(_answering(body), "plans")).conditions_for(ClinicalSearch((HANS,)))
 
     assert HANS not in str(caught.value)
-    assert HANS not in str(caught.value.__cause__)
 
 
 @pytest.mark.parametrize("method", ["care_plans_for", "goals_for", "conditions_for"])
@@ -643,3 +672,61 @@ async def test_garbage_and_non_json_are_invalid(world, sandbox_client: SandboxCl
         controlled.faults.mode = mode
         with pytest.raises(SourceResponseInvalid):
             await source.conditions_for(ClinicalSearch((HANS,)))
+
+
+async def test_plans_are_searched_by_their_start_so_a_plan_started_in_a_blocked_period_is_never_served(
+    world, sandbox_client: SandboxClientFactory
+):
+    # a plan started 2019 and still running: FHIR's date=ge2021-01-01 (overlap) would serve it
+    world.clinical.care_plans.append(CarePlan("p-2019", HANS, ENDPOINT, "Forløb", ODENSE_KOMMUNE, date(2019, 6, 1)))
+    client, controlled = sandbox_client(plans.create_app(world, ENDPOINT), "plans")
+    after_block = ClinicalSearch((HANS,), DateWindow(date(2021, 1, 1)))
+
+    exact = await _source(client).care_plans_for(after_block)
+    served = await client.get_json(
+        "/fhir/CarePlan", {"patient.identifier": f"{CPR_OID}|{HANS}", "period-start": "ge2021-01-01"}
+    )
+
+    assert [p.id for p in exact.by_patient[HANS]] == ["p-1"]
+    assert ("period-start", "ge2021-01-01") in _query(controlled.recorder.requests[0])
+    assert [e["resource"]["id"] for e in served["entry"]] == ["p-1"]  # never fetched, not just dropped
+
+
+async def test_a_source_without_the_start_search_gets_fhirs_date_and_the_gateway_drops_what_started_before(
+    world, sandbox_client: SandboxClientFactory
+):
+    world.clinical.care_plans.append(CarePlan("p-2019", HANS, ENDPOINT, "Forløb", ODENSE_KOMMUNE, date(2019, 6, 1)))
+    client, controlled = sandbox_client(plans.create_app(world, ENDPOINT), "plans")
+    source = PlanSource(client, Endpoint(ENDPOINT, OrganisationKind.MUNICIPALITY, plan_start_search=False))
+
+    found = await source.care_plans_for(ClinicalSearch((HANS,), DateWindow(date(2021, 1, 1))))
+
+    assert [p.id for p in found.by_patient[HANS]] == ["p-1"]
+    assert ("date", "ge2021-01-01") in _query(controlled.recorder.requests[0])
+
+
+@pytest.mark.parametrize(
+    ("recorded", "onset", "dated"),
+    [
+        ("2019-06", None, (date(2019, 6, 1), date(2019, 6, 30))),
+        ("2019", None, (date(2019, 1, 1), date(2019, 12, 31))),
+        ("2018-12-31T23:30:00Z", None, (date(2019, 1, 1), date(2019, 1, 1))),
+        ("2019-01-01T00:30:00+01:00", None, (date(2019, 1, 1), date(2019, 1, 1))),
+        (None, {"onsetPeriod": {"start": "2018-10", "end": "2019-02"}}, (date(2018, 10, 1), date(2019, 2, 28))),
+        (None, {"onsetPeriod": {"start": "2018-10-03"}}, (date(2018, 10, 3), None)),
+        (None, {"onsetDateTime": "2019-02"}, (date(2019, 2, 1), date(2019, 2, 28))),
+        (None, {"onsetAge": {"value": 40, "code": "a", "system": "http://unitsofmeasure.org"}}, None),
+        (None, {"onsetString": "i barndommen"}, None),
+        (None, {"onsetRange": {"low": {"value": 30}}}, None),
+    ],
+)
+async def test_a_diagnosis_is_dated_by_every_date_it_may_denote(
+    mock_client: MockClientFactory, recorded: str | None, onset: dict[str, Any] | None, dated: tuple[Any, Any] | None
+):
+    body = _bundle(_condition("c", recorded=recorded, **(onset or {})))
+
+    found = await _source(mock_client(_answering(body), "plans")).conditions_for(ClinicalSearch((HANS,)))
+
+    [condition] = found.by_patient[HANS]
+    assert found.problems == ()
+    assert condition.dated == (PeriodRecord(*dated) if dated else None)

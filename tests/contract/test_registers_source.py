@@ -49,7 +49,7 @@ async def test_two_patients_in_one_request_unknown_is_none(population, sandbox_c
     assert set(result) == {hans, kol, "0101010000"}
     assert result["0101010000"] is None
     kol_flags = result[kol]
-    assert kol_flags is not None
+    assert isinstance(kol_flags, RegistrationsRecord)
     assert kol_flags.resuscitation_opt_out and kol_flags.living_will
     assert not kol_flags.organ_donor and not kol_flags.treatment_will
     assert len(controlled.recorder.requests) == 1
@@ -88,15 +88,40 @@ async def test_read_timeout_is_source_timeout(mock_client: MockClientFactory):
         await RegistersSource(mock_client(hang, "registers")).registrations_for([HANS])
 
 
-async def test_wrong_shape_is_invalid_without_cpr_in_message(mock_client: MockClientFactory):
-    body = {"results": [{"cpr": HANS, "treatmentWill": {"registered": "yes"}}]}
+def _flags(cpr: str) -> dict[str, Any]:
+    flag = {"registered": False}
+    return {"cpr": cpr, "treatmentWill": flag, "livingWill": flag, "organDonor": flag, "resuscitationOptOut": flag}
+
+
+async def test_a_result_that_cannot_be_read_fails_only_its_patient_without_cpr_in_message(
+    mock_client: MockClientFactory,
+):
+    body = {"results": [{"cpr": HANS, "treatmentWill": {"registered": "yes"}}, _flags(KOL)]}
     client = mock_client(lambda request: httpx.Response(200, json=body), "registers")
 
-    with pytest.raises(SourceResponseInvalid) as caught:
-        await RegistersSource(client).registrations_for([HANS])
+    found = await RegistersSource(client).registrations_for([HANS, KOL])
 
-    assert HANS not in str(caught.value)
-    assert HANS not in str(caught.value.__cause__)
+    error = found[HANS]
+    assert isinstance(error, SourceResponseInvalid)
+    assert HANS not in str(error)
+    assert found[KOL] == RegistrationsRecord(KOL, False, False, False, False)
+
+
+async def test_a_result_naming_no_patient_fails_every_unanswered_patient(mock_client: MockClientFactory):
+    body = {"results": [{"treatmentWill": {"registered": True}}, _flags(KOL)]}
+    client = mock_client(lambda request: httpx.Response(200, json=body), "registers")
+
+    found = await RegistersSource(client).registrations_for([HANS, KOL])
+
+    assert isinstance(found[HANS], SourceResponseInvalid)
+    assert isinstance(found[KOL], RegistrationsRecord)
+
+
+async def test_an_answer_without_results_is_invalid(mock_client: MockClientFactory):
+    client = mock_client(lambda request: httpx.Response(200, json={"results": 7}), "registers")
+
+    with pytest.raises(SourceResponseInvalid):
+        await RegistersSource(client).registrations_for([HANS])
 
 
 async def test_garbage_and_non_json_are_invalid(population, sandbox_client: SandboxClientFactory):
@@ -123,14 +148,16 @@ async def test_details_of_many_patients_come_in_one_request_and_unknown_is_none(
     assert set(result) == {HANS, KOL, unknown}
     assert result[unknown] is None
     hans = result[HANS]
-    assert hans is not None and hans.treatment_will is not None and hans.organ_donor is not None
+    assert isinstance(hans, RegisterDetailsRecord) and hans.treatment_will is not None and hans.organ_donor is not None
     assert hans.treatment_will.situations == tuple(TreatmentWillSituation)
     assert hans.treatment_will.registered >= date(2019, 1, 1)
     assert hans.organ_donor.decision is OrganDonorDecision.FULL
     assert hans.organ_donor.organs == ()
     assert hans.living_will is None and hans.resuscitation_opt_out is None
     kol = result[KOL]
-    assert kol is not None and kol.living_will is not None and kol.resuscitation_opt_out is not None
+    assert (
+        isinstance(kol, RegisterDetailsRecord) and kol.living_will is not None and kol.resuscitation_opt_out is not None
+    )
     assert kol.living_will.registered < date(2019, 1, 1)
     assert kol.treatment_will is None and kol.organ_donor is None
     assert [r.path for r in controlled.recorder.requests] == ["/registrations/details"]
@@ -230,25 +257,24 @@ async def test_well_formed_details_are_accepted(mock_client: MockClientFactory):
         "patient-not-asked",
     ],
 )
-async def test_malformed_details_are_invalid_without_cpr_in_message(
+async def test_malformed_details_fail_the_patient_without_cpr_in_message(
     mock_client: MockClientFactory, changes: dict[str, Any]
 ):
     client = mock_client(lambda request: httpx.Response(200, json={"results": [_details(**changes)]}), "registers")
 
-    with pytest.raises(SourceResponseInvalid) as caught:
-        await RegistersSource(client).details_for([HANS])
+    error = (await RegistersSource(client).details_for([HANS]))[HANS]
 
-    assert HANS not in str(caught.value) and KOL not in str(caught.value)
-    assert HANS not in str(caught.value.__cause__)
+    assert isinstance(error, SourceResponseInvalid)
+    assert HANS not in str(error) and KOL not in str(error)
+    assert HANS not in str(error.__cause__)
 
 
-async def test_a_details_answer_missing_a_register_is_invalid(mock_client: MockClientFactory):
+async def test_a_details_answer_missing_a_register_fails_the_patient(mock_client: MockClientFactory):
     body = _details()
     del body["livingWill"]
     client = mock_client(lambda request: httpx.Response(200, json={"results": [body]}), "registers")
 
-    with pytest.raises(SourceResponseInvalid):
-        await RegistersSource(client).details_for([HANS])
+    assert isinstance((await RegistersSource(client).details_for([HANS]))[HANS], SourceResponseInvalid)
 
 
 async def test_details_garbage_non_json_and_server_errors_map_to_source_errors(

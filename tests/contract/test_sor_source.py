@@ -61,10 +61,25 @@ async def test_a_cycle_in_the_hierarchy_ends(mock_client: MockClientFactory):
             "partOf": {"reference": f"Organization/{parent}"},
         }
 
-    bundle = {"resourceType": "Bundle", "entry": [{"resource": org("111", "222")}, {"resource": org("222", "111")}]}
+    one, two = "111111", "222222"
+    bundle = {"resourceType": "Bundle", "entry": [{"resource": org(one, two)}, {"resource": org(two, one)}]}
     client = mock_client(lambda request: httpx.Response(200, json=bundle), "sor")
 
-    assert await SorSource(client).subunits_of(["111"]) == {"111": frozenset({"222"})}
+    assert await SorSource(client).subunits_of([one]) == {one: frozenset({two})}
+
+
+async def test_an_organisation_whose_sor_code_cannot_be_read_fails_the_answer(mock_client: MockClientFactory):
+    garbage = {
+        "resourceType": "Organization",
+        "id": "x",
+        "identifier": [{"system": "urn:oid:1.2.208.176.1.1", "value": "SOR?"}],
+        "partOf": {"reference": "Organization/111111"},
+    }
+    bundle = {"resourceType": "Bundle", "entry": [{"resource": garbage}]}
+    client = mock_client(lambda request: httpx.Response(200, json=bundle), "sor")
+
+    with pytest.raises(SourceResponseInvalid):
+        await SorSource(client).subunits_of(["111111"])
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ async def test_hans_master_card_has_phone_dentist_and_two_relatives(population, 
 
     card = (await StamkortSource(client).master_cards_for([cpr]))[cpr]
 
-    assert card is not None
+    assert isinstance(card, MasterCardRecord)
     assert card.phone == "61234567"
     assert card.dentist == "Tandlægerne Testvestergade"
     assert card.preferred_language == "da"
@@ -54,7 +54,7 @@ async def test_temporary_address_without_end_date(population, sandbox_client: Sa
 
     card = (await StamkortSource(client).master_cards_for([cpr]))[cpr]
 
-    assert card is not None
+    assert isinstance(card, MasterCardRecord)
     assert card.temporary_address == TemporaryAddressRecord(
         AddressRecord("Testsommerhusvej 7", "9990", "Skagen", "0813"), end_date=None
     )
@@ -69,7 +69,7 @@ async def test_two_patients_in_one_request_unknown_is_none(population, sandbox_c
     assert set(cards) == {hans, kol, "0101010000"}
     assert cards["0101010000"] is None
     hans_card, kol_card = cards[hans], cards[kol]
-    assert hans_card is not None and kol_card is not None
+    assert isinstance(hans_card, MasterCardRecord) and isinstance(kol_card, MasterCardRecord)
     assert len(hans_card.relatives) == 2
     assert [r.first_name for r in kol_card.relatives] == ["Jens"]
     assert len(controlled.recorder.requests) == 1
@@ -87,7 +87,7 @@ async def test_update_round_trip_bumps_version(fresh_population, sandbox_client:
     client, _ = sandbox_client(stamkort.create_app(fresh_population), "stamkort")
     source = StamkortSource(client)
     card = (await source.master_cards_for([HANS]))[HANS]
-    assert card is not None
+    assert isinstance(card, MasterCardRecord)
     changed = dataclasses.replace(
         card,
         phone="70112233",
@@ -106,7 +106,7 @@ async def test_stale_version_conflicts_and_loses_nothing(fresh_population, sandb
     client, _ = sandbox_client(stamkort.create_app(fresh_population), "stamkort")
     source = StamkortSource(client)
     card = (await source.master_cards_for([HANS]))[HANS]
-    assert card is not None
+    assert isinstance(card, MasterCardRecord)
     first = await source.update_master_card(dataclasses.replace(card, phone="70112233"), card.version)
 
     with pytest.raises(SourceVersionConflict):
@@ -119,7 +119,7 @@ async def test_relative_without_first_name_is_rejected(fresh_population, sandbox
     client, _ = sandbox_client(stamkort.create_app(fresh_population), "stamkort")
     source = StamkortSource(client)
     card = (await source.master_cards_for([HANS]))[HANS]
-    assert card is not None
+    assert isinstance(card, MasterCardRecord)
 
     with pytest.raises(SourceRejected) as caught:
         await source.update_master_card(dataclasses.replace(card, relatives=(RelativeRecord(""),)), card.version)
@@ -165,16 +165,49 @@ async def test_read_timeout_is_source_timeout(mock_client: MockClientFactory):
         await StamkortSource(mock_client(hang, "stamkort")).master_cards_for([HANS])
 
 
-async def test_wrong_shape_is_invalid_without_cpr_in_message(mock_client: MockClientFactory):
-    patient = {"resourceType": "Patient", "identifier": [{"system": stamkort.CPR_SYSTEM, "value": HANS}], "telecom": 7}
-    bundle = {"resourceType": "Bundle", "entry": [{"resource": patient}]}
+OTHER = "0101010000"
+
+
+def _patient(cpr: str, **extra: object) -> dict[str, object]:
+    identifier = [{"system": stamkort.CPR_SYSTEM, "value": cpr}]
+    return {"resourceType": "Patient", "identifier": identifier, "meta": {"versionId": "3"}, **extra}
+
+
+def _relative(cpr: str, given: list[str]) -> dict[str, object]:
+    owner = {"identifier": {"system": stamkort.CPR_SYSTEM, "value": cpr}}
+    return {"resourceType": "RelatedPerson", "patient": owner, "name": [{"given": given}]}
+
+
+async def test_a_card_that_cannot_be_read_fails_only_that_patient_without_cpr_in_message(
+    mock_client: MockClientFactory,
+):
+    bundle = {
+        "resourceType": "Bundle",
+        "entry": [{"resource": _patient(HANS, telecom=7)}, {"resource": _patient(OTHER)}],
+    }
     client = mock_client(lambda request: httpx.Response(200, json=bundle), "stamkort")
 
-    with pytest.raises(SourceResponseInvalid) as caught:
-        await StamkortSource(client).master_cards_for([HANS])
+    cards = await StamkortSource(client).master_cards_for([HANS, OTHER])
 
-    assert HANS not in str(caught.value)
-    assert HANS not in str(caught.value.__cause__)
+    error = cards[HANS]
+    assert isinstance(error, SourceResponseInvalid)
+    assert HANS not in str(error)
+    assert isinstance(cards[OTHER], MasterCardRecord)
+
+
+async def test_a_relative_without_a_first_name_is_left_out_of_the_card_and_reported(mock_client: MockClientFactory):
+    temp = {"use": "temp", "line": ["Testvej 1"], "postalCode": "5000", "city": "Odense C"}
+    entries = [_patient(HANS, address=[temp, temp]), _relative(HANS, ["Inge"]), _relative(HANS, [" "])]
+    bundle = {"resourceType": "Bundle", "entry": [{"resource": r} for r in entries]}
+    client = mock_client(lambda request: httpx.Response(200, json=bundle), "stamkort")
+
+    card = (await StamkortSource(client).master_cards_for([HANS]))[HANS]
+
+    assert isinstance(card, MasterCardRecord)
+    assert [r.first_name for r in card.relatives] == ["Inge"]
+    assert card.temporary_address is None  # two temporary addresses: neither can be told to be the one
+    assert [type(p) for p in card.problems] == [SourceResponseInvalid, SourceResponseInvalid]
+    assert all(p.source == "stamkort" and HANS not in str(p) for p in card.problems)
 
 
 async def test_garbage_and_non_json_are_invalid(population, sandbox_client: SandboxClientFactory):
@@ -228,3 +261,21 @@ async def test_update_answered_without_the_stored_card_is_invalid(mock_client: M
 
     with pytest.raises(SourceResponseInvalid):
         await StamkortSource(client).update_master_card(MasterCardRecord(HANS, "1"), "1")
+
+
+async def test_a_relative_naming_its_card_by_a_literal_patient_reference_is_on_that_card_only(
+    mock_client: MockClientFactory,
+):
+    mine, theirs = {**_patient(HANS), "id": "p-1"}, {**_patient(OTHER), "id": "p-2"}
+    relative = {"resourceType": "RelatedPerson", "patient": {"reference": "Patient/p-1"}, "name": [{"given": ["Inge"]}]}
+    unknown = {**relative, "patient": {"reference": "Patient/p-9"}, "name": [{"given": ["Mads"]}]}
+    bundle = {"resourceType": "Bundle", "entry": [{"resource": r} for r in (mine, theirs, relative, unknown)]}
+    client = mock_client(lambda request: httpx.Response(200, json=bundle), "stamkort")
+
+    cards = await StamkortSource(client).master_cards_for([HANS, OTHER])
+
+    hans, other = cards[HANS], cards[OTHER]
+    assert isinstance(hans, MasterCardRecord) and isinstance(other, MasterCardRecord)
+    assert [r.first_name for r in hans.relatives] == ["Inge"]
+    assert other.relatives == ()
+    assert len(hans.problems) == len(other.problems) == 1  # the relative of no card that can be told

@@ -14,7 +14,7 @@ from sandbox.personas import HASSERIS, VALDEMARSGADE
 from sandbox.population import Population
 from sandbox.yderregister import create_app, organization_resource, practitioner_role_resources
 from sources.errors import SourceResponseInvalid, SourceTimeout, SourceUnavailable
-from sources.models import AddressRecord, DoctorRecord
+from sources.models import AddressRecord, DoctorRecord, GpAssignmentRecord, PracticeRecord
 from sources.yderregister import YDER_SYSTEM, YderregisterSource
 from tests.contract.conftest import MockClientFactory, SandboxClientFactory
 
@@ -43,7 +43,7 @@ async def test_hans_is_listed_with_hasseris_in_group_1(population, sandbox_clien
 
     record = (await source.gp_assignments_for([hans]))[hans]
 
-    assert record is not None
+    assert isinstance(record, GpAssignmentRecord)
     assert (record.cpr, record.ydernummer, record.insurance_group) == (hans, HASSERIS, 1)
 
 
@@ -53,7 +53,7 @@ async def test_group_2_person_has_no_gp(population, sandbox_client):
 
     record = (await source.gp_assignments_for([cpr]))[cpr]
 
-    assert record is not None
+    assert isinstance(record, GpAssignmentRecord)
     assert (record.ydernummer, record.insurance_group) == (None, 2)
 
 
@@ -86,7 +86,7 @@ async def test_hasseris_comes_back_with_its_doctors(population, sandbox_client):
 
     practice = (await source.practices_for([HASSERIS]))[HASSERIS]
 
-    assert practice is not None
+    assert isinstance(practice, PracticeRecord)
     assert practice.ydernummer == HASSERIS
     assert practice.sor == "61741000016007"
     assert practice.name == "Lægerne Hasseris Bymidte"
@@ -108,10 +108,10 @@ async def test_two_practices_are_fetched_in_one_request_and_keep_their_own_docto
     assert request.path == "/fhir/Organization"
     assert parse_qs(request.query)["identifier"] == [f"{YDER_SYSTEM}|{HASSERIS},{VALDEMARSGADE}"]
     valdemarsgade = practices[VALDEMARSGADE]
-    assert valdemarsgade is not None
+    assert isinstance(valdemarsgade, PracticeRecord)
     assert valdemarsgade.doctors == (DoctorRecord("Kirsten Test Andersen", "B4TZ9"),)
     hasseris = practices[HASSERIS]
-    assert hasseris is not None
+    assert isinstance(hasseris, PracticeRecord)
     assert len(hasseris.doctors) == 2
 
 
@@ -122,7 +122,7 @@ async def test_every_sandbox_practice_round_trips(population, sandbox_client):
 
     for ydernummer, practice in population.practices.items():
         record = records[ydernummer]
-        assert record is not None
+        assert isinstance(record, PracticeRecord)
         assert (record.sor, record.name, record.phone) == (practice.sor, practice.name, practice.phone)
         assert record.doctors == tuple(DoctorRecord(d.name, d.authorization_id) for d in practice.doctors)
 
@@ -228,6 +228,18 @@ def _sikrede_entry(**changes: Any) -> dict[str, Any]:
         pytest.param({"entries": {"cpr": SOME_CPR}}, id="entries_not_a_list"),
         pytest.param({}, id="no_entries"),
         pytest.param([], id="top_level_list"),
+    ],
+)
+async def test_a_sikrede_answer_that_is_not_the_document_is_invalid(mock_client: MockClientFactory, payload):
+    source = YderregisterSource(mock_client(lambda request: httpx.Response(200, json=payload), "yderregister"))
+
+    with pytest.raises(SourceResponseInvalid):
+        await source.gp_assignments_for([SOME_CPR])
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
         pytest.param(_sikrede_entry(cpr="14037237"), id="cpr_not_ten_digits"),
         pytest.param(_sikrede_entry(cpr=1403723705), id="cpr_a_number"),
         pytest.param(_sikrede_entry(egenLaegeYdernummer="0774100"), id="ydernummer_too_long"),
@@ -236,15 +248,15 @@ def _sikrede_entry(**changes: Any) -> dict[str, Any]:
         pytest.param(_sikrede_entry(sygesikringsgruppe=3), id="group_unknown"),
     ],
 )
-async def test_wrong_sikrede_shape_is_response_invalid_without_cpr_in_the_message(
+async def test_a_sikrede_entry_that_cannot_be_read_fails_its_patient_without_cpr_in_the_message(
     mock_client: MockClientFactory, payload
 ):
     source = YderregisterSource(mock_client(lambda request: httpx.Response(200, json=payload), "yderregister"))
 
-    with pytest.raises(SourceResponseInvalid) as caught:
-        await source.gp_assignments_for([SOME_CPR])
+    error = (await source.gp_assignments_for([SOME_CPR]))[SOME_CPR]
 
-    for text in (str(caught.value), str(caught.value.__cause__)):
+    assert isinstance(error, SourceResponseInvalid)
+    for text in (str(error), str(error.__cause__)):
         assert SOME_CPR not in text
         assert "14037237" not in text
 
@@ -273,27 +285,49 @@ def _broken_bundle(population: Population, change: str) -> dict[str, Any]:
     return bundle
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        "bundle_resource_type",
-        "unexpected_resource_type",
-        "organization_without_ydernummer",
-        "organization_without_name",
-        "role_without_organization",
-        "role_without_display_name",
-        "address_without_city",
-    ],
-)
-async def test_wrong_organization_shape_is_response_invalid_without_data_in_the_message(
+async def test_an_organization_answer_that_is_not_a_bundle_is_invalid(population, mock_client: MockClientFactory):
+    bundle = _broken_bundle(population, "bundle_resource_type")
+    source = YderregisterSource(mock_client(lambda request: httpx.Response(200, json=bundle), "yderregister"))
+
+    with pytest.raises(SourceResponseInvalid):
+        await source.practices_for([HASSERIS])
+
+
+@pytest.mark.parametrize("change", ["organization_without_ydernummer", "organization_without_name"])
+async def test_a_practice_that_cannot_be_read_fails_only_its_key_without_data_in_the_message(
     population, mock_client: MockClientFactory, change
 ):
     bundle = _broken_bundle(population, change)
     source = YderregisterSource(mock_client(lambda request: httpx.Response(200, json=bundle), "yderregister"))
 
-    with pytest.raises(SourceResponseInvalid) as caught:
-        await source.practices_for([HASSERIS])
+    error = (await source.practices_for([HASSERIS]))[HASSERIS]
 
-    for text in (str(caught.value), str(caught.value.__cause__)):
+    assert isinstance(error, SourceResponseInvalid)
+    for text in (str(error), str(error.__cause__)):
         assert "Sønderby" not in text
         assert "Hasseris" not in text
+
+
+@pytest.mark.parametrize("change", ["role_without_organization", "role_without_display_name"])
+async def test_a_doctor_that_cannot_be_read_is_left_out_and_reported(
+    population, mock_client: MockClientFactory, change
+):
+    bundle = _broken_bundle(population, change)
+    source = YderregisterSource(mock_client(lambda request: httpx.Response(200, json=bundle), "yderregister"))
+
+    practice = (await source.practices_for([HASSERIS]))[HASSERIS]
+
+    assert isinstance(practice, PracticeRecord)
+    assert len(practice.doctors) == len(population.practices[HASSERIS].doctors) - 1
+    assert [type(p) for p in practice.problems] == [SourceResponseInvalid]
+
+
+@pytest.mark.parametrize("change", ["unexpected_resource_type", "address_without_city"])
+async def test_an_odd_practice_is_returned_with_what_is_known(population, mock_client: MockClientFactory, change):
+    bundle = _broken_bundle(population, change)
+    source = YderregisterSource(mock_client(lambda request: httpx.Response(200, json=bundle), "yderregister"))
+
+    practice = (await source.practices_for([HASSERIS]))[HASSERIS]
+
+    assert isinstance(practice, PracticeRecord)
+    assert practice.problems == ()

@@ -82,7 +82,7 @@ OWNERS = {e.name: e.owner_sor for e in APPOINTMENT_ENDPOINTS if e.owner_sor is n
 ROOTS = sorted(OWNERS.values())
 """The organisations that own a whole appointment endpoint; blocks are drawn from these half the time."""
 EXCLUSION = {"dds": "author.identifier:not", **{e.name: "custodian:not" for e in PLAN_ENDPOINTS}}
-DATE_PARAMS = {"date", "period", "start-date", "recorded-date"}
+DATE_PARAMS = {"date", "period", "period-start", "start-date", "recorded-date"}
 PLAN_ENDPOINT = {"region": "plans-hospital", "municipality": "plans-municipality", "gp": "plans-gp"}
 CALLERS = ["professional", "assistant", "system", "citizen"]
 """Mette (CBDJ6), her assistant, a vendor system she uses, and Hans; each is named so in the access record."""

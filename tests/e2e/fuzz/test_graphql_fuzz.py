@@ -33,6 +33,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
 
+from auth.access_log_rows import UnreadableRecord
 from auth.access_log_sqlite import SqliteAccessLog
 from auth.export import export_pending
 from gateway.schema import build_schema
@@ -120,8 +121,10 @@ class Run:
         return missing
 
 
-def describe(record: AccessRecord) -> str:
+def describe(record: AccessRecord | UnreadableRecord) -> str:
     """A record without its personal data: the actor's kind, what was asked and refused, any override."""
+    if isinstance(record, UnreadableRecord):
+        return f"unreadable row: {record.reason}"
     return (
         f"actor_kind={record.actor_kind} activity={record.activity} requested={list(record.requested)} "
         f"denied={list(record.denied)} override={record.override_ground}"
