@@ -171,11 +171,13 @@ class AccessPlan:
         return decision
 
     def redact_protected(self, cpr: str) -> bool:
-        """Whether a protected person's name and address must be replaced by placeholders.
+        """Whether a protected person's name, address and whereabouts must be replaced by placeholders.
 
         The citizen, their fuldmagt holders and guardians, and callers whose client is registered as
-        a whitelisted authority see them; everyone else gets the placeholders the national CPR service
-        gives callers that are not whitelisted authorities.
+        a whitelisted authority see them; everyone else (professionals, assistants, other systems,
+        parents with custody) gets the placeholders the national CPR service gives callers that are
+        not whitelisted authorities (ADR 0006, ADR 0012). Whether the patient *is* protected is CPR's
+        to say; resolvers ask it only when this is true.
         """
         access = self.patients.get(self.current(cpr))
         return access is None or not access.sees_protected

@@ -20,6 +20,7 @@ from sources.models import BlockRecord, MasterCardRecord
 if TYPE_CHECKING:
     from resolvers.gather import Gathered, GatherKey, GroupLoader
     from resolvers.loaders import Loaders
+    from resolvers.protection import Protections
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -133,6 +134,10 @@ class ResolverContext(Protocol):
     def access_log(self) -> AccessLogReader: ...
     @property
     def writers(self) -> Writers: ...
+    @property
+    def protections(self) -> Protections:
+        """The request's name and address protection decisions, one per patient."""
+
     @property
     def partial_errors(self) -> list[GraphQLError]:
         """Errors for fields that still return data (one endpoint of many failed)."""

@@ -11,13 +11,14 @@ from resolvers.access_log import AccessLog, log_window, read_access_log
 from resolvers.appointments import AppointmentFilter, Appointments, apply_filter, window_of
 from resolvers.appointments import build as build_appointments
 from resolvers.blocks import Block, patient_blocks
-from resolvers.context import Info, gather, load, plan_of, report, require, returned
+from resolvers.context import Info, gather, load, report, require, returned
 from resolvers.directives import reveals
 from resolvers.gather import Gathered, GatherKey
 from resolvers.master_card import MasterCard
 from resolvers.person import Person
 from resolvers.plans import CarePlans, Diagnoses, Goals, care_plans, diagnoses, goals
 from resolvers.practice import GeneralPractitioner
+from resolvers.protection import ProtectedDetail, protected_field
 from resolvers.scalars import CPR
 from sources.categories import DataCategory
 from sources.clinical import DateWindow
@@ -28,14 +29,15 @@ from sources.payloads import COPENHAGEN
 class Patient:
     cpr: CPR = strawberry.field(description="The patient's CPR number (personnummer).")
 
-    @strawberry.field(description="The person as registered in CPR.", directives=[reveals(DataCategory.PERSON)])
+    @protected_field(
+        ProtectedDetail.NAME, description="The person as registered in CPR.", directives=[reveals(DataCategory.PERSON)]
+    )
     async def person(self, info: Info) -> Person | None:
         record = await load(info, self.cpr, DataCategory.PERSON, info.context.loaders.persons)
-        if record is None:
-            return None
-        return Person.from_record(record, redact=plan_of(info).redact_protected(self.cpr))
+        return Person.from_record(record) if record is not None else None
 
-    @strawberry.field(
+    @protected_field(
+        ProtectedDetail.PLACE,
         description="The patient's own general practice (egen læge); null for group 2 insured without one.",
         directives=[reveals(DataCategory.GP)],
     )
@@ -49,7 +51,7 @@ class Patient:
             return None
         report(info, list(practice.problems))
         returned(info, self.cpr, DataCategory.GP)
-        return await GeneralPractitioner.for_caller(info, self.cpr, practice)
+        return GeneralPractitioner.from_record(practice)
 
     @strawberry.field(
         description="The shared master card (Fælles Stamkort), with register flags.",
