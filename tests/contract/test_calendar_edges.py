@@ -79,7 +79,7 @@ async def test_a_fhir_appointment_at_the_calendars_ends_is_kept_and_shown_or_lef
     mock_client: MockClientFactory, naive: datetime, offset: int | None, minutes: int | None, all_day: bool
 ) -> None:
     ends = None
-    if minutes is not None and naive + timedelta(minutes=minutes) <= datetime(9999, 12, 31, 23, 59, 59):
+    if minutes is not None and datetime.max - naive >= timedelta(minutes=minutes):
         ends = written(naive + timedelta(minutes=minutes), offset)
     edge = resource(1, written(naive, offset), ends, all_day)
     good = resource(9, "2026-01-05T09:00:00+01:00", None, False)
@@ -116,7 +116,7 @@ def test_an_apd_appointment_at_the_calendars_ends_is_kept_and_shown_or_refused_a
     naive: datetime, offset: int | None, minutes: int | None
 ) -> None:
     text = MUNICIPAL.replace('<low value="20301231235900+0100"/>', f'<low value="{apd_time(naive, offset)}"/>')
-    if minutes is not None and naive + timedelta(minutes=minutes) <= datetime(9999, 12, 31, 23, 59, 59):
+    if minutes is not None and datetime.max - naive >= timedelta(minutes=minutes):
         text = text.replace(
             '<high nullFlavor="NI"/>', f'<high value="{apd_time(naive + timedelta(minutes=minutes), offset)}"/>'
         )
