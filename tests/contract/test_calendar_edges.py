@@ -24,10 +24,10 @@ from sources.appointments import FhirAppointmentSource
 from sources.clinical import AppointmentRecord, ClinicalSearch, Endpoint, OrganisationKind
 from sources.errors import SourceResponseInvalid
 from tests.contract.conftest import MockClientFactory
+from tests.contract.test_appointments_source import _resource
 from tests.sources.test_datatypes import EDGE_TIMES, OFFSET_MINUTES, has_a_danish_date, written
 
 NANCY = "2512489996"
-NEPHROLOGY = "378641000016007"
 ALL_DAY_URL = "http://patientoverblik.dk/fhir/StructureDefinition/all-day"
 ENDPOINT = Endpoint("region-syddanmark", OrganisationKind.REGION)
 MUNICIPAL = (Path(__file__).parent / "fixtures" / "apd" / "municipal_minimum.xml").read_text()
@@ -44,28 +44,10 @@ def shown(record: AppointmentRecord) -> None:
 
 
 def resource(number: int, start: str, end: str | None, all_day: bool) -> dict[str, Any]:
-    found: dict[str, Any] = {
-        "resourceType": "Appointment",
-        "id": str(number),
-        "identifier": [{"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:00000000-0000-4000-8000-{number:012d}"}],
-        "status": "booked",
-        "start": start,
-        "participant": [
-            {"actor": {"type": "Patient", "identifier": {"system": "urn:oid:1.2.208.176.1.2", "value": NANCY}}},
-            {
-                "actor": {
-                    "type": "HealthcareService",
-                    "identifier": {"system": "urn:oid:1.2.208.176.1.1", "value": NEPHROLOGY},
-                    "display": "Nefrologisk Afdeling Y, OUH",
-                }
-            },
-        ],
-    }
-    if end is not None:
-        found["end"] = end
+    changes: dict[str, Any] = {"end": end} if end is not None else {}
     if all_day:
-        found["extension"] = [{"url": ALL_DAY_URL, "valueBoolean": True}]
-    return found
+        changes["extension"] = [{"url": ALL_DAY_URL, "valueBoolean": True}]
+    return _resource(number, start, **changes)
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -34,8 +34,7 @@ from resolvers.protection import (
     graphql_name,
     kept_fields,
 )
-from sources.audit import AccessActivity, AccessorKind, AccessOutcome, AccessRecord
-from sources.categories import DataCategory
+from sources.audit import AccessorKind, AccessRecord
 from tests.protected_schema import (
     field_declaration,
     object_types,
@@ -44,6 +43,7 @@ from tests.protected_schema import (
     strawberry_type,
     type_declaration,
 )
+from tests.records import DOCTOR_READS_HANS
 
 EXPECTED_PROTECTED_TYPES = {
     "AccessLogEntry",
@@ -241,30 +241,15 @@ def _texts(value: Any) -> set[str]:
 
 
 def _access_record() -> AccessRecord:
-    """A professional's access: every text a protected patient's log could leak is a marker."""
-    return AccessRecord(
-        id="AccessLogEntry.id",
-        at=datetime(2026, 1, 5, 9, tzinfo=UTC),
-        request_id="request",
-        activity=AccessActivity.READ,
-        outcome=AccessOutcome.ACCESSED,
+    """An assistant's access: every text a protected patient's log could leak is a marker."""
+    return dataclasses.replace(
+        DOCTOR_READS_HANS,
         actor_kind=AccessorKind.ASSISTANT,
-        actor_id="AccessRecord.actor_id",
         actor_name="AccessLogEntry.who",
-        profession="læge",
         organisation_sor="AccessLogEntry.organisation_sor",
         organisation_name="AccessLogEntry.organisation",
         client_id="AccessLogEntry.system",
         acting_for_id="AccessRecord.acting_for_id",
         acting_for_name="AccessLogEntry.on_behalf_of",
-        patient_cpr="1502779995",
-        requested_cpr=None,
-        requested=(DataCategory.APPOINTMENTS,),
-        returned=(DataCategory.APPOINTMENTS,),
-        denied=(),
-        withheld=(),
-        override_ground=None,
         override_reason="AccessOverride.reason",
-        operation_hash="0" * 64,
-        operation_name=None,
     )
