@@ -182,6 +182,15 @@ class AccessPlan:
         access = self.patients.get(self.current(cpr))
         return access is None or not access.sees_protected
 
+    def redacted_patients(self) -> frozenset[str]:
+        """The patients (current numbers) the caller may see something of and gets placeholders for:
+        those whose protection a resolver may need to know, decided together in one CPR lookup."""
+        return frozenset(
+            cpr
+            for cpr, access in self.patients.items()
+            if not access.sees_protected and any(access.decision(c).allowed for c in access.requested)
+        )
+
     def mark_returned(self, cpr: str, category: DataCategory) -> None:
         """Note that data of ``category`` was returned for ``cpr``."""
         access = self.patients.get(self.current(cpr))

@@ -60,6 +60,9 @@ class AccessReader(Protocol):
     def redact_protected(self, cpr: str) -> bool:
         """Whether protected names and addresses must be replaced by placeholders for this caller."""
 
+    def redacted_patients(self) -> frozenset[str]:
+        """Every patient the caller may see something of and gets placeholders for."""
+
 
 class AssistantView(Protocol):
     """An assistant (medhjælp) acting for the caller's responsible professional."""

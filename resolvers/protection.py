@@ -14,10 +14,11 @@ relatives, wherever it sits in the schema.
   *returns* such a type carries the directive on the field and the :class:`RedactProtected` field
   extension: :func:`protected_field` gives both. ``tests/resolvers/test_protected_fields.py`` walks the
   schema and fails for a field that is not covered.
-- **Deciding.** :func:`redacts_protected` decides once per patient and request, from the access plan
-  and the CPR record the request loads anyway (the gate's own lookup or the ``persons`` loader, one
-  batched CPR request); a caller who sees protected data causes no lookup at all. When CPR cannot
-  answer, the patient is treated as protected (fail closed) and the error is reported once.
+- **Deciding.** :func:`protection_lookup` and :func:`protected` decide once per patient and request,
+  from the access plan and the CPR record the request loads anyway (the gate's own lookup or the
+  ``persons`` loader: one batched CPR request for every patient); a caller who sees protected data
+  causes no lookup at all. When CPR cannot answer, the patient is treated as protected (fail closed)
+  and the error is reported once.
 - **Redacting.** :meth:`Redactable.redacted` gives a value's placeholder form: text that must be there
   becomes ``ADRESSEBESKYTTET``, what may be null becomes null, lists become empty, and the ``kept``
   fields stay; a value that reveals nothing (:meth:`Redactable.reveals`, e.g. a hospital) stays as it is.
@@ -31,7 +32,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Self
+from typing import Any, Self, TypeAlias
 
 import strawberry
 from strawberry.extensions import FieldExtension
@@ -43,6 +44,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from resolvers.context import Info, plan_of, report
 from sources.errors import SourceError
+from sources.models import PersonRecord
 
 PROTECTED_PLACEHOLDER = "ADRESSEBESKYTTET"
 """What the national CPR service shows instead of a protected name or address."""
@@ -161,54 +163,74 @@ def redact(value: object) -> object:
 
 
 class RedactProtected(FieldExtension):
-    """Return the placeholder form of the field's value when :func:`redacts_protected` says so.
+    """Return the placeholder form of the field's value when the patient's protection says so.
 
-    The patient is the ``cpr`` of the object the field is declared on. Nothing is looked up for a
-    field that resolved to nothing.
+    The patient is the ``cpr`` of the object the field is declared on. The CPR lookup the decision
+    needs starts before the field resolves, so it joins the field's own CPR load in one batch (the
+    ``person`` field); its answer is read only once the field has a value.
     """
 
     async def resolve_async(self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any) -> Any:
-        value = next_(source, info, **kwargs)
-        if inspect.isawaitable(value):
-            value = await value
-        if value is None or (isinstance(value, list) and not value):
-            return value
         cpr = getattr(source, "cpr", None)
         if not isinstance(cpr, str):
             raise RuntimeError("a protected field is declared on a type that does not name its patient")
-        return redact(value) if await redacts_protected(info, cpr) else value
+        lookup = protection_lookup(info, cpr)
+        value = next_(source, info, **kwargs)
+        if inspect.isawaitable(value):
+            value = await value
+        if lookup is None or value is None or (isinstance(value, list) and not value):
+            return value
+        return redact(value) if protected(info, cpr, await lookup) else value
+
+
+Lookup: TypeAlias = "asyncio.Future[PersonRecord | SourceError | None]"
+"""One patient's CPR record (or why CPR could not give it), shared by every field that asks."""
 
 
 @dataclass
 class Protections:
-    """The request's protection decisions: one per patient, shared by every field that asks."""
+    """The request's protection decisions: one CPR lookup per patient, shared by every field that asks."""
 
-    decided: dict[str, asyncio.Future[bool]] = field(default_factory=dict)
+    looked_up: dict[str, Lookup] = field(default_factory=dict)
+    reported: set[str] = field(default_factory=set)
+    """Patients whose failed lookup was reported already."""
 
 
-async def redacts_protected(info: Info, cpr: str) -> bool:
-    """Whether this caller must get placeholders for patient ``cpr``'s protected details.
+def protection_lookup(info: Info, cpr: str) -> Lookup | None:
+    """The lookup deciding patient ``cpr``'s protection; ``None`` when the caller sees protected data.
 
-    True for a caller the plan redacts for (anyone but the citizen, guardians, fuldmagt holders and
-    authorities) and a patient CPR marks as protected. Decided once per patient and request: the first
-    field to ask loads the CPR record through the request's batched ``persons`` loader (shared with
-    ``person`` and primed with the gate's own lookup), every later one awaits the same decision. A
-    caller who sees protected data causes no lookup. When CPR fails, the patient is treated as
-    protected (fail closed) and the error is reported once, at the first field that asked. A number
-    CPR does not know has no protection to honour.
+    Decided once per patient and request: the first field to ask starts the lookup of every patient
+    the plan redacts for (:meth:`~resolvers.context.AccessReader.redacted_patients`) through the
+    request's batched ``persons`` loader (shared with ``person`` and primed with the gate's own lookup),
+    so a request makes at most one CPR request for protection; every later field shares it. A caller
+    the plan shows everything (the citizen, guardians, fuldmagt holders, authorities) causes none.
     """
-    if not plan_of(info).redact_protected(cpr):
-        return False
-    decided = info.context.protections.decided
-    if cpr not in decided:
-        decided[cpr] = asyncio.ensure_future(_protected(info, cpr))
-    return await decided[cpr]
+    plan = plan_of(info)
+    if not plan.redact_protected(cpr):
+        return None
+    memo = info.context.protections
+    if cpr not in memo.looked_up:
+        for patient in sorted({cpr, *plan.redacted_patients()} - memo.looked_up.keys()):
+            memo.looked_up[patient] = asyncio.ensure_future(_look_up(info, patient))
+    return memo.looked_up[cpr]
 
 
-async def _protected(info: Info, cpr: str) -> bool:
-    try:
-        record = await info.context.loaders.persons.get(cpr)
-    except SourceError as error:
-        report(info, [error])
+def protected(info: Info, cpr: str, found: PersonRecord | SourceError | None) -> bool:
+    """Whether the looked-up patient gets placeholders: CPR marks them protected, or CPR could not tell.
+
+    When CPR failed, the patient is treated as protected (fail closed) and the error is reported once
+    per patient, at the first field that asked. A number CPR does not know has no protection to honour.
+    """
+    if isinstance(found, SourceError):
+        if cpr not in info.context.protections.reported:
+            info.context.protections.reported.add(cpr)
+            report(info, [found])
         return True
-    return record is not None and record.protected
+    return found is not None and found.protected
+
+
+async def _look_up(info: Info, cpr: str) -> PersonRecord | SourceError | None:
+    try:
+        return await info.context.loaders.persons.get(cpr)
+    except SourceError as error:
+        return error

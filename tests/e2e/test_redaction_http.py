@@ -273,6 +273,26 @@ async def test_every_protected_field_shows_the_patient_his_details_and_a_doctor_
     assert cpr_requests == 1
 
 
+async def test_protection_of_several_patients_is_decided_with_one_cpr_request(
+    gateway: Gateway, population: Population
+) -> None:
+    child = population.personas["protected_child"]
+    query = """
+    query($a: CPR!, $b: CPR!, $c: CPR!) {
+      a: patient(cpr: $a) { person { name } appointments { list { nodes { organisation { name } } } } }
+      b: patient(cpr: $b) { masterCard { dentist relatives { name } } plans { items { organisation { name } } } }
+      c: patient(cpr: $c) { generalPractitioner { name } appointments { list { nodes { location { address } } } } }
+    }
+    """
+
+    body = await gateway.graphql(query, gateway.professional(DOCTOR_WITH_RELATIONS), a=KOL, b=PROTECTED, c=child)
+
+    assert error_codes(body) == []
+    assert body["data"]["a"]["person"]["name"] == "Birthe Test Sørensen"
+    assert body["data"]["b"]["masterCard"]["dentist"] == body["data"]["c"]["generalPractitioner"]["name"] == PLACEHOLDER
+    assert recorded(gateway.sandbox, "cpr") == 1
+
+
 async def test_a_parent_with_custody_gets_placeholders_for_a_protected_childs_details_without_a_second_lookup(
     gateway: Gateway, population: Population
 ) -> None:
