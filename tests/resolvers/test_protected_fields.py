@@ -58,33 +58,11 @@ EXPECTED_PROTECTED_TYPES = {
 }
 """The types known to carry protected details; the schema may declare more, never fewer."""
 
-SUGGESTIVE = frozenset(
-    [
-        "address",
-        "phone",
-        "telecom",
-        "email",
-        "contact",
-        "name",
-        "dentist",
-        "relative",
-        "location",
-        "organisation",
-        "practice",
-        "practitioner",
-        "sor",
-        "room",
-        "doctor",
-        "performer",
-        "city",
-        "postal",
-        "municipality",
-        "home",
-        "who",
-        "behalf",
-        "system",
-    ]
-)
+SUGGESTIVE = frozenset({
+    "address", "phone", "telecom", "email", "contact", "name", "dentist", "relative", "location", "organisation",
+    "practice", "practitioner", "sor", "room", "doctor", "performer", "city", "postal", "municipality", "home",
+    "who", "behalf", "system",
+})  # fmt: skip
 """Words of field names that suggest an address, a place or a contact."""
 
 NOT_PROTECTED = {
