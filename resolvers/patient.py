@@ -11,14 +11,14 @@ from resolvers.access_log import AccessLog, log_window, read_access_log
 from resolvers.appointments import AppointmentFilter, Appointments, apply_filter, window_of
 from resolvers.appointments import build as build_appointments
 from resolvers.blocks import Block, patient_blocks
-from resolvers.context import Info, gather, load, report, require, returned
+from resolvers.context import Info, gather, load, plan_of, report, require, returned
 from resolvers.directives import reveals
 from resolvers.gather import Gathered, GatherKey
 from resolvers.master_card import MasterCard
 from resolvers.person import Person
 from resolvers.plans import CarePlans, Diagnoses, Goals, care_plans, diagnoses, goals
 from resolvers.practice import GeneralPractitioner
-from resolvers.protection import ProtectedDetail, protected_field
+from resolvers.protection import ProtectedDetail, protected_field, protection_lookup
 from resolvers.scalars import CPR
 from sources.categories import DataCategory
 from sources.clinical import DateWindow
@@ -33,6 +33,9 @@ class Patient:
         ProtectedDetail.NAME, description="The person as registered in CPR.", directives=[reveals(DataCategory.PERSON)]
     )
     async def person(self, info: Info) -> Person | None:
+        require(info, self.cpr, DataCategory.PERSON)
+        if plan_of(info).redact_protected(self.cpr):
+            protection_lookup(info, self.cpr)  # every patient's protection in the same CPR request as this
         record = await load(info, self.cpr, DataCategory.PERSON, info.context.loaders.persons)
         return Person.from_record(record) if record is not None else None
 

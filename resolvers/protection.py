@@ -165,21 +165,22 @@ def redact(value: object) -> object:
 class RedactProtected(FieldExtension):
     """Return the placeholder form of the field's value when the patient's protection says so.
 
-    The patient is the ``cpr`` of the object the field is declared on. The CPR lookup the decision
-    needs starts before the field resolves, so it joins the field's own CPR load in one batch (the
-    ``person`` field); its answer is read only once the field has a value.
+    The patient is the ``cpr`` of the object the field is declared on. Nothing is looked up for a
+    caller who sees protected data, nor for a field that resolved to nothing.
     """
 
     async def resolve_async(self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any) -> Any:
         cpr = getattr(source, "cpr", None)
         if not isinstance(cpr, str):
             raise RuntimeError("a protected field is declared on a type that does not name its patient")
-        lookup = protection_lookup(info, cpr)
         value = next_(source, info, **kwargs)
         if inspect.isawaitable(value):
             value = await value
-        if lookup is None or value is None or (isinstance(value, list) and not value):
+        if value is None or (isinstance(value, list) and not value) or not plan_of(info).redact_protected(cpr):
             return value
+        lookup = protection_lookup(info, cpr)
+        if lookup is None:  # the plan lets the caller see nothing of this patient: never shown, fail closed
+            return redact(value)
         return redact(value) if protected(info, cpr, await lookup) else value
 
 
@@ -197,20 +198,22 @@ class Protections:
 
 
 def protection_lookup(info: Info, cpr: str) -> Lookup | None:
-    """The lookup deciding patient ``cpr``'s protection; ``None`` when the caller sees protected data.
+    """The lookup deciding patient ``cpr``'s protection for a caller the plan redacts for.
 
-    Decided once per patient and request: the first field to ask starts the lookup of every patient
-    the plan redacts for (:meth:`~resolvers.context.AccessReader.redacted_patients`) through the
-    request's batched ``persons`` loader (shared with ``person`` and primed with the gate's own lookup),
-    so a request makes at most one CPR request for protection; every later field shares it. A caller
-    the plan shows everything (the citizen, guardians, fuldmagt holders, authorities) causes none.
+    Decided once per patient and request: the first to ask starts the lookup of every patient the
+    plan redacts for and lets the caller see something of (:meth:`~resolvers.context.AccessReader.
+    redacted_patients`), through the request's batched ``persons`` loader (shared with ``person``, which
+    asks first, and primed with the gate's own lookup), so a request makes at most one CPR request for
+    protection; every later field shares it. ``None`` for a patient of whom the caller may see nothing
+    (nothing is looked up for them).
     """
     plan = plan_of(info)
-    if not plan.redact_protected(cpr):
+    redacted = plan.redacted_patients()
+    if cpr not in redacted:
         return None
     memo = info.context.protections
     if cpr not in memo.looked_up:
-        for patient in sorted({cpr, *plan.redacted_patients()} - memo.looked_up.keys()):
+        for patient in sorted(redacted - memo.looked_up.keys()):
             memo.looked_up[patient] = asyncio.ensure_future(_look_up(info, patient))
     return memo.looked_up[cpr]
 
