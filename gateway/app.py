@@ -27,6 +27,7 @@ from gateway.http import BearerAuth, GraphQLApp
 from gateway.logging import quiet_transport_loggers
 from gateway.schema import build_schema
 from gateway.settings import Settings
+from gateway.web import web_routes
 from sources.registry import Sources, build_sources
 
 
@@ -93,6 +94,8 @@ def create_app(
     ]
     if settings.graphiql:
         routes.append(Mount(DEFAULT_MOUNT_PATH, graphiql_assets_app()))
+    if settings.web_page:
+        routes += web_routes(settings.web_demo_issuer_url)
     return Starlette(routes=routes, lifespan=lifespan)
 
 

@@ -62,12 +62,15 @@ def demo(
     patients: int = typer.Option(200, help="Generated patients besides the personas."),
     port: int = typer.Option(8000, help="Gateway port."),
 ) -> None:
-    """Start the sandbox and the gateway together: what `make run` does."""
+    """Start the sandbox and the gateway together: what `make run` does.
+
+    The demo turns the web page on at `/`, signing in through the sandbox's token issuer (ADR 0015).
+    """
     child = subprocess.Popen(_sandbox_args(seed, patients, 0.0, 0.0, SANDBOX_PORTS["issuer"]))  # noqa: S603
     try:
         personas = _wait_for_sandbox(child)
         _print_welcome(port, personas)
-        _serve_gateway(Settings(), "127.0.0.1", port)
+        _serve_gateway(Settings(web_page=True, web_demo_issuer_url=sandbox_url("issuer")), "127.0.0.1", port)
     finally:
         child.send_signal(signal.SIGINT)
         try:
@@ -161,7 +164,8 @@ def _wait_for_sandbox(child: subprocess.Popen[bytes]) -> dict[str, Any]:
 
 def _print_welcome(port: int, listing: dict[str, Any]) -> None:
     url = f"http://127.0.0.1:{port}/graphql"
-    typer.echo(f"\nGraphiQL:  {url}")
+    typer.echo(f"\nWeb page:  http://127.0.0.1:{port}/   (sign in as a demo persona)")
+    typer.echo(f"GraphiQL:  {url}")
     typer.echo("Token:     .venv/bin/patientoverblik token --as citizen --cpr <CPR>")
     typer.echo("           .venv/bin/patientoverblik token --as professional --authorization-id CBDJ6")
     typer.echo("           .venv/bin/patientoverblik token --as assistant --assistant-id medhjaelp-0042 \\")

@@ -201,6 +201,18 @@ class Settings(BaseSettings):
         default=5.0, ge=0, description="Least time between key set fetches after a failure or for an unknown key id."
     )
     graphiql: bool = True
+    web_page: bool = Field(
+        default=False,
+        description="Serve the web page (gateway/static/web) at `/`; `patientoverblik demo` turns it on (ADR 0015).",
+    )
+    web_demo_issuer_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#\s]+$",
+        description=(
+            "The demo token issuer's origin the web page's persona picker asks for tokens (`POST /token`); null "
+            "outside the demo, where the page takes a token from the host application or an OIDC redirect."
+        ),
+    )
     max_request_bytes: int = Field(
         default=65_536, ge=1_024, description="Largest request body in bytes; larger is HTTP 413 REQUEST_TOO_LARGE."
     )
