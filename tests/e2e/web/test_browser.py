@@ -2,10 +2,10 @@
 
 Hans switches the Aftaler views, filters by sector, edits his phone (and meets a version conflict
 without losing what he typed) and sets and lifts a block; doctor CBDJ6 overrides Peter's blocks
-(through the API, as another client would), and Peter reads it in Min Log; then CBDJ6 uses the page
-for Peter: `withheld`, the værdispring dialog, and more appointments and diagnoses. Every view is
-saved as a screenshot in test-artifacts/web/ and checked with axe-core: no serious or critical
-violation.
+(through the API, as another client would), and Peter reads it in Min Log; a mother picks her
+daughter to act for; then CBDJ6 uses the page for Peter: `withheld`, the værdispring dialog, and
+more appointments and diagnoses. Every view is saved as a screenshot in test-artifacts/web/ and
+checked with axe-core: no serious or critical violation.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from tests.e2e.web.conftest import WebGateway
 pytestmark = [pytest.mark.usefixtures("restore_hans"), pytest.mark.timeout(300)]
 
 PETER = "0907644021"
+MOTHER = "1908830938"
 REASON = "Bevidstløs ved indlæggelse, akut dialyse"
 OVERRIDE = """
 query Override($cpr: CPR!, $override: OverrideInput) {
@@ -199,6 +200,15 @@ def walk_through(page: Page, web_gateway: WebGateway, views: Views) -> None:
     expect(overridden.first).to_contain_text(REASON)
     expect(overridden.first).to_contain_text("Du kunne ikke kontaktes")
     views.check("min-log")
+    sign_out(page)
+
+    # A parent picks whom to act for: her daughter Ida (11).
+    sign_in_as_citizen(page, MOTHER)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hvem vil du se?")
+    views.check("vaelg-person")
+    page.get_by_label(re.compile(r"^Ida Test Nielsen .*forældremyndighed$")).check()
+    page.get_by_role("button", name="Vis", exact=True).click()
+    expect(page.get_by_role("region", name="Person")).to_contain_text("Ida Test Nielsen")
     sign_out(page)
 
     page.get_by_label("Sundhedsperson", exact=True).select_option(DOCTOR_WITH_RELATIONS)
