@@ -1,5 +1,6 @@
 // Min Log: who read or changed the patient's data, in plain Danish, newest first; paged, filtered
-// by date, with overrides (værdispring) marked.
+// by date, with overrides (værdispring) marked. The entry's `summary` is the gateway's own Danish
+// sentence (it tells an override's ground and reason too); the page adds a mark and the details.
 
 import { facts, field, formatDateTime, formatDate, h, pageTitle, replace } from "../dom.js";
 import { sectionNotices } from "../notices.js";
@@ -23,14 +24,6 @@ function entry(e) {
       e.activity === "WRITE" ? h("span", { class: "badge" }, "Ændring") : null,
     ),
     h("p", { class: "summary" }, e.summary),
-    overridden
-      ? h(
-          "div",
-          { class: "override-detail" },
-          h("p", {}, h("strong", { text: "Spærringen blev brudt. " }), `Grundlag: ${e.override.groundText}.`),
-          e.override.reason ? h("p", {}, `Begrundelse: “${e.override.reason}”`) : null,
-        )
-      : null,
     h(
       "details",
       {},
@@ -42,6 +35,8 @@ function entry(e) {
         ["Fagsystem", e.system],
         ["På vegne af", e.onBehalfOf],
         ["Hvad", e.what.join(", ")],
+        ["Værdispring", overridden ? e.override.groundText : null],
+        ["Begrundelse", overridden ? e.override.reason : null],
       ]),
     ),
   );
