@@ -32,7 +32,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from gateway.app import create_app
 from sandbox.server import ThreadedSandbox
-from tests.e2e.conftest import settings_for
+from tests.e2e.conftest import settings_for, sign
 
 ROOT = Path(__file__).resolve().parents[3]
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
@@ -93,9 +93,7 @@ class WebGateway:
     sandbox: ThreadedSandbox
 
     def token(self, **claims: Any) -> str:
-        issuer = self.sandbox.sandbox.issuer
-        assert issuer is not None
-        return issuer.issue(claims)
+        return sign(self.sandbox, **claims)
 
     def graphql(self, query: str, token: str, **variables: Any) -> dict[str, Any]:
         """One GraphQL request as another client would send it (not through the page)."""

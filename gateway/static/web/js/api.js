@@ -80,12 +80,15 @@ async function operationText(name) {
   return texts.get(name);
 }
 
-/** Run the operation in operations/<name>.graphql; returns a {@link Result}. */
-export async function run(name, variables = {}) {
+/**
+ * Run operation `name` of operations/<file>.graphql (by default the file named as the operation);
+ * returns a {@link Result}.
+ */
+export async function run(name, variables = {}, file = name) {
   const headers = { "content-type": "application/json", accept: "application/json" };
   const bearer = token();
   if (bearer) headers.authorization = `Bearer ${bearer}`;
-  const query = await operationText(name);
+  const query = await operationText(file);
   const response = await fetch(config.graphql, {
     method: "POST",
     headers,

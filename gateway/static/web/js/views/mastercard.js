@@ -193,7 +193,7 @@ export async function render(main, ctx) {
     }
     let answer;
     try {
-      answer = await ctx.run("UpdateMasterCard", { cpr: ctx.patient.cpr, version, changes });
+      answer = await ctx.run("UpdateMasterCard", { cpr: ctx.patient.cpr, version, changes }, "MasterCard");
     } catch (failure) {
       ctx.failed(failure, error);
       return;
