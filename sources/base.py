@@ -63,15 +63,17 @@ class SourceConfig:
     """The largest answer body accepted, in bytes, after decoding any ``Content-Encoding``."""
 
 
-def build_client(config: SourceConfig, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
-    """Create the long-lived ``httpx.AsyncClient`` for one upstream."""
+def build_client(config: SourceConfig, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
+    """Create the long-lived ``httpx.AsyncClient`` for one upstream over ``transport`` (its connection pool).
+
+    The transport and its limits come from :mod:`sources.transport` (or a test's mock transport).
+    """
     headers = {"accept": "application/fhir+json, application/json", "accept-encoding": ACCEPT_ENCODING}
     if config.token:
         headers["authorization"] = f"Bearer {config.token}"
     return httpx.AsyncClient(
         base_url=config.base_url,
         timeout=httpx.Timeout(config.timeout_s),
-        limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
         headers=headers,
         transport=transport,
     )

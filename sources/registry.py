@@ -20,6 +20,7 @@ from sources.plans import PlanSource
 from sources.registers import RegistersSource
 from sources.sor import SorSource
 from sources.stamkort import StamkortSource
+from sources.transport import HttpTransport, build_transport
 from sources.treatment_relation import TreatmentRelationSource
 from sources.yderregister import YderregisterSource
 
@@ -59,6 +60,8 @@ class SourceConfigs:
     jwks_path: str = "/.well-known/jwks.json"
     appointments: tuple[EndpointConfig, ...] = ()
     plans: tuple[EndpointConfig, ...] = ()
+    transport: HttpTransport = HttpTransport.AIOHTTP
+    """The HTTP transport under every adapter (ADR 0013)."""
 
 
 @dataclass
@@ -88,11 +91,14 @@ class Sources:
 def build_sources(
     configs: SourceConfigs, transport: httpx.AsyncBaseTransport | None = None, *, observer: str = "patientoverblik"
 ) -> Sources:
-    """Build every adapter; ``transport`` replaces the network in tests; ``observer`` names us to Min Log."""
+    """Build every adapter; ``transport`` replaces the network in tests; ``observer`` names us to Min Log.
+
+    Without ``transport`` each upstream gets its own connection pool of ``configs.transport``.
+    """
     clients: list[SourceClient] = []
 
     def client(config: SourceConfig) -> SourceClient:
-        made = SourceClient(config, build_client(config, transport))
+        made = SourceClient(config, build_client(config, transport or build_transport(configs.transport)))
         clients.append(made)
         return made
 
