@@ -16,6 +16,7 @@ from auth.fields import ClientRegistration
 from auth.key_cache import KeyCachePolicy
 from gateway.limits import Limits
 from sources.base import DEFAULT_MAX_BODY_BYTES, KIB, MIB, SourceConfig
+from sources.breaker import BreakerPolicy
 from sources.clinical import Endpoint, OrganisationKind
 from sources.registry import EndpointConfig, EndpointFormat, SourceConfigs
 from sources.transport import HttpTransport
@@ -81,9 +82,29 @@ class SourceSettings(BaseModel):
     max_body_bytes: int = Field(
         default=DEFAULT_MAX_BODY_BYTES, gt=0, description="Largest answer body accepted, in bytes, after decoding."
     )
+    backoff_s: float = Field(
+        default=0.05,
+        ge=0,
+        description="Base of the backoff before a retry: the n-th waits a random 0 to backoff_s * 2**(n-1) s.",
+    )
+    breaker_failures: int = Field(
+        default=5, ge=1, description="Failed requests in a row (no answer, or 5xx) that open the source's breaker."
+    )
+    breaker_cool_down_s: float = Field(
+        default=10.0, gt=0, description="Seconds an open breaker fails calls at once before one probe may go out."
+    )
 
     def config(self, name: str) -> SourceConfig:
-        return SourceConfig(name, self.base_url, self.timeout_s, self.retries, self.token, self.max_body_bytes)
+        return SourceConfig(
+            name,
+            self.base_url,
+            timeout_s=self.timeout_s,
+            retries=self.retries,
+            token=self.token,
+            max_body_bytes=self.max_body_bytes,
+            backoff_s=self.backoff_s,
+            breaker=BreakerPolicy(self.breaker_failures, self.breaker_cool_down_s),
+        )
 
 
 class EndpointSettings(SourceSettings):

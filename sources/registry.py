@@ -9,6 +9,7 @@ import httpx
 
 from sources.appointments import FhirAppointmentSource
 from sources.base import SourceClient, SourceConfig, build_client
+from sources.breaker import BreakerState
 from sources.clinical import AppointmentSource, Endpoint
 from sources.consent import ConsentSource
 from sources.cpr import CprSource
@@ -81,6 +82,10 @@ class Sources:
     appointments: tuple[AppointmentSource, ...] = ()
     plans: tuple[PlanSource, ...] = ()
     clients: tuple[SourceClient, ...] = field(default_factory=tuple)
+
+    def breaker_states(self) -> dict[str, BreakerState]:
+        """Each upstream's circuit breaker state, by source or endpoint name (for readiness reports)."""
+        return {client.name: client.breaker.state for client in self.clients}
 
     async def aclose(self) -> None:
         """Close every upstream connection pool."""
