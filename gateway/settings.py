@@ -18,6 +18,7 @@ from gateway.limits import Limits
 from sources.base import DEFAULT_MAX_BODY_BYTES, KIB, MIB, SourceConfig
 from sources.breaker import BreakerPolicy
 from sources.clinical import Endpoint, OrganisationKind
+from sources.document_cache import DocumentCachePolicy
 from sources.registry import EndpointConfig, EndpointFormat, SourceConfigs
 from sources.transport import HttpTransport
 
@@ -276,6 +277,12 @@ class Settings(BaseSettings):
         default_factory=_sandbox_plan_endpoints,
         description="Every plan source (JSON list in PATIENTOVERBLIK_PLAN_ENDPOINTS).",
     )
+    document_cache_entries: int = Field(
+        default=10_000, ge=0, description="Parsed DDS documents kept across requests at most (0: no cache)."
+    )
+    document_cache_bytes: int = Field(
+        default=64 * MIB, ge=0, description="Raw bytes of the DDS documents kept across requests at most (0: no cache)."
+    )
     http_transport: HttpTransport = Field(
         default=HttpTransport.AIOHTTP,
         description="The HTTP transport under every source's client: aiohttp (measured faster, ADR 0013) or httpcore.",
@@ -336,4 +343,5 @@ class Settings(BaseSettings):
             appointments=tuple(e.endpoint_config() for e in self.appointment_endpoints),
             plans=tuple(e.endpoint_config() for e in self.plan_endpoints),
             transport=self.http_transport,
+            document_cache=DocumentCachePolicy(self.document_cache_entries, self.document_cache_bytes),
         )

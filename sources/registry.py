@@ -14,6 +14,7 @@ from sources.clinical import AppointmentSource, Endpoint
 from sources.consent import ConsentSource
 from sources.cpr import CprSource
 from sources.dds import DdsAppointmentSource
+from sources.document_cache import DocumentCache, DocumentCachePolicy
 from sources.fuldmagt import FuldmagtSource
 from sources.jwks import JwksSource
 from sources.minlog import MinLogSink
@@ -63,6 +64,8 @@ class SourceConfigs:
     plans: tuple[EndpointConfig, ...] = ()
     transport: HttpTransport = HttpTransport.AIOHTTP
     """The HTTP transport under every adapter (ADR 0013)."""
+    document_cache: DocumentCachePolicy = field(default_factory=DocumentCachePolicy)
+    """Bounds of the parsed DDS documents shared across requests (ADR 0014)."""
 
 
 @dataclass
@@ -101,6 +104,7 @@ def build_sources(
     Without ``transport`` each upstream gets its own connection pool of ``configs.transport``.
     """
     clients: list[SourceClient] = []
+    documents = DocumentCache(configs.document_cache)
 
     def client(config: SourceConfig) -> SourceClient:
         made = SourceClient(config, build_client(config, transport or build_transport(configs.transport)))
@@ -109,7 +113,7 @@ def build_sources(
 
     def appointment_source(config: EndpointConfig) -> AppointmentSource:
         if config.format is EndpointFormat.APD_MHD:
-            return DdsAppointmentSource(client(config.source), config.endpoint)
+            return DdsAppointmentSource(client(config.source), config.endpoint, documents)
         return FhirAppointmentSource(client(config.source), config.endpoint)
 
     return Sources(
