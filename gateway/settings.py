@@ -19,6 +19,7 @@ from sources.base import DEFAULT_MAX_BODY_BYTES, KIB, MIB, SourceConfig
 from sources.breaker import BreakerPolicy
 from sources.clinical import Endpoint, OrganisationKind
 from sources.document_cache import DocumentCachePolicy
+from sources.reference_cache import ReferenceCachePolicy
 from sources.registry import EndpointConfig, EndpointFormat, SourceConfigs
 from sources.transport import HttpTransport
 
@@ -283,6 +284,14 @@ class Settings(BaseSettings):
     document_cache_bytes: int = Field(
         default=64 * MIB, ge=0, description="Raw bytes of the DDS documents kept across requests at most (0: no cache)."
     )
+    practice_cache_ttl_s: float = Field(
+        default=300.0, ge=0, description="Seconds a practice read by ydernummer is kept across requests (0: not kept)."
+    )
+    sor_cache_ttl_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="Seconds an organisation's SOR sub-units are kept across requests (0: not kept); ADR 0014.",
+    )
     http_transport: HttpTransport = Field(
         default=HttpTransport.AIOHTTP,
         description="The HTTP transport under every source's client: aiohttp (measured faster, ADR 0013) or httpcore.",
@@ -344,4 +353,5 @@ class Settings(BaseSettings):
             plans=tuple(e.endpoint_config() for e in self.plan_endpoints),
             transport=self.http_transport,
             document_cache=DocumentCachePolicy(self.document_cache_entries, self.document_cache_bytes),
+            reference_cache=ReferenceCachePolicy(self.practice_cache_ttl_s, self.sor_cache_ttl_s),
         )

@@ -19,11 +19,11 @@ One breaker belongs to one ``SourceClient``; all its state changes run on the ev
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sources import clock
 from sources.errors import SourceCircuitOpen
 
 
@@ -45,18 +45,13 @@ class BreakerPolicy:
     """Seconds the breaker stays open before one probe may go out."""
 
 
-def monotonic() -> float:
-    """The breakers' clock in seconds (a test seam: patch ``sources.breaker.monotonic``)."""
-    return time.monotonic()
-
-
 class Breaker:
-    """The breaker of one source; ``clock`` defaults to :func:`monotonic`."""
+    """The breaker of one source; ``timer`` defaults to :func:`sources.clock.monotonic`."""
 
-    def __init__(self, source: str, policy: BreakerPolicy, clock: Callable[[], float] | None = None) -> None:
+    def __init__(self, source: str, policy: BreakerPolicy, timer: Callable[[], float] | None = None) -> None:
         self.source = source
         self.policy = policy
-        self._clock = clock
+        self._timer = timer
         self._failures = 0
         self._opened_at = 0.0
         self._open = False
@@ -105,4 +100,4 @@ class Breaker:
         self._probing = False
 
     def _now(self) -> float:
-        return (self._clock or monotonic)()
+        return (self._timer or clock.monotonic)()

@@ -19,6 +19,7 @@ from sources.fuldmagt import FuldmagtSource
 from sources.jwks import JwksSource
 from sources.minlog import MinLogSink
 from sources.plans import PlanSource
+from sources.reference_cache import ReferenceCache, ReferenceCachePolicy
 from sources.registers import RegistersSource
 from sources.sor import SorSource
 from sources.stamkort import StamkortSource
@@ -66,6 +67,8 @@ class SourceConfigs:
     """The HTTP transport under every adapter (ADR 0013)."""
     document_cache: DocumentCachePolicy = field(default_factory=DocumentCachePolicy)
     """Bounds of the parsed DDS documents shared across requests (ADR 0014)."""
+    reference_cache: ReferenceCachePolicy = field(default_factory=ReferenceCachePolicy)
+    """How long practices and SOR sub-units are kept across requests (ADR 0014)."""
 
 
 @dataclass
@@ -105,6 +108,7 @@ def build_sources(
     """
     clients: list[SourceClient] = []
     documents = DocumentCache(configs.document_cache)
+    reference, limit = configs.reference_cache, configs.reference_cache.max_entries
 
     def client(config: SourceConfig) -> SourceClient:
         made = SourceClient(config, build_client(config, transport or build_transport(configs.transport)))
@@ -118,13 +122,13 @@ def build_sources(
 
     return Sources(
         cpr=CprSource(client(configs.cpr)),
-        yderregister=YderregisterSource(client(configs.yderregister)),
+        yderregister=YderregisterSource(client(configs.yderregister), ReferenceCache(reference.practice_ttl_s, limit)),
         stamkort=StamkortSource(client(configs.stamkort)),
         registers=RegistersSource(client(configs.registers)),
         consent=ConsentSource(client(configs.consent)),
         treatment_relation=TreatmentRelationSource(client(configs.treatment_relation)),
         jwks=JwksSource(client(configs.jwks), configs.jwks_path),
-        sor=SorSource(client(configs.sor)),
+        sor=SorSource(client(configs.sor), ReferenceCache(reference.sor_ttl_s, limit)),
         fuldmagt=FuldmagtSource(client(configs.fuldmagt)),
         minlog=MinLogSink(client(configs.minlog), observer=observer) if configs.minlog else None,
         appointments=tuple(appointment_source(c) for c in configs.appointments),

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-import sources.breaker
+import sources.clock
 from sandbox.population import Population
 from sources.breaker import BreakerPolicy
 from tests.e2e.conftest import HANS, OVERVIEW, Gateway, error_codes, recorded
@@ -28,7 +28,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
     clock = Clock()
-    monkeypatch.setattr(sources.breaker, "monotonic", clock)
+    monkeypatch.setattr(sources.clock, "monotonic", clock)
     yield clock
 
 
