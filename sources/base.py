@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -162,7 +162,7 @@ class SourceClient:
             async for attempt in retrying:
                 with attempt:
                     answer = await self._attempt(
-                        deadline, "GET", path, params=params, headers=headers, max_bytes=max_bytes
+                        deadline, self._exchange("GET", path, params=params, headers=headers, max_bytes=max_bytes)
                     )
                     if answer.status >= 500:
                         raise SourceUnavailable(self.name, f"status {answer.status}")
@@ -194,7 +194,7 @@ class SourceClient:
         The deadline and the body limit are the same as for reads.
         """
         async with self._deadline() as deadline:
-            answer = await self._attempt(deadline, method, path, json_body=body, headers=headers)
+            answer = await self._attempt(deadline, self._exchange(method, path, json_body=body, headers=headers))
         status = answer.status
         if status in (409, 412):
             raise SourceVersionConflict(self.name, f"status {status}")
@@ -217,23 +217,18 @@ class SourceClient:
         except TimeoutError as exc:
             raise SourceTimeout(self.name, "timed out") from exc
 
-    async def _attempt(
-        self,
-        deadline: asyncio.Timeout,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
-        json_body: JSON = None,
-        max_bytes: int | None = None,
-    ) -> _Answer:
-        """One request through the breaker, which learns how it went (a 5xx or no answer is a failure)."""
-        self.breaker.admit()
+    async def _attempt(self, deadline: asyncio.Timeout, exchange: Coroutine[Any, Any, _Answer]) -> _Answer:
+        """One request (``exchange``, not yet started) through the breaker, which learns how it went.
+
+        A 5xx, a failed connection or the deadline passing is a failure; any other answer a success.
+        """
         try:
-            answer = await self._exchange(
-                method, path, params=params, headers=headers, json_body=json_body, max_bytes=max_bytes
-            )
+            self.breaker.admit()
+        except SourceCircuitOpen:
+            exchange.close()  # never started: nothing is sent
+            raise
+        try:
+            answer = await exchange
         except SourceUnavailable:
             self.breaker.failed()
             raise

@@ -3,13 +3,11 @@ sub-units. Requests are counted at the simulated registers; time moves on a test
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
 
-import sources.clock
 from sandbox import sor
 from sandbox.clinical import NEPHROLOGY, OUH, REGION_SYDDANMARK
 from sandbox.personas import HASSERIS, VALDEMARSGADE
@@ -20,25 +18,11 @@ from sources.models import PracticeRecord
 from sources.reference_cache import ReferenceCache
 from sources.sor import SorSource
 from sources.yderregister import YderregisterSource
+from tests.clock import Clock
 from tests.contract.conftest import MockClientFactory, SandboxClientFactory
 from tests.contract.test_yderregister_source import _broken_bundle
 
 TTL = 300.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
-    clock = Clock()
-    monkeypatch.setattr(sources.clock, "monotonic", clock)
-    yield clock
 
 
 def _asked(controlled: object) -> list[str]:

@@ -4,32 +4,13 @@ the breakers' clock is moved by the test, never waited for."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-import sources.clock
 from sandbox.population import Population
 from sources.breaker import BreakerPolicy
+from tests.clock import Clock
 from tests.e2e.conftest import HANS, OVERVIEW, Gateway, error_codes, recorded
 from tests.e2e.test_appointments_http import APPOINTMENTS, hans_range, nodes
 
 THRESHOLD = BreakerPolicy().failures
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
-    clock = Clock()
-    monkeypatch.setattr(sources.clock, "monotonic", clock)
-    yield clock
 
 
 async def test_six_requests_to_a_source_that_is_down_ask_it_only_until_the_breaker_opens(

@@ -3,29 +3,10 @@ every request (ADR 0014). Counted at the sandbox; time moves on a test clock."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-import sources.clock
 from sandbox.population import Population
+from tests.clock import Clock
 from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS, OVERVIEW, Gateway, error_codes, recorded
 from tests.e2e.test_shared_blocks_http import ask
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
-    clock = Clock()
-    monkeypatch.setattr(sources.clock, "monotonic", clock)
-    yield clock
 
 
 async def test_the_gps_practice_is_read_once_and_the_patients_gp_every_time(gateway: Gateway, clock: Clock) -> None:

@@ -14,17 +14,10 @@ from hypothesis import strategies as st
 from sources.base import SourceClient, SourceConfig
 from sources.breaker import Breaker, BreakerPolicy, BreakerState
 from sources.errors import SourceCircuitOpen, SourceRejected, SourceTimeout, SourceUnavailable
+from tests.clock import Clock
 
 THRESHOLD = 3
 COOL_DOWN = 10.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Upstream:
