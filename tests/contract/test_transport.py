@@ -15,7 +15,7 @@ import pytest
 
 from sources.base import SourceClient, SourceConfig, build_client
 from sources.errors import SourceTimeout, SourceUnavailable
-from sources.transport import HttpTransport, build_transport
+from sources.transport import LIMITS, AiohttpTransport, HttpTransport, build_transport
 
 Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -113,3 +113,14 @@ async def test_silence_past_the_deadline_is_a_timeout(
     with pytest.raises(SourceTimeout):
         await client.get_json("/fhir/Patient")
     await client.aclose()
+
+
+async def test_the_aiohttp_session_pools_at_most_the_limit_and_never_decompresses() -> None:
+    transport = build_transport(HttpTransport.AIOHTTP)
+    assert isinstance(transport, AiohttpTransport)
+    session = transport.get_client()
+
+    assert session.connector is not None
+    assert session.connector.limit == LIMITS.max_connections
+    assert session.auto_decompress is False  # sources/bodies.py decodes, bounded
+    await session.close()
