@@ -4,10 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 GRAPHIQL := gateway/static/graphiql
+WEBTEST := tests/e2e/web
 
 .PHONY: install run test lint typecheck pytest schema sandbox bench fuzz clean
 
-install: $(STAMP) $(GRAPHIQL)/node_modules/.package-lock.json
+install: $(STAMP) $(GRAPHIQL)/node_modules/.package-lock.json $(WEBTEST)/node_modules/.package-lock.json
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +22,16 @@ $(GRAPHIQL)/node_modules/.package-lock.json: $(GRAPHIQL)/package-lock.json
 		npm ci --prefix $(GRAPHIQL) --no-audit --no-fund --ignore-scripts --loglevel=error; \
 	else \
 		echo "npm not found: GraphiQL will load its assets from a CDN (needs internet access)"; \
+	fi
+
+# axe-core for the web page's browser test (tests/e2e/web), pinned in package-lock.json. The page itself
+# (gateway/static/web) has no build step and no npm packages. The test drives Debian's chromium
+# (`apt-get install -y chromium`); without it, or without npm, the browser test skips (fails under CI=true).
+$(WEBTEST)/node_modules/.package-lock.json: $(WEBTEST)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(WEBTEST) --no-audit --no-fund --ignore-scripts --loglevel=error; \
+	else \
+		echo "npm not found: the web page's browser test will skip (no axe-core)"; \
 	fi
 
 run: install
@@ -58,4 +69,4 @@ fuzz: $(STAMP)
 		$(BIN)/pytest tests/e2e/fuzz --timeout=$(FUZZ_TIMEOUT)
 
 clean:
-	rm -rf $(VENV) $(GRAPHIQL)/node_modules .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(GRAPHIQL)/node_modules $(WEBTEST)/node_modules test-artifacts .mypy_cache .ruff_cache .pytest_cache

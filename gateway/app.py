@@ -1,6 +1,7 @@
 """The composition root: ``create_app`` builds every concrete object of the gateway.
 
-``uvicorn --factory gateway.app:create_app`` reads settings from the environment. Tests pass
+``uvicorn --factory gateway.app:create_app --http gateway.serving:NoDelayHTTPProtocol`` reads settings
+from the environment (the protocol sets ``TCP_NODELAY`` on accepted connections: ``gateway/serving.py``). Tests pass
 ``settings`` and, to replace the network, ``transport`` (an httpx transport for every source).
 """
 
@@ -27,6 +28,7 @@ from gateway.http import BearerAuth, GraphQLApp
 from gateway.logging import quiet_transport_loggers
 from gateway.schema import build_schema
 from gateway.settings import Settings
+from gateway.web import web_routes
 from sources.registry import Sources, build_sources
 
 
@@ -93,6 +95,8 @@ def create_app(
     ]
     if settings.graphiql:
         routes.append(Mount(DEFAULT_MOUNT_PATH, graphiql_assets_app()))
+    if settings.web_page:
+        routes += web_routes(settings.web_demo_issuer_url)
     return Starlette(routes=routes, lifespan=lifespan)
 
 

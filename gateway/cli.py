@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 import typer
-import uvicorn
 
+from gateway import serving
 from gateway.cli_access_log import COMMANDS as ACCESS_LOG_COMMANDS
 from gateway.schema import schema_sdl
 from gateway.settings import SANDBOX_PORTS, Settings, sandbox_url
@@ -30,10 +30,11 @@ for _name, _command in ACCESS_LOG_COMMANDS.items():
 def serve(
     host: str | None = typer.Option(None, help="Bind address (default PATIENTOVERBLIK_HOST or 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port (default PATIENTOVERBLIK_PORT or 8000)."),
+    workers: int = typer.Option(1, min=1, help="Worker processes sharing the port (each reads the environment)."),
 ) -> None:
     """Run the gateway only, configured by PATIENTOVERBLIK_* environment variables."""
     settings = Settings()
-    _serve_gateway(settings, host or settings.host, port or settings.port)
+    _serve_gateway(settings, host or settings.host, port or settings.port, workers)
 
 
 @app.command()
@@ -62,12 +63,15 @@ def demo(
     patients: int = typer.Option(200, help="Generated patients besides the personas."),
     port: int = typer.Option(8000, help="Gateway port."),
 ) -> None:
-    """Start the sandbox and the gateway together: what `make run` does."""
+    """Start the sandbox and the gateway together: what `make run` does.
+
+    The demo turns the web page on at `/`, signing in through the sandbox's token issuer (ADR 0015).
+    """
     child = subprocess.Popen(_sandbox_args(seed, patients, 0.0, 0.0, SANDBOX_PORTS["issuer"]))  # noqa: S603
     try:
         personas = _wait_for_sandbox(child)
         _print_welcome(port, personas)
-        _serve_gateway(Settings(), "127.0.0.1", port)
+        _serve_gateway(Settings(web_page=True, web_demo_issuer_url=sandbox_url("issuer")), "127.0.0.1", port)
     finally:
         child.send_signal(signal.SIGINT)
         try:
@@ -161,7 +165,8 @@ def _wait_for_sandbox(child: subprocess.Popen[bytes]) -> dict[str, Any]:
 
 def _print_welcome(port: int, listing: dict[str, Any]) -> None:
     url = f"http://127.0.0.1:{port}/graphql"
-    typer.echo(f"\nGraphiQL:  {url}")
+    typer.echo(f"\nWeb page:  http://127.0.0.1:{port}/   (sign in as a demo persona)")
+    typer.echo(f"GraphiQL:  {url}")
     typer.echo("Token:     .venv/bin/patientoverblik token --as citizen --cpr <CPR>")
     typer.echo("           .venv/bin/patientoverblik token --as professional --authorization-id CBDJ6")
     typer.echo("           .venv/bin/patientoverblik token --as assistant --assistant-id medhjaelp-0042 \\")
@@ -179,11 +184,11 @@ def _print_welcome(port: int, listing: dict[str, Any]) -> None:
     typer.echo("")
 
 
-def _serve_gateway(settings: Settings, host: str, port: int) -> None:
+def _serve_gateway(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     os.makedirs("var", exist_ok=True)
     from gateway.app import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    serving.serve(create_app(settings) if workers == 1 else None, host, port, workers)
 
 
 def main() -> None:

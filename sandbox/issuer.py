@@ -11,14 +11,17 @@
 
   each with an optional ``"expires_in"`` (seconds, default 3600) → ``{"access_token": "…",
   "token_type": "Bearer", …}``. The claims of each kind are in :mod:`sandbox.claims`;
-- ``GET /personas``: the personas, professionals, assistants, demo vendor clients and powers of
-  attorney to ask tokens for;
+- ``GET /personas``: the personas, professionals, assistants, demo vendor clients, powers of attorney
+  and CPR's custody and guardianship relations, to ask tokens for (the web page's persona picker);
 - ``GET|PUT /_sandbox/keys``, ``POST /_sandbox/keys/rotate``: key set knobs (:mod:`sandbox.odd_keys`):
   extra keys published *before* the signing keys (names of odd keys, or JWK objects), and a
   rotation to a new signing key that keeps the old one published.
 
 The signing key is made when the issuer starts and never leaves the process. It is a demo: it signs
-for whoever asks, which a real identity provider (MitID, SEB/OIO) never does.
+for whoever asks, which a real identity provider (MitID, SEB/OIO) never does. ``/token`` and
+``/personas`` answer browsers from any origin (CORS, no credentials), so the gateway's web page can
+sign in from its own origin as a single-page app does with an identity provider's token endpoint
+(ADR 0015).
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from typing import Any
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -130,7 +135,10 @@ def create_app(population: Population, issuer_url: str) -> tuple[Starlette, Issu
         Route("/_sandbox/keys", keys, methods=["GET", "PUT"]),
         Route("/_sandbox/keys/rotate", rotate, methods=["POST"]),
     ]
-    return Starlette(routes=routes), issuer
+    cors = Middleware(
+        CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"], allow_headers=["content-type"]
+    )
+    return Starlette(routes=routes, middleware=[cors]), issuer
 
 
 def _signing_key() -> RSAKey:
@@ -138,7 +146,13 @@ def _signing_key() -> RSAKey:
 
 
 def directory(population: Population) -> dict[str, list[dict[str, Any]]]:
-    """Who the demo can sign tokens for (``GET /personas``)."""
+    """Who the demo can sign tokens for (``GET /personas``), and whom each citizen may act for.
+
+    ``relations`` lists CPR's custody (forældremyndighed) and guardianship (værgemål) links as
+    ``{"kind": "custody" | "guardianship", "holder_cpr", "subject_cpr"}``; powers of attorney are in
+    ``powers_of_attorney``. Whether a relation still gives access (a child turning 15) is the
+    gateway's decision, not this listing's.
+    """
     listed = []
     for key, cpr in population.personas.items():
         person = population.persons[cpr]
@@ -172,5 +186,11 @@ def directory(population: Population) -> dict[str, list[dict[str, Any]]]:
                 "valid_to": power.valid_to.isoformat() if power.valid_to else None,
             }
             for power in population.powers_of_attorney
+        ],
+        "relations": [
+            {"kind": kind, "holder_cpr": holder, "subject_cpr": person.cpr}
+            for person in population.persons.values()
+            for kind, holders in (("custody", person.custody_holders), ("guardianship", person.guardians))
+            for holder in holders
         ],
     }

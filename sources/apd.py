@@ -26,6 +26,7 @@ Errors are :class:`ApdParseError` (a ``ValueError``) and carry no document conte
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from collections.abc import Iterable
@@ -90,6 +91,16 @@ class ApdDocument:
     repeating_id: str | None
     """The series ID of a repeating appointment (``RepeatingAppointmentType`` precondition)."""
     appointment: AppointmentRecord
+    """The appointment as of the time the document was parsed."""
+    active: bool = False
+    """``statusCode`` is ``active``: the status depends on the time it is read (booked, later fulfilled)."""
+
+    def as_of(self, now: datetime) -> AppointmentRecord:
+        """The appointment with its status as of ``now`` (a document is immutable; time is not)."""
+        if not self.active:
+            return self.appointment
+        record = self.appointment
+        return dataclasses.replace(record, status=_active_status(record.start, record.end, now))
 
 
 def parse_apd(data: bytes, *, source: str, now: datetime | None = None) -> ApdDocument:
@@ -123,6 +134,7 @@ def parse_apd(data: bytes, *, source: str, now: datetime | None = None) -> ApdDo
         set_id=_identifier(root.find("v3:setId", _NS)),
         repeating_id=_repeating_id(encounter),
         appointment=record,
+        active=_attr(encounter.find("v3:statusCode", _NS), "code") == "active",
     )
 
 
@@ -269,10 +281,15 @@ def _interval(element: Element | None) -> tuple[datetime, datetime | None, bool]
 def _status(encounter: Element, start: datetime, end: datetime | None, now: datetime) -> AppointmentStatus:
     code = _attr(encounter.find("v3:statusCode", _NS), "code")
     if code == "active":
-        return AppointmentStatus.FULFILLED if (end or start) < now else AppointmentStatus.BOOKED
+        return _active_status(start, end, now)
     if code in _STATUS:
         return _STATUS[code]
     raise ApdParseError("appointment status is not recognised")
+
+
+def _active_status(start: datetime, end: datetime | None, now: datetime) -> AppointmentStatus:
+    """An active appointment is booked until its end (its start when the end is unknown) has passed."""
+    return AppointmentStatus.FULFILLED if (end or start) < now else AppointmentStatus.BOOKED
 
 
 def _performer(encounter: Element, kind: OrganisationKind | None) -> OrganisationRef:

@@ -124,6 +124,13 @@ def settings_for(sandbox: ThreadedSandbox, tmp_path: Path, **overrides: Any) -> 
     )
 
 
+def sign(sandbox: ThreadedSandbox, **claims: Any) -> str:
+    """A token the sandbox's issuer signs for ``claims`` (the body of its ``POST /token``)."""
+    issuer = sandbox.sandbox.issuer
+    assert issuer is not None
+    return issuer.issue(claims)
+
+
 @dataclass
 class Gateway:
     """A running gateway and a client for it."""
@@ -133,9 +140,7 @@ class Gateway:
     access_log: AccessLog
 
     def token(self, **claims: Any) -> str:
-        issuer = self.sandbox.sandbox.issuer
-        assert issuer is not None
-        return issuer.issue(claims)
+        return sign(self.sandbox, **claims)
 
     def citizen(self, cpr: str) -> str:
         return self.token(actor_kind="citizen", cpr=cpr)

@@ -138,3 +138,36 @@ async def test_personas_list_representatives_assistants_and_the_vendor_client(po
     assert listing["vendor_clients"] == [{"client_id": "epj-odense", "name": "EPJ Odense (demo)"}]
     assert all(p["profession"] and p["organisation_name"] for p in listing["professionals"])
     assert {p["id"] for p in listing["powers_of_attorney"]} == {"fuldmagt-1", "fuldmagt-2", "fuldmagt-3", "fuldmagt-4"}
+
+
+async def test_personas_list_custody_and_guardianship_for_the_web_pages_picker(population: Population):
+    app, _ = create_app(population, ISSUER_URL)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ISSUER_URL) as http:
+        listing = (await http.get("/personas")).json()
+
+    personas = population.personas
+    relations = {(r["kind"], r["holder_cpr"], r["subject_cpr"]) for r in listing["relations"]}
+    for parent in ("mother", "father"):
+        for child in ("child_under_15", "child_15"):
+            assert ("custody", personas[parent], personas[child]) in relations
+    assert ("guardianship", personas["guardian"], personas["ward"]) in relations
+
+
+async def test_a_browser_on_another_origin_may_ask_for_a_token_and_the_personas(population: Population):
+    """The gateway's web page (another origin) signs in against the demo issuer as an SPA does (ADR 0015)."""
+    app, _ = create_app(population, ISSUER_URL)
+    page = {"origin": "http://127.0.0.1:8000"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ISSUER_URL) as http:
+        preflight = await http.options(
+            "/token",
+            headers=page | {"access-control-request-method": "POST", "access-control-request-headers": "content-type"},
+        )
+        token = await http.post("/token", json={"actor_kind": "citizen", "cpr": "1403723705"}, headers=page)
+        listing = await http.get("/personas", headers=page)
+
+    assert preflight.status_code == 200
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    assert token.status_code == 200
+    assert token.headers["access-control-allow-origin"] == "*"
+    assert listing.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in token.headers

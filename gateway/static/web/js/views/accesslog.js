@@ -1,0 +1,111 @@
+// Min Log: who read or changed the patient's data, in plain Danish, newest first; paged, filtered
+// by date, with overrides (værdispring) marked. The entry's `summary` is the gateway's own Danish
+// sentence (it tells an override's ground and reason too); the page adds a mark and the details.
+
+import { facts, field, formatDateTime, formatDate, h, pageTitle, replace } from "../dom.js";
+import { sectionNotices } from "../notices.js";
+
+export const title = "Min Log";
+const PAGE = 10;
+
+const chosen = { from: "", to: "" };
+
+function entry(e) {
+  const overridden = e.override !== null;
+  return h(
+    "li",
+    { class: `log-entry${overridden ? " override" : ""}${e.outcome === "REFUSED" ? " refused" : ""}` },
+    h(
+      "p",
+      { class: "when" },
+      h("time", { datetime: e.at }, formatDateTime(e.at)),
+      overridden ? h("span", { class: "badge badge-override" }, "Værdispring") : null,
+      e.outcome === "REFUSED" ? h("span", { class: "badge" }, "Afvist") : null,
+      e.activity === "WRITE" ? h("span", { class: "badge" }, "Ændring") : null,
+    ),
+    h("p", { class: "summary" }, e.summary),
+    h(
+      "details",
+      {},
+      h("summary", {}, "Detaljer"),
+      facts([
+        ["Hvem", e.who],
+        ["Rolle", e.role],
+        ["Organisation", e.organisation],
+        ["Fagsystem", e.system],
+        ["På vegne af", e.onBehalfOf],
+        ["Hvad", e.what.join(", ")],
+        ["Værdispring", overridden ? e.override.groundText : null],
+        ["Begrundelse", overridden ? e.override.reason : null],
+      ]),
+    ),
+  );
+}
+
+async function load(ctx, results, cursors) {
+  const after = cursors.at(-1);
+  results.setAttribute("aria-busy", "true");
+  const result = await ctx.run("AccessLog", {
+    cpr: ctx.patient.cpr,
+    from: chosen.from || null,
+    to: chosen.to || null,
+    first: PAGE,
+    after,
+  });
+  const log = result.data.patient?.accessLog;
+  const notices = sectionNotices(ctx, result, ["patient"], null);
+  results.removeAttribute("aria-busy");
+  if (!log) {
+    replace(results, notices);
+    return;
+  }
+  const page = cursors.length;
+  const go = (next) => () => load(ctx, results, next).catch((error) => ctx.failed(error, results));
+  replace(
+    results,
+    notices,
+    h("h2", { text: `Adgange ${formatDate(log.from)} – ${formatDate(log.to)}` }),
+    log.entries.length ? h("ol", { class: "log" }, log.entries.map(entry)) : h("p", { class: "empty" }, "Ingen adgange i perioden."),
+    h(
+      "nav",
+      { class: "pager", "aria-label": "Sider i Min Log" },
+      h("button", { type: "button", class: "secondary", disabled: page === 1, onClick: go(cursors.slice(0, -1)) }, "Forrige side"),
+      h("span", { "aria-current": "page" }, `Side ${page}`),
+      h(
+        "button",
+        { type: "button", class: "secondary", disabled: !log.pageInfo.hasNextPage, onClick: go([...cursors, log.pageInfo.endCursor]) },
+        "Næste side",
+      ),
+    ),
+  );
+  const overrides = log.entries.filter((e) => e.override).length;
+  ctx.announce(`Side ${page}: ${log.entries.length} adgange${overrides ? `, heraf ${overrides} med værdispring` : ""}.`);
+}
+
+export async function render(main, ctx) {
+  const results = h("div", { class: "results" });
+  const [fromField, fromInput] = field("Fra dato", { type: "date", name: "fra", value: chosen.from });
+  const [toField, toInput] = field("Til dato", { type: "date", name: "til", value: chosen.to });
+  const form = h(
+    "form",
+    {
+      class: "controls card",
+      "aria-label": "Filtrér efter dato",
+      onSubmit: (event) => {
+        event.preventDefault();
+        chosen.from = fromInput.value;
+        chosen.to = toInput.value;
+        load(ctx, results, [null]).catch((error) => ctx.failed(error, results));
+      },
+    },
+    h("div", { class: "date-row" }, fromField, toField, h("button", { type: "submit" }, "Vis")),
+  );
+  replace(
+    main,
+    pageTitle(title),
+    h("p", {}, "Her kan du se, hvem der har set eller ændret dine oplysninger gennem patientoverblikket. Adgange gemmes i to år."),
+    form,
+    results,
+  );
+  await load(ctx, results, [null]);
+}

@@ -1,0 +1,158 @@
+// Min Spærring: the patient's blocks, and creating and revoking one (a professional, a treatment
+// place with or without its sub-units, or a period of data).
+
+import { field, formatPeriod, h, pageTitle, replace, uid } from "../dom.js";
+import { confirmDialog, sectionNotices, viewNotice } from "../notices.js";
+import { argumentText, choices, errorText } from "../texts.js";
+
+export const title = "Min Spærring";
+
+function describe(block) {
+  if (block.kind === "PROFESSIONAL") return `Sundhedspersonen med autorisations-ID ${block.authorizationId ?? "(ukendt)"}`;
+  if (block.kind === "ORGANISATION") {
+    const place = `Behandlingsstedet med SOR-kode ${block.organisationSor ?? "(ukendt)"}${block.includeSubunits ? " og dets underenheder" : ""}`;
+    return block.dataPeriod ? `${place}, data fra perioden ${formatPeriod(block.dataPeriod).toLowerCase()}` : place;
+  }
+  return `Data fra perioden ${formatPeriod(block.dataPeriod).toLowerCase()}`;
+}
+
+function blockItem(ctx, block, reload, status) {
+  const id = uid("spaerring");
+  return h(
+    "li",
+    { class: "block" },
+    h("p", { class: "title", id }, describe(block)),
+    h("p", { class: "detail" }, `Gælder: ${formatPeriod(block.validity, "indtil du ophæver den")}`, block.inForce ? " · I kraft" : " · Ikke i kraft nu"),
+    block.unmatchable
+      ? viewNotice("warn", "Bemærk:", "Det kan ikke læses sikkert, hvem spærringen gælder, så den gælder for alle. Ophæv den og opret den igen.")
+      : null,
+    h(
+      "button",
+      {
+        type: "button",
+        class: "secondary",
+        "aria-describedby": id,
+        onClick: async () => {
+          if (!(await confirmDialog("Ophæv spærringen?", describe(block), "Ophæv spærringen"))) return;
+          try {
+            const result = await ctx.run("RevokeBlock", { cpr: ctx.patient.cpr, id: block.id });
+            status.textContent = result.data.revokeBlock ? "Spærringen er ophævet." : errorText(result.errors[0]?.extensions?.code);
+            await reload();
+          } catch (error) {
+            ctx.failed(error, status);
+          }
+        },
+      },
+      "Ophæv",
+    ),
+  );
+}
+
+function createForm(ctx, reload, status) {
+  const error = h("div", { class: "field-error", "aria-live": "polite" });
+  const groups = {
+    PROFESSIONAL: h("div", {}, field("Autorisations-ID", { name: "authorizationId", autocomplete: "off" }, "Fem tegn, fx CBDJ6.")[0]),
+    ORGANISATION: h(
+      "div",
+      {},
+      field("SOR-kode for behandlingsstedet", { name: "organisationSor", inputmode: "numeric", autocomplete: "off" }, "Mindst 11 cifre.")[0],
+      (() => {
+        const id = uid("underenheder");
+        return h("div", { class: "choice" }, h("input", { type: "checkbox", id, name: "includeSubunits" }), h("label", { for: id, text: "Også underenheder" }));
+      })(),
+      h("p", { class: "hint", text: "Udfyld perioden nedenfor for kun at spærre data fra en periode." }),
+    ),
+  };
+  const [periodFrom, periodFromInput] = field("Data fra", { type: "date", name: "periodFrom" });
+  const [periodTo, periodToInput] = field("Data til", { type: "date", name: "periodTo" });
+  const [validFrom] = field("Gyldig fra (valgfri)", { type: "date", name: "validFrom" });
+  const [validTo] = field("Gyldig til (valgfri)", { type: "date", name: "validTo" });
+  const kinds = choices("BlockKind").map(([kind, label], index) => {
+    const id = uid("art");
+    return h("div", { class: "choice" }, h("input", { type: "radio", name: "kind", id, value: kind, checked: index === 0 }), h("label", { for: id, text: label }));
+  });
+  const form = h(
+    "form",
+    { class: "card" },
+    h("h2", { text: "Opret en spærring" }),
+    h("fieldset", {}, h("legend", { text: "Hvad vil du spærre for?" }), kinds),
+    groups.PROFESSIONAL,
+    groups.ORGANISATION,
+    h("div", { class: "date-row" }, periodFrom, periodTo),
+    h("div", { class: "date-row" }, validFrom, validTo),
+    error,
+    h("button", { type: "submit" }, "Opret spærring"),
+  );
+  const show = () => {
+    const kind = form.elements.kind.value;
+    groups.PROFESSIONAL.hidden = kind !== "PROFESSIONAL";
+    groups.ORGANISATION.hidden = kind !== "ORGANISATION";
+    periodFrom.parentElement.hidden = kind === "PROFESSIONAL";
+    periodFromInput.required = periodToInput.required = kind === "DATA_PERIOD";
+  };
+  form.addEventListener("change", show);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = form.elements;
+    const kind = values.kind.value;
+    const period = values.periodFrom.value && values.periodTo.value ? { from: values.periodFrom.value, to: values.periodTo.value } : null;
+    const block = {
+      kind,
+      authorizationId: kind === "PROFESSIONAL" ? values.authorizationId.value.trim().toUpperCase() : null,
+      organisationSor: kind === "ORGANISATION" ? values.organisationSor.value.trim() : null,
+      includeSubunits: kind === "ORGANISATION" && values.includeSubunits.checked,
+      dataPeriod: kind === "PROFESSIONAL" ? null : period,
+      validFrom: values.validFrom.value || null,
+      validTo: values.validTo.value || null,
+    };
+    let result;
+    try {
+      result = await ctx.run("CreateBlock", { cpr: ctx.patient.cpr, block });
+      if (result.data.createBlock) {
+        error.textContent = "";
+        form.reset();
+        show();
+        status.textContent = "Spærringen er oprettet.";
+        await reload();
+        return;
+      }
+    } catch (failure) {
+      ctx.failed(failure, error);
+      return;
+    }
+    const failure = result.errors[0]?.extensions || {};
+    error.textContent = failure.code === "BAD_USER_INPUT" ? `${argumentText(failure.argument)} er ikke udfyldt rigtigt.` : errorText(failure.code);
+  });
+  show();
+  return form;
+}
+
+export async function render(main, ctx) {
+  const list = h("div", { class: "results" });
+  const status = h("div", { class: "status-line", role: "status" });
+  const reload = async () => {
+    const result = await ctx.run("Blocks", { cpr: ctx.patient.cpr });
+    const blocks = result.data.patient?.blocks;
+    replace(
+      list,
+      sectionNotices(ctx, result, ["patient"], null),
+      blocks
+        ? blocks.length
+          ? h("ul", { class: "blocks" }, blocks.map((block) => blockItem(ctx, block, reload, status)))
+          : h("p", { class: "empty" }, "Du har ingen spærringer.")
+        : null,
+    );
+  };
+  replace(
+    main,
+    pageTitle(title),
+    h(
+      "p",
+      {},
+      "Du kan spærre for, at sundhedspersoner ser dine oplysninger: for en bestemt sundhedsperson, et behandlingssted eller data fra en periode. Stamoplysninger kan ikke spærres. En læge kan i særlige tilfælde bryde spærringen (værdispring); det kan du se i Min Log.",
+    ),
+    h("section", { "aria-label": "Dine spærringer" }, h("h2", { text: "Dine spærringer" }), status, list),
+    createForm(ctx, reload, status),
+  );
+  await reload();
+}

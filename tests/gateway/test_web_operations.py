@@ -1,0 +1,77 @@
+"""The web page's operations (gateway/static/web/operations/*.graphql) against schema.graphql.
+
+The page sends these files as they are, so a schema change that breaks the page fails here: each
+file parses within the gateway's token limit, holds the operation named as the file (and possibly
+others of the same subject, sent with operationName), validates against the committed SDL
+(graphql-core's rules plus the gateway's depth and alias limits), and every operation is sent by the
+page's scripts; every operation the scripts send is in a file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from graphql import GraphQLSchema, OperationDefinitionNode, build_schema, specified_rules, validate
+
+from gateway.limits import Limits, check_operations, operation_limits_rule, parse_document
+from gateway.web import OPERATIONS_DIR, WEB_DIR
+
+ROOT = Path(__file__).resolve().parents[2]
+OPERATIONS = sorted(OPERATIONS_DIR.glob("*.graphql"))
+# ctx.run("Name", …) and run("Name", …) in the page's scripts.
+_SENT = re.compile(r"\brun\(\s*\"([A-Za-z]+)\"")
+
+
+def operation_names(path: Path) -> list[str]:
+    document = parse_document(path.read_text(encoding="utf-8"), Limits().max_tokens)
+    return [d.name.value if d.name else "" for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+
+
+@pytest.fixture(scope="module")
+def schema() -> GraphQLSchema:
+    return build_schema((ROOT / "schema.graphql").read_text(encoding="utf-8"))
+
+
+def sent_by_the_scripts() -> set[str]:
+    return {name for script in WEB_DIR.rglob("*.js") for name in _SENT.findall(script.read_text(encoding="utf-8"))}
+
+
+def test_the_page_has_operations() -> None:
+    names = {name for path in OPERATIONS for name in operation_names(path)}
+    assert names >= {"Overview", "Appointments", "AccessLog", "MasterCard", "UpdateMasterCard"}
+
+
+@pytest.mark.parametrize("path", OPERATIONS, ids=lambda path: path.stem)
+def test_each_operation_validates_against_the_schema_within_the_gateways_limits(
+    path: Path, schema: GraphQLSchema
+) -> None:
+    limits = Limits()
+    document = parse_document(path.read_text(encoding="utf-8"), limits.max_tokens)
+    names = operation_names(path)
+
+    assert path.stem in names
+    assert all(names), "every operation is named"
+    for name in names:
+        check_operations(document, name, limits.max_operations)
+    rules = [*specified_rules, operation_limits_rule(limits.max_depth, limits.max_aliases)]
+    assert [error.message for error in validate(schema, document, rules)] == []
+
+
+def test_the_scripts_send_exactly_the_operations_of_the_files() -> None:
+    names = [name for path in OPERATIONS for name in operation_names(path)]
+    assert len(names) == len(set(names)), "an operation name is in one file only"
+    assert sent_by_the_scripts() == set(names)
+
+
+def test_a_schema_change_that_breaks_an_operation_fails_here(schema: GraphQLSchema) -> None:
+    """The check bites: with `Patient.masterCard` renamed, the overview no longer validates."""
+    sdl = (ROOT / "schema.graphql").read_text(encoding="utf-8")
+    renamed = sdl.replace("\n  masterCard: MasterCard @category", "\n  sharedCard: MasterCard @category")
+    assert renamed != sdl
+    broken = build_schema(renamed)
+    document = parse_document((OPERATIONS_DIR / "Overview.graphql").read_text(encoding="utf-8"), Limits().max_tokens)
+
+    assert validate(schema, document) == []
+    assert any("masterCard" in error.message for error in validate(broken, document))
