@@ -176,12 +176,19 @@ class RedactProtected(FieldExtension):
         value = next_(source, info, **kwargs)
         if inspect.isawaitable(value):
             value = await value
-        if value is None or (isinstance(value, list) and not value) or not plan_of(info).redact_protected(cpr):
+        if value is None or (isinstance(value, list) and not value):
             return value
-        lookup = protection_lookup(info, cpr)
-        if lookup is None:  # the plan lets the caller see nothing of this patient: never shown, fail closed
-            return redact(value)
-        return redact(value) if protected(info, cpr, await lookup) else value
+        return redact(value) if await hides_protected(info, cpr) else value
+
+
+async def hides_protected(info: Info, cpr: str) -> bool:
+    """Whether this caller gets placeholders for patient ``cpr``'s protected details (one decision per patient)."""
+    if not plan_of(info).redact_protected(cpr):
+        return False
+    lookup = protection_lookup(info, cpr)
+    if lookup is None:  # the plan lets the caller see nothing of this patient: nothing to look up, fail closed
+        return True
+    return protected(info, cpr, await lookup)
 
 
 Lookup: TypeAlias = "asyncio.Future[PersonRecord | SourceError | None]"
