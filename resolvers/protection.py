@@ -14,11 +14,11 @@ relatives, wherever it sits in the schema.
   *returns* such a type carries the directive on the field and the :class:`RedactProtected` field
   extension: :func:`protected_field` gives both. ``tests/resolvers/test_protected_fields.py`` walks the
   schema and fails for a field that is not covered.
-- **Deciding.** :func:`protection_lookup` and :func:`protected` decide once per patient and request,
-  from the access plan and the CPR record the request loads anyway (the gate's own lookup or the
-  ``persons`` loader: one batched CPR request for every patient); a caller who sees protected data
-  causes no lookup at all. When CPR cannot answer, the patient is treated as protected (fail closed)
-  and the error is reported once.
+- **Deciding.** :func:`hides_protected` (over :func:`protection_lookup` and :func:`protected`) decides
+  once per patient and request, from the access plan and the CPR record the request loads anyway (the
+  gate's own lookup or the ``persons`` loader: one batched CPR request for every patient); a caller
+  who sees protected data causes no lookup at all. When CPR cannot answer, the patient is treated as
+  protected (fail closed) and the error is reported once. Master-card writes use the same decision.
 - **Redacting.** :meth:`Redactable.redacted` gives a value's placeholder form: text that must be there
   becomes ``ADRESSEBESKYTTET``, what may be null becomes null, lists become empty, and the ``kept``
   fields stay; a value that reveals nothing (:meth:`Redactable.reveals`, e.g. a hospital) stays as it is.
