@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +33,7 @@ from pathlib import Path
 from bench.config import QUERIES, BenchConfig, Contender, Query, from_environment
 from bench.contenders import answer, request_for, start_contender
 from bench.load import write_script, wrk_available
-from bench.measure import Sample, Upstream, median, run_once
+from bench.measure import Sample, Upstream, median, progress, run_once
 from bench.procs import Server, memory_kib
 from bench.report import Machine, Row, render
 from bench.scaling import ScalingRow, scaling_query, scaling_rows
@@ -59,6 +60,7 @@ def main() -> int:
         tokens = {name: sandbox.token(q.claims) for name, q in QUERIES.items()}
         for count, cpr in sandbox.scaling.items():
             tokens[f"scaling {count}"] = sandbox.token({"actor_kind": "citizen", "cpr": cpr})
+        progress("sandbox started")
         for name in config.upstreams:
             if name == "fast" and not nginx_available():
                 notes.append("Fast upstream left out: `apt-get install -y nginx libnginx-mod-http-echo`.")
@@ -79,6 +81,16 @@ def main() -> int:
     (config.output / f"figures-{stamp}.json").write_text(json.dumps(raw, indent=1, default=_plain), encoding="utf-8")
     print(f"written: {config.output}/report-{stamp}.md and figures-{stamp}.json")
     return 0
+
+
+def _commit() -> str:
+    """The measured commit, ``+changes`` when the work tree differs from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)  # noqa: S607
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)  # noqa: S607
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head.stdout.strip() + (" +changes" if dirty.stdout.strip() else "")
 
 
 def _plain(value: object) -> object:
@@ -107,6 +119,7 @@ class Phase:
         try:
             self.start(contenders, url)
             self.check(cases)
+            progress(f"{self.name}: {len(contenders)} contenders started and checked")
             rows = [row for case in cases for row in self.measure(*case, upstream, upstream_pid)]
             if fast is not None:
                 gateway = contenders[0]
@@ -157,7 +170,7 @@ class Phase:
             answers = record_answers(self.sandbox)
         finally:
             server.stop()
-        print(f"recorded {len(answers)} answers for the fast upstream", flush=True)
+        progress(f"recorded {len(answers)} answers for the fast upstream")
         return start_fast_upstream(self.workdir / "nginx", answers, self.sandbox.url, self.config.latency_ms)
 
     def check(self, cases: list[tuple[Query, int, list[Contender]]]) -> None:
@@ -191,7 +204,7 @@ class Phase:
                 samples[contender.key].append(sample)
         rows = [Row(self.name, query.name, c.label, c.key, clients, median(samples[c.key])) for c in among]
         for row in rows:
-            print(row.line(), flush=True)
+            progress(row.line())
         return rows
 
     def soak(self, gateway: Contender, upstream: Upstream, upstream_pid: int) -> list[tuple[float, float]]:

@@ -3,12 +3,12 @@
 Knobs (environment variables, all optional):
 
 - ``BENCH_QUICK=1``: a smoke run of about two minutes (fewer rounds, shorter runs, fewer cases);
-- ``BENCH_DURATION_S`` (3; quick 2): seconds of load per run; ``BENCH_ROUNDS`` (3; quick 2): rounds,
+- ``BENCH_DURATION_S`` (3; quick 2): seconds of load per run; ``BENCH_ROUNDS`` (3; quick 1): rounds,
   each running every contender once (interleaved), figures are the medians over rounds;
 - ``BENCH_CLIENTS`` (``1,10,50``): concurrent clients; ``BENCH_LATENCY_MS`` (50): every source's latency;
 - ``BENCH_UPSTREAMS`` (``fast,sandbox``): which upstreams to measure against;
 - ``BENCH_SCALING`` (``10,100,1000,10000``; quick ``10,100,1000``): appointments per patient;
-- ``BENCH_SOAK_S`` (45; quick 8): the soak that watches the gateway's RSS (the target says 600);
+- ``BENCH_SOAK_S`` (30; quick 8): the soak that watches the gateway's RSS (the target says 600);
 - ``BENCH_PATIENTS`` (10000; quick 2000): the sandbox's generated population;
 - ``BENCH_GATEWAY_TRANSPORT_VAR`` (:data:`GATEWAY_TRANSPORT_VARIABLE`) and ``BENCH_SHIPPED_TRANSPORT``
   (:data:`SHIPPED_TRANSPORT`): see there;
@@ -111,7 +111,7 @@ class BenchConfig:
     latency_ms: float = 50.0
     upstreams: tuple[str, ...] = ("fast", "sandbox")
     scaling: tuple[int, ...] = (10, 100, 1000, 10_000)
-    soak_s: float = 45.0
+    soak_s: float = 30.0
     patients: int = 10_000
     transport_variable: str = GATEWAY_TRANSPORT_VARIABLE
     shipped_transport: str = SHIPPED_TRANSPORT
@@ -164,12 +164,12 @@ def from_environment(env: Mapping[str, str] | None = None) -> BenchConfig:
     return BenchConfig(
         quick=quick,
         duration_s=float(env.get("BENCH_DURATION_S", "2" if quick else "3")),
-        rounds=int(env.get("BENCH_ROUNDS", "2" if quick else "3")),
+        rounds=int(env.get("BENCH_ROUNDS", "1" if quick else "3")),
         clients=numbers("BENCH_CLIENTS", "1,10,50"),
         latency_ms=float(env.get("BENCH_LATENCY_MS", "50")),
         upstreams=tuple(u for u in env.get("BENCH_UPSTREAMS", "fast,sandbox").split(",") if u),
         scaling=numbers("BENCH_SCALING", "10,100,1000" if quick else "10,100,1000,10000"),
-        soak_s=float(env.get("BENCH_SOAK_S", "8" if quick else "45")),
+        soak_s=float(env.get("BENCH_SOAK_S", "8" if quick else "30")),
         patients=int(env.get("BENCH_PATIENTS", "2000" if quick else "10000")),
         transport_variable=env.get("BENCH_GATEWAY_TRANSPORT_VAR", GATEWAY_TRANSPORT_VARIABLE),
         shipped_transport=env.get("BENCH_SHIPPED_TRANSPORT", SHIPPED_TRANSPORT),

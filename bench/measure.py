@@ -28,6 +28,19 @@ WINDOW = (0.3, 0.2)
 """The cost window: from this share of the run to this many seconds before its end."""
 IDLE_CPU = 0.05
 """A server using less than this share of a core is idle (the Min Log export wakes it every few seconds)."""
+IDLE_WINDOW_S = 0.3
+MIN_HANDLED = 10
+"""Fewer requests handled in the window leave the costs unmeasured (NaN): the requests in flight at either
+end of the window would weigh too much."""
+
+
+STARTED = time.monotonic()
+
+
+def progress(message: str) -> None:
+    """One line of progress, with the minutes and seconds since the bench started."""
+    elapsed = int(time.monotonic() - STARTED)
+    print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {message}", flush=True)
 
 
 class Upstream(Protocol):
@@ -42,7 +55,7 @@ class Upstream(Protocol):
 
 @dataclass(frozen=True)
 class Sample:
-    """The figures of one run (or the medians of several); NaN where nothing was handled in the window."""
+    """The figures of one run (or the medians of several); NaN where too little was done to measure."""
 
     rps: float
     p50_ms: float
@@ -104,8 +117,8 @@ def quiesce(server: Server, timeout_s: float = 120.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         before = cpu_seconds(server.pid)
-        time.sleep(4 * SAMPLE_EVERY_S)
-        if cpu_seconds(server.pid) - before < IDLE_CPU * 4 * SAMPLE_EVERY_S:
+        time.sleep(IDLE_WINDOW_S)
+        if cpu_seconds(server.pid) - before <= IDLE_CPU * IDLE_WINDOW_S:
             return
 
 
@@ -151,7 +164,7 @@ def run_once(
     rss_kib = peak.stop()
     quiesce(server)
     handled = last.handled - first.handled
-    per = (1 / handled) if handled else math.nan
+    per = (1 / handled) if handled >= MIN_HANDLED else math.nan
     return Sample(
         rps=result.rps,
         p50_ms=result.p50_ms,

@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.config import BenchConfig, Contender, Query
 from bench.contenders import answer
-from bench.measure import PeakRss, Upstream
+from bench.measure import PeakRss, Upstream, progress
 from bench.procs import Server, cpu_seconds
 from bench.upstream import Sandbox
 
@@ -74,15 +74,15 @@ def scaling_rows(
         spent, sent = cpu_seconds(server.pid) - cpu, upstream.total()
         n = len(timings)
         rows.append(ScalingRow(count, sent / n, 1000 * spent / n, statistics.median(timings), peak.stop() / 1024, n))
-        print(f"scaling: {rows[-1]}", flush=True)
+        progress(f"scaling: {rows[-1]}")
     return rows
 
 
 def growth(rows: list[ScalingRow]) -> tuple[float, float] | None:
-    """Marginal CPU µs per appointment over the lower steps and over the last step (linear: about equal)."""
+    """Marginal CPU µs per appointment over the step before the last and over the last (linear: about equal)."""
     if len(rows) < 3:
         return None
-    first, middle, last = rows[0], rows[-2], rows[-1]
-    low = 1000 * (middle.cpu_ms - first.cpu_ms) / (middle.appointments - first.appointments)
+    before, middle, last = rows[-3:]
+    low = 1000 * (middle.cpu_ms - before.cpu_ms) / (middle.appointments - before.appointments)
     high = 1000 * (last.cpu_ms - middle.cpu_ms) / (last.appointments - middle.appointments)
     return low, high

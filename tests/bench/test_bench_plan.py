@@ -34,7 +34,7 @@ def test_a_quick_run_is_a_subset_and_the_transport_setting_adds_a_gateway_per_tr
     full, quick = BenchConfig(), from_environment({"BENCH_QUICK": "1"})
     for upstream in ("fast", "sandbox"):
         assert {(q.name, c) for q, c, _ in quick.cases(upstream)} < {(q.name, c) for q, c, _ in full.cases(upstream)}
-    assert (quick.rounds, quick.duration_s, quick.scaling) == (2, 2.0, (10, 100, 1000))
+    assert (quick.rounds, quick.duration_s, quick.scaling) == (1, 2.0, (10, 100, 1000))
     keys = [c.key for c in BenchConfig(transport_variable="PATIENTOVERBLIK_HTTP_TRANSPORT").contenders()]
     assert keys == ["gateway", "gateway-httpx", "gateway-aiohttp", "gateway-2w", "peer-httpx", "peer-aiohttp"]
 
@@ -54,20 +54,22 @@ def test_targets_are_ratios_against_the_critical_path_and_the_peer() -> None:
         {"gateway": sample(rps=300.0, cpu_ms=5.0), "peer-httpx": sample(rps=150.0, cpu_ms=4.5)},
         sample(upstream_per_query=6.0, p50_ms=55.0),
     )
-    scaling = [ScalingRow(10, 6, 10.0, 60, 100, 5), ScalingRow(1000, 21, 110.0, 300, 100, 5),
-               ScalingRow(10_000, 201, 1010.0, 2000, 100, 5)]  # fmt: skip
+    scaling = [ScalingRow(10, 6, 10.0, 60, 100, 5), ScalingRow(100, 6, 19.0, 60, 100, 5),
+               ScalingRow(1000, 21, 109.0, 300, 100, 5), ScalingRow(10_000, 201, 1009.0, 2000, 100, 5)]  # fmt: skip
     results = targets(BenchConfig(), good, {"scaling": scaling, "soak": [(10.0, 100.0), (20.0, 101.0), (60.0, 103.0)]})
     assert [r[-1] for r in results] == ["pass"] * 8
     bad = run(
         {"gateway": sample(p99_ms=400.0, cpu_ms=9.0), "peer-httpx": sample(cpu_ms=4.5)},
         sample(upstream_per_query=25.0, p50_ms=115.0),
     )
-    verdicts = {r[0]: r[-1] for r in targets(BenchConfig(), bad, {})}
+    quadratic = [ScalingRow(n, 6, 10 + n * n / 10_000, 60, 100, 5) for n in (10, 100, 1000, 10_000)]
+    verdicts = {r[0].split(":")[0]: r[-1] for r in targets(BenchConfig(), bad, {"scaling": quadratic})}
     assert verdicts["overview p99, 50 clients / critical path"] == "FAIL"
     assert verdicts["CPU/request, gateway vs peer on httpx"] == "FAIL"
     assert verdicts["appointments upstream req/query / 6 (warm cache)"] == "FAIL"
     assert verdicts["appointments p50, 10 clients / critical path"] == "pass"  # two waves when documents are fetched
-    assert verdicts["RSS over the soak: last / warm"] == "n/a"
+    assert verdicts["CPU per added appointment 100→1,000→10,000"] == "FAIL"
+    assert verdicts["RSS over the soak"] == "n/a"
 
 
 def test_each_scaling_patient_gets_exactly_its_appointments_in_the_window_over_five_endpoints() -> None:
