@@ -49,10 +49,10 @@ def main() -> int:
         print("make bench needs wrk: apt-get install -y wrk", file=sys.stderr)
         return 2
     started, machine = time.time(), Machine.now()
+    notes = [f"Code: {_commit()}."]
     workdir = Path(tempfile.mkdtemp(prefix="patientoverblik-bench-"))
     workdir.chmod(0o755)  # nginx's workers run as an unprivileged user when it is started as root
     rows: list[Row] = []
-    notes: list[str] = []
     extra: dict[str, object] = {}
     print(f"bench: {config}\nworking files: {workdir}", flush=True)
     sandbox = start_sandbox(workdir, config.latency_ms, config.patients, config.scaling, sys.executable)
