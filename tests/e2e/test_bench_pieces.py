@@ -20,6 +20,7 @@ import pytest
 
 from bench import peer
 from bench.config import QUERIES
+from bench.contenders import PEER_SOURCES
 from bench.measure import handled_requests
 from bench.procs import free_port_block, start
 from bench.sandbox_process import ports_from
@@ -29,7 +30,6 @@ from sandbox.server import SOURCE_APPS, ThreadedSandbox
 from tests.e2e.conftest import HANS, KOL, SINGLE_SOURCES, Gateway, gateway_with, recorded
 
 OVERVIEW = QUERIES["overview"]
-PEER_SOURCES = ("cpr", "yderregister", "stamkort", "registers")
 
 
 @asynccontextmanager
