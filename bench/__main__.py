@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -80,6 +81,8 @@ def main() -> int:
     raw = {"config": str(config), "rows": [asdict(r) for r in rows], "extra": extra, "machine": asdict(machine)}
     (config.output / f"figures-{stamp}.json").write_text(json.dumps(raw, indent=1, default=_plain), encoding="utf-8")
     print(f"written: {config.output}/report-{stamp}.md and figures-{stamp}.json")
+    if not os.environ.get("BENCH_KEEP"):
+        shutil.rmtree(workdir)  # on a failure it stays, with every server's log
     return 0
 
 

@@ -12,7 +12,9 @@ Knobs (environment variables, all optional):
 - ``BENCH_PATIENTS`` (10000; quick 2000): the sandbox's generated population;
 - ``BENCH_GATEWAY_TRANSPORT_VAR`` (:data:`GATEWAY_TRANSPORT_VARIABLE`) and ``BENCH_SHIPPED_TRANSPORT``
   (:data:`SHIPPED_TRANSPORT`): see there;
-- ``BENCH_OUTPUT`` (``var/bench``): where the report and the raw figures (JSON) are written.
+- ``BENCH_OUTPUT`` (``var/bench``): where the report and the raw figures (JSON) are written;
+- ``BENCH_KEEP=1``: keep the working directory (servers' logs, databases, nginx configuration), which
+  is otherwise removed after a run that succeeded.
 """
 
 from __future__ import annotations
