@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from auth.export import OPEN_GRACE_S
 from auth.fields import ClientRegistration
 from auth.key_cache import KeyCachePolicy
 from gateway.limits import Limits
@@ -258,6 +259,14 @@ class Settings(BaseSettings):
         default="patientoverblik", description="The gateway's identity in exported events (its SOR code in production)."
     )
     minlog_export_interval_s: float = Field(default=5.0, gt=0, description="How often pending records are exported.")
+    minlog_open_grace_s: float = Field(
+        default=OPEN_GRACE_S,
+        gt=0,
+        description=(
+            "How long the record of a change that was never finalised waits before it is exported as it stands, "
+            "outcome 'unconfirmed' (ADR 0007); far longer than any request takes."
+        ),
+    )
     appointment_endpoints: list[EndpointSettings] = Field(
         default_factory=_sandbox_appointment_endpoints,
         description="Every appointment endpoint (JSON list in PATIENTOVERBLIK_APPOINTMENT_ENDPOINTS).",
