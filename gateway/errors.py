@@ -54,6 +54,8 @@ class ErrorCode(StrEnum):
     """The HTTP request is not a GraphQL request the gateway can run (body, content type, operationName)."""
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
     """The request body is over ``PATIENTOVERBLIK_MAX_REQUEST_BYTES`` (HTTP 413)."""
+    REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
+    """The request body did not arrive within ``PATIENTOVERBLIK_REQUEST_BODY_TIMEOUT_S`` (HTTP 408)."""
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     """Over the limit on tokens, operations, depth or aliases (``extensions.limit``, ``extensions.maximum``)."""
     VERSION_CONFLICT = "VERSION_CONFLICT"

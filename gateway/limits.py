@@ -62,6 +62,8 @@ class Limits:
     """Nesting of fields with selections (root fields are at depth 0; introspection is not counted)."""
     max_aliases: int = 30
     """Aliased fields in the operation, each fragment counted every time it is spread."""
+    body_timeout_s: float = 10.0
+    """Seconds the whole HTTP body may take to arrive; slower is HTTP 408 ``REQUEST_TIMEOUT``."""
 
 
 class LimitExceeded(Exception):

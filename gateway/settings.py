@@ -217,6 +217,11 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=65_536, ge=1_024, description="Largest request body in bytes; larger is HTTP 413 REQUEST_TOO_LARGE."
     )
+    request_body_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest the whole request body may take to arrive; slower is HTTP 408 REQUEST_TIMEOUT.",
+    )
     max_tokens: int = Field(
         default=1_000, ge=100, description="Most lexical tokens (comments included) in a document: QUERY_TOO_COMPLEX."
     )
@@ -301,7 +306,14 @@ class Settings(BaseSettings):
 
     def limits(self) -> Limits:
         """The bounds on one request's work."""
-        return Limits(self.max_request_bytes, self.max_tokens, self.max_operations, self.max_depth, self.max_aliases)
+        return Limits(
+            self.max_request_bytes,
+            self.max_tokens,
+            self.max_operations,
+            self.max_depth,
+            self.max_aliases,
+            self.request_body_timeout_s,
+        )
 
     def client_registrations(self) -> dict[str, ClientRegistration]:
         """The vendor systems' registrations, keyed by client ID."""
