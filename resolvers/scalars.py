@@ -1,12 +1,14 @@
-"""Custom scalars."""
+"""Custom scalars: CPR numbers, and dates whose input is range-checked wherever they are taken."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import NewType
 
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
+from resolvers.errors import EARLIEST_DATE, LATEST_DATE
 from sources.identifiers import is_cpr
 
 
@@ -30,5 +32,35 @@ CPR_SCALAR = strawberry.scalar(
     parse_value=_parse_cpr,
 )
 
-SCALAR_MAP: dict[object, ScalarDefinition] = {CPR: CPR_SCALAR}
+
+def parse_date(value: object) -> date:
+    """A date argument or input field: ISO 8601 text of a date from 1900-01-01 to 2199-12-31.
+
+    Checked here, in the scalar, so every date the schema takes is range-checked, whichever argument or
+    input field it is (no date arithmetic on it can overflow: ADR 0009). Raises ``ValueError`` without
+    the value.
+    """
+    message = f"a date is ISO 8601 (YYYY-MM-DD) from {EARLIEST_DATE} to {LATEST_DATE}"
+    if not isinstance(value, str):
+        raise ValueError(message)
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(message) from None
+    if not EARLIEST_DATE <= parsed <= LATEST_DATE:
+        raise ValueError(message)
+    return parsed
+
+
+DATE_SCALAR = strawberry.scalar(
+    name="Date",
+    description=(
+        "A calendar date, ISO 8601 (`2026-05-04`). Taken as an argument or input field, it must lie in 1900-01-01 "
+        "to 2199-12-31 (else BAD_USER_INPUT naming the argument); dates the sources hold are given as they are."
+    ),
+    serialize=date.isoformat,
+    parse_value=parse_date,
+)
+
+SCALAR_MAP: dict[object, ScalarDefinition] = {CPR: CPR_SCALAR, date: DATE_SCALAR}
 """Every custom scalar of the schema (``StrawberryConfig.scalar_map``)."""
