@@ -59,7 +59,8 @@ class ErrorCode(StrEnum):
     REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
     """The request body did not arrive within ``PATIENTOVERBLIK_REQUEST_BODY_TIMEOUT_S`` (HTTP 408)."""
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
-    """Over the limit on tokens, operations, depth or aliases (``extensions.limit``, ``extensions.maximum``)."""
+    """Over a limit on the document (``extensions.limit``, ``extensions.maximum``): tokens, operations, depth,
+    aliases, or the comparisons and errors graphql-core's validation may spend."""
     VERSION_CONFLICT = "VERSION_CONFLICT"
     ACCESS_LOG_UNAVAILABLE = "ACCESS_LOG_UNAVAILABLE"
     RATE_LIMITED = "RATE_LIMITED"
