@@ -50,6 +50,7 @@ from auth.access_log_rows import (
     DeadLetter,
     ExportStatus,
     PendingRecord,
+    RecordsOfPages,
     dead_letter_of,
     lenient_time,
     page_of,
@@ -153,7 +154,7 @@ CREATE INDEX IF NOT EXISTS security_event_at ON security_event (at);
 Pool = AsyncConnectionPool[AsyncConnection[TupleRow]]
 
 
-class PostgresAccessLog:
+class PostgresAccessLog(RecordsOfPages):
     """Access records in PostgreSQL (psycopg 3, :class:`psycopg_pool.AsyncConnectionPool`)."""
 
     def __init__(self, url: str, *, max_connections: int = 10, connect_timeout_s: float = 10.0) -> None:
@@ -246,19 +247,6 @@ class PostgresAccessLog:
             time_readable=TIME_READABLE,
         )
         return page_of(await self._rows(f"{_SELECT} {tail}", parameters), limit, _utc)
-
-    async def for_patient(
-        self,
-        cpr: str,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 50,
-        before: AccessCursor | None = None,
-    ) -> list[AccessRecord]:
-        """The readable records of :meth:`log_page`."""
-        page = await self.log_page(cpr, since=since, until=until, limit=limit, before=before)
-        return list(page.records)
 
     async def _fetch(self, query: str, parameters: Sequence[object]) -> list[TupleRow]:
         pool = await self._ready()

@@ -10,6 +10,7 @@ the export and is never lost.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
@@ -21,6 +22,7 @@ from sources.audit import (
     CATEGORY_FIELDS,
     RECORD_FIELDS,
     AccessActivity,
+    AccessCursor,
     AccessLogPage,
     AccessorKind,
     AccessOutcome,
@@ -202,3 +204,32 @@ class ExportStatus:
     pending: int
     exported: int
     set_aside: int
+
+
+class RecordsOfPages(ABC):
+    """What both stores share on the read side: ``for_patient`` is the readable records of ``log_page``."""
+
+    @abstractmethod
+    async def log_page(
+        self,
+        cpr: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        before: AccessCursor | None = None,
+    ) -> AccessLogPage:
+        """One page of up to ``limit`` rows about ``cpr`` (see :class:`auth.access_log.AccessLog`)."""
+
+    async def for_patient(
+        self,
+        cpr: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        before: AccessCursor | None = None,
+    ) -> list[AccessRecord]:
+        """The readable records of :meth:`log_page`."""
+        page = await self.log_page(cpr, since=since, until=until, limit=limit, before=before)
+        return list(page.records)

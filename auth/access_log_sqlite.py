@@ -54,6 +54,7 @@ from auth.access_log_rows import (
     DeadLetter,
     ExportStatus,
     PendingRecord,
+    RecordsOfPages,
     dead_letter_of,
     lenient_time,
     page_of,
@@ -159,7 +160,7 @@ _VALUES = ["?" for _ in COLUMNS]
 _FINALISE = finalise_statement(_VALUES)
 
 
-class SqliteAccessLog:
+class SqliteAccessLog(RecordsOfPages):
     """Access records in an embedded SQLite database (WAL, ``synchronous=FULL``)."""
 
     def __init__(self, path: Path, *, busy_timeout_s: float = 5.0) -> None:
@@ -262,19 +263,6 @@ class SqliteAccessLog:
         )
         rows = await asyncio.to_thread(self._rows, f"{SELECT_RECORDS} {tail}", parameters)
         return page_of(rows, limit, _parse_stored)
-
-    async def for_patient(
-        self,
-        cpr: str,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 50,
-        before: AccessCursor | None = None,
-    ) -> list[AccessRecord]:
-        """The readable records of :meth:`log_page`."""
-        page = await self.log_page(cpr, since=since, until=until, limit=limit, before=before)
-        return list(page.records)
 
     async def purge(self, older_than: datetime) -> int:
         """Delete every record (and security event) with ``at < older_than``; how many records were deleted."""

@@ -80,18 +80,24 @@ async def mutate(gateway: Gateway, kind: str, token: str, block_id: str = "") ->
 MUTATIONS = ("updateMasterCard", "createBlock", "revokeBlock")
 
 
+async def prepare(gateway: Gateway, kind: str, token: str) -> str:
+    """The block a ``revokeBlock`` will revoke (made now; ``""`` for the other kinds); recorders cleared."""
+    block_id = ""
+    if kind == "revokeBlock":
+        block_id = (await mutate(gateway, "createBlock", token))["data"]["createBlock"]["id"]
+    for name in ("stamkort", "consent"):
+        gateway.sandbox.control(name).recorder.clear()
+    return str(block_id)
+
+
 @pytest.mark.parametrize("kind", MUTATIONS)
 async def test_when_the_record_of_a_change_cannot_be_written_nothing_is_changed(
     failing: tuple[Gateway, FailingStore], population: Population, kind: str
 ) -> None:
     gateway, store = failing
     token = gateway.citizen(LISE)
-    block_id = ""
-    if kind == "revokeBlock":
-        block_id = (await mutate(gateway, "createBlock", token))["data"]["createBlock"]["id"]
+    block_id = await prepare(gateway, kind, token)
     blocks_before = len(population.blocks)
-    for name in ("stamkort", "consent"):
-        gateway.sandbox.control(name).recorder.clear()
     records_before = len(await store.for_patient(HANS, limit=100))
     store.fail_open = True
 
@@ -110,10 +116,7 @@ async def test_a_change_whose_record_cannot_be_finalised_reads_as_unconfirmed_an
 ) -> None:
     gateway, store = failing
     token = gateway.citizen(LISE)
-    block_id = ""
-    if kind == "revokeBlock":
-        block_id = (await mutate(gateway, "createBlock", token))["data"]["createBlock"]["id"]
-    gateway.sandbox.control("consent").recorder.clear()
+    block_id = await prepare(gateway, kind, token)
     store.fail_write = True
 
     body = await mutate(gateway, kind, token, block_id)
