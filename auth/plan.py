@@ -187,14 +187,25 @@ class AccessPlan:
         return decision
 
     def redact_protected(self, cpr: str) -> bool:
-        """Whether a protected person's name and address must be replaced by placeholders.
+        """Whether a protected person's name, address and whereabouts must be replaced by placeholders.
 
         The citizen, their fuldmagt holders and guardians, and callers whose client is registered as
-        a whitelisted authority see them; everyone else gets the placeholders the national CPR service
-        gives callers that are not whitelisted authorities.
+        a whitelisted authority see them; everyone else (professionals, assistants, other systems,
+        parents with custody) gets the placeholders the national CPR service gives callers that are
+        not whitelisted authorities (ADR 0006, ADR 0012). Whether the patient *is* protected is CPR's
+        to say; resolvers ask it only when this is true.
         """
         access = self.patients.get(self.current(cpr))
         return access is None or not access.sees_protected
+
+    def redacted_patients(self) -> frozenset[str]:
+        """The patients (current numbers) the caller may see something of and gets placeholders for:
+        those whose protection a resolver may need to know, decided together in one CPR lookup."""
+        return frozenset(
+            cpr
+            for cpr, access in self.patients.items()
+            if not access.sees_protected and any(access.decision(c).allowed for c in access.requested)
+        )
 
     def mark_returned(self, cpr: str, category: DataCategory) -> None:
         """Note that data of ``category`` was returned for ``cpr`` (for a write: the change was made)."""

@@ -18,7 +18,10 @@ gate loaded. ``domain.md`` §2 is the source of the rules; ADR 0006 records the 
   override (for the access record) only when it lifted a block on something the request asked for
   (ADR 0007): a refused override, or one that found nothing blocked, leaves no trace in the log;
 - when a source the decision needs is down, access fails closed (``SOURCE_UNAVAILABLE``); a patient
-  the sources do not know is refused exactly like one the caller may not see (no existence oracle).
+  the sources do not know is refused exactly like one the caller may not see (no existence oracle);
+- a protected person's name, address and whereabouts (``sees_protected``) go to the citizen, their
+  guardians and fuldmagt holders and clients registered as authorities; professionals, assistants,
+  other systems and parents with custody get placeholders (CPR's rule; ADR 0006, ADR 0012).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The composition root: ``create_app`` builds every concrete object of the gateway.
 
-``uvicorn --factory gateway.app:create_app`` reads settings from the environment. Tests pass
+``uvicorn --factory gateway.app:create_app --http gateway.serving:NoDelayHTTPProtocol`` reads settings
+from the environment (the protocol sets ``TCP_NODELAY`` on accepted connections: ``gateway/serving.py``). Tests pass
 ``settings`` and, to replace the network, ``transport`` (an httpx transport for every source).
 """
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 import typer
-import uvicorn
 
+from gateway import serving
 from gateway.cli_access_log import COMMANDS as ACCESS_LOG_COMMANDS
 from gateway.schema import schema_sdl
 from gateway.settings import SANDBOX_PORTS, Settings, sandbox_url
@@ -30,10 +30,11 @@ for _name, _command in ACCESS_LOG_COMMANDS.items():
 def serve(
     host: str | None = typer.Option(None, help="Bind address (default PATIENTOVERBLIK_HOST or 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port (default PATIENTOVERBLIK_PORT or 8000)."),
+    workers: int = typer.Option(1, min=1, help="Worker processes sharing the port (each reads the environment)."),
 ) -> None:
     """Run the gateway only, configured by PATIENTOVERBLIK_* environment variables."""
     settings = Settings()
-    _serve_gateway(settings, host or settings.host, port or settings.port)
+    _serve_gateway(settings, host or settings.host, port or settings.port, workers)
 
 
 @app.command()
@@ -183,11 +184,11 @@ def _print_welcome(port: int, listing: dict[str, Any]) -> None:
     typer.echo("")
 
 
-def _serve_gateway(settings: Settings, host: str, port: int) -> None:
+def _serve_gateway(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     os.makedirs("var", exist_ok=True)
     from gateway.app import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    serving.serve(create_app(settings) if workers == 1 else None, host, port, workers)
 
 
 def main() -> None:

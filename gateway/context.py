@@ -13,6 +13,7 @@ from auth.gate import AccessServices
 from auth.operation import PreparedOperation
 from auth.plan import AccessPlan
 from resolvers.loaders import Loaders
+from resolvers.protection import Protections
 from sources.consent import ConsentSource
 from sources.models import BlockRecord, MasterCardRecord, PersonRecord
 from sources.stamkort import StamkortSource
@@ -47,6 +48,8 @@ class RequestContext:
     access_plan: AccessPlan | None = field(default=None)
     prepared_operation: PreparedOperation | None = field(default=None)
     """The operation and coerced variables the gate decided for; execution runs exactly these."""
+    protections: Protections = field(default_factory=Protections)
+    """Name and address protection, decided once per patient for this request."""
     partial_errors: list[GraphQLError] = field(default_factory=list)
     """Errors of fields that still returned data; added to the response's ``errors``."""
 

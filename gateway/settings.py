@@ -17,8 +17,12 @@ from auth.fields import ClientRegistration
 from auth.key_cache import KeyCachePolicy
 from gateway.limits import Limits
 from sources.base import DEFAULT_MAX_BODY_BYTES, KIB, MIB, SourceConfig
+from sources.breaker import BreakerPolicy
 from sources.clinical import Endpoint, OrganisationKind
+from sources.document_cache import DocumentCachePolicy
+from sources.reference_cache import ReferenceCachePolicy
 from sources.registry import EndpointConfig, EndpointFormat, SourceConfigs
+from sources.transport import HttpTransport
 
 SANDBOX_HOST = "127.0.0.1"
 SANDBOX_PORTS = {
@@ -81,9 +85,29 @@ class SourceSettings(BaseModel):
     max_body_bytes: int = Field(
         default=DEFAULT_MAX_BODY_BYTES, gt=0, description="Largest answer body accepted, in bytes, after decoding."
     )
+    backoff_s: float = Field(
+        default=0.05,
+        ge=0,
+        description="Base of the backoff before a retry: the n-th waits a random 0 to backoff_s * 2**(n-1) s.",
+    )
+    breaker_failures: int = Field(
+        default=5, ge=1, description="Failed requests in a row (no answer, or 5xx) that open the source's breaker."
+    )
+    breaker_cool_down_s: float = Field(
+        default=10.0, gt=0, description="Seconds an open breaker fails calls at once before one probe may go out."
+    )
 
     def config(self, name: str) -> SourceConfig:
-        return SourceConfig(name, self.base_url, self.timeout_s, self.retries, self.token, self.max_body_bytes)
+        return SourceConfig(
+            name,
+            self.base_url,
+            timeout_s=self.timeout_s,
+            retries=self.retries,
+            token=self.token,
+            max_body_bytes=self.max_body_bytes,
+            backoff_s=self.backoff_s,
+            breaker=BreakerPolicy(self.breaker_failures, self.breaker_cool_down_s),
+        )
 
 
 class EndpointSettings(SourceSettings):
@@ -280,6 +304,24 @@ class Settings(BaseSettings):
         default_factory=_sandbox_plan_endpoints,
         description="Every plan source (JSON list in PATIENTOVERBLIK_PLAN_ENDPOINTS).",
     )
+    document_cache_entries: int = Field(
+        default=10_000, ge=0, description="Parsed DDS documents kept across requests at most (0: no cache)."
+    )
+    document_cache_bytes: int = Field(
+        default=64 * MIB, ge=0, description="Raw bytes of the DDS documents kept across requests at most (0: no cache)."
+    )
+    practice_cache_ttl_s: float = Field(
+        default=300.0, ge=0, description="Seconds a practice read by ydernummer is kept across requests (0: not kept)."
+    )
+    sor_cache_ttl_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="Seconds an organisation's SOR sub-units are kept across requests (0: not kept); ADR 0014.",
+    )
+    http_transport: HttpTransport = Field(
+        default=HttpTransport.AIOHTTP,
+        description="The HTTP transport under every source's client: aiohttp (measured faster, ADR 0013) or httpcore.",
+    )
 
     @field_validator("appointment_endpoints", "plan_endpoints")
     @classmethod
@@ -342,4 +384,7 @@ class Settings(BaseSettings):
             minlog=self.minlog.config("minlog") if self.minlog is not None else None,
             appointments=tuple(e.endpoint_config() for e in self.appointment_endpoints),
             plans=tuple(e.endpoint_config() for e in self.plan_endpoints),
+            transport=self.http_transport,
+            document_cache=DocumentCachePolicy(self.document_cache_entries, self.document_cache_bytes),
+            reference_cache=ReferenceCachePolicy(self.practice_cache_ttl_s, self.sor_cache_ttl_s),
         )

@@ -15,12 +15,13 @@ from strawberry.types import Info as StrawberryInfo
 from sources.audit import AccessCursor, AccessLogPage, ActorKind
 from sources.categories import DataCategory
 from sources.clinical import ItemFilter
-from sources.errors import SourceError, SourceRejected
+from sources.errors import SourceCircuitOpen, SourceError, SourceRejected
 from sources.models import BlockRecord, MasterCardRecord
 
 if TYPE_CHECKING:
     from resolvers.gather import Gathered, GatherKey, GroupLoader
     from resolvers.loaders import Loaders
+    from resolvers.protection import Protections
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -62,6 +63,9 @@ class AccessReader(Protocol):
 
     def redact_protected(self, cpr: str) -> bool:
         """Whether protected names and addresses must be replaced by placeholders for this caller."""
+
+    def redacted_patients(self) -> frozenset[str]:
+        """Every patient the caller may see something of and gets placeholders for."""
 
 
 class AssistantView(Protocol):
@@ -139,6 +143,10 @@ class ResolverContext(Protocol):
     @property
     def writers(self) -> Writers: ...
     @property
+    def protections(self) -> Protections:
+        """The request's name and address protection decisions, one per patient."""
+
+    @property
     def partial_errors(self) -> list[GraphQLError]:
         """Errors for fields that still return data (one endpoint of many failed)."""
 
@@ -175,15 +183,16 @@ async def write_through(info: Info, cpr: str, category: DataCategory, write: Awa
     """Make one upstream write of ``category`` for ``cpr`` and note how it ended, for the access record.
 
     The write is noted as attempted before it goes out and as made (returned) when the source confirms
-    it. A refusal by the source (:class:`SourceRejected`: validation or version) made no change; any
-    other failure (a timeout, a 5xx, a lost connection) leaves the write *unconfirmed*: the source may
-    have made the change, and the record says so rather than "nothing changed" (ADR 0007).
+    it. A refusal by the source (:class:`SourceRejected`: validation or version), or a write its
+    breaker never sent (:class:`SourceCircuitOpen`), made no change; any other failure (a timeout, a
+    5xx, a lost connection) leaves the write *unconfirmed*: the source may have made the change, and
+    the record says so rather than "nothing changed" (ADR 0007).
     """
     plan = plan_of(info)
     plan.mark_attempted(cpr, category)
     try:
         result = await write
-    except SourceRejected:
+    except (SourceRejected, SourceCircuitOpen):
         plan.mark_attempted(cpr, category, attempted=False)
         raise
     plan.mark_returned(cpr, category)

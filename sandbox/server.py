@@ -138,10 +138,15 @@ class Sandbox:
 
 
 def bind(population: Population, host: str = "127.0.0.1", ports: dict[str, int] | None = None) -> Sandbox:
-    """Bind every service's socket (port 0 picks a free port)."""
+    """Bind every service's socket (port 0 picks a free port).
+
+    The sockets are made with ``IPPROTO_TCP`` so that asyncio sets ``TCP_NODELAY`` on every accepted
+    connection: with protocol 0 it does not, and each answer on a kept-alive connection waits ~40 ms
+    for the client's delayed ACK between its headers and its body (Nagle's algorithm).
+    """
     sockets: dict[str, socket.socket] = {}
     for name in ["issuer", *SOURCE_APPS]:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, (ports or {}).get(name, 0)))
         sock.listen(128)

@@ -26,6 +26,7 @@ Errors are :class:`ApdParseError` (a ``ValueError``) and carry no document conte
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from collections.abc import Iterable
@@ -45,8 +46,9 @@ from sources.clinical import (
     OrganisationKind,
     OrganisationRef,
 )
+from sources.datatypes import instant, local_midnight
 from sources.identifiers import CPR_PATTERN
-from sources.payloads import COPENHAGEN
+from sources.payloads import COPENHAGEN, ShapeError
 
 MAX_DOCUMENT_BYTES = 512 * 1024
 APD_TEMPLATE = "1.2.208.184.14.1"
@@ -89,6 +91,16 @@ class ApdDocument:
     repeating_id: str | None
     """The series ID of a repeating appointment (``RepeatingAppointmentType`` precondition)."""
     appointment: AppointmentRecord
+    """The appointment as of the time the document was parsed."""
+    active: bool = False
+    """``statusCode`` is ``active``: the status depends on the time it is read (booked, later fulfilled)."""
+
+    def as_of(self, now: datetime) -> AppointmentRecord:
+        """The appointment with its status as of ``now`` (a document is immutable; time is not)."""
+        if not self.active:
+            return self.appointment
+        record = self.appointment
+        return dataclasses.replace(record, status=_active_status(record.start, record.end, now))
 
 
 def parse_apd(data: bytes, *, source: str, now: datetime | None = None) -> ApdDocument:
@@ -112,10 +124,34 @@ def parse_apd(data: bytes, *, source: str, now: datetime | None = None) -> ApdDo
     if encounter is None or encounter.get("moodCode") != "APT":
         raise ApdParseError("document has no appointment encounter")
     start, end, all_day = _interval(encounter.find("v3:effectiveTime", _NS))
+    note = _precondition_text(encounter, "GuidedIntervalType")
+    try:
+        record = _record(root, encounter, cpr, source, start, end, all_day, note, now)
+    except ShapeError as exc:  # the record's own invariant (its instants have a date in Denmark)
+        raise ApdParseError(str(exc)) from None
+    return ApdDocument(
+        document_id=_identifier(root.find("v3:id", _NS)),
+        set_id=_identifier(root.find("v3:setId", _NS)),
+        repeating_id=_repeating_id(encounter),
+        appointment=record,
+        active=_attr(encounter.find("v3:statusCode", _NS), "code") == "active",
+    )
+
+
+def _record(
+    root: Element,
+    encounter: Element,
+    cpr: str,
+    source: str,
+    start: datetime,
+    end: datetime | None,
+    all_day: bool,
+    note: str | None,
+    now: datetime | None,
+) -> AppointmentRecord:
     code = _attr(encounter.find("v3:code", _NS), "code")
     code_system = _attr(encounter.find("v3:code", _NS), "codeSystem")
-    note = _precondition_text(encounter, "GuidedIntervalType")
-    record = AppointmentRecord(
+    return AppointmentRecord(
         id=_stable_id(encounter),
         cpr=cpr,
         source=source,
@@ -131,12 +167,6 @@ def parse_apd(data: bytes, *, source: str, now: datetime | None = None) -> ApdDo
         title=_title(root),
         version=_version(root),
         updated=_optional_datetime(_attr(root.find("v3:effectiveTime", _NS), "value")),
-    )
-    return ApdDocument(
-        document_id=_identifier(root.find("v3:id", _NS)),
-        set_id=_identifier(root.find("v3:setId", _NS)),
-        repeating_id=_repeating_id(encounter),
-        appointment=record,
     )
 
 
@@ -204,7 +234,10 @@ def _timestamp(value: str) -> date | datetime:
         parsed = datetime.strptime(f"{year}{month}{day}{hour}{minute}{second or '00'}{offset}", "%Y%m%d%H%M%S%z")
     except ValueError as exc:
         raise ApdParseError("timestamp is not a valid time") from exc
-    return parsed.astimezone(UTC)
+    try:
+        return instant(parsed)
+    except ValueError:
+        raise ApdParseError("timestamp lies beyond the calendar") from None
 
 
 def _optional_datetime(value: str | None) -> datetime | None:
@@ -216,7 +249,10 @@ def _optional_datetime(value: str | None) -> datetime | None:
 
 def _midnight(day: date) -> datetime:
     """Local midnight starting ``day``, as an instant in UTC."""
-    return datetime.combine(day, time(), COPENHAGEN).astimezone(UTC)
+    try:
+        return local_midnight(day)
+    except ValueError:
+        raise ApdParseError("timestamp lies beyond the calendar") from None
 
 
 def _interval(element: Element | None) -> tuple[datetime, datetime | None, bool]:
@@ -245,10 +281,15 @@ def _interval(element: Element | None) -> tuple[datetime, datetime | None, bool]
 def _status(encounter: Element, start: datetime, end: datetime | None, now: datetime) -> AppointmentStatus:
     code = _attr(encounter.find("v3:statusCode", _NS), "code")
     if code == "active":
-        return AppointmentStatus.FULFILLED if (end or start) < now else AppointmentStatus.BOOKED
+        return _active_status(start, end, now)
     if code in _STATUS:
         return _STATUS[code]
     raise ApdParseError("appointment status is not recognised")
+
+
+def _active_status(start: datetime, end: datetime | None, now: datetime) -> AppointmentStatus:
+    """An active appointment is booked until its end (its start when the end is unknown) has passed."""
+    return AppointmentStatus.FULFILLED if (end or start) < now else AppointmentStatus.BOOKED
 
 
 def _performer(encounter: Element, kind: OrganisationKind | None) -> OrganisationRef:

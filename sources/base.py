@@ -12,22 +12,28 @@
 
 Every httpx exception and every unusable answer becomes one of :mod:`sources.errors`, with
 ``from exc`` and without upstream text. Idempotent GETs are retried a bounded number of times on
-connection errors and 5xx; writes are never retried.
+connection errors and 5xx, after an exponential backoff with full jitter (tenacity's
+``wait_random_exponential``), and only when the wait fits in the time left; writes are never
+retried. Every request passes the source's circuit breaker (:mod:`sources.breaker`): an open
+breaker fails the call at once with :class:`~sources.errors.SourceCircuitOpen`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_before_delay, wait_random_exponential
 
 from sources.bodies import ACCEPT_ENCODING, read_body
+from sources.breaker import Breaker, BreakerPolicy
 from sources.errors import (
+    SourceCircuitOpen,
     SourceRejected,
     SourceResponseInvalid,
     SourceTimeout,
@@ -61,17 +67,23 @@ class SourceConfig:
     """Bearer credential sent to the upstream, when it needs one."""
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     """The largest answer body accepted, in bytes, after decoding any ``Content-Encoding``."""
+    backoff_s: float = 0.05
+    """Base of the exponential backoff before a retry: the n-th waits a random 0 to ``backoff_s * 2**(n-1)`` s."""
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+    """When the source's circuit breaker opens and how long it stays open."""
 
 
-def build_client(config: SourceConfig, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
-    """Create the long-lived ``httpx.AsyncClient`` for one upstream."""
+def build_client(config: SourceConfig, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
+    """Create the long-lived ``httpx.AsyncClient`` for one upstream over ``transport`` (its connection pool).
+
+    The transport and its limits come from :mod:`sources.transport` (or a test's mock transport).
+    """
     headers = {"accept": "application/fhir+json, application/json", "accept-encoding": ACCEPT_ENCODING}
     if config.token:
         headers["authorization"] = f"Bearer {config.token}"
     return httpx.AsyncClient(
         base_url=config.base_url,
         timeout=httpx.Timeout(config.timeout_s),
-        limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
         headers=headers,
         transport=transport,
     )
@@ -93,6 +105,8 @@ class SourceClient:
         self.config = config
         self.name = config.name
         self._client = client
+        self.breaker = Breaker(config.name, config.breaker)
+        """This source's circuit breaker (its ``state`` is read for readiness)."""
 
     async def aclose(self) -> None:
         """Close the underlying connection pool."""
@@ -137,24 +151,23 @@ class SourceClient:
         headers: Mapping[str, str] | None,
         max_bytes: int | None,
     ) -> _Answer:
-        """GET with bounded retries on connection errors and 5xx, all within the deadline."""
-        attempts = 1 + max(0, self.config.retries)
-        last: SourceUnavailable | None = None
-        async with self._deadline():
-            for _ in range(attempts):
-                try:
-                    answer = await self._exchange("GET", path, params=params, headers=headers, max_bytes=max_bytes)
-                except SourceTimeout:
-                    raise
-                except SourceUnavailable as exc:
-                    last = exc
-                    continue
-                if answer.status >= 500:
-                    last = SourceUnavailable(self.name, f"status {answer.status}")
-                    continue
-                return answer
-        assert last is not None
-        raise last
+        """GET with bounded retries on connection errors and 5xx, backing off, all within the deadline."""
+        async with self._deadline() as deadline:
+            retrying = AsyncRetrying(
+                stop=stop_after_attempt(1 + max(0, self.config.retries)) | stop_before_delay(self.config.timeout_s),
+                wait=wait_random_exponential(multiplier=self.config.backoff_s, max=self.config.timeout_s),
+                retry=retry_if_exception(_retryable),
+                reraise=True,
+            )
+            async for attempt in retrying:
+                with attempt:
+                    answer = await self._attempt(
+                        deadline, self._exchange("GET", path, params=params, headers=headers, max_bytes=max_bytes)
+                    )
+                    if answer.status >= 500:
+                        raise SourceUnavailable(self.name, f"status {answer.status}")
+                    return answer
+        raise AssertionError("unreachable: tenacity re-raises the last failure")
 
     async def send_json(
         self,
@@ -180,8 +193,8 @@ class SourceClient:
 
         The deadline and the body limit are the same as for reads.
         """
-        async with self._deadline():
-            answer = await self._exchange(method, path, json_body=body, headers=headers)
+        async with self._deadline() as deadline:
+            answer = await self._attempt(deadline, self._exchange(method, path, json_body=body, headers=headers))
         status = answer.status
         if status in (409, 412):
             raise SourceVersionConflict(self.name, f"status {status}")
@@ -196,13 +209,41 @@ class SourceClient:
         return self._decode(answer), answer.headers
 
     @asynccontextmanager
-    async def _deadline(self) -> AsyncIterator[None]:
+    async def _deadline(self) -> AsyncIterator[asyncio.Timeout]:
         """The call's total deadline; running out is :class:`~sources.errors.SourceTimeout`."""
         try:
-            async with asyncio.timeout(self.config.timeout_s):
-                yield
+            async with asyncio.timeout(self.config.timeout_s) as deadline:
+                yield deadline
         except TimeoutError as exc:
             raise SourceTimeout(self.name, "timed out") from exc
+
+    async def _attempt(self, deadline: asyncio.Timeout, exchange: Coroutine[Any, Any, _Answer]) -> _Answer:
+        """One request (``exchange``, not yet started) through the breaker, which learns how it went.
+
+        A 5xx, a failed connection or the deadline passing is a failure; any other answer a success.
+        """
+        try:
+            self.breaker.admit()
+        except SourceCircuitOpen:
+            exchange.close()  # never started: nothing is sent
+            raise
+        try:
+            answer = await exchange
+        except SourceUnavailable:
+            self.breaker.failed()
+            raise
+        except asyncio.CancelledError:
+            # Cancelled by the call's own deadline: the source did not answer in time.
+            self.breaker.failed() if deadline.expired() else self.breaker.released()
+            raise
+        except SourceResponseInvalid:
+            self.breaker.succeeded()  # it answered; the adapter refused the body
+            raise
+        except BaseException:
+            self.breaker.released()
+            raise
+        self.breaker.failed() if answer.status >= 500 else self.breaker.succeeded()
+        return answer
 
     async def _exchange(
         self,
@@ -248,6 +289,11 @@ class SourceClient:
     def invalid(self, detail: str) -> SourceResponseInvalid:
         """An error saying this source's payload failed validation (``detail`` must hold no data)."""
         return SourceResponseInvalid(self.name, detail)
+
+
+def _retryable(error: BaseException) -> bool:
+    """A failed connection or a 5xx is retried; a timeout (the deadline is spent) or an open breaker is not."""
+    return isinstance(error, SourceUnavailable) and not isinstance(error, SourceTimeout | SourceCircuitOpen)
 
 
 async def _once(content: bytes) -> AsyncIterator[bytes]:

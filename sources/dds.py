@@ -15,7 +15,11 @@ down; then one ITI-68 fetch per document actually needed, at most :data:`FETCH_C
   cannot be fetched, is larger than :data:`~sources.apd.MAX_DOCUMENT_BYTES` (reading stops there: the
   rest is never fetched), is hostile or malformed, or names another patient than its index entry, is
   skipped and named in the answer's problems (never the whole answer);
-- the newest version wins per stable appointment ID.
+- the newest version wins per stable appointment ID;
+- a document already parsed for an earlier request is taken from the shared
+  :class:`~sources.document_cache.DocumentCache` by repository, unique ID (``masterIdentifier``) and
+  path instead of being fetched again, but only for an entry this request's index search returned,
+  and only when it names that entry's patient (ADR 0014). Its status is read as of now.
 
 An index failure (its first page) raises the client's ``SourceError``; an error the index reports in
 its answer, or a page budget that runs out, is a problem of the answer. Wire format:
@@ -28,6 +32,7 @@ import asyncio
 import dataclasses
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError
@@ -45,6 +50,7 @@ from sources.clinical import (
     Problem,
 )
 from sources.datatypes import Coding, Identifier, Reference, patient_cpr, resolve
+from sources.document_cache import DocumentCache, DocumentCachePolicy
 from sources.errors import SourceError, SourceResponseInvalid
 from sources.fhir_search import resolve_link, search_resources, window_pairs
 from sources.identifiers import IdentifierKind, distinct_cprs
@@ -95,9 +101,10 @@ class _DocumentReference(FhirModel):
 class DdsAppointmentSource:
     """The DDS document index and repository, read for APD-DK appointment documents."""
 
-    def __init__(self, client: SourceClient, endpoint: Endpoint) -> None:
+    def __init__(self, client: SourceClient, endpoint: Endpoint, cache: DocumentCache | None = None) -> None:
         self._client = client
         self.endpoint = endpoint
+        self._cache = cache if cache is not None else DocumentCache(DocumentCachePolicy(max_entries=0))
 
     async def appointments_for(self, search: ClinicalSearch) -> AppointmentsAnswer:
         """Each asked CPR's appointments (``[]`` when none), start-ordered, and what the answer lacks."""
@@ -121,7 +128,8 @@ class DdsAppointmentSource:
                 live = [e for e in live if e.status != "superseded"]
         withdrawn_ids = {e.id for e in live if e.status == "superseded"}
         semaphore = asyncio.Semaphore(FETCH_CONCURRENCY)
-        fetched = await asyncio.gather(*(self._fetch(e, subjects[e.id], semaphore) for e in live))
+        now = datetime.now(UTC)
+        fetched = await asyncio.gather(*(self._fetch(e, subjects[e.id], semaphore, now) for e in live))
         problems += [
             Problem(self._client.invalid("an appointment document was rejected"), subjects[entry.id])
             for entry, record in zip(live, fetched, strict=True)
@@ -172,36 +180,42 @@ class DdsAppointmentSource:
         return index
 
     async def _fetch(
-        self, entry: _DocumentReference, subject: str, semaphore: asyncio.Semaphore
+        self, entry: _DocumentReference, subject: str, semaphore: asyncio.Semaphore, now: datetime
     ) -> AppointmentRecord | None:
-        """The entry's appointment, or ``None`` (logged without content) when the document is refused."""
+        """The entry's appointment as of ``now``, or ``None`` (logged without content) when the document is refused."""
         path = resolve_link(self._client, entry.content[0].attachment.url)
         if path is None:
             self._reject("attachment outside the repository")
             return None
-        async with semaphore:
+        key = (self.endpoint.name, entry.master_identifier.value, path) if entry.master_identifier else None
+        document = self._cache.get(key) if key is not None else None
+        size = 0
+        if document is None:
+            async with semaphore:
+                try:
+                    data = await self._client.get_bytes(
+                        path, accept="application/xml, text/xml", max_bytes=MAX_DOCUMENT_BYTES
+                    )
+                except SourceResponseInvalid:
+                    self._reject("document too large or badly encoded")
+                    return None
+                except SourceError:
+                    self._reject("fetch failed")
+                    return None
             try:
-                data = await self._client.get_bytes(
-                    path, accept="application/xml, text/xml", max_bytes=MAX_DOCUMENT_BYTES
-                )
-            except SourceResponseInvalid:
-                self._reject("document too large or badly encoded")
+                document, size = parse_apd(data, source=self.endpoint.name, now=now), len(data)
+            except ApdHostileDocument:
+                self._reject("hostile document")
                 return None
-            except SourceError:
-                self._reject("fetch failed")
+            except ApdParseError:
+                self._reject("malformed document")
                 return None
-        try:
-            document = parse_apd(data, source=self.endpoint.name)
-        except ApdHostileDocument:
-            self._reject("hostile document")
-            return None
-        except ApdParseError:
-            self._reject("malformed document")
-            return None
         if document.appointment.cpr != subject:
             self._reject("document names another patient than its index entry")
             return None
-        return document.appointment
+        if key is not None and size:
+            self._cache.put(key, document, size)
+        return document.as_of(now)
 
     def _reject(self, reason: str) -> None:
         _log.warning("%s: an appointment document was rejected: %s", self.endpoint.name, reason)

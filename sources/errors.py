@@ -5,7 +5,8 @@ name. Upstream bodies, field names and error texts never leave ``sources/``::
 
     SourceError
     ├── SourceUnavailable        the upstream could not be reached or answered 5xx/4xx
-    │   └── SourceTimeout        the upstream did not answer within its timeout
+    │   ├── SourceTimeout        the upstream did not answer within its timeout
+    │   └── SourceCircuitOpen    not asked: its breaker is open after repeated failures
     ├── SourceResponseInvalid    the upstream answered, but not with a payload we accept
     │                            (or some items of its answer were dropped as unusable)
     ├── SourceIncomplete         the upstream answered in part: it said so (an error
@@ -17,6 +18,7 @@ name. Upstream bodies, field names and error texts never leave ``sources/``::
 from __future__ import annotations
 
 __all__ = [
+    "SourceCircuitOpen",
     "SourceError",
     "SourceIncomplete",
     "SourceRejected",
@@ -43,6 +45,10 @@ class SourceUnavailable(SourceError):
 
 class SourceTimeout(SourceUnavailable):
     """The source did not answer within its configured timeout."""
+
+
+class SourceCircuitOpen(SourceUnavailable):
+    """The source was not asked: its circuit breaker is open after repeated failures (``sources/breaker.py``)."""
 
 
 class SourceResponseInvalid(SourceError):

@@ -9,17 +9,21 @@ import httpx
 
 from sources.appointments import FhirAppointmentSource
 from sources.base import SourceClient, SourceConfig, build_client
+from sources.breaker import BreakerState
 from sources.clinical import AppointmentSource, Endpoint
 from sources.consent import ConsentSource
 from sources.cpr import CprSource
 from sources.dds import DdsAppointmentSource
+from sources.document_cache import DocumentCache, DocumentCachePolicy
 from sources.fuldmagt import FuldmagtSource
 from sources.jwks import JwksSource
 from sources.minlog import MinLogSink
 from sources.plans import PlanSource
+from sources.reference_cache import ReferenceCache, ReferenceCachePolicy
 from sources.registers import RegistersSource
 from sources.sor import SorSource
 from sources.stamkort import StamkortSource
+from sources.transport import HttpTransport, build_transport
 from sources.treatment_relation import TreatmentRelationSource
 from sources.yderregister import YderregisterSource
 
@@ -59,6 +63,12 @@ class SourceConfigs:
     jwks_path: str = "/.well-known/jwks.json"
     appointments: tuple[EndpointConfig, ...] = ()
     plans: tuple[EndpointConfig, ...] = ()
+    transport: HttpTransport = HttpTransport.AIOHTTP
+    """The HTTP transport under every adapter (ADR 0013)."""
+    document_cache: DocumentCachePolicy = field(default_factory=DocumentCachePolicy)
+    """Bounds of the parsed DDS documents shared across requests (ADR 0014)."""
+    reference_cache: ReferenceCachePolicy = field(default_factory=ReferenceCachePolicy)
+    """How long practices and SOR sub-units are kept across requests (ADR 0014)."""
 
 
 @dataclass
@@ -79,6 +89,10 @@ class Sources:
     plans: tuple[PlanSource, ...] = ()
     clients: tuple[SourceClient, ...] = field(default_factory=tuple)
 
+    def breaker_states(self) -> dict[str, BreakerState]:
+        """Each upstream's circuit breaker state, by source or endpoint name (for readiness reports)."""
+        return {client.name: client.breaker.state for client in self.clients}
+
     async def aclose(self) -> None:
         """Close every upstream connection pool."""
         for client in self.clients:
@@ -88,28 +102,33 @@ class Sources:
 def build_sources(
     configs: SourceConfigs, transport: httpx.AsyncBaseTransport | None = None, *, observer: str = "patientoverblik"
 ) -> Sources:
-    """Build every adapter; ``transport`` replaces the network in tests; ``observer`` names us to Min Log."""
+    """Build every adapter; ``transport`` replaces the network in tests; ``observer`` names us to Min Log.
+
+    Without ``transport`` each upstream gets its own connection pool of ``configs.transport``.
+    """
     clients: list[SourceClient] = []
+    documents = DocumentCache(configs.document_cache)
+    reference, limit = configs.reference_cache, configs.reference_cache.max_entries
 
     def client(config: SourceConfig) -> SourceClient:
-        made = SourceClient(config, build_client(config, transport))
+        made = SourceClient(config, build_client(config, transport or build_transport(configs.transport)))
         clients.append(made)
         return made
 
     def appointment_source(config: EndpointConfig) -> AppointmentSource:
         if config.format is EndpointFormat.APD_MHD:
-            return DdsAppointmentSource(client(config.source), config.endpoint)
+            return DdsAppointmentSource(client(config.source), config.endpoint, documents)
         return FhirAppointmentSource(client(config.source), config.endpoint)
 
     return Sources(
         cpr=CprSource(client(configs.cpr)),
-        yderregister=YderregisterSource(client(configs.yderregister)),
+        yderregister=YderregisterSource(client(configs.yderregister), ReferenceCache(reference.practice_ttl_s, limit)),
         stamkort=StamkortSource(client(configs.stamkort)),
         registers=RegistersSource(client(configs.registers)),
         consent=ConsentSource(client(configs.consent)),
         treatment_relation=TreatmentRelationSource(client(configs.treatment_relation)),
         jwks=JwksSource(client(configs.jwks), configs.jwks_path),
-        sor=SorSource(client(configs.sor)),
+        sor=SorSource(client(configs.sor), ReferenceCache(reference.sor_ttl_s, limit)),
         fuldmagt=FuldmagtSource(client(configs.fuldmagt)),
         minlog=MinLogSink(client(configs.minlog), observer=observer) if configs.minlog else None,
         appointments=tuple(appointment_source(c) for c in configs.appointments),

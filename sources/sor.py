@@ -21,6 +21,7 @@ from sources.datatypes import Identifier, Reference, identifier_of
 from sources.fhir_search import search_resources
 from sources.identifiers import IdentifierKind
 from sources.payloads import SOR_SYSTEM, FhirModel
+from sources.reference_cache import ReferenceCache
 
 _MAX_DEPTH = 20
 
@@ -37,10 +38,16 @@ class _Organization(FhirModel):
 
 
 class SorSource:
-    """Sub-units of organisations, from the SOR register."""
+    """Sub-units of organisations, from the SOR register.
 
-    def __init__(self, client: SourceClient) -> None:
+    The hierarchy is reference data (the organisation tree, the same for every caller and patient):
+    with a ``cache`` (ADR 0014) a complete answer per SOR code is kept for its short TTL, so a change
+    in the tree is seen within that time. A failed answer is never kept.
+    """
+
+    def __init__(self, client: SourceClient, cache: ReferenceCache[frozenset[str]] | None = None) -> None:
         self._client = client
+        self._cache = cache if cache is not None else ReferenceCache[frozenset[str]](0, 0)
 
     async def subunits_of(self, sors: Sequence[str]) -> dict[str, frozenset[str]]:
         """Each asked SOR code → every unit below it (not itself); unknown codes → empty set."""
@@ -49,6 +56,14 @@ class SorSource:
             return {}
         if not all(s.isdigit() for s in wanted):
             raise ValueError("not a SOR code")
+        kept, missing = self._cache.cached(wanted)
+        fetched = await self._fetch(missing) if missing else {}
+        for sor, units in fetched.items():
+            self._cache.keep(sor, units)
+        return {sor: kept[sor] if sor in kept else fetched[sor] for sor in wanted}
+
+    async def _fetch(self, wanted: list[str]) -> dict[str, frozenset[str]]:
+        """The sub-units of each SOR code, all or nothing (raises the source's error)."""
         found = await search_resources(
             self._client,
             "/fhir/Organization",

@@ -28,6 +28,7 @@ from sources.identifiers import CPR_PATTERN, YDERNUMMER_SYSTEM, IdentifierKind, 
 from sources.keyed import Keyed, KeyedAnswer, key_of, read_family
 from sources.models import AddressRecord, DoctorRecord, GpAssignmentRecord, PracticeRecord
 from sources.payloads import FhirModel, ShapeError
+from sources.reference_cache import ReferenceCache
 
 __all__ = ["YDER_SYSTEM", "YderregisterSource"]
 
@@ -118,10 +119,15 @@ class _Bundle(_Model):
 
 
 class YderregisterSource:
-    """The patient's own GP (Sikrede) and the practices behind ydernumre (Yderregister)."""
+    """The patient's own GP (Sikrede) and the practices behind ydernumre (Yderregister).
 
-    def __init__(self, client: SourceClient) -> None:
+    Practices are reference data: with a ``practices`` cache (ADR 0014) a practice read completely is
+    kept for its TTL and not asked for again; a patient's Sikrede entry is never kept.
+    """
+
+    def __init__(self, client: SourceClient, practices: ReferenceCache[PracticeRecord | None] | None = None) -> None:
         self._client = client
+        self._practices = practices if practices is not None else ReferenceCache[PracticeRecord | None](0, 0)
 
     async def gp_assignments_for(self, cprs: Sequence[str]) -> Keyed[GpAssignmentRecord]:
         """Each distinct CPR number's Sikrede entry (``None`` when unknown), in one request.
@@ -161,6 +167,14 @@ class YderregisterSource:
             return {}
         if not all(_YDERNUMMER.fullmatch(y) for y in wanted):
             raise ValueError("not a ydernummer")
+        kept, missing = self._practices.cached(wanted)
+        fetched = await self._fetch_practices(missing) if missing else {}
+        for ydernummer, practice in fetched.items():
+            if practice is None or (isinstance(practice, PracticeRecord) and not practice.problems):
+                self._practices.keep(ydernummer, practice)
+        return {y: kept[y] if y in kept else fetched[y] for y in wanted}
+
+    async def _fetch_practices(self, wanted: list[str]) -> Keyed[PracticeRecord]:
         payload = await self._client.get_json("/fhir/Organization", {"identifier": f"{YDER_SYSTEM}|{','.join(wanted)}"})
         try:
             bundle = _Bundle.model_validate(payload)

@@ -488,7 +488,8 @@ def check_requests(rules: Rules, sandbox: ThreadedSandbox) -> None:
             assert not any(overlaps(window, b) for b in periods), f"{name} searched {window} in a blocked period"
     if not rules.refused:
         needs_subunits = any(b.kind == "organisation" and b.include_subunits for b in rules.active)
-        assert recorded(sandbox, "sor") == int(needs_subunits), "SOR is asked once, and only when a block needs it"
+        # At most once: a gateway keeps sub-units it read for an earlier request for a short TTL (ADR 0014).
+        assert recorded(sandbox, "sor") <= int(needs_subunits), "SOR is asked once at most, only when a block needs it"
 
 
 async def check_record(rules: Rules, gateway: Gateway, started: datetime) -> None:

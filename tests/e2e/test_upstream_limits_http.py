@@ -22,6 +22,7 @@ from sandbox.dds import documents
 from sandbox.odd_keys import ODD_KEYS
 from sandbox.population import Population
 from sandbox.server import ThreadedSandbox
+from sources.transport import HttpTransport
 from tests.e2e.conftest import HANS, OVERVIEW, Gateway, error_codes, settings_for, start_gateway
 from tests.e2e.test_appointments_http import APPOINTMENTS, hans_range, nodes
 
@@ -34,10 +35,24 @@ def jwks_fetches(sandbox: ThreadedSandbox) -> int:
     return sandbox.control("issuer").recorder.paths().count(JWKS)
 
 
-async def gateway_with(sandbox: ThreadedSandbox, tmp_path: Path, **overrides: Any) -> AsyncIterator[Gateway]:
-    async for running in start_gateway(
-        sandbox, settings_for(sandbox, tmp_path, **overrides), SqliteAccessLog(tmp_path / "access.db")
-    ):
+@pytest.fixture(params=list(HttpTransport), ids=str)
+def transport(request: pytest.FixtureRequest) -> HttpTransport:
+    """Every test here runs on each transport the gateway can use (ADR 0013)."""
+    transport: HttpTransport = request.param
+    return transport
+
+
+@pytest.fixture
+async def gateway(sandbox: ThreadedSandbox, tmp_path: Path, transport: HttpTransport) -> AsyncIterator[Gateway]:
+    async for running in gateway_with(sandbox, tmp_path, transport):
+        yield running
+
+
+async def gateway_with(
+    sandbox: ThreadedSandbox, tmp_path: Path, transport: HttpTransport, **overrides: Any
+) -> AsyncIterator[Gateway]:
+    settings = settings_for(sandbox, tmp_path, http_transport=transport, **overrides)
+    async for running in start_gateway(sandbox, settings, SqliteAccessLog(tmp_path / "access.db")):
         yield running
 
 
@@ -67,10 +82,10 @@ async def test_a_rotation_that_adds_odd_keys_is_taken_with_a_warm_cache(gateway:
 
 
 async def test_a_dripping_key_set_with_nothing_cached_gives_401_within_the_deadline(
-    sandbox: ThreadedSandbox, tmp_path: Path
+    sandbox: ThreadedSandbox, tmp_path: Path, transport: HttpTransport
 ) -> None:
     sandbox.control("issuer").faults.update({"drip_ms": 200})  # about 90 s for the whole key set
-    async for gateway in gateway_with(sandbox, tmp_path, token_jwks_timeout_s=0.5):
+    async for gateway in gateway_with(sandbox, tmp_path, transport, token_jwks_timeout_s=0.5):
         started = time.monotonic()
         responses = await asyncio.gather(*(gateway.post(ME, gateway.citizen(HANS)) for _ in range(3)))
         elapsed = time.monotonic() - started
@@ -81,8 +96,12 @@ async def test_a_dripping_key_set_with_nothing_cached_gives_401_within_the_deadl
     assert elapsed < 30  # the drip would take minutes
 
 
-async def test_requests_never_wait_for_a_dripping_background_refresh(sandbox: ThreadedSandbox, tmp_path: Path) -> None:
-    async for gateway in gateway_with(sandbox, tmp_path, token_keys_refresh_s=0.0, token_jwks_timeout_s=60.0):
+async def test_requests_never_wait_for_a_dripping_background_refresh(
+    sandbox: ThreadedSandbox, tmp_path: Path, transport: HttpTransport
+) -> None:
+    async for gateway in gateway_with(
+        sandbox, tmp_path, transport, token_keys_refresh_s=0.0, token_jwks_timeout_s=60.0
+    ):
         assert (await gateway.post(ME, gateway.citizen(HANS))).status_code == 200
         issuer = sandbox.control("issuer")
         issuer.faults.update({"drip_ms": 200})
@@ -145,11 +164,11 @@ async def test_an_oversized_lookup_answer_is_the_sources_invalid_response(gatewa
 
 @pytest.mark.parametrize("source", list(LOOKUPS))
 async def test_a_dripping_lookup_answer_is_the_sources_timeout(
-    sandbox: ThreadedSandbox, tmp_path: Path, source: str
+    sandbox: ThreadedSandbox, tmp_path: Path, transport: HttpTransport, source: str
 ) -> None:
     sandbox.control(source).faults.update({"drip_ms": 50})
     slow = SourceSettings(base_url=sandbox.url(source), timeout_s=0.5, retries=1)
-    async for gateway in gateway_with(sandbox, tmp_path, **{source: slow}):
+    async for gateway in gateway_with(sandbox, tmp_path, transport, **{source: slow}):
         body = await gateway.graphql(OVERVIEW, gateway.citizen(HANS), cpr=HANS)
 
     assert ("SOURCE_TIMEOUT", source) in error_codes(body)

@@ -22,7 +22,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[Settings]:
     started: list[Settings] = []
     monkeypatch.setattr("gateway.cli.subprocess.Popen", lambda *args, **kwargs: _Child())
     monkeypatch.setattr(cli, "_wait_for_sandbox", lambda child: {"personas": [], "professionals": []})
-    monkeypatch.setattr(cli, "_serve_gateway", lambda settings, host, port: started.append(settings))
+    monkeypatch.setattr(cli, "_serve_gateway", lambda settings, host, port, workers=1: started.append(settings))
     return started
 
 

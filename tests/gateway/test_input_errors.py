@@ -187,7 +187,8 @@ async def test_many_same_named_fields_are_too_complex_with_a_limit(client: httpx
 
 
 def _date_inputs() -> list[tuple[str, GraphQLInputType]]:
-    """Every argument and input field of the schema whose type is ``Date`` (in lists, non-null or not)."""
+    """Every argument and input field of the schema whose type is ``Date`` or ``DateTime`` (in lists,
+    non-null or not)."""
     found: list[tuple[str, GraphQLInputType]] = []
     for type_ in SCHEMA.type_map.values():
         if type_.name.startswith("__"):
@@ -196,7 +197,7 @@ def _date_inputs() -> list[tuple[str, GraphQLInputType]]:
             found += [(f"{type_.name}.{n}", f.type) for n, f in type_.fields.items()]
         for field_name, field in (getattr(type_, "fields", None) or {}).items():
             found += [(f"{type_.name}.{field_name}({n}:)", a.type) for n, a in getattr(field, "args", {}).items()]
-    return [(where, t) for where, t in found if get_named_type(t).name == "Date"]
+    return [(where, t) for where, t in found if get_named_type(t).name in ("Date", "DateTime")]
 
 
 def test_every_date_the_schema_takes_is_range_checked() -> None:
@@ -205,9 +206,10 @@ def test_every_date_the_schema_takes_is_range_checked() -> None:
     assert {"Patient.accessLog(to:)", "Patient.appointments(from:)", "BlockInput.validTo"} <= {w for w, _ in inputs}
     for where, type_ in inputs:
         plain = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
-        assert _coercion_errors("2026-05-04", plain) == [], where
+        time = "T12:00:00Z" if get_named_type(plain).name == "DateTime" else ""
+        assert _coercion_errors(f"2026-05-04{time}", plain) == [], where
         for outside in ("1899-12-31", "2200-01-01", "9999-12-31", "0001-01-01"):
-            (error,) = _coercion_errors(outside, plain)
+            (error,) = _coercion_errors(f"{outside}{time}", plain)
             assert "1900-01-01 to 2199-12-31" in error, where
 
 

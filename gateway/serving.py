@@ -1,0 +1,56 @@
+"""Serving the gateway with uvicorn, with ``TCP_NODELAY`` on every accepted connection.
+
+asyncio only sets ``TCP_NODELAY`` on a connection accepted from a listening socket created with
+``proto=IPPROTO_TCP``. uvicorn's own ``bind_socket`` (used with ``--workers``, ``--reload`` and
+``--fd``) creates it with protocol 0, so without help the accepted connections keep Nagle's
+algorithm: an answer written as headers then body waits for the client's delayed ACK (~40 ms on
+Linux) on every kept-alive request. :class:`NoDelayHTTPProtocol` sets the option on each connection
+as it is made, whoever bound the socket; every way ``patientoverblik`` starts the gateway uses it,
+and an operator running uvicorn directly passes ``--http gateway.serving:NoDelayHTTPProtocol``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+APP_FACTORY = "gateway.app:create_app"
+"""The composition root as an import string, for uvicorn's worker processes."""
+
+
+def set_nodelay(sock: socket.socket | None) -> None:
+    """Turn Nagle's algorithm off on a TCP socket (no-op for Unix sockets or a missing socket)."""
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class NoDelayHTTPProtocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, setting ``TCP_NODELAY`` on the connection before anything is sent."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        set_nodelay(transport.get_extra_info("socket"))
+        super().connection_made(transport)
+
+
+def uvicorn_options(host: str, port: int, workers: int = 1) -> dict[str, Any]:
+    """The options every way of starting the gateway gives uvicorn (besides the app)."""
+    return {
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "factory": workers > 1,
+        "http": NoDelayHTTPProtocol,
+        "log_level": "info",
+    }
+
+
+def serve(app: Any, host: str, port: int, workers: int = 1) -> None:
+    """Run uvicorn in the foreground: ``app`` is the ASGI app, or :data:`APP_FACTORY` with ``workers > 1``.
+
+    With several workers each process builds its own app from the environment (``Settings()``).
+    """
+    uvicorn.run(app if workers == 1 else APP_FACTORY, **uvicorn_options(host, port, workers))
