@@ -22,7 +22,7 @@ from auth.errors import (
 )
 from auth.security_events import SecurityEventKind
 from sources.audit import AccessorKind, OverrideGround
-from sources.categories import DataCategory
+from sources.categories import WRITE_CATEGORIES, DataCategory
 from sources.clinical import NO_FILTER, ItemFilter
 
 
@@ -106,6 +106,9 @@ class PatientAccess:
     categories: dict[DataCategory, Decision]
     requested: frozenset[DataCategory]
     returned: set[DataCategory] = field(default_factory=set)
+    attempted: set[DataCategory] = field(default_factory=set)
+    """Write categories whose upstream write was started and is not known to have failed: a write
+    attempted and not in ``returned`` is unconfirmed (the source may have made the change)."""
     accessor: AccessorKind | None = None
     """How the caller relates to this patient (themselves, a representative, a professional …);
     ``None`` only for a caller without a token, who leaves no access record."""
@@ -117,6 +120,9 @@ class PatientAccess:
     """The number the caller asked for, when it was a changed number followed to ``cpr``."""
     sees_protected: bool = False
     """The caller may see this patient's protected name and address."""
+    recorded: bool = True
+    """Whether the attempt is a line in the patient's log; ``False`` for a refused override, which
+    leaves only a security event (ADR 0007)."""
 
     def decision(self, category: DataCategory) -> Decision:
         if not self.patient.allowed:
@@ -131,6 +137,16 @@ class PatientAccess:
     @property
     def withheld(self) -> frozenset[DataCategory]:
         return frozenset(c for c in self.requested if self.decision(c).withheld)
+
+    @property
+    def may_write(self) -> bool:
+        """Whether the request may change this patient's data (a write category asked for and allowed)."""
+        return any(self.decision(c).allowed for c in self.requested & WRITE_CATEGORIES)
+
+    @property
+    def unconfirmed(self) -> frozenset[DataCategory]:
+        """Writes started whose outcome is not known: the source may or may not have made them."""
+        return frozenset(self.attempted - self.returned)
 
 
 @dataclass
@@ -192,7 +208,17 @@ class AccessPlan:
         )
 
     def mark_returned(self, cpr: str, category: DataCategory) -> None:
-        """Note that data of ``category`` was returned for ``cpr``."""
+        """Note that data of ``category`` was returned for ``cpr`` (for a write: the change was made)."""
         access = self.patients.get(self.current(cpr))
         if access is not None:
             access.returned.add(category)
+
+    def mark_attempted(self, cpr: str, category: DataCategory, *, attempted: bool = True) -> None:
+        """Note that a write of ``category`` for ``cpr`` goes upstream now (``attempted=False``: the
+        source refused it, so nothing was changed)."""
+        access = self.patients.get(self.current(cpr))
+        if access is not None:
+            if attempted:
+                access.attempted.add(category)
+            else:
+                access.attempted.discard(category)

@@ -77,7 +77,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
     def __init__(self, *args: Any, ide_html: str = "", limits: Limits | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._ide_html = ide_html
-        self.request_adapter_class = bounded_body((limits or Limits()).max_request_bytes)
+        self.request_adapter_class = bounded_body(limits or Limits())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

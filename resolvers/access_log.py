@@ -201,15 +201,16 @@ async def read_access_log(
     if not 1 <= first <= MAX_PAGE:
         raise InvalidArgument("first", f"first must be between 1 and {MAX_PAGE}")
     before = decode_cursor(after, CURSOR_TAG) if after is not None else None
-    records = await log.for_patient(cpr, since=window.since, until=window.until, limit=first + 1, before=before)
-    page = records[:first]
-    end = encode_cursor(page[-1].at, page[-1].id, CURSOR_TAG) if page else None
+    page = await log.log_page(cpr, since=window.since, until=window.until, limit=first, before=before)
+    # The cursor and "more" come from the rows the store read, readable or not, so paging is exact
+    # even where a stored row outside the vocabulary is left out (the page then shows fewer entries).
+    end = encode_cursor(page.end[0], page.end[1], CURSOR_TAG) if page.end is not None else None
     return AccessLog(
         cpr=cpr,
         start=window.start,
         end=window.end,
-        entries=[AccessLogEntry.from_record(r) for r in page],
-        page_info=PageInfo(has_next_page=len(records) > first, end_cursor=end),
+        entries=[AccessLogEntry.from_record(r) for r in page.records],
+        page_info=PageInfo(has_next_page=page.more, end_cursor=end),
     )
 
 

@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 import strawberry
 
-from resolvers.context import Info, load, require, returned
+from resolvers.context import Info, load, require, write_through
 from resolvers.errors import InvalidArgument, check_date
 from resolvers.plans import Period
 from resolvers.protection import ProtectedDetail, protected_field
@@ -210,9 +210,8 @@ async def create_block(info: Info, cpr: str, block: BlockInput) -> Block:
     require(info, cpr, DataCategory.BLOCKS_EDIT)
     on = today()
     record = block.to_record(cpr, on)
-    stored = await info.context.writers.create_block(record)
+    stored = await write_through(info, cpr, DataCategory.BLOCKS_EDIT, info.context.writers.create_block(record))
     info.context.loaders.blocks.clear(cpr)
-    returned(info, cpr, DataCategory.BLOCKS_EDIT)
     return Block.from_record(stored, on)
 
 
@@ -231,10 +230,9 @@ async def revoke_block(info: Info, cpr: str, block_id: str) -> Block:
         raise InvalidArgument("id", "the patient has no block with this id")
     info.context.loaders.blocks.clear(cpr)
     try:
-        await info.context.writers.revoke_block(cpr, block_id)
+        await write_through(info, cpr, DataCategory.BLOCKS_EDIT, info.context.writers.revoke_block(cpr, block_id))
     except SourceRejected as exc:
         if isinstance(exc, SourceVersionConflict):
             raise
         raise InvalidArgument("id", "the block no longer exists; it may have been revoked meanwhile") from exc
-    returned(info, cpr, DataCategory.BLOCKS_EDIT)
     return Block.from_record(block, today())

@@ -5,16 +5,17 @@ Resolvers read the access plan; they never decide access and never import ``auth
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeVar
 
 from graphql import GraphQLError
 from strawberry.types import Info as StrawberryInfo
 
-from sources.audit import AccessCursor, AccessRecord, ActorKind
+from sources.audit import AccessCursor, AccessLogPage, ActorKind
 from sources.categories import DataCategory
 from sources.clinical import ItemFilter
-from sources.errors import SourceError
+from sources.errors import SourceCircuitOpen, SourceError, SourceRejected
 from sources.models import BlockRecord, MasterCardRecord
 
 if TYPE_CHECKING:
@@ -55,7 +56,10 @@ class AccessReader(Protocol):
         """Raise the coded error unless the caller may see ``category`` of ``cpr``."""
 
     def mark_returned(self, cpr: str, category: DataCategory) -> None:
-        """Note that ``category`` of ``cpr`` went out in the response."""
+        """Note that ``category`` of ``cpr`` went out in the response (for a write: the change was made)."""
+
+    def mark_attempted(self, cpr: str, category: DataCategory, *, attempted: bool = True) -> None:
+        """Note that a write of ``category`` goes upstream now (``attempted=False``: the source refused it)."""
 
     def redact_protected(self, cpr: str) -> bool:
         """Whether protected names and addresses must be replaced by placeholders for this caller."""
@@ -99,7 +103,7 @@ class ActorView(Protocol):
 class AccessLogReader(Protocol):
     """The access-record store, read side (the patient's Min Log)."""
 
-    async def for_patient(
+    async def log_page(
         self,
         cpr: str,
         *,
@@ -107,8 +111,9 @@ class AccessLogReader(Protocol):
         until: datetime | None = None,
         limit: int = 50,
         before: AccessCursor | None = None,
-    ) -> list[AccessRecord]:
-        """Records about ``cpr``, newest first, with ``since <= at < until``, strictly older than ``before``."""
+    ) -> AccessLogPage:
+        """Up to ``limit`` rows about ``cpr``, newest first, with ``since <= at < until``, strictly
+        older than ``before``: their readable records, the position of the last row, and whether more follow."""
 
 
 class Writers(Protocol):
@@ -172,6 +177,26 @@ def report(info: Info, errors: list[SourceError]) -> None:
 def returned(info: Info, cpr: str, category: DataCategory) -> None:
     """Record that ``category`` of ``cpr`` is in the response."""
     plan_of(info).mark_returned(cpr, category)
+
+
+async def write_through(info: Info, cpr: str, category: DataCategory, write: Awaitable[T]) -> T:
+    """Make one upstream write of ``category`` for ``cpr`` and note how it ended, for the access record.
+
+    The write is noted as attempted before it goes out and as made (returned) when the source confirms
+    it. A refusal by the source (:class:`SourceRejected`: validation or version), or a write its
+    breaker never sent (:class:`SourceCircuitOpen`), made no change; any other failure (a timeout, a
+    5xx, a lost connection) leaves the write *unconfirmed*: the source may have made the change, and
+    the record says so rather than "nothing changed" (ADR 0007).
+    """
+    plan = plan_of(info)
+    plan.mark_attempted(cpr, category)
+    try:
+        result = await write
+    except (SourceRejected, SourceCircuitOpen):
+        plan.mark_attempted(cpr, category, attempted=False)
+        raise
+    plan.mark_returned(cpr, category)
+    return result
 
 
 async def load(info: Info, cpr: str, category: DataCategory, loader: KeyLoader[V]) -> V | None:

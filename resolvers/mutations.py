@@ -23,7 +23,7 @@ import strawberry
 
 from resolvers import blocks
 from resolvers.blocks import Block, BlockInput, today
-from resolvers.context import Info, require, returned
+from resolvers.context import Info, require, write_through
 from resolvers.directives import PatientScope, reveals
 from resolvers.errors import InvalidArgument, check_date
 from resolvers.master_card import MasterCard
@@ -242,12 +242,12 @@ async def change_master_card(info: Info, cpr: str, version: str, changes: Master
         raise InvalidArgument("cpr", "the patient has no Fælles Stamkort to change")
     if current.version != version:
         raise StaleVersion(current.version)
+    write = info.context.writers.update_master_card(dataclasses.replace(current, **updates), version)
     try:
-        stored = await info.context.writers.update_master_card(dataclasses.replace(current, **updates), version)
+        stored = await write_through(info, cpr, DataCategory.MASTER_CARD_EDIT, write)
     except SourceVersionConflict as exc:
         raise StaleVersion(await _reread_version(info, cpr), exc.source) from exc
     loader.clear(cpr).prime(cpr, stored)
-    returned(info, cpr, DataCategory.MASTER_CARD_EDIT)
     return MasterCard(cpr=cpr, record=stored)
 
 

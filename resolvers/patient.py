@@ -152,7 +152,15 @@ class Patient:
         end: Annotated[
             date | None, strawberry.argument(name="to", description="Last date, inclusive (default: today).")
         ] = None,
-        first: Annotated[int, strawberry.argument(description="Entries per page, 1 to 100.")] = 20,
+        first: Annotated[
+            int,
+            strawberry.argument(
+                description=(
+                    "Entries per page, 1 to 100, at most: a page may hold fewer while more follow (a stored entry "
+                    "this version cannot read keeps its place unseen)."
+                )
+            ),
+        ] = 20,
         after: Annotated[str | None, strawberry.argument(description="The previous page's `endCursor`.")] = None,
     ) -> AccessLog | None:
         require(info, self.cpr, DataCategory.ACCESS_LOG)

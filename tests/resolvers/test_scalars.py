@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from resolvers.errors import EARLIEST_DATE, LATEST_DATE
 from resolvers.scalars import DATE_SCALAR, DATE_TIME_SCALAR
 
 RFC3339_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -24,9 +25,15 @@ def parse_date_time(value: object) -> object:
     return DATE_TIME_SCALAR.parse_value(value)
 
 
-@given(st.dates())
+@given(st.dates(EARLIEST_DATE, LATEST_DATE))
 def test_every_full_date_reads_as_itself(day: date) -> None:
     assert parse_date(day.isoformat()) == day
+
+
+@given(st.dates(max_value=EARLIEST_DATE - timedelta(days=1)) | st.dates(min_value=LATEST_DATE + timedelta(days=1)))
+def test_a_date_outside_1900_to_2199_is_refused(day: date) -> None:
+    with pytest.raises(ValueError, match="1900-01-01 to 2199-12-31"):
+        parse_date(day.isoformat())
 
 
 @pytest.mark.parametrize(
