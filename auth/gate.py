@@ -8,7 +8,8 @@ of attorney, one batched call each), decides with :mod:`auth.policy` and puts th
 :class:`~auth.plan.AccessPlan` and the operation it was decided for on the request context. After
 execution, and before the response leaves, it writes one access record per patient
 (:mod:`auth.records`) and the request's security events (anonymous or refused attempts, ADR 0007);
-if that write fails, the request fails closed with no data.
+if that write fails, the request fails closed with no data. The decision is one span and its verdicts
+and the write's duration are metrics (:mod:`auth.telemetry`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from auth.plan import AccessPlan, Denial, Override, PatientAccess, deny
 from auth.policy import DecisionFacts, PolicyOptions, accessor_of, decide, may_override
 from auth.records import write_records
 from auth.security_events import SecurityEventKind
+from auth.telemetry import decision_span, describe_plan, observe_plan, timed_access_log_write
 from sources.categories import DataCategory
 from sources.models import PersonRecord
 from sources.payloads import COPENHAGEN
@@ -73,13 +75,17 @@ class ConsentGate(SchemaExtension):
             if isinstance(prepared, PreparedOperation):  # otherwise execution refuses the request, as we do
                 registration = _registration(context.actor, context.access.clients)
                 reader = OperationReader(schema, prepared, registration.allows if registration else None)
-                plan = await build_plan(context, reader.read(), today(), registration)
+                with decision_span(context.actor) as span:
+                    plan = await build_plan(context, reader.read(), today(), registration)
+                    describe_plan(span, plan)
                 context.prepared_operation = prepared
         context.access_plan = plan
+        observe_plan(plan)
         yield
-        await write_records(
-            plan, context.access.access_log, context.request_id, execution.query or "", execution.operation_name
-        )
+        with timed_access_log_write():
+            await write_records(
+                plan, context.access.access_log, context.request_id, execution.query or "", execution.operation_name
+            )
 
 
 def today() -> date:
