@@ -34,6 +34,7 @@ __all__ = [
     "SecurityEvent",
     "SqliteAccessLog",
     "UnreadableRecord",
+    "check_access_log_url",
     "open_access_log",
 ]
 
@@ -101,15 +102,23 @@ def open_access_log(url: str) -> AccessLog:
 
     ``sqlite:///relative/path.db`` and ``sqlite:////absolute/path.db`` open an embedded SQLite file
     (created, or migrated from an older schema, as needed); ``postgresql://…`` and ``postgres://…``
-    use PostgreSQL through a connection pool that opens on first use.
+    use PostgreSQL through a connection pool that opens on first use. Raises ``ValueError`` as
+    :func:`check_access_log_url` does.
     """
+    if urlsplit(check_access_log_url(url)).scheme.lower() == "sqlite":
+        return SqliteAccessLog(Path(url.removeprefix("sqlite:///")))
+    return PostgresAccessLog(url)
+
+
+def check_access_log_url(url: str) -> str:
+    """``url`` when it names an access log :func:`open_access_log` can open; ``ValueError`` (no password) otherwise."""
     scheme = urlsplit(url).scheme.lower()
     if scheme == "sqlite":
         if not url.startswith("sqlite:///") or url == "sqlite:///":
             raise ValueError("a SQLite access log URL needs a path: sqlite:///relative.db or sqlite:////absolute.db")
-        return SqliteAccessLog(Path(url.removeprefix("sqlite:///")))
+        return url
     if scheme in {"postgresql", "postgres"}:
-        return PostgresAccessLog(url)
+        return url
     # Only the scheme is named: the rest of the URL may hold a password.
     raise ValueError(
         f"unsupported access log URL scheme {scheme!r}: expected sqlite:///path.db or postgresql://host/database"

@@ -17,6 +17,7 @@ import typer
 
 from auth.access_log import AccessLog, open_access_log
 from auth.export import ExportFailed, ExportReport, export_pending
+from gateway.config import settings_or_exit
 from gateway.settings import Settings
 from sources.errors import SourceError
 
@@ -39,7 +40,7 @@ def export_access_log(
     database_url: str | None = typer.Option(None, help=DATABASE_URL_HELP),
 ) -> None:
     """Send every pending access record to the national Min Log sink now; set aside what it can never take."""
-    settings = Settings()
+    settings = settings_or_exit()
     if settings.minlog is None:
         typer.echo("No Min Log sink is configured (PATIENTOVERBLIK_MINLOG).", err=True)
         raise typer.Exit(2)
@@ -121,7 +122,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
 
 def _run(database_url: str | None, use: Callable[[AccessLog], Awaitable[T]], settings: Settings | None = None) -> T:
     """Open the store, run ``use`` on it, close it; a store that cannot be used is one line and exit 1."""
-    url = database_url or (settings or Settings()).database_url
+    url = database_url or (settings or settings_or_exit()).database_url
     try:
         store = open_access_log(url)
     except ValueError as exc:

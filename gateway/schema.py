@@ -25,6 +25,7 @@ from auth.fields import FieldGuard
 from auth.gate import ConsentGate
 from gateway.errors import translate
 from gateway.limits import DocumentLimits, Limits, operation_limits_rule
+from gateway.telemetry import OperationTelemetry
 from resolvers.mutations import Mutation
 from resolvers.query import Query
 from resolvers.scalars import SCALAR_MAP
@@ -130,6 +131,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         extensions=[
+            OperationTelemetry,
             partial(DocumentLimits, limits=limits, rules=rules),
             partial(ValidationCache, maxsize=_VALIDATED_DOCUMENTS),
             ConsentGate,
