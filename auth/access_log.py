@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from auth.access_log_postgres import PostgresAccessLog
 from auth.access_log_rows import DeadLetter, ExportStatus, PendingRecord, UnreadableRecord
 from auth.access_log_sqlite import SqliteAccessLog
+from auth.operator_events import OperatorEvent
 from auth.security_events import SecurityEvent
 from sources.audit import AccessCursor, AccessRecord
 
@@ -29,6 +30,7 @@ __all__ = [
     "AccessRecord",
     "DeadLetter",
     "ExportStatus",
+    "OperatorEvent",
     "PendingRecord",
     "PostgresAccessLog",
     "SecurityEvent",
@@ -92,6 +94,12 @@ class AccessLog(Protocol):
 
     async def security_events(self, limit: int = 100) -> list[SecurityEvent]:
         """Up to ``limit`` security events, newest first."""
+
+    async def record_operator_event(self, event: OperatorEvent) -> None:
+        """Store one operator event: who ran an access-log command, when, how many (:mod:`auth.operator_events`)."""
+
+    async def operator_events(self, limit: int = 100) -> list[OperatorEvent]:
+        """Up to ``limit`` operator events, newest first."""
 
     async def aclose(self) -> None:
         """Release the store (connections, pool)."""
