@@ -94,16 +94,17 @@ BREAKER_OPENED = Counter(
     ["source"],
 )
 
-_WORD = re.compile(r"^[A-Za-z_$][A-Za-z_$-]{0,63}$")
-"""A path segment kept in a route: letters (a FHIR type, ``_history``, ``$everything``), no digits."""
+_WORD = re.compile(r"^[A-Za-z_$.][A-Za-z_$.-]{0,63}$")
+"""A path segment kept in a route: letters, ``_``, ``$``, ``.``, ``-`` (a FHIR type, ``_history``,
+``$everything``, ``.well-known``, ``jwks.json``), no digits."""
 MAX_ROUTE_CHARS = 128
 
 
 def route_of(path: str) -> str:
     """The route of a request path, safe to record: ``/fhir/Patient/1403723705?x=y`` → ``/fhir/Patient/{id}``.
 
-    The query string and fragment go; a segment holding anything but letters, ``_``, ``$`` or ``-``
-    becomes ``{id}``, and so does the segment after a FHIR resource type (a segment starting with a
+    The query string and fragment go; a segment holding anything but letters, ``_``, ``$``, ``.`` or
+    ``-`` becomes ``{id}``, and so does the segment after a FHIR resource type (a segment starting with a
     capital letter), whatever it holds. An absolute URL (a next link) keeps only its path. At most
     :data:`MAX_ROUTE_CHARS` characters.
     """
