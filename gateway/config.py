@@ -35,6 +35,8 @@ from pydantic_settings import SettingsError
 from gateway.settings import Settings
 
 PREFIX = "PATIENTOVERBLIK_"
+TEST_SUITE_PREFIXES = ("PATIENTOVERBLIK_TEST_", "PATIENTOVERBLIK_FUZZ_")
+"""Variables the test suite reads (its PostgreSQL URL, the fuzzer's budget): not settings, never refused."""
 NESTED = "__"
 MASK = "***"
 _SETTINGS_ERROR_FIELD = re.compile(r'field "(\w+)"')
@@ -86,7 +88,9 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     problems = []
     for name in sorted(environ):
         upper = name.upper()
-        if not upper.startswith(PREFIX) or _is_setting(upper.removeprefix(PREFIX).lower().split(NESTED), Settings):
+        if not upper.startswith(PREFIX) or upper.startswith(TEST_SUITE_PREFIXES):
+            continue
+        if _is_setting(upper.removeprefix(PREFIX).lower().split(NESTED), Settings):
             continue
         close = difflib.get_close_matches(upper, known, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""

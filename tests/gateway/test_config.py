@@ -111,6 +111,12 @@ def test_an_unusable_setting_is_one_line_naming_its_variable(
     assert SECRET not in result.output
 
 
+def test_the_test_suites_own_variables_are_no_problem() -> None:
+    environ = {"PATIENTOVERBLIK_TEST_POSTGRES_URL": "postgresql://x/test", "PATIENTOVERBLIK_FUZZ_SEED": "3"}
+
+    assert unknown_variables(environ) == []
+
+
 def test_a_certificate_that_does_not_load_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / "cert.pem").write_text("not a certificate")
     monkeypatch.setenv("PATIENTOVERBLIK_CPR__BASE_URL", "https://cpr.example")
