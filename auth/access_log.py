@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from auth.access_log_postgres import PostgresAccessLog
 from auth.access_log_rows import DeadLetter, ExportStatus, PendingRecord, UnreadableRecord
 from auth.access_log_sqlite import SqliteAccessLog
+from auth.operator_events import OperatorEvent
 from auth.security_events import ListedSecurityEvent, SecurityEvent, UnreadableSecurityEvent
 from sources.audit import AccessCursor, AccessLogPage, AccessRecord
 
@@ -33,12 +34,14 @@ __all__ = [
     "DeadLetter",
     "ExportStatus",
     "ListedSecurityEvent",
+    "OperatorEvent",
     "PendingRecord",
     "PostgresAccessLog",
     "SecurityEvent",
     "SqliteAccessLog",
     "UnreadableRecord",
     "UnreadableSecurityEvent",
+    "check_access_log_url",
     "open_access_log",
 ]
 
@@ -124,6 +127,12 @@ class AccessLog(Protocol):
     async def security_events(self, limit: int = 100) -> list[ListedSecurityEvent]:
         """Up to ``limit`` security events, newest first; a row this version cannot read is listed as such."""
 
+    async def record_operator_event(self, event: OperatorEvent) -> None:
+        """Store one operator event: who ran an access-log command, when, how many (:mod:`auth.operator_events`)."""
+
+    async def operator_events(self, limit: int = 100) -> list[OperatorEvent]:
+        """Up to ``limit`` operator events, newest first."""
+
     async def aclose(self) -> None:
         """Release the store (connections, pool)."""
 
@@ -133,15 +142,23 @@ def open_access_log(url: str) -> AccessLog:
 
     ``sqlite:///relative/path.db`` and ``sqlite:////absolute/path.db`` open an embedded SQLite file
     (created, or migrated from an older schema, as needed); ``postgresql://…`` and ``postgres://…``
-    use PostgreSQL through a connection pool that opens on first use.
+    use PostgreSQL through a connection pool that opens on first use. Raises ``ValueError`` as
+    :func:`check_access_log_url` does.
     """
+    if urlsplit(check_access_log_url(url)).scheme.lower() == "sqlite":
+        return SqliteAccessLog(Path(url.removeprefix("sqlite:///")))
+    return PostgresAccessLog(url)
+
+
+def check_access_log_url(url: str) -> str:
+    """``url`` when it names an access log :func:`open_access_log` can open; ``ValueError`` (no password) otherwise."""
     scheme = urlsplit(url).scheme.lower()
     if scheme == "sqlite":
         if not url.startswith("sqlite:///") or url == "sqlite:///":
             raise ValueError("a SQLite access log URL needs a path: sqlite:///relative.db or sqlite:////absolute.db")
-        return SqliteAccessLog(Path(url.removeprefix("sqlite:///")))
+        return url
     if scheme in {"postgresql", "postgres"}:
-        return PostgresAccessLog(url)
+        return url
     # Only the scheme is named: the rest of the URL may hold a password.
     raise ValueError(
         f"unsupported access log URL scheme {scheme!r}: expected sqlite:///path.db or postgresql://host/database"

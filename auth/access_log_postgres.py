@@ -57,6 +57,14 @@ from auth.access_log_rows import (
     pending,
     to_values,
 )
+from auth.operator_events import POSTGRES_TABLE as POSTGRES_OPERATOR_TABLE
+from auth.operator_events import (
+    OperatorEvent,
+    operator_event_from_row,
+    operator_event_values,
+    operator_insert_statement,
+    operator_select_statement,
+)
 from auth.security_events import (
     SECURITY_EVENT_COLUMNS,
     ListedSecurityEvent,
@@ -325,6 +333,24 @@ class PostgresAccessLog(RecordsOfPages):
         select = f"SELECT {columns} FROM security_event ORDER BY at DESC, id DESC LIMIT %s"  # noqa: S608
         rows = await self._fetch(select, [max(0, limit)])
         return [security_event_from_row(tuple(row), lenient_time(row[1], _utc)) for row in rows]
+
+    async def record_operator_event(self, event: OperatorEvent) -> None:
+        """Store one operator event (the table is made on first use, under an advisory lock)."""
+        values = operator_event_values(event)
+        _aware(event.at)
+        pool = await self._ready()
+        async with pool.connection() as conn, conn.transaction():
+            await conn.execute(POSTGRES_OPERATOR_TABLE)
+            await conn.execute(operator_insert_statement("%s"), values)
+
+    async def operator_events(self, limit: int = 100) -> list[OperatorEvent]:
+        """Up to ``limit`` operator events, newest first."""
+        ((present,),) = await self._fetch("SELECT to_regclass('operator_event') IS NOT NULL", [])
+        if not present:
+            return []
+        rows = await self._fetch(operator_select_statement("%s"), [max(0, limit)])
+        events = [operator_event_from_row(tuple(row), _utc(row[1])) for row in rows]
+        return [event for event in events if event is not None]
 
     async def aclose(self) -> None:
         """Close the pool; the store cannot be used afterwards."""

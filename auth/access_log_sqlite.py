@@ -61,6 +61,14 @@ from auth.access_log_rows import (
     pending,
     to_values,
 )
+from auth.operator_events import SQLITE_TABLE as SQLITE_OPERATOR_TABLE
+from auth.operator_events import (
+    OperatorEvent,
+    operator_event_from_row,
+    operator_event_values,
+    operator_insert_statement,
+    operator_select_statement,
+)
 from auth.security_events import (
     SECURITY_EVENT_COLUMNS,
     ListedSecurityEvent,
@@ -326,6 +334,25 @@ class SqliteAccessLog(RecordsOfPages):
         select = f"SELECT {', '.join(SECURITY_EVENT_COLUMNS)} FROM security_event ORDER BY at DESC, id DESC LIMIT ?"  # noqa: S608
         rows = await asyncio.to_thread(self._fetch, select, [max(0, limit)])
         return [security_event_from_row(row, lenient_time(row[1], _parse_stored)) for row in rows]
+
+    async def record_operator_event(self, event: OperatorEvent) -> None:
+        """Store one operator event (the table is made on first use)."""
+        values = (event.id, _time(event.at), *operator_event_values(event)[2:])
+        await asyncio.to_thread(self._record_operator_event, values)
+
+    def _record_operator_event(self, values: Sequence[object]) -> None:
+        with self._transaction() as db:
+            db.execute(SQLITE_OPERATOR_TABLE)
+            db.execute(operator_insert_statement("?"), values)
+
+    async def operator_events(self, limit: int = 100) -> list[OperatorEvent]:
+        """Up to ``limit`` operator events, newest first."""
+        with self._lock:
+            if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'operator_event'").fetchone():
+                return []
+        rows = await asyncio.to_thread(self._fetch, operator_select_statement("?"), [max(0, limit)])
+        events = [operator_event_from_row(tuple(row), _parse_stored(row[1])) for row in rows]
+        return [event for event in events if event is not None]
 
     async def aclose(self) -> None:
         """Close the database file."""

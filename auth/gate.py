@@ -9,7 +9,8 @@ of attorney, one batched call each), decides with :mod:`auth.policy` and puts th
 execution, and before the response leaves, it writes one access record per patient
 (:mod:`auth.records`) and the request's security events (anonymous or refused attempts, ADR 0007);
 if that write fails, the request fails closed with no data. A patient whose data the operation may
-change gets their record opened *before* execution; if that fails, nothing is executed.
+change gets their record opened *before* execution; if that fails, nothing is executed. The decision
+is one span and its verdicts and the write's duration are metrics (:mod:`auth.telemetry`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from auth.plan import AccessPlan, Denial, Override, PatientAccess, deny
 from auth.policy import DecisionFacts, PolicyOptions, accessor_of, decide, may_override
 from auth.records import open_write_records, start_records, write_records
 from auth.security_events import SecurityEventKind
+from auth.telemetry import decision_span, describe_plan, observe_plan, timed_access_log_write
 from sources.categories import DataCategory
 from sources.models import PersonRecord
 from sources.payloads import COPENHAGEN
@@ -74,14 +76,19 @@ class ConsentGate(SchemaExtension):
             if isinstance(prepared, PreparedOperation):  # otherwise execution refuses the request, as we do
                 registration = _registration(context.actor, context.access.clients)
                 reader = OperationReader(schema, prepared, registration.allows if registration else None)
-                plan = await build_plan(context, reader.read(), today(), registration)
+                with decision_span(context.actor) as span:
+                    plan = await build_plan(context, reader.read(), today(), registration)
+                    describe_plan(span, plan)
                 context.prepared_operation = prepared
         context.access_plan = plan
+        observe_plan(plan)
         request = start_records(context.request_id, execution.query or "", execution.operation_name)
         # Raises before execution when the record of a change cannot be written: nothing is changed.
-        await open_write_records(plan, context.access.access_log, request)
+        with timed_access_log_write():
+            await open_write_records(plan, context.access.access_log, request)
         yield
-        await write_records(plan, context.access.access_log, request)
+        with timed_access_log_write():
+            await write_records(plan, context.access.access_log, request)
 
 
 def today() -> date:

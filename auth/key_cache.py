@@ -35,6 +35,7 @@ from enum import StrEnum
 
 from auth.errors import AuthenticationFailed
 from auth.keys import UsableKeys
+from auth.telemetry import observe_key_set
 
 _log = logging.getLogger(__name__)
 
@@ -167,6 +168,7 @@ class KeyCache:
             return
         finally:
             self._running = None
+        observe_key_set(keys)
         if keys.skipped:
             reasons = ", ".join(f"{reason}: {count}" for reason, count in sorted(keys.skipped.items()))
             _log.warning("token issuer key set: %d keys used, skipped %s", len(keys.keys), reasons)

@@ -1,8 +1,11 @@
 """The composition root: ``create_app`` builds every concrete object of the gateway.
 
 ``uvicorn --factory gateway.app:create_app --http gateway.serving:NoDelayHTTPProtocol`` reads settings
-from the environment (the protocol sets ``TCP_NODELAY`` on accepted connections: ``gateway/serving.py``). Tests pass
-``settings`` and, to replace the network, ``transport`` (an httpx transport for every source).
+from the environment (the protocol sets ``TCP_NODELAY`` on accepted connections: ``gateway/serving.py``;
+:func:`gateway.config.load_settings` raises :class:`~gateway.config.ConfigError` naming the variable of an
+unusable setting). Tests pass ``settings`` and, to replace the network, ``transport`` (an httpx
+transport for every source). Every request passes :class:`~gateway.telemetry.RequestTelemetry` (its id,
+span and metrics); ``/metrics`` serves Prometheus metrics (:mod:`gateway.metrics`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
@@ -23,11 +27,15 @@ from auth.facts import FactSources
 from auth.gate import AccessServices
 from auth.policy import PolicyOptions
 from auth.tokens import TokenVerifier
+from gateway.config import load_settings
 from gateway.graphiql import DEFAULT_MOUNT_PATH, graphiql_assets_app, graphiql_html
 from gateway.http import BearerAuth, GraphQLApp
 from gateway.logging import quiet_transport_loggers
+from gateway.metrics import OperationNames, metrics_endpoint, web_page_operations
 from gateway.schema import build_schema
 from gateway.settings import Settings
+from gateway.telemetry import RequestTelemetry
+from gateway.tracing import install_tracing
 from gateway.web import web_routes
 from sources.registry import Sources, build_sources
 
@@ -48,8 +56,9 @@ def create_app(
     access_log: AccessLog | None = None,
 ) -> Starlette:
     """The gateway as an ASGI app."""
-    settings = settings or Settings()
+    settings = settings or load_settings()
     quiet_transport_loggers()
+    tracing = install_tracing(settings.tracing)
     limits = settings.limits()
     graphql = GraphQLApp(
         build_schema(limits),
@@ -93,16 +102,22 @@ def create_app(
             await sources.aclose()
             if access_log is None:
                 await store.aclose()
+            if tracing is not None:
+                tracing.force_flush()
 
     routes: list[BaseRoute] = [
         Route("/graphql", BearerAuth(graphql), methods=["GET", "POST"]),
         Route("/healthz", _health),
     ]
+    if settings.metrics.enabled:
+        routes.append(Route("/metrics", metrics_endpoint(settings.metrics.allow)))
     if settings.graphiql:
         routes.append(Mount(DEFAULT_MOUNT_PATH, graphiql_assets_app()))
     if settings.web_page:
         routes += web_routes(settings.web_demo_issuer_url)
-    return Starlette(routes=routes, lifespan=lifespan)
+    names = OperationNames(web_page_operations() | set(settings.metrics.operations))
+    telemetry = Middleware(RequestTelemetry, routes=routes, names=names)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[telemetry])
 
 
 async def _health(request: Request) -> JSONResponse:

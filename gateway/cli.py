@@ -18,6 +18,7 @@ import typer
 
 from gateway import serving
 from gateway.cli_access_log import COMMANDS as ACCESS_LOG_COMMANDS
+from gateway.config import effective_settings, settings_or_exit
 from gateway.schema import schema_sdl
 from gateway.settings import SANDBOX_PORTS, Settings, sandbox_url
 
@@ -33,7 +34,7 @@ def serve(
     workers: int = typer.Option(1, min=1, help="Worker processes sharing the port (each reads the environment)."),
 ) -> None:
     """Run the gateway only, configured by PATIENTOVERBLIK_* environment variables."""
-    settings = Settings()
+    settings = settings_or_exit()
     _serve_gateway(settings, host or settings.host, port or settings.port, workers)
 
 
@@ -67,11 +68,12 @@ def demo(
 
     The demo turns the web page on at `/`, signing in through the sandbox's token issuer (ADR 0015).
     """
+    settings = settings_or_exit(web_page=True, web_demo_issuer_url=sandbox_url("issuer"))
     child = subprocess.Popen(_sandbox_args(seed, patients, 0.0, 0.0, SANDBOX_PORTS["issuer"]))  # noqa: S603
     try:
         personas = _wait_for_sandbox(child)
         _print_welcome(port, personas)
-        _serve_gateway(Settings(web_page=True, web_demo_issuer_url=sandbox_url("issuer")), "127.0.0.1", port)
+        _serve_gateway(settings, "127.0.0.1", port)
     finally:
         child.send_signal(signal.SIGINT)
         try:
@@ -113,6 +115,14 @@ def token(
         raise typer.Exit(2)
     typer.echo(f"# {as_} token, valid {expires_in} s; send it as 'Authorization: Bearer <token>'", err=True)
     typer.echo(response.json()["access_token"])
+
+
+@app.command("check-config")
+def check_config() -> None:
+    """Check the PATIENTOVERBLIK_* settings and print them all, secrets masked; exit 2 if one is unusable."""
+    for line in effective_settings(settings_or_exit()):
+        typer.echo(line)
+    typer.echo("configuration OK", err=True)
 
 
 @app.command("export-schema")
@@ -188,7 +198,7 @@ def _serve_gateway(settings: Settings, host: str, port: int, workers: int = 1) -
     os.makedirs("var", exist_ok=True)
     from gateway.app import create_app
 
-    serving.serve(create_app(settings) if workers == 1 else None, host, port, workers)
+    serving.serve(create_app(settings) if workers == 1 else None, host, port, workers, settings.log)
 
 
 def main() -> None:

@@ -1,9 +1,10 @@
-"""The operator's access-log commands: purge, export to Min Log, dead letters and security events.
+"""The operator's access-log commands: purge, export to Min Log, dead letters, security and operator events.
 
 Registered on the ``patientoverblik`` command by :mod:`gateway.cli`. Output never holds CPR numbers,
 names or upstream text: dead letters are listed by record id, time and reason; security events by
 id, time, kind, the caller's non-personal identity and how many patients they named. A failure is one
-line on stderr and an exit code, never a traceback.
+line on stderr and an exit code, never a traceback. Purging, exporting and retrying leave an operator
+event each (who, when, how many: :mod:`auth.operator_events`), listed by ``operator-events``.
 """
 
 from __future__ import annotations
@@ -17,21 +18,36 @@ import typer
 
 from auth.access_log import AccessLog, UnreadableSecurityEvent, open_access_log
 from auth.export import ExportFailed, ExportReport, export_pending
+from auth.operator_events import OPERATOR_NAME, OperatorCommand, operator_event
+from gateway.config import settings_or_exit
 from gateway.settings import Settings
 from sources.errors import SourceError
 
 T = TypeVar("T")
 
 DATABASE_URL_HELP = "The access log (default PATIENTOVERBLIK_DATABASE_URL)."
+OPERATOR_HELP = "Who runs the command, for the operator record (default: the OS user)."
 
 
 def purge_access_log(
     older_than_days: int = typer.Option(730, min=1, help="Delete entries older than this many days (by law: 730)."),
     database_url: str | None = typer.Option(None, help=DATABASE_URL_HELP),
+    operator: str | None = typer.Option(None, help=OPERATOR_HELP),
 ) -> None:
-    """Delete Min Log entries (and security events) past their retention: two years by default (domain.md §1.8)."""
+    """Delete Min Log entries (and security events) past their retention: two years by default (domain.md §1.8).
+
+    Leaves an operator record: who, when, how many (``patientoverblik operator-events``).
+    """
+    who = _operator(operator)
     cut = datetime.now(UTC) - timedelta(days=older_than_days)
-    deleted = _run(database_url, lambda store: store.purge(cut))
+
+    async def purge(store: AccessLog) -> int:
+        deleted = await store.purge(cut)
+        detail = f"older than {cut:%Y-%m-%dT%H:%MZ}"
+        await store.record_operator_event(operator_event(OperatorCommand.PURGE, who, deleted, detail))
+        return deleted
+
+    deleted = _run(database_url, purge)
     typer.echo(
         f"deleted {counted(deleted, 'access-log entry', 'access-log entries')} older than {cut:%Y-%m-%d %H:%M} UTC"
     )
@@ -39,13 +55,25 @@ def purge_access_log(
 
 def export_access_log(
     database_url: str | None = typer.Option(None, help=DATABASE_URL_HELP),
+    operator: str | None = typer.Option(None, help=OPERATOR_HELP),
 ) -> None:
-    """Send every pending access record to the national Min Log sink now; set aside what it can never take."""
-    settings = Settings()
+    """Send every pending access record to the national Min Log sink now; set aside what it can never take.
+
+    Leaves an operator record: who, when, how many were sent and set aside.
+    """
+    who = _operator(operator)
+    settings = settings_or_exit()
     if settings.minlog is None:
         typer.echo("No Min Log sink is configured (PATIENTOVERBLIK_MINLOG).", err=True)
         raise typer.Exit(2)
-    report, failure = _run(database_url, lambda store: _export(store, settings), settings)
+
+    async def export(store: AccessLog) -> tuple[ExportReport, str | None]:
+        report, failure = await _export(store, settings)
+        detail = f"set aside {report.set_aside}" + (f"; stopped: Min Log did not answer ({failure})" if failure else "")
+        await store.record_operator_event(operator_event(OperatorCommand.EXPORT, who, report.sent, detail))
+        return report, failure
+
+    report, failure = _run(database_url, export, settings)
     typer.echo(
         f"exported {counted(report.sent, 'access-log entry', 'access-log entries')} to Min Log; "
         f"set aside {report.set_aside}"
@@ -93,13 +121,25 @@ def retry_dead_letters(
     ),
     all_: bool = typer.Option(False, "--all", help="Every dead letter."),
     database_url: str | None = typer.Option(None, help=DATABASE_URL_HELP),
+    operator: str | None = typer.Option(None, help=OPERATOR_HELP),
 ) -> None:
-    """Put dead letters back in the export queue, all of them or by id; the next export sends them."""
+    """Put dead letters back in the export queue, all of them or by id; the next export sends them.
+
+    Leaves an operator record: who, when, how many went back.
+    """
     if all_ == bool(record_id):
         typer.echo("Give either --all or one or more --id.", err=True)
         raise typer.Exit(2)
+    who = _operator(operator)
     ids = None if all_ else record_id
-    retried = _run(database_url, lambda store: store.retry_dead_letters(ids))
+
+    async def retry(store: AccessLog) -> int:
+        retried = await store.retry_dead_letters(ids)
+        detail = "all" if ids is None else f"{len(ids)} ids asked for"
+        await store.record_operator_event(operator_event(OperatorCommand.RETRY_DEAD_LETTERS, who, retried, detail))
+        return retried
+
+    retried = _run(database_url, retry)
     typer.echo(f"{counted(retried, 'dead letter')} back in the export queue")
 
 
@@ -133,19 +173,41 @@ def _when(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%dT%H:%M:%SZ}" if moment is not None else "(unreadable time)"
 
 
+def operator_events(
+    limit: int = typer.Option(100, min=1, help="At most this many, newest first."),
+    database_url: str | None = typer.Option(None, help=DATABASE_URL_HELP),
+) -> None:
+    """List operator records: who purged, exported or retried, when, on which host, how many records."""
+    events = _run(database_url, lambda store: store.operator_events(limit))
+    for event in events:
+        typer.echo(
+            f"{event.id}  {_when(event.at)}  {event.command.value}  {event.operator} "
+            f"({event.os_user}@{event.host})  {event.count}  {event.detail}"
+        )
+    typer.echo(counted(len(events), "operator event"))
+
+
+def _operator(value: str | None) -> str | None:
+    """``--operator`` as given, when it is a user name or an e-mail address (:data:`OPERATOR_NAME`)."""
+    if value is not None and not OPERATOR_NAME.fullmatch(value):
+        raise typer.BadParameter("a user name or e-mail address of at most 64 characters", param_hint="--operator")
+    return value
+
+
 COMMANDS: dict[str, Callable[..., None]] = {
     "purge-access-log": purge_access_log,
     "export-access-log": export_access_log,
     "dead-letters": dead_letters,
     "retry-dead-letters": retry_dead_letters,
     "security-events": security_events,
+    "operator-events": operator_events,
 }
 """The commands :mod:`gateway.cli` registers, by name."""
 
 
 def _run(database_url: str | None, use: Callable[[AccessLog], Awaitable[T]], settings: Settings | None = None) -> T:
     """Open the store, run ``use`` on it, close it; a store that cannot be used is one line and exit 1."""
-    url = database_url or (settings or Settings()).database_url
+    url = database_url or (settings or settings_or_exit()).database_url
     try:
         store = open_access_log(url)
     except ValueError as exc:

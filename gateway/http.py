@@ -9,8 +9,6 @@ the per-request context inside the running loop.
 
 from __future__ import annotations
 
-import re
-import uuid
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -27,9 +25,8 @@ from gateway.context import RequestContext, SourceWriters
 from gateway.errors import ErrorCode
 from gateway.limits import Limits
 from gateway.request import RequestRefused, bounded_body, decode_json, error_response, request_data
+from gateway.telemetry import request_id_of
 from resolvers.loaders import Loaders
-
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 class BearerAuth:
@@ -103,8 +100,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
 
     async def get_context(self, request: Any, response: Any) -> RequestContext:
         services = request.app.state.services
-        incoming = request.headers.get("x-request-id", "")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = request.scope.get("state", {}).get("request_id") or request_id_of(request.headers)
         if isinstance(response, Response):
             response.headers["x-request-id"] = request_id
             response.headers["cache-control"] = "no-store"

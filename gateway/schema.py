@@ -25,6 +25,7 @@ from auth.fields import FieldGuard
 from auth.gate import ConsentGate
 from gateway.errors import translate
 from gateway.limits import DocumentLimits, Limits, operation_limits_rule
+from gateway.telemetry import OperationTelemetry
 from gateway.validation import REPLACED_RULES, variable_errors
 from resolvers.mutations import Mutation
 from resolvers.query import Query
@@ -132,6 +133,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         extensions=[
+            OperationTelemetry,
             partial(DocumentLimits, limits=limits, rules=rules, replacing=REPLACED_RULES),
             partial(ValidationCache, maxsize=_VALIDATED_DOCUMENTS),
             ConsentGate,

@@ -18,6 +18,9 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from gateway.logging import log_config
+from gateway.settings_telemetry import LogSettings
+
 APP_FACTORY = "gateway.app:create_app"
 """The composition root as an import string, for uvicorn's worker processes."""
 
@@ -36,21 +39,27 @@ class NoDelayHTTPProtocol(H11Protocol):
         super().connection_made(transport)
 
 
-def uvicorn_options(host: str, port: int, workers: int = 1) -> dict[str, Any]:
-    """The options every way of starting the gateway gives uvicorn (besides the app)."""
+def uvicorn_options(host: str, port: int, workers: int = 1, log: LogSettings | None = None) -> dict[str, Any]:
+    """The options every way of starting the gateway gives uvicorn (besides the app).
+
+    Logging is the gateway's (:func:`gateway.logging.log_config`): uvicorn's server and access lines
+    and the gateway's own go through one filtered handler in the format of ``log``.
+    """
+    log = log or LogSettings()
     return {
         "host": host,
         "port": port,
         "workers": workers,
         "factory": workers > 1,
         "http": NoDelayHTTPProtocol,
-        "log_level": "info",
+        "log_config": log_config(log),
+        "log_level": log.level.value.lower(),
     }
 
 
-def serve(app: Any, host: str, port: int, workers: int = 1) -> None:
+def serve(app: Any, host: str, port: int, workers: int = 1, log: LogSettings | None = None) -> None:
     """Run uvicorn in the foreground: ``app`` is the ASGI app, or :data:`APP_FACTORY` with ``workers > 1``.
 
-    With several workers each process builds its own app from the environment (``Settings()``).
+    With several workers each process builds its own app from the environment (``load_settings()``).
     """
-    uvicorn.run(app if workers == 1 else APP_FACTORY, **uvicorn_options(host, port, workers))
+    uvicorn.run(app if workers == 1 else APP_FACTORY, **uvicorn_options(host, port, workers, log))

@@ -7,15 +7,19 @@ The defaults point at the sandbox on 127.0.0.1 as ``make run`` starts it.
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from auth.access_log import check_access_log_url
 from auth.export import OPEN_GRACE_S
 from auth.fields import ClientRegistration
 from auth.key_cache import KeyCachePolicy
 from gateway.limits import Limits
+from gateway.settings_telemetry import LogSettings, MetricsSettings, TracingSettings
+from gateway.settings_upstream import UpstreamAuthSettings, UpstreamUrl
 from sources.base import DEFAULT_MAX_BODY_BYTES, KIB, MIB, SourceConfig
 from sources.breaker import BreakerPolicy
 from sources.clinical import Endpoint, OrganisationKind
@@ -73,15 +77,14 @@ def sandbox_url(name: str) -> str:
     return f"http://{SANDBOX_HOST}:{SANDBOX_PORTS[name]}"
 
 
-class SourceSettings(BaseModel):
-    """How to reach one upstream source."""
+class SourceSettings(UpstreamAuthSettings):
+    """How to reach one upstream source (credentials and TLS: :mod:`gateway.settings_upstream`)."""
 
-    base_url: str
+    base_url: UpstreamUrl
     timeout_s: float = Field(
         default=2.0, gt=0, description="Total deadline of one call in seconds: connect, send, every read and retry."
     )
     retries: int = Field(default=1, ge=0, le=3, description="Retries for idempotent GETs, within the deadline.")
-    token: str | None = Field(default=None, description="Bearer credential sent to the source.")
     max_body_bytes: int = Field(
         default=DEFAULT_MAX_BODY_BYTES, gt=0, description="Largest answer body accepted, in bytes, after decoding."
     )
@@ -103,10 +106,12 @@ class SourceSettings(BaseModel):
             self.base_url,
             timeout_s=self.timeout_s,
             retries=self.retries,
-            token=self.token,
+            token=self.bearer_token(),
             max_body_bytes=self.max_body_bytes,
             backoff_s=self.backoff_s,
             breaker=BreakerPolicy(self.breaker_failures, self.breaker_cool_down_s),
+            credentials=self.credentials(),
+            tls=self.tls_files(),
         )
 
 
@@ -151,6 +156,8 @@ def _sandbox_plan_endpoints() -> list[EndpointSettings]:
 
 class ClientSettings(BaseModel):
     """A vendor system's client registration."""
+
+    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(description="The system's name, shown in the citizen's access log.")
     fields: list[str] = Field(
@@ -207,9 +214,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    database_url: str = "sqlite:///var/access.db"
+    database_url: Annotated[str, AfterValidator(check_access_log_url)] = "sqlite:///var/access.db"
     token_issuer: str = Field(default_factory=lambda: sandbox_url("issuer"))
-    token_jwks_url: str = Field(default_factory=lambda: sandbox_url("issuer") + "/.well-known/jwks.json")
+    token_jwks_url: UpstreamUrl = Field(default_factory=lambda: sandbox_url("issuer") + "/.well-known/jwks.json")
     token_audience: str = "patientoverblik"  # noqa: S105 - an audience name, not a secret
     token_algorithms: tuple[str, ...] = ("RS256", "ES256")
     token_jwks_timeout_s: float = Field(
@@ -322,6 +329,9 @@ class Settings(BaseSettings):
         default=HttpTransport.AIOHTTP,
         description="The HTTP transport under every source's client: aiohttp (measured faster, ADR 0013) or httpcore.",
     )
+    log: LogSettings = Field(default_factory=LogSettings, description="Log format and level (ADR 0019).")
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings, description="`/metrics` and who may read it.")
+    tracing: TracingSettings = Field(default_factory=TracingSettings, description="OpenTelemetry traces (off).")
 
     @field_validator("appointment_endpoints", "plan_endpoints")
     @classmethod
@@ -334,7 +344,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _key_ages(self) -> Settings:
         if self.token_keys_max_age_s < self.token_keys_refresh_s:
-            raise ValueError("token_keys_max_age_s must be at least token_keys_refresh_s")
+            raise ValueError(
+                "PATIENTOVERBLIK_TOKEN_KEYS_MAX_AGE_S must be at least PATIENTOVERBLIK_TOKEN_KEYS_REFRESH_S"
+            )
         return self
 
     def key_cache_policy(self) -> KeyCachePolicy:

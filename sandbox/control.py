@@ -23,6 +23,10 @@ Knobs for what real FHIR servers do to a searchset ``Bundle`` (issue 10):
   ``Appointment?…``) | ``hapi`` (HAPI's ``[base]?_getpages=<id>&_getpagesoffset=<n>``, which this
   wrapper then serves; an unknown ``_getpages`` id is ``410``).
 
+``require_token`` (``true``/``false``): every request must carry a client-credentials token the
+issuer's ``POST /oauth2/token`` gave (:mod:`sandbox.upstream_tokens`), else ``401``; as a national
+service that takes OAuth2 tokens does.
+
 The control routes live under ``/_sandbox/`` and are not recorded:
 ``GET /_sandbox/requests``, ``DELETE /_sandbox/requests`` (also zeroes ``bytes_sent``),
 ``GET /_sandbox/sent`` (``{"bytes": n}``), ``GET|PUT /_sandbox/faults``. Any other ``/_sandbox/``
@@ -40,11 +44,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.shaping import ENCODINGS, Shaper
+from sandbox.upstream_tokens import UpstreamTokens
 
 MODES = ("ok", "down", "hang", "garbage", "not_json")
 OUTCOMES = ("", "error", "fatal", "warning", "information")
@@ -68,11 +74,15 @@ class Faults:
     pad_bytes: int = 0
     pad_path: str = ""
     encoding: str = "identity"
+    require_token: bool = False
 
     def update(self, values: dict[str, Any]) -> None:
         for key, value in values.items():
             if key not in self.__dataclass_fields__:
                 raise ValueError(f"unknown fault knob {key!r}")
+            if isinstance(getattr(self, key), bool):
+                setattr(self, key, _flag(key, value))
+                continue
             for knob, allowed in (
                 ("mode", MODES),
                 ("outcome", OUTCOMES),
@@ -120,10 +130,19 @@ class Recorder:
 class Controlled:
     """ASGI wrapper applying :class:`Faults` and recording into a :class:`Recorder`."""
 
-    def __init__(self, app: ASGIApp, name: str, faults: Faults | None = None, seed: int = 0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        name: str,
+        faults: Faults | None = None,
+        seed: int = 0,
+        tokens: UpstreamTokens | None = None,
+    ) -> None:
         self.app = app
         self.name = name
         self.faults = faults or Faults()
+        self.tokens = tokens
+        """The issuer's client-credentials tokens, checked when ``require_token`` is on."""
         self.recorder = Recorder()
         self._rng = random.Random(seed)
         self._pages: dict[str, str] = {}
@@ -155,7 +174,7 @@ class Controlled:
             count=self.recorder.count,
         )
         try:
-            response = await self._fault()
+            response = self._unauthorized(scope) or await self._fault()
             if response is None:
                 scope, response = self._paging(scope)
             if response is not None:
@@ -212,6 +231,15 @@ class Controlled:
         base = urlunsplit((parts.scheme, parts.netloc, FHIR_BASE, "", ""))
         return f"{base}?{urlencode([*paging, ('_bundletype', 'searchset')])}"
 
+    def _unauthorized(self, scope: Scope) -> Response | None:
+        """401 when ``require_token`` is on and the request has no valid client-credentials token."""
+        if not self.faults.require_token or (
+            self.tokens is not None and self.tokens.valid(Headers(scope=scope).get("authorization"))
+        ):
+            return None
+        headers = {"www-authenticate": 'Bearer error="invalid_token"'}
+        return JSONResponse({"error": "invalid_token"}, status_code=401, headers=headers)
+
     async def _fault(self) -> Response | None:
         f = self.faults
         delay = f.latency_ms + (self._rng.uniform(0, f.jitter_ms) if f.jitter_ms else 0.0)
@@ -251,6 +279,17 @@ class Controlled:
             await self.app(scope, receive, send)
             return
         await response(scope, receive, send)
+
+
+def _flag(knob: str, value: Any) -> bool:
+    """A boolean knob's value: a JSON boolean, or ``true``/``false``/``1``/``0`` (as ``--fault`` gives it)."""
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("true", "1"):
+        return True
+    if str(value).lower() in ("false", "0"):
+        return False
+    raise ValueError(f"{knob} must be true or false")
 
 
 def _outcome(status: int, code: str, text: str) -> Response:

@@ -15,7 +15,9 @@
   and CPR's custody and guardianship relations, to ask tokens for (the web page's persona picker);
 - ``GET|PUT /_sandbox/keys``, ``POST /_sandbox/keys/rotate``: key set knobs (:mod:`sandbox.odd_keys`):
   extra keys published *before* the signing keys (names of odd keys, or JWK objects), and a
-  rotation to a new signing key that keeps the old one published.
+  rotation to a new signing key that keeps the old one published;
+- ``POST /oauth2/token`` and ``/_sandbox/upstream-tokens``: the gateway's own client-credentials
+  tokens towards the sources (:mod:`sandbox.upstream_tokens`).
 
 The signing key is made when the issuer starts and never leaves the process. It is a demo: it signs
 for whoever asks, which a real identity provider (MitID, SEB/OIO) never does. ``/token`` and
@@ -43,6 +45,7 @@ from starlette.routing import Route
 from sandbox.claims import DEMO_CLIENT, VENDOR_CLIENTS, actor_claims
 from sandbox.odd_keys import odd_key
 from sandbox.population import Population
+from sandbox.upstream_tokens import UpstreamTokens
 
 AUDIENCE = "patientoverblik"
 
@@ -58,6 +61,8 @@ class Issuer:
         """Earlier signing keys, still published after a rotation."""
         self.extra_keys: list[dict[str, Any]] = []
         """Keys published before the signing keys (a knob: odd keys the gateway must skip)."""
+        self.upstream_tokens = UpstreamTokens()
+        """The gateway's own client-credentials tokens towards the sources (:mod:`sandbox.upstream_tokens`)."""
 
     def jwks(self) -> dict[str, Any]:
         """The public key set: the extra keys, then the signing key, then the retired ones."""
@@ -134,6 +139,8 @@ def create_app(population: Population, issuer_url: str) -> tuple[Starlette, Issu
         Route("/personas", personas),
         Route("/_sandbox/keys", keys, methods=["GET", "PUT"]),
         Route("/_sandbox/keys/rotate", rotate, methods=["POST"]),
+        Route("/oauth2/token", issuer.upstream_tokens.token_endpoint, methods=["POST"]),
+        Route("/_sandbox/upstream-tokens", issuer.upstream_tokens.control, methods=["GET", "PUT", "DELETE"]),
     ]
     cors = Middleware(
         CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"], allow_headers=["content-type"]

@@ -109,7 +109,9 @@ class Sandbox:
         for name, factory in SOURCE_APPS.items():
             chosen = (per_source or {}).get(name, faults)
             knobs = Faults(**vars(chosen)) if chosen else Faults()
-            self.controls[name] = Controlled(factory(self.population), name, knobs, seed=self.population.seed)
+            self.controls[name] = Controlled(
+                factory(self.population), name, knobs, seed=self.population.seed, tokens=self.issuer.upstream_tokens
+            )
             apps[name] = self.controls[name]
         return [
             uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))  # type: ignore[arg-type]

@@ -16,30 +16,39 @@ connection errors and 5xx, after an exponential backoff with full jitter (tenaci
 ``wait_random_exponential``), and only when the wait fits in the time left; writes are never
 retried. Every request passes the source's circuit breaker (:mod:`sources.breaker`): an open
 breaker fails the call at once with :class:`~sources.errors.SourceCircuitOpen`.
+
+Every call runs inside :func:`sources.telemetry.observed_call` (one span, metric samples; no query
+string, body or upstream text). A source with OAuth2 client credentials (:mod:`sources.credentials`)
+sends the :class:`~sources.credentials.TokenProvider`'s current token with every request, fetched
+within the call's deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Coroutine, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from opentelemetry import propagate
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_before_delay, wait_random_exponential
 
 from sources.bodies import ACCEPT_ENCODING, read_body
 from sources.breaker import Breaker, BreakerPolicy
+from sources.credentials import ClientCredentials, TlsFiles, TokenProvider
 from sources.errors import (
     SourceCircuitOpen,
+    SourceError,
     SourceRejected,
     SourceResponseInvalid,
     SourceTimeout,
     SourceUnavailable,
     SourceVersionConflict,
 )
+from sources.telemetry import CallRecord, observed_call
 
 JSON = Any
 """A decoded JSON document; adapters validate it before use."""
@@ -63,14 +72,18 @@ class SourceConfig:
     timeout_s: float = 2.0
     """Total deadline of one call in seconds: connect, send, every read and every retry together."""
     retries: int = 1
-    token: str | None = None
-    """Bearer credential sent to the upstream, when it needs one."""
+    token: str | None = field(default=None, repr=False)
+    """Static bearer credential sent to the upstream, when it needs one (or ``credentials``)."""
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     """The largest answer body accepted, in bytes, after decoding any ``Content-Encoding``."""
     backoff_s: float = 0.05
     """Base of the exponential backoff before a retry: the n-th waits a random 0 to ``backoff_s * 2**(n-1)`` s."""
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
     """When the source's circuit breaker opens and how long it stays open."""
+    credentials: ClientCredentials | None = None
+    """OAuth2 client credentials: a token fetched and refreshed per source (instead of ``token``)."""
+    tls: TlsFiles | None = None
+    """CA bundle and client certificate (mutual TLS) for the source and its token endpoint."""
 
 
 def build_client(config: SourceConfig, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
@@ -101,15 +114,22 @@ class _Answer:
 class SourceClient:
     """One upstream: its name, its client, its deadline and body limit, and the error translation."""
 
-    def __init__(self, config: SourceConfig, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self, config: SourceConfig, client: httpx.AsyncClient, *, credentials: TokenProvider | None = None
+    ) -> None:
         self.config = config
         self.name = config.name
         self._client = client
         self.breaker = Breaker(config.name, config.breaker)
         """This source's circuit breaker (its ``state`` is read for readiness)."""
+        self.credentials = credentials
+        """The source's OAuth2 token, when it has client credentials."""
+        self._server = (client.base_url.host, client.base_url.port)
 
     async def aclose(self) -> None:
-        """Close the underlying connection pool."""
+        """Close the underlying connection pool (and a running token fetch)."""
+        if self.credentials is not None:
+            await self.credentials.aclose()
         await self._client.aclose()
 
     async def get_json(
@@ -128,7 +148,8 @@ class SourceClient:
         :class:`~sources.errors.SourceResponseInvalid` for a body over the limit, badly encoded or
         not JSON.
         """
-        return self._decode(await self._get(path, params, None, max_bytes))
+        async with self._observed("GET", path) as call:
+            return self._decode(await self._get(call, path, params, None, max_bytes))
 
     async def get_bytes(
         self,
@@ -139,19 +160,37 @@ class SourceClient:
         max_bytes: int | None = None,
     ) -> bytes:
         """GET ``path`` and return its raw body (a document); same deadline, limit and errors as ``get_json``."""
-        answer = await self._get(path, params, {"accept": accept} if accept else None, max_bytes)
-        if answer.status >= 400:
-            raise SourceUnavailable(self.name, f"status {answer.status}")
-        return answer.body
+        async with self._observed("GET", path) as call:
+            answer = await self._get(call, path, params, {"accept": accept} if accept else None, max_bytes)
+            if answer.status >= 400:
+                raise SourceUnavailable(self.name, f"status {answer.status}")
+            return answer.body
+
+    async def post_form(self, path: str, form: Mapping[str, str], *, headers: Mapping[str, str] | None = None) -> JSON:
+        """POST ``form`` as ``application/x-www-form-urlencoded`` (never retried); the decoded JSON answer.
+
+        Same deadline, body limit and errors as ``get_json`` (any status of 400 or more is
+        :class:`~sources.errors.SourceUnavailable`). Used for OAuth2 token requests.
+        """
+        async with self._observed("POST", path) as call, self._deadline() as deadline:
+            answer = await self._attempt(
+                call,
+                deadline,
+                lambda auth: self._exchange("POST", path, headers={**(headers or {}), **auth}, form=form),
+            )
+            return self._decode(answer)
 
     async def _get(
         self,
+        call: CallRecord,
         path: str,
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
         max_bytes: int | None,
     ) -> _Answer:
-        """GET with bounded retries on connection errors and 5xx, backing off, all within the deadline."""
+        """GET with bounded retries on connection errors and 5xx, backing off, all within the deadline.
+
+        With client credentials a 401 is retried too, with a new token."""
         async with self._deadline() as deadline:
             retrying = AsyncRetrying(
                 stop=stop_after_attempt(1 + max(0, self.config.retries)) | stop_before_delay(self.config.timeout_s),
@@ -162,9 +201,14 @@ class SourceClient:
             async for attempt in retrying:
                 with attempt:
                     answer = await self._attempt(
-                        deadline, self._exchange("GET", path, params=params, headers=headers, max_bytes=max_bytes)
+                        call,
+                        deadline,
+                        lambda auth: self._exchange(
+                            "GET", path, params=params, headers={**(headers or {}), **auth}, max_bytes=max_bytes
+                        ),
                     )
-                    if answer.status >= 500:
+                    if answer.status >= 500 or (answer.status == 401 and self.credentials is not None):
+                        # A 401 to a client-credentials token: it was dropped, the retry fetches another.
                         raise SourceUnavailable(self.name, f"status {answer.status}")
                     return answer
         raise AssertionError("unreachable: tenacity re-raises the last failure")
@@ -193,8 +237,17 @@ class SourceClient:
 
         The deadline and the body limit are the same as for reads.
         """
-        async with self._deadline() as deadline:
-            answer = await self._attempt(deadline, self._exchange(method, path, json_body=body, headers=headers))
+        async with self._observed(method.upper(), path) as call:
+            async with self._deadline() as deadline:
+                answer = await self._attempt(
+                    call,
+                    deadline,
+                    lambda auth: self._exchange(method, path, json_body=body, headers={**(headers or {}), **auth}),
+                )
+            return self._answered(method, answer)
+
+    def _answered(self, method: str, answer: _Answer) -> tuple[JSON, httpx.Headers]:
+        """The decoded answer to a write, or the error its status means (see ``send_json``)."""
         status = answer.status
         if status in (409, 412):
             raise SourceVersionConflict(self.name, f"status {status}")
@@ -217,18 +270,28 @@ class SourceClient:
         except TimeoutError as exc:
             raise SourceTimeout(self.name, "timed out") from exc
 
-    async def _attempt(self, deadline: asyncio.Timeout, exchange: Coroutine[Any, Any, _Answer]) -> _Answer:
-        """One request (``exchange``, not yet started) through the breaker, which learns how it went.
+    def _observed(self, method: str, path: str) -> AbstractAsyncContextManager[CallRecord]:
+        """The span and metrics of one call (:mod:`sources.telemetry`)."""
+        return observed_call(self.name, method, path, self._server, lambda: self.breaker.state.value)
+
+    async def _attempt(
+        self,
+        call: CallRecord,
+        deadline: asyncio.Timeout,
+        exchange: Callable[[Mapping[str, str]], Coroutine[Any, Any, _Answer]],
+    ) -> _Answer:
+        """One request (``exchange``, given the authorization headers) through the breaker, which learns how it went.
 
         A 5xx, a failed connection or the deadline passing is a failure; any other answer a success.
+        With client credentials, the current access token is fetched first (a
+        failure to get one is :class:`~sources.errors.SourceUnavailable` of this source, and does not
+        count against its breaker) and dropped when the source answers 401.
         """
+        call.attempt()
+        token = await self._token()
+        self.breaker.admit()
         try:
-            self.breaker.admit()
-        except SourceCircuitOpen:
-            exchange.close()  # never started: nothing is sent
-            raise
-        try:
-            answer = await exchange
+            answer = await exchange({"authorization": f"Bearer {token}"} if token is not None else {})
         except SourceUnavailable:
             self.breaker.failed()
             raise
@@ -243,7 +306,18 @@ class SourceClient:
             self.breaker.released()
             raise
         self.breaker.failed() if answer.status >= 500 else self.breaker.succeeded()
+        call.status = answer.status
+        if answer.status == 401 and token is not None and self.credentials is not None:
+            self.credentials.rejected(token)
         return answer
+
+    async def _token(self) -> str | None:
+        if self.credentials is None:
+            return None
+        try:
+            return await self.credentials.token()
+        except SourceError as exc:
+            raise SourceUnavailable(self.name, "no access token") from exc
 
     async def _exchange(
         self,
@@ -253,12 +327,20 @@ class SourceClient:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         json_body: JSON = None,
+        form: Mapping[str, str] | None = None,
         max_bytes: int | None = None,
     ) -> _Answer:
-        """One request; the body is read (bounded) only for a status below 400, which is all callers use."""
+        """One request; the body is read (bounded) only for a status below 400, which is all callers use.
+
+        The span's trace context goes along (``traceparent``) when tracing is on.
+        """
         limit = self.config.max_body_bytes if max_bytes is None else min(max_bytes, self.config.max_body_bytes)
+        sent = dict(headers or {})
+        propagate.inject(sent)
         try:
-            async with self._client.stream(method, path, params=params, headers=headers, json=json_body) as response:
+            async with self._client.stream(
+                method, path, params=params, headers=sent, json=json_body, data=form
+            ) as response:
                 body = b""
                 if response.status_code < 400 and response.is_stream_consumed:
                     # A transport that hands over a body it read and decoded already (httpx.MockTransport).

@@ -15,6 +15,7 @@ A failure is a request the source did not answer usably at the transport level: 
 connection, the call's deadline passing while the request was out, or a 5xx status. A 4xx is an
 answer (the source is up and refused the request) and so is a body the adapter refuses; neither counts.
 One breaker belongs to one ``SourceClient``; all its state changes run on the event loop's thread.
+Each opening counts in ``patientoverblik_source_breaker_opened_total`` (:mod:`sources.telemetry`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from enum import StrEnum
 
 from sources import clock
 from sources.errors import SourceCircuitOpen
+from sources.telemetry import BREAKER_OPENED
 
 
 class BreakerState(StrEnum):
@@ -91,6 +93,8 @@ class Breaker:
         """The source failed the request: count it; open (again) at the threshold or after a probe."""
         self._failures += 1
         if self._probing or self._failures >= self.policy.failures:
+            if self._probing or not self._open:
+                BREAKER_OPENED.labels(self.source).inc()
             self._open = True
             self._opened_at = self._now()
         self._probing = False

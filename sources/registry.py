@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -13,6 +14,7 @@ from sources.breaker import BreakerState
 from sources.clinical import AppointmentSource, Endpoint
 from sources.consent import ConsentSource
 from sources.cpr import CprSource
+from sources.credentials import TokenProvider
 from sources.dds import DdsAppointmentSource
 from sources.document_cache import DocumentCache, DocumentCachePolicy
 from sources.fuldmagt import FuldmagtSource
@@ -111,9 +113,28 @@ def build_sources(
     reference, limit = configs.reference_cache, configs.reference_cache.max_entries
 
     def client(config: SourceConfig) -> SourceClient:
-        made = SourceClient(config, build_client(config, transport or build_transport(configs.transport)))
+        made = SourceClient(
+            config,
+            build_client(config, transport or build_transport(configs.transport, config.tls)),
+            credentials=token_provider(config),
+        )
         clients.append(made)
         return made
+
+    def token_provider(config: SourceConfig) -> TokenProvider | None:
+        """The source's token, fetched from its token endpoint by a client of its own (``<source>.token``)."""
+        if config.credentials is None:
+            return None
+        url = urlsplit(config.credentials.token_url)
+        endpoint = SourceConfig(
+            f"{config.name}.token",
+            f"{url.scheme}://{url.netloc}",
+            timeout_s=config.timeout_s,
+            retries=0,
+            breaker=config.breaker,
+            tls=config.tls,
+        )
+        return TokenProvider(client(endpoint), url.path + (f"?{url.query}" if url.query else ""), config.credentials)
 
     def appointment_source(config: EndpointConfig) -> AppointmentSource:
         if config.format is EndpointFormat.APD_MHD:

@@ -31,6 +31,8 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport as _LibraryTransport
 
+from sources.credentials import TlsFiles
+
 LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=20, keepalive_expiry=5.0)
 """Connections per upstream. aiohttp has no separate cap on idle ones: it keeps up to ``max_connections``."""
 
@@ -44,13 +46,19 @@ class HttpTransport(StrEnum):
     """httpx's default transport."""
 
 
-def build_transport(kind: HttpTransport) -> httpx.AsyncBaseTransport:
-    """A new transport (one connection pool) of ``kind``, for one upstream."""
+def build_transport(kind: HttpTransport, tls: TlsFiles | None = None) -> httpx.AsyncBaseTransport:
+    """A new transport (one connection pool) of ``kind``, for one upstream.
+
+    ``tls`` replaces the system's CAs with the source's CA bundle and presents its client
+    certificate (mutual TLS), on either transport; raises ``OSError`` or ``ssl.SSLError`` for a file
+    that cannot be read.
+    """
+    verify = tls.ssl_context() if tls is not None else True
     match kind:
         case HttpTransport.AIOHTTP:
-            return AiohttpTransport(limits=LIMITS)
+            return AiohttpTransport(verify=verify, limits=LIMITS)
         case HttpTransport.HTTPCORE:
-            return httpx.AsyncHTTPTransport(limits=LIMITS)
+            return httpx.AsyncHTTPTransport(verify=verify, limits=LIMITS)
         case _:
             assert_never(kind)
 

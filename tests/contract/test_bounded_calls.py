@@ -27,6 +27,7 @@ from sources.base import SourceClient, SourceConfig
 from sources.clinical import ClinicalSearch, Endpoint
 from sources.consent import ConsentSource
 from sources.cpr import CprSource
+from sources.credentials import ClientCredentials, TokenProvider
 from sources.dds import DdsAppointmentSource
 from sources.errors import SourceResponseInvalid, SourceTimeout, SourceUnavailable
 from sources.fuldmagt import FuldmagtSource
@@ -82,6 +83,7 @@ CALLS: dict[str, Call] = {
     "PlanSource.care_plans_for": lambda c: PlanSource(c, Endpoint("plans")).care_plans_for(SEARCH),
     "PlanSource.goals_for": lambda c: PlanSource(c, Endpoint("plans")).goals_for(SEARCH),
     "PlanSource.conditions_for": lambda c: PlanSource(c, Endpoint("plans")).conditions_for(SEARCH),
+    "TokenProvider.token": lambda c: TokenProvider(c, "/token", ClientCredentials("/token", "gateway", "s")).token(),
 }
 
 

@@ -1,12 +1,14 @@
 """End-to-end fixtures: the sandbox as real HTTP servers on loopback, the gateway in-process.
 
 The gateway's adapters make real HTTP requests to the sandbox servers; only the client→gateway hop
-uses ``httpx.ASGITransport``. Each sandbox source records what it received (``recorded``).
+uses ``httpx.ASGITransport``. Each sandbox source records what it received (``recorded``). Every log
+line of the session is scanned for CPR numbers and names (``log_scan``, :mod:`tests.e2e.log_scan`).
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,6 +31,7 @@ from sandbox.population import Population, build_population
 from sandbox.server import SOURCE_APPS, ThreadedSandbox, start_in_thread
 from sources.base import SourceClient, SourceConfig
 from sources.minlog import MinLogSink
+from tests.e2e.log_scan import CapturedLog, forbidden_words, personal_data_in
 
 HANS = "1403723705"
 KOL = "2309510372"
@@ -55,6 +58,24 @@ query Overview($cpr: CPR!) {
 @pytest.fixture(scope="session")
 def population() -> Population:
     return build_population(seed=2016, patients=20)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def log_scan(population: Population) -> Iterator[CapturedLog]:
+    """Capture every log record of the session at INFO and up, as the gateway writes it; fail the session
+    if any line holds a CPR-shaped string or a name of someone in the sandbox."""
+    captured = CapturedLog()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(captured)
+    root.setLevel(logging.INFO)
+    yield captured
+    root.removeHandler(captured)
+    root.setLevel(level)
+    hits = personal_data_in(captured.lines, forbidden_words(population))
+    if hits:
+        shown = "\n".join(hits[:10])
+        pytest.fail(f"{len(hits)} of {len(captured.lines)} log lines hold personal data, e.g.:\n{shown}")
 
 
 @pytest.fixture(scope="session")
