@@ -25,6 +25,7 @@ from auth.errors import (
     Unauthenticated,
 )
 from gateway.limits import LimitExceeded, OperationNotSelected
+from gateway.rate_limit import RateLimited
 from resolvers.errors import InvalidArgument
 from sources.errors import (
     SourceError,
@@ -59,6 +60,11 @@ class ErrorCode(StrEnum):
     VERSION_CONFLICT = "VERSION_CONFLICT"
     ACCESS_LOG_UNAVAILABLE = "ACCESS_LOG_UNAVAILABLE"
     RATE_LIMITED = "RATE_LIMITED"
+    """Over the caller's requests or query cost per window: HTTP 429, ``Retry-After`` and ``extensions.retryAfter``."""
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    """A ``documentId`` or APQ ``sha256Hash`` that is not in the client's trusted documents (HTTP 400)."""
+    DOCUMENT_NOT_TRUSTED = "DOCUMENT_NOT_TRUSTED"
+    """A client registered to run only its trusted documents sent another one (HTTP 403)."""
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -72,6 +78,7 @@ _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
     (AccessRecordFailed, ErrorCode.ACCESS_LOG_UNAVAILABLE),
     (InvalidOverride, ErrorCode.BAD_USER_INPUT),
     (LimitExceeded, ErrorCode.QUERY_TOO_COMPLEX),
+    (RateLimited, ErrorCode.RATE_LIMITED),
     (OperationNotSelected, ErrorCode.BAD_REQUEST),
     (SourceTimeout, ErrorCode.SOURCE_TIMEOUT),
     (SourceResponseInvalid, ErrorCode.SOURCE_INVALID_RESPONSE),
@@ -153,6 +160,8 @@ def translate(error: GraphQLError) -> GraphQLError:
         extensions["field"] = original.field
     if isinstance(original, LimitExceeded):
         extensions["limit"], extensions["maximum"] = original.limit, original.maximum
+    if isinstance(original, RateLimited):
+        extensions["retryAfter"] = original.retry_after
     current_version = getattr(original, "current_version", None)
     if code is ErrorCode.VERSION_CONFLICT and isinstance(current_version, str):
         extensions["currentVersion"] = current_version

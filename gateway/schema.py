@@ -23,8 +23,11 @@ from strawberry.types.graphql import OperationType as StrawberryOperationType
 from auth.errors import AccessDenied
 from auth.fields import FieldGuard
 from auth.gate import ConsentGate
+from gateway.cost import CostGuard
 from gateway.errors import translate
+from gateway.explore import SchemaExplorers, without_suggestions
 from gateway.limits import DocumentLimits, Limits, operation_limits_rule
+from resolvers.cost import annotate
 from resolvers.mutations import Mutation
 from resolvers.query import Query
 from resolvers.scalars import SCALAR_MAP
@@ -115,6 +118,8 @@ class GatewaySchema(strawberry.Schema):
             result.errors = [*(result.errors or []), *partial]
         if result.errors:
             result.errors = [translate(error) for error in result.errors]
+            if not getattr(context, "explorer", False):
+                result.errors = [without_suggestions(error) for error in result.errors]
         return result
 
 
@@ -126,12 +131,15 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     """
     limits = limits or Limits()
     rules = (operation_limits_rule(limits.max_depth, limits.max_aliases),)
+    annotate((Query, Mutation))
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
         extensions=[
             partial(DocumentLimits, limits=limits, rules=rules),
+            SchemaExplorers,
             partial(ValidationCache, maxsize=_VALIDATED_DOCUMENTS),
+            CostGuard,
             ConsentGate,
             FieldGuard,
         ],
