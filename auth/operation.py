@@ -38,6 +38,7 @@ from graphql import (
 from graphql.execution import Executor, VariableValues
 
 from auth.plan import Override
+from auth.representations import REPRESENTATIONS_FIELD
 from sources.audit import OverrideGround
 from sources.categories import DataCategory
 from sources.identifiers import is_cpr
@@ -68,6 +69,8 @@ class OperationRead:
     """Field coordinates the client may not select; their subtrees are not read."""
     refused: PatientCategories = field(default_factory=dict)
     """CPR number → the categories of the fields the client may not select, in that patient's scope."""
+    representations: bool = False
+    """The operation selects whom the caller may act for (``me.actsFor``)."""
 
 
 def parse_override(value: object) -> Override | BadOverride:
@@ -223,6 +226,8 @@ class OperationReader:
             if cpr is not None and (refused := field_category(field)) is not None:
                 found.refused.setdefault(cpr, set()).add(refused)  # recorded as denied for that patient
             return  # never resolved, so nothing below it is decided or fetched
+        if coordinate == REPRESENTATIONS_FIELD:
+            found.representations = True
         argument = patient_argument(field)
         if argument is not None:
             arguments = self._arguments(field, node)

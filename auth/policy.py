@@ -181,11 +181,15 @@ def is_under(person: PersonRecord, age: int, today: date) -> bool:
     born = person.birth_date
     if born is None:
         return False
+    return today < birthday(born, age)
+
+
+def birthday(born: date, age: int) -> date:
+    """The ``age``th birthday of someone born on ``born`` (29 February: 1 March in a common year)."""
     try:
-        birthday = born.replace(year=born.year + age)
-    except ValueError:  # born on 29 February: the birthday is 1 March in a common year
-        birthday = date(born.year + age, 3, 1)
-    return today < birthday
+        return born.replace(year=born.year + age)
+    except ValueError:
+        return date(born.year + age, 3, 1)
 
 
 def _no_representation(holder: str, facts: DecisionFacts, today: date) -> Decision:

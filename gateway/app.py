@@ -22,6 +22,7 @@ from auth.export import Exporter
 from auth.facts import FactSources
 from auth.gate import AccessServices
 from auth.policy import PolicyOptions
+from auth.representations import RepresentationSources
 from auth.tokens import TokenVerifier
 from gateway.clients import load_clients
 from gateway.cors import cors_middleware
@@ -87,7 +88,11 @@ def create_app(
         )
         facts = FactSources(sources.consent, sources.treatment_relation, sources.sor, sources.cpr, sources.fuldmagt)
         access = AccessServices(
-            facts, store, PolicyOptions(settings.stamkort_blockable), settings.client_registrations()
+            facts,
+            store,
+            PolicyOptions(settings.stamkort_blockable),
+            settings.client_registrations(),
+            RepresentationSources(sources.cpr, sources.fuldmagt),
         )
         limiter = RateLimiter.open(settings.redis_url)
         app.state.services = Services(sources, verifier, access, limiter)

@@ -25,7 +25,7 @@ from typing import assert_never
 from graphql import GraphQLSchema
 
 from auth.actor import Actor, ActorKind
-from auth.fields import ClientRegistration
+from auth.fields import ALWAYS_ALLOWED, ClientRegistration
 from gateway.limits import Limits
 from gateway.rate_limit import Budget
 from gateway.trusted import TrustedDocuments, check_manifest, read_manifest
@@ -70,6 +70,17 @@ class Client:
     @property
     def registered(self) -> bool:
         return self.registration is not None
+
+    @property
+    def name(self) -> str | None:
+        return self.registration.name if self.registration is not None else None
+
+    def allowed_fields(self, kind: ActorKind) -> frozenset[str] | None:
+        """The coordinates the client may select, as the consent gate applies them; ``None``: no allow-list
+        (a person's token of an unregistered front end)."""
+        if self.registration is not None:
+            return self.registration.fields | ALWAYS_ALLOWED
+        return ALWAYS_ALLOWED if kind is ActorKind.SYSTEM else None
 
 
 @dataclass(frozen=True)

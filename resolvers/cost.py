@@ -82,6 +82,7 @@ WEIGHTS: Final[dict[str, str]] = {
     "Patient.diagnoses": "4",
     "Patient.blocks": "1",
     "Patient.accessLog": "2",
+    "Me.actsFor": "3",
     "Mutation.updateMasterCard": "10",
     "Mutation.createBlock": "10",
     "Mutation.revokeBlock": "10",
@@ -91,6 +92,7 @@ WEIGHTS: Final[dict[str, str]] = {
 LIST_SIZES: Final[dict[str, ListSize]] = {
     "Patient.accessLog": list_size(slicing=["first"], sized=["entries"]),
     "AccessLog.entries": list_size(100),
+    "Me.actsFor": list_size(10),
     "Appointments.list": list_size(slicing=["first"], sized=["nodes"]),
     "AppointmentPage.nodes": list_size(200),
     "Appointments.days": list_size(90),

@@ -8,27 +8,10 @@ import strawberry
 
 from resolvers.context import Info, plan_of
 from resolvers.directives import PatientScope
+from resolvers.me import Me
 from resolvers.override import OverrideInput
 from resolvers.patient import Patient
 from resolvers.scalars import CPR
-from resolvers.vocabulary import ActorKind
-
-
-@strawberry.type(description="Who the gateway thinks the caller is, from the verified token.")
-class Me:
-    kind: ActorKind = strawberry.field(description="The kind of caller.")
-    cpr: CPR | None = strawberry.field(description="A citizen's own CPR number.")
-    authorization_id: str | None = strawberry.field(
-        description="A professional's autorisations-ID (for an assistant: the responsible professional's)."
-    )
-    organisation_sor: str | None = strawberry.field(description="The SOR ID of a professional's organisation.")
-    organisation_name: str | None = strawberry.field(description="The name of the professional's organisation.")
-    profession: str | None = strawberry.field(description="The professional's profession (faggruppe), in Danish.")
-    name: str | None = strawberry.field(description="The caller's name, as the token gives it.")
-    assistant_name: str | None = strawberry.field(
-        description="The assistant (medhjælp) acting for the professional, when one is."
-    )
-    client_id: str | None = strawberry.field(description="The client application the token was issued to.")
 
 
 @strawberry.type(description="The patient overview: one graph over the national sources.")
