@@ -8,6 +8,7 @@ client's allow-list, trusted documents and limits, to that client only.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from auth.access_log import SqliteAccessLog
 from sandbox.server import ThreadedSandbox
@@ -38,10 +39,10 @@ query Client {
 """
 
 
-async def acts_for(gateway: Gateway, cpr: str) -> list[dict[str, object]]:
+async def acts_for(gateway: Gateway, cpr: str) -> list[dict[str, Any]]:
     body = await gateway.graphql(ACTS_FOR, gateway.citizen(cpr))
     assert "errors" not in body, body
-    listed: list[dict[str, object]] = body["data"]["me"]["actsFor"]
+    listed: list[dict[str, Any]] = body["data"]["me"]["actsFor"]
     return listed
 
 

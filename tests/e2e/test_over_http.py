@@ -6,6 +6,8 @@ gateway's own refusals of the same kinds, and that a field error is never a requ
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.e2e.conftest import HANS, OVERVIEW, Gateway
@@ -14,7 +16,9 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 ME = "query Me { me { kind } }"
 
 
-async def post(gateway: Gateway, body: object, accept: str | None, token: str | None = None) -> tuple[int, str, dict]:
+async def post(
+    gateway: Gateway, body: object, accept: str | None, token: str | None = None
+) -> tuple[int, str, dict[str, Any]]:
     headers = {"accept": accept} if accept is not None else {}
     if token:
         headers["authorization"] = f"Bearer {token}"
@@ -42,7 +46,7 @@ REQUEST_ERRORS = [
 
 @pytest.mark.parametrize(("body", "code"), REQUEST_ERRORS)
 async def test_a_request_error_is_400_without_data_as_graphql_response_json(
-    gateway: Gateway, body: dict, code: str
+    gateway: Gateway, body: dict[str, Any], code: str
 ) -> None:
     status, content_type, answer = await post(gateway, body, GRAPHQL_RESPONSE)
 
@@ -55,7 +59,7 @@ async def test_a_request_error_is_400_without_data_as_graphql_response_json(
 @pytest.mark.parametrize(("body", "code"), REQUEST_ERRORS)
 @pytest.mark.parametrize("accept", [None, "application/json", "*/*", "text/html"])
 async def test_application_json_answers_a_request_error_as_before(
-    gateway: Gateway, body: dict, code: str, accept: str | None
+    gateway: Gateway, body: dict[str, Any], code: str, accept: str | None
 ) -> None:
     status, content_type, answer = await post(gateway, body, accept)
 

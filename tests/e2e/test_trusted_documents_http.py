@@ -75,7 +75,9 @@ def system(gateway: Gateway, client_id: str = "epj-trusted") -> dict[str, str]:
         pytest.param({"query": PERSON}, id="its very text"),
     ],
 )
-async def test_a_trusted_only_client_runs_its_manifest_documents(trusted: Gateway, request_body: dict) -> None:
+async def test_a_trusted_only_client_runs_its_manifest_documents(
+    trusted: Gateway, request_body: dict[str, Any]
+) -> None:
     response = await trusted.client.post(
         "/graphql", json={**request_body, "variables": {"cpr": HANS}}, headers=system(trusted)
     )
@@ -143,11 +145,13 @@ async def test_the_client_finds_its_trusted_documents_in_me(trusted: Gateway) ->
     [
         (
             PLANS,
-            "client 'epj-trusted': trusted document 'bad' selects Patient.plans, which the client's field allow-list does not allow",
+            "client 'epj-trusted': trusted document 'bad' selects Patient.plans, "
+            "which the client's field allow-list does not allow",
         ),
         (
             "query X { me { nope } }",
-            "client 'epj-trusted': trusted document 'bad' is not valid against the schema: Cannot query field 'nope' on type 'Me'. Did you mean 'name'?",
+            "client 'epj-trusted': trusted document 'bad' is not valid against the schema: "
+            "Cannot query field 'nope' on type 'Me'. Did you mean 'name'?",
         ),
         (
             "query X { me { kind }",
