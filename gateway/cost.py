@@ -173,15 +173,23 @@ def _page_maximum(definition: GraphQLField, spec: ListSize) -> int:
     return max(whole) if whole else int(_CAP)
 
 
-def estimate(schema: GraphQLSchema, prepared: PreparedOperation) -> int:
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """An operation's static cost, and the selections looked at to find it (the work, for tests)."""
+
+    cost: int
+    visits: int
+
+
+def estimate(schema: GraphQLSchema, prepared: PreparedOperation) -> Estimate:
     """The operation's static cost, rounded up to a whole number."""
     operation = prepared.operation
     root = schema.get_root_type(operation.operation)
     if root is None:
-        return 0
+        return Estimate(0, 0)
     walk = _Walk(schema, prepared)
     total = walk.selection_set(root, operation.selection_set, {}, operation.operation is OperationType.MUTATION)
-    return ceil(total)
+    return Estimate(ceil(total), walk.visits)
 
 
 class CostContext(Protocol):
@@ -205,7 +213,7 @@ class CostGuard(SchemaExtension):
                 schema, execution.graphql_document, execution.operation_name, execution.variables
             )
             if isinstance(prepared, PreparedOperation):
-                cost = estimate(schema, prepared)
+                cost = estimate(schema, prepared).cost
                 context.cost = cost
                 budget = context.budget
                 if cost > budget.max_cost:
@@ -216,4 +224,4 @@ class CostGuard(SchemaExtension):
         yield
 
 
-__all__ = ["COST_DIRECTIVE", "LIST_SIZE_DIRECTIVE", "CostGuard", "estimate", "field_weight"]
+__all__ = ["COST_DIRECTIVE", "LIST_SIZE_DIRECTIVE", "CostGuard", "Estimate", "estimate", "field_weight"]

@@ -93,6 +93,7 @@ LIST_SIZES: Final[dict[str, ListSize]] = {
     "Patient.accessLog": list_size(slicing=["first"], sized=["entries"]),
     "AccessLog.entries": list_size(100),
     "Me.actsFor": list_size(10),
+    "ClientAccess.trustedDocuments": list_size(50),
     "Appointments.list": list_size(slicing=["first"], sized=["nodes"]),
     "AppointmentPage.nodes": list_size(200),
     "Appointments.days": list_size(90),
