@@ -68,7 +68,7 @@ schema: $(STAMP)
 	$(BIN)/patientoverblik export-schema --output schema.graphql
 
 bench: install
-	$(BIN)/python -m bench.overview
+	$(BIN)/python -m bench
 
 # The schema fuzzer of `make test` (tests/e2e/fuzz) with many more operations per caller, each caller's
 # run bounded by FUZZ_TIMEOUT seconds. FUZZ_SEED draws other operations.

@@ -1,8 +1,10 @@
 """The access record store: one durable entry per patient a request touches (the patient's Min Log).
 
 Written by the consent gate after execution and before the response leaves. If the write fails the
-request fails closed: no record, no data. Read back by the patient (and their representatives) as
-their Min Log, exported to the national Min Log, and purged after two years (domain.md §1.8).
+request fails closed: no record, no data. The record of a change is written before the change is
+made (open, outcome ``unconfirmed``) and finalised after it: no record, no change (ADR 0007). Read
+back by the patient (and their representatives) as their Min Log, exported to the national Min Log,
+and purged after two years (domain.md §1.8).
 
 The store is chosen by URL (:func:`open_access_log`): the embedded default is SQLite in WAL mode with
 ``synchronous=FULL`` (:mod:`auth.access_log_sqlite`); production uses PostgreSQL
@@ -20,20 +22,23 @@ from urllib.parse import urlsplit
 from auth.access_log_postgres import PostgresAccessLog
 from auth.access_log_rows import DeadLetter, ExportStatus, PendingRecord, UnreadableRecord
 from auth.access_log_sqlite import SqliteAccessLog
-from auth.security_events import SecurityEvent
-from sources.audit import AccessCursor, AccessRecord
+from auth.security_events import ListedSecurityEvent, SecurityEvent, UnreadableSecurityEvent
+from sources.audit import AccessCursor, AccessLogPage, AccessRecord
 
 __all__ = [
     "AccessCursor",
     "AccessLog",
+    "AccessLogPage",
     "AccessRecord",
     "DeadLetter",
     "ExportStatus",
+    "ListedSecurityEvent",
     "PendingRecord",
     "PostgresAccessLog",
     "SecurityEvent",
     "SqliteAccessLog",
     "UnreadableRecord",
+    "UnreadableSecurityEvent",
     "open_access_log",
 ]
 
@@ -50,8 +55,35 @@ class AccessLog(Protocol):
     reason) until the operator retries it.
     """
 
+    async def open_writes(self, records: Sequence[AccessRecord]) -> None:
+        """Store the records of changes about to be made, *open*, durably and all together, or none and raise.
+
+        An open record is finalised by a later :meth:`write` of a record with the same id. Until then
+        export holds it (and the same patient's later records) back, for at most the exporter's grace.
+        """
+
     async def write(self, records: Sequence[AccessRecord], security_events: Sequence[SecurityEvent] = ()) -> None:
-        """Store ``records`` and ``security_events`` durably and all together, or none of them and raise."""
+        """Store ``records`` and ``security_events`` durably and all together, or none of them and raise.
+
+        A record whose id is stored open replaces it and closes it (finalised), unless it was exported
+        meanwhile; then the stored record stays as it went out.
+        """
+
+    async def log_page(
+        self,
+        cpr: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        before: AccessCursor | None = None,
+    ) -> AccessLogPage:
+        """One page of up to ``limit`` rows about patient ``cpr``, newest first (by ``at``, then ``id``).
+
+        Only rows with ``since <= at < until``; with ``before=(at, id)`` (the previous page's ``end``)
+        only rows strictly after it in that order. Rows outside the vocabulary take their place in the
+        page but are not among its records, so paging is exact whatever the rows hold.
+        """
 
     async def for_patient(
         self,
@@ -62,17 +94,17 @@ class AccessLog(Protocol):
         limit: int = 50,
         before: AccessCursor | None = None,
     ) -> list[AccessRecord]:
-        """Up to ``limit`` records about patient ``cpr``, newest first (by ``at``, then ``id``).
-
-        Only records with ``since <= at < until``; with ``before=(at, id)`` (the last record of the
-        previous page) only records strictly after it in that order.
-        """
+        """The readable records of :meth:`log_page` with the same arguments."""
 
     async def purge(self, older_than: datetime) -> int:
         """Delete every record and security event with ``at < older_than``; return how many records were deleted."""
 
-    async def pending_export(self, limit: int) -> list[PendingRecord]:
-        """Up to ``limit`` records neither exported nor set aside, oldest first (by ``at``, then ``id``)."""
+    async def pending_export(self, limit: int, opened_before: datetime | None = None) -> list[PendingRecord]:
+        """Up to ``limit`` records neither exported nor set aside, oldest first (by ``at``, then ``id``).
+
+        An open record counts only once it was opened before ``opened_before`` (``None``: none
+        counts); until then it and the same patient's later records wait.
+        """
 
     async def mark_exported(self, ids: Sequence[str], at: datetime) -> None:
         """Note that the records ``ids`` were exported to the national Min Log at ``at``."""
@@ -81,7 +113,7 @@ class AccessLog(Protocol):
         """Move the pending records named in ``reasons`` (id → reason) out of the export queue."""
 
     async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
-        """Up to ``limit`` records set aside from export, oldest access first."""
+        """Up to ``limit`` records set aside from export, oldest access first, whatever their rows hold."""
 
     async def retry_dead_letters(self, ids: Sequence[str] | None = None) -> int:
         """Put dead letters back in the export queue (``None``: all of them); how many went back."""
@@ -89,8 +121,8 @@ class AccessLog(Protocol):
     async def export_status(self) -> ExportStatus:
         """How many records are pending, exported and set aside."""
 
-    async def security_events(self, limit: int = 100) -> list[SecurityEvent]:
-        """Up to ``limit`` security events, newest first."""
+    async def security_events(self, limit: int = 100) -> list[ListedSecurityEvent]:
+        """Up to ``limit`` security events, newest first; a row this version cannot read is listed as such."""
 
     async def aclose(self) -> None:
         """Release the store (connections, pool)."""

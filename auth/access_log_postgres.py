@@ -10,7 +10,11 @@ follows it, do not depend on the server's locale.
 A table made by an older version is migrated in place, once: the ``outcome`` column is added and
 filled from the old rows' lists (returned → accessed, else denied → refused, else nothing), the
 dead-letter columns ``set_aside_at`` and ``set_aside_reason`` are added, the export-queue index is
-rebuilt to leave dead letters out, and the ``security_event`` table is created.
+rebuilt to leave dead letters out, the ``security_event`` table is created, and the ``is_open``
+column (the record of a change, written before the change; ADR 0007) is added with its index.
+
+A time Python cannot hold (``infinity``, years past 9999) is read as unreadable, never as a crash:
+the citizen's log leaves the row out, export sets it aside, the operator lists it.
 
 The connection URL may carry libpq options, e.g. ``?options=-csearch_path%3Daudit`` for a schema.
 """
@@ -28,27 +32,55 @@ from psycopg_pool import AsyncConnectionPool
 from auth.access_log_query import (
     EXPORT_STATUS,
     RETRY_ALL,
-    SELECT_RECORDS,
     dead_letters_query,
+    finalise_statement,
+    finalising,
+    insert_statement,
     patient_page,
     pending_query,
     reason_text,
     retry_statement,
+    select_records,
     set_aside_statement,
 )
-from auth.access_log_rows import COLUMNS, LISTS, DeadLetter, ExportStatus, PendingRecord, pending, readable, to_values
+from auth.access_log_rows import (
+    COLUMNS,
+    LISTS,
+    NO_TIME,
+    DeadLetter,
+    ExportStatus,
+    PendingRecord,
+    RecordsOfPages,
+    dead_letter_of,
+    lenient_time,
+    page_of,
+    pending,
+    to_values,
+)
 from auth.security_events import (
     SECURITY_EVENT_COLUMNS,
+    ListedSecurityEvent,
     SecurityEvent,
     security_event_from_row,
     security_event_values,
 )
-from sources.audit import AccessCursor, AccessRecord
+from sources.audit import AccessCursor, AccessLogPage, AccessRecord
 
-_INSERT = (
-    f"INSERT INTO access_record ({', '.join(COLUMNS)}) "  # noqa: S608 - column names are constants
-    f"VALUES ({', '.join('%s::text[]' if name in LISTS else '%s' for name in COLUMNS)})"
-)
+_VALUES = ["%s::text[]" if name in LISTS else "%s" for name in COLUMNS]
+_INSERT = insert_statement(_VALUES, opened=False)
+_INSERT_OPEN = insert_statement(_VALUES, opened=True)
+_FINALISE = finalise_statement(_VALUES)
+_READABLE_TIMES = "BETWEEN '0002-01-01 00:00:00+00' AND '9998-12-31 00:00:00+00'"
+"""Times Python's ``datetime`` holds in any time zone; the others (``infinity``) cannot be read back."""
+TIME_READABLE = f"at {_READABLE_TIMES}"
+
+
+def _read_time(column: str) -> str:
+    """The time ``column`` as read: ``NULL`` (unreadable) when Python cannot hold it."""
+    return f"CASE WHEN {column} {_READABLE_TIMES} THEN {column} END"
+
+
+_SELECT = select_records(_read_time)
 _INSERT_EVENT = (
     f"INSERT INTO security_event ({', '.join(SECURITY_EVENT_COLUMNS)}) "  # noqa: S608 - constants
     f"VALUES ({', '.join('%s' for _ in SECURITY_EVENT_COLUMNS)})"
@@ -96,6 +128,8 @@ BEGIN
 END $$;
 ALTER TABLE access_record ADD COLUMN IF NOT EXISTS set_aside_at timestamptz;
 ALTER TABLE access_record ADD COLUMN IF NOT EXISTS set_aside_reason text;
+ALTER TABLE access_record ADD COLUMN IF NOT EXISTS is_open boolean NOT NULL DEFAULT false;
+CREATE INDEX IF NOT EXISTS access_record_open ON access_record (patient_cpr, at, id) WHERE is_open;
 DROP INDEX IF EXISTS access_record_pending_export;
 CREATE INDEX IF NOT EXISTS access_record_patient ON access_record (patient_cpr, at, id);
 CREATE INDEX IF NOT EXISTS access_record_export_queue ON access_record (at, id)
@@ -120,7 +154,7 @@ CREATE INDEX IF NOT EXISTS security_event_at ON security_event (at);
 Pool = AsyncConnectionPool[AsyncConnection[TupleRow]]
 
 
-class PostgresAccessLog:
+class PostgresAccessLog(RecordsOfPages):
     """Access records in PostgreSQL (psycopg 3, :class:`psycopg_pool.AsyncConnectionPool`)."""
 
     def __init__(self, url: str, *, max_connections: int = 10, connect_timeout_s: float = 10.0) -> None:
@@ -158,23 +192,39 @@ class PostgresAccessLog:
                 self._pool = pool
         return self._pool
 
+    async def open_writes(self, records: Sequence[AccessRecord]) -> None:
+        """Store the records of changes about to be made, open, in one committed transaction; none if it raises."""
+        if records:
+            await self._insert(_INSERT_OPEN, [_to_row(record) for record in records], [])
+
     async def write(self, records: Sequence[AccessRecord], security_events: Sequence[SecurityEvent] = ()) -> None:
-        """Store ``records`` and ``security_events`` in one committed transaction; none of them if it raises."""
+        """Store ``records`` (finalising open ones) and ``security_events`` in one committed transaction.
+
+        None of them is stored if it raises.
+        """
         if not records and not security_events:
             return
         rows = [_to_row(record) for record in records]
         events = [security_event_values(event) for event in security_events]
         for event in security_events:
             _aware(event.at)
+        await self._insert(_INSERT, rows, events)
+
+    async def _insert(self, insert: str, rows: Sequence[Sequence[object]], events: Sequence[Sequence[object]]) -> None:
+        """Insert ``rows`` with ``insert`` (a row whose open record :data:`_FINALISE` closes is not inserted again)."""
         pool = await self._ready()
         async with pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
             await cursor.execute("SET LOCAL synchronous_commit TO on")
-            if rows:
-                await cursor.executemany(_INSERT, rows)
+            for row in rows:
+                if insert is _INSERT:
+                    await cursor.execute(_FINALISE, finalising(row))
+                    if cursor.rowcount:
+                        continue
+                await cursor.execute(insert, row)
             if events:
                 await cursor.executemany(_INSERT_EVENT, events)
 
-    async def for_patient(
+    async def log_page(
         self,
         cpr: str,
         *,
@@ -182,15 +232,21 @@ class PostgresAccessLog:
         until: datetime | None = None,
         limit: int = 50,
         before: AccessCursor | None = None,
-    ) -> list[AccessRecord]:
-        """Records about ``cpr``, newest first, with ``since <= at < until``, strictly older than ``before``."""
-
+    ) -> AccessLogPage:
+        """One page of ``cpr``'s log: the rows with ``since <= at < until`` strictly older than ``before``."""
         if limit < 1:
-            return []
+            return AccessLogPage((), None, False)
         tail, parameters = patient_page(
-            cpr, since=since, until=until, limit=limit, before=before, placeholder="%s", time=_aware
+            cpr,
+            since=since,
+            until=until,
+            limit=limit,
+            before=before,
+            placeholder="%s",
+            time=_aware,
+            time_readable=TIME_READABLE,
         )
-        return readable(await self._rows(f"{SELECT_RECORDS} {tail}", parameters), _utc)
+        return page_of(await self._rows(f"{_SELECT} {tail}", parameters), limit, _utc)
 
     async def _fetch(self, query: str, parameters: Sequence[object]) -> list[TupleRow]:
         pool = await self._ready()
@@ -218,11 +274,15 @@ class PostgresAccessLog:
             cursor = await conn.execute("DELETE FROM access_record WHERE at < %s", [cut])
             return cursor.rowcount
 
-    async def pending_export(self, limit: int) -> list[PendingRecord]:
-        """Up to ``limit`` records neither exported nor set aside, oldest first; unreadable rows as such."""
+    async def pending_export(self, limit: int, opened_before: datetime | None = None) -> list[PendingRecord]:
+        """Up to ``limit`` records neither exported nor set aside, oldest first; unreadable rows as such.
+
+        Open records count only once opened before ``opened_before`` (``None``: none of them).
+        """
         if limit < 1:
             return []
-        return pending(await self._rows(pending_query("%s"), [limit]), _utc)
+        rows = await self._rows(pending_query("%s", _read_time), [_aware(opened_before or NO_TIME), limit])
+        return pending(rows, _utc)
 
     async def mark_exported(self, ids: Sequence[str], at: datetime) -> None:
         """Note the export of records ``ids`` at ``at`` (a record already marked keeps its first time)."""
@@ -245,8 +305,8 @@ class PostgresAccessLog:
 
     async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         """Up to ``limit`` records set aside from export, oldest access first."""
-        rows = await self._fetch(dead_letters_query("%s"), [max(0, limit)])
-        return [DeadLetter(str(i), _utc(at), _utc(when), str(reason)) for i, at, when, reason in rows]
+        rows = await self._fetch(dead_letters_query("%s", _read_time), [max(0, limit)])
+        return [dead_letter_of(row, _utc) for row in rows]
 
     async def retry_dead_letters(self, ids: Sequence[str] | None = None) -> int:
         """Put dead letters back in the export queue (all of them, or those ``ids``); how many went back."""
@@ -259,12 +319,12 @@ class PostgresAccessLog:
         ((pending_, exported, set_aside),) = await self._fetch(EXPORT_STATUS, [])
         return ExportStatus(int(pending_), int(exported), int(set_aside))
 
-    async def security_events(self, limit: int = 100) -> list[SecurityEvent]:
-        """Up to ``limit`` security events, newest first."""
-        select = f"SELECT {', '.join(SECURITY_EVENT_COLUMNS)} FROM security_event ORDER BY at DESC, id DESC LIMIT %s"  # noqa: S608
+    async def security_events(self, limit: int = 100) -> list[ListedSecurityEvent]:
+        """Up to ``limit`` security events, newest first; a row this version cannot read is listed as such."""
+        columns = ", ".join(_read_time(name) if name == "at" else name for name in SECURITY_EVENT_COLUMNS)
+        select = f"SELECT {columns} FROM security_event ORDER BY at DESC, id DESC LIMIT %s"  # noqa: S608
         rows = await self._fetch(select, [max(0, limit)])
-        events = [security_event_from_row(tuple(row), _utc(row[1])) for row in rows]
-        return [event for event in events if event is not None]
+        return [security_event_from_row(tuple(row), lenient_time(row[1], _utc)) for row in rows]
 
     async def aclose(self) -> None:
         """Close the pool; the store cannot be used afterwards."""

@@ -11,7 +11,12 @@ Files of older schemas are migrated in place when opened (``PRAGMA user_version`
   missing columns are added and old times rewritten to the fixed-width form;
 - 1: the ``outcome`` column (filled from the old rows' lists: returned → accessed, else denied →
   refused, else nothing), the dead-letter columns ``set_aside_at`` and ``set_aside_reason``, the
-  export-queue index that leaves dead letters out, and the ``security_event`` table.
+  export-queue index that leaves dead letters out, and the ``security_event`` table;
+- 2: the ``is_open`` column (the record of a change, written before the change; ADR 0007) and its
+  index.
+
+A stored time the migration cannot read is left as it is: the citizen's log leaves that row out,
+export sets it aside, and the operator lists it.
 
 Rows already in a file that the vocabulary no longer has (``anonymous`` actor kinds) stay where they
 are: the citizen's log does not show them and export sets them aside with their reason.
@@ -33,6 +38,9 @@ from auth.access_log_query import (
     RETRY_ALL,
     SELECT_RECORDS,
     dead_letters_query,
+    finalise_statement,
+    finalising,
+    insert_statement,
     patient_page,
     pending_query,
     reason_text,
@@ -42,22 +50,27 @@ from auth.access_log_query import (
 from auth.access_log_rows import (
     COLUMNS,
     LISTS,
+    NO_TIME,
     DeadLetter,
     ExportStatus,
     PendingRecord,
+    RecordsOfPages,
+    dead_letter_of,
+    lenient_time,
+    page_of,
     pending,
-    readable,
     to_values,
 )
 from auth.security_events import (
     SECURITY_EVENT_COLUMNS,
+    ListedSecurityEvent,
     SecurityEvent,
     security_event_from_row,
     security_event_values,
 )
-from sources.audit import AccessCursor, AccessRecord
+from sources.audit import AccessCursor, AccessLogPage, AccessRecord
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """``PRAGMA user_version`` of a file in the current schema (0: new, or made by the first schema)."""
 
 _CREATE = """
@@ -88,7 +101,8 @@ CREATE TABLE IF NOT EXISTS access_record (
     operation_name TEXT,
     exported_at TEXT,
     set_aside_at TEXT,
-    set_aside_reason TEXT
+    set_aside_reason TEXT,
+    is_open INTEGER NOT NULL DEFAULT 0
 )
 """
 
@@ -119,6 +133,7 @@ _ADDED_COLUMNS = {
     "exported_at": "TEXT",
     "set_aside_at": "TEXT",
     "set_aside_reason": "TEXT",
+    "is_open": "INTEGER NOT NULL DEFAULT 0",
 }
 """Columns older schemas lack, with their definitions for ``ALTER TABLE … ADD COLUMN``."""
 
@@ -136,19 +151,26 @@ _INDEXES = (
     "WHERE exported_at IS NULL AND set_aside_at IS NULL",
     "CREATE INDEX IF NOT EXISTS access_record_set_aside ON access_record (at, id) WHERE set_aside_at IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS access_record_at ON access_record (at)",
+    "CREATE INDEX IF NOT EXISTS access_record_open ON access_record (patient_cpr, at, id) WHERE is_open",
     "CREATE INDEX IF NOT EXISTS security_event_at ON security_event (at)",
 )
 
 
-class SqliteAccessLog:
+_VALUES = ["?" for _ in COLUMNS]
+_FINALISE = finalise_statement(_VALUES)
+
+
+class SqliteAccessLog(RecordsOfPages):
     """Access records in an embedded SQLite database (WAL, ``synchronous=FULL``)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout_s: float = 5.0) -> None:
+        """Open (create, migrate) the file; a write waits up to ``busy_timeout_s`` for another process's lock."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        self._db.create_function(TIME_READABLE, 1, _time_readable, deterministic=True)
         self._lock = threading.Lock()
         self._migrate()
 
@@ -163,7 +185,10 @@ class SqliteAccessLog:
                 if name not in present:
                     db.execute(f"ALTER TABLE access_record ADD COLUMN {name} {definition}")
             for record_id, at in db.execute("SELECT id, at FROM access_record").fetchall():
-                fixed = _time(_parse_time(at, naive_is_utc=True))
+                try:
+                    fixed = _time(_parse_time(at, naive_is_utc=True))
+                except (ValueError, TypeError, OverflowError):
+                    continue  # left as it is: shown nowhere, set aside by export, listed for the operator
                 if fixed != at:
                     db.execute("UPDATE access_record SET at = ? WHERE id = ?", (fixed, record_id))
             db.execute(_FILL_OUTCOME)
@@ -192,23 +217,29 @@ class SqliteAccessLog:
         with self._lock:
             return list(self._db.execute(query, parameters).fetchall())
 
+    async def open_writes(self, records: Sequence[AccessRecord]) -> None:
+        """Store the records of changes about to be made, open, in one transaction; on disk when this returns."""
+        if records:
+            await asyncio.to_thread(self._write, [_to_row(record) for record in records], [], opened=True)
+
     async def write(self, records: Sequence[AccessRecord], security_events: Sequence[SecurityEvent] = ()) -> None:
-        """Store ``records`` and ``security_events`` in one transaction, on disk when this returns."""
+        """Store ``records`` (finalising open ones) and ``security_events`` in one transaction, on disk on return."""
         if records or security_events:
             rows = [_to_row(record) for record in records]
             events = [_event_row(event) for event in security_events]
-            await asyncio.to_thread(self._write, rows, events)
+            await asyncio.to_thread(self._write, rows, events, opened=False)
 
-    def _write(self, rows: Sequence[Sequence[object]], events: Sequence[Sequence[object]]) -> None:
-        placeholders = ", ".join("?" for _ in COLUMNS)
-        insert = f"INSERT INTO access_record ({', '.join(COLUMNS)}) VALUES ({placeholders})"  # noqa: S608
+    def _write(self, rows: Sequence[Sequence[object]], events: Sequence[Sequence[object]], *, opened: bool) -> None:
+        insert = insert_statement(_VALUES, opened=opened)
         event_placeholders = ", ".join("?" for _ in SECURITY_EVENT_COLUMNS)
         insert_event = f"INSERT INTO security_event ({', '.join(SECURITY_EVENT_COLUMNS)}) VALUES ({event_placeholders})"  # noqa: S608
         with self._transaction() as db:
-            db.executemany(insert, rows)
+            for row in rows:
+                if opened or db.execute(_FINALISE, finalising(row)).rowcount == 0:
+                    db.execute(insert, row)
             db.executemany(insert_event, events)
 
-    async def for_patient(
+    async def log_page(
         self,
         cpr: str,
         *,
@@ -216,16 +247,22 @@ class SqliteAccessLog:
         until: datetime | None = None,
         limit: int = 50,
         before: AccessCursor | None = None,
-    ) -> list[AccessRecord]:
-        """Records about ``cpr``, newest first, with ``since <= at < until``, strictly older than ``before``."""
-
+    ) -> AccessLogPage:
+        """One page of ``cpr``'s log: the rows with ``since <= at < until`` strictly older than ``before``."""
         if limit < 1:
-            return []
+            return AccessLogPage((), None, False)
         tail, parameters = patient_page(
-            cpr, since=since, until=until, limit=limit, before=before, placeholder="?", time=_time
+            cpr,
+            since=since,
+            until=until,
+            limit=limit,
+            before=before,
+            placeholder="?",
+            time=_time,
+            time_readable=f"{TIME_READABLE}(at)",
         )
         rows = await asyncio.to_thread(self._rows, f"{SELECT_RECORDS} {tail}", parameters)
-        return readable(rows, _parse_stored)
+        return page_of(rows, limit, _parse_stored)
 
     async def purge(self, older_than: datetime) -> int:
         """Delete every record (and security event) with ``at < older_than``; how many records were deleted."""
@@ -237,11 +274,14 @@ class SqliteAccessLog:
             db.execute("DELETE FROM security_event WHERE at < ?", (cut,))
             return db.execute("DELETE FROM access_record WHERE at < ?", (cut,)).rowcount
 
-    async def pending_export(self, limit: int) -> list[PendingRecord]:
-        """Up to ``limit`` records neither exported nor set aside, oldest first; unreadable rows as such."""
+    async def pending_export(self, limit: int, opened_before: datetime | None = None) -> list[PendingRecord]:
+        """Up to ``limit`` records neither exported nor set aside, oldest first; unreadable rows as such.
+
+        Open records count only once opened before ``opened_before`` (``None``: none of them).
+        """
         if limit < 1:
             return []
-        rows = await asyncio.to_thread(self._rows, pending_query("?"), [limit])
+        rows = await asyncio.to_thread(self._rows, pending_query("?"), [_time(opened_before or NO_TIME), limit])
         return pending(rows, _parse_stored)
 
     async def mark_exported(self, ids: Sequence[str], at: datetime) -> None:
@@ -268,10 +308,7 @@ class SqliteAccessLog:
     async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         """Up to ``limit`` records set aside from export, oldest access first."""
         rows = await asyncio.to_thread(self._fetch, dead_letters_query("?"), [max(0, limit)])
-        return [
-            DeadLetter(str(i), _parse_time(str(at)), _parse_time(str(when)), str(reason))
-            for i, at, when, reason in rows
-        ]
+        return [dead_letter_of(row, _parse_stored) for row in rows]
 
     async def retry_dead_letters(self, ids: Sequence[str] | None = None) -> int:
         """Put dead letters back in the export queue (all of them, or those ``ids``); how many went back."""
@@ -284,12 +321,11 @@ class SqliteAccessLog:
         ((pending_, exported, set_aside),) = await asyncio.to_thread(self._fetch, EXPORT_STATUS, [])
         return ExportStatus(int(str(pending_)), int(str(exported)), int(str(set_aside)))
 
-    async def security_events(self, limit: int = 100) -> list[SecurityEvent]:
-        """Up to ``limit`` security events, newest first."""
+    async def security_events(self, limit: int = 100) -> list[ListedSecurityEvent]:
+        """Up to ``limit`` security events, newest first; a row this version cannot read is listed as such."""
         select = f"SELECT {', '.join(SECURITY_EVENT_COLUMNS)} FROM security_event ORDER BY at DESC, id DESC LIMIT ?"  # noqa: S608
         rows = await asyncio.to_thread(self._fetch, select, [max(0, limit)])
-        events = [security_event_from_row(row, _parse_time(str(row[1]))) for row in rows]
-        return [event for event in events if event is not None]
+        return [security_event_from_row(row, lenient_time(row[1], _parse_stored)) for row in rows]
 
     async def aclose(self) -> None:
         """Close the database file."""
@@ -312,10 +348,24 @@ def _parse_time(text: str, *, naive_is_utc: bool = False) -> datetime:
 
 
 def _parse_stored(value: object) -> datetime:
-    parsed = datetime.fromisoformat(str(value))
+    if not isinstance(value, str):
+        raise ValueError("stored time is not text")
+    parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         raise ValueError("stored time is naive")
     return parsed.astimezone(UTC)
+
+
+TIME_READABLE = "stored_time_readable"
+"""The SQL function (registered on the connection) that holds for a time in the form this store writes."""
+
+
+def _time_readable(value: object) -> bool:
+    """Whether ``value`` is a time exactly as :func:`_time` writes it (so it reads back and is a cursor)."""
+    try:
+        return _time(_parse_stored(value)) == value
+    except (ValueError, TypeError, OverflowError):
+        return False
 
 
 def _to_row(record: AccessRecord) -> tuple[object, ...]:
@@ -331,7 +381,7 @@ def _from_row(row: Sequence[object]) -> dict[str, object]:
     for name in LISTS:
         try:
             values[name] = json.loads(str(values[name]))
-        except ValueError:
+        except (ValueError, RecursionError):
             values[name] = None  # not a list: the row is unreadable
     return values
 

@@ -9,6 +9,11 @@ batch still pending; the next run sends it again, and the sink stores a re-sent 
 is the idempotency key). Dead letters stay in the store until the operator retries them
 (``patientoverblik retry-dead-letters``).
 
+Open records (ADR 0007): the record of a change is written before the change and finalised after
+it. Export never sends an open record until it has been open for ``open_grace_s`` (the change's
+request long over: it never finalised); then it goes as it stands, outcome "unconfirmed". Until
+then it and the same patient's later records wait.
+
 Order (ADR 0007): batches go out oldest first (``at``, then ``id``) and a batch is settled before
 the next is read, so for each patient the sink gets the records in the order they were made and a
 record is never marked exported while an older record of the same patient is still pending. A dead
@@ -25,7 +30,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from auth.access_log_rows import PendingRecord, UnreadableRecord
@@ -48,8 +53,9 @@ class AuditSink(Protocol):
 class PendingExports(Protocol):
     """The part of the access-record store that export needs."""
 
-    async def pending_export(self, limit: int) -> Sequence[PendingRecord]:
-        """Up to ``limit`` records neither exported nor set aside, oldest first."""
+    async def pending_export(self, limit: int, opened_before: datetime | None = None) -> Sequence[PendingRecord]:
+        """Up to ``limit`` records neither exported nor set aside, oldest first; open records only when
+        opened before ``opened_before``."""
 
     async def mark_exported(self, ids: Sequence[str], at: datetime) -> None:
         """Record that the records ``ids`` reached the sink at ``at``."""
@@ -73,6 +79,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+OPEN_GRACE_S = 900.0
+"""How long an open record (the record of a change, not yet finalised) waits before it is exported
+as it stands ("change attempted, outcome not confirmed"): far longer than any request takes."""
+
+
 class ExportFailed(Exception):
     """A transient failure stopped the run; ``report`` says what was settled before it."""
 
@@ -88,8 +99,11 @@ async def export_pending(
     *,
     batch_size: int = 100,
     now: Callable[[], datetime] = utc_now,
+    open_grace_s: float = OPEN_GRACE_S,
 ) -> ExportReport:
     """Send every pending record to ``sink``, batch by batch, setting aside what can never go.
+
+    An open record goes only once it has been open for ``open_grace_s`` seconds.
 
     If the sink fails transiently, :class:`ExportFailed` is raised (its ``cause`` the sink's error)
     with the batch still pending. If marking fails after a send, those records are sent again next
@@ -99,7 +113,8 @@ async def export_pending(
         raise ValueError("batch_size must be at least 1")
     sent: set[str] = set()
     set_aside = 0
-    while batch := await log.pending_export(batch_size):
+    opened_before = now() - timedelta(seconds=open_grace_s)
+    while batch := await log.pending_export(batch_size, opened_before):
         ids = [item.id for item in batch]
         if sent.intersection(ids):
             raise RuntimeError("the access log returned records it had already marked exported")
@@ -137,9 +152,11 @@ class Exporter:
         interval_s: float = 30.0,
         batch_size: int = 100,
         now: Callable[[], datetime] = utc_now,
+        open_grace_s: float = OPEN_GRACE_S,
     ) -> None:
         if interval_s <= 0:
             raise ValueError("interval_s must be positive")
+        self._open_grace_s = open_grace_s
         self._log = log
         self._sink = sink
         self._interval_s = interval_s
@@ -170,7 +187,9 @@ class Exporter:
         """One export attempt now: what was sent and set aside (a failure is logged, not raised)."""
         async with self._lock:
             try:
-                report = await export_pending(self._log, self._sink, batch_size=self._batch_size, now=self._now)
+                report = await export_pending(
+                    self._log, self._sink, batch_size=self._batch_size, now=self._now, open_grace_s=self._open_grace_s
+                )
             except ExportFailed as failed:
                 exc, report = failed.cause, failed.report
                 source = exc.source if isinstance(exc, SourceError) else "-"

@@ -8,7 +8,8 @@ of attorney, one batched call each), decides with :mod:`auth.policy` and puts th
 :class:`~auth.plan.AccessPlan` and the operation it was decided for on the request context. After
 execution, and before the response leaves, it writes one access record per patient
 (:mod:`auth.records`) and the request's security events (anonymous or refused attempts, ADR 0007);
-if that write fails, the request fails closed with no data.
+if that write fails, the request fails closed with no data. A patient whose data the operation may
+change gets their record opened *before* execution; if that fails, nothing is executed.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from auth.fields import UNREGISTERED, ClientRegistration
 from auth.operation import BadOverride, OperationRead, OperationReader, PreparedOperation, prepare_operation
 from auth.plan import AccessPlan, Denial, Override, PatientAccess, deny
 from auth.policy import DecisionFacts, PolicyOptions, accessor_of, decide, may_override
-from auth.records import write_records
+from auth.records import open_write_records, start_records, write_records
 from auth.representations import RepresentationSources, load_representations
 from auth.security_events import SecurityEventKind
 from sources.categories import DataCategory
@@ -82,10 +83,11 @@ class ConsentGate(SchemaExtension):
                     plan.representations = await load_representations(context.actor, context.access.representations, on)
                 context.prepared_operation = prepared
         context.access_plan = plan
+        request = start_records(context.request_id, execution.query or "", execution.operation_name)
+        # Raises before execution when the record of a change cannot be written: nothing is changed.
+        await open_write_records(plan, context.access.access_log, request)
         yield
-        await write_records(
-            plan, context.access.access_log, context.request_id, execution.query or "", execution.operation_name
-        )
+        await write_records(plan, context.access.access_log, request)
 
 
 def today() -> date:
@@ -108,12 +110,20 @@ async def build_plan(
 
     A caller without a token is refused every patient (``UNAUTHENTICATED``) before anything is
     loaded, and leaves a security event instead of access records. An override from a caller who
-    may not send one, or a malformed one, refuses that patient without asking anything and leaves a
-    security event; the override itself reaches no record (ADR 0007).
+    may not send one, or a malformed one, refuses that patient without asking anything and leaves
+    only a security event: no line in that patient's log, nothing for Min Log (ADR 0007). A vendor
+    system asking for fields outside its registration leaves a security event too.
     """
     actor = context.actor
     services = context.access
     plan = AccessPlan(actor, denied_fields=frozenset(read.denied_fields))
+    if read.denied_fields and registration is not None:
+        kind = (
+            SecurityEventKind.CLIENT_NOT_REGISTERED
+            if registration is UNREGISTERED
+            else SecurityEventKind.FIELD_NOT_ALLOWED
+        )
+        plan.security_events[kind] = len(read.patients.keys() | read.refused_patients)
     if not read.patients:
         return plan
     if actor.kind is ActorKind.ANONYMOUS:
@@ -149,6 +159,8 @@ async def build_plan(
             access = PatientAccess(cpr, refusal, {}, frozenset(categories), accessor=accessor_of(actor))
         else:
             access = decide(actor, cpr, categories, facts, on, override=sent, options=options)
+        # A refused override is a security event, not a line in the patient's log (ADR 0007).
+        access.recorded = sent is None or (isinstance(sent, Override) and may_override(actor))
         access.client_refused = frozenset(client_refused[cpr] - categories)
         access.requested_cpr = next((a for a, c in loaded.aliases.items() if c == cpr), None)
         plan.patients[cpr] = access

@@ -11,7 +11,9 @@ Stale-while-revalidate (RFC 5861's idea, applied to the key set), with one fetch
 - a token naming a key the set does not hold (:meth:`KeyCache.after_unknown_key`) waits at most
   ``wait_s`` for the running fetch, or starts one unless an unknown key started one less than
   ``retry_s`` ago: a key the issuer has just rotated to is found at once, and invented key ids cannot
-  make the gateway ask the issuer more than once per ``retry_s``;
+  make the gateway ask the issuer more than once per ``retry_s``. The answer says whether a fresh
+  set came in (:class:`Refresh`), so a refusal tells "the issuer does not publish this key" from
+  "the issuer's keys could not be fetched";
 - after a failed fetch, the next one (in the background, or for a request with no usable set)
   starts ``retry_s`` later at the earliest; until then a request with no usable set fails at once.
 
@@ -29,6 +31,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from auth.errors import AuthenticationFailed
 from auth.keys import UsableKeys
@@ -48,6 +51,25 @@ class KeyCachePolicy:
     """Least time between two fetch attempts after a failure, or for an unknown key id."""
     wait_s: float = 2.0
     """Longest a request waits for a fetch (the fetch itself has the source's deadline too)."""
+
+
+class Refresh(StrEnum):
+    """What became of the fetch a token naming an unknown key waited for."""
+
+    FETCHED = "fetched"
+    """A fresh set came in: the key is not one the issuer publishes."""
+    FAILED = "failed"
+    """The fetch failed, gave no usable key, or did not finish within ``wait_s``."""
+    NOT_TRIED = "not_tried"
+    """An unknown key started a fetch less than ``retry_s`` ago: the set is as last fetched."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyLookup:
+    """The set to verify with after an unknown key, and what became of the fetch for it."""
+
+    keys: UsableKeys
+    refresh: Refresh
 
 
 class KeyCache:
@@ -71,6 +93,7 @@ class KeyCache:
         self._running: asyncio.Task[None] | None = None
         self.fetches = 0
         """Fetch attempts started so far (tests count them)."""
+        self._good_fetches = 0
 
     @property
     def keys(self) -> UsableKeys | None:
@@ -87,10 +110,19 @@ class KeyCache:
         await self._wait(self._start_when_due(unknown_key=False))
         return self._usable()
 
-    async def after_unknown_key(self) -> UsableKeys:
-        """The set after at most one bounded wait for a fresh one (a token named a key we do not hold)."""
-        await self._wait(self._start_when_due(unknown_key=True))
-        return self._usable()
+    async def after_unknown_key(self) -> KeyLookup:
+        """The set after at most one bounded wait for a fresh one (a token named a key we do not hold),
+        and whether a fresh one came in; raises :class:`AuthenticationFailed` when no set can be used."""
+        good_before = self._good_fetches
+        running = self._start_when_due(unknown_key=True)
+        await self._wait(running)
+        if self._good_fetches > good_before:
+            refresh = Refresh.FETCHED
+        elif running is not None:
+            refresh = Refresh.FAILED
+        else:
+            refresh = Refresh.NOT_TRIED
+        return KeyLookup(self._usable(), refresh)
 
     async def aclose(self) -> None:
         """Stop a running fetch (on shutdown)."""
@@ -142,3 +174,4 @@ class KeyCache:
             self._failed_at = started
             return
         self._keys, self._fetched_at, self._failed_at = keys, self._clock(), None
+        self._good_fetches += 1

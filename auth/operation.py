@@ -69,6 +69,8 @@ class OperationRead:
     """Field coordinates the client may not select; their subtrees are not read."""
     refused: PatientCategories = field(default_factory=dict)
     """CPR number → the categories of the fields the client may not select, in that patient's scope."""
+    refused_patients: set[str] = field(default_factory=set)
+    """Patients named only by fields the client may not select (counted in a security event, never kept)."""
     representations: bool = False
     """The operation selects whom the caller may act for (``me.actsFor``)."""
 
@@ -225,22 +227,29 @@ class OperationReader:
             found.denied_fields.add(coordinate)
             if cpr is not None and (refused := field_category(field)) is not None:
                 found.refused.setdefault(cpr, set()).add(refused)  # recorded as denied for that patient
+            if (named := self._patient_named(field, node)) is not None:
+                found.refused_patients.add(named[0])
             return  # never resolved, so nothing below it is decided or fetched
         if coordinate == REPRESENTATIONS_FIELD:
             found.representations = True
-        argument = patient_argument(field)
-        if argument is not None:
-            arguments = self._arguments(field, node)
-            asked = arguments.get(argument) if arguments is not None else None
-            if not isinstance(asked, str) or not is_cpr(asked):
+        if patient_argument(field) is not None:
+            named = self._patient_named(field, node)
+            if named is None:
                 return  # execution refuses the field before its resolver runs
-            cpr = asked
+            cpr, arguments = named
             found.patients.setdefault(cpr, set())
-            self._override(field, arguments or {}, cpr, found)
+            self._override(field, arguments, cpr, found)
         category = field_category(field)
         if category is not None and cpr is not None:
             found.patients.setdefault(cpr, set()).add(category)
         self._walk(get_named_type(field.type), node.selection_set, cpr, found)
+
+    def _patient_named(self, field: GraphQLField, node: FieldNode) -> tuple[str, dict[str, Any]] | None:
+        """The CPR number a patient-scope field names, with the field's arguments, when it names a valid one."""
+        argument = patient_argument(field)
+        arguments = self._arguments(field, node) if argument is not None else None
+        asked = arguments.get(argument) if arguments is not None and argument is not None else None
+        return (asked, arguments or {}) if isinstance(asked, str) and is_cpr(asked) else None
 
     def _override(self, field: GraphQLField, arguments: Mapping[str, Any], cpr: str, found: OperationRead) -> None:
         name = override_argument(field)

@@ -22,7 +22,7 @@ from auth.errors import (
 )
 from auth.security_events import SecurityEventKind
 from sources.audit import AccessorKind, OverrideGround
-from sources.categories import DataCategory
+from sources.categories import WRITE_CATEGORIES, DataCategory
 from sources.clinical import NO_FILTER, ItemFilter
 
 if TYPE_CHECKING:
@@ -109,6 +109,9 @@ class PatientAccess:
     categories: dict[DataCategory, Decision]
     requested: frozenset[DataCategory]
     returned: set[DataCategory] = field(default_factory=set)
+    attempted: set[DataCategory] = field(default_factory=set)
+    """Write categories whose upstream write was started and is not known to have failed: a write
+    attempted and not in ``returned`` is unconfirmed (the source may have made the change)."""
     accessor: AccessorKind | None = None
     """How the caller relates to this patient (themselves, a representative, a professional …);
     ``None`` only for a caller without a token, who leaves no access record."""
@@ -120,6 +123,9 @@ class PatientAccess:
     """The number the caller asked for, when it was a changed number followed to ``cpr``."""
     sees_protected: bool = False
     """The caller may see this patient's protected name and address."""
+    recorded: bool = True
+    """Whether the attempt is a line in the patient's log; ``False`` for a refused override, which
+    leaves only a security event (ADR 0007)."""
 
     def decision(self, category: DataCategory) -> Decision:
         if not self.patient.allowed:
@@ -134,6 +140,16 @@ class PatientAccess:
     @property
     def withheld(self) -> frozenset[DataCategory]:
         return frozenset(c for c in self.requested if self.decision(c).withheld)
+
+    @property
+    def may_write(self) -> bool:
+        """Whether the request may change this patient's data (a write category asked for and allowed)."""
+        return any(self.decision(c).allowed for c in self.requested & WRITE_CATEGORIES)
+
+    @property
+    def unconfirmed(self) -> frozenset[DataCategory]:
+        """Writes started whose outcome is not known: the source may or may not have made them."""
+        return frozenset(self.attempted - self.returned)
 
 
 @dataclass
@@ -176,17 +192,38 @@ class AccessPlan:
         return decision
 
     def redact_protected(self, cpr: str) -> bool:
-        """Whether a protected person's name and address must be replaced by placeholders.
+        """Whether a protected person's name, address and whereabouts must be replaced by placeholders.
 
         The citizen, their fuldmagt holders and guardians, and callers whose client is registered as
-        a whitelisted authority see them; everyone else gets the placeholders the national CPR service
-        gives callers that are not whitelisted authorities.
+        a whitelisted authority see them; everyone else (professionals, assistants, other systems,
+        parents with custody) gets the placeholders the national CPR service gives callers that are
+        not whitelisted authorities (ADR 0006, ADR 0012). Whether the patient *is* protected is CPR's
+        to say; resolvers ask it only when this is true.
         """
         access = self.patients.get(self.current(cpr))
         return access is None or not access.sees_protected
 
+    def redacted_patients(self) -> frozenset[str]:
+        """The patients (current numbers) the caller may see something of and gets placeholders for:
+        those whose protection a resolver may need to know, decided together in one CPR lookup."""
+        return frozenset(
+            cpr
+            for cpr, access in self.patients.items()
+            if not access.sees_protected and any(access.decision(c).allowed for c in access.requested)
+        )
+
     def mark_returned(self, cpr: str, category: DataCategory) -> None:
-        """Note that data of ``category`` was returned for ``cpr``."""
+        """Note that data of ``category`` was returned for ``cpr`` (for a write: the change was made)."""
         access = self.patients.get(self.current(cpr))
         if access is not None:
             access.returned.add(category)
+
+    def mark_attempted(self, cpr: str, category: DataCategory, *, attempted: bool = True) -> None:
+        """Note that a write of ``category`` for ``cpr`` goes upstream now (``attempted=False``: the
+        source refused it, so nothing was changed)."""
+        access = self.patients.get(self.current(cpr))
+        if access is not None:
+            if attempted:
+                access.attempted.add(category)
+            else:
+                access.attempted.discard(category)

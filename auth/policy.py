@@ -18,7 +18,10 @@ gate loaded. ``domain.md`` §2 is the source of the rules; ADR 0006 records the 
   override (for the access record) only when it lifted a block on something the request asked for
   (ADR 0007): a refused override, or one that found nothing blocked, leaves no trace in the log;
 - when a source the decision needs is down, access fails closed (``SOURCE_UNAVAILABLE``); a patient
-  the sources do not know is refused exactly like one the caller may not see (no existence oracle).
+  the sources do not know is refused exactly like one the caller may not see (no existence oracle);
+- a protected person's name, address and whereabouts (``sees_protected``) go to the citizen, their
+  guardians and fuldmagt holders and clients registered as authorities; professionals, assistants,
+  other systems and parents with custody get placeholders (CPR's rule; ADR 0006, ADR 0012).
 """
 
 from __future__ import annotations
@@ -152,12 +155,18 @@ def _citizen(
     if not grants:
         refused = _no_representation(actor.cpr or "", facts, today)
         return PatientAccess(cpr, refused, {}, requested, accessor=AccessorKind.CITIZEN)
-    accessor = next(k for k in (AccessorKind.GUARDIAN, AccessorKind.REPRESENTATIVE, AccessorKind.PARENT) if k in grants)
+    accessor = next(k for k in REPRESENTATION_KINDS if k in grants)
     allowed = frozenset().union(*grants.values())
     outside = deny(Denial.FORBIDDEN, "your representation of this patient does not cover this data")
     decisions = {c: ALLOW if c in allowed else outside for c in requested}
-    sees = AccessorKind.GUARDIAN in grants or AccessorKind.REPRESENTATIVE in grants
+    sees = bool(SEES_PROTECTED & grants.keys())
     return PatientAccess(cpr, ALLOW, decisions, requested, accessor=accessor, sees_protected=sees)
+
+
+REPRESENTATION_KINDS = (AccessorKind.GUARDIAN, AccessorKind.REPRESENTATIVE, AccessorKind.PARENT)
+"""The kinds of representation, strongest first (the accessor named in the record)."""
+SEES_PROTECTED = frozenset({AccessorKind.GUARDIAN, AccessorKind.REPRESENTATIVE})
+"""Representations that see a protected person's name and address; a parent does not (ADR 0012)."""
 
 
 def representation_grants(

@@ -28,7 +28,14 @@ from datetime import date, timedelta
 from typing import Final, Protocol
 
 from auth.actor import Actor, ActorKind
-from auth.policy import CUSTODY_ENDS_AT_AGE, DecisionFacts, birthday, representation_grants
+from auth.policy import (
+    CUSTODY_ENDS_AT_AGE,
+    REPRESENTATION_KINDS,
+    SEES_PROTECTED,
+    DecisionFacts,
+    birthday,
+    representation_grants,
+)
 from sources.audit import AccessorKind
 from sources.categories import DataCategory
 from sources.errors import SourceError
@@ -36,8 +43,6 @@ from sources.models import PersonRecord, PowerOfAttorneyRecord
 
 REPRESENTATIONS_FIELD: Final = "Me.actsFor"
 """The field whose selection makes the gate load the caller's representations."""
-SEES_PROTECTED: Final = frozenset({AccessorKind.GUARDIAN, AccessorKind.REPRESENTATIVE})
-"""The relations that show a protected person's name (as the access decision's ``sees_protected``)."""
 
 
 class RepresentedSource(Protocol):
@@ -128,7 +133,7 @@ def _representation(
     grants = representation_grants(holder, DecisionFacts(person=person, powers=tuple(powers)), today)
     if not grants:
         return None
-    kinds = tuple(k for k in (AccessorKind.GUARDIAN, AccessorKind.REPRESENTATIVE, AccessorKind.PARENT) if k in grants)
+    kinds = tuple(k for k in REPRESENTATION_KINDS if k in grants)
     ends: list[date | None] = []
     for kind in kinds:
         if kind is AccessorKind.GUARDIAN:

@@ -2,7 +2,8 @@
 
 An attempt that is not an access (no token; an override from a caller who may not send one; a
 malformed override) is not a line in the patient's Min Log: nothing the caller typed reaches the
-patient's log or the national Min Log. The operator gets one :class:`SecurityEvent` per request
+patient's log or the national Min Log. A vendor system asking for fields outside its registration
+(or with no registration) leaves an event too. The operator gets one :class:`SecurityEvent` per request
 and kind instead, in the access-log database (table ``security_event``), never exported, never
 shown to a citizen, listed with ``patientoverblik security-events``.
 
@@ -13,6 +14,7 @@ the SHA-256 of the operation — no CPR number, no name, no reason text.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -29,6 +31,10 @@ class SecurityEventKind(StrEnum):
     """An override (værdispring) from a caller who may not send one (citizen, representative, assistant)."""
     OVERRIDE_MALFORMED = "override_malformed"
     """An override whose ground or reason could not be accepted."""
+    CLIENT_NOT_REGISTERED = "client_not_registered"
+    """A vendor system whose client is not registered asked for fields (it may select none)."""
+    FIELD_NOT_ALLOWED = "field_not_allowed"
+    """A registered vendor system asked for fields its registration does not allow."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,21 +78,48 @@ def security_event_values(event: SecurityEvent) -> tuple[object, ...]:
     )
 
 
-def security_event_from_row(row: tuple[object, ...], at: datetime) -> SecurityEvent | None:
-    """The event of one row (``at`` already parsed), or ``None`` for a kind this version does not know."""
+@dataclass(frozen=True, slots=True)
+class UnreadableSecurityEvent:
+    """A stored security event this version cannot read, as the operator still sees it listed.
+
+    ``reason`` names the column that could not be read, never its value; ``at`` is ``None`` when the
+    time itself cannot be read.
+    """
+
+    id: str
+    at: datetime | None
+    reason: str
+
+
+ListedSecurityEvent = SecurityEvent | UnreadableSecurityEvent
+"""What the operator's listing gives for one stored row: the event, or why it cannot be read."""
+
+
+def security_event_from_row(row: Sequence[object], at: datetime | None) -> ListedSecurityEvent:
+    """The event of one row (``at`` already read, ``None`` when it could not be), whatever the row holds."""
     values = dict(zip(SECURITY_EVENT_COLUMNS, row, strict=True))
+    event_id = str(values["id"])
+    if at is None:
+        return UnreadableSecurityEvent(event_id, None, "stored event has an unreadable time")
     try:
-        kind, actor_kind = SecurityEventKind(str(values["kind"])), ActorKind(str(values["actor_kind"]))
+        kind = SecurityEventKind(str(values["kind"]))
     except ValueError:
-        return None
+        return UnreadableSecurityEvent(event_id, at, "stored event has a value outside the vocabulary in kind")
+    try:
+        actor_kind = ActorKind(str(values["actor_kind"]))
+    except ValueError:
+        return UnreadableSecurityEvent(event_id, at, "stored event has a value outside the vocabulary in actor_kind")
+    patients = values["patients"]
+    if not isinstance(patients, int) or isinstance(patients, bool):
+        return UnreadableSecurityEvent(event_id, at, "stored event has an unreadable patients count")
     return SecurityEvent(
-        id=str(values["id"]),
+        id=event_id,
         at=at,
         request_id=str(values["request_id"]),
         kind=kind,
         actor_kind=actor_kind,
         actor=str(values["actor"]),
         client_id=None if values["client_id"] is None else str(values["client_id"]),
-        patients=int(str(values["patients"])),
+        patients=patients,
         operation_hash=str(values["operation_hash"]),
     )

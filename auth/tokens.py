@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, assert_never
 
 from joserfc import jws, jwt
 from joserfc.errors import (
@@ -29,7 +29,7 @@ from joserfc.jwk import Key
 
 from auth.actor import Actor, actor_from_claims
 from auth.errors import AuthenticationFailed
-from auth.key_cache import KeyCache, KeyCachePolicy
+from auth.key_cache import KeyCache, KeyCachePolicy, Refresh
 from auth.keys import SkipReason, UsableKeys, usable_keys
 
 DEFAULT_ALGORITHMS = ("RS256", "ES256")
@@ -86,9 +86,10 @@ class TokenVerifier:
         algorithm, kid = self._header(token)
         candidates = (await self.keys.current()).candidates(algorithm, kid)
         if not candidates:
-            candidates = (await self.keys.after_unknown_key()).candidates(algorithm, kid)
-        if not candidates:
-            raise AuthenticationFailed("token is signed with a key the issuer does not publish")
+            lookup = await self.keys.after_unknown_key()
+            candidates = lookup.keys.candidates(algorithm, kid)
+            if not candidates:
+                raise AuthenticationFailed(unknown_key_reason(lookup.refresh))
         decoded = self._decode(token, algorithm, candidates)
         try:
             self._registry.validate(decoded.claims)
@@ -130,3 +131,16 @@ class TokenVerifier:
 
     async def _fetch(self) -> UsableKeys:
         return usable_keys(await self._source.key_set(), self._algorithms)
+
+
+def unknown_key_reason(refresh: Refresh) -> str:
+    """Why a token signed with a key the gateway does not hold is refused, by what its fetch found."""
+    match refresh:
+        case Refresh.FETCHED:
+            return "token is signed with a key the issuer does not publish"
+        case Refresh.FAILED:
+            return "token is signed with a key the gateway does not hold, and the issuer's keys could not be fetched"
+        case Refresh.NOT_TRIED:
+            return "token is signed with a key the issuer did not publish when its keys were last fetched"
+        case _:
+            assert_never(refresh)

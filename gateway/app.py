@@ -98,7 +98,12 @@ def create_app(
         app.state.services = Services(sources, verifier, access, limiter)
         exporter = None
         if sources.minlog is not None:
-            exporter = Exporter(store, sources.minlog, interval_s=settings.minlog_export_interval_s)
+            exporter = Exporter(
+                store,
+                sources.minlog,
+                interval_s=settings.minlog_export_interval_s,
+                open_grace_s=settings.minlog_open_grace_s,
+            )
             exporter.start()
         try:
             yield

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import typer
 
-from auth.access_log import AccessLog, open_access_log
+from auth.access_log import AccessLog, UnreadableSecurityEvent, open_access_log
 from auth.export import ExportFailed, ExportReport, export_pending
 from gateway.settings import Settings
 from sources.errors import SourceError
@@ -32,7 +32,9 @@ def purge_access_log(
     """Delete Min Log entries (and security events) past their retention: two years by default (domain.md §1.8)."""
     cut = datetime.now(UTC) - timedelta(days=older_than_days)
     deleted = _run(database_url, lambda store: store.purge(cut))
-    typer.echo(f"deleted {deleted} access-log entries older than {cut:%Y-%m-%d %H:%M} UTC")
+    typer.echo(
+        f"deleted {counted(deleted, 'access-log entry', 'access-log entries')} older than {cut:%Y-%m-%d %H:%M} UTC"
+    )
 
 
 def export_access_log(
@@ -44,7 +46,10 @@ def export_access_log(
         typer.echo("No Min Log sink is configured (PATIENTOVERBLIK_MINLOG).", err=True)
         raise typer.Exit(2)
     report, failure = _run(database_url, lambda store: _export(store, settings), settings)
-    typer.echo(f"exported {report.sent} access-log entries to Min Log; set aside {report.set_aside}")
+    typer.echo(
+        f"exported {counted(report.sent, 'access-log entry', 'access-log entries')} to Min Log; "
+        f"set aside {report.set_aside}"
+    )
     if report.set_aside:
         typer.echo("list them with `patientoverblik dead-letters`; retry with `patientoverblik retry-dead-letters`")
     if failure is not None:
@@ -58,7 +63,7 @@ async def _export(store: AccessLog, settings: Settings) -> tuple[ExportReport, s
     sources = build_sources(settings.source_configs(), observer=settings.minlog_observer)
     try:
         assert sources.minlog is not None
-        return await export_pending(store, sources.minlog), None
+        return await export_pending(store, sources.minlog, open_grace_s=settings.minlog_open_grace_s), None
     except ExportFailed as failed:
         cause = failed.cause
         return failed.report, cause.source if isinstance(cause, SourceError) else type(cause).__name__
@@ -70,12 +75,16 @@ def dead_letters(
     limit: int = typer.Option(100, min=1, help="At most this many, oldest access first."),
     database_url: str | None = typer.Option(None, help=DATABASE_URL_HELP),
 ) -> None:
-    """List access records set aside from the Min Log export: id, time, when set aside, reason."""
+    """List access records set aside from the Min Log export: id, time, when set aside, reason.
+
+    Every dead letter is listed, whatever its row holds: a time that cannot be read says so.
+    """
     letters = _run(database_url, lambda store: store.dead_letters(limit))
     for letter in letters:
-        typer.echo(f"{letter.id}  {letter.at:%Y-%m-%dT%H:%M:%SZ}  set aside {letter.set_aside_at:%Y-%m-%dT%H:%M:%SZ}")
-        typer.echo(f"    {letter.reason}")
-    typer.echo(f"{len(letters)} dead letters" + (" (more exist: raise --limit)" if len(letters) == limit else ""))
+        typer.echo(f"{letter.id}  {_when(letter.at)}  set aside {_when(letter.set_aside_at)}")
+        typer.echo(f"    {letter.reason or 'no reason given'}")
+    more = " (more exist: raise --limit)" if len(letters) == limit else ""
+    typer.echo(f"{counted(len(letters), 'dead letter')}{more}")
 
 
 def retry_dead_letters(
@@ -91,22 +100,37 @@ def retry_dead_letters(
         raise typer.Exit(2)
     ids = None if all_ else record_id
     retried = _run(database_url, lambda store: store.retry_dead_letters(ids))
-    typer.echo(f"{retried} dead letters back in the export queue")
+    typer.echo(f"{counted(retried, 'dead letter')} back in the export queue")
 
 
 def security_events(
     limit: int = typer.Option(100, min=1, help="At most this many, newest first."),
     database_url: str | None = typer.Option(None, help=DATABASE_URL_HELP),
 ) -> None:
-    """List security events (anonymous or refused attempts): id, time, kind, caller, patients named."""
+    """List security events (anonymous or refused attempts): id, time, kind, caller, patients named.
+
+    A stored event this version cannot read is listed with why, never skipped.
+    """
     events = _run(database_url, lambda store: store.security_events(limit))
     for event in events:
+        if isinstance(event, UnreadableSecurityEvent):
+            typer.echo(f"{event.id}  {_when(event.at)}  unreadable: {event.reason}")
+            continue
         client = f"  client {event.client_id}" if event.client_id else ""
         typer.echo(
-            f"{event.id}  {event.at:%Y-%m-%dT%H:%M:%SZ}  {event.kind.value}  {event.actor}{client}  "
+            f"{event.id}  {_when(event.at)}  {event.kind.value}  {event.actor}{client}  "
             f"patients {event.patients}  request {event.request_id}"
         )
-    typer.echo(f"{len(events)} security events")
+    typer.echo(counted(len(events), "security event"))
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``count`` and ``noun``, plural unless the count is one: "1 dead letter", "2 dead letters"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {plural or noun + 's'}"
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%dT%H:%M:%SZ}" if moment is not None else "(unreadable time)"
 
 
 COMMANDS: dict[str, Callable[..., None]] = {

@@ -15,6 +15,7 @@ from auth.plan import AccessPlan
 from gateway.clients import Client
 from gateway.rate_limit import Budget, RateLimiter
 from resolvers.loaders import Loaders
+from resolvers.protection import Protections
 from sources.consent import ConsentSource
 from sources.models import BlockRecord, MasterCardRecord, PersonRecord
 from sources.stamkort import StamkortSource
@@ -49,6 +50,8 @@ class RequestContext:
     access_plan: AccessPlan | None = field(default=None)
     prepared_operation: PreparedOperation | None = field(default=None)
     """The operation and coerced variables the gate decided for; execution runs exactly these."""
+    protections: Protections = field(default_factory=Protections)
+    """Name and address protection, decided once per patient for this request."""
     partial_errors: list[GraphQLError] = field(default_factory=list)
     """Errors of fields that still returned data; added to the response's ``errors``."""
     client: Client | None = None

@@ -13,6 +13,7 @@ import re
 from enum import StrEnum
 
 from graphql import GraphQLError
+from graphql.validation.validate import ValidationAbortedError
 
 from auth.errors import (
     AccessDenied,
@@ -26,6 +27,7 @@ from auth.errors import (
 )
 from gateway.limits import LimitExceeded, OperationNotSelected
 from gateway.rate_limit import RateLimited
+from gateway.validation import MAX_FIELD_COMPARISONS, InputValueError
 from resolvers.errors import InvalidArgument
 from sources.errors import (
     SourceError,
@@ -55,8 +57,11 @@ class ErrorCode(StrEnum):
     """The HTTP request is not a GraphQL request the gateway can run (body, content type, operationName)."""
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
     """The request body is over ``PATIENTOVERBLIK_MAX_REQUEST_BYTES`` (HTTP 413)."""
+    REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
+    """The request body did not arrive within ``PATIENTOVERBLIK_REQUEST_BODY_TIMEOUT_S`` (HTTP 408)."""
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
-    """Over the limit on tokens, operations, depth or aliases (``extensions.limit``, ``extensions.maximum``)."""
+    """Over a limit on the document (``extensions.limit``, ``extensions.maximum``): tokens, operations, depth,
+    aliases, or the comparisons and errors graphql-core's validation may spend."""
     VERSION_CONFLICT = "VERSION_CONFLICT"
     ACCESS_LOG_UNAVAILABLE = "ACCESS_LOG_UNAVAILABLE"
     RATE_LIMITED = "RATE_LIMITED"
@@ -77,6 +82,7 @@ _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
     (AccessUnavailable, ErrorCode.SOURCE_UNAVAILABLE),
     (AccessRecordFailed, ErrorCode.ACCESS_LOG_UNAVAILABLE),
     (InvalidOverride, ErrorCode.BAD_USER_INPUT),
+    (InputValueError, ErrorCode.BAD_USER_INPUT),
     (LimitExceeded, ErrorCode.QUERY_TOO_COMPLEX),
     (RateLimited, ErrorCode.RATE_LIMITED),
     (OperationNotSelected, ErrorCode.BAD_REQUEST),
@@ -103,10 +109,17 @@ _MESSAGES = {
 
 
 def code_of(error: GraphQLError) -> ErrorCode:
-    """The code for one GraphQL error."""
+    """The code for one GraphQL error (README, *Errors*).
+
+    A value the caller sent that does not fit its type (:class:`~gateway.validation.InputValueError`,
+    marked where graphql-core finds it) is ``BAD_USER_INPUT``; any other error of the document is
+    ``GRAPHQL_VALIDATION_FAILED``; graphql-core giving up on validating is ``QUERY_TOO_COMPLEX``.
+    """
     original = error.original_error
+    if isinstance(error, ValidationAbortedError):
+        return ErrorCode.QUERY_TOO_COMPLEX
     if original is None:
-        return ErrorCode.BAD_USER_INPUT if error.path or _is_input_error(error) else ErrorCode.GRAPHQL_VALIDATION_FAILED
+        return ErrorCode.BAD_USER_INPUT if error.path else ErrorCode.GRAPHQL_VALIDATION_FAILED
     for cls, code in _CODES:
         if isinstance(original, cls):
             return code
@@ -140,8 +153,19 @@ def _without_values(message: str) -> str:
     return message
 
 
-def _is_input_error(error: GraphQLError) -> bool:
-    return error.message.startswith(("Variable '$", "Argument '", "Expected value of type"))
+def limit_of(error: GraphQLError) -> LimitExceeded | None:
+    """The limit a refused document was over: the gateway's own, or graphql-core's on validation."""
+    if isinstance(error.original_error, LimitExceeded):
+        return error.original_error
+    if isinstance(error, ValidationAbortedError):
+        if error.message.startswith("Too many validation errors"):
+            return LimitExceeded(error.message, "maxValidationErrors", MAX_VALIDATION_ERRORS)
+        return LimitExceeded(error.message, "maxFieldComparisons", MAX_FIELD_COMPARISONS)
+    return None
+
+
+MAX_VALIDATION_ERRORS = 100
+"""graphql-core stops validating a document after this many errors."""
 
 
 def translate(error: GraphQLError) -> GraphQLError:
@@ -152,14 +176,14 @@ def translate(error: GraphQLError) -> GraphQLError:
     source = getattr(original, "source", None)
     if isinstance(source, str):
         extensions["source"] = source
-    if isinstance(original, InvalidArgument | InvalidOverride):
+    if isinstance(original, InvalidArgument | InvalidOverride | InputValueError):
         extensions["argument"] = original.argument
     if isinstance(original, ConsentDenied) and original.overridable:
         extensions["overridable"] = True
     if isinstance(original, FieldNotAllowed):
         extensions["field"] = original.field
-    if isinstance(original, LimitExceeded):
-        extensions["limit"], extensions["maximum"] = original.limit, original.maximum
+    if (limit := limit_of(error)) is not None:
+        extensions["limit"], extensions["maximum"] = limit.limit, limit.maximum
     if isinstance(original, RateLimited):
         extensions["retryAfter"] = original.retry_after
     current_version = getattr(original, "current_version", None)

@@ -104,7 +104,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         super().__init__(*args, **kwargs)
         self._ide_html = ide_html
         self._clients = clients or ClientDirectory()
-        self.request_adapter_class = bounded_body((limits or Limits()).max_request_bytes)
+        self.request_adapter_class = bounded_body(limits or Limits())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -21,12 +21,13 @@ A refusal is a :class:`graphql.GraphQLError` whose ``original_error`` is :class:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from graphql import (
+    ASTValidationRule,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -62,6 +63,8 @@ class Limits:
     """Nesting of fields with selections (root fields are at depth 0; introspection is not counted)."""
     max_aliases: int = 30
     """Aliased fields in the operation, each fragment counted every time it is spread."""
+    body_timeout_s: float = 10.0
+    """Seconds the whole HTTP body may take to arrive; slower is HTTP 408 ``REQUEST_TIMEOUT``."""
 
 
 class LimitExceeded(Exception):
@@ -188,12 +191,12 @@ def operation_limits_rule(max_depth: int, max_aliases: int) -> type[ValidationRu
             super().__init__(context)
             sizes, _ = measure(context.document)
             for operation, size in sizes.items():
-                name = operation.name.value if operation.name else "the operation"
+                name = f"Operation '{operation.name.value}'" if operation.name else "The operation"
                 if size.depth > max_depth:
-                    message = f"'{name}' is nested {size.depth} deep; at most {max_depth} is allowed."
+                    message = f"{name} is nested {size.depth} deep; at most {max_depth} is allowed."
                     context.report_error(_refusal(message, "maxDepth", max_depth, operation))
                 if size.aliases > max_aliases:
-                    message = f"'{name}' has {size.aliases} aliases; at most {max_aliases} are allowed."
+                    message = f"{name} has {size.aliases} aliases; at most {max_aliases} are allowed."
                     context.report_error(_refusal(message, "maxAliases", max_aliases, operation))
 
     return OperationLimits
@@ -203,17 +206,26 @@ class DocumentLimits(SchemaExtension):
     """Parse within the token limit, check the operations, and add the depth and alias rule.
 
     ``rules`` must be made once per schema (:func:`operation_limits_rule`): the same objects on every
-    request keep strawberry's validation cache hitting. It replaces strawberry's ``ParserCache``.
+    request keep strawberry's validation cache hitting; ``replacing`` swaps graphql-core rules for
+    versions of them (the same classes every time). It replaces strawberry's ``ParserCache``.
     """
 
-    def __init__(self, *, limits: Limits, rules: tuple[type[ValidationRule], ...]) -> None:
+    def __init__(
+        self,
+        *,
+        limits: Limits,
+        rules: tuple[type[ValidationRule], ...],
+        replacing: Mapping[type[ASTValidationRule], type[ASTValidationRule]] | None = None,
+    ) -> None:
         super().__init__()
         self._limits = limits
         self._rules = rules
+        self._replacing = replacing or {}
 
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context
-        context.validation_rules = (*context.validation_rules, *self._rules)
+        rules = tuple(self._replacing.get(rule, rule) for rule in context.validation_rules)
+        context.validation_rules = (*rules, *self._rules)
         yield
 
     def on_parse(self) -> Iterator[None]:

@@ -2,15 +2,17 @@
 
 strawberry reads the whole body, trusts ``json.loads`` and answers some refusals as plain text and
 others as HTTP 500 with a traceback (a 5,000-digit number, the body ``"x"`` or ``null``, a byte
-0xff, a 5,000-deep array). Here every body is read as a stream that stops at ``max_request_bytes``,
-decoded as strict UTF-8 JSON with bounded numbers and nesting, and checked against the shape of a
-GraphQL request (GraphQL over HTTP, §*Request Parameters*). Anything else raises
+0xff, a 5,000-deep array). Here every body is read as a stream that stops at ``max_request_bytes``
+and at a total deadline of ``body_timeout_s`` (a client dripping a byte a second holds a connection
+no longer than that: HTTP 408), decoded as strict UTF-8 JSON with bounded numbers and nesting, and
+checked against the shape of a GraphQL request (GraphQL over HTTP, §*Request Parameters*). Anything else raises
 :class:`RequestRefused`, which becomes ``{"errors": [{"message", "extensions": {"code"}}]}`` with a
 4xx status; nothing here can raise anything else.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from collections.abc import Mapping
@@ -60,9 +62,11 @@ def bad_request(message: str) -> RequestRefused:
 
 
 class BoundedBody(StarletteRequestAdapter):
-    """strawberry's request adapter, reading at most ``max_bytes`` of the body (see :func:`bounded_body`)."""
+    """strawberry's request adapter, reading at most ``max_bytes`` of the body within ``timeout_s``
+    seconds in all (see :func:`bounded_body`)."""
 
     max_bytes = Limits().max_request_bytes
+    timeout_s = Limits().body_timeout_s
 
     def __init__(self, request: Request) -> None:
         super().__init__(request)
@@ -74,29 +78,39 @@ class BoundedBody(StarletteRequestAdapter):
         return self._starlette.scope
 
     async def get_body(self) -> bytes:
-        """The body; :class:`RequestRefused` (413) as soon as it is over the limit, before reading the rest."""
-        too_large = RequestRefused(
-            413, ErrorCode.REQUEST_TOO_LARGE, f"The request body is over {self.max_bytes} bytes."
-        )
+        """The body; :class:`RequestRefused` (413) as soon as it is over the limit, before reading the rest,
+        and (408) when it has not all arrived ``timeout_s`` seconds after reading began."""
         declared = self.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            raise too_large
-        chunks: list[bytes] = []
-        size = 0
+            raise self._too_large()
         try:
-            async for chunk in self._starlette.stream():
-                size += len(chunk)
-                if size > self.max_bytes:
-                    raise too_large
-                chunks.append(chunk)
+            async with asyncio.timeout(self.timeout_s):
+                return await self._read()
+        except TimeoutError:
+            message = f"The request body did not arrive within {self.timeout_s:g} seconds."
+            raise RequestRefused(408, ErrorCode.REQUEST_TIMEOUT, message, {"connection": "close"}) from None
         except ClientDisconnect:
             raise bad_request("The client went away before the body was read.") from None
+
+    async def _read(self) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in self._starlette.stream():
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise self._too_large()
+            chunks.append(chunk)
         return b"".join(chunks)
 
+    def _too_large(self) -> RequestRefused:
+        return RequestRefused(413, ErrorCode.REQUEST_TOO_LARGE, f"The request body is over {self.max_bytes} bytes.")
 
-def bounded_body(max_bytes: int) -> type[BoundedBody]:
-    """A request adapter class reading at most ``max_bytes``."""
-    return type("BoundedBody", (BoundedBody,), {"max_bytes": max_bytes})
+
+def bounded_body(limits: Limits) -> type[BoundedBody]:
+    """A request adapter class reading at most ``limits.max_request_bytes`` within ``limits.body_timeout_s``."""
+    return type(
+        "BoundedBody", (BoundedBody,), {"max_bytes": limits.max_request_bytes, "timeout_s": limits.body_timeout_s}
+    )
 
 
 def _number(text: str) -> str:

@@ -27,6 +27,7 @@ from gateway.cost import CostGuard
 from gateway.errors import translate
 from gateway.explore import SchemaExplorers, without_suggestions
 from gateway.limits import DocumentLimits, Limits, operation_limits_rule
+from gateway.validation import REPLACED_RULES, variable_errors
 from resolvers.cost import annotate
 from resolvers.mutations import Mutation
 from resolvers.query import Query
@@ -69,7 +70,7 @@ class DecidedExecutor(StrawberryGraphQLCoreExecutionContext):
     def build(cls, *args: Any, **kwargs: Any) -> Any:
         built = super().build(*args, **kwargs)
         if isinstance(built, list):
-            return built
+            return variable_errors(built)
         prepared = getattr(built.context_value, "prepared_operation", None)
         if prepared is None or prepared.operation is not built.operation:
             message = "Access was not decided for this operation."
@@ -127,7 +128,8 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     """The gateway's schema (no I/O; safe to call at import time or in tests).
 
     The depth and alias rule is made here, once: every request adds the same rule object, so the
-    validation cache hits for a document it has seen.
+    validation cache hits for a document it has seen. graphql-core's value and field-merging rules are
+    replaced by the gateway's versions (:mod:`gateway.validation`), the same classes on every request.
     """
     limits = limits or Limits()
     rules = (operation_limits_rule(limits.max_depth, limits.max_aliases),)
@@ -136,7 +138,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         extensions=[
-            partial(DocumentLimits, limits=limits, rules=rules),
+            partial(DocumentLimits, limits=limits, rules=rules, replacing=REPLACED_RULES),
             SchemaExplorers,
             partial(ValidationCache, maxsize=_VALIDATED_DOCUMENTS),
             CostGuard,

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from auth.export import OPEN_GRACE_S
 from auth.fields import ClientRegistration
 from auth.key_cache import KeyCachePolicy
 from gateway.clients import ClientSpec, Introspection
@@ -274,6 +275,11 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=65_536, ge=1_024, description="Largest request body in bytes; larger is HTTP 413 REQUEST_TOO_LARGE."
     )
+    request_body_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest the whole request body may take to arrive; slower is HTTP 408 REQUEST_TIMEOUT.",
+    )
     max_tokens: int = Field(
         default=1_000, ge=100, description="Most lexical tokens (comments included) in a document: QUERY_TOO_COMPLEX."
     )
@@ -316,6 +322,14 @@ class Settings(BaseSettings):
         default="patientoverblik", description="The gateway's identity in exported events (its SOR code in production)."
     )
     minlog_export_interval_s: float = Field(default=5.0, gt=0, description="How often pending records are exported.")
+    minlog_open_grace_s: float = Field(
+        default=OPEN_GRACE_S,
+        gt=0,
+        description=(
+            "How long the record of a change that was never finalised waits before it is exported as it stands, "
+            "outcome 'unconfirmed' (ADR 0007); far longer than any request takes."
+        ),
+    )
     appointment_endpoints: list[EndpointSettings] = Field(
         default_factory=_sandbox_appointment_endpoints,
         description="Every appointment endpoint (JSON list in PATIENTOVERBLIK_APPOINTMENT_ENDPOINTS).",
@@ -399,7 +413,14 @@ class Settings(BaseSettings):
 
     def limits(self) -> Limits:
         """The bounds on one request's work."""
-        return Limits(self.max_request_bytes, self.max_tokens, self.max_operations, self.max_depth, self.max_aliases)
+        return Limits(
+            self.max_request_bytes,
+            self.max_tokens,
+            self.max_operations,
+            self.max_depth,
+            self.max_aliases,
+            self.request_body_timeout_s,
+        )
 
     def default_budget(self) -> Budget:
         """The budget of a caller whose client registration sets none."""

@@ -7,11 +7,17 @@ each entry is in :mod:`resolvers.access_log_words`.
 
 Dates are Danish local dates, turned into a half-open UTC range. The law keeps entries for two
 years, so that is the default range and the furthest back a caller may ask.
+
+For a patient with name and address protection, a caller who gets placeholders (a parent with custody)
+sees entries without the names, organisations, systems and override reasons of those who acted: the
+GP practice or municipality that read a child's data, or a foster parent's name, would tell where the
+child lives (:mod:`resolvers.protection`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import strawberry
@@ -20,6 +26,7 @@ from resolvers.access_log_words import accessor_of, ground_text, in_order, safe_
 from resolvers.context import AccessLogReader
 from resolvers.errors import InvalidArgument
 from resolvers.paging import PageInfo, decode_cursor, encode_cursor
+from resolvers.protection import ProtectedDetail, Redactable, protected_field, protects
 from resolvers.vocabulary import AccessActivity, AccessorKind, AccessOutcome, DataCategory, OverrideGround
 from sources.audit import AccessRecord
 from sources.payloads import COPENHAGEN
@@ -40,8 +47,18 @@ class AccessOverride:
     reason: str | None = strawberry.field(description="The professional's reason (begrundelse), as written.")
 
 
-@strawberry.type(description="One entry of the patient's access log (Min Log): one request's access to the patient.")
-class AccessLogEntry:
+@strawberry.type(
+    description="One entry of the patient's access log (Min Log): one request's access to the patient.",
+    directives=[
+        protects(
+            ProtectedDetail.PLACE,
+            kept=("id", "at", "activity", "outcome", "whoKind", "what", "categories", "withheld", "denied"),
+        )
+    ],
+)
+class AccessLogEntry(Redactable):
+    record: strawberry.Private[AccessRecord] = dataclasses.field(repr=False)
+    """What the entry tells, kept to tell it again without names (:meth:`redacted`); never printed."""
     id: strawberry.ID = strawberry.field(description="The entry's ID.")
     at: datetime = strawberry.field(description="When (tidspunkt), Danish time.")
     activity: AccessActivity = strawberry.field(description="Read (læst) or changed (ændret).")
@@ -90,6 +107,7 @@ class AccessLogEntry:
         """The entry for ``record``; never reads ``actor_id``."""
         accessor = accessor_of(record)
         return cls(
+            record=record,
             id=strawberry.ID(record.id),
             at=record.at.astimezone(COPENHAGEN),
             activity=record.activity,
@@ -109,6 +127,19 @@ class AccessLogEntry:
             summary=summary_of(record, accessor),
         )
 
+    def redacted(self) -> AccessLogEntry:
+        """The entry told without who acted beyond their role, where, through which system, or why."""
+        anonymous = replace(
+            self.record,
+            actor_name=None,
+            organisation_sor=None,
+            organisation_name=None,
+            client_id=None,
+            acting_for_name=None,
+            override_reason=None,
+        )
+        return AccessLogEntry.from_record(anonymous)
+
 
 @strawberry.type(
     description=(
@@ -117,9 +148,12 @@ class AccessLogEntry:
     )
 )
 class AccessLog:
+    cpr: strawberry.Private[str]
     start: date = strawberry.field(name="from", description="First date of the range (Danish time).")
     end: date = strawberry.field(name="to", description="Last date of the range, inclusive (Danish time).")
-    entries: list[AccessLogEntry] = strawberry.field(description="This page's entries (indgange), newest first.")
+    entries: list[AccessLogEntry] = protected_field(
+        ProtectedDetail.PLACE, description="This page's entries (indgange), newest first."
+    )
     page_info: PageInfo = strawberry.field(description="Where this page ends.")
 
 
@@ -167,14 +201,16 @@ async def read_access_log(
     if not 1 <= first <= MAX_PAGE:
         raise InvalidArgument("first", f"first must be between 1 and {MAX_PAGE}")
     before = decode_cursor(after, CURSOR_TAG) if after is not None else None
-    records = await log.for_patient(cpr, since=window.since, until=window.until, limit=first + 1, before=before)
-    page = records[:first]
-    end = encode_cursor(page[-1].at, page[-1].id, CURSOR_TAG) if page else None
+    page = await log.log_page(cpr, since=window.since, until=window.until, limit=first, before=before)
+    # The cursor and "more" come from the rows the store read, readable or not, so paging is exact
+    # even where a stored row outside the vocabulary is left out (the page then shows fewer entries).
+    end = encode_cursor(page.end[0], page.end[1], CURSOR_TAG) if page.end is not None else None
     return AccessLog(
+        cpr=cpr,
         start=window.start,
         end=window.end,
-        entries=[AccessLogEntry.from_record(r) for r in page],
-        page_info=PageInfo(has_next_page=len(records) > first, end_cursor=end),
+        entries=[AccessLogEntry.from_record(r) for r in page.records],
+        page_info=PageInfo(has_next_page=page.more, end_cursor=end),
     )
 
 

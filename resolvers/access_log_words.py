@@ -154,6 +154,8 @@ def summary_of(record: AccessRecord, accessor: Accessor) -> str:
             sentence = f"{subject} {_found_nothing(in_order(record.requested))}"
         case AccessOutcome.NOTHING:
             sentence = f"{subject} åbnede dit overblik, men så ingen oplysninger"
+        case AccessOutcome.UNCONFIRMED:
+            sentence = f"{subject} {_attempted(record)}"
         case _:
             assert_never(outcome)
     sentence += "."
@@ -238,6 +240,16 @@ def _found_nothing(requested: list[DataCategory]) -> str:
     if any(c in WRITE_CATEGORIES for c in requested):
         return f"forsøgte at {_verbs(requested)}, men intet blev ændret"
     return f"søgte efter {join(words_for(requested))}, men fandt intet"
+
+
+def _attempted(record: AccessRecord) -> str:
+    """A change whose outcome is not confirmed: what was to be changed, and what else was shown."""
+    settled = {*record.returned, *record.denied}
+    open_ = [c for c in in_order(record.requested) if c in WRITE_CATEGORIES and c not in settled]
+    text = f"forsøgte at ændre {join([_changed_words(c) for c in open_])}, men det er ikke bekræftet, om det lykkedes"
+    if record.returned:
+        text += f", og {_did(in_order(record.returned))}"
+    return text
 
 
 def _changed_words(category: DataCategory) -> str:

@@ -17,8 +17,9 @@ from resolvers.common import Coding, Organisation, SourceStatus, source_statuses
 from resolvers.errors import InvalidArgument, check_date
 from resolvers.gather import Gathered
 from resolvers.paging import PageInfo, decode_cursor, encode_cursor
+from resolvers.protection import ProtectedDetail, Redactable, protected_field, protects
 from resolvers.vocabulary import graphql_enum
-from sources.clinical import AppointmentRecord, AppointmentStatus, DateWindow, OrganisationKind
+from sources.clinical import AppointmentRecord, AppointmentStatus, DateWindow, LocationRecord, OrganisationKind
 from sources.payloads import COPENHAGEN
 
 MAX_PAGE = 200
@@ -45,17 +46,43 @@ graphql_enum(
 )
 
 
-@strawberry.type(description="Where an appointment takes place (mødested).")
-class AppointmentLocation:
+@strawberry.type(
+    description=(
+        "Where an appointment takes place (mødested). For a patient with name and address protection, a caller "
+        "who gets placeholders sees only `atHome` of a visit at home, at a general practice or a municipality's "
+        "unit, or at a place without SOR code: the rest would tell where the patient lives."
+    ),
+    directives=[protects(ProtectedDetail.PLACE, kept=("atHome",))],
+)
+class AppointmentLocation(Redactable):
     name: str | None = strawberry.field(description="The place's name.")
     sor: str | None = strawberry.field(description="The place's SOR code.")
     address: str | None = strawberry.field(description="The address (adresse).")
     room: str | None = strawberry.field(description="Room, floor or entrance (lokale), e.g. 'opgang 4, 3. sal'.")
     at_home: bool = strawberry.field(description="The appointment is in the citizen's home (i eget hjem).")
+    revealing: strawberry.Private[bool] = True
+    """The place tells where the patient lives: their home, a place without SOR code, or one of an
+    organisation that tells (:meth:`Organisation.reveals`)."""
+
+    def reveals(self) -> bool:
+        return self.revealing
+
+    @classmethod
+    def from_record(cls, record: LocationRecord, organisation: Organisation) -> AppointmentLocation:
+        revealing = record.at_home or record.sor is None or organisation.reveals()
+        return cls(
+            name=record.name,
+            sor=record.sor,
+            address=record.address,
+            room=record.room,
+            at_home=record.at_home,
+            revealing=revealing,
+        )
 
 
 @strawberry.type(description="One appointment (aftale) with a hospital, a municipality or a general practice.")
 class Appointment:
+    cpr: strawberry.Private[str]
     id: strawberry.ID = strawberry.field(description="The stable appointment ID, the same across versions.")
     status: AppointmentStatus = strawberry.field(description="The status (status).")
     start: datetime = strawberry.field(
@@ -69,16 +96,21 @@ class Appointment:
         description="The time is approximate (tidspunktet er vejledende), e.g. a home-care visit window."
     )
     time_note: str | None = strawberry.field(description="The source's note about the time, when indicative.")
-    organisation: Organisation = strawberry.field(description="The organisation performing it (udførende enhed).")
-    location: AppointmentLocation | None = strawberry.field(description="Where it takes place (mødested).")
+    organisation: Organisation = protected_field(
+        ProtectedDetail.PLACE, description="The organisation performing it (udførende enhed)."
+    )
+    location: AppointmentLocation | None = protected_field(
+        ProtectedDetail.PLACE, description="Where it takes place (mødested)."
+    )
     reason: Coding | None = strawberry.field(description="Why (årsag), e.g. SNOMED CT 17436001.")
     title: str | None = strawberry.field(description="A short title or subject (emne).")
     source: str = strawberry.field(description="The endpoint it came from.")
 
     @classmethod
     def from_record(cls, r: AppointmentRecord) -> Appointment:
-        loc = r.location
+        organisation = Organisation.from_record(r.organisation)
         return cls(
+            cpr=r.cpr,
             id=strawberry.ID(r.id),
             status=r.status,
             start=r.start.astimezone(COPENHAGEN),
@@ -86,12 +118,8 @@ class Appointment:
             all_day=r.all_day,
             indicative_time=r.indicative,
             time_note=r.time_note,
-            organisation=Organisation.from_record(r.organisation),
-            location=AppointmentLocation(
-                name=loc.name, sor=loc.sor, address=loc.address, room=loc.room, at_home=loc.at_home
-            )
-            if loc is not None
-            else None,
+            organisation=organisation,
+            location=AppointmentLocation.from_record(r.location, organisation) if r.location is not None else None,
             reason=Coding.from_record(r.reason),
             title=r.title,
             source=r.source,

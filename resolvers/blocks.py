@@ -15,9 +15,10 @@ from datetime import date, datetime
 
 import strawberry
 
-from resolvers.context import Info, load, require, returned
+from resolvers.context import Info, load, require, write_through
 from resolvers.errors import InvalidArgument, check_date
 from resolvers.plans import Period
+from resolvers.protection import ProtectedDetail, protected_field
 from resolvers.vocabulary import graphql_enum
 from sources.categories import DataCategory
 from sources.errors import SourceRejected, SourceVersionConflict
@@ -55,13 +56,16 @@ graphql_enum(
 
 @strawberry.type(description="A block (spærring, negativt samtykke) the patient has set in Min Spærring.")
 class Block:
+    cpr: strawberry.Private[str]
     id: strawberry.ID = strawberry.field(description="The block's id; pass it to `revokeBlock` to lift the block.")
     kind: BlockKind = strawberry.field(description="What the block is against.")
-    authorization_id: str | None = strawberry.field(
-        description="The blocked health professional's autorisations-ID (PROFESSIONAL blocks)."
+    authorization_id: str | None = protected_field(
+        ProtectedDetail.PLACE,
+        description="The blocked health professional's autorisations-ID (PROFESSIONAL blocks).",
     )
-    organisation_sor: str | None = strawberry.field(
-        description="The blocked treatment place's SOR code (behandlingssted; ORGANISATION blocks)."
+    organisation_sor: str | None = protected_field(
+        ProtectedDetail.PLACE,
+        description="The blocked treatment place's SOR code (behandlingssted; ORGANISATION blocks).",
     )
     include_subunits: bool = strawberry.field(
         description="Whether the block also covers the treatment place's sub-units (underenheder)."
@@ -90,6 +94,7 @@ class Block:
     @classmethod
     def from_record(cls, record: BlockRecord, on: date) -> Block:
         return cls(
+            cpr=record.cpr,
             id=strawberry.ID(record.id),
             kind=record.kind,
             authorization_id=record.authorization_id,
@@ -205,9 +210,8 @@ async def create_block(info: Info, cpr: str, block: BlockInput) -> Block:
     require(info, cpr, DataCategory.BLOCKS_EDIT)
     on = today()
     record = block.to_record(cpr, on)
-    stored = await info.context.writers.create_block(record)
+    stored = await write_through(info, cpr, DataCategory.BLOCKS_EDIT, info.context.writers.create_block(record))
     info.context.loaders.blocks.clear(cpr)
-    returned(info, cpr, DataCategory.BLOCKS_EDIT)
     return Block.from_record(stored, on)
 
 
@@ -226,10 +230,9 @@ async def revoke_block(info: Info, cpr: str, block_id: str) -> Block:
         raise InvalidArgument("id", "the patient has no block with this id")
     info.context.loaders.blocks.clear(cpr)
     try:
-        await info.context.writers.revoke_block(cpr, block_id)
+        await write_through(info, cpr, DataCategory.BLOCKS_EDIT, info.context.writers.revoke_block(cpr, block_id))
     except SourceRejected as exc:
         if isinstance(exc, SourceVersionConflict):
             raise
         raise InvalidArgument("id", "the block no longer exists; it may have been revoked meanwhile") from exc
-    returned(info, cpr, DataCategory.BLOCKS_EDIT)
     return Block.from_record(block, today())

@@ -6,6 +6,7 @@ from enum import Enum
 
 import strawberry
 
+from resolvers.protection import ProtectedDetail, Redactable, protects
 from resolvers.vocabulary import graphql_enum
 from sources.clinical import CodingRecord, OrganisationKind, OrganisationRef
 from sources.errors import SourceError, SourceIncomplete, SourceResponseInvalid, SourceTimeout
@@ -22,11 +23,24 @@ graphql_enum(
 )
 
 
-@strawberry.type(description="An organisation or unit, by its SOR code (Sundhedsvæsenets Organisationsregister).")
-class Organisation:
+@strawberry.type(
+    description=(
+        "An organisation or unit, by its SOR code (Sundhedsvæsenets Organisationsregister). For a patient with "
+        "name and address protection, a caller who gets placeholders sees a general practice, a municipality's "
+        "unit or one of unknown sector as `ADRESSEBESKYTTET` without SOR code: it would tell where the patient "
+        "lives. A region's units (hospitals) are shown."
+    ),
+    directives=[protects(ProtectedDetail.PLACE, kept=("kind",))],
+)
+class Organisation(Redactable):
     sor: str | None = strawberry.field(description="The SOR code (SOR-ID), when the source gives one.")
     name: str = strawberry.field(description="The organisation's name (navn).")
     kind: OrganisationKind | None = strawberry.field(description="The sector, when known.")
+
+    def reveals(self) -> bool:
+        """A general practice or a municipality serves where the patient lives; a region's hospital does not
+        tell (an unknown sector is taken to tell: fail closed)."""
+        return self.kind is not OrganisationKind.REGION
 
     @classmethod
     def from_record(cls, record: OrganisationRef) -> Organisation:

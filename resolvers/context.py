@@ -5,23 +5,24 @@ Resolvers read the access plan; they never decide access and never import ``auth
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeVar
 
 from graphql import GraphQLError
 from strawberry.types import Info as StrawberryInfo
 
-from sources.audit import AccessCursor, AccessRecord, ActorKind
+from sources.audit import AccessCursor, AccessLogPage, ActorKind
 from sources.categories import DataCategory
 from sources.clinical import ItemFilter
-from sources.errors import SourceError
+from sources.errors import SourceCircuitOpen, SourceError, SourceRejected
 from sources.models import BlockRecord, MasterCardRecord
 
 if TYPE_CHECKING:
     from resolvers.gather import Gathered, GatherKey, GroupLoader
     from resolvers.loaders import Loaders
     from resolvers.me import RepresentationView
+    from resolvers.protection import Protections
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -69,10 +70,16 @@ class AccessReader(Protocol):
         """Raise the coded error unless the caller may see ``category`` of ``cpr``."""
 
     def mark_returned(self, cpr: str, category: DataCategory) -> None:
-        """Note that ``category`` of ``cpr`` went out in the response."""
+        """Note that ``category`` of ``cpr`` went out in the response (for a write: the change was made)."""
+
+    def mark_attempted(self, cpr: str, category: DataCategory, *, attempted: bool = True) -> None:
+        """Note that a write of ``category`` goes upstream now (``attempted=False``: the source refused it)."""
 
     def redact_protected(self, cpr: str) -> bool:
         """Whether protected names and addresses must be replaced by placeholders for this caller."""
+
+    def redacted_patients(self) -> frozenset[str]:
+        """Every patient the caller may see something of and gets placeholders for."""
 
 
 class AssistantView(Protocol):
@@ -110,7 +117,7 @@ class ActorView(Protocol):
 class AccessLogReader(Protocol):
     """The access-record store, read side (the patient's Min Log)."""
 
-    async def for_patient(
+    async def log_page(
         self,
         cpr: str,
         *,
@@ -118,8 +125,9 @@ class AccessLogReader(Protocol):
         until: datetime | None = None,
         limit: int = 50,
         before: AccessCursor | None = None,
-    ) -> list[AccessRecord]:
-        """Records about ``cpr``, newest first, with ``since <= at < until``, strictly older than ``before``."""
+    ) -> AccessLogPage:
+        """Up to ``limit`` rows about ``cpr``, newest first, with ``since <= at < until``, strictly
+        older than ``before``: their readable records, the position of the last row, and whether more follow."""
 
 
 class Writers(Protocol):
@@ -202,6 +210,10 @@ class ResolverContext(Protocol):
     @property
     def writers(self) -> Writers: ...
     @property
+    def protections(self) -> Protections:
+        """The request's name and address protection decisions, one per patient."""
+
+    @property
     def partial_errors(self) -> list[GraphQLError]:
         """Errors for fields that still return data (one endpoint of many failed)."""
 
@@ -232,6 +244,26 @@ def report(info: Info, errors: list[SourceError]) -> None:
 def returned(info: Info, cpr: str, category: DataCategory) -> None:
     """Record that ``category`` of ``cpr`` is in the response."""
     plan_of(info).mark_returned(cpr, category)
+
+
+async def write_through(info: Info, cpr: str, category: DataCategory, write: Awaitable[T]) -> T:
+    """Make one upstream write of ``category`` for ``cpr`` and note how it ended, for the access record.
+
+    The write is noted as attempted before it goes out and as made (returned) when the source confirms
+    it. A refusal by the source (:class:`SourceRejected`: validation or version), or a write its
+    breaker never sent (:class:`SourceCircuitOpen`), made no change; any other failure (a timeout, a
+    5xx, a lost connection) leaves the write *unconfirmed*: the source may have made the change, and
+    the record says so rather than "nothing changed" (ADR 0007).
+    """
+    plan = plan_of(info)
+    plan.mark_attempted(cpr, category)
+    try:
+        result = await write
+    except (SourceRejected, SourceCircuitOpen):
+        plan.mark_attempted(cpr, category, attempted=False)
+        raise
+    plan.mark_returned(cpr, category)
+    return result
 
 
 async def load(info: Info, cpr: str, category: DataCategory, loader: KeyLoader[V]) -> V | None:

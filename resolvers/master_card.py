@@ -3,8 +3,9 @@ content of the registrations (category ``REGISTER_DETAILS``).
 
 Professionals see only *whether* the citizen has a treatment will, living will, donor decision or
 resuscitation opt-out (domain.md §1.5, §2 rule 10); the content is a separate field and a separate
-upstream call, decided by the access plan before anything is fetched. For a protected patient and a
-caller who gets placeholders, the temporary address is replaced: it says where the patient lives.
+upstream call, decided by the access plan before anything is fetched. For a protected patient and a caller who gets
+placeholders, the phone number, the temporary address, the dentist and the relatives are replaced
+(:mod:`resolvers.protection`): they say where the patient lives or how to reach them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import strawberry
 
 from resolvers.context import Info, load
 from resolvers.directives import reveals
-from resolvers.person import PROTECTED_PLACEHOLDER, PostalAddress, redacts_protected
+from resolvers.person import PostalAddress
+from resolvers.protection import ProtectedDetail, Redactable, protected_field, protects
 from resolvers.vocabulary import graphql_enum
 from sources.categories import DataCategory
 from sources.models import (
@@ -30,9 +32,14 @@ from sources.models import (
 )
 
 
-@strawberry.type(description="A relative (pårørende) the patient has listed.")
-class Relative:
-    first_name: str = strawberry.field(description="First name (fornavn), always present.")
+@strawberry.type(
+    description="A relative (pårørende) the patient has listed.",
+    directives=[protects(ProtectedDetail.CONTACT, kept=("relation",))],
+)
+class Relative(Redactable):
+    first_name: str = strawberry.field(
+        description="First name (fornavn), always present; `ADRESSEBESKYTTET` for a protected patient's relative."
+    )
     surname: str | None = strawberry.field(description="Surname (efternavn), optional.")
     phone: str | None = strawberry.field(description="Phone number (telefon), optional.")
     relation: str | None = strawberry.field(
@@ -48,12 +55,15 @@ class Relative:
         return cls(first_name=record.first_name, surname=record.surname, phone=record.phone, relation=record.relation)
 
 
-@strawberry.type(description="A temporary address (midlertidig adresse); at most one at a time.")
-class TemporaryAddress:
+@strawberry.type(
+    description="A temporary address (midlertidig adresse); at most one at a time.",
+    directives=[protects(ProtectedDetail.ADDRESS)],
+)
+class TemporaryAddress(Redactable):
     address: str = strawberry.field(
         description=(
             "The address on one line; `ADRESSEBESKYTTET` when the patient has name and address protection and "
-            "the caller is not the patient (then `postalAddress` and `endDate` are null)."
+            "the caller gets placeholders (then `postalAddress` and `endDate` are null)."
         )
     )
     postal_address: PostalAddress | None = strawberry.field(description="The address, structured.")
@@ -218,26 +228,25 @@ class MasterCard:
     cpr: strawberry.Private[str]
     record: strawberry.Private[MasterCardRecord]
 
-    @strawberry.field(description="The patient's phone number (telefonnummer).")
+    @protected_field(ProtectedDetail.CONTACT, description="The patient's phone number (telefonnummer).")
     def phone(self) -> str | None:
         return self.record.phone
 
-    @strawberry.field(
+    @protected_field(
+        ProtectedDetail.ADDRESS,
         description=(
             "The temporary address (midlertidig adresse), if any; a placeholder when the patient has name and "
-            "address protection and the caller is not the patient."
-        )
+            "address protection and the caller gets placeholders."
+        ),
     )
-    async def temporary_address(self, info: Info) -> TemporaryAddress | None:
+    def temporary_address(self) -> TemporaryAddress | None:
         temporary = self.record.temporary_address
         if temporary is None:
             return None
-        if await redacts_protected(info, self.cpr):
-            return TemporaryAddress(address=PROTECTED_PLACEHOLDER, postal_address=None, end_date=None)
         address = PostalAddress.from_record(temporary.address)
         return TemporaryAddress(address=address.one_line(), postal_address=address, end_date=temporary.end_date)
 
-    @strawberry.field(description="The patient's dentist (tandlæge).")
+    @protected_field(ProtectedDetail.PLACE, description="The patient's dentist (tandlæge).")
     def dentist(self) -> str | None:
         return self.record.dentist
 
@@ -245,7 +254,9 @@ class MasterCard:
     def preferred_language(self) -> str | None:
         return self.record.preferred_language
 
-    @strawberry.field(description="Relatives (pårørende), in the order the patient listed them.")
+    @protected_field(
+        ProtectedDetail.CONTACT, description="Relatives (pårørende), in the order the patient listed them."
+    )
     def relatives(self) -> list[Relative]:
         return [Relative.from_record(r) for r in self.record.relatives]
 

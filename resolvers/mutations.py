@@ -23,10 +23,11 @@ import strawberry
 
 from resolvers import blocks
 from resolvers.blocks import Block, BlockInput, today
-from resolvers.context import Info, require, returned
+from resolvers.context import Info, require, write_through
 from resolvers.directives import PatientScope, reveals
 from resolvers.errors import InvalidArgument, check_date
 from resolvers.master_card import MasterCard
+from resolvers.protection import PROTECTED_PLACEHOLDER, hides_protected
 from resolvers.scalars import CPR
 from sources.categories import DataCategory
 from sources.errors import SourceError, SourceVersionConflict
@@ -168,6 +169,8 @@ def _text(value: str, argument: str, max_length: int) -> str:
         raise InvalidArgument(argument, f"must be at most {max_length} characters")
     if any(unicodedata.category(c) == "Cc" for c in trimmed):
         raise InvalidArgument(argument, "must be one line without control characters")
+    if trimmed.casefold() == PROTECTED_PLACEHOLDER.casefold():
+        raise InvalidArgument(argument, "is the placeholder name and address protection shows, not a value")
     return trimmed
 
 
@@ -226,18 +229,25 @@ async def change_master_card(info: Info, cpr: str, version: str, changes: Master
     if not _VERSION.fullmatch(version):
         raise InvalidArgument("version", "not a master-card version; read `masterCard { version }`")
     updates = changes.updates(today())
+    if "relatives" in updates and await hides_protected(info, cpr):
+        # the list replaces the stored one, which this caller sees only as placeholders (ADR 0012)
+        raise InvalidArgument(
+            "changes.relatives",
+            "the relatives of a patient with name and address protection "
+            "are hidden from you, so you cannot replace them",
+        )
     loader = info.context.loaders.master_cards
     current = await loader.get(cpr)
     if current is None:
         raise InvalidArgument("cpr", "the patient has no Fælles Stamkort to change")
     if current.version != version:
         raise StaleVersion(current.version)
+    write = info.context.writers.update_master_card(dataclasses.replace(current, **updates), version)
     try:
-        stored = await info.context.writers.update_master_card(dataclasses.replace(current, **updates), version)
+        stored = await write_through(info, cpr, DataCategory.MASTER_CARD_EDIT, write)
     except SourceVersionConflict as exc:
         raise StaleVersion(await _reread_version(info, cpr), exc.source) from exc
     loader.clear(cpr).prime(cpr, stored)
-    returned(info, cpr, DataCategory.MASTER_CARD_EDIT)
     return MasterCard(cpr=cpr, record=stored)
 
 

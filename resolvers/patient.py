@@ -18,6 +18,7 @@ from resolvers.master_card import MasterCard
 from resolvers.person import Person
 from resolvers.plans import CarePlans, Diagnoses, Goals, care_plans, diagnoses, goals
 from resolvers.practice import GeneralPractitioner
+from resolvers.protection import ProtectedDetail, protected_field, protection_lookup
 from resolvers.scalars import CPR
 from sources.categories import DataCategory
 from sources.clinical import DateWindow
@@ -28,14 +29,18 @@ from sources.payloads import COPENHAGEN
 class Patient:
     cpr: CPR = strawberry.field(description="The patient's CPR number (personnummer).")
 
-    @strawberry.field(description="The person as registered in CPR.", directives=[reveals(DataCategory.PERSON)])
+    @protected_field(
+        ProtectedDetail.NAME, description="The person as registered in CPR.", directives=[reveals(DataCategory.PERSON)]
+    )
     async def person(self, info: Info) -> Person | None:
+        require(info, self.cpr, DataCategory.PERSON)
+        if plan_of(info).redact_protected(self.cpr):
+            protection_lookup(info, self.cpr)  # every patient's protection in the same CPR request as this
         record = await load(info, self.cpr, DataCategory.PERSON, info.context.loaders.persons)
-        if record is None:
-            return None
-        return Person.from_record(record, redact=plan_of(info).redact_protected(self.cpr))
+        return Person.from_record(record) if record is not None else None
 
-    @strawberry.field(
+    @protected_field(
+        ProtectedDetail.PLACE,
         description="The patient's own general practice (egen læge); null for group 2 insured without one.",
         directives=[reveals(DataCategory.GP)],
     )
@@ -49,7 +54,7 @@ class Patient:
             return None
         report(info, list(practice.problems))
         returned(info, self.cpr, DataCategory.GP)
-        return await GeneralPractitioner.for_caller(info, self.cpr, practice)
+        return GeneralPractitioner.from_record(practice)
 
     @strawberry.field(
         description="The shared master card (Fælles Stamkort), with register flags.",
@@ -147,7 +152,15 @@ class Patient:
         end: Annotated[
             date | None, strawberry.argument(name="to", description="Last date, inclusive (default: today).")
         ] = None,
-        first: Annotated[int, strawberry.argument(description="Entries per page, 1 to 100.")] = 20,
+        first: Annotated[
+            int,
+            strawberry.argument(
+                description=(
+                    "Entries per page, 1 to 100, at most: a page may hold fewer while more follow (a stored entry "
+                    "this version cannot read keeps its place unseen)."
+                )
+            ),
+        ] = 20,
         after: Annotated[str | None, strawberry.argument(description="The previous page's `endCursor`.")] = None,
     ) -> AccessLog | None:
         require(info, self.cpr, DataCategory.ACCESS_LOG)

@@ -1,11 +1,9 @@
 """The person as CPR knows them (category ``PERSON``), and the CPR redaction rules.
 
-- Name and address protection (domain.md §1.1, §2 rule 8): a caller other than the citizen gets
-  ``ADRESSEBESKYTTET`` placeholders for the name and address, no sex, birth date or civil status.
-  The person's status, status date and ``replacedBy`` stay real: NSP's censored answer says status
-  01, but a protected person who has died or changed number must not look active and current.
-  :func:`redacts_protected` tells the GP and master-card resolvers when to hide what would reveal
-  where the person lives (the GP practice, the temporary address).
+- Name and address protection (domain.md §1.1, §2 rule 8; :mod:`resolvers.protection`): a caller who
+  gets placeholders sees ``ADRESSEBESKYTTET`` for the name and address, no sex, birth date or civil
+  status. The person's status, status date and ``replacedBy`` stay real: NSP's censored answer says
+  status 01, but a protected person who has died or changed number must not look active and current.
 - Statuses 20, 30, 50, 60, 70 and 90 show no address, as NSP does, and so does 80 (emigrated):
   after emigration there is no Danish folkeregisteradresse, and CPR's last Danish address is stale.
   Status, status date and ``replacedBy`` (PNRGAELD) are always shown.
@@ -18,13 +16,10 @@ from enum import Enum
 
 import strawberry
 
-from resolvers.context import Info, plan_of
+from resolvers.protection import PROTECTED_PLACEHOLDER, ProtectedDetail, Redactable, protects
 from resolvers.scalars import CPR
 from resolvers.vocabulary import graphql_enum
 from sources.models import AddressRecord, PersonRecord, Sex
-
-PROTECTED_PLACEHOLDER = "ADRESSEBESKYTTET"
-"""What the national CPR service shows instead of a protected name or address."""
 
 NO_ADDRESS_STATUSES = frozenset({"20", "30", "50", "60", "70", "80", "90"})
 """Statuses shown without an address: NSP's list (20, 30, 50, 60, 70, 90) plus 80, emigrated."""
@@ -65,8 +60,8 @@ graphql_enum(
 )
 
 
-@strawberry.type(description="A postal address (adresse).")
-class PostalAddress:
+@strawberry.type(description="A postal address (adresse).", directives=[protects(ProtectedDetail.ADDRESS)])
+class PostalAddress(Redactable):
     line: str = strawberry.field(description="Street, number, floor and door (vejnavn, husnummer, etage, dør).")
     postal_code: str | None = strawberry.field(
         description="Postal code (postnummer); null when CPR has none (a person without a fixed address)."
@@ -89,8 +84,16 @@ class PostalAddress:
         return ", ".join(part for part in (self.line, town) if part)
 
 
-@strawberry.type(description="The patient as registered in CPR (Det Centrale Personregister).")
-class Person:
+@strawberry.type(
+    description="The patient as registered in CPR (Det Centrale Personregister).",
+    directives=[
+        protects(
+            ProtectedDetail.NAME,
+            kept=("status", "statusCode", "statusDate", "nameAndAddressProtected", "replacedBy"),
+        )
+    ],
+)
+class Person(Redactable):
     name: str = strawberry.field(description="Full name (navn): given and middle names, then surname.")
     given_name: str = strawberry.field(description="Given and middle names (fornavne og mellemnavne).")
     family_name: str = strawberry.field(description="Surname (efternavn).")
@@ -112,35 +115,18 @@ class Person:
     civil_status: str | None = strawberry.field(description="Civil status code (civilstand): U, G, F, E, P, O, L, D.")
 
     @classmethod
-    def from_record(cls, record: PersonRecord, *, redact: bool) -> Person:
-        """The person as this caller may see them (placeholders for a protected person when ``redact``)."""
+    def from_record(cls, record: PersonRecord) -> Person:
+        """The person as CPR records them (no address for the statuses that show none)."""
         address = None
         if record.address is not None and record.status not in NO_ADDRESS_STATUSES:
             address = PostalAddress.from_record(record.address)
-        status = CprStatus(record.status)
-        if record.protected and redact:
-            return cls(
-                name=PROTECTED_PLACEHOLDER,
-                given_name=PROTECTED_PLACEHOLDER,
-                family_name=PROTECTED_PLACEHOLDER,
-                address=PROTECTED_PLACEHOLDER if address else None,
-                postal_address=None,
-                status=status,
-                status_code=record.status,
-                status_date=record.status_date,
-                sex=Sex.UNKNOWN,
-                birth_date=None,
-                name_and_address_protected=True,
-                replaced_by=_cpr(record.replaced_by),
-                civil_status=None,
-            )
         return cls(
             name=f"{record.given_name} {record.family_name}".strip(),
             given_name=record.given_name,
             family_name=record.family_name,
             address=address.one_line() if address else None,
             postal_address=address,
-            status=status,
+            status=CprStatus(record.status),
             status_code=record.status,
             status_date=record.status_date,
             sex=record.sex,
@@ -150,17 +136,20 @@ class Person:
             civil_status=record.civil_status,
         )
 
-
-async def redacts_protected(info: Info, cpr: str) -> bool:
-    """Whether this caller must get placeholders for what would reveal where patient ``cpr`` lives.
-
-    True only for a caller the plan redacts for (anyone but the citizen) and a patient CPR marks as
-    protected. The person comes through the request's batched ``persons`` loader, shared with the
-    ``person`` field (one CPR request per request); it is not loaded at all when the plan does not
-    redact. A CPR failure raises its coded error, so the calling field fails closed. A CPR number
-    that CPR does not know (a replacement number, say) has no protection to honour.
-    """
-    if not plan_of(info).redact_protected(cpr):
-        return False
-    record = await info.context.loaders.persons.get(cpr)
-    return record is not None and record.protected
+    def redacted(self) -> Person:
+        """The censored person NSP gives callers who are not authorities: placeholders, no sex or birth date."""
+        return Person(
+            name=PROTECTED_PLACEHOLDER,
+            given_name=PROTECTED_PLACEHOLDER,
+            family_name=PROTECTED_PLACEHOLDER,
+            address=PROTECTED_PLACEHOLDER if self.address else None,
+            postal_address=None,
+            status=self.status,
+            status_code=self.status_code,
+            status_date=self.status_date,
+            sex=Sex.UNKNOWN,
+            birth_date=None,
+            name_and_address_protected=True,
+            replaced_by=self.replaced_by,
+            civil_status=None,
+        )

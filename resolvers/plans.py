@@ -14,6 +14,7 @@ import strawberry
 
 from resolvers.common import Coding, Organisation, SourceStatus, source_statuses
 from resolvers.gather import Gathered
+from resolvers.protection import ProtectedDetail, protected_field
 from resolvers.vocabulary import graphql_enum
 from sources.clinical import (
     CarePlanRecord,
@@ -50,16 +51,18 @@ def exact_day(dated: PeriodRecord | None) -> date | None:
 
 @strawberry.type(description="An intervention (indsats) of a plan, e.g. FSIII G1.39 Sårbehandling.")
 class Intervention:
+    cpr: strawberry.Private[str]
     description: str = strawberry.field(description="What is done (handlingsanvisning).")
     status: str = strawberry.field(description="Status (FHIR CarePlan activity status, e.g. in-progress).")
     code: Coding | None = strawberry.field(description="The intervention's code (FSIII, KLE or SKS).")
     period: Period = strawberry.field(description="When it runs (bevillingsperiode).")
-    performer: Organisation | None = strawberry.field(description="Who performs it (leverandør).")
+    performer: Organisation | None = protected_field(ProtectedDetail.PLACE, description="Who performs it (leverandør).")
     goal_ids: list[strawberry.ID] = strawberry.field(description="The goals it serves (IDs of `goals` items).")
 
     @classmethod
-    def from_record(cls, r: InterventionRecord) -> Intervention:
+    def from_record(cls, r: InterventionRecord, cpr: str) -> Intervention:
         return cls(
+            cpr=cpr,
             description=r.description,
             status=r.status,
             code=Coding.from_record(r.code),
@@ -71,12 +74,15 @@ class Intervention:
 
 @strawberry.type(description="A plan (plan): the GP's forløbsplan, a municipal plan or a hospital plan.")
 class CarePlan:
+    cpr: strawberry.Private[str]
     id: strawberry.ID = strawberry.field(description="The plan's ID at its source.")
     title: str = strawberry.field(description="Title (titel).")
     description: str | None = strawberry.field(description="Description (beskrivelse).")
     status: str = strawberry.field(description="Status (FHIR RequestStatus, e.g. active, completed).")
     category: Coding | None = strawberry.field(description="What kind of plan, e.g. forløbsplan.")
-    organisation: Organisation = strawberry.field(description="The responsible organisation (ansvarlig).")
+    organisation: Organisation = protected_field(
+        ProtectedDetail.PLACE, description="The responsible organisation (ansvarlig)."
+    )
     period: Period = strawberry.field(description="When the plan runs.")
     interventions: list[Intervention] = strawberry.field(description="Its interventions (indsatser).")
     goal_ids: list[strawberry.ID] = strawberry.field(description="Its goals (IDs of `goals` items).")
@@ -86,6 +92,7 @@ class CarePlan:
     @classmethod
     def from_record(cls, r: CarePlanRecord) -> CarePlan:
         return cls(
+            cpr=r.cpr,
             id=strawberry.ID(r.id),
             title=r.title,
             description=r.description,
@@ -93,7 +100,7 @@ class CarePlan:
             category=Coding.from_record(r.category),
             organisation=Organisation.from_record(r.organisation),
             period=Period.from_record(r.period),
-            interventions=[Intervention.from_record(i) for i in r.interventions],
+            interventions=[Intervention.from_record(i, r.cpr) for i in r.interventions],
             goal_ids=[strawberry.ID(g) for g in r.goal_ids],
             diagnosis_ids=[strawberry.ID(c) for c in r.condition_ids],
             source=r.source,
@@ -114,6 +121,7 @@ graphql_enum(
 
 @strawberry.type(description="A goal (mål): an overall goal, or a profession-specific sub-goal (delmål).")
 class Goal:
+    cpr: strawberry.Private[str]
     id: strawberry.ID = strawberry.field(description="The goal's ID at its source.")
     kind: GoalKind = strawberry.field(description="Life, disease-specific or functional goal.")
     description: str = strawberry.field(description="The goal in words (beskrivelse).")
@@ -121,7 +129,7 @@ class Goal:
     achievement: str | None = strawberry.field(description="How it is going (e.g. improving, achieved).")
     expressed_by: str | None = strawberry.field(description="Who set it: patient, practitioner or related-person.")
     profession: str | None = strawberry.field(description="For a sub-goal: the profession it belongs to (faggruppe).")
-    organisation: Organisation = strawberry.field(description="The responsible organisation.")
+    organisation: Organisation = protected_field(ProtectedDetail.PLACE, description="The responsible organisation.")
     start: date | None = strawberry.field(
         description="When the goal was set; null when the source gave no date or only a month or a year."
     )
@@ -145,6 +153,7 @@ class Goal:
         def make(r: GoalRecord, depth: int) -> Goal:
             subs = [make(c, depth + 1) for c in children.get(r.id, ())] if depth < 5 else []
             return cls(
+                cpr=r.cpr,
                 id=strawberry.ID(r.id),
                 kind=r.kind,
                 description=r.description,
@@ -182,6 +191,7 @@ graphql_enum(
 
 @strawberry.type(description="A diagnosis or problem (diagnose / tilstand).")
 class Diagnosis:
+    cpr: strawberry.Private[str]
     id: strawberry.ID = strawberry.field(description="The diagnosis' ID at its source.")
     code_system: DiagnosisCodeSystem = strawberry.field(description="The code system.")
     code: str = strawberry.field(description="The code, e.g. DE11 or T90.")
@@ -204,12 +214,15 @@ class Diagnosis:
     recorded_period: Period | None = strawberry.field(
         description="The dates the recorded date may denote: one day, or the month or year of a partial date."
     )
-    organisation: Organisation = strawberry.field(description="The organisation that recorded it.")
+    organisation: Organisation = protected_field(
+        ProtectedDetail.PLACE, description="The organisation that recorded it."
+    )
     source: str = strawberry.field(description="The plan source it came from.")
 
     @classmethod
     def from_record(cls, r: ConditionRecord) -> Diagnosis:
         return cls(
+            cpr=r.cpr,
             id=strawberry.ID(r.id),
             code_system=r.code_system,
             code=r.code,

@@ -2,21 +2,21 @@
 
 For a protected patient (navne- og adressebeskyttelse) and a caller who gets placeholders, the
 practice is replaced too, as NSP's "person with healthcare information" does (domain.md §1.1, §2
-rule 8): the GP practice is close to home, so its name, number, address, phone, SOR ID and doctors
-would point to where the patient lives.
+rule 8; :mod:`resolvers.protection`): the GP practice is close to home, so its name, number, address,
+phone, SOR ID and doctors would point to where the patient lives.
 """
 
 from __future__ import annotations
 
 import strawberry
 
-from resolvers.context import Info
-from resolvers.person import PROTECTED_PLACEHOLDER, PostalAddress, redacts_protected
+from resolvers.person import PostalAddress
+from resolvers.protection import ProtectedDetail, Redactable, protects
 from sources.models import DoctorRecord, PracticeRecord
 
 
-@strawberry.type(description="A doctor at the practice (yderperson).")
-class Doctor:
+@strawberry.type(description="A doctor at the practice (yderperson).", directives=[protects(ProtectedDetail.PLACE)])
+class Doctor(Redactable):
     name: str = strawberry.field(description="The doctor's name.")
     authorization_id: str | None = strawberry.field(
         description="Autorisations-ID in the Danish register of health professionals."
@@ -27,8 +27,11 @@ class Doctor:
         return cls(name=record.name, authorization_id=record.authorization_id)
 
 
-@strawberry.type(description="The patient's own general practice (egen læge), from the Yderregister.")
-class GeneralPractitioner:
+@strawberry.type(
+    description="The patient's own general practice (egen læge), from the Yderregister.",
+    directives=[protects(ProtectedDetail.PLACE)],
+)
+class GeneralPractitioner(Redactable):
     ydernummer: str = strawberry.field(
         description="The practice's provider number (ydernummer); `ADRESSEBESKYTTET` for a protected patient."
     )
@@ -36,7 +39,7 @@ class GeneralPractitioner:
     name: str = strawberry.field(
         description=(
             "The practice's name (praksisbetegnelse). `ADRESSEBESKYTTET` when the patient has name and address "
-            "protection and the caller is not the patient: then every other field is null or empty."
+            "protection and the caller gets placeholders: then every other field is null or empty."
         )
     )
     phone: str | None = strawberry.field(description="The practice's phone number (telefon).")
@@ -55,24 +58,4 @@ class GeneralPractitioner:
             address=address.one_line() if address else None,
             postal_address=address,
             doctors=[Doctor.from_record(d) for d in record.doctors],
-        )
-
-    @classmethod
-    async def for_caller(cls, info: Info, cpr: str, record: PracticeRecord) -> GeneralPractitioner:
-        """Patient ``cpr``'s practice as this caller may see it (the placeholder for a protected patient)."""
-        if await redacts_protected(info, cpr):
-            return cls.protected()
-        return cls.from_record(record)
-
-    @classmethod
-    def protected(cls) -> GeneralPractitioner:
-        """The placeholder practice shown for a protected patient: nothing that says where they live."""
-        return cls(
-            ydernummer=PROTECTED_PLACEHOLDER,
-            sor_id=None,
-            name=PROTECTED_PLACEHOLDER,
-            phone=None,
-            address=None,
-            postal_address=None,
-            doctors=[],
         )

@@ -13,7 +13,6 @@ from resolvers.override import OverrideInput
 from resolvers.patient import Patient
 from resolvers.scalars import CPR
 
-
 LIMITS_TEXT = """Every request is bounded. The defaults, each a setting, and the code a client gets over them:
 - request body: 65536 bytes (PATIENTOVERBLIK_MAX_REQUEST_BYTES): HTTP 413, REQUEST_TOO_LARGE;
 - tokens in the document, comments included: 1000 (MAX_TOKENS): QUERY_TOO_COMPLEX, extensions.limit maxTokens;

@@ -92,6 +92,10 @@ graphql_enum(
         AccessOutcome.ACCESSED: "Data was shown or changed (vist eller ændret).",
         AccessOutcome.REFUSED: "The access was refused; nothing was shown (afvist).",
         AccessOutcome.NOTHING: "Nothing was refused and nothing was shown (intet vist).",
+        AccessOutcome.UNCONFIRMED: (
+            "A change was attempted and it is not confirmed whether it was made (ikke bekræftet): the source did "
+            "not answer the change, or the request failed before its outcome was recorded."
+        ),
     },
 )
 

@@ -188,6 +188,7 @@ def build_population(seed: int = 2016, patients: int = 200, *, anchor: date | No
     """
     from sandbox.clinical_gen import add_clinical
     from sandbox.personas import add_medcom_test_persons, add_personas
+    from sandbox.protected import add_protection_scenarios
     from sandbox.quirks import add_quirks
 
     rng = random.Random(seed)
@@ -201,6 +202,7 @@ def build_population(seed: int = 2016, patients: int = 200, *, anchor: date | No
     _relate_gps(population)
     add_clinical(population, random.Random(seed + 1), population.anchor)
     add_quirks(population)
+    add_protection_scenarios(population)
     return population
 
 

@@ -46,8 +46,9 @@ from sources.clinical import (
     OrganisationKind,
     OrganisationRef,
 )
+from sources.datatypes import instant, local_midnight
 from sources.identifiers import CPR_PATTERN
-from sources.payloads import COPENHAGEN
+from sources.payloads import COPENHAGEN, ShapeError
 
 MAX_DOCUMENT_BYTES = 512 * 1024
 APD_TEMPLATE = "1.2.208.184.14.1"
@@ -123,10 +124,34 @@ def parse_apd(data: bytes, *, source: str, now: datetime | None = None) -> ApdDo
     if encounter is None or encounter.get("moodCode") != "APT":
         raise ApdParseError("document has no appointment encounter")
     start, end, all_day = _interval(encounter.find("v3:effectiveTime", _NS))
+    note = _precondition_text(encounter, "GuidedIntervalType")
+    try:
+        record = _record(root, encounter, cpr, source, start, end, all_day, note, now)
+    except ShapeError as exc:  # the record's own invariant (its instants have a date in Denmark)
+        raise ApdParseError(str(exc)) from None
+    return ApdDocument(
+        document_id=_identifier(root.find("v3:id", _NS)),
+        set_id=_identifier(root.find("v3:setId", _NS)),
+        repeating_id=_repeating_id(encounter),
+        appointment=record,
+        active=_attr(encounter.find("v3:statusCode", _NS), "code") == "active",
+    )
+
+
+def _record(
+    root: Element,
+    encounter: Element,
+    cpr: str,
+    source: str,
+    start: datetime,
+    end: datetime | None,
+    all_day: bool,
+    note: str | None,
+    now: datetime | None,
+) -> AppointmentRecord:
     code = _attr(encounter.find("v3:code", _NS), "code")
     code_system = _attr(encounter.find("v3:code", _NS), "codeSystem")
-    note = _precondition_text(encounter, "GuidedIntervalType")
-    record = AppointmentRecord(
+    return AppointmentRecord(
         id=_stable_id(encounter),
         cpr=cpr,
         source=source,
@@ -142,13 +167,6 @@ def parse_apd(data: bytes, *, source: str, now: datetime | None = None) -> ApdDo
         title=_title(root),
         version=_version(root),
         updated=_optional_datetime(_attr(root.find("v3:effectiveTime", _NS), "value")),
-    )
-    return ApdDocument(
-        document_id=_identifier(root.find("v3:id", _NS)),
-        set_id=_identifier(root.find("v3:setId", _NS)),
-        repeating_id=_repeating_id(encounter),
-        appointment=record,
-        active=_attr(encounter.find("v3:statusCode", _NS), "code") == "active",
     )
 
 
@@ -216,7 +234,10 @@ def _timestamp(value: str) -> date | datetime:
         parsed = datetime.strptime(f"{year}{month}{day}{hour}{minute}{second or '00'}{offset}", "%Y%m%d%H%M%S%z")
     except ValueError as exc:
         raise ApdParseError("timestamp is not a valid time") from exc
-    return parsed.astimezone(UTC)
+    try:
+        return instant(parsed)
+    except ValueError:
+        raise ApdParseError("timestamp lies beyond the calendar") from None
 
 
 def _optional_datetime(value: str | None) -> datetime | None:
@@ -228,7 +249,10 @@ def _optional_datetime(value: str | None) -> datetime | None:
 
 def _midnight(day: date) -> datetime:
     """Local midnight starting ``day``, as an instant in UTC."""
-    return datetime.combine(day, time(), COPENHAGEN).astimezone(UTC)
+    try:
+        return local_midnight(day)
+    except ValueError:
+        raise ApdParseError("timestamp lies beyond the calendar") from None
 
 
 def _interval(element: Element | None) -> tuple[datetime, datetime | None, bool]:

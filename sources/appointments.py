@@ -18,7 +18,6 @@ resource it points at, contained (``#p1``) or included in the search bundle
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError
@@ -44,12 +43,14 @@ from sources.datatypes import (
     Meta,
     Reference,
     identifier_of,
+    local_date,
+    local_midnight,
     patient_cpr,
     resolve,
 )
 from sources.fhir_search import SearchAnswer, search_resources, window_pairs
 from sources.identifiers import IdentifierKind, distinct_cprs
-from sources.payloads import COPENHAGEN, CPR_SYSTEM, SOR_SYSTEM, FhirModel, ShapeError
+from sources.payloads import CPR_SYSTEM, SOR_SYSTEM, FhirModel, ShapeError
 
 URI_SYSTEM = "urn:ietf:rfc:3986"
 MEDCOM_MESSAGE_CODES = "urn:oid:1.2.208.184.100.1"
@@ -151,7 +152,10 @@ class FhirAppointmentSource:
         start = appointment.start
         all_day = any(e.url == ALL_DAY_URL and e.value_boolean is True for e in appointment.extension)
         if all_day:
-            start = datetime.combine(start.astimezone(COPENHAGEN).date(), time(), COPENHAGEN).astimezone(start.tzinfo)
+            try:
+                start = local_midnight(local_date(start))
+            except ValueError:
+                raise ShapeError("an all-day appointment on a day beyond the calendar") from None
         end = appointment.end
         if end is not None and end < start:
             raise ShapeError("it ends before it starts")

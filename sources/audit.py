@@ -71,6 +71,10 @@ class AccessOutcome(StrEnum):
     """The patient, or every category asked for, was refused; nothing went out."""
     NOTHING = "nothing"
     """Nothing was refused and nothing went out (no data asked for, or none found)."""
+    UNCONFIRMED = "unconfirmed"
+    """A change was attempted and it is not confirmed whether it was made: the source did not answer
+    the write, or the record of how it ended could not be written (the record written before the
+    write stands). Never used for a read."""
 
 
 class OverrideGround(StrEnum):
@@ -163,3 +167,19 @@ class SinkRefusal:
 
 AccessCursor = tuple[datetime, str]
 """A position in a patient's log, newest first: entries strictly older than ``(at, id)`` follow."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessLogPage:
+    """One page of a patient's log as the store read it, newest first.
+
+    ``records`` are the readable records among the rows of the page (a stored row outside the
+    vocabulary is left out), while ``end`` and ``more`` come from the rows as read, so the next page
+    starts right after this one whatever the rows held.
+    """
+
+    records: tuple[AccessRecord, ...]
+    end: AccessCursor | None
+    """The position of the page's last row (readable or not); ``None`` when the page read no row."""
+    more: bool
+    """Rows follow ``end``."""

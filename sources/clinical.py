@@ -22,9 +22,10 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
+from sources.datatypes import instant
 from sources.errors import SourceError
 from sources.models import PeriodRecord
-from sources.payloads import COPENHAGEN
+from sources.payloads import COPENHAGEN, ShapeError
 
 T = TypeVar("T")
 
@@ -192,6 +193,15 @@ class AppointmentRecord:
     title: str | None = None
     version: int = 1
     updated: datetime | None = None
+
+    def __post_init__(self) -> None:
+        """Every instant has a date in Denmark, so resolvers can localise it (``ShapeError`` otherwise)."""
+        for moment in (self.start, self.end, self.updated):
+            try:
+                if moment is not None:
+                    instant(moment)
+            except ValueError:
+                raise ShapeError("an appointment time lies beyond the calendar") from None
 
     @property
     def day(self) -> date:

@@ -53,7 +53,9 @@ __all__ = [
     "Precision",
     "Reference",
     "Text",
+    "instant",
     "local_date",
+    "local_midnight",
     "parse_date_time",
     "parse_instant",
     "patient_cpr",
@@ -105,6 +107,27 @@ def local_date(moment: datetime) -> date:
         raise ValueError("time is out of range") from None
 
 
+def instant(moment: datetime) -> datetime:
+    """An aware ``moment`` as an instant in UTC, checked to have a date in Denmark.
+
+    Every instant an adapter keeps goes through here (or :func:`parse_instant`), so resolvers can
+    localise it: an instant within hours of the calendar's ends (``9999-12-31T23:30:00Z`` is year
+    10000 in Denmark, ``0001-01-01T00:30:00+02:00`` is year 0 in UTC) raises ``ValueError``, and
+    the item carrying it is left out as invalid, never the source.
+    """
+    try:
+        found = moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("time is out of range") from None
+    local_date(found)
+    return found
+
+
+def local_midnight(day: date) -> datetime:
+    """The instant (UTC) Danish local midnight begins ``day``; ``ValueError`` when that lies beyond the calendar."""
+    return instant(datetime.combine(day, time(), COPENHAGEN))
+
+
 def parse_date_time(value: object) -> FhirDateTime:
     """A FHIR ``date``/``dateTime`` string of any precision → :class:`FhirDateTime` (``ValueError`` otherwise).
 
@@ -145,11 +168,7 @@ def _moment(day: date, parts: dict[str, str | None]) -> datetime:
     except ValueError:
         raise ValueError("not a time of day") from None
     offset = parts["offset"]
-    local = datetime.combine(day, clock, COPENHAGEN if offset is None else _zone(offset))
-    try:
-        return local.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("time is out of range") from None
+    return instant(datetime.combine(day, clock, COPENHAGEN if offset is None else _zone(offset)))
 
 
 def _zone(offset: str) -> timezone:

@@ -317,7 +317,8 @@ def _is_write(activity: AccessActivity) -> bool:
 
 
 def _outcome(record: AccessRecord) -> tuple[str, str]:
-    """The event's ``outcome`` (``0`` success, ``4`` minor failure: refused, or nothing found) and its description."""
+    """The event's ``outcome`` (``0`` success, ``4`` minor failure: refused, or nothing found; ``8`` serious
+    failure: a change whose outcome is not confirmed) and its description."""
     outcome = record.outcome
     match outcome:
         case AccessOutcome.ACCESSED:
@@ -333,6 +334,8 @@ def _outcome(record: AccessRecord) -> tuple[str, str]:
             return "4", "Ingen oplysninger vist"
         case AccessOutcome.NOTHING:
             return "0", "Opslag uden oplysninger"
+        case AccessOutcome.UNCONFIRMED:
+            return "8", "Ændring forsøgt; udfaldet er ikke bekræftet"
         case _:
             assert_never(outcome)
 

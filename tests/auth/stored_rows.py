@@ -17,12 +17,18 @@ from sources.audit import AccessRecord
 
 
 def insert_raw(url: str, record: AccessRecord, **raw: Any) -> None:
-    """Store ``record`` with the column values ``raw`` (e.g. ``actor_kind="anonymous"``) put in verbatim."""
+    """Store ``record`` with the column values ``raw`` (e.g. ``actor_kind="anonymous"``) put in verbatim.
+
+    A list column given as a list is stored as the store keeps lists (JSON text on SQLite, ``text[]``
+    on PostgreSQL); on SQLite anything else is stored verbatim (``requested="not json"``).
+    """
     values = to_values(record) | raw
     if url.startswith("sqlite:///"):
-        values["at"] = record.at.isoformat(timespec="microseconds")
+        if "at" not in raw:
+            values["at"] = record.at.isoformat(timespec="microseconds")
         for name in LISTS:
-            values[name] = json.dumps(values[name])
+            if isinstance(values[name], list):
+                values[name] = json.dumps(values[name])
         db = sqlite3.connect(url.removeprefix("sqlite:///"))
         try:
             placeholders = ", ".join("?" for _ in COLUMNS)
@@ -40,3 +46,17 @@ def insert_raw(url: str, record: AccessRecord, **raw: Any) -> None:
             f"INSERT INTO access_record ({', '.join(COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
             [values[name] for name in COLUMNS],
         )
+
+
+def execute_raw(url: str, statement: str, *parameters: Any) -> None:
+    """Run one SQL statement on the store's database directly (``?`` placeholders on both backends)."""
+    if url.startswith("sqlite:///"):
+        db = sqlite3.connect(url.removeprefix("sqlite:///"))
+        try:
+            db.execute(statement, parameters)
+            db.commit()
+        finally:
+            db.close()
+        return
+    with psycopg.connect(url, autocommit=True) as server:
+        server.execute(statement.replace("?", "%s"), parameters)

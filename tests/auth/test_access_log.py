@@ -293,7 +293,7 @@ def test_purge_command_deletes_entries_older_than_two_years(tmp_path: Path) -> N
     result = CliRunner().invoke(app, ["purge-access-log", "--database-url", url])
 
     assert result.exit_code == 0, result.output
-    assert "deleted 1 access-log entries" in result.output
+    assert "deleted 1 access-log entry " in result.output
     assert HANS not in result.output
     assert asyncio.run(remaining()) == [recent.id]
 
@@ -311,4 +311,4 @@ def test_purge_command_takes_a_shorter_retention(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["purge-access-log", "--database-url", url, "--older-than-days", "30"])
 
     assert result.exit_code == 0, result.output
-    assert "deleted 1 access-log entries" in result.output
+    assert "deleted 1 access-log entry " in result.output

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from auth.access_log import AccessLog, ExportStatus, UnreadableRecord, open_access_log
+from auth.access_log_rows import ANONYMOUS_ROW
 from auth.export import ExportReport, export_pending
 from auth.security_events import SecurityEvent, SecurityEventKind
 from sources.audit import AccessRecord, ActorKind, SinkRefusal
@@ -82,7 +83,7 @@ async def test_the_operator_puts_dead_letters_back_by_id_or_all(access_log: Acce
 @pytest.mark.parametrize(
     ("column", "value"),
     [
-        ("actor_kind", "anonymous"),
+        ("actor_kind", "robot"),
         ("activity", "delete"),
         ("outcome", "maybe"),
         ("override_ground", "BECAUSE"),
@@ -196,7 +197,7 @@ async def test_an_old_store_is_migrated_in_place_and_its_anonymous_row_neither_s
         (letter,) = await log.dead_letters()
         assert (letter.id, letter.reason) == (
             "old-anonymous",
-            "stored record has a value outside the vocabulary in actor_kind",
+            ANONYMOUS_ROW,
         )
         await log.write([record(9)], [security_event(LATER)])
     finally:

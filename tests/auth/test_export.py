@@ -35,7 +35,7 @@ class FakeLog:
         self.exported: dict[str, datetime] = {}
         self.set_aside_reasons: dict[str, str] = {}
 
-    async def pending_export(self, limit: int) -> list[PendingRecord]:
+    async def pending_export(self, limit: int, opened_before: datetime | None = None) -> list[PendingRecord]:
         return [r for r in self.records if r.id not in self.exported and r.id not in self.set_aside_reasons][:limit]
 
     async def mark_exported(self, ids: Sequence[str], at: datetime) -> None:

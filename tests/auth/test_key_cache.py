@@ -13,7 +13,7 @@ import pytest
 from joserfc.jwk import ECKey
 
 from auth.errors import AuthenticationFailed
-from auth.key_cache import KeyCache, KeyCachePolicy
+from auth.key_cache import KeyCache, KeyCachePolicy, Refresh
 from auth.keys import UsableKeys
 
 FIRST = UsableKeys((ECKey.generate_key("P-256"),))
@@ -123,7 +123,7 @@ async def test_a_set_with_no_usable_key_does_not_replace_the_good_one() -> None:
     cache = await warm(gate, clock)
     clock.now += 301
 
-    assert await cache.after_unknown_key() is FIRST
+    assert (await cache.after_unknown_key()).keys is FIRST
     assert cache.fetches == 2
 
 
@@ -146,6 +146,22 @@ async def test_an_unknown_key_id_waits_a_bounded_time_for_a_slow_fetch_then_gets
     cache = await warm(gate, clock)
     gate.opened.clear()
 
-    assert await cache.after_unknown_key() is FIRST  # the fetch is still held: bounded by wait_s
+    lookup = await cache.after_unknown_key()  # the fetch is still held: bounded by wait_s
+    assert (lookup.keys, lookup.refresh) == (FIRST, Refresh.FAILED)
     assert gate.started == 2 and gate.finished == 1
     await cache.aclose()
+
+
+async def test_an_unknown_key_tells_a_fresh_set_from_a_failed_fetch_and_from_no_fetch() -> None:
+    gate, clock = Gate(FIRST, SECOND, RuntimeError("issuer down")), Clock()
+    cache = await warm(gate, clock)
+
+    fetched = await cache.after_unknown_key()
+    not_tried = await cache.after_unknown_key()  # within retry_s of the last one: the issuer is not asked
+    clock.now += 6
+    failed = await cache.after_unknown_key()
+
+    assert (fetched.keys, fetched.refresh) == (SECOND, Refresh.FETCHED)
+    assert (not_tried.keys, not_tried.refresh) == (SECOND, Refresh.NOT_TRIED)
+    assert (failed.keys, failed.refresh) == (SECOND, Refresh.FAILED), "the last good set keeps serving"
+    assert cache.fetches == 3

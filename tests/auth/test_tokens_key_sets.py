@@ -282,3 +282,24 @@ async def test_skipped_keys_are_logged_once_per_fetch_without_key_material(caplo
     lines = [r.getMessage() for r in caplog.records if "key set" in r.getMessage()]
     assert lines == ["token issuer key set: 1 keys used, skipped malformed: 1"]
     assert "secret-looking" not in caplog.text and "broken" not in caplog.text
+
+
+class Failing(Document):
+    """A key set source that serves its document once, then fails (the issuer's endpoint timed out)."""
+
+    async def key_set(self) -> dict[str, Any]:
+        if self.fetched:
+            raise TimeoutError
+        return await super().key_set()
+
+
+async def test_an_unknown_key_when_the_key_set_cannot_be_fetched_says_so() -> None:
+    gateway = TokenVerifier(
+        Failing({"keys": [public(RSA_POOL[1], kid="known")]}), issuer=ISSUER, audience="patientoverblik"
+    )
+    assert (await gateway.verify(token(RSA_POOL[1], "known"))).cpr == HANS
+
+    with pytest.raises(AuthenticationFailed) as refused:
+        await gateway.verify(token(RSA_POOL[2], "rotated"))
+
+    assert "could not be fetched" in str(refused.value) and "does not publish" not in str(refused.value)

@@ -326,7 +326,7 @@ class _PendingLog:
         self.records = records
         self.exported: set[str] = set()
 
-    async def pending_export(self, limit: int) -> Sequence[PendingRecord]:
+    async def pending_export(self, limit: int, opened_before: datetime | None = None) -> Sequence[PendingRecord]:
         return [r for r in self.records if r.id not in self.exported][:limit]
 
     async def mark_exported(self, ids: Any, at: datetime) -> None:

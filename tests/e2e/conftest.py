@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from auth.access_log import AccessLog, SqliteAccessLog
+from auth.access_log import AccessLog, SecurityEvent, SqliteAccessLog
 from gateway.app import create_app
 from gateway.settings import (
     SANDBOX_APPOINTMENT_ENDPOINTS,
@@ -27,6 +27,8 @@ from gateway.settings import (
 from sandbox.control import Faults
 from sandbox.population import Population, build_population
 from sandbox.server import SOURCE_APPS, ThreadedSandbox, start_in_thread
+from sources.base import SourceClient, SourceConfig
+from sources.minlog import MinLogSink
 
 HANS = "1403723705"
 KOL = "2309510372"
@@ -201,6 +203,28 @@ def restore_hans(population: Population) -> Iterator[None]:
     yield
     population.master_cards[HANS] = card
     population.blocks[:] = blocks
+
+
+@pytest.fixture
+async def minlog_sink(sandbox: ThreadedSandbox) -> AsyncIterator[MinLogSink]:
+    """An export sink of its own on the sandbox's Min Log, for tests that export by hand."""
+    async with httpx.AsyncClient(base_url=sandbox.url("minlog")) as client:
+        yield MinLogSink(SourceClient(SourceConfig("minlog", sandbox.url("minlog"), retries=0), client))
+
+
+async def min_log_events(sandbox: ThreadedSandbox, cpr: str) -> list[dict[str, Any]]:
+    """Every ``AuditEvent`` the sandbox's Min Log holds for patient ``cpr``."""
+    async with httpx.AsyncClient(base_url=sandbox.url("minlog")) as client:
+        bundle = (await client.get("/fhir/AuditEvent", params={"patient": cpr})).json()
+    return [entry["resource"] for entry in bundle.get("entry", [])]
+
+
+async def security_events_of(log: AccessLog) -> list[SecurityEvent]:
+    """The security events in ``log``, newest first; every one of them readable."""
+    listed = await log.security_events(1000)
+    events = [event for event in listed if isinstance(event, SecurityEvent)]
+    assert len(events) == len(listed), "every security event the gateway wrote reads back"
+    return events
 
 
 def error_codes(body: dict[str, Any]) -> list[tuple[str, str | None]]:

@@ -15,7 +15,8 @@ example:
    means no shared endpoint gets one, every search leaves the blocked organisations out and cuts
    the blocked data periods from its dates, and SOR is asked only when a block needs its sub-units;
 3. exactly one access record is written for the request, with the override's ground and reason
-   only when the caller may override and a block in force was lifted (ADR 0007).
+   only when the caller may override and a block in force was lifted; none when the override was
+   refused (ADR 0007).
 """
 
 from __future__ import annotations
@@ -492,8 +493,12 @@ def check_requests(rules: Rules, sandbox: ThreadedSandbox) -> None:
 
 
 async def check_record(rules: Rules, gateway: Gateway, started: datetime) -> None:
-    """3. Exactly one access record, carrying the override when one was sent."""
-    (record,) = await gateway.access_log.for_patient(HANS, since=started)
+    """3. Exactly one access record, carrying the override when one was sent; none for a refused override."""
+    records = await gateway.access_log.for_patient(HANS, since=started)
+    if rules.refused:
+        assert records == [], "a refused override leaves only a security event (ADR 0007)"
+        return
+    (record,) = records
     assert record.actor_kind == rules.case.caller
     assert record.requested == tuple(sorted(SHARED))
     sent = rules.case.override if rules.lifts(gateway.sandbox.sandbox.population) else None

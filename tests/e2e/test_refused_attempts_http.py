@@ -2,8 +2,9 @@
 
 A request without a token that names patients is ``UNAUTHENTICATED`` before any decision or source
 call and leaves one security event, no access record. An override from a caller who may not send
-one (or a malformed one) is refused, and neither its ground nor its text reaches the patient's log
-or the national Min Log: the patient reads a refused attempt, never "Spærringen blev brudt". A
+one (or a malformed one) is refused and leaves only a security event: no line in the patient's log,
+nothing for the national Min Log, never "Spærringen blev brudt" and never the caller's text. A
+vendor system asking for fields outside its registration (or without one) leaves a security event. A
 record that cannot be exported (the ``anonymous`` rows older versions stored) is set aside, and the
 export of everyone else keeps flowing.
 """
@@ -13,9 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -25,7 +24,6 @@ from auth.security_events import SecurityEventKind
 from gateway.cli import app
 from sandbox.population import Population
 from sandbox.server import SOURCE_APPS, ThreadedSandbox
-from sources.base import SourceClient, SourceConfig
 from sources.minlog import MinLogSink
 from tests.auth.stored_rows import insert_raw
 from tests.e2e.conftest import (
@@ -33,7 +31,9 @@ from tests.e2e.conftest import (
     HANS,
     Gateway,
     error_codes,
+    min_log_events,
     recorded,
+    security_events_of,
     settings_for,
     start_gateway,
 )
@@ -73,18 +73,6 @@ async def gateway(sandbox: ThreadedSandbox, tmp_path: Path) -> AsyncIterator[Gat
     await store.aclose()
 
 
-@pytest.fixture
-async def minlog_sink(sandbox: ThreadedSandbox) -> AsyncIterator[MinLogSink]:
-    async with httpx.AsyncClient(base_url=sandbox.url("minlog")) as client:
-        yield MinLogSink(SourceClient(SourceConfig("minlog", sandbox.url("minlog"), retries=0), client))
-
-
-async def min_log_events(sandbox: ThreadedSandbox, cpr: str) -> list[dict[str, Any]]:
-    async with httpx.AsyncClient(base_url=sandbox.url("minlog")) as client:
-        bundle = (await client.get("/fhir/AuditEvent", params={"patient": cpr})).json()
-    return [entry["resource"] for entry in bundle.get("entry", [])]
-
-
 async def test_no_token_naming_a_patient_is_unauthenticated_before_anything_and_leaves_no_record(
     gateway: Gateway,
 ) -> None:
@@ -95,7 +83,7 @@ async def test_no_token_naming_a_patient_is_unauthenticated_before_anything_and_
     assert upstream_requests(gateway.sandbox) == 0, "no decision input and no data was asked for"
     assert await gateway.access_log.for_patient(PETER) == []
     assert (await gateway.access_log.export_status()).pending == 0, "nothing for Min Log"
-    (event,) = await gateway.access_log.security_events()
+    (event,) = await security_events_of(gateway.access_log)
     assert (event.kind, event.actor, event.patients) == (SecurityEventKind.UNAUTHENTICATED, "anonymous", 1)
     assert PETER not in repr(event)
 
@@ -114,21 +102,15 @@ async def test_an_override_nobody_may_send_never_reads_as_a_broken_block_anywher
     assert body["data"] == {f"p{n}": None for n in range(30)}
     assert {code for code, _ in error_codes(body)} == {expected}
     assert upstream_requests(gateway.sandbox) == 0
-    records = await records_of(gateway.access_log, targets)
-    assert all(r.override_ground is None and r.override_reason is None for r in records)
-    assert [r.outcome for r in records] == (["refused"] * 30 if who == "citizen" else [])
-    assert report.set_aside == 0 and (await gateway.access_log.export_status()).pending == 0
-    (event,) = await gateway.access_log.security_events()
+    assert await records_of(gateway.access_log, targets) == [], "not a line in any of the 30 patients' logs"
+    assert report.sent == 0 and report.set_aside == 0 and (await gateway.access_log.export_status()).pending == 0
+    (event,) = await security_events_of(gateway.access_log)
     kind = SecurityEventKind.UNAUTHENTICATED if who == "anonymous" else SecurityEventKind.OVERRIDE_NOT_ALLOWED
     assert (event.kind, event.patients) == (kind, 30)
     peters_log = await gateway.graphql(LOG, gateway.citizen(PETER), cpr=PETER)
     entries = peters_log["data"]["patient"]["accessLog"]["entries"]
     assert all(e["override"] is None for e in entries)
     assert "Spærringen blev brudt" not in str(entries) and MARKER not in str(entries)
-    ours = {r.id for r in records}
-    events = [e for e in await min_log_events(gateway.sandbox, PETER) if e["meta"]["tag"][0]["code"] in ours]
-    assert len(events) == (1 if who == "citizen" else 0)
-    assert all(e["purposeOfEvent"][0]["coding"][0]["code"] != "BTG" and e["outcome"] == "4" for e in events)
     assert MARKER not in str(await min_log_events(gateway.sandbox, PETER))
 
 
@@ -140,10 +122,50 @@ async def test_the_short_override_of_the_report_is_bad_input_and_leaves_no_text(
     )
 
     assert error_codes(body) == [("BAD_USER_INPUT", None)]
-    (record,) = await gateway.access_log.for_patient(PETER)
-    assert (record.outcome, record.override_ground, record.override_reason) == ("refused", None, None)
-    (event,) = await gateway.access_log.security_events()
+    assert await gateway.access_log.for_patient(PETER) == [], "a refused override is no line in the log"
+    (event,) = await security_events_of(gateway.access_log)
     assert event.kind is SecurityEventKind.OVERRIDE_MALFORMED
+
+
+async def test_a_professionals_malformed_override_leaves_only_a_security_event(gateway: Gateway) -> None:
+    override = f'{{ground: NOT_CONTACTABLE, reason: "{MARKER}\\u0007"}}'
+
+    body = await gateway.graphql(
+        f'{{ patient(cpr: "{PETER}", override: {override}) {{ appointments {{ withheld }} }} }}',
+        gateway.professional(DOCTOR_WITH_RELATIONS),
+    )
+
+    assert error_codes(body) == [("BAD_USER_INPUT", None)]
+    assert upstream_requests(gateway.sandbox) == 0
+    assert await gateway.access_log.for_patient(PETER) == []
+    (event,) = await security_events_of(gateway.access_log)
+    assert event.kind is SecurityEventKind.OVERRIDE_MALFORMED and MARKER not in repr(event)
+
+
+@pytest.mark.parametrize(
+    ("client", "kind"),
+    [("evil-corp", SecurityEventKind.CLIENT_NOT_REGISTERED), ("epj-odense", SecurityEventKind.FIELD_NOT_ALLOWED)],
+)
+async def test_a_system_refused_by_its_registration_leaves_a_security_event(
+    gateway: Gateway, client: str, kind: SecurityEventKind
+) -> None:
+    token = gateway.token(actor_kind="system", client_id=client, authorization_id=DOCTOR_WITH_RELATIONS)
+    field = "patient" if client == "evil-corp" else "diagnoses"
+    query = (
+        f'{{ patient(cpr: "{PETER}") {{ cpr }} }}'
+        if client == "evil-corp"
+        else f'{{ patient(cpr: "{PETER}") {{ diagnoses {{ complete }} }} }}'
+    )
+
+    body = await gateway.graphql(query, token)
+
+    assert ("FORBIDDEN", None) in error_codes(body)
+    assert body["errors"][0]["extensions"]["field"].endswith(f".{field}")
+    (event,) = await security_events_of(gateway.access_log)
+    assert (event.kind, event.client_id, event.patients) == (kind, client, 1)
+    assert PETER not in repr(event)
+    records = await gateway.access_log.for_patient(PETER)
+    assert [r.denied for r in records] == ([] if client == "evil-corp" else [("diagnoses",)])
 
 
 async def test_an_override_that_found_nothing_blocked_is_an_ordinary_access(gateway: Gateway) -> None:
@@ -199,9 +221,9 @@ def test_the_export_command_reports_what_it_sent_and_set_aside_without_a_traceba
     again = runner.invoke(app, ["export-access-log", "--database-url", url])
 
     assert exported.exit_code == 0 and "Traceback" not in exported.output, exported.output
-    assert "exported 1 access-log entries to Min Log; set aside 1" in exported.output
-    assert "old-anonymous" in listed.output and "actor_kind" in listed.output and HANS not in listed.output
-    assert "1 dead letters back in the export queue" in retried.output
+    assert "exported 1 access-log entry to Min Log; set aside 1" in exported.output
+    assert "old-anonymous" in listed.output and "anonymous caller" in listed.output and HANS not in listed.output
+    assert "1 dead letter back in the export queue" in retried.output
     assert "exported 0 access-log entries to Min Log; set aside 1" in again.output
 
 

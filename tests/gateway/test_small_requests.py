@@ -18,11 +18,15 @@ from graphql.language import Visitor
 from auth.operation import OperationReader, PreparedOperation, prepare_operation
 from gateway.limits import Limits, measure, operation_limits_rule, parse_document
 from gateway.schema import build_schema
+from gateway.validation import REPLACED_RULES
 from tests.gateway.documents import WORST_CASES, selections
 
 SCHEMA = build_schema()._schema
 LIMITS = Limits()
-RULES = [*specified_rules, operation_limits_rule(LIMITS.max_depth, LIMITS.max_aliases)]
+RULES = [
+    *(REPLACED_RULES.get(rule, rule) for rule in specified_rules),
+    operation_limits_rule(LIMITS.max_depth, LIMITS.max_aliases),
+]
 VALIDATION = importlib.import_module("graphql.validation.validate")
 CONTEXT = importlib.import_module("graphql.validation.validation_context")
 OVERLAP = importlib.import_module("graphql.validation.rules.overlapping_fields_can_be_merged")

@@ -9,7 +9,15 @@ import pytest
 from resolvers.access_log import AccessLogEntry, log_window, read_access_log, years_before
 from resolvers.errors import InvalidArgument
 from resolvers.paging import encode_cursor
-from sources.audit import AccessActivity, AccessCursor, AccessorKind, AccessOutcome, AccessRecord, OverrideGround
+from sources.audit import (
+    AccessActivity,
+    AccessCursor,
+    AccessLogPage,
+    AccessorKind,
+    AccessOutcome,
+    AccessRecord,
+    OverrideGround,
+)
 from sources.categories import DataCategory
 from tests.records import access_record
 
@@ -324,7 +332,7 @@ class FakeLog:
         self.records = records
         self.asked: list[dict[str, object]] = []
 
-    async def for_patient(
+    async def log_page(
         self,
         cpr: str,
         *,
@@ -332,7 +340,7 @@ class FakeLog:
         until: datetime | None = None,
         limit: int = 50,
         before: AccessCursor | None = None,
-    ) -> list[AccessRecord]:
+    ) -> AccessLogPage:
         self.asked.append({"since": since, "until": until, "limit": limit, "before": before})
         found = [
             r
@@ -342,7 +350,9 @@ class FakeLog:
             and (until is None or r.at < until)
             and (before is None or (r.at, r.id) < before)
         ]
-        return sorted(found, key=lambda r: (r.at, r.id), reverse=True)[:limit]
+        rows = sorted(found, key=lambda r: (r.at, r.id), reverse=True)[: limit + 1]
+        page = rows[:limit]
+        return AccessLogPage(tuple(page), (page[-1].at, page[-1].id) if page else None, len(rows) > limit)
 
 
 def many(n: int) -> list[AccessRecord]:
@@ -364,7 +374,7 @@ async def test_paging_walks_every_entry_once_newest_first():
 
     assert sorted(seen) == sorted(r.id for r in log.records) and len(seen) == 7
     assert seen == [r.id for r in sorted(log.records, key=lambda r: (r.at, r.id), reverse=True)]
-    assert all(asked["limit"] == 4 for asked in log.asked)
+    assert all(asked["limit"] == 3 for asked in log.asked)
 
 
 async def test_an_exactly_full_last_page_has_no_next_page():

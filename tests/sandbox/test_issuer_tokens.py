@@ -137,7 +137,7 @@ async def test_personas_list_representatives_assistants_and_the_vendor_client(po
     ]
     assert listing["vendor_clients"] == [{"client_id": "epj-odense", "name": "EPJ Odense (demo)"}]
     assert all(p["profession"] and p["organisation_name"] for p in listing["professionals"])
-    assert {p["id"] for p in listing["powers_of_attorney"]} == {"fuldmagt-1", "fuldmagt-2", "fuldmagt-3"}
+    assert {p["id"] for p in listing["powers_of_attorney"]} == {"fuldmagt-1", "fuldmagt-2", "fuldmagt-3", "fuldmagt-4"}
 
 
 async def test_personas_list_custody_and_guardianship_for_the_web_pages_picker(population: Population):

@@ -9,7 +9,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sources.datatypes import Period, Precision, Reference, parse_date_time, parse_instant, resolve
+from sources.datatypes import (
+    Period,
+    Precision,
+    Reference,
+    instant,
+    local_date,
+    local_midnight,
+    parse_date_time,
+    parse_instant,
+    resolve,
+)
 from sources.identifiers import IdentifierKind, normalise, normalise_authorization_id, normalise_sor, system_kind
 from sources.payloads import COPENHAGEN, ShapeError
 
@@ -120,3 +130,71 @@ def test_references_resolve_to_contained_and_included_resources_only_when_they_a
     assert resolve(Reference(identifier=None), [], {}) == (None, None)
     with pytest.raises(ShapeError):
         resolve(Reference(reference="#r1", type="Patient"), [related], {})
+
+
+EDGE_TIMES = (
+    st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(1, 1, 2, 23, 59, 59))
+    | st.datetimes(min_value=datetime(9999, 12, 30), max_value=datetime(9999, 12, 31, 23, 59, 59))
+).map(lambda moment: moment.replace(microsecond=0))
+"""Wall-clock times within two days of the ends of Python's calendar (years 1 and 9999)."""
+EDGE_DAYS = st.sampled_from([date(1, 1, 1), date(1, 1, 2), date(9999, 12, 30), date(9999, 12, 31)])
+OFFSET_MINUTES = st.integers(-14 * 60, 14 * 60)
+
+
+def written(naive: datetime, offset_minutes: int | None) -> str:
+    """``naive`` as a FHIR dateTime with the offset (``None``: ``Z``); years always four digits."""
+    text = f"{naive.year:04d}-{naive.month:02d}-{naive.day:02d}T{naive:%H:%M:%S}"
+    if offset_minutes is None:
+        return text + "Z"
+    sign, minutes = ("-" if offset_minutes < 0 else "+"), abs(offset_minutes)
+    return f"{text}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def has_a_danish_date(naive: datetime, offset_minutes: int) -> bool:
+    """The oracle, by arithmetic on seconds: the instant and its Copenhagen wall time both lie in years 1..9999."""
+    top = (datetime.max - datetime.min).total_seconds()
+    utc = (naive - datetime.min).total_seconds() - offset_minutes * 60
+    era = datetime(2, 1, 1) if naive.year < 5000 else datetime(9999, 12, 1)
+    offset = COPENHAGEN.utcoffset(era)
+    assert offset is not None
+    danish = utc + offset.total_seconds()
+    return 0 <= utc <= top and 0 <= danish <= top
+
+
+@given(EDGE_TIMES, st.none() | OFFSET_MINUTES)
+def test_an_instant_near_the_calendars_ends_is_kept_exactly_when_it_has_a_date_in_denmark(naive, offset_minutes):
+    text = written(naive, offset_minutes)
+
+    if has_a_danish_date(naive, offset_minutes or 0):
+        moment = parse_instant(text)
+        assert moment.tzinfo is UTC and instant(moment) == moment
+        assert local_date(moment) == moment.astimezone(COPENHAGEN).date()
+        assert parse_date_time(text).days.start == local_date(moment)
+    else:
+        with pytest.raises(ValueError, match="out of range"):
+            parse_instant(text)
+        with pytest.raises(ValueError, match="out of range"):
+            parse_date_time(text)
+
+
+@given(EDGE_TIMES, OFFSET_MINUTES)
+def test_an_aware_datetime_near_the_calendars_ends_is_an_instant_only_when_it_has_a_date_in_denmark(
+    naive, offset_minutes
+):
+    aware = naive.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
+
+    if has_a_danish_date(naive, offset_minutes):
+        assert instant(aware) == aware and local_date(instant(aware)) is not None
+    else:
+        with pytest.raises(ValueError, match="out of range"):
+            instant(aware)
+
+
+@given(EDGE_DAYS)
+def test_local_midnight_of_a_day_at_the_calendars_ends_exists_or_is_refused(day):
+    if day == date(1, 1, 1):  # 00:00 local mean time in Copenhagen (+00:50:20) is still year 0 in UTC
+        with pytest.raises(ValueError, match="out of range"):
+            local_midnight(day)
+    else:
+        midnight = local_midnight(day)
+        assert midnight.tzinfo is UTC and local_date(midnight) == day

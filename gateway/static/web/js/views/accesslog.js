@@ -21,6 +21,7 @@ function entry(e) {
       h("time", { datetime: e.at }, formatDateTime(e.at)),
       overridden ? h("span", { class: "badge badge-override" }, "Værdispring") : null,
       e.outcome === "REFUSED" ? h("span", { class: "badge" }, "Afvist") : null,
+      e.outcome === "UNCONFIRMED" ? h("span", { class: "badge" }, "Ikke bekræftet") : null,
       e.activity === "WRITE" ? h("span", { class: "badge" }, "Ændring") : null,
     ),
     h("p", { class: "summary" }, e.summary),
