@@ -25,6 +25,7 @@ from auth.errors import (
     InvalidOverride,
     Unauthenticated,
 )
+from gateway.explore import without_suggestions
 from gateway.limits import LimitExceeded, OperationNotSelected
 from gateway.rate_limit import RateLimited
 from gateway.validation import MAX_FIELD_COMPARISONS, InputValueError
@@ -168,8 +169,9 @@ MAX_VALIDATION_ERRORS = 100
 """graphql-core stops validating a document after this many errors."""
 
 
-def translate(error: GraphQLError) -> GraphQLError:
-    """The client-facing version of ``error``: coded, and masked unless it is expected."""
+def translate(error: GraphQLError, *, suggestions: bool = True) -> GraphQLError:
+    """The client-facing version of ``error``: coded, and masked unless it is expected; without
+    "Did you mean" suggestions for a caller who may not explore the schema (``suggestions=False``)."""
     code = code_of(error)
     extensions: dict[str, object] = {"code": code.value}
     original = error.original_error
@@ -190,6 +192,8 @@ def translate(error: GraphQLError) -> GraphQLError:
     if code is ErrorCode.VERSION_CONFLICT and isinstance(current_version, str):
         extensions["currentVersion"] = current_version
     message = _MESSAGES.get(code, _without_values(error.message))
+    if not suggestions:
+        message = without_suggestions(message)
     logger.info(
         "graphql error",
         extra={

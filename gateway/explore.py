@@ -8,8 +8,8 @@ demo, ``developers`` by default (only tokens of clients registered with ``develo
 For a caller who may not explore, :class:`SchemaExplorers` adds graphql-core's
 ``NoSchemaIntrospectionCustomRule`` to the request's validation (``__schema`` and ``__type`` are
 ``GRAPHQL_VALIDATION_FAILED``; ``__typename`` stays), and :func:`without_suggestions` removes every
-"Did you mean …?" from the messages. The rule object is the same on every request, so strawberry's
-validation cache keeps hitting (it keys on the rules).
+"Did you mean …?" from the messages (``gateway.errors.translate``). The rule object is the same on
+every request, so strawberry's validation cache keeps hitting (it keys on the rules).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import re
 from collections.abc import Iterator
 from typing import Final, Protocol
 
-from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
@@ -31,20 +30,9 @@ class ExplorerContext(Protocol):
     explorer: bool
 
 
-def without_suggestions(error: GraphQLError) -> GraphQLError:
-    """``error`` with every "Did you mean …?" removed from its message."""
-    message = _SUGGESTION.sub("", error.message)
-    if message == error.message:
-        return error
-    return GraphQLError(
-        message,
-        nodes=error.nodes,
-        source=error.source,
-        positions=error.positions,
-        path=error.path,
-        original_error=error.original_error,
-        extensions=error.extensions,
-    )
+def without_suggestions(message: str) -> str:
+    """``message`` with every "Did you mean …?" removed."""
+    return _SUGGESTION.sub("", message)
 
 
 class SchemaExplorers(SchemaExtension):

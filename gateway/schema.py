@@ -25,7 +25,7 @@ from auth.fields import FieldGuard
 from auth.gate import ConsentGate
 from gateway.cost import CostGuard
 from gateway.errors import translate
-from gateway.explore import SchemaExplorers, without_suggestions
+from gateway.explore import SchemaExplorers
 from gateway.limits import DocumentLimits, Limits, operation_limits_rule
 from gateway.validation import REPLACED_RULES, variable_errors
 from resolvers.cost import annotate
@@ -118,9 +118,8 @@ class GatewaySchema(strawberry.Schema):
         if partial and result.data is not None:
             result.errors = [*(result.errors or []), *partial]
         if result.errors:
-            result.errors = [translate(error) for error in result.errors]
-            if not getattr(context, "explorer", False):
-                result.errors = [without_suggestions(error) for error in result.errors]
+            explorer = bool(getattr(context, "explorer", False))
+            result.errors = [translate(error, suggestions=explorer) for error in result.errors]
         return result
 
 
