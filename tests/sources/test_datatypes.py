@@ -152,13 +152,13 @@ def written(naive: datetime, offset_minutes: int | None) -> str:
 
 def has_a_danish_date(naive: datetime, offset_minutes: int) -> bool:
     """The oracle, by arithmetic on seconds: the instant and its Copenhagen wall time both lie in years 1..9999."""
-    top = (datetime.max - datetime.min).total_seconds()
-    utc = (naive - datetime.min).total_seconds() - offset_minutes * 60
+    top = datetime.max - datetime.min  # timedeltas are exact microseconds; float seconds would round the edge
+    utc = (naive - datetime.min) - timedelta(minutes=offset_minutes)
     era = datetime(2, 1, 1) if naive.year < 5000 else datetime(9999, 12, 1)
     offset = COPENHAGEN.utcoffset(era)
     assert offset is not None
-    danish = utc + offset.total_seconds()
-    return 0 <= utc <= top and 0 <= danish <= top
+    danish = utc + offset
+    return timedelta(0) <= utc <= top and timedelta(0) <= danish <= top
 
 
 @given(EDGE_TIMES, st.none() | OFFSET_MINUTES)
