@@ -5,6 +5,8 @@ Bundle holding one Patient per known CPR number; unknown numbers are simply abse
 malformed ``identifier`` is a ``400`` OperationOutcome. The wire format is ``docs/sources/cpr.md``.
 
 The service returns the true data, protected persons included: redaction is the gateway's decision.
+A person's ``security_wire`` replaces ``meta`` as sent (an odd spelling of the protection label), and
+a person ``left_out`` is never in an answer (CPR answering ``200`` without them).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ def create_app(population: Population) -> Starlette:
         if cprs is None:
             return _outcome("identifier must be urn:oid:1.2.208.176.1.2|<cpr>[,<cpr>...]")
         found = [population.persons[cpr] for cpr in cprs if cpr in population.persons]
+        found = [person for person in found if not person.left_out]
         bundle = {
             "resourceType": "Bundle",
             "type": "searchset",
@@ -110,6 +113,8 @@ def patient_resource(person: Person) -> dict[str, Any]:
     }
     if person.protected:
         patient["meta"] = {"security": [{"system": CONFIDENTIALITY, "code": "R"}]}
+    if person.security_wire is not None:
+        patient["meta"] = person.security_wire
     if person.status == "90":
         if person.status_date is not None:
             patient["deceasedDateTime"] = person.status_date.isoformat()
