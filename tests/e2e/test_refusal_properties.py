@@ -239,7 +239,10 @@ async def test_a_refused_caller_gets_the_same_answer_whether_or_not_the_person_e
     assert seen.status_code == nobody.status_code
     assert seen.json() == nobody.json()
     assert seen.json()["data"] in ({"patient": None}, None)
-    assert upstream_requests(gateway.sandbox) == asked_for_existing
+    if population.persons[existing].replaced_by is None:
+        # A changed number is followed to the current one before a citizen's representation can be
+        # refused: one more round of lookups, the residual difference ADR 0007 names.
+        assert upstream_requests(gateway.sandbox) == asked_for_existing
 
 
 @pytest.mark.parametrize("caller", CALLERS)
