@@ -5,7 +5,8 @@ from the environment (the protocol sets ``TCP_NODELAY`` on accepted connections:
 :func:`gateway.config.load_settings` raises :class:`~gateway.config.ConfigError` naming the variable of an
 unusable setting). Tests pass ``settings`` and, to replace the network, ``transport`` (an httpx
 transport for every source). Every request passes :class:`~gateway.telemetry.RequestTelemetry` (its id,
-span and metrics); ``/metrics`` serves Prometheus metrics (:mod:`gateway.metrics`).
+span and metrics); ``/metrics`` serves Prometheus metrics (:mod:`gateway.metrics`); ``/healthz`` says the
+process answers and ``/readyz`` whether it can serve (:mod:`gateway.readiness`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from gateway.graphiql import DEFAULT_MOUNT_PATH, graphiql_assets_app, graphiql_h
 from gateway.http import BearerAuth, GraphQLApp
 from gateway.logging import quiet_transport_loggers
 from gateway.metrics import OperationNames, metrics_endpoint, web_page_operations
+from gateway.readiness import Readiness, readiness_endpoint
 from gateway.schema import build_schema
 from gateway.settings import Settings
 from gateway.telemetry import RequestTelemetry
@@ -47,6 +49,8 @@ class Services:
     sources: Sources
     verifier: TokenVerifier
     access: AccessServices
+    readiness: Readiness | None = None
+    """What ``/readyz`` checks (:mod:`gateway.readiness`)."""
 
 
 def create_app(
@@ -66,12 +70,13 @@ def create_app(
         allow_queries_via_get=False,
         ide_html=graphiql_html() if settings.graphiql else "",
         limits=limits,
+        deadline=settings.deadline,
     )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         sources = build_sources(settings.source_configs(), transport, observer=settings.minlog_observer)
-        store = access_log or open_access_log(settings.database_url)
+        store = access_log or open_access_log(settings.database_url, settings.access_log.policy())
         verifier = TokenVerifier(
             sources.jwks,
             issuer=settings.token_issuer,
@@ -83,7 +88,13 @@ def create_app(
         access = AccessServices(
             facts, store, PolicyOptions(settings.stamkort_blockable), settings.client_registrations()
         )
-        app.state.services = Services(sources, verifier, access)
+        readiness = Readiness(
+            store,
+            sources.breaker_states,
+            settings.readiness.required_sources,
+            cache_s=settings.readiness.cache_s,
+        )
+        app.state.services = Services(sources, verifier, access, readiness)
         exporter = None
         if sources.minlog is not None:
             exporter = Exporter(
@@ -108,6 +119,7 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/graphql", BearerAuth(graphql), methods=["GET", "POST"]),
         Route("/healthz", _health),
+        Route("/readyz", readiness_endpoint(_readiness)),
     ]
     if settings.metrics.enabled:
         routes.append(Route("/metrics", metrics_endpoint(settings.metrics.allow)))
@@ -121,4 +133,10 @@ def create_app(
 
 
 async def _health(request: Request) -> JSONResponse:
+    """Liveness: the process answers (``/readyz`` says whether it can serve)."""
     return JSONResponse({"status": "ok"})
+
+
+def _readiness(request: Request) -> Readiness | None:
+    services: Services | None = getattr(request.app.state, "services", None)
+    return services.readiness if services is not None else None

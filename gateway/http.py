@@ -4,7 +4,8 @@
 anonymous actor (the schema can be explored; patient data is ``UNAUTHENTICATED``); a request whose
 token cannot be verified gets **401** with a GraphQL-shaped body and ``WWW-Authenticate``, before
 GraphQL runs. ``GraphQLApp`` reads the request within its limits (:mod:`gateway.request`) and builds
-the per-request context inside the running loop.
+the per-request context inside the running loop; building it starts the request's deadline
+(:mod:`sources.deadline`), which every upstream call made while serving the request then keeps to.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from gateway.context import RequestContext, SourceWriters
 from gateway.errors import ErrorCode
 from gateway.limits import Limits
 from gateway.request import RequestRefused, bounded_body, decode_json, error_response, request_data
-from gateway.telemetry import request_id_of
+from gateway.settings_resilience import DeadlineSettings
+from gateway.telemetry import new_request_id
 from resolvers.loaders import Loaders
+from sources import deadline
 
 
 class BearerAuth:
@@ -71,21 +74,32 @@ class GraphQLApp(GraphQL[RequestContext, None]):
     request); every refusal, strawberry's own included, is a GraphQL error body with a code.
     """
 
-    def __init__(self, *args: Any, ide_html: str = "", limits: Limits | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        ide_html: str = "",
+        limits: Limits | None = None,
+        deadline: DeadlineSettings | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._ide_html = ide_html
         self.request_adapter_class = bounded_body(limits or Limits())
+        self._deadline = deadline or DeadlineSettings()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        outside = deadline.none()  # get_context starts the deadline; this ends it with the request
         try:
             response = await self.run(Request(scope=scope, receive=receive))
         except RequestRefused as refused:
             response = refused.response()
         except HTTPException as exc:  # strawberry's own refusals (method, operation type, IDE disabled)
             response = error_response(exc.status_code, ErrorCode.BAD_REQUEST, exc.reason)
+        finally:
+            deadline.reset(outside)
         await response(scope, receive, send)
 
     async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
@@ -100,7 +114,9 @@ class GraphQLApp(GraphQL[RequestContext, None]):
 
     async def get_context(self, request: Any, response: Any) -> RequestContext:
         services = request.app.state.services
-        request_id = request.scope.get("state", {}).get("request_id") or request_id_of(request.headers)
+        # The request is read: from here on its upstream work keeps to one deadline (ADR 0024).
+        deadline.start(self._deadline.request_s, self._deadline.min_call_s)
+        request_id = request.scope.get("state", {}).get("request_id") or new_request_id()
         if isinstance(response, Response):
             response.headers["x-request-id"] = request_id
             response.headers["cache-control"] = "no-store"
