@@ -5,10 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 GRAPHIQL := gateway/static/graphiql
 WEBTEST := tests/e2e/web
+HTTPAUDIT := tests/e2e/graphql_http
 
-.PHONY: install run test lint typecheck pytest schema sandbox bench fuzz clean
+.PHONY: install run test lint typecheck pytest schema sandbox bench fuzz audit clean
 
-install: $(STAMP) $(GRAPHIQL)/node_modules/.package-lock.json $(WEBTEST)/node_modules/.package-lock.json
+install: $(STAMP) $(GRAPHIQL)/node_modules/.package-lock.json $(WEBTEST)/node_modules/.package-lock.json \
+	$(HTTPAUDIT)/node_modules/.package-lock.json
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +34,15 @@ $(WEBTEST)/node_modules/.package-lock.json: $(WEBTEST)/package-lock.json
 		npm ci --prefix $(WEBTEST) --no-audit --no-fund --ignore-scripts --loglevel=error; \
 	else \
 		echo "npm not found: the web page's browser test will skip (no axe-core)"; \
+	fi
+
+# graphql-http's GraphQL-over-HTTP server audits (tests/e2e/graphql_http), pinned in package-lock.json.
+# Without npm the audit test skips (fails under CI=true).
+$(HTTPAUDIT)/node_modules/.package-lock.json: $(HTTPAUDIT)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(HTTPAUDIT) --no-audit --no-fund --ignore-scripts --loglevel=error; \
+	else \
+		echo "npm not found: the GraphQL-over-HTTP audit will skip (no graphql-http)"; \
 	fi
 
 run: install
@@ -68,5 +79,15 @@ fuzz: $(STAMP)
 	PATIENTOVERBLIK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PATIENTOVERBLIK_FUZZ_SEED=$(FUZZ_SEED) \
 		$(BIN)/pytest tests/e2e/fuzz --timeout=$(FUZZ_TIMEOUT)
 
+# The GraphQL-over-HTTP audit: 0 failures and 0 warnings (ADR 0017). With AUDIT_URL, audit a running
+# gateway instead (e.g. `make run` in another terminal: AUDIT_URL=http://127.0.0.1:8000/graphql).
+AUDIT_URL ?=
+audit: install
+	@if [ -n "$(AUDIT_URL)" ]; then \
+		node $(HTTPAUDIT)/audit.mjs $(AUDIT_URL); \
+	else \
+		$(BIN)/pytest $(HTTPAUDIT) -v; \
+	fi
+
 clean:
-	rm -rf $(VENV) $(GRAPHIQL)/node_modules $(WEBTEST)/node_modules test-artifacts .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(GRAPHIQL)/node_modules $(WEBTEST)/node_modules $(HTTPAUDIT)/node_modules test-artifacts .mypy_cache .ruff_cache .pytest_cache

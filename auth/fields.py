@@ -18,8 +18,10 @@ from strawberry.extensions import SchemaExtension
 
 from auth.errors import FieldNotAllowed
 
-ALWAYS_ALLOWED = frozenset({"Query.me", "Me.*"})
-"""Every client may ask who it is."""
+ALWAYS_ALLOWED = frozenset(
+    {"Query.me", "Me.*", "Representation.*", "ClientAccess.*", "TrustedDocument.*", "ClientLimits.*"}
+)
+"""Every client may ask who it is, whom it acts for, and what its registration allows (``me``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,5 +56,18 @@ class FieldGuard(SchemaExtension):
         if denied:
             coordinate = f"{info.parent_type.name}.{info.field_name}"
             if coordinate in denied:
-                raise FieldNotAllowed("your client registration does not allow this field", coordinate)
+                raise FieldNotAllowed(refusal_reason(info.context), coordinate)
         return _next(root, info, *args, **kwargs)
+
+
+def refusal_reason(context: Any) -> str:
+    """Why a field is not allowed: the client is not registered at all, or its registration leaves the field out."""
+    actor = getattr(context, "actor", None)
+    client_id = getattr(actor, "client_id", None)
+    access = getattr(context, "access", None)
+    if client_id is None or client_id not in getattr(access, "clients", {}):
+        return (
+            f"your client {client_id or '(none)'!r} is not registered with the gateway, so it may select only `me`; "
+            "the operator registers clients (PATIENTOVERBLIK_CLIENTS)"
+        )
+    return "your client registration does not allow this field; `me { client { allowedFields } }` lists those it does"

@@ -30,6 +30,7 @@ from auth.operation import BadOverride, OperationRead, OperationReader, Prepared
 from auth.plan import AccessPlan, Denial, Override, PatientAccess, deny
 from auth.policy import DecisionFacts, PolicyOptions, accessor_of, decide, may_override
 from auth.records import open_write_records, start_records, write_records
+from auth.representations import RepresentationSources, load_representations
 from auth.security_events import SecurityEventKind
 from auth.telemetry import decision_span, describe_plan, observe_plan, timed_access_log_write
 from sources.categories import DataCategory
@@ -47,6 +48,8 @@ class AccessServices:
     options: PolicyOptions = field(default_factory=PolicyOptions)
     clients: Mapping[str, ClientRegistration] = field(default_factory=dict)
     """Vendor systems' registrations by client ID (field allow-lists)."""
+    representations: RepresentationSources | None = None
+    """Where ``me.actsFor`` reads whom a citizen represents (CPR and Digital Fuldmagt)."""
 
 
 class GateContext(Protocol):
@@ -77,8 +80,13 @@ class ConsentGate(SchemaExtension):
             if isinstance(prepared, PreparedOperation):  # otherwise execution refuses the request, as we do
                 registration = _registration(context.actor, context.access.clients)
                 reader = OperationReader(schema, prepared, registration.allows if registration else None)
+                read, on = reader.read(), today()
                 with decision_span(context.actor) as span:
-                    plan = await build_plan(context, reader.read(), today(), registration)
+                    plan = await build_plan(context, read, on, registration)
+                    if read.representations and context.access.representations is not None:
+                        plan.representations = await load_representations(
+                            context.actor, context.access.representations, on
+                        )
                     describe_plan(span, plan)
                 context.prepared_operation = prepared
         context.access_plan = plan

@@ -38,6 +38,7 @@ from graphql import (
 from graphql.execution import Executor, VariableValues
 
 from auth.plan import Override
+from auth.representations import REPRESENTATIONS_FIELD
 from sources.audit import OverrideGround
 from sources.categories import DataCategory
 from sources.identifiers import is_cpr
@@ -70,6 +71,8 @@ class OperationRead:
     """CPR number → the categories of the fields the client may not select, in that patient's scope."""
     refused_patients: set[str] = field(default_factory=set)
     """Patients named only by fields the client may not select (counted in a security event, never kept)."""
+    representations: bool = False
+    """The operation selects whom the caller may act for (``me.actsFor``)."""
 
 
 def parse_override(value: object) -> Override | BadOverride:
@@ -227,6 +230,8 @@ class OperationReader:
             if (named := self._patient_named(field, node)) is not None:
                 found.refused_patients.add(named[0])
             return  # never resolved, so nothing below it is decided or fetched
+        if coordinate == REPRESENTATIONS_FIELD:
+            found.representations = True
         if patient_argument(field) is not None:
             named = self._patient_named(field, node)
             if named is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 from auth.actor import Actor
 from auth.errors import (
@@ -25,6 +25,9 @@ from sources.audit import AccessorKind, OverrideGround
 from sources.categories import WRITE_CATEGORIES, DataCategory
 from sources.clinical import NO_FILTER, ItemFilter
 from sources.errors import FailureKind, SourceFailure
+
+if TYPE_CHECKING:
+    from auth.representations import Representations
 
 
 class Verdict(StrEnum):
@@ -197,6 +200,8 @@ class AccessPlan:
     """Field coordinates (``Type.field``) the client's registration does not allow; never resolved."""
     security_events: dict[SecurityEventKind, int] = field(default_factory=dict)
     """Refused attempts of this request that the operator's security log gets: kind → patients named."""
+    representations: Representations | None = None
+    """Whom the caller may act for, loaded when the operation selects ``me.actsFor``."""
 
     def current(self, cpr: str) -> str:
         """The current number for ``cpr`` (itself unless it was changed and followed)."""

@@ -158,12 +158,18 @@ def _citizen(
     if not grants:
         refused = _no_representation(actor.cpr or "", facts, today)
         return PatientAccess(cpr, refused, {}, requested, accessor=AccessorKind.CITIZEN)
-    accessor = next(k for k in (AccessorKind.GUARDIAN, AccessorKind.REPRESENTATIVE, AccessorKind.PARENT) if k in grants)
+    accessor = next(k for k in REPRESENTATION_KINDS if k in grants)
     allowed = frozenset().union(*grants.values())
     outside = deny(Denial.FORBIDDEN, "your representation of this patient does not cover this data")
     decisions = {c: ALLOW if c in allowed else outside for c in requested}
-    sees = AccessorKind.GUARDIAN in grants or AccessorKind.REPRESENTATIVE in grants
+    sees = bool(SEES_PROTECTED & grants.keys())
     return PatientAccess(cpr, ALLOW, decisions, requested, accessor=accessor, sees_protected=sees)
+
+
+REPRESENTATION_KINDS = (AccessorKind.GUARDIAN, AccessorKind.REPRESENTATIVE, AccessorKind.PARENT)
+"""The kinds of representation, strongest first (the accessor named in the record)."""
+SEES_PROTECTED = frozenset({AccessorKind.GUARDIAN, AccessorKind.REPRESENTATIVE})
+"""Representations that see a protected person's name and address; a parent does not (ADR 0012)."""
 
 
 def representation_grants(
@@ -187,11 +193,15 @@ def is_under(person: PersonRecord, age: int, today: date) -> bool:
     born = person.birth_date
     if born is None:
         return False
+    return today < birthday(born, age)
+
+
+def birthday(born: date, age: int) -> date:
+    """The ``age``th birthday of someone born on ``born`` (29 February: 1 March in a common year)."""
     try:
-        birthday = born.replace(year=born.year + age)
-    except ValueError:  # born on 29 February: the birthday is 1 March in a common year
-        birthday = date(born.year + age, 3, 1)
-    return today < birthday
+        return born.replace(year=born.year + age)
+    except ValueError:
+        return date(born.year + age, 3, 1)
 
 
 def _no_representation(holder: str, facts: DecisionFacts, today: date) -> Decision:

@@ -36,6 +36,9 @@ def gateway_environment(url: Callable[[str], str], sandbox: Callable[[str], str]
         "PATIENTOVERBLIK_TOKEN_JWKS_URL": sandbox("issuer") + "/.well-known/jwks.json",
         "PATIENTOVERBLIK_GRAPHIQL": "false",
         "PATIENTOVERBLIK_MINLOG__BASE_URL": sandbox("minlog"),
+        # the benchmark measures throughput, not the rate limits (ADR 0018)
+        "PATIENTOVERBLIK_RATE_LIMIT_REQUESTS": str(10**9),
+        "PATIENTOVERBLIK_RATE_LIMIT_COST": str(10**12),
     }
     for name in SINGLE_SOURCES:
         env[f"PATIENTOVERBLIK_{name.upper()}__BASE_URL"] = url(name)

@@ -27,12 +27,16 @@ from auth.export import Exporter
 from auth.facts import FactSources
 from auth.gate import AccessServices
 from auth.policy import PolicyOptions
+from auth.representations import RepresentationSources
 from auth.tokens import TokenVerifier
+from gateway.clients import load_clients
 from gateway.config import load_settings
+from gateway.cors import cors_middleware
 from gateway.graphiql import DEFAULT_MOUNT_PATH, graphiql_assets_app, graphiql_html
 from gateway.http import BearerAuth, GraphQLApp
 from gateway.logging import quiet_transport_loggers
 from gateway.metrics import OperationNames, metrics_endpoint, web_page_operations
+from gateway.rate_limit import RateLimiter
 from gateway.readiness import Readiness, readiness_endpoint
 from gateway.schema import build_schema
 from gateway.settings import Settings
@@ -49,6 +53,8 @@ class Services:
     sources: Sources
     verifier: TokenVerifier
     access: AccessServices
+    limiter: RateLimiter | None = None
+    """Requests and query cost per caller and window (in process, or shared in Redis)."""
     readiness: Readiness | None = None
     """What ``/readyz`` checks (:mod:`gateway.readiness`)."""
 
@@ -59,17 +65,27 @@ def create_app(
     transport: httpx.AsyncBaseTransport | None = None,
     access_log: AccessLog | None = None,
 ) -> Starlette:
-    """The gateway as an ASGI app."""
+    """The gateway as an ASGI app; :class:`gateway.trusted.ManifestError` when a client's trusted documents fail."""
     settings = settings or load_settings()
     quiet_transport_loggers()
     tracing = install_tracing(settings.tracing)
     limits = settings.limits()
+    schema = build_schema(limits)
+    clients = load_clients(
+        settings.client_specs(),
+        schema._schema,
+        limits,
+        default_budget=settings.default_budget(),
+        introspection=settings.introspection,
+        replaced_defaults=settings.clients_replaced,
+    )
     graphql = GraphQLApp(
-        build_schema(limits),
+        schema,
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=False,
         ide_html=graphiql_html() if settings.graphiql else "",
         limits=limits,
+        clients=clients,
         deadline=settings.deadline,
     )
 
@@ -86,15 +102,20 @@ def create_app(
         )
         facts = FactSources(sources.consent, sources.treatment_relation, sources.sor, sources.cpr, sources.fuldmagt)
         access = AccessServices(
-            facts, store, PolicyOptions(settings.stamkort_blockable), settings.client_registrations()
+            facts,
+            store,
+            PolicyOptions(settings.stamkort_blockable),
+            settings.client_registrations(),
+            RepresentationSources(sources.cpr, sources.fuldmagt),
         )
+        limiter = RateLimiter.open(settings.redis_url)
         readiness = Readiness(
             store,
             sources.breaker_states,
             settings.readiness.required_sources,
             cache_s=settings.readiness.cache_s,
         )
-        app.state.services = Services(sources, verifier, access, readiness)
+        app.state.services = Services(sources, verifier, access, limiter, readiness)
         exporter = None
         if sources.minlog is not None:
             exporter = Exporter(
@@ -110,6 +131,7 @@ def create_app(
             if exporter is not None:
                 await exporter.stop()
             await verifier.aclose()
+            await limiter.aclose()
             await sources.aclose()
             if access_log is None:
                 await store.aclose()
@@ -129,7 +151,10 @@ def create_app(
         routes += web_routes(settings.web_demo_issuer_url)
     names = OperationNames(web_page_operations() | set(settings.metrics.operations))
     telemetry = Middleware(RequestTelemetry, routes=routes, names=names)
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[telemetry])
+    cors = cors_middleware(
+        settings.cors_allow_origins, credentials=settings.cors_allow_credentials, max_age_s=settings.cors_max_age_s
+    )
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[telemetry, *cors])
 
 
 async def _health(request: Request) -> JSONResponse:

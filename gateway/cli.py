@@ -19,6 +19,7 @@ import typer
 from gateway import serving
 from gateway.children import run_child, start_child, stop_child, stopped_by_sigterm
 from gateway.cli_access_log import COMMANDS as ACCESS_LOG_COMMANDS
+from gateway.clients import Introspection
 from gateway.config import effective_settings, settings_or_exit
 from gateway.schema import schema_sdl
 from gateway.settings import SANDBOX_PORTS, Settings, sandbox_url
@@ -69,7 +70,7 @@ def demo(
 
     The demo turns the web page on at `/`, signing in through the sandbox's token issuer (ADR 0015).
     """
-    settings = settings_or_exit(web_page=True, web_demo_issuer_url=sandbox_url("issuer"))
+    settings = demo_settings()
     child = start_child(_sandbox_args(seed, patients, 0.0, 0.0, SANDBOX_PORTS["issuer"]))
     try:
         with stopped_by_sigterm():  # uvicorn handles signals while it serves, and raises them again after
@@ -193,11 +194,27 @@ def _print_welcome(port: int, listing: dict[str, Any]) -> None:
     typer.echo("")
 
 
+def demo_settings() -> Settings:
+    """The demo's settings: the web page, CORS for any origin, introspection for everyone (ADR 0015, 0017)."""
+    return settings_or_exit(
+        web_page=True,
+        web_demo_issuer_url=sandbox_url("issuer"),
+        cors_allow_origins=["*"],
+        introspection=Introspection.OPEN,
+    )
+
+
 def _serve_gateway(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     os.makedirs("var", exist_ok=True)
     from gateway.app import create_app
+    from gateway.trusted import ManifestError
 
-    serving.serve(create_app(settings) if workers == 1 else None, host, port, workers, settings.log)
+    try:
+        gateway = create_app(settings)  # also with --workers: a bad trusted-documents manifest stops here, in one line
+    except ManifestError as exc:
+        typer.echo(f"patientoverblik: not starting: {exc}", err=True)
+        raise typer.Exit(2) from None
+    serving.serve(gateway if workers == 1 else None, host, port, workers, settings.log)
 
 
 def main() -> None:

@@ -12,6 +12,8 @@ from auth.actor import Actor
 from auth.gate import AccessServices
 from auth.operation import PreparedOperation
 from auth.plan import AccessPlan
+from gateway.clients import Client
+from gateway.rate_limit import Budget, RateLimiter
 from resolvers.loaders import Loaders
 from resolvers.protection import Protections
 from sources.consent import ConsentSource
@@ -52,6 +54,20 @@ class RequestContext:
     """Name and address protection, decided once per patient for this request."""
     partial_errors: list[GraphQLError] = field(default_factory=list)
     """Errors of fields that still returned data; added to the response's ``errors``."""
+    client: Client | None = None
+    """The calling client: registration, trusted documents, budget (``gateway.clients``)."""
+    rate_key: str = ""
+    """What the caller's requests and cost are counted under (``gateway.rate_limit``)."""
+    limiter: RateLimiter | None = None
+    explorer: bool = False
+    """The caller may introspect the schema and get "Did you mean" suggestions (``gateway.explore``)."""
+    cost: int | None = None
+    """The operation's static cost, once the cost guard has estimated it."""
+
+    @property
+    def budget(self) -> Budget:
+        """The caller's budget: its client's, or the defaults."""
+        return self.client.budget if self.client is not None else Budget()
 
     def remember_persons(self, records: Mapping[str, PersonRecord]) -> None:
         """Prime the request's CPR loader with the records the access decision loaded."""

@@ -26,7 +26,9 @@ from auth.errors import (
     InvalidOverride,
     Unauthenticated,
 )
+from gateway.explore import without_suggestions
 from gateway.limits import LimitExceeded, OperationNotSelected
+from gateway.rate_limit import RateLimited
 from gateway.validation import MAX_FIELD_COMPARISONS, InputValueError
 from resolvers.errors import InvalidArgument
 from sources.errors import FailureKind, SourceError
@@ -58,6 +60,11 @@ class ErrorCode(StrEnum):
     VERSION_CONFLICT = "VERSION_CONFLICT"
     ACCESS_LOG_UNAVAILABLE = "ACCESS_LOG_UNAVAILABLE"
     RATE_LIMITED = "RATE_LIMITED"
+    """Over the caller's requests or query cost per window: HTTP 429, ``Retry-After`` and ``extensions.retryAfter``."""
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    """A ``documentId`` or APQ ``sha256Hash`` that is not in the client's trusted documents (HTTP 400)."""
+    DOCUMENT_NOT_TRUSTED = "DOCUMENT_NOT_TRUSTED"
+    """A client registered to run only its trusted documents sent another one (HTTP 403)."""
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -71,6 +78,7 @@ _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
     (InvalidOverride, ErrorCode.BAD_USER_INPUT),
     (InputValueError, ErrorCode.BAD_USER_INPUT),
     (LimitExceeded, ErrorCode.QUERY_TOO_COMPLEX),
+    (RateLimited, ErrorCode.RATE_LIMITED),
     (OperationNotSelected, ErrorCode.BAD_REQUEST),
     (InvalidArgument, ErrorCode.BAD_USER_INPUT),
 )
@@ -172,8 +180,9 @@ MAX_VALIDATION_ERRORS = 100
 """graphql-core stops validating a document after this many errors."""
 
 
-def translate(error: GraphQLError) -> GraphQLError:
-    """The client-facing version of ``error``: coded, and masked unless it is expected."""
+def translate(error: GraphQLError, *, suggestions: bool = True) -> GraphQLError:
+    """The client-facing version of ``error``: coded, and masked unless it is expected; without
+    "Did you mean" suggestions for a caller who may not explore the schema (``suggestions=False``)."""
     code = code_of(error)
     extensions: dict[str, object] = {"code": code.value}
     original = error.original_error
@@ -188,10 +197,14 @@ def translate(error: GraphQLError) -> GraphQLError:
         extensions["field"] = original.field
     if (limit := limit_of(error)) is not None:
         extensions["limit"], extensions["maximum"] = limit.limit, limit.maximum
+    if isinstance(original, RateLimited):
+        extensions["retryAfter"] = original.retry_after
     current_version = getattr(original, "current_version", None)
     if code is ErrorCode.VERSION_CONFLICT and isinstance(current_version, str):
         extensions["currentVersion"] = current_version
     message = _MESSAGES.get(code, _without_values(error.message))
+    if not suggestions:
+        message = without_suggestions(message)
     logger.info(
         "graphql error",
         extra={

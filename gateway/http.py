@@ -10,6 +10,7 @@ the per-request context inside the running loop; building it starts the request'
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -17,19 +18,27 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.types import ExecutionResult
 
 from auth.actor import ANONYMOUS, Actor
 from auth.errors import AuthenticationFailed
 from auth.tokens import TokenVerifier
+from gateway.clients import Client, ClientDirectory
 from gateway.context import RequestContext, SourceWriters
 from gateway.errors import ErrorCode
 from gateway.limits import Limits
-from gateway.request import RequestRefused, bounded_body, decode_json, error_response, request_data
+from gateway.over_http import EXCHANGE_KEY, Exchange, exchange_of, negotiate
+from gateway.rate_limit import RateLimited, RateLimiter, Window, caller_key
+from gateway.request import BoundedBody, RequestRefused, bounded_body, decode_json, error_response, request_data
 from gateway.settings_resilience import DeadlineSettings
 from gateway.telemetry import new_request_id
+from gateway.trusted import resolve
 from resolvers.loaders import Loaders
 from sources import deadline
+
+_CALLER_KEY = "graphql_caller"
+"""Where the request's :class:`_Caller` is kept in the ASGI scope's ``state``."""
 
 
 class BearerAuth:
@@ -67,11 +76,22 @@ def _unauthorized(message: str) -> Response:
     return error_response(401, ErrorCode.UNAUTHENTICATED, f"Unauthenticated: {message}.", headers)
 
 
+@dataclass(frozen=True, slots=True)
+class _Caller:
+    """The calling client and the key its requests and cost are counted under, for one request."""
+
+    client: Client
+    rate_key: str
+
+
 class GraphQLApp(GraphQL[RequestContext, None]):
     """strawberry's ASGI GraphQL app with the gateway's context, request reading and GraphiQL page.
 
     Requests are read by :mod:`gateway.request` (bounded body, strict JSON, the shape of a GraphQL
-    request); every refusal, strawberry's own included, is a GraphQL error body with a code.
+    request); a document named by id or hash comes from the client's trusted documents
+    (:mod:`gateway.trusted`); every refusal, strawberry's own included, is a GraphQL error body with a
+    code, in the media type the client accepts (:mod:`gateway.over_http`). Each POST counts against
+    the caller's requests per window (:mod:`gateway.rate_limit`) before its body is read.
     """
 
     def __init__(
@@ -79,11 +99,13 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         *args: Any,
         ide_html: str = "",
         limits: Limits | None = None,
+        clients: ClientDirectory | None = None,
         deadline: DeadlineSettings | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self._ide_html = ide_html
+        self._clients = clients or ClientDirectory()
         self.request_adapter_class = bounded_body(limits or Limits())
         self._deadline = deadline or DeadlineSettings()
 
@@ -91,16 +113,36 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope=scope, receive=receive)
+        state = scope.setdefault("state", {})
+        exchange = Exchange(negotiate(request.headers.get("accept")))
+        actor: Actor = state.get("actor", ANONYMOUS)
+        client = self._clients.client_of(actor)
+        address = request.client.host if request.client else None
+        caller = _Caller(client, caller_key(self._clients.rate_key(actor, address)))
+        state[EXCHANGE_KEY], state[_CALLER_KEY] = exchange, caller
         outside = deadline.none()  # get_context starts the deadline; this ends it with the request
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            if request.method == "POST":
+                await self._count_request(request, caller)
+            response = await self.run(request)
         except RequestRefused as refused:
             response = refused.response()
+        except RateLimited as limited:
+            headers = {"retry-after": str(limited.retry_after)}
+            response = error_response(429, ErrorCode.RATE_LIMITED, str(limited), headers)
         except HTTPException as exc:  # strawberry's own refusals (method, operation type, IDE disabled)
             response = error_response(exc.status_code, ErrorCode.BAD_REQUEST, exc.reason)
         finally:
             deadline.reset(outside)
+        exchange.finish(response)
         await response(scope, receive, send)
+
+    @staticmethod
+    async def _count_request(request: Request, caller: _Caller) -> None:
+        limiter: RateLimiter | None = getattr(request.app.state.services, "limiter", None)
+        if limiter is not None:
+            await limiter.take(caller.rate_key, caller.client.budget, Window.REQUESTS)
 
     async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
         if request.method != "POST":
@@ -110,7 +152,16 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         media_type = (request.content_type or "").partition(";")[0].strip().lower()
         if media_type != "application/json":
             raise RequestRefused(415, ErrorCode.BAD_REQUEST, "The body must be JSON (content-type: application/json).")
-        return request_data(decode_json(await request.get_body()))
+        value = decode_json(await request.get_body())
+        caller = _caller_of(request)
+        if isinstance(value, dict):
+            value = resolve(value, caller.client.documents, caller.client.trusted_documents_only)
+        return request_data(value)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        body = await super().process_result(request, result)
+        exchange_of(request.scope.get("state", {})).shape(body, result)
+        return body
 
     async def get_context(self, request: Any, response: Any) -> RequestContext:
         services = request.app.state.services
@@ -120,13 +171,26 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         if isinstance(response, Response):
             response.headers["x-request-id"] = request_id
             response.headers["cache-control"] = "no-store"
+        state = request.scope.get("state", {})
+        caller = state.get(_CALLER_KEY)
         return RequestContext(
-            actor=request.scope.get("state", {}).get("actor", ANONYMOUS),
+            actor=state.get("actor", ANONYMOUS),
             request_id=request_id,
             loaders=Loaders.for_request(services.sources),
             access=services.access,
             writers=SourceWriters(services.sources.stamkort, services.sources.consent),
+            client=caller.client if caller else None,
+            rate_key=caller.rate_key if caller else "",
+            limiter=getattr(services, "limiter", None),
+            explorer=self._clients.explorer(caller.client) if caller else False,
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(self._ide_html)
+
+
+def _caller_of(request: AsyncHTTPRequestAdapter) -> _Caller:
+    """The caller :meth:`GraphQLApp.__call__` put in the scope (none: an unregistered caller's defaults)."""
+    state = request.scope.get("state", {}) if isinstance(request, BoundedBody) else {}
+    found = state.get(_CALLER_KEY)
+    return found if isinstance(found, _Caller) else _Caller(ClientDirectory().client_of(ANONYMOUS), "")

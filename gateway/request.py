@@ -21,6 +21,7 @@ from typing import Any
 from cross_web import StarletteRequestAdapter
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
+from starlette.types import Scope
 from strawberry.http import GraphQLRequestData
 
 from gateway.errors import ErrorCode
@@ -70,6 +71,11 @@ class BoundedBody(StarletteRequestAdapter):
     def __init__(self, request: Request) -> None:
         super().__init__(request)
         self._starlette = request
+
+    @property
+    def scope(self) -> Scope:
+        """The ASGI scope (its ``state`` holds the caller and the negotiated media type)."""
+        return self._starlette.scope
 
     async def get_body(self) -> bytes:
         """The body; :class:`RequestRefused` (413) as soon as it is over the limit, before reading the rest,

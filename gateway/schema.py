@@ -23,10 +23,13 @@ from strawberry.types.graphql import OperationType as StrawberryOperationType
 from auth.errors import AccessDenied
 from auth.fields import FieldGuard
 from auth.gate import ConsentGate
+from gateway.cost import CostGuard
 from gateway.errors import translate
+from gateway.explore import SchemaExplorers
 from gateway.limits import DocumentLimits, Limits, operation_limits_rule
 from gateway.telemetry import OperationTelemetry
 from gateway.validation import REPLACED_RULES, variable_errors
+from resolvers.cost import annotate
 from resolvers.mutations import Mutation
 from resolvers.query import Query
 from resolvers.scalars import SCALAR_MAP
@@ -116,7 +119,8 @@ class GatewaySchema(strawberry.Schema):
         if partial and result.data is not None:
             result.errors = [*(result.errors or []), *partial]
         if result.errors:
-            result.errors = [translate(error) for error in result.errors]
+            explorer = bool(getattr(context, "explorer", False))
+            result.errors = [translate(error, suggestions=explorer) for error in result.errors]
         return result
 
 
@@ -129,13 +133,16 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     """
     limits = limits or Limits()
     rules = (operation_limits_rule(limits.max_depth, limits.max_aliases),)
+    annotate((Query, Mutation))
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
         extensions=[
             OperationTelemetry,
             partial(DocumentLimits, limits=limits, rules=rules, replacing=REPLACED_RULES),
+            SchemaExplorers,
             partial(ValidationCache, maxsize=_VALIDATED_DOCUMENTS),
+            CostGuard,
             ConsentGate,
             FieldGuard,
         ],

@@ -7,6 +7,7 @@ The defaults point at the sandbox on 127.0.0.1 as ``make run`` starts it.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -17,7 +18,9 @@ from auth.access_log import check_access_log_url
 from auth.export import OPEN_GRACE_S
 from auth.fields import ClientRegistration
 from auth.key_cache import KeyCachePolicy
+from gateway.clients import ClientSpec, Introspection
 from gateway.limits import Limits
+from gateway.rate_limit import Budget
 from gateway.settings_resilience import AccessLogSettings, DeadlineSettings, ReadinessSettings
 from gateway.settings_telemetry import LogSettings, MetricsSettings, TracingSettings
 from gateway.settings_upstream import UpstreamAuthSettings, UpstreamUrl
@@ -165,9 +168,40 @@ class ClientSettings(BaseModel):
         description="GraphQL field coordinates the client may select: `Type.field`, or `Type.*` for a whole type."
     )
     authority: bool = Field(default=False, description="A whitelisted authority: sees protected names and addresses.")
+    trusted_documents: Path | None = Field(
+        default=None,
+        description="A JSON manifest of the client's operations, {id: document}; checked at start (ADR 0017).",
+    )
+    trusted_documents_only: bool = Field(
+        default=False, description="The client may run only its manifest's documents (DOCUMENT_NOT_TRUSTED)."
+    )
+    developer: bool = Field(
+        default=False, description="A developer client: may introspect the schema where introspection is limited."
+    )
+    max_cost: int | None = Field(default=None, ge=1, description="The most one operation may cost (default: max_cost).")
+    requests_per_window: int | None = Field(default=None, ge=1, description="Requests per rate-limit window.")
+    cost_per_window: int | None = Field(default=None, ge=1, description="Points of query cost per rate-limit window.")
+
+    @model_validator(mode="after")
+    def _manifest_for_trusted_only(self) -> ClientSettings:
+        if self.trusted_documents_only and self.trusted_documents is None:
+            raise ValueError("trusted_documents_only needs a trusted_documents manifest")
+        return self
 
     def registration(self, client_id: str) -> ClientRegistration:
         return ClientRegistration(client_id, self.name, frozenset(self.fields), self.authority)
+
+    def spec(self, client_id: str, default: Budget) -> ClientSpec:
+        """The registration with its budget (unset parts from ``default``) and trusted documents."""
+        budget = Budget(
+            self.max_cost or default.max_cost,
+            self.requests_per_window or default.requests,
+            self.cost_per_window or default.cost,
+            default.window_s,
+        )
+        return ClientSpec(
+            self.registration(client_id), budget, self.trusted_documents, self.trusted_documents_only, self.developer
+        )
 
 
 DEMO_CLIENTS = {
@@ -326,6 +360,31 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds an organisation's SOR sub-units are kept across requests (0: not kept); ADR 0014.",
     )
+    cors_allow_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins whose pages may call /graphql (CORS); [] none (the default outside the demo), ['*'] any.",
+    )
+    cors_allow_credentials: bool = Field(
+        default=False, description="Let browsers send cookies cross-origin (never with '*'; tokens need no cookies)."
+    )
+    cors_max_age_s: int = Field(default=600, ge=0, le=86_400, description="Seconds browsers may cache a preflight.")
+    introspection: Introspection = Field(
+        default=Introspection.DEVELOPERS,
+        description="Who may introspect and get 'Did you mean' suggestions: open (the demo) or developers (clients "
+        "registered with developer: true).",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        pattern=r"^rediss?://",
+        description="Share rate limits between gateway processes in this Redis (redis://host:port/db); unset: "
+        "in-process.",
+    )
+    max_cost: int = Field(default=5_000, ge=1, description="The most one operation may cost: QUERY_TOO_COMPLEX.")
+    rate_limit_window_s: int = Field(default=60, ge=1, le=86_400, description="The rate-limit window in seconds.")
+    rate_limit_requests: int = Field(default=600, ge=1, description="Requests per window per caller: RATE_LIMITED.")
+    rate_limit_cost: int = Field(
+        default=100_000, ge=1, description="Points of query cost per window per caller: RATE_LIMITED."
+    )
     http_transport: HttpTransport = Field(
         default=HttpTransport.AIOHTTP,
         description="The HTTP transport under every source's client: aiohttp (measured faster, ADR 0013) or httpcore.",
@@ -346,6 +405,12 @@ class Settings(BaseSettings):
         if len(set(names)) != len(names):
             raise ValueError("endpoint names must be distinct")
         return endpoints
+
+    @model_validator(mode="after")
+    def _cors_credentials(self) -> Settings:
+        if self.cors_allow_credentials and "*" in self.cors_allow_origins:
+            raise ValueError("cors_allow_credentials cannot be used with the origin '*'")
+        return self
 
     @model_validator(mode="after")
     def _key_ages(self) -> Settings:
@@ -374,6 +439,20 @@ class Settings(BaseSettings):
             self.max_aliases,
             self.request_body_timeout_s,
         )
+
+    def default_budget(self) -> Budget:
+        """The budget of a caller whose client registration sets none."""
+        return Budget(self.max_cost, self.rate_limit_requests, self.rate_limit_cost, self.rate_limit_window_s)
+
+    def client_specs(self) -> dict[str, ClientSpec]:
+        """The registrations with their budgets and trusted documents, keyed by client ID."""
+        default = self.default_budget()
+        return {client_id: c.spec(client_id, default) for client_id, c in self.clients.items()}
+
+    @property
+    def clients_replaced(self) -> bool:
+        """``PATIENTOVERBLIK_CLIENTS`` (or ``clients=``) was given: the built-in registrations are not used."""
+        return "clients" in self.model_fields_set
 
     def client_registrations(self) -> dict[str, ClientRegistration]:
         """The vendor systems' registrations, keyed by client ID."""

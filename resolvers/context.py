@@ -5,7 +5,7 @@ Resolvers read the access plan; they never decide access and never import ``auth
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeVar
 
@@ -21,6 +21,7 @@ from sources.models import BlockRecord, MasterCardRecord
 if TYPE_CHECKING:
     from resolvers.gather import Gathered, GatherKey, GroupLoader
     from resolvers.loaders import Loaders
+    from resolvers.me import RepresentationView
     from resolvers.protection import Protections
 
 T = TypeVar("T")
@@ -46,8 +47,21 @@ class DecisionView(Protocol):
         """The blocks to push down into the source query and to apply on the way out."""
 
 
+class RepresentationsView(Protocol):
+    """Whom the caller may act for, as the gate loaded it (``auth/representations.py``)."""
+
+    @property
+    def listed(self) -> Sequence[RepresentationView]: ...
+    @property
+    def failed(self) -> Sequence[SourceError]: ...
+
+
 class AccessReader(Protocol):
     """The request's access plan, read-only."""
+
+    @property
+    def representations(self) -> RepresentationsView | None:
+        """Whom the caller may act for, when the operation selects ``me.actsFor``."""
 
     def require_patient(self, cpr: str) -> str:
         """Raise the coded error unless the caller may see this patient; the current CPR number."""
@@ -129,8 +143,61 @@ class Writers(Protocol):
         """Revoke the patient's block ``block_id``."""
 
 
+class DocumentView(Protocol):
+    """One trusted document of the calling client."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def operation_names(self) -> Sequence[str]: ...
+
+
+class DocumentsView(Protocol):
+    @property
+    def documents(self) -> Sequence[DocumentView]: ...
+
+
+class BudgetView(Protocol):
+    """What the caller may spend per operation and per window."""
+
+    @property
+    def max_cost(self) -> int: ...
+    @property
+    def requests(self) -> int: ...
+    @property
+    def cost(self) -> int: ...
+    @property
+    def window_s(self) -> int: ...
+
+
+class ClientView(Protocol):
+    """The calling client, as ``me.client`` shows it (``gateway/clients.py``)."""
+
+    @property
+    def registered(self) -> bool: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def trusted_documents_only(self) -> bool: ...
+    @property
+    def documents(self) -> DocumentsView: ...
+    @property
+    def budget(self) -> BudgetView: ...
+
+    def allowed_fields(self, kind: ActorKind) -> frozenset[str] | None:
+        """The field coordinates the client may select; ``None`` when no allow-list applies."""
+
+
 class ResolverContext(Protocol):
     """The request context, as resolvers use it."""
+
+    @property
+    def client(self) -> ClientView | None: ...
+    @property
+    def explorer(self) -> bool:
+        """The caller may introspect the schema."""
 
     @property
     def actor(self) -> ActorView: ...

@@ -2,7 +2,9 @@
 
 ``GET /fhir/Patient?identifier=urn:oid:1.2.208.176.1.2|<cpr1>,<cpr2>,...`` answers a ``searchset``
 Bundle holding one Patient per known CPR number; unknown numbers are simply absent. A missing or
-malformed ``identifier`` is a ``400`` OperationOutcome. The wire format is ``docs/sources/cpr.md``.
+malformed ``identifier`` is a ``400`` OperationOutcome. ``GET /fhir/Patient?relation-holder=<system>|<cpr>``
+answers every person whose custody holders or guardians include that CPR number (the gateway's own
+search parameter, for ``me.actsFor``). The wire format is ``docs/sources/cpr.md``.
 
 The service returns the true data, protected persons included: redaction is the gateway's decision.
 """
@@ -48,19 +50,29 @@ def create_app(population: Population) -> Starlette:
     """The CPR service's Starlette app over ``population``."""
 
     async def search_patients(request: Request) -> JSONResponse:
+        holders = request.query_params.getlist("relation-holder")
+        if holders:
+            holder = _requested_cprs(holders)
+            if holder is None or len(holder) != 1:
+                return _outcome("relation-holder must be urn:oid:1.2.208.176.1.2|<cpr>")
+            found = [p for p in population.persons.values() if holder[0] in (*p.custody_holders, *p.guardians)]
+            return _bundle(found)
         cprs = _requested_cprs(request.query_params.getlist("identifier"))
         if cprs is None:
             return _outcome("identifier must be urn:oid:1.2.208.176.1.2|<cpr>[,<cpr>...]")
-        found = [population.persons[cpr] for cpr in cprs if cpr in population.persons]
-        bundle = {
-            "resourceType": "Bundle",
-            "type": "searchset",
-            "total": len(found),
-            "entry": [{"resource": patient_resource(person)} for person in found],
-        }
-        return JSONResponse(bundle, media_type=FHIR_JSON)
+        return _bundle([population.persons[cpr] for cpr in cprs if cpr in population.persons])
 
     return Starlette(routes=[Route("/fhir/Patient", search_patients, methods=["GET"])])
+
+
+def _bundle(found: list[Person]) -> JSONResponse:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(found),
+        "entry": [{"resource": patient_resource(person)} for person in found],
+    }
+    return JSONResponse(bundle, media_type=FHIR_JSON)
 
 
 def _requested_cprs(values: list[str]) -> list[str] | None:

@@ -2,8 +2,8 @@
 
 ``GET /powers-of-attorney?holder=<cpr>&giver=<cpr>,<cpr>`` answers ``{"powersOfAttorney": [...]}``
 with every stored power between the holder and one of the givers, expired ones included (the caller
-checks the validity), and ``400`` when ``holder`` or ``giver`` is missing or holds something else
-than CPR numbers (``docs/sources/fuldmagt.md``).
+checks the validity); without ``giver``, every power the holder holds. ``400`` when ``holder`` is
+missing or ``holder`` or ``giver`` holds something else than CPR numbers (``docs/sources/fuldmagt.md``).
 """
 
 from __future__ import annotations
@@ -26,16 +26,16 @@ def create_app(population: Population) -> Starlette:
 
     async def powers(request: Request) -> JSONResponse:
         holder = request.query_params.get("holder", "")
-        value = request.query_params.get("giver", "")
-        givers = set(value.split(","))
+        value = request.query_params.get("giver")
+        givers = set(value.split(",")) if value is not None else None
         if not _CPR.fullmatch(holder):
             return JSONResponse({"error": "holder must be a CPR number"}, status_code=400)
-        if not value or not all(_CPR.fullmatch(giver) for giver in givers):
+        if givers is not None and not all(_CPR.fullmatch(giver) for giver in givers):
             return JSONResponse({"error": "giver must list CPR numbers"}, status_code=400)
         found = [
             _wire(power)
             for power in population.powers_of_attorney
-            if power.holder_cpr == holder and power.giver_cpr in givers
+            if power.holder_cpr == holder and (givers is None or power.giver_cpr in givers)
         ]
         return JSONResponse({"powersOfAttorney": found})
 

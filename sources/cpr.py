@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from sources.base import SourceClient
 from sources.datatypes import Coding, FhirDateTime, Identifier, Meta, identifier_of, parse_date_time
-from sources.identifiers import IdentifierKind, cpr_birth_date, distinct_cprs
+from sources.identifiers import CPR_PATTERN, IdentifierKind, cpr_birth_date, distinct_cprs
 from sources.keyed import Keyed, KeyedAnswer, key_of, records
 from sources.models import AddressRecord, PersonRecord, Sex
 from sources.payloads import CPR_SYSTEM, FhirModel, ShapeError
@@ -146,10 +146,7 @@ class CprSource:
         if not wanted:
             return {}
         payload = await self._client.get_json("/fhir/Patient", {"identifier": f"{CPR_SYSTEM}|{','.join(wanted)}"})
-        try:
-            bundle = _Bundle.model_validate(payload)
-        except ValidationError as exc:
-            raise self._client.invalid("Patient search bundle failed validation") from exc
+        bundle = self._bundle(payload)
         answer = KeyedAnswer[PersonRecord](wanted)
         for entry in bundle.entry:
             cpr = key_of(_Identity, entry.resource)
@@ -161,6 +158,33 @@ class CprSource:
                 continue
             answer.record(record.cpr, record)
         return answer.answer()
+
+    async def represented_by(self, holder_cpr: str) -> list[PersonRecord]:
+        """Every person CPR records ``holder_cpr`` as custody holder or guardian of, in one request.
+
+        The search parameter ``relation-holder`` (docs/sources/cpr.md), for ``me.actsFor``. A person who
+        cannot be read, or whose record does not name the holder, is left out: never more representation
+        than CPR states. Raises ``ValueError`` for a key that is not ten digits.
+        """
+        if not CPR_PATTERN.fullmatch(holder_cpr):
+            raise ValueError("not a CPR number")
+        payload = await self._client.get_json("/fhir/Patient", {"relation-holder": f"{CPR_SYSTEM}|{holder_cpr}"})
+        found: list[PersonRecord] = []
+        for entry in self._bundle(payload).entry:
+            try:
+                record = _person(_Patient.model_validate(entry.resource), key_of(_Identity, entry.resource))
+            except (ValidationError, ShapeError):
+                _log.warning("cpr: a represented person was left out: it failed validation")
+                continue
+            if holder_cpr in record.custody_holders or holder_cpr in record.guardians:
+                found.append(record)
+        return found
+
+    def _bundle(self, payload: object) -> _Bundle:
+        try:
+            return _Bundle.model_validate(payload)
+        except ValidationError as exc:
+            raise self._client.invalid("Patient search bundle failed validation") from exc
 
 
 def _cpr_value(identifier: Identifier | None) -> str | None:

@@ -2,7 +2,8 @@
 
 A citizen (the giver, fuldmagtsgiver) can give another person (the holder, fuldmagtshaver) a digital
 power of attorney for the sundhed.dk services that support it (domain.md §2, rule 3). This adapter
-asks, in one request, which powers one holder has from each of several givers. It returns what the
+asks, in one request, which powers one holder has from each of several givers, or every power one
+holder has. It returns what the
 service *stores*, expired or future ones included: the gateway checks the validity against today.
 Wire format: ``docs/sources/fuldmagt.md``.
 """
@@ -75,19 +76,37 @@ class FuldmagtSource:
         if not givers:
             return {}
         payload = await self._client.get_json("/powers-of-attorney", {"holder": holder_cpr, "giver": ",".join(givers)})
+        found: dict[str, list[PowerOfAttorneyRecord]] = {giver: [] for giver in givers}
+        for power in self._powers(payload, holder_cpr, set(givers)):
+            found[power.giver_cpr].append(power)
+        return found
+
+    async def powers_held_by(self, holder_cpr: str) -> list[PowerOfAttorneyRecord]:
+        """Every power ``holder_cpr`` holds, from any giver, whatever its validity (one request).
+
+        What ``me.actsFor`` lists for a representative (ADR 0017). Raises ``ValueError`` for a key that
+        is not ten digits.
+        """
+        if not CPR_PATTERN.fullmatch(holder_cpr):
+            raise ValueError("not a CPR number")
+        payload = await self._client.get_json("/powers-of-attorney", {"holder": holder_cpr})
+        return self._powers(payload, holder_cpr, None)
+
+    def _powers(self, payload: object, holder_cpr: str, givers: set[str] | None) -> list[PowerOfAttorneyRecord]:
+        """The powers in an answer, each once; all or nothing (``SourceResponseInvalid``)."""
         try:
             answer = _Answer.model_validate(payload)
         except ValidationError as exc:
             raise self._client.invalid("powers of attorney failed validation") from exc
-        found: dict[str, list[PowerOfAttorneyRecord]] = {giver: [] for giver in givers}
+        powers: list[PowerOfAttorneyRecord] = []
         seen: set[str] = set()
         for power in answer.powers_of_attorney:
-            if power.holder != holder_cpr or power.giver not in found:
+            if power.holder != holder_cpr or (givers is not None and power.giver not in givers):
                 raise self._client.invalid("a power of attorney is not between the asked persons")
             if power.id in seen:
                 continue
             seen.add(power.id)
-            found[power.giver].append(
+            powers.append(
                 PowerOfAttorneyRecord(
                     id=power.id,
                     giver_cpr=power.giver,
@@ -96,4 +115,4 @@ class FuldmagtSource:
                     validity=PeriodRecord(power.validity.start, power.validity.end),
                 )
             )
-        return found
+        return powers

@@ -65,3 +65,33 @@ def test_a_graphql_enum_must_describe_every_member() -> None:
 
     with pytest.raises(TypeError, match="BLUE"):
         graphql_enum(Colour, name="Colour", description="A colour.", values={Colour.RED: "Red."})
+
+
+def test_the_schema_describes_every_limit_with_the_codes_default() -> None:
+    """The limits text on `Query` names each default as the code has it, so the two cannot drift."""
+    from gateway.limits import Limits
+    from gateway.settings import Settings
+    from resolvers import access_log, appointments
+    from resolvers.errors import EARLIEST_DATE, LATEST_DATE
+    from resolvers.query import LIMITS_TEXT
+
+    limits, budget = Limits(), Settings().default_budget()
+    expected = [
+        f"{limits.max_request_bytes} bytes",
+        f"comments included: {limits.max_tokens} ",
+        f"operations in the document: {limits.max_operations} ",
+        f"with selections: {limits.max_depth} ",
+        f"where spread: {limits.max_aliases} ",
+        f"{budget.max_cost} per operation",
+        f"{budget.requests} requests and {budget.cost} points of cost per {budget.window_s} s",
+        f"accessLog(first:) 1 to {access_log.MAX_PAGE}",
+        f"list(first:) 1 to {appointments.MAX_PAGE}",
+        f"{EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}",
+        f"at most {appointments.MAX_SPAN_DAYS} days",
+        f"for at most {appointments.MAX_EMPTY_DAYS}",
+    ]
+    assert [text for text in expected if text not in LIMITS_TEXT] == []
+    for code in ("REQUEST_TOO_LARGE", "QUERY_TOO_COMPLEX", "RATE_LIMITED", "BAD_USER_INPUT"):
+        assert code in LIMITS_TEXT
+    query = build_schema(schema_sdl()).query_type
+    assert query is not None and LIMITS_TEXT in (query.description or "")

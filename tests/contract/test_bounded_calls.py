@@ -56,6 +56,7 @@ Call = Callable[[SourceClient], Awaitable[object]]
 CALLS: dict[str, Call] = {
     "CprSource.persons_for": lambda c: CprSource(c).persons_for([HANS]),
     "CprSource.read_persons": lambda c: CprSource(c).read_persons([HANS]),
+    "CprSource.represented_by": lambda c: CprSource(c).represented_by("1908830938"),
     "YderregisterSource.gp_assignments_for": lambda c: YderregisterSource(c).gp_assignments_for([HANS]),
     "YderregisterSource.practices_for": lambda c: YderregisterSource(c).practices_for(["12345"]),
     "StamkortSource.master_cards_for": lambda c: StamkortSource(c).master_cards_for([HANS]),
@@ -72,6 +73,7 @@ CALLS: dict[str, Call] = {
     ),
     "SorSource.subunits_of": lambda c: SorSource(c).subunits_of(["378631000016009"]),
     "FuldmagtSource.powers_for": lambda c: FuldmagtSource(c).powers_for("1709683160", [HANS]),
+    "FuldmagtSource.powers_held_by": lambda c: FuldmagtSource(c).powers_held_by("1709683160"),
     "JwksSource.key_set": lambda c: JwksSource(c, "/jwks.json").key_set(),
     "MinLogSink.send": lambda c: MinLogSink(c).send([access_record()]),
     "FhirAppointmentSource.appointments_for": lambda c: FhirAppointmentSource(c, Endpoint("gp")).appointments_for(

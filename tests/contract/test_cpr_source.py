@@ -392,3 +392,27 @@ async def test_a_birth_date_of_any_precision_or_a_datetime_never_loses_the_perso
     assert record.birth_date == expected
     if fixed_address:
         assert record.address == AddressRecord("Uden fast bopæl", None, None)
+
+
+async def test_the_persons_a_holder_has_custody_or_guardianship_of_in_one_request(population, sandbox_client):
+    source, controlled = _source(population, sandbox_client)
+    mother, guardian = population.personas["mother"], population.personas["guardian"]
+
+    children = await source.represented_by(mother)
+    wards = await source.represented_by(guardian)
+
+    assert {population.personas["child_under_15"], population.personas["child_15"]} <= {p.cpr for p in children}
+    assert all(mother in p.custody_holders for p in children)
+    assert population.personas["ward"] in {p.cpr for p in wards}
+    assert [parse_qs(r.query)["relation-holder"] for r in controlled.recorder.requests] == [
+        [f"{CPR_SYSTEM}|{mother}"],
+        [f"{CPR_SYSTEM}|{guardian}"],
+    ]
+
+
+async def test_a_listed_person_who_does_not_name_the_holder_is_left_out(population, mock_client: MockClientFactory):
+    hans = population.persons[population.personas["hans"]]
+    bundle = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": patient_resource(hans)}]}
+    source = CprSource(mock_client(lambda request: httpx.Response(200, json=bundle), "cpr"))
+
+    assert await source.represented_by("1908830938") == []

@@ -186,8 +186,13 @@ async def test_read_timeout_is_source_timeout(mock_client: MockClientFactory):
 
 @pytest.mark.parametrize(
     "params",
-    [{"giver": HANS}, {"holder": LISE}, {"holder": "12345", "giver": HANS}, {"holder": LISE, "giver": f"{HANS},x"}],
-    ids=["no-holder", "no-giver", "bad-holder", "bad-giver"],
+    [
+        {"giver": HANS},
+        {"holder": LISE, "giver": ""},
+        {"holder": "12345", "giver": HANS},
+        {"holder": LISE, "giver": f"{HANS},x"},
+    ],
+    ids=["no-holder", "empty-giver", "bad-holder", "bad-giver"],
 )
 async def test_sandbox_answers_400_with_a_json_error_for_a_malformed_query(population, params):
     app = fuldmagt.create_app(population)
@@ -196,3 +201,21 @@ async def test_sandbox_answers_400_with_a_json_error_for_a_malformed_query(popul
 
     assert response.status_code == 400
     assert "error" in response.json()
+
+
+async def test_every_power_a_holder_holds_in_one_request(population, sandbox_client: SandboxClientFactory):
+    client, controlled = sandbox_client(fuldmagt.create_app(population), "fuldmagt")
+    hans = population.personas["hans"]
+
+    held = await FuldmagtSource(client).powers_held_by(population.personas["representative_expired"])
+
+    assert [(p.giver_cpr, p.validity) for p in held] == [(hans, PeriodRecord(date(2020, 3, 1), date(2025, 6, 30)))]
+    assert len(controlled.recorder.requests) == 1
+    assert "giver" not in controlled.recorder.requests[0].query
+
+
+async def test_a_held_power_for_another_holder_fails_the_answer(mock_client: MockClientFactory):
+    source = _answering(mock_client, _power(), _power(id="fuldmagt-y", holder=KOL))
+
+    with pytest.raises(SourceResponseInvalid):
+        await source.powers_held_by(LISE)

@@ -26,7 +26,7 @@ CLOSED_WITHIN_S = 20.0
 def free_base_port() -> int:
     """A base port whose every sandbox port (the issuer's and the sources' offsets) is free now."""
     for _ in range(100):
-        base = random.randrange(20_000, 60_000)  # noqa: S311 - not for security
+        base = random.randrange(20_000, 60_000)
         sockets = []
         try:
             for offset in OFFSETS:

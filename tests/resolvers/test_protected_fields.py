@@ -73,6 +73,10 @@ NOT_PROTECTED = {
     "Coding.system": "a code system's URI",
     "Diagnosis.codeSystem": "a code system",
     "SourceStatus.source": "the name of a configured endpoint",
+    "Representation.name": "whom the caller represents; auth/representations.py leaves it out where the "
+    "relation does not see protected names (a parent: ADR 0012), tests/auth/test_representations.py",
+    "ClientAccess.name": "the calling client's registered name",
+    "TrustedDocument.operationNames": "operation names of the client's own manifest",
 }
 """Fields whose names look like protected details but are not a patient's; each with the reason."""
 

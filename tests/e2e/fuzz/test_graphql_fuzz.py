@@ -134,7 +134,10 @@ def describe(record: AccessRecord | UnreadableRecord) -> str:
 @contextlib.contextmanager
 def running_gateway(sandbox: ThreadedSandbox, tmp_path: Path) -> Iterator[Run]:
     """The gateway over the sandbox; its own background export waits an hour, the fuzzer exports itself."""
-    settings = settings_for(sandbox, tmp_path, minlog_export_interval_s=3600.0)
+    # `make fuzz` sends 1,000 operations per caller in minutes: the rate limits would answer most of them.
+    settings = settings_for(
+        sandbox, tmp_path, minlog_export_interval_s=3600.0, rate_limit_requests=10**6, rate_limit_cost=10**9
+    )
     with asyncio.Runner() as runner:
         store = SqliteAccessLog(tmp_path / "access.db")
         stack = contextlib.AsyncExitStack()

@@ -13,13 +13,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +23,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Page, sync_playwright
 
 from gateway.app import create_app
 from sandbox.server import ThreadedSandbox
 from tests.e2e.conftest import settings_for, sign
+from tests.e2e.served import served, skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[3]
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
@@ -47,12 +43,6 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def _skip_or_fail(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: the browser test must run)")
-    pytest.skip(reason)
 
 
 def _installed_chromium() -> str | None:
@@ -72,7 +62,7 @@ def chromium() -> str:
             pass  # no apt-get: fails below with the reason
         found = _installed_chromium()
     if found is None:
-        _skip_or_fail("Chromium is not installed: `apt-get install -y chromium` (the test drives Debian's chromium)")
+        skip_or_fail("Chromium is not installed: `apt-get install -y chromium` (the test drives Debian's chromium)")
     assert found is not None
     return found
 
@@ -81,7 +71,7 @@ def chromium() -> str:
 def axe_script() -> Path:
     """axe-core's script, installed from tests/e2e/web/package-lock.json."""
     if not AXE.is_file():
-        _skip_or_fail(f"axe-core is not installed in {AXE.parent}: run `make install` (npm ci --prefix tests/e2e/web)")
+        skip_or_fail(f"axe-core is not installed in {AXE.parent}: run `make install` (npm ci --prefix tests/e2e/web)")
     return AXE
 
 
@@ -111,23 +101,8 @@ class WebGateway:
 @pytest.fixture
 def web_gateway(sandbox: ThreadedSandbox, tmp_path: Path) -> Iterator[WebGateway]:
     settings = settings_for(sandbox, tmp_path, web_page=True, web_demo_issuer_url=sandbox.url("issuer"))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", access_log=False))
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the gateway did not start")
-        time.sleep(0.02)
-    try:
-        yield WebGateway(f"http://127.0.0.1:{sock.getsockname()[1]}", sandbox)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with served(create_app(settings)) as url:
+        yield WebGateway(url, sandbox)
 
 
 @pytest.fixture

@@ -206,7 +206,7 @@ def walk_through(page: Page, web_gateway: WebGateway, views: Views) -> None:
     sign_in_as_citizen(page, MOTHER)
     expect(page.get_by_role("heading", level=1)).to_have_text("Hvem vil du se?")
     views.check("vaelg-person")
-    page.get_by_label(re.compile(r"^Ida Test Nielsen .*forældremyndighed$")).check()
+    page.get_by_label(re.compile(r"^Ida Test Nielsen .*forældremyndighed, til og med")).check()
     page.get_by_role("button", name="Vis", exact=True).click()
     expect(page.get_by_role("region", name="Person")).to_contain_text("Ida Test Nielsen")
     sign_out(page)

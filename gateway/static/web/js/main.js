@@ -34,7 +34,7 @@ const menu = [
   ["min-spaerring", "Min Spærring", "citizen"],
 ];
 
-const state = { me: null, patient: null, override: null, directory: null, message: null };
+const state = { me: null, patient: null, override: null, directory: null, actsFor: null, message: null };
 const main = document.getElementById("indhold");
 
 const ctx = {
@@ -76,12 +76,21 @@ const ctx = {
     state.directory ||= await demoDirectory();
     return state.directory;
   },
+  /** Whom the signed-in citizen may act for (`me.actsFor`, cached); empty for everyone else. */
+  async actsFor() {
+    if (!ctx.isCitizen) return [];
+    state.actsFor ||= (await run("ActsFor")).data.me.actsFor;
+    return state.actsFor;
+  },
   async signedIn() {
+    state.actsFor = null;
     await loadMe();
     state.override = null;
+    // Known before the header shows its menu, so the first view cannot replace one the user picked.
+    const picker = !ctx.isCitizen || (await hasRelations());
     const self = ctx.isCitizen ? { cpr: state.me.cpr, name: state.me.name } : null;
     setPatient(self);
-    navigate(ctx.isCitizen && !(await hasRelations()) ? "oversigt" : "vaelg");
+    navigate(picker ? "vaelg" : "oversigt");
   },
   choosePatient(patient) {
     state.override = null;
@@ -104,13 +113,12 @@ const ctx = {
 };
 
 async function hasRelations() {
-  const directory = await ctx.directory();
-  if (!directory) return false;
-  const cpr = state.me.cpr;
-  return (
-    directory.relations.some((relation) => relation.holder_cpr === cpr) ||
-    directory.powers_of_attorney.some((power) => power.holder_cpr === cpr)
-  );
+  try {
+    return (await ctx.actsFor()).length > 0;
+  } catch (error) {
+    if (error instanceof SignedOut) throw error;
+    return true; // the picker shows the CPR field when the listing cannot be had
+  }
 }
 
 function setPatient(patient) {

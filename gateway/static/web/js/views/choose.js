@@ -1,29 +1,27 @@
 // Whom to act for. A citizen picks themselves or someone they represent; a professional names the
 // patient. The gateway decides whether the caller may: the page only asks.
 //
-// `me` cannot yet list whom a caller may act for (issue 12), so the citizen's choices come from
-// what exists: in the demo, the sandbox issuer's listing of custody, guardianship and powers of
-// attorney; everywhere, a CPR field.
+// The citizen's choices are `me.actsFor` (operations/ActsFor.graphql): the gateway lists children
+// under 15, wards and givers of valid powers of attorney from CPR and Digital Fuldmagt. A CPR field
+// stays for anyone else; in the demo it suggests the sandbox's personas.
 
 import { field, formatCpr, formatDate, h, pageTitle, readCpr, replace, uid } from "../dom.js";
 
 export const title = "Hvem vil du se?";
 
-function relationsOf(cpr, directory) {
-  if (!directory) return [];
-  const names = new Map(directory.personas.map((persona) => [persona.cpr, persona.name]));
-  const found = [];
-  for (const relation of directory.relations) {
-    if (relation.holder_cpr !== cpr) continue;
-    const how = relation.kind === "custody" ? "forældremyndighed" : "værgemål";
-    found.push({ cpr: relation.subject_cpr, name: names.get(relation.subject_cpr), how });
+const KINDS = { PARENT: "forældremyndighed", GUARDIAN: "værgemål", REPRESENTATIVE: "fuldmagt" };
+
+function how(relation) {
+  const kinds = relation.kinds.map((kind) => KINDS[kind] || kind).join(" og ");
+  return relation.until ? `${kinds}, til og med ${formatDate(relation.until)}` : kinds;
+}
+
+async function relationsOf(ctx) {
+  try {
+    return await ctx.actsFor();
+  } catch {
+    return []; // the CPR field below still works
   }
-  for (const power of directory.powers_of_attorney) {
-    if (power.holder_cpr !== cpr) continue;
-    const until = power.valid_to ? `, til og med ${formatDate(power.valid_to)}` : "";
-    found.push({ cpr: power.giver_cpr, name: names.get(power.giver_cpr), how: `fuldmagt${until}` });
-  }
-  return found;
 }
 
 function choice(name, value, text, checked) {
@@ -38,6 +36,7 @@ function choice(name, value, text, checked) {
 
 export async function render(main, ctx) {
   const directory = await ctx.directory();
+  const relations = ctx.isCitizen ? await relationsOf(ctx) : [];
   const me = ctx.me;
   const error = h("p", { class: "field-error", id: uid("cpr-fejl"), "aria-live": "polite" });
   const [cprField, cprInput] = field(
@@ -56,9 +55,9 @@ export async function render(main, ctx) {
   const options = [];
   if (ctx.isCitizen) {
     options.push(choice("hvem", me.cpr, `Dig selv (${me.name || formatCpr(me.cpr)})`, true));
-    for (const relation of relationsOf(me.cpr, directory)) {
+    for (const relation of relations) {
       const who = relation.name ? `${relation.name} (${formatCpr(relation.cpr)})` : formatCpr(relation.cpr);
-      options.push(choice("hvem", relation.cpr, `${who} – ${relation.how}`, false));
+      options.push(choice("hvem", relation.cpr, `${who} – ${how(relation)}`, false));
     }
     options.push(choice("hvem", "", "En anden (skriv CPR-nummer)", false));
   }
@@ -76,7 +75,9 @@ export async function render(main, ctx) {
           cprInput.focus();
           return;
         }
-        const known = directory?.personas.find((persona) => persona.cpr === cpr);
+        const known =
+          relations.find((relation) => relation.cpr === cpr) ||
+          directory?.personas.find((persona) => persona.cpr === cpr);
         ctx.choosePatient({ cpr, name: known?.name || (cpr === me.cpr ? me.name : null) });
       },
     },

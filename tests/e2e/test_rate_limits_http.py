@@ -1,0 +1,150 @@
+"""Cost and rate limits per caller: over them is a coded refusal before anything is decided or fetched.
+
+- an operation over the caller's ``max_cost`` is ``QUERY_TOO_COMPLEX`` (``limit: maxCost``);
+- requests and cost per window are ``RATE_LIMITED``: HTTP 429, ``Retry-After``, ``extensions.retryAfter``;
+- each caller has its own windows; a registered client's budget replaces the defaults;
+- with ``PATIENTOVERBLIK_REDIS_URL`` two gateways share one limit (the real Redis at 127.0.0.1:6379;
+  without it the test skips, under CI=true it fails).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from auth.access_log import SqliteAccessLog
+from gateway.metrics import RATE_LIMITED
+from sandbox.server import ThreadedSandbox
+from tests.e2e.conftest import (
+    DOCTOR_WITH_RELATIONS,
+    HANS,
+    KOL,
+    OVERVIEW,
+    Gateway,
+    gateway_with,
+    recorded,
+    settings_for,
+    start_gateway,
+)
+
+REDIS_URL = os.environ.get("PATIENTOVERBLIK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+ME = "query Me { me { kind } }"
+
+
+async def test_requests_over_the_window_are_rate_limited_per_caller(sandbox: ThreadedSandbox, tmp_path: Path) -> None:
+    before = RATE_LIMITED.labels("requests")._value.get()
+    async for gateway in gateway_with(sandbox, tmp_path, rate_limit_requests=3):
+        hans = gateway.citizen(HANS)
+        answers = [await gateway.post(ME, hans) for _ in range(4)]
+        other = await gateway.post(ME, gateway.citizen(KOL))
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    refused = answers[-1]
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert other.status_code == 200
+    assert RATE_LIMITED.labels("requests")._value.get() == before + 1  # the operator sees it in /metrics
+
+
+async def test_an_operation_over_max_cost_is_refused_before_anything_is_asked(
+    sandbox: ThreadedSandbox, tmp_path: Path
+) -> None:
+    async for gateway in gateway_with(sandbox, tmp_path, max_cost=10, rate_limit_cost=10):
+        body = await gateway.graphql(OVERVIEW, gateway.citizen(HANS), cpr=HANS)
+        records = await gateway.access_log.for_patient(HANS)
+
+    [error] = body["errors"]
+    assert body["data"] is None
+    assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX", "limit": "maxCost", "maximum": 10}
+    assert error["message"].startswith("The operation costs ")
+    assert recorded(sandbox, "cpr") == recorded(sandbox, "stamkort") == 0
+    assert records == []
+
+
+async def test_cost_over_the_window_is_rate_limited_and_nothing_is_asked(
+    sandbox: ThreadedSandbox, tmp_path: Path
+) -> None:
+    async for gateway in gateway_with(sandbox, tmp_path, max_cost=40, rate_limit_cost=50):
+        first = await gateway.post(OVERVIEW, gateway.citizen(HANS), cpr=HANS)
+        asked = recorded(sandbox, "cpr")
+        second = await gateway.post(OVERVIEW, gateway.citizen(HANS), cpr=HANS)
+
+    assert first.status_code == 200
+    assert second.status_code == 429
+    [error] = second.json()["errors"]
+    assert error["extensions"]["code"] == "RATE_LIMITED"
+    assert error["extensions"]["retryAfter"] == int(second.headers["retry-after"])
+    assert recorded(sandbox, "cpr") == asked
+
+
+async def test_a_registered_clients_budget_replaces_the_defaults(sandbox: ThreadedSandbox, tmp_path: Path) -> None:
+    clients = {"epj-small": {"name": "EPJ (small budget)", "fields": ["Query.patient"], "requests_per_window": 1}}
+    async for gateway in gateway_with(sandbox, tmp_path, clients=clients):
+        token = gateway.token(actor_kind="system", client_id="epj-small", authorization_id=DOCTOR_WITH_RELATIONS)
+        limits = await gateway.graphql("{ me { client { limits { requestsPerWindow maxCost } } } }", token)
+        again = await gateway.post(ME, token)
+
+    assert limits["data"]["me"]["client"]["limits"] == {"requestsPerWindow": 1, "maxCost": 5000}
+    assert again.status_code == 429
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> str:
+    """The test Redis, or skip (fail under CI=true) when it does not answer."""
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        message = f"Redis is not running at {REDIS_URL}: {type(exc).__name__}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return REDIS_URL
+
+
+async def two_gateways(
+    sandbox: ThreadedSandbox, tmp_path: Path, stack: AsyncExitStack, **overrides: Any
+) -> list[Gateway]:
+    """Two gateway app instances, each with its own settings object, limiter and access log."""
+    gateways = []
+    for index in range(2):
+        folder = tmp_path / f"gateway-{index}"
+        folder.mkdir()
+        store = SqliteAccessLog(folder / "access.db")
+        stack.push_async_callback(store.aclose)
+        running = asynccontextmanager(start_gateway)(sandbox, settings_for(sandbox, folder, **overrides), store)
+        gateways.append(await stack.enter_async_context(running))
+    return gateways
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("shared", [True, False])
+async def test_two_gateways_sharing_redis_enforce_one_limit(
+    redis_url: str, sandbox: ThreadedSandbox, tmp_path: Path, shared: bool
+) -> None:
+    client_id = f"epj-{uuid.uuid4().hex[:12]}"  # a key no earlier run has counted
+    clients = {client_id: {"name": "EPJ (two gateways)", "fields": ["Query.patient"], "requests_per_window": 4}}
+    overrides: dict[str, Any] = {"clients": clients, "redis_url": redis_url if shared else None}
+    async with AsyncExitStack() as stack:
+        first, second = await two_gateways(sandbox, tmp_path, stack, **overrides)
+        token = first.token(actor_kind="system", client_id=client_id, authorization_id=DOCTOR_WITH_RELATIONS)
+        statuses = []
+        for gateway in (first, second, first, second, first, second):
+            statuses.append((await gateway.post(ME, token)).status_code)
+
+    if shared:
+        assert statuses == [200, 200, 200, 200, 429, 429]
+    else:  # each process alone: 3 each, all under its own limit of 4
+        assert statuses == [200] * 6
+
+
+async def test_an_unreachable_redis_lets_requests_through(sandbox: ThreadedSandbox, tmp_path: Path) -> None:
+    async for gateway in gateway_with(sandbox, tmp_path, redis_url="redis://127.0.0.1:9/0", rate_limit_requests=1):
+        answers = [await gateway.post(ME) for _ in range(2)]
+
+    assert [a.status_code for a in answers] == [200, 200]
