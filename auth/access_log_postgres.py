@@ -179,8 +179,9 @@ class PostgresAccessLog(RecordsOfPages):
     for its table's lock), so a database that is gone fails a request in that time; a connection the
     pool finds broken makes it check all its idle ones at once, in the background, and a connection it
     cannot re-make is retried for ``policy.reconnect_timeout_s`` before the next operation that needs
-    one connects again at once (:class:`~auth.access_log_policy.AccessLogPolicy`, ADR 0024). Until the
-    store has opened once, an operation waits up to ``policy.connect_timeout_s`` for it.
+    one connects again at once (:class:`~auth.access_log_policy.AccessLogPolicy`, ADR 0024). The first
+    operation waits up to ``policy.connect_timeout_s`` for the store to open; once an opening failed, no
+    longer than the acquire timeout.
     """
 
     def __init__(self, url: str, *, policy: AccessLogPolicy | None = None) -> None:
@@ -188,6 +189,7 @@ class PostgresAccessLog(RecordsOfPages):
         self._policy = policy or AccessLogPolicy()
         self._pool: Pool | None = None
         self._opened = False
+        self._open_failed = False
         self._opening: asyncio.Task[Pool] | None = None
         self._checking: asyncio.Task[None] | None = None
         self._closed = False
@@ -200,7 +202,9 @@ class PostgresAccessLog(RecordsOfPages):
             return self._pool
         if self._opening is None or self._opening.done():
             self._opening = _background(self._open())
-        return await asyncio.wait_for(asyncio.shield(self._opening), self._policy.connect_timeout_s)
+        # The first opening may take a connection's time; once one failed, the database is known to be away.
+        wait = self._policy.acquire_timeout_s if self._open_failed else self._policy.connect_timeout_s
+        return await asyncio.wait_for(asyncio.shield(self._opening), wait)
 
     async def _open(self) -> Pool:
         if self._pool is None:
@@ -218,8 +222,12 @@ class PostgresAccessLog(RecordsOfPages):
                 name="access-log",
             )
             await self._pool.open(wait=False)
-        async with self._pool.connection(timeout=self._policy.connect_timeout_s) as conn:
-            await conn.execute(_SCHEMA)
+        try:
+            async with self._pool.connection(timeout=self._policy.connect_timeout_s) as conn:
+                await conn.execute(_SCHEMA)
+        except BaseException:
+            self._open_failed = True
+            raise
         self._opened = True
         return self._pool
 

@@ -17,7 +17,8 @@ handler's :class:`PersonalDataFilter` rewrites every record before it is formatt
 
 Names cannot be recognised in free text: the gateway's own lines never hold one (they name error
 class, code, source and path only, :mod:`gateway.errors`), and the chatty loggers that print
-request URLs or bodies (httpx, httpcore, strawberry's execution) are held at WARNING. A test scans
+request URLs or bodies (httpx, httpcore, strawberry's execution), and the access log's connection pool
+(a line per connection taken, psycopg.pool), are held at WARNING. A test scans
 every line the end-to-end suite logs for CPR numbers and the personas' names (``tests/e2e``).
 
 Formats (``PATIENTOVERBLIK_LOG__FORMAT``): ``json``, one object a line with ``time`` (UTC, ISO 8601),
@@ -50,7 +51,7 @@ CPR_SHAPED = re.compile(r"(?<![0-9])[0-9]{6}-?[0-9]{4}(?![0-9])")
 CPR_MASK = "[cpr]"
 _QUERY = re.compile(r"((?:[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#\"']*)?/[^\s?#\"']*)\?[^\s#\"']*")
 """A path (or URL) followed by a query string: the query string goes."""
-_CHATTY = ("httpx", "httpcore", "strawberry.execution")
+_CHATTY = ("httpx", "httpcore", "strawberry.execution", "psycopg.pool")
 _OWN_FIELDS = frozenset({"request_id", "correlation_id"})
 _SKIPPED = frozenset({*RESERVED_ATTRS, "color_message"})
 """Record attributes that are not extra fields (``color_message``: uvicorn's coloured copy of the message)."""

@@ -29,7 +29,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from prometheus_client import Counter, Gauge
 from starlette.requests import Request
@@ -83,7 +83,7 @@ class ReadinessReport:
     def ready(self) -> bool:
         return all(check.state is CheckState.OK for check in self.checks.values())
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self) -> dict[str, Any]:
         """The body of ``/readyz``."""
         return {
             "status": "ready" if self.ready else "not_ready",
