@@ -27,6 +27,7 @@ from resolvers.context import AccessLogReader
 from resolvers.errors import InvalidArgument
 from resolvers.paging import PageInfo, decode_cursor, encode_cursor
 from resolvers.protection import ProtectedDetail, Redactable, protected_field, protects
+from resolvers.sectors import NO_SECTORS, Sectors
 from resolvers.vocabulary import AccessActivity, AccessorKind, AccessOutcome, DataCategory, OverrideGround
 from sources.audit import AccessRecord
 from sources.payloads import COPENHAGEN
@@ -127,7 +128,7 @@ class AccessLogEntry(Redactable):
             summary=summary_of(record, accessor),
         )
 
-    def redacted(self) -> AccessLogEntry:
+    def redacted(self, sectors: Sectors = NO_SECTORS) -> AccessLogEntry:
         """The entry told without who acted beyond their role, where, through which system, or why."""
         anonymous = replace(
             self.record,

@@ -18,8 +18,10 @@ from resolvers.errors import InvalidArgument, check_date
 from resolvers.gather import Gathered
 from resolvers.paging import PageInfo, decode_cursor, encode_cursor
 from resolvers.protection import ProtectedDetail, Redactable, protected_field, protects
+from resolvers.sectors import NO_SECTORS, Sectors, may_show, region_unit
 from resolvers.vocabulary import graphql_enum
 from sources.clinical import AppointmentRecord, AppointmentStatus, DateWindow, LocationRecord, OrganisationKind
+from sources.identifiers import normalise_sor
 from sources.payloads import COPENHAGEN
 
 MAX_PAGE = 200
@@ -50,7 +52,8 @@ graphql_enum(
     description=(
         "Where an appointment takes place (mødested). For a patient with name and address protection, a caller "
         "who gets placeholders sees only `atHome` of a visit at home, at a general practice or a municipality's "
-        "unit, or at a place without SOR code: the rest would tell where the patient lives."
+        "unit, at a place without SOR code, or at one the SOR register does not give as a region's unit: the "
+        "rest would tell where the patient lives."
     ),
     directives=[protects(ProtectedDetail.PLACE, kept=("atHome",))],
 )
@@ -60,23 +63,37 @@ class AppointmentLocation(Redactable):
     address: str | None = strawberry.field(description="The address (adresse).")
     room: str | None = strawberry.field(description="Room, floor or entrance (lokale), e.g. 'opgang 4, 3. sal'.")
     at_home: bool = strawberry.field(description="The appointment is in the citizen's home (i eget hjem).")
-    revealing: strawberry.Private[bool] = True
-    """The place tells where the patient lives: their home, a place without SOR code, or one of an
-    organisation that tells (:meth:`Organisation.reveals`)."""
+    organisation: strawberry.Private[Organisation | None] = None
+    """The organisation performing the appointment: a place of an organisation that tells, tells too
+    (``None``: not known, so the place tells)."""
 
-    def reveals(self) -> bool:
-        return self.revealing
+    def places(self) -> frozenset[str]:
+        """Its own SOR code and its organisation's, unless its home or a label already hides it."""
+        organisation = self.organisation
+        if self.at_home or self.sor is None or organisation is None or not may_show(organisation.kind):
+            return frozenset()
+        return organisation.places() | {self.sor}
+
+    def reveals(self, sectors: Sectors = NO_SECTORS) -> bool:
+        """The place tells where the patient lives: their home, a place without SOR code, a place the SOR
+        register does not give as a region's unit, or one of an organisation that tells."""
+        organisation = self.organisation
+        return (
+            self.at_home
+            or organisation is None
+            or organisation.reveals(sectors)
+            or not region_unit(self.sor, organisation.kind, sectors)
+        )
 
     @classmethod
     def from_record(cls, record: LocationRecord, organisation: Organisation) -> AppointmentLocation:
-        revealing = record.at_home or record.sor is None or organisation.reveals()
         return cls(
             name=record.name,
             sor=record.sor,
             address=record.address,
             room=record.room,
             at_home=record.at_home,
-            revealing=revealing,
+            organisation=organisation,
         )
 
 
@@ -132,7 +149,11 @@ class AppointmentFilter:
         default=None, description="Only these sectors; endpoints of other sectors are not asked."
     )
     organisations: list[str] | None = strawberry.field(
-        default=None, description="Only these organisations, by SOR code of the performer or the place."
+        default=None,
+        description=(
+            "Only these organisations, by SOR code of the performer or the place (leading zeros and surrounding "
+            "spaces do not count); a value that is not a SOR code is `BAD_USER_INPUT`."
+        ),
     )
     statuses: list[AppointmentStatus] | None = strawberry.field(default=None, description="Only these statuses.")
     include_cancelled: bool = strawberry.field(
@@ -141,6 +162,13 @@ class AppointmentFilter:
 
     def status_set(self) -> frozenset[AppointmentStatus]:
         return frozenset(self.statuses or ())
+
+    def organisation_set(self) -> frozenset[str]:
+        """The SOR codes asked for, in their normal form; :class:`InvalidArgument` for one that is not a SOR code."""
+        found = [normalise_sor(sor) for sor in self.organisations or ()]
+        if not all(found):
+            raise InvalidArgument("filter", "filter.organisations must be SOR codes")
+        return frozenset(sor for sor in found if sor is not None)
 
     def kind_set(self) -> frozenset[OrganisationKind] | None:
         """The sectors asked for; ``None`` for all."""
@@ -244,7 +272,7 @@ def apply_filter(records: list[AppointmentRecord], wanted: AppointmentFilter | N
     statuses = wanted.status_set()
     include_cancelled = wanted.wants_cancelled()
     kinds = wanted.kind_set()
-    organisations = set(wanted.organisations or ())
+    organisations = wanted.organisation_set()
     return [
         r
         for r in records

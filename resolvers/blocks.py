@@ -142,7 +142,7 @@ class BlockInput:
 
     def to_record(self, cpr: str, on: date) -> BlockRecord:
         """The block to store for patient ``cpr``; raises :class:`InvalidArgument` for unusable input."""
-        kind = BlockKind[self.kind.name]
+        kind = self.kind
         self._check_fields_fit(kind)
         check_date(self.valid_from, "block.validFrom")
         check_date(self.valid_to, "block.validTo")

@@ -8,6 +8,7 @@ from typing import assert_never
 import strawberry
 
 from resolvers.protection import ProtectedDetail, Redactable, protects
+from resolvers.sectors import NO_SECTORS, Sectors, may_show, region_unit
 from resolvers.vocabulary import graphql_enum
 from sources.clinical import CodingRecord, OrganisationKind, OrganisationRef
 from sources.errors import FailureKind, SourceError
@@ -29,7 +30,8 @@ graphql_enum(
         "An organisation or unit, by its SOR code (Sundhedsvæsenets Organisationsregister). For a patient with "
         "name and address protection, a caller who gets placeholders sees a general practice, a municipality's "
         "unit or one of unknown sector as `ADRESSEBESKYTTET` without SOR code: it would tell where the patient "
-        "lives. A region's units (hospitals) are shown."
+        "lives. A region's units (hospitals) are shown: by the SOR register's word, never by the source's label; "
+        "`kind` is then the register's sector."
     ),
     directives=[protects(ProtectedDetail.PLACE, kept=("kind",))],
 )
@@ -38,10 +40,23 @@ class Organisation(Redactable):
     name: str = strawberry.field(description="The organisation's name (navn).")
     kind: OrganisationKind | None = strawberry.field(description="The sector, when known.")
 
-    def reveals(self) -> bool:
+    def places(self) -> frozenset[str]:
+        """Its own SOR code, unless its label already hides it."""
+        return frozenset({self.sor}) if self.sor is not None and may_show(self.kind) else frozenset()
+
+    def reveals(self, sectors: Sectors = NO_SECTORS) -> bool:
         """A general practice or a municipality serves where the patient lives; a region's hospital does not
-        tell (an unknown sector is taken to tell: fail closed)."""
-        return self.kind is not OrganisationKind.REGION
+        tell. Only the SOR register says which it is: a unit it does not know, or whose sector disagrees with
+        the source's label, is taken to tell (fail closed)."""
+        return not region_unit(self.sor, self.kind, sectors)
+
+    def redacted(self, sectors: Sectors = NO_SECTORS) -> Organisation:
+        """The placeholder form; ``kind`` is the register's sector where it knows one."""
+        clone = super().redacted(sectors)
+        registered = sectors.get(self.sor) if self.sor is not None else None
+        if clone is not self and registered is not None:
+            clone.kind = registered
+        return clone
 
     @classmethod
     def from_record(cls, record: OrganisationRef) -> Organisation:

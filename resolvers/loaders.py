@@ -17,7 +17,7 @@ from aiodataloader import DataLoader
 
 from resolvers.gather import GroupLoader, appointment_loader, plan_loader
 from resolvers.plans import keep_condition, keep_goal, keep_plan
-from sources.clinical import AppointmentRecord, CarePlanRecord, ConditionRecord, GoalRecord
+from sources.clinical import AppointmentRecord, CarePlanRecord, ConditionRecord, GoalRecord, OrganisationKind
 from sources.errors import SourceError
 from sources.models import (
     BlockRecord,
@@ -67,6 +67,8 @@ class Loaders:
     register_details: BatchLoader[str, RegisterDetailsRecord]
     blocks: BatchLoader[str, list[BlockRecord]]
     """The patient's own blocks (Min Spærring), for ``Patient.blocks`` and the revoke check."""
+    sectors: BatchLoader[str, OrganisationKind]
+    """A place's sector by SOR code, from the SOR register, for name and address protection."""
     appointments: GroupLoader[AppointmentRecord]
     care_plans: GroupLoader[CarePlanRecord]
     goals: GroupLoader[GoalRecord]
@@ -83,6 +85,7 @@ class Loaders:
             registrations=BatchLoader(sources.registers.registrations_for),
             register_details=BatchLoader(sources.registers.details_for),
             blocks=BatchLoader(sources.consent.blocks_for),
+            sectors=BatchLoader(sources.sor.sectors_of),
             appointments=appointment_loader(sources.appointments),
             care_plans=plan_loader([(p.endpoint, p.care_plans_for) for p in sources.plans], keep_plan),
             goals=plan_loader([(p.endpoint, p.goals_for) for p in sources.plans], keep_goal),

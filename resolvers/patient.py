@@ -93,6 +93,7 @@ class Patient:
         decision = require(info, self.cpr, DataCategory.APPOINTMENTS)
         first, last, window = window_of(start, end, datetime.now(COPENHAGEN).date())
         wanted = where or AppointmentFilter()
+        wanted.organisation_set()  # a value that is not a SOR code is refused before anything is fetched
         key = GatherKey(self.cpr, window, decision.item_filter, wanted.wants_cancelled(), wanted.kind_set())
         found = await gather(info, DataCategory.APPOINTMENTS, info.context.loaders.appointments, key)
         shown = Gathered(apply_filter(found.items, wanted), found.errors, found.asked)

@@ -7,6 +7,8 @@
 - Statuses 20, 30, 50, 60, 70 and 90 show no address, as NSP does, and so does 80 (emigrated):
   after emigration there is no Danish folkeregisteradresse, and CPR's last Danish address is stale.
   Status, status date and ``replacedBy`` (PNRGAELD) are always shown.
+- A status code the gateway does not know (``99``, ``02``) is shown as ``UNKNOWN`` with its code in
+  ``statusCode``, without an address: the person is never lost over it.
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ import strawberry
 
 from resolvers.protection import PROTECTED_PLACEHOLDER, ProtectedDetail, Redactable, protects
 from resolvers.scalars import CPR
+from resolvers.sectors import NO_SECTORS, Sectors
 from resolvers.vocabulary import graphql_enum
 from sources.models import AddressRecord, PersonRecord, Sex
+from sources.payloads import member
 
-NO_ADDRESS_STATUSES = frozenset({"20", "30", "50", "60", "70", "80", "90"})
-"""Statuses shown without an address: NSP's list (20, 30, 50, 60, 70, 90) plus 80, emigrated."""
+ADDRESS_STATUSES = frozenset({"01", "03", "05", "07"})
+"""Statuses shown with an address: the active ones. NSP shows none for 20, 30, 50, 60, 70 and 90; 80
+(emigrated) shows none either, and a code the gateway does not know shows none (fail closed)."""
 
 
 def _cpr(value: str | None) -> CPR | None:
@@ -46,6 +51,9 @@ class CprStatus(Enum):
     MISSING = strawberry.enum_value("70", description="70: missing (forsvundet).")
     EMIGRATED = strawberry.enum_value("80", description="80: emigrated (udrejst).")
     DEAD = strawberry.enum_value("90", description="90: dead (død).")
+    UNKNOWN = strawberry.enum_value(
+        "unknown", description="A code the gateway does not know (CPR sent it, `statusCode` holds it): no address."
+    )
 
 
 graphql_enum(
@@ -118,7 +126,7 @@ class Person(Redactable):
     def from_record(cls, record: PersonRecord) -> Person:
         """The person as CPR records them (no address for the statuses that show none)."""
         address = None
-        if record.address is not None and record.status not in NO_ADDRESS_STATUSES:
+        if record.address is not None and record.status in ADDRESS_STATUSES:
             address = PostalAddress.from_record(record.address)
         return cls(
             name=f"{record.given_name} {record.family_name}".strip(),
@@ -126,7 +134,7 @@ class Person(Redactable):
             family_name=record.family_name,
             address=address.one_line() if address else None,
             postal_address=address,
-            status=CprStatus(record.status),
+            status=member(CprStatus, record.status) or CprStatus.UNKNOWN,
             status_code=record.status,
             status_date=record.status_date,
             sex=record.sex,
@@ -136,7 +144,7 @@ class Person(Redactable):
             civil_status=record.civil_status,
         )
 
-    def redacted(self) -> Person:
+    def redacted(self, sectors: Sectors = NO_SECTORS) -> Person:
         """The censored person NSP gives callers who are not authorities: placeholders, no sex or birth date."""
         return Person(
             name=PROTECTED_PLACEHOLDER,

@@ -17,11 +17,13 @@ relatives, wherever it sits in the schema.
 - **Deciding.** :func:`hides_protected` (over :func:`protection_lookup` and :func:`protected`) decides
   once per patient and request, from the access plan and the CPR record the request loads anyway (the
   gate's own lookup or the ``persons`` loader: one batched CPR request for every patient); a caller
-  who sees protected data causes no lookup at all. When CPR cannot answer, the patient is treated as
-  protected (fail closed) and the error is reported once. Master-card writes use the same decision.
+  who sees protected data causes no lookup at all. When CPR cannot answer, or answers without the
+  patient, the patient is treated as protected (fail closed) and the error is reported once.
+  Master-card writes use the same decision.
 - **Redacting.** :meth:`Redactable.redacted` gives a value's placeholder form: text that must be there
   becomes ``ADRESSEBESKYTTET``, what may be null becomes null, lists become empty, and the ``kept``
-  fields stay; a value that reveals nothing (:meth:`Redactable.reveals`, e.g. a hospital) stays as it is.
+  fields stay; a value that reveals nothing (:meth:`Redactable.reveals`: a hospital, by the SOR
+  register's word, :mod:`resolvers.sectors`) stays as it is.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ from strawberry.types.private import is_private
 from strawberry.utils.str_converters import to_camel_case
 
 from resolvers.context import Info, plan_of, report
-from sources.errors import SourceError
+from resolvers.sectors import NO_SECTORS, Sectors, sectors_of
+from sources.errors import SourceError, SourceIncomplete
 from sources.models import PersonRecord
 
 PROTECTED_PLACEHOLDER = "ADRESSEBESKYTTET"
@@ -108,13 +111,24 @@ class Redactable:
     values need another form overrides :meth:`redacted`.
     """
 
-    def reveals(self) -> bool:
-        """Whether this value says where a protected patient lives or how to reach them (default: yes)."""
+    def places(self) -> frozenset[str]:
+        """SOR codes of places whose sector in the SOR register decides whether this value reveals (default: none).
+
+        Only codes whose answer could let the value be shown: a place already hidden by its label is not
+        looked up (:mod:`resolvers.sectors`).
+        """
+        return frozenset()
+
+    def reveals(self, sectors: Sectors = NO_SECTORS) -> bool:
+        """Whether this value says where a protected patient lives or how to reach them (default: yes).
+
+        ``sectors`` holds the SOR register's sector of each of :meth:`places`.
+        """
         return True
 
-    def redacted(self) -> Self:
+    def redacted(self, sectors: Sectors = NO_SECTORS) -> Self:
         """This value as a caller who gets placeholders sees it (itself when it reveals nothing)."""
-        if not self.reveals():
+        if not self.reveals(sectors):
             return self
         definition = get_object_definition(self, strict=True)
         kept = kept_fields(type(self))
@@ -151,12 +165,21 @@ def _blank(value: object, nullable: bool, name: str) -> object:
     raise TypeError(f"field {name} can be neither blanked nor nulled: keep it, or redact the type by hand")
 
 
-def redact(value: object) -> object:
+def places(value: object) -> frozenset[str]:
+    """Every SOR code whose sector decides how ``value`` (a value or a list of them) is redacted."""
+    if isinstance(value, Redactable):
+        return value.places()
+    if isinstance(value, list):
+        return frozenset().union(*(places(item) for item in value))
+    return frozenset()
+
+
+def redact(value: object, sectors: Sectors = NO_SECTORS) -> object:
     """The placeholder form of what a protected field returned: a value, a list of them, or text."""
     if isinstance(value, Redactable):
-        return value.redacted()
+        return value.redacted(sectors)
     if isinstance(value, list):
-        return [redact(item) for item in value]
+        return [redact(item, sectors) for item in value]
     if isinstance(value, str):
         return PROTECTED_PLACEHOLDER
     raise TypeError("a protected field returned a value that cannot be redacted")
@@ -166,7 +189,8 @@ class RedactProtected(FieldExtension):
     """Return the placeholder form of the field's value when the patient's protection says so.
 
     The patient is the ``cpr`` of the object the field is declared on. Nothing is looked up for a
-    caller who sees protected data, nor for a field that resolved to nothing.
+    caller who sees protected data, nor for a field that resolved to nothing; the SOR register is asked
+    only for the places of a value that gets placeholders (:mod:`resolvers.sectors`).
     """
 
     async def resolve_async(self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any) -> Any:
@@ -178,7 +202,9 @@ class RedactProtected(FieldExtension):
             value = await value
         if value is None or (isinstance(value, list) and not value):
             return value
-        return redact(value) if await hides_protected(info, cpr) else value
+        if not await hides_protected(info, cpr):
+            return value
+        return redact(value, await sectors_of(info, places(value)))
 
 
 async def hides_protected(info: Info, cpr: str) -> bool:
@@ -202,6 +228,8 @@ class Protections:
     looked_up: dict[str, Lookup] = field(default_factory=dict)
     reported: set[str] = field(default_factory=set)
     """Patients whose failed lookup was reported already."""
+    sectors_reported: bool = False
+    """A failed SOR register lookup of places was reported already (once per request)."""
 
 
 def protection_lookup(info: Info, cpr: str) -> Lookup | None:
@@ -228,15 +256,18 @@ def protection_lookup(info: Info, cpr: str) -> Lookup | None:
 def protected(info: Info, cpr: str, found: PersonRecord | SourceError | None) -> bool:
     """Whether the looked-up patient gets placeholders: CPR marks them protected, or CPR could not tell.
 
-    When CPR failed, the patient is treated as protected (fail closed) and the error is reported once
-    per patient, at the first field that asked. A number CPR does not know has no protection to honour.
+    When CPR failed, or answered without the patient (a 200 that left them out, a number it does not
+    know), the patient is treated as protected (fail closed) and the error is reported once per patient,
+    at the first field that asked: ``SOURCE_INCOMPLETE`` for ``cpr`` when it left them out.
     """
+    if found is None:
+        found = SourceIncomplete("cpr", "CPR did not answer for the patient")
     if isinstance(found, SourceError):
         if cpr not in info.context.protections.reported:
             info.context.protections.reported.add(cpr)
             report(info, [found])
         return True
-    return found is not None and found.protected
+    return found.protected
 
 
 async def _look_up(info: Info, cpr: str) -> PersonRecord | SourceError | None:

@@ -12,8 +12,10 @@ include ``endpoint``. Route (``docs/sources/appointments.md``)::
 
 Any other parameter, or a malformed one, is ``400`` with an ``OperationOutcome``. A ``deprecated``
 appointment is served as ``cancelled``. An appointment names its patient as its
-``patient_reference`` says (a CPR identifier, a literal ``Patient/<id>`` or a contained ``#patient``),
-and a relative taking part as a ``RelatedPerson`` participant with the relative's CPR number. The
+``patient_reference`` says (a CPR identifier, a literal ``Patient/<id>``, a contained ``#patient``, a
+``Patient/<id>`` whose identifier names the relative instead, or another server's absolute
+``https://other.example/fhir/Patient/<id>``), and a relative taking part as a ``RelatedPerson``
+participant with the relative's CPR number. The
 helpers here are shared with ``sandbox/dds.py``.
 """
 
@@ -39,6 +41,8 @@ CPR_SYSTEM = "urn:oid:1.2.208.176.1.2"
 SOR_SYSTEM = "urn:oid:1.2.208.176.1.1"
 URI_SYSTEM = "urn:ietf:rfc:3986"
 MEDCOM_MESSAGE_CODES = "urn:oid:1.2.208.184.100.1"
+FOREIGN_BASE = "https://other.example/fhir"
+"""Another server's FHIR base, for a patient reference that points away from the endpoint."""
 NULL_FLAVOR_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-NullFlavor"
 ROLE_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 ALL_DAY_URL = "http://patientoverblik.dk/fhir/StructureDefinition/all-day"
@@ -101,7 +105,7 @@ def create_app(population: Population, endpoint: str) -> Starlette:
             for a in page
         ]
         if query.include_patients:
-            literal = sorted({a.cpr for a in page if a.patient_reference == "literal"})
+            literal = sorted({a.cpr for a in page if a.patient_reference in ("literal", "conflicting", "foreign")})
             entries += [
                 {
                     "fullUrl": f"{request.base_url}fhir/Patient/{patient_id(cpr)}",
@@ -270,8 +274,9 @@ def appointment_resource(population: Population, appointment: Appointment) -> di
     if extensions:
         resource["extension"] = extensions
     kind = organisation_kind(population, appointment.organisation_sor)
-    if kind in APPOINTMENT_CODES:
-        resource["appointmentType"] = {"coding": [{"system": MEDCOM_MESSAGE_CODES, "code": APPOINTMENT_CODES[kind]}]}
+    code = appointment.sector_label if appointment.sector_label is not None else APPOINTMENT_CODES.get(kind or "")
+    if code:
+        resource["appointmentType"] = {"coding": [{"system": MEDCOM_MESSAGE_CODES, "code": code}]}
     if is_null_reason(appointment):
         reason = {"coding": [{"system": NULL_FLAVOR_SYSTEM, "code": "NI"}], "text": appointment.reason_display}
     else:
@@ -318,6 +323,12 @@ def patient_resource(cpr: str, resource_id: str | None = None) -> dict[str, Any]
 def _patient_actor(appointment: Appointment, contained: list[dict[str, Any]]) -> dict[str, Any]:
     if appointment.patient_reference == "literal":
         return {"reference": f"Patient/{patient_id(appointment.cpr)}"}
+    if appointment.patient_reference == "conflicting":  # the reference names the patient, the identifier another
+        other = appointment.related_person_cpr or appointment.cpr
+        reference = f"Patient/{patient_id(appointment.cpr)}"
+        return {"type": "Patient", "reference": reference, "identifier": {"system": CPR_SYSTEM, "value": other}}
+    if appointment.patient_reference == "foreign":  # another server's Patient with the included one's id
+        return {"reference": f"{FOREIGN_BASE}/Patient/{patient_id(appointment.cpr)}"}
     if appointment.patient_reference == "contained":
         contained.append(patient_resource(appointment.cpr, "patient"))
         return {"reference": "#patient"}

@@ -157,11 +157,16 @@ class Appointment:
     deprecated: bool = False
     patient_reference: str = "identifier"
     """How the FHIR endpoints name the patient: ``identifier`` (a CPR identifier on the actor),
-    ``literal`` (``Patient/<id>``, the Patient served with ``_include=Appointment:patient``) or
-    ``contained`` (``#patient``, the Patient contained in the appointment)."""
+    ``literal`` (``Patient/<id>``, the Patient served with ``_include=Appointment:patient``),
+    ``contained`` (``#patient``, the Patient contained in the appointment), ``conflicting`` (a literal
+    reference to the patient whose identifier is ``related_person_cpr``'s CPR number) or ``foreign``
+    (another server's absolute URL ending in the included Patient's ``Patient/<id>``)."""
     related_person_cpr: str | None = None
     """A relative taking part (a parent at a child's visit): a ``RelatedPerson`` participant with this
     CPR number on FHIR, an ``IND`` participant in the APD document. Never the appointment's subject."""
+    sector_label: str | None = None
+    """The MedCom ``appointmentType`` code sent instead of the one the organisation's sector gives
+    (``RegionalAppointment`` for a general practice); ``""`` sends none."""
 
 
 @dataclass
@@ -183,6 +188,9 @@ class Condition:
     ``""``: not sent at all); searches still match on ``recorded``."""
     onset: dict[str, Any] | None = None
     """The ``onset[x]`` element as sent (``{"onsetPeriod": {...}}``, ``{"onsetString": "..."}``)."""
+    wire: dict[str, Any] | None = None
+    """Top-level elements as sent, replacing those made from the fields (a ``subject`` whose reference
+    and identifier disagree, with the ``contained`` Patient it points at)."""
 
 
 @dataclass

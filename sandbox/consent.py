@@ -3,7 +3,8 @@
 Routes (``docs/sources/consent.md``):
 
 - ``GET /fhir/Consent?patient.identifier=urn:oid:1.2.208.176.1.2|<cpr>,<cpr>&status=active``: a
-  searchset ``Bundle`` of the patients' blocks (400 when the identifier list is not CPR numbers).
+  searchset ``Bundle`` of the patients' blocks (400 when the identifier list is not CPR numbers),
+  each as its ``wire``, ``resource_wire`` and ``search_mode`` say (odd data real services send).
 - ``POST /fhir/Consent``: store a new block (201 with the stored resource, 422 when invalid).
 - ``DELETE /fhir/Consent/<id>``: withdraw a block (204, 404 when unknown).
 """
@@ -48,7 +49,7 @@ def create_app(population: Population) -> Starlette:
         status = request.query_params.get("status", "active")
         wanted = set(cprs) if "active" in status.split(",") else set()
         entries = [
-            {"resource": _consent(block), "search": {"mode": "match"}}
+            {"resource": _consent(block), "search": {"mode": block.search_mode}}
             for block in population.blocks
             if block.cpr in wanted
         ]
@@ -121,7 +122,7 @@ def _consent(block: Block) -> dict[str, Any]:
     if block.kind == "organisation":
         provision["extension"] = [{"url": INCLUDE_SUBUNITS_URL, "valueBoolean": block.include_subunits}]
     provision |= block.wire or {}
-    return {
+    resource = {
         "resourceType": "Consent",
         "id": block.id,
         "status": "active",
@@ -133,6 +134,7 @@ def _consent(block: Block) -> dict[str, Any]:
         "policyRule": {"text": "Sundhedsloven § 42a"},
         "provision": provision,
     }
+    return resource | (block.resource_wire or {})
 
 
 def _block_from_consent(body: Any, block_id: str) -> Block:

@@ -15,13 +15,17 @@ fault knobs apply before the source answers:
 
 Knobs for what real FHIR servers do to a searchset ``Bundle`` (issue 10):
 
-- ``outcome``: ``error`` | ``fatal`` | ``warning`` | ``information`` adds an ``OperationOutcome`` entry
-  (``search.mode = outcome``, "partition timed out") to every page, as a server does whose answer
-  is partial; ``""`` adds none;
+- ``outcome``, ``search_mode``, ``instants``, ``sor_form``, ``appointment_type``: how answers are
+  spelt (:mod:`sandbox.rewrites`: an error ``OperationOutcome`` entry, odd entry modes, times in UTC or
+  another offset, zero-padded SOR codes, mislabelled sectors);
 - ``max_count``: caps a search's ``_count`` at this page size (a server capping at 10); 0 does not;
 - ``next_link``: ``absolute`` (as the source writes it) | ``relative`` (relative to the FHIR base,
   ``Appointment?…``) | ``hapi`` (HAPI's ``[base]?_getpages=<id>&_getpagesoffset=<n>``, which this
-  wrapper then serves; an unknown ``_getpages`` id is ``410``).
+  wrapper then serves; an unknown ``_getpages`` id is ``410``) | ``other_host`` (the same link on
+  ``localhost`` instead of the address it was asked on) | ``dot_segments`` (``/fhir/.%2e/escaped?…``),
+  ``encoded_slash`` (``/fhir/..%2Fescaped?…``), ``backslash`` (``/fhir/..\\escaped?…``): links that
+  leave the FHIR base once a server decodes them (``/escaped`` is recorded like any request, so a
+  test can tell that it was never asked).
 
 ``require_token`` (``true``/``false``): every request must carry a client-credentials token the
 issuer's ``POST /oauth2/token`` gave (:mod:`sandbox.upstream_tokens`), else ``401``; as a national
@@ -49,12 +53,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sandbox.rewrites import (
+    APPOINTMENT_TYPES,
+    INSTANTS,
+    OUTCOMES,
+    SEARCH_MODES,
+    SOR_FORMS,
+    rewrite_bundle,
+    rewrite_document,
+    rewrites,
+)
 from sandbox.shaping import ENCODINGS, Shaper
 from sandbox.upstream_tokens import UpstreamTokens
 
 MODES = ("ok", "down", "hang", "garbage", "not_json")
-OUTCOMES = ("", "error", "fatal", "warning", "information")
-NEXT_LINKS = ("absolute", "relative", "hapi")
+NEXT_LINKS = ("absolute", "relative", "hapi", "other_host", "dot_segments", "encoded_slash", "backslash")
+ESCAPES = {"dot_segments": "/.%2e/escaped", "encoded_slash": "/..%2Fescaped", "backslash": "/..\\escaped"}
+"""What the escaping ``next_link`` styles append to the FHIR base."""
 FHIR_BASE = "/fhir"
 
 
@@ -68,6 +83,10 @@ class Faults:
     mode: str = "ok"
     hang_s: float = 30.0
     outcome: str = ""
+    search_mode: str = "match"
+    instants: str = "local"
+    sor_form: str = "plain"
+    appointment_type: str = "sor"
     max_count: int = 0
     next_link: str = "absolute"
     drip_ms: float = 0.0
@@ -86,6 +105,10 @@ class Faults:
             for knob, allowed in (
                 ("mode", MODES),
                 ("outcome", OUTCOMES),
+                ("search_mode", SEARCH_MODES),
+                ("instants", INSTANTS),
+                ("sor_form", SOR_FORMS),
+                ("appointment_type", APPOINTMENT_TYPES),
                 ("next_link", NEXT_LINKS),
                 ("encoding", ENCODINGS),
             ):
@@ -95,7 +118,7 @@ class Faults:
 
     @property
     def rewrites_bundles(self) -> bool:
-        return bool(self.outcome) or self.next_link != "absolute"
+        return rewrites(self) or self.next_link != "absolute"
 
 
 @dataclass(frozen=True)
@@ -181,7 +204,7 @@ class Controlled:
                 await response(scope, _replay(body), shaped)
                 return
             if f.rewrites_bundles:
-                shaped = _rewriting(shaped, scope, self._rewrite)
+                shaped = _rewriting(shaped, scope, self._rewrite, lambda body: rewrite_document(body, self.faults))
             await self.app(scope, _replay(body), shaped)
         finally:
             watcher.cancel()
@@ -208,19 +231,21 @@ class Controlled:
         return {**scope, "query_string": urlencode(query).encode()}, None
 
     def _rewrite(self, bundle: dict[str, Any], scope: Scope) -> None:
-        """Make a searchset page look as the knobs say: an error outcome in it, its next link restyled."""
-        if self.faults.outcome:
-            issue = {"severity": self.faults.outcome, "code": "timeout", "diagnostics": "partition timed out"}
-            outcome = {"resourceType": "OperationOutcome", "issue": [issue]}
-            bundle.setdefault("entry", []).append({"resource": outcome, "search": {"mode": "outcome"}})
+        """Make a searchset page look as the knobs say (:mod:`sandbox.rewrites`), its next link restyled."""
+        rewrite_bundle(bundle, self.faults)
         for link in bundle.get("link", []):
             if link.get("relation") == "next" and isinstance(link.get("url"), str):
                 link["url"] = self._next_link(link["url"], scope)
 
     def _next_link(self, url: str, scope: Scope) -> str:
         parts = urlsplit(url)
-        if self.faults.next_link == "relative":
+        style = self.faults.next_link
+        if style == "relative":
             return parts.path.removeprefix(FHIR_BASE + "/") + (f"?{parts.query}" if parts.query else "")
+        if style == "other_host":
+            return urlunsplit((parts.scheme, f"localhost:{parts.port}", parts.path, parts.query, ""))
+        if style in ESCAPES:
+            return f"{FHIR_BASE}{ESCAPES[style]}?{parts.query}"
         query = parse_qsl(parts.query, keep_blank_values=True)
         offset = next((v for k, v in query if k == "_offset"), "0")
         count = next((v for k, v in query if k == "_count"), None)
@@ -297,8 +322,11 @@ def _outcome(status: int, code: str, text: str) -> Response:
     return JSONResponse({"resourceType": "OperationOutcome", "issue": [issue]}, status_code=status)
 
 
-def _rewriting(send: Send, scope: Scope, rewrite: Callable[[dict[str, Any], Scope], None]) -> Send:
-    """A ``send`` that holds a JSON answer back, lets ``rewrite`` change a searchset Bundle, and sends it on."""
+def _rewriting(
+    send: Send, scope: Scope, rewrite: Callable[[dict[str, Any], Scope], None], respell: Callable[[bytes], bytes]
+) -> Send:
+    """A ``send`` that holds an answer back, lets ``rewrite`` change a JSON Bundle and ``respell`` an XML
+    document, and sends it on."""
     start: dict[str, Any] = {}
     chunks: list[bytes] = []
 
@@ -320,6 +348,8 @@ def _rewriting(send: Send, scope: Scope, rewrite: Callable[[dict[str, Any], Scop
         if isinstance(document, dict) and document.get("resourceType") == "Bundle":
             rewrite(document, scope)
             body = json.dumps(document).encode()
+        elif document is None and body.lstrip().startswith(b"<"):
+            body = respell(body)
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
         await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -7,6 +7,8 @@ answers every person whose custody holders or guardians include that CPR number 
 search parameter, for ``me.actsFor``). The wire format is ``docs/sources/cpr.md``.
 
 The service returns the true data, protected persons included: redaction is the gateway's decision.
+A person's ``security_wire`` replaces ``meta`` as sent (an odd spelling of the protection label), and
+a person ``left_out`` is never in an answer (CPR answering ``200`` without them).
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ def create_app(population: Population) -> Starlette:
         cprs = _requested_cprs(request.query_params.getlist("identifier"))
         if cprs is None:
             return _outcome("identifier must be urn:oid:1.2.208.176.1.2|<cpr>[,<cpr>...]")
-        return _bundle([population.persons[cpr] for cpr in cprs if cpr in population.persons])
+        found = [population.persons[cpr] for cpr in cprs if cpr in population.persons]
+        return _bundle([person for person in found if not person.left_out])
 
     return Starlette(routes=[Route("/fhir/Patient", search_patients, methods=["GET"])])
 
@@ -122,6 +125,8 @@ def patient_resource(person: Person) -> dict[str, Any]:
     }
     if person.protected:
         patient["meta"] = {"security": [{"system": CONFIDENTIALITY, "code": "R"}]}
+    if person.security_wire is not None:
+        patient["meta"] = person.security_wire
     if person.status == "90":
         if person.status_date is not None:
             patient["deceasedDateTime"] = person.status_date.isoformat()

@@ -334,7 +334,9 @@ def render_apd(population: Population, document: Document) -> bytes:
     name, address = _e(organisation_name(population, sor)), organisation_address(population, sor)
     phone = population.clinical.organisations[sor].phone if sor in population.clinical.organisations else None
     custodian = _top(population, sor)
-    code = APPOINTMENT_CODES.get(organisation_kind(population, sor) or "", "RegionalAppointment")
+    code = appointment.sector_label or APPOINTMENT_CODES.get(
+        organisation_kind(population, sor) or "", "RegionalAppointment"
+    )
     low, high, when = _interval(document)
     participant, place = _participant(population, appointment)
     note = appointment.time_note

@@ -334,4 +334,5 @@ def _condition(condition: Condition, organisation: OrganisationRender) -> dict[s
         "code": {"coding": [coding], "text": condition.display},
         **({} if condition.recorded_value == "" else {"recordedDate": recorded}),
         **(condition.onset or {}),
+        **(condition.wire or {}),
     }

@@ -48,6 +48,10 @@ class Person:
     insurance_group: int = 1
     birth_date_wire: str | None = None
     """The ``birthDate`` as CPR sends it, when it is not the CPR number's date (a year, a dateTime)."""
+    security_wire: Any = None
+    """``meta`` as CPR sends it, when it is not the plain one (``{"security": [{"code": "R"}]}``, a string)."""
+    left_out: bool = False
+    """CPR's search leaves this person out of every answer (a ``200`` without them)."""
 
     @property
     def birth_date(self) -> date:
@@ -120,6 +124,11 @@ class Block:
     wire: dict[str, Any] | None = None
     """``provision`` elements as the consent service sends them, replacing those made from the fields
     (a ``dataPeriod`` of years, a validity end in UTC, an actor in an unknown identifier system)."""
+    resource_wire: dict[str, Any] | None = None
+    """Top-level ``Consent`` elements as the service sends them (``status: "ACTIVE"``, another
+    ``patient``, ``resourceType: "consent"``)."""
+    search_mode: str = "match"
+    """The entry's ``search.mode`` as the service sends it (``include``, ``outcome``)."""
 
 
 @dataclass
@@ -170,6 +179,8 @@ class Population:
     """Persona key → CPR number."""
     clinical: ClinicalWorld = field(default_factory=ClinicalWorld)
     """Organisations, appointments, plans, goals and diagnoses (``sandbox/clinical.py``)."""
+    sectorless: set[str] = field(default_factory=set)
+    """SOR codes the SOR register serves without a sector."""
     anchor: date = field(default_factory=copenhagen_today)
     """The "today" the clinical data is generated around."""
 
@@ -190,6 +201,7 @@ def build_population(seed: int = 2016, patients: int = 200, *, anchor: date | No
     from sandbox.personas import add_medcom_test_persons, add_personas
     from sandbox.protected import add_protection_scenarios
     from sandbox.quirks import add_quirks
+    from sandbox.quirks_trust import add_trust_quirks
 
     rng = random.Random(seed)
     fake = Faker("da_DK")
@@ -202,6 +214,7 @@ def build_population(seed: int = 2016, patients: int = 200, *, anchor: date | No
     _relate_gps(population)
     add_clinical(population, random.Random(seed + 1), population.anchor)
     add_quirks(population)
+    add_trust_quirks(population)
     add_protection_scenarios(population)
     return population
 

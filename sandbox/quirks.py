@@ -61,7 +61,7 @@ def add_quirks(population: Population) -> None:
     _visit_with_parent(population)
 
 
-def _person(
+def add_persona(
     population: Population,
     key: str,
     cpr: str,
@@ -71,6 +71,7 @@ def _person(
     status: str = "01",
     address: Address = _ODENSE,
 ) -> str:
+    """Add a persona ``key`` with a treatment relation to ``CBDJ6``; its CPR number."""
     person = population.add(Person(cpr, *name, male, address, status=status, ydernummer=None))
     population.personas[key] = person.cpr
     population.relations.add((DOCTOR, person.cpr))
@@ -97,7 +98,7 @@ def _appointment(
 
 
 def _dst_night(population: Population) -> None:
-    cpr = _person(population, "dst_night", "2510611681", ("Nat Test", "Skifte"), True)
+    cpr = add_persona(population, "dst_night", "2510611681", ("Nat Test", "Skifte"), True)
     first, second = at(_DST, 2, 30, summer=True), at(_DST, 2, 15, summer=False)
     _appointment(population, cpr, "dst-across", first, second, dds=True)  # 45 minutes
     _appointment(population, cpr, "dst-summer", at(_DST, 2, 45, summer=True), at(_DST, 2, 45, summer=False))
@@ -106,17 +107,17 @@ def _dst_night(population: Population) -> None:
 
 
 def _cpr_quirks(population: Population) -> None:
-    _person(
+    add_persona(
         population, "no_fixed_address", "1307553557", ("Bo Test", "Løs"), True, status="03", address=_NO_FIXED_ADDRESS
     )
-    year = _person(population, "birth_year_only", "1908481139", ("Åse Test", "Årstal"), True)
+    year = add_persona(population, "birth_year_only", "1908481139", ("Åse Test", "Årstal"), True)
     population.persons[year].birth_date_wire = "1948"
-    moment = _person(population, "birth_datetime", "0503501186", ("Dorte Test", "Tidspunkt"), False)
+    moment = add_persona(population, "birth_datetime", "0503501186", ("Dorte Test", "Tidspunkt"), False)
     population.persons[moment].birth_date_wire = "1950-03-04T23:30:00Z"  # 00:30 on 5 March in Denmark
 
 
 def _messy_dates(population: Population) -> None:
-    cpr = _person(population, "messy_dates", "2104772348", ("Rikke Test", "Rod"), False)
+    cpr = add_persona(population, "messy_dates", "2104772348", ("Rikke Test", "Rod"), False)
     population.blocks.append(
         Block(
             "block-messy",
@@ -177,11 +178,11 @@ def _messy_dates(population: Population) -> None:
 
 
 def _odd_blocks(population: Population) -> None:
-    spaced = _person(population, "spaced_block", "0311821507", ("Søren Test", "Mellemrum"), True)
+    spaced = add_persona(population, "spaced_block", "0311821507", ("Søren Test", "Mellemrum"), True)
     population.blocks.append(
         Block("block-spaced", spaced, "professional", authorization_id=DOCTOR + " ", valid_from=date(2024, 1, 1))
     )
-    unknown = _person(population, "unmatchable_block", "1606692660", ("Ulla Test", "Ukendt"), False)
+    unknown = add_persona(population, "unmatchable_block", "1606692660", ("Ulla Test", "Ukendt"), False)
     actor = {"reference": {"identifier": {"system": "urn:oid:1.2.208.176.1.99", "value": "CBDJ6"}}}
     population.blocks.append(
         Block(
@@ -197,7 +198,7 @@ def _odd_blocks(population: Population) -> None:
 
 def _visit_with_parent(population: Population) -> None:
     mother = population.personas["mother"]
-    child = _person(population, "visit_with_parent", "1209184018", ("Ea Test", "Nielsen"), False)
+    child = add_persona(population, "visit_with_parent", "1209184018", ("Ea Test", "Nielsen"), False)
     population.persons[child].custody_holders = [mother]
     start = at(population.anchor + timedelta(days=12), 10, 0)
     visit = _appointment(population, child, "with-mother", start, start + timedelta(minutes=30))

@@ -47,7 +47,7 @@ from sources.clinical import (
     OrganisationRef,
 )
 from sources.datatypes import instant, local_midnight
-from sources.identifiers import CPR_PATTERN
+from sources.identifiers import CPR_PATTERN, normalise_sor
 from sources.payloads import COPENHAGEN, ShapeError
 
 MAX_DOCUMENT_BYTES = 512 * 1024
@@ -299,8 +299,7 @@ def _performer(encounter: Element, kind: OrganisationKind | None) -> Organisatio
     name = _text(entity.find("v3:representedOrganization/v3:name", _NS))
     if name is None:
         raise ApdParseError("performer has no organisation name")
-    sor = _attr(entity.find(f"v3:id[@root='{SOR_OID}']", _NS), "extension")
-    return OrganisationRef(sor, name, kind)
+    return OrganisationRef(_sor(entity), name, kind)
 
 
 def _address(element: Element | None) -> str | None:
@@ -324,8 +323,18 @@ def _location(encounter: Element) -> LocationRecord | None:
     place = _text(role.find("v3:playingEntity/v3:name", _NS))
     if participant.get("typeCode") == "SBJ":
         return LocationRecord(name=place, address=address, at_home=True)
-    sor = _attr(role.find(f"v3:id[@root='{SOR_OID}']", _NS), "extension")
-    return LocationRecord(sor=sor, address=address, room=place)
+    return LocationRecord(sor=_sor(role), address=address, room=place)
+
+
+def _sor(element: Element) -> str | None:
+    """The element's SOR code in its normal form; ``None`` when it has none, an error when it is not one."""
+    written = _attr(element.find(f"v3:id[@root='{SOR_OID}']", _NS), "extension")
+    if written is None:
+        return None
+    sor = normalise_sor(written)
+    if sor is None:
+        raise ApdParseError("a SOR code that is not one")
+    return sor
 
 
 def _reason(encounter: Element) -> CodingRecord | None:

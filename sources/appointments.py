@@ -48,9 +48,9 @@ from sources.datatypes import (
     patient_cpr,
     resolve,
 )
-from sources.fhir_search import SearchAnswer, search_resources, window_pairs
+from sources.fhir_search import SearchAnswer, excluded_pairs, search_resources, window_pairs
 from sources.identifiers import IdentifierKind, distinct_cprs
-from sources.payloads import CPR_SYSTEM, SOR_SYSTEM, FhirModel, ShapeError
+from sources.payloads import CPR_SYSTEM, FhirModel, ShapeError
 
 URI_SYSTEM = "urn:ietf:rfc:3986"
 MEDCOM_MESSAGE_CODES = "urn:oid:1.2.208.184.100.1"
@@ -119,7 +119,7 @@ class FhirAppointmentSource:
         pairs = [("patient.identifier", f"{CPR_SYSTEM}|{','.join(wanted)}"), *window_pairs("date", search.window)]
         if not search.include_cancelled:
             pairs.append(("status:not", "cancelled"))
-        pairs += [("performer-organization:not", f"{SOR_SYSTEM}|{sor}") for sor in sorted(search.exclude_organisations)]
+        pairs += excluded_pairs("performer-organization:not", search.exclude_organisations)
         pairs += [("_include", "Appointment:patient"), ("_count", str(PAGE_SIZE))]
         found = await search_resources(self._client, "/fhir/Appointment", pairs, max_pages=self.endpoint.max_pages)
         problems = [Problem(error) for error in found.problems]
@@ -142,7 +142,7 @@ class FhirAppointmentSource:
 
     def _record(self, appointment: _Appointment, found: SearchAnswer) -> AppointmentRecord:
         actors = [p.actor for p in appointment.participant if p.actor is not None]
-        cpr = _subject(appointment, actors, found.included)
+        cpr = _subject(appointment, actors, found)
         service = next((a for a in actors if a.target_type == "HealthcareService"), None)
         sor = service.identifier.normalised(IdentifierKind.SOR) if service and service.identifier else None
         if service is None or sor is None:
@@ -182,8 +182,9 @@ class FhirAppointmentSource:
     def _kind(self, appointment: _Appointment) -> OrganisationKind | None:
         codings = appointment.appointment_type.coding if appointment.appointment_type else []
         for coding in codings:
-            if coding.system == MEDCOM_MESSAGE_CODES and coding.code in KIND_BY_CODE:
-                return KIND_BY_CODE[coding.code]
+            code = (coding.code or "").strip()
+            if coding.system == MEDCOM_MESSAGE_CODES and code in KIND_BY_CODE:
+                return KIND_BY_CODE[code]
         return self.endpoint.kind
 
 
@@ -191,11 +192,11 @@ def _reason_of(exc: Exception) -> str:
     return str(exc) if isinstance(exc, ShapeError) else "it failed validation"
 
 
-def _subject(appointment: _Appointment, actors: list[Reference], included: dict[str, dict[str, Any]]) -> str:
+def _subject(appointment: _Appointment, actors: list[Reference], found: SearchAnswer) -> str:
     """The CPR number of the appointment's patient: only ``Patient`` actors count, resolved where needed."""
     cprs: set[str | None] = set()
     for actor in actors:
-        kind, target = resolve(actor, appointment.contained, included)
+        kind, target = resolve(actor, appointment.contained, found.included, found.base)
         if kind == "Patient":
             cprs.add(patient_cpr(actor, target))
     if not cprs:

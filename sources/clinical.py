@@ -24,6 +24,7 @@ from typing import Generic, Protocol, TypeVar
 
 from sources.datatypes import instant
 from sources.errors import SourceError
+from sources.identifiers import normalise_sor
 from sources.models import PeriodRecord
 from sources.payloads import COPENHAGEN, ShapeError
 
@@ -134,6 +135,11 @@ class ClinicalSearch:
     include_cancelled: bool = True
     visible_periods: tuple[DateWindow, ...] = (DateWindow(),)
     """The whole timeline minus blocked data periods: where a search outside ``window`` may look."""
+
+    def __post_init__(self) -> None:
+        """Excluded SOR codes in their normal form, as items carry them (``0378…`` is ``378…``)."""
+        normal = frozenset(normalise_sor(sor) or sor for sor in self.exclude_organisations)
+        object.__setattr__(self, "exclude_organisations", normal)
 
     @property
     def periods_blocked(self) -> bool:
@@ -387,7 +393,10 @@ class BlockRule:
     ``organisations`` ``None`` means any organisation; ``period`` ``None`` means any date. An item
     matches when both parts match. An item matches a period when it may fall in it (a partial date
     overlapping it) and when it cannot be placed at all (undated): what cannot be shown to lie
-    outside a blocked period is withheld (fail closed, ADR 0011).
+    outside a blocked period is withheld (fail closed, ADR 0011). Likewise an item whose organisation
+    has no SOR code the gateway could read (``sor`` ``None``) matches every organisation block: it may
+    be the blocked one. SOR codes on both sides are in their normal form
+    (:func:`~sources.identifiers.normalise_sor`).
     """
 
     organisations: frozenset[str] | None = None
@@ -396,7 +405,7 @@ class BlockRule:
     """The block includes sub-units: every organisation listed comes with all the units below it."""
 
     def matches(self, sor: str | None, dated: PeriodRecord | date | None) -> bool:
-        if self.organisations is not None and (sor is None or sor not in self.organisations):
+        if self.organisations is not None and sor is not None and sor not in self.organisations:
             return False
         if isinstance(dated, date):
             dated = PeriodRecord(dated, dated)
@@ -430,7 +439,7 @@ class ItemFilter:
 
     def skips_endpoint(self, endpoint: Endpoint) -> bool:
         """Whether everything ``endpoint`` serves is blocked, so it need not be asked at all."""
-        owner = endpoint.organisation_sor
+        owner = normalise_sor(endpoint.organisation_sor)
         return owner is not None and any(
             r.whole_subtrees and r.period is None and r.organisations is not None and owner in r.organisations
             for r in self.rules

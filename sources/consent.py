@@ -12,9 +12,15 @@ These are access-decision inputs, so everything fails **closed**, per patient: a
 be read, or whose actor cannot be matched with certainty (garbage, an unknown identifier system, two
 actors), becomes an *unmatchable* block of its patient, one that applies to every professional or
 organisation (``BlockRecord.unmatchable``); one whose patient cannot be told is such a block of every
-asked patient. An answer the service reports as partial (an error ``OperationOutcome``, a page
-budget that ran out) is :class:`~sources.errors.SourceIncomplete` for the whole batch. Nothing is
-silently dropped. Writes create a block (``POST``) and withdraw one by id (``DELETE``). Wire format:
+asked patient. Only an entry the adapter can tell with certainty is no block in force is left out: a
+``Consent`` whose status is exactly ``draft``, ``rejected``, ``inactive`` or ``entered-in-error``
+(:data:`NOT_IN_FORCE`). Every other consent counts, whatever its status says (``Active``,
+``"active "``, none), whatever its entry's search mode (``match``, ``include``, ``outcome``, one FHIR
+does not define), and a resource type spelled ``consent`` is a consent that cannot be read. An
+answer the service reports as partial (an error ``OperationOutcome``, a page budget that ran out)
+and a result of another resource type fail the whole batch (:class:`~sources.errors.SourceIncomplete`,
+``SourceResponseInvalid``): every asked patient's decision fails closed. Nothing is silently dropped.
+Writes create a block (``POST``) and withdraw one by id (``DELETE``). Wire format:
 ``docs/sources/consent.md``.
 """
 
@@ -57,20 +63,17 @@ class _Provision(_Model):
     extension: list[Extension] = Field(default_factory=list)
 
 
+NOT_IN_FORCE = frozenset({"draft", "rejected", "inactive", "entered-in-error"})
+"""Consent statuses that are certainly not a block in force: such a consent is left out. Any other status
+(``active``, but also ``Active``, ``"active "``, ``proposed``, none at all) may be one, so it counts."""
+
+
 class _Consent(_Model):
     resource_type: Literal["Consent"]
     id: str = Field(pattern=f"^{BLOCK_ID_PATTERN.pattern}$")
-    status: str
+    status: str | None = None
     patient: Reference
     provision: _Provision
-
-
-class _Head(_Model):
-    """What can be read of a consent that fails validation: its id, status and patient."""
-
-    id: str | None = None
-    status: str | None = None
-    patient: Reference | None = None
 
 
 class ConsentSource:
@@ -89,13 +92,15 @@ class ConsentSource:
             "/fhir/Consent",
             [("patient.identifier", f"{CPR_SYSTEM}|{','.join(wanted)}"), ("status", "active")],
         )
-        if found.problems:
-            raise found.problems[0]
+        problems = [p for p in found.problems if p is not found.stray_problem]
+        if problems:
+            raise problems[0]
+        if not all(_consent_like(r) for r in [*found.resources, *found.stray]):  # no consent: cannot be trusted
+            raise self._client.invalid("a consent search answered with another kind of resource")
         result: dict[str, list[BlockRecord]] = {cpr: [] for cpr in wanted}
         unreadable = [{"resourceType": "Consent"}] * found.unreadable
-        for resource in [*found.resources, *unreadable]:
-            if resource.get("resourceType") != "Consent":
-                continue
+        included = [r for r in {id(r): r for r in found.included.values()}.values() if _consent_like(r)]
+        for resource in [*found.resources, *found.stray, *included, *unreadable]:
             for block in _blocks(resource, wanted):
                 if block.cpr in result:
                     result[block.cpr].append(block)
@@ -134,25 +139,36 @@ class ConsentSource:
         return _block(consent, cpr)
 
 
+def _consent_like(resource: dict[str, Any]) -> bool:
+    """A ``Consent``, also one whose type is misspelt (``consent``): what may be a block."""
+    kind = resource.get("resourceType")
+    return isinstance(kind, str) and kind.strip().casefold() == "consent"
+
+
 def _blocks(resource: dict[str, Any], wanted: list[str]) -> list[BlockRecord]:
     """The blocks one consent of the search means: its own, or unmatchable ones where it cannot be read."""
     try:
         consent: _Consent | None = _Consent.model_validate(resource)
     except ValidationError:
         consent = None
-    try:
-        head = _Head.model_validate(resource)
-    except ValidationError:
-        head = _Head()
-    if head.status is not None and head.status != "active":
+    status, block_id = resource.get("status"), resource.get("id")
+    if isinstance(status, str) and status in NOT_IN_FORCE and resource.get("resourceType") == "Consent":
         return []
-    patient = head.patient.identifier if head.patient is not None else None
-    cpr = identifier_of([patient], IdentifierKind.CPR) if patient is not None else None
+    cpr = _patient_of(resource.get("patient"))
     if consent is not None and cpr is not None:
         return [_block(consent, cpr)]
-    block_id = head.id if isinstance(head.id, str) and BLOCK_ID_PATTERN.fullmatch(head.id) else ""
+    block_id = block_id if isinstance(block_id, str) and BLOCK_ID_PATTERN.fullmatch(block_id) else ""
     owners = [cpr] if cpr is not None else wanted
     return [BlockRecord(block_id, owner, BlockKind.PROFESSIONAL, unmatchable=True) for owner in owners]
+
+
+def _patient_of(value: object) -> str | None:
+    """The one CPR number a consent's ``patient`` reference carries, read even when the rest is unusable."""
+    try:
+        patient = Reference.model_validate(value).identifier
+    except ValidationError:
+        return None
+    return identifier_of([patient], IdentifierKind.CPR) if patient is not None else None
 
 
 def _block(consent: _Consent, cpr: str) -> BlockRecord:

@@ -8,6 +8,12 @@ lines there are; a ``birthDate`` of just a year or a month is the birth date the
 when it lies in that range (else unknown); a ``birthDate`` sent as a dateTime is its Danish date. A
 person who cannot be read at all (no status, no one CPR identifier) gives only that key an error
 (:mod:`sources.keyed`); messages never hold data values.
+
+Name and address protection is read failing closed (:func:`_restricted`): any security label that
+might mean restricted makes the person protected. An answer CPR marks as partial (an error
+``OperationOutcome``, an entry with a search mode FHIR does not define, more pages than the budget)
+fails every asked person with that error (``SOURCE_INCOMPLETE``), so no one reads as "unknown", or as
+a person without protection, on CPR's partial word; redaction then treats each as protected.
 """
 
 from __future__ import annotations
@@ -16,12 +22,13 @@ import logging
 import re
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
 from sources.base import SourceClient
-from sources.datatypes import Coding, FhirDateTime, Identifier, Meta, identifier_of, parse_date_time
+from sources.datatypes import Coding, FhirDateTime, Identifier, identifier_of, parse_date_time
+from sources.fhir_search import search_resources
 from sources.identifiers import CPR_PATTERN, IdentifierKind, cpr_birth_date, distinct_cprs
 from sources.keyed import Keyed, KeyedAnswer, key_of, records
 from sources.models import AddressRecord, PersonRecord, Sex
@@ -30,6 +37,9 @@ from sources.payloads import CPR_SYSTEM, FhirModel, ShapeError
 __all__ = ["CPR_SYSTEM", "CprSource"]
 
 CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+CONFIDENTIALITY_OID = "urn:oid:2.16.840.1.113883.5.25"
+NOT_RESTRICTED = frozenset({"U", "L", "M", "N"})
+"""Confidentiality codes that certainly do not mean restricted: unrestricted, low, moderate, normal."""
 V3_MARITAL = "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus"
 DK_MARITAL = "http://hl7.dk/fhir/core/CodeSystem/dk-marital-status"
 EXT = "http://patientoverblik.dk/fhir/StructureDefinition/"
@@ -54,6 +64,10 @@ _CIVIL_STATUS: dict[tuple[str | None, str | None], str] = {
 _SEX = {"male": Sex.MALE, "female": Sex.FEMALE, "unknown": Sex.UNKNOWN, "other": Sex.UNKNOWN}
 
 
+_Texts = Annotated[list[str], BeforeValidator(lambda value: [] if value is None else value)]
+"""A list of strings, where ``null`` (which some servers send for an empty one) is the empty list."""
+
+
 class _Model(BaseModel):
     model_config = FhirModel.model_config
 
@@ -76,12 +90,12 @@ class _Extension(_Model):
 class _HumanName(_Model):
     use: str | None = None
     family: str = ""
-    given: list[str] = []
+    given: _Texts = []
 
 
 class _Address(_Model):
     use: str | None = None
-    line: list[str] = []
+    line: _Texts = []
     postal_code: str | None = None
     city: str | None = None
     district: str | None = None
@@ -94,7 +108,7 @@ class _Link(_Model):
 
 class _Patient(_Model):
     resource_type: Literal["Patient"]
-    meta: Meta | None = None
+    meta: object = None
     extension: list[_Extension] = []
     identifier: list[Identifier] = Field(min_length=1)
     name: list[_HumanName] = []
@@ -113,16 +127,6 @@ class _Identity(_Model):
     @property
     def key(self) -> str | None:
         return identifier_of(self.identifier, IdentifierKind.CPR)
-
-
-class _Entry(_Model):
-    resource: Any = None
-
-
-class _Bundle(_Model):
-    resource_type: Literal["Bundle"]
-    type: Literal["searchset"]
-    entry: list[_Entry] = []
 
 
 class CprSource:
@@ -145,18 +149,23 @@ class CprSource:
         wanted = distinct_cprs(cprs)
         if not wanted:
             return {}
-        payload = await self._client.get_json("/fhir/Patient", {"identifier": f"{CPR_SYSTEM}|{','.join(wanted)}"})
-        bundle = self._bundle(payload)
+        found = await search_resources(
+            self._client, "/fhir/Patient", [("identifier", f"{CPR_SYSTEM}|{','.join(wanted)}")]
+        )
         answer = KeyedAnswer[PersonRecord](wanted)
-        for entry in bundle.entry:
-            cpr = key_of(_Identity, entry.resource)
+        for resource in found.resources:
+            cpr = key_of(_Identity, resource)
             try:
-                record = _person(_Patient.model_validate(entry.resource), cpr)
+                record = _person(_Patient.model_validate(resource), cpr)
             except (ValidationError, ShapeError) as exc:
                 reason = exc if isinstance(exc, ShapeError) else "it failed validation"
                 answer.fail(cpr, self._client.invalid(f"a person was left out: {reason}"))
                 continue
             answer.record(record.cpr, record)
+        if found.problems:  # CPR says its answer is partial: no person of it can be trusted to be whole
+            return dict.fromkeys(wanted, found.problems[0])
+        if found.unreadable:  # an entry no one can be told from: whoever was left out is not "unknown"
+            answer.fail(None, self._client.invalid("a search entry was not a resource"))
         return answer.answer()
 
     async def represented_by(self, holder_cpr: str) -> list[PersonRecord]:
@@ -168,23 +177,19 @@ class CprSource:
         """
         if not CPR_PATTERN.fullmatch(holder_cpr):
             raise ValueError("not a CPR number")
-        payload = await self._client.get_json("/fhir/Patient", {"relation-holder": f"{CPR_SYSTEM}|{holder_cpr}"})
+        searched = await search_resources(
+            self._client, "/fhir/Patient", [("relation-holder", f"{CPR_SYSTEM}|{holder_cpr}")]
+        )
         found: list[PersonRecord] = []
-        for entry in self._bundle(payload).entry:
+        for resource in searched.resources:
             try:
-                record = _person(_Patient.model_validate(entry.resource), key_of(_Identity, entry.resource))
+                record = _person(_Patient.model_validate(resource), key_of(_Identity, resource))
             except (ValidationError, ShapeError):
                 _log.warning("cpr: a represented person was left out: it failed validation")
                 continue
             if holder_cpr in record.custody_holders or holder_cpr in record.guardians:
                 found.append(record)
         return found
-
-    def _bundle(self, payload: object) -> _Bundle:
-        try:
-            return _Bundle.model_validate(payload)
-        except ValidationError as exc:
-            raise self._client.invalid("Patient search bundle failed validation") from exc
 
 
 def _cpr_value(identifier: Identifier | None) -> str | None:
@@ -251,14 +256,36 @@ def _person(patient: _Patient, cpr: str | None) -> PersonRecord:
         status=status,
         status_date=status_date,
         address=_address(patient.address),
-        protected=any(
-            c.system == CONFIDENTIALITY and c.code in ("R", "V")
-            for c in (patient.meta.security if patient.meta else [])
-        ),
+        protected=_restricted(patient.meta),
         civil_status=_civil_status(patient.marital_status),
         replaced_by=replaced_by,
         custody_holders=tuple(custody),
         guardians=tuple(guardians),
+    )
+
+
+def _restricted(meta: object) -> bool:
+    """Whether ``meta`` says the person may have name and address protection: fail closed.
+
+    Protected unless every security label is certainly harmless: a confidentiality code ``U``, ``L``,
+    ``M`` or ``N`` in the confidentiality system (its URL or its OID). ``R`` or ``V`` in any spelling
+    (``r``, no system, the OID system), a label in another system, or ``meta`` or ``meta.security``
+    that is not the shape FHIR gives them all mean protected.
+    """
+    if meta is None:
+        return False
+    if not isinstance(meta, dict):
+        return True
+    labels = meta.get("security")
+    if labels is None:
+        return False
+    if not isinstance(labels, list):
+        return True
+    return not all(
+        isinstance(label, dict)
+        and label.get("system") in (CONFIDENTIALITY, CONFIDENTIALITY_OID)
+        and label.get("code") in NOT_RESTRICTED
+        for label in labels
     )
 
 

@@ -271,19 +271,30 @@ class _PatientIdentity(FhirModel):
 
 
 def resolve(
-    reference: Reference, contained: Sequence[Mapping[str, Any]], included: Mapping[str, Mapping[str, Any]]
+    reference: Reference,
+    contained: Sequence[Mapping[str, Any]],
+    included: Mapping[str, Mapping[str, Any]],
+    base: str = "",
 ) -> tuple[str | None, Mapping[str, Any] | None]:
     """What ``reference`` points at: the resource type, and the resource when it is at hand.
 
-    A contained reference (``#p1``) is looked up among ``contained``, a literal one (``Patient/abc``,
-    relative or absolute) among ``included`` (the search's ``_include`` entries by ``Type/id`` and full
-    URL). A declared ``type`` that disagrees with the resource found raises :class:`ShapeError`.
+    A contained reference (``#p1``) is looked up among ``contained``; a relative literal one
+    (``Patient/abc``, ``Patient/abc/_history/2``) among ``included`` (the search's ``_include`` entries
+    by ``Type/id``); an absolute one (``https://host/fhir/Patient/abc``) by the full URL of an included
+    entry, or by ``Type/id`` when it lies under ``base`` (the searched server's FHIR base URL). A
+    resource of another server is never taken for this bundle's ``Patient/abc`` by type and id alone.
+    A declared ``type`` that disagrees with the resource found raises :class:`ShapeError`.
     """
     target: Mapping[str, Any] | None = None
+    text = (reference.reference or "").strip()
     if reference.contained_id is not None:
         target = next((c for c in contained if c.get("id") == reference.contained_id), None)
     elif (literal := reference.literal) is not None:
-        target = included.get((reference.reference or "").strip()) or included.get("/".join(literal))
+        where = _HISTORY.sub("", text).removesuffix("/".join(literal)).rstrip("/")
+        if not _ABSOLUTE.match(text) or (base and where == base.rstrip("/")):
+            target = included.get("/".join(literal))
+        else:
+            target = included.get(text) or included.get(_HISTORY.sub("", text))
     declared, actual = reference.target_type, (target or {}).get("resourceType")
     if declared is not None and actual is not None and declared != actual:
         raise ShapeError("a reference's type disagrees with the resource it points at")
@@ -291,19 +302,31 @@ def resolve(
     return (kind if isinstance(kind, str) else None), target
 
 
-def patient_cpr(reference: Reference, target: Mapping[str, Any] | None) -> str | None:
-    """The CPR number of a reference to a ``Patient``: its CPR identifier, else the target's one CPR identifier.
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_HISTORY = re.compile(r"/_history/[^/]+$")
 
-    ``None`` when neither gives exactly one well-formed CPR number (the caller reports the item).
+
+def patient_cpr(reference: Reference, target: Mapping[str, Any] | None) -> str | None:
+    """The CPR number of a reference to a ``Patient``: its CPR identifier and the target's one CPR identifier.
+
+    ``None`` (the caller reports the item, never files it) when neither gives exactly one well-formed
+    CPR number, or when both are given and disagree (``Patient/ea7`` pointing at one person while the
+    reference's identifier names another): an item is never filed under a patient it may not be about.
     """
+    said: str | None = None
     if reference.identifier is not None and reference.identifier.kind is IdentifierKind.CPR:
-        return reference.identifier.normalised(IdentifierKind.CPR)
+        said = reference.identifier.normalised(IdentifierKind.CPR)
+        if said is None:
+            return None
     if target is None:
-        return None
+        return said
     try:
-        return identifier_of(_PatientIdentity.model_validate(target).identifier, IdentifierKind.CPR)
+        found = identifier_of(_PatientIdentity.model_validate(target).identifier, IdentifierKind.CPR)
     except ValidationError:
         return None
+    if said is not None and found != said:
+        return None
+    return found
 
 
 class Period(FhirModel):

@@ -56,9 +56,9 @@ from sources.datatypes import Coding, Identifier, Reference, patient_cpr, resolv
 from sources.deadline import Wave, in_wave
 from sources.document_cache import DocumentCache, DocumentCachePolicy
 from sources.errors import SourceError, SourceResponseInvalid
-from sources.fhir_search import resolve_link, search_resources, window_pairs
+from sources.fhir_search import excluded_pairs, resolve_link, search_resources, window_pairs
 from sources.identifiers import IdentifierKind, distinct_cprs
-from sources.payloads import CPR_SYSTEM, SOR_SYSTEM, FhirModel, ShapeError
+from sources.payloads import CPR_SYSTEM, FhirModel, ShapeError
 
 APD_FORMAT = "urn:ad:dk:medcom:apd-v2.0.1:full"
 APD_TYPE = "http://loinc.org|39289-4"
@@ -161,7 +161,7 @@ class DdsAppointmentSource:
             ("format", APD_FORMAT),
             ("status", "current,superseded" if search.include_cancelled else "current"),
             *window_pairs("period", window),
-            *[("author.identifier:not", f"{SOR_SYSTEM}|{sor}") for sor in sorted(search.exclude_organisations)],
+            *excluded_pairs("author.identifier:not", search.exclude_organisations),
         ]
         found = await search_resources(
             self._client, "/fhir/DocumentReference", pairs, max_pages=self.endpoint.max_pages
@@ -174,7 +174,7 @@ class DdsAppointmentSource:
                 continue
             try:
                 entry = _DocumentReference.model_validate(resource)
-                kind, target = resolve(entry.subject, entry.contained, found.included)
+                kind, target = resolve(entry.subject, entry.contained, found.included, found.base)
                 cpr = patient_cpr(entry.subject, target) if kind in (None, "Patient") else None
                 if cpr is None:
                     raise ShapeError("index entry without one CPR subject")

@@ -3,41 +3,51 @@
 :func:`search_resources` reads a search page after page, following ``link[relation=next]`` while the
 link stays on the source's origin and under its FHIR base (``/fhir``): an absolute link, a path, a
 link relative to the FHIR base (``Appointment?page=2``) or HAPI's ``[base]?_getpages=…`` all qualify;
-another host, another base path or a ``..`` segment never does, so an upstream can never make the
-gateway send its credentials elsewhere. It answers with what it read and what the answer lacks:
+another host, another base path or a dot segment in any spelling never does (:mod:`sources.links`),
+so an upstream can never make the gateway send its credentials elsewhere. It answers with what it
+read and what the answer lacks:
 
 - ``match`` entries (and entries without a search mode) are the results; ``include`` entries are
   kept apart, by ``Type/id``, for resolving references (:attr:`SearchAnswer.included`);
-- an ``OperationOutcome`` entry with an ``error`` or ``fatal`` issue is the source saying its answer
-  is partial (a partition timed out): a :class:`~sources.errors.SourceIncomplete` problem; ``warning``
-  and ``information`` issues are not;
+- an ``OperationOutcome`` entry with an issue of any severity but ``warning`` and ``information``
+  (``error``, ``fatal``, and anything outside FHIR's four codes, such as ``ERROR``) is the source saying
+  its answer is partial (a partition timed out): a :class:`~sources.errors.SourceIncomplete` problem;
+- an entry with a search mode FHIR does not define (``Match``, ``other``), or an ``outcome`` entry
+  that is not an ``OperationOutcome``, is kept apart (:attr:`SearchAnswer.stray`) and is a
+  :class:`~sources.errors.SourceResponseInvalid` problem: never silently dropped;
 - a page budget (:data:`MAX_PAGES`) that runs out, or a later page that fails, keeps the results so
   far and adds a problem; only a first page that fails raises.
 
-:func:`resolve_link` turns a link an upstream sent (a document attachment) into a path under the
-source's base URL, or refuses it; :func:`window_pairs` writes a date window as FHIR search prefixes.
+:func:`~sources.links.resolve_link` turns a link an upstream sent (a document attachment) into a path
+under the source's base URL, or refuses it; :func:`window_pairs` writes a date window as FHIR search
+prefixes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-import httpx
 from pydantic import Field, ValidationError
 
 from sources.base import SourceClient
 from sources.clinical import DateWindow
 from sources.errors import SourceError, SourceIncomplete
+from sources.identifiers import SOR_SYSTEM, normalise_sor
+from sources.links import resolve_link
 from sources.payloads import FhirModel
+
+__all__ = ["MAX_PAGES", "SearchAnswer", "excluded_pairs", "resolve_link", "search_resources", "window_pairs"]
 
 MAX_PAGES = 50
 """Pages one search may take by default (a server capping ``_count`` at 10 still gives 500 items);
 an endpoint may set its own (``Endpoint.max_pages``)."""
 
-_FAILED_SEVERITIES = frozenset({"error", "fatal"})
+_HARMLESS_SEVERITIES = frozenset({"warning", "information"})
+"""Issue severities that do not make an answer partial; any other (``error``, ``fatal``, ``ERROR``, a
+severity outside FHIR's four) is read as an error: toward incomplete, never toward complete."""
 
 
 class _Search(FhirModel):
@@ -81,6 +91,22 @@ class SearchAnswer:
     """Why the results may be incomplete (each names the source); empty when they are complete."""
     unreadable: int = 0
     """Entries that were not a resource at all (counted, never guessed at)."""
+    base: str = ""
+    """The searched FHIR base URL (``<base URL>/fhir``): absolute references under it are this server's."""
+    stray: list[dict[str, Any]] = field(default_factory=list)
+    """Resources of entries with a search mode the gateway does not know (also :attr:`stray_problem`)."""
+    stray_problem: SourceError | None = None
+    """The problem (one, among :attr:`problems`) that says the answer holds :attr:`stray` entries; an adapter
+    that can use them (the consent adapter counts them as consents) may set it aside."""
+
+
+def excluded_pairs(name: str, organisations: Iterable[str]) -> list[tuple[str, str]]:
+    """Organisations a search leaves out, as ``<name>`` (``performer-organization:not``, ``custodian:not``,
+    ``author.identifier:not``) with ``urn:oid:1.2.208.176.1.1|<sor>``: each SOR code in its normal form
+    (:func:`~sources.identifiers.normalise_sor`), once, in order. The answer is filtered again on the way
+    out, so a code that is not one is not sent (the upstream would refuse the search)."""
+    codes = sorted({sor for sor in (normalise_sor(o) for o in organisations) if sor is not None})
+    return [(name, f"{SOR_SYSTEM}|{sor}") for sor in codes]
 
 
 def window_pairs(name: str, window: DateWindow) -> list[tuple[str, str]]:
@@ -93,36 +119,6 @@ def window_pairs(name: str, window: DateWindow) -> list[tuple[str, str]]:
     return pairs
 
 
-def resolve_link(client: SourceClient, url: str, *, current: str = "/", under: str = "") -> str | None:
-    """``url`` as a path (with query) under the client's base URL, or ``None`` when it leaves it.
-
-    ``url`` may be absolute or relative; a relative one is read against ``current`` (a path under the
-    base URL, the page that sent it), and a path (``/fhir/...``) against the base URL. The result must
-    keep the base URL's scheme, host and port and lie under ``<base path><under>``; a ``..`` segment
-    is refused outright.
-    """
-    base = httpx.URL(client.config.base_url)
-    prefix = base.raw_path.decode("ascii").rstrip("/")
-    if url.startswith("/") and not url.startswith("//") and not url.startswith(prefix + "/"):
-        url = prefix + url
-    try:
-        here = base.copy_with(raw_path=(prefix + current).encode("ascii"))
-        link = here.join(url)
-        raw = link.raw_path.decode("ascii")
-    except (httpx.InvalidURL, UnicodeError, ValueError):
-        return None
-    segments = url.split("?", 1)[0].split("#", 1)[0].split("/")
-    if any(s.lower() in ("..", ".", "%2e%2e", "%2e") for s in segments):
-        return None
-    if (link.scheme, link.host, link.port) != (base.scheme, base.host, base.port):
-        return None
-    root = prefix + under.rstrip("/")
-    path = raw.split("?", 1)[0]
-    if path != root and not path.startswith(root + "/"):
-        return None
-    return raw[len(prefix) :]
-
-
 async def search_resources(
     client: SourceClient, path: str, pairs: Sequence[tuple[str, str]], *, max_pages: int = MAX_PAGES
 ) -> SearchAnswer:
@@ -133,7 +129,7 @@ async def search_resources(
     """
     fhir_base = path.rsplit("/", 1)[0]
     target = f"{path}?{urlencode(list(pairs))}"
-    answer = SearchAnswer()
+    answer = SearchAnswer(base=client.config.base_url.rstrip("/") + fhir_base)
     for page in range(max_pages):
         try:
             payload = await client.get_json(target)
@@ -166,7 +162,7 @@ def _read_page(client: SourceClient, bundle: _Bundle, answer: SearchAnswer) -> N
             answer.unreadable += 1
             continue
         mode = entry.search.mode if entry.search is not None else None
-        if resource["resourceType"] == "OperationOutcome":
+        if resource["resourceType"] == "OperationOutcome" and mode in (None, "match", "outcome"):
             if _failed(resource):
                 answer.problems.append(SourceIncomplete(client.name, "the source reported an error in its answer"))
         elif mode == "include":
@@ -176,12 +172,18 @@ def _read_page(client: SourceClient, bundle: _Bundle, answer: SearchAnswer) -> N
                 answer.included[entry.full_url] = resource
         elif mode in (None, "match"):
             answer.resources.append(resource)
+        else:
+            answer.stray.append(resource)
+            if answer.stray_problem is None:
+                answer.stray_problem = client.invalid("a search entry has a search mode the gateway does not know")
+                answer.problems.append(answer.stray_problem)
 
 
 def _failed(resource: dict[str, Any]) -> bool:
-    """Whether an ``OperationOutcome`` reports an error (one that cannot be read counts as one)."""
+    """Whether an ``OperationOutcome`` reports an error (one that cannot be read, or a severity that is not
+    ``warning`` or ``information``, counts as one)."""
     try:
         outcome = _Outcome.model_validate(resource)
     except ValidationError:
         return True
-    return any(issue.severity in _FAILED_SEVERITIES for issue in outcome.issue)
+    return any(issue.severity not in _HARMLESS_SEVERITIES for issue in outcome.issue)

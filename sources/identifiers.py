@@ -53,7 +53,8 @@ class IdentifierKind(StrEnum):
     CPR = "cpr"
     """Personnummer: ten digits (a hyphen after the sixth is dropped)."""
     SOR = "sor"
-    """SOR-ID (Sundhedsvæsenets Organisationsregister): 5 to 18 digits."""
+    """SOR-ID (Sundhedsvæsenets Organisationsregister): 5 to 18 digits, the first not 0 (an SCTID-style
+    number: leading zeros are padding and are dropped, ``0378641000016007`` is ``378641000016007``)."""
     AUTHORIZATION_ID = "authorization_id"
     """Autorisations-ID (Styrelsen for Patientsikkerhed): five consonants and digits, upper case."""
     YDERNUMMER = "ydernummer"
@@ -77,11 +78,13 @@ _KIND_BY_SYSTEM = {
 }
 _FORMS = {
     IdentifierKind.CPR: re.compile(r"[0-9]{10}"),
-    IdentifierKind.SOR: re.compile(r"[0-9]{5,18}"),
+    IdentifierKind.SOR: re.compile(r"[1-9][0-9]{4,17}"),
     IdentifierKind.AUTHORIZATION_ID: re.compile(r"[0-9BCDFGHJKLMNPQRSTVWXZY]{5}"),
     IdentifierKind.YDERNUMMER: re.compile(r"[0-9]{1,6}"),
 }
 _CPR_WITH_HYPHEN = re.compile(r"([0-9]{6})-([0-9]{4})")
+_MAX_LENGTH = 64
+"""Longer values are not identifiers (bounded work on whatever an upstream sends)."""
 
 
 def system_kind(system: str | None) -> IdentifierKind | None:
@@ -103,11 +106,14 @@ def system_kind(system: str | None) -> IdentifierKind | None:
 def normalise(kind: IdentifierKind, value: str | None) -> str | None:
     """``value`` in the normal form of ``kind``, or ``None`` when it is not one with certainty.
 
-    One rule for both sides of every comparison (a block and the caller, an item and a search):
-    surrounding whitespace never counts, an autorisations-ID is upper case, a CPR number may carry
-    its hyphen (``140372-3705``). Anything else that does not fit the form is not guessed at.
+    One rule for both sides of every comparison (a block and the caller, an item and a search, a
+    filter and a pushdown, a SOR register lookup): surrounding whitespace never counts, an
+    autorisations-ID is upper case, a CPR number may carry its hyphen (``140372-3705``), a SOR code
+    loses its leading zeros (``0378641000016007`` is ``378641000016007``: SOR codes are numbers).
+    Anything else that does not fit the form (a hyphen in a SOR code, non-ASCII digits, letters) is
+    not guessed at: ``None``, which every caller treats as matching nothing it could trust.
     """
-    if value is None:
+    if value is None or len(value) > _MAX_LENGTH:
         return None
     text = value.strip()
     match kind:
@@ -115,7 +121,9 @@ def normalise(kind: IdentifierKind, value: str | None) -> str | None:
             text = _CPR_WITH_HYPHEN.sub(r"\1\2", text)
         case IdentifierKind.AUTHORIZATION_ID:
             text = text.upper()
-        case IdentifierKind.SOR | IdentifierKind.YDERNUMMER:
+        case IdentifierKind.SOR:
+            text = text.lstrip("0") if text.isascii() else text
+        case IdentifierKind.YDERNUMMER:
             pass
         case _:
             assert_never(kind)
@@ -128,5 +136,5 @@ def normalise_authorization_id(value: str | None) -> str | None:
 
 
 def normalise_sor(value: str | None) -> str | None:
-    """A SOR code in its normal form (surrounding whitespace removed), or ``None`` when it is not one."""
+    """A SOR code in its normal form (whitespace and leading zeros removed), or ``None`` when it is not one."""
     return normalise(IdentifierKind.SOR, value)

@@ -7,6 +7,8 @@ chained ``ValidationError`` never carries a CPR number or a name. The FHIR datat
 
 from __future__ import annotations
 
+from enum import Enum
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
@@ -14,7 +16,7 @@ from pydantic.alias_generators import to_camel
 
 from sources.identifiers import CPR_SYSTEM, SOR_SYSTEM
 
-__all__ = ["COPENHAGEN", "CPR_SYSTEM", "SOR_SYSTEM", "FhirModel", "ShapeError", "StrictJsonModel"]
+__all__ = ["COPENHAGEN", "CPR_SYSTEM", "SOR_SYSTEM", "FhirModel", "ShapeError", "StrictJsonModel", "member"]
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 """Danish local time: the dates of appointments, blocks and windows are local dates."""
@@ -34,3 +36,19 @@ class StrictJsonModel(FhirModel):
 
 class ShapeError(Exception):
     """A payload that validated structurally but breaks the wire format (message holds no data)."""
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def member(kind: type[E], value: object) -> E | None:
+    """The member of enum ``kind`` whose value is ``value``, or ``None`` when it has none (never raises).
+
+    Every conversion of an upstream value to an enum goes through here (a test walks ``sources/`` and
+    ``resolvers/`` for others): a code a source sends that the gateway does not know is the caller's
+    case to handle (an item left out and reported, a status shown as unknown), never an exception.
+    """
+    try:
+        return kind(value)
+    except (ValueError, TypeError):
+        return None

@@ -37,7 +37,7 @@ from sources.datatypes import (
 )
 from sources.identifiers import IdentifierKind
 from sources.models import PeriodRecord
-from sources.payloads import FhirModel, ShapeError
+from sources.payloads import FhirModel, ShapeError, member
 
 CUSTODIAN_URL = "http://patientoverblik.dk/fhir/StructureDefinition/custodian"
 PROFESSION_URL = "http://patientoverblik.dk/fhir/StructureDefinition/profession"
@@ -265,10 +265,10 @@ def _goal_kind(goal: Goal) -> GoalKind:
     codings = [c for concept in goal.category for c in concept.coding]
     for c in codings:
         if c.system == GOAL_KIND_SYSTEM:
-            try:
-                return GoalKind(c.code or "")
-            except ValueError:
-                raise ShapeError("unknown goal kind") from None
+            kind = member(GoalKind, c.code)
+            if kind is None:
+                raise ShapeError("unknown goal kind")
+            return kind
     for c in codings:
         if c.system == KL_CARE_SOCIAL_SYSTEM and c.code in KL_GOAL_KINDS:
             return KL_GOAL_KINDS[c.code]

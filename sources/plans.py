@@ -11,9 +11,8 @@ the answer's problems, never the whole answer. Wire format: ``docs/sources/plans
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import ValidationError
 
@@ -30,16 +29,15 @@ from sources.clinical import (
     Problem,
 )
 from sources.datatypes import patient_cpr, resolve
-from sources.fhir_search import MAX_PAGES, search_resources, window_pairs
+from sources.fhir_search import MAX_PAGES, SearchAnswer, excluded_pairs, search_resources, window_pairs
 from sources.identifiers import distinct_cprs
-from sources.payloads import CPR_SYSTEM, SOR_SYSTEM, ShapeError
+from sources.payloads import CPR_SYSTEM, ShapeError
 
 __all__ = ["MAX_PAGES", "PlanSource"]
 
 BASE_PATH = "/fhir"
 PLAN_START_PARAMETER = "period-start"
 """Our ``SearchParameter`` on ``CarePlan.period.start`` (type date): plans that *started* in a window."""
-_SOR = re.compile(r"[0-9]+")
 
 _Resource = TypeVar("_Resource", wire.CarePlan, wire.Goal, wire.Condition)
 _Record = TypeVar("_Record", CarePlanRecord, GoalRecord, ConditionRecord)
@@ -100,7 +98,7 @@ class PlanSource:
                 continue
             try:
                 resource = model.model_validate(item)
-                cpr = _subject(resource, found.included)
+                cpr = _subject(resource, found)
                 record = to_record(resource, cpr, self.endpoint.name, self.endpoint.kind)
             except (ValidationError, ShapeError) as exc:
                 detail = str(exc) if isinstance(exc, ShapeError) else "it failed validation"
@@ -118,11 +116,7 @@ class PlanSource:
 
     def _query(self, search: ClinicalSearch, cprs: list[str], date_param: str) -> list[tuple[str, str]]:
         query = [("patient.identifier", f"{CPR_SYSTEM}|{','.join(cprs)}"), *window_pairs(date_param, search.window)]
-        query.extend(
-            ("custodian:not", f"{SOR_SYSTEM}|{sor}")
-            for sor in sorted(search.exclude_organisations)
-            if _SOR.fullmatch(sor)
-        )
+        query.extend(excluded_pairs("custodian:not", search.exclude_organisations))
         query.append(("_count", str(self._page_size)))
         return query
 
@@ -147,9 +141,9 @@ class PlanSource:
         return search.include_cancelled or status not in _CANCELLED
 
 
-def _subject(resource: _Resource, included: dict[str, dict[str, Any]]) -> str:
+def _subject(resource: _Resource, found: SearchAnswer) -> str:
     """The CPR number of the item's patient: ``subject`` must be a ``Patient`` with one CPR number."""
-    kind, target = resolve(resource.subject, resource.contained, included)
+    kind, target = resolve(resource.subject, resource.contained, found.included, found.base)
     cpr = patient_cpr(resource.subject, target) if kind in (None, "Patient") else None
     if cpr is None:
         raise ShapeError("resource without a CPR subject")

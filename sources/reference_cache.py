@@ -3,7 +3,7 @@
 :class:`ReferenceCache` holds values by key for ``ttl_s`` seconds after they were fetched, at most
 ``max_entries`` of them (``cachetools.TTLCache``: the oldest out first when full), on the clock of
 :mod:`sources.clock`. Adapters use it for organisation data that is the same for every caller and
-patient: a practice by ydernummer (Yderregister) and the sub-units of an organisation (SOR). They
+patient: a practice by ydernummer (Yderregister), the sub-units of an organisation and its sector (SOR). They
 store only complete answers: never an error, never a record with problems. A TTL of 0 turns a cache
 off. Decision inputs about a patient (blocks, treatment relations, powers of attorney, custody) are
 never kept here.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from cachetools import TTLCache
 
@@ -39,6 +39,7 @@ class ReferenceCache(Generic[V]):
     """Values by key for ``ttl_s`` seconds; ``ttl_s <= 0`` or ``max_entries <= 0`` keeps nothing."""
 
     def __init__(self, ttl_s: float, max_entries: int) -> None:
+        self._policy = (ttl_s, max_entries)
         self._entries: TTLCache[str, V] | None = None
         if ttl_s > 0 and max_entries > 0:
             self._entries = TTLCache(maxsize=max_entries, ttl=ttl_s, timer=lambda: clock.monotonic())
@@ -54,6 +55,10 @@ class ReferenceCache(Generic[V]):
             else:
                 found[key] = value  # type: ignore[assignment]
         return found, missing
+
+    def like(self) -> ReferenceCache[Any]:
+        """A new, empty cache with this one's TTL and size (for another kind of value of the same source)."""
+        return ReferenceCache[Any](*self._policy)
 
     def keep(self, key: str, value: V) -> None:
         """Keep ``value`` for ``key`` from now for the cache's TTL."""

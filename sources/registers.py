@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import date
+from enum import Enum
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BeforeValidator, Field, ValidationError, model_validator
@@ -37,7 +38,7 @@ from sources.models import (
     TreatmentWillRecord,
     TreatmentWillSituation,
 )
-from sources.payloads import StrictJsonModel
+from sources.payloads import StrictJsonModel, member
 
 _Model = StrictJsonModel
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -100,7 +101,7 @@ class _OrganDonor(_Dated):
 
     @model_validator(mode="after")
     def _organs_only_when_limited(self) -> _OrganDonor:
-        if (OrganDonorDecision(self.decision) in _LIMITED) != bool(self.organs):
+        if (member(OrganDonorDecision, self.decision) in _LIMITED) != bool(self.organs):
             raise ValueError("organs are listed exactly for a limited permission")
         return self
 
@@ -149,7 +150,7 @@ class RegistersSource:
         for item in answer.results:
             try:
                 record = to_record(model.model_validate(item))
-            except ValidationError:
+            except ValueError:  # pydantic's ValidationError, or a value the record's enum does not have
                 found.fail(
                     key_of(_Named, item), self._client.invalid("a registration was left out: it failed validation")
                 )
@@ -159,6 +160,25 @@ class RegistersSource:
             else:  # the search was misread: any unanswered patient's answer may be the lost one
                 found.fail(None, self._client.invalid("a result about a patient that was not asked"))
         return found.answer()
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def _members(kind: type[E], values: Sequence[str]) -> tuple[E, ...]:
+    """Each distinct value as a member of ``kind`` (the wire model allows only its values; one it does not
+    have would make the result unreadable: ``ValueError``, which leaves it out)."""
+    found = tuple(member(kind, value) for value in dict.fromkeys(values))
+    if any(value is None for value in found):
+        raise ValueError("a value the register model does not know")
+    return tuple(value for value in found if value is not None)
+
+
+def _decision(value: str) -> OrganDonorDecision:
+    decision = member(OrganDonorDecision, value)
+    if decision is None:
+        raise ValueError("a donor decision the register model does not know")
+    return decision
 
 
 def _registrations(result: _Result) -> RegistrationsRecord:
@@ -177,19 +197,13 @@ def _details(result: _Details) -> RegisterDetailsRecord:
     return RegisterDetailsRecord(
         cpr=result.cpr,
         treatment_will=(
-            TreatmentWillRecord(
-                treatment.registered, tuple(TreatmentWillSituation(s) for s in dict.fromkeys(treatment.situations))
-            )
+            TreatmentWillRecord(treatment.registered, _members(TreatmentWillSituation, treatment.situations))
             if treatment
             else None
         ),
         living_will=LivingWillRecord(result.living_will.registered) if result.living_will else None,
         organ_donor=(
-            OrganDonorRecord(
-                OrganDonorDecision(donor.decision),
-                donor.registered,
-                tuple(Organ(o) for o in dict.fromkeys(donor.organs)),
-            )
+            OrganDonorRecord(_decision(donor.decision), donor.registered, _members(Organ, donor.organs))
             if donor
             else None
         ),

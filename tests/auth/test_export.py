@@ -215,7 +215,7 @@ def test_the_exporter_needs_a_running_loop():
         Exporter(FakeLog([]), FakeSink()).start()
 
 
-async def _until(condition, timeout_s: float = 2.0) -> None:
+async def _until(condition, timeout_s: float = 30.0) -> None:  # a bound under load, not a timing
     async with asyncio.timeout(timeout_s):
         while not condition():  # noqa: ASYNC110 - polls a fake's plain state, with a deadline
             await asyncio.sleep(0.005)

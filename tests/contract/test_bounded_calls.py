@@ -72,6 +72,7 @@ CALLS: dict[str, Call] = {
         [RelationQuery(HANS, "CBDJ6", "378641000016007")]
     ),
     "SorSource.subunits_of": lambda c: SorSource(c).subunits_of(["378631000016009"]),
+    "SorSource.sectors_of": lambda c: SorSource(c).sectors_of(["378631000016009"]),
     "FuldmagtSource.powers_for": lambda c: FuldmagtSource(c).powers_for("1709683160", [HANS]),
     "FuldmagtSource.powers_held_by": lambda c: FuldmagtSource(c).powers_held_by("1709683160"),
     "JwksSource.key_set": lambda c: JwksSource(c, "/jwks.json").key_set(),

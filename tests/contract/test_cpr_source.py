@@ -127,6 +127,9 @@ async def test_every_sandbox_person_round_trips(population, sandbox_client):
 
     for cpr, person in population.persons.items():
         record = records[cpr]
+        if person.left_out:  # CPR answers without this persona on purpose
+            assert record is None
+            continue
         assert record is not None
         assert (record.given_name, record.family_name) == (person.given_name, person.family_name)
         assert record.sex is (Sex.MALE if person.male else Sex.FEMALE)
@@ -134,7 +137,7 @@ async def test_every_sandbox_person_round_trips(population, sandbox_client):
         assert (record.status, record.status_date, record.protected) == (
             person.status,
             person.status_date,
-            person.protected,
+            person.protected or person.security_wire is not None,  # an odd label is read as protection
         )
         expected_civil = {"L": "E", "D": None}.get(person.civil_status, person.civil_status)
         assert record.civil_status == expected_civil

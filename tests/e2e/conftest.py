@@ -119,18 +119,31 @@ SINGLE_SOURCES = (
 )
 
 
+GENEROUS_TIMEOUT_S = 30.0
+"""Every source's deadline in these tests: a healthy sandbox source on a loaded 2-core machine (CI, other
+work) can take seconds, and a timeout there would fail a test about something else. A test about
+timeouts gives the source it slows down a short deadline of its own (``slow_endpoint``, ``SourceSettings``)."""
+
+
 def settings_for(sandbox: ThreadedSandbox, tmp_path: Path, **overrides: Any) -> Settings:
+    timeout = GENEROUS_TIMEOUT_S
     sources: dict[str, Any] = {
-        name: SourceSettings(base_url=sandbox.url(name), timeout_s=2.0, retries=0) for name in SINGLE_SOURCES
+        name: SourceSettings(base_url=sandbox.url(name), timeout_s=timeout, retries=0) for name in SINGLE_SOURCES
     }
     appointments = [
         EndpointSettings(
-            name=name, base_url=sandbox.url(name), format=fmt, kind=kind, organisation_sor=sor, timeout_s=2.0, retries=0
+            name=name,
+            base_url=sandbox.url(name),
+            format=fmt,
+            kind=kind,
+            organisation_sor=sor,
+            timeout_s=timeout,
+            retries=0,
         )
         for name, fmt, kind, sor in SANDBOX_APPOINTMENT_ENDPOINTS
     ]
     plans = [
-        EndpointSettings(name=name, base_url=sandbox.url(name), kind=kind, timeout_s=2.0, retries=0)
+        EndpointSettings(name=name, base_url=sandbox.url(name), kind=kind, timeout_s=timeout, retries=0)
         for name, kind in SANDBOX_PLAN_ENDPOINTS
     ]
     return Settings.model_validate(
@@ -145,6 +158,19 @@ def settings_for(sandbox: ThreadedSandbox, tmp_path: Path, **overrides: Any) -> 
             **overrides,
         }
     )
+
+
+def slow_endpoint(settings: Settings, name: str, timeout_s: float) -> Settings:
+    """``settings`` with appointment or plan endpoint ``name`` on a short deadline of its own (timeout tests)."""
+
+    def shorter(endpoints: list[EndpointSettings]) -> list[EndpointSettings]:
+        return [
+            EndpointSettings(**{**e.model_dump(), "timeout_s": timeout_s}) if e.name == name else e for e in endpoints
+        ]
+
+    settings.appointment_endpoints = shorter(settings.appointment_endpoints)
+    settings.plan_endpoints = shorter(settings.plan_endpoints)
+    return settings
 
 
 def sign(sandbox: ThreadedSandbox, **claims: Any) -> str:

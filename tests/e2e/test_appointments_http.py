@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+from auth.access_log import SqliteAccessLog
 from sandbox.clinical import APPOINTMENT_ENDPOINTS
 from sandbox.population import Population
-from tests.e2e.conftest import HANS, Gateway, error_codes, recorded
+from sandbox.server import ThreadedSandbox
+from tests.e2e.conftest import HANS, Gateway, error_codes, recorded, settings_for, slow_endpoint, start_gateway
 
 ENDPOINTS = [e.name for e in APPOINTMENT_ENDPOINTS]
 
@@ -209,10 +212,15 @@ async def test_the_access_record_notes_appointments_requested_and_returned(
     assert "appointments" in records[0].requested and "appointments" in records[0].returned
 
 
-async def test_a_hanging_document_index_times_out_alone(gateway: Gateway, population: Population) -> None:
-    gateway.sandbox.control("dds").faults.update({"mode": "hang", "hang_s": 5.0})
-
-    body = await gateway.graphql(APPOINTMENTS, gateway.citizen(HANS), cpr=HANS, **hans_range(population))
+async def test_a_hanging_document_index_times_out_alone(
+    sandbox: ThreadedSandbox, tmp_path: Path, population: Population
+) -> None:
+    sandbox.control("dds").faults.update({"mode": "hang", "hang_s": 10.0})
+    settings = slow_endpoint(settings_for(sandbox, tmp_path), "dds", timeout_s=1.0)  # the others: generous
+    store = SqliteAccessLog(tmp_path / "access.db")
+    async for gateway in start_gateway(sandbox, settings, store):
+        body = await gateway.graphql(APPOINTMENTS, gateway.citizen(HANS), cpr=HANS, **hans_range(population))
+    await store.aclose()
 
     assert error_codes(body) == [("SOURCE_TIMEOUT", "dds")]
     section = body["data"]["patient"]["appointments"]

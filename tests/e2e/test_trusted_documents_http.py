@@ -168,7 +168,7 @@ def test_a_manifest_that_does_not_check_stops_the_gateway_with_one_line(
 
     with pytest.raises(ManifestError) as raised:
         create_app(settings)
-    monkeypatch.setattr(cli, "Settings", lambda: settings)
+    monkeypatch.setattr(cli, "settings_or_exit", lambda **overrides: settings)
     monkeypatch.setattr("gateway.serving.serve", lambda *args: pytest.fail("the gateway started"))
     result = CliRunner().invoke(cli.app, ["serve"])
 

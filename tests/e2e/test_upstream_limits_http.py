@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from auth.access_log import SqliteAccessLog
@@ -99,23 +100,38 @@ async def test_a_dripping_key_set_with_nothing_cached_gives_401_within_the_deadl
 async def test_requests_never_wait_for_a_dripping_background_refresh(
     sandbox: ThreadedSandbox, tmp_path: Path, transport: HttpTransport
 ) -> None:
+    async with httpx.AsyncClient() as http:
+        key_set = len((await http.get(sandbox.url("issuer") + JWKS)).content)
     async for gateway in gateway_with(
         sandbox, tmp_path, transport, token_keys_refresh_s=0.0, token_jwks_timeout_s=60.0
     ):
         assert (await gateway.post(ME, gateway.citizen(HANS))).status_code == 200
         issuer = sandbox.control("issuer")
+        await every_key_set_counted(sandbox, key_set)
+        fetched, sent = jwks_fetches(sandbox), issuer.recorder.bytes_sent
         issuer.faults.update({"drip_ms": 200})
-        issuer.recorder.clear()
 
         responses = await asyncio.gather(*(gateway.post(ME, gateway.citizen(HANS)) for _ in range(3)))
 
         assert [r.status_code for r in responses] == [200, 200, 200]
-        assert issuer.recorder.bytes_sent < 100  # the refresh, if it started, is still dripping
-        async with asyncio.timeout(10):
-            while jwks_fetches(sandbox) == 0:  # noqa: ASYNC110 - the refresh reaches a server in another thread
+        # The refresh, if it started, is still dripping: a byte every 200 ms, 100 of them would be 20 s
+        # under load, and the key set is far longer (counted, not timed).
+        assert issuer.recorder.bytes_sent - sent < 100 < key_set
+        async with asyncio.timeout(30):
+            while jwks_fetches(sandbox) == fetched:  # noqa: ASYNC110 - the refresh reaches a server in another thread
                 await asyncio.sleep(0.01)
         assert (await gateway.post(ME, gateway.citizen(HANS))).status_code == 200
-        assert jwks_fetches(sandbox) == 1  # one refresh for all four requests, none waiting for it
+        assert jwks_fetches(sandbox) == fetched + 1  # one refresh for all four requests, none waiting for it
+
+
+async def every_key_set_counted(sandbox: ThreadedSandbox, key_set: int) -> None:
+    """Wait until every key set the issuer sent so far is counted whole: the sandbox runs in another thread
+    and may count a body's last bytes after the client read them, so a count taken at once could still
+    grow by a whole key set sent before the knob was turned (what made this test flaky under load)."""
+    issuer = sandbox.control("issuer").recorder
+    async with asyncio.timeout(30):
+        while issuer.bytes_sent < key_set * jwks_fetches(sandbox):  # noqa: ASYNC110 - another thread counts
+            await asyncio.sleep(0.01)
 
 
 def one_document_of_hans(population: Population) -> str:

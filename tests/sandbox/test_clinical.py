@@ -123,8 +123,12 @@ def test_every_gp_practice_is_an_organisation(population: Population):
 
 def test_every_appointment_is_served_by_the_endpoints_of_its_organisation(population: Population):
     world = population.clinical
+    mislabelled = population.personas["mislabelled_places"]  # served by another sector's endpoint on purpose
 
     for appointment in world.appointments:
+        if appointment.cpr == mislabelled:
+            assert appointment.endpoints == ("region-nordjylland",), appointment
+            continue
         organisation = world.organisations[appointment.organisation_sor]
         if organisation.kind == "gp":
             assert appointment.endpoints == ("gp",), appointment

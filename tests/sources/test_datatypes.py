@@ -105,9 +105,9 @@ def test_an_authorisation_id_in_any_spacing_and_case_is_one_id(before, after, lo
     assert normalise(IdentifierKind.AUTHORIZATION_ID, f"{before}CB DJ6{after}") is None
 
 
-@given(spaces, spaces, st.from_regex(r"[0-9]{5,18}", fullmatch=True))
-def test_a_sor_code_in_any_spacing_is_one_code(before, after, sor):
-    assert normalise_sor(f"{before}{sor}{after}") == sor
+@given(spaces, spaces, st.from_regex(r"[1-9][0-9]{4,17}", fullmatch=True), st.integers(0, 3))
+def test_a_sor_code_in_any_spacing_and_zero_padding_is_one_code(before, after, sor, zeros):
+    assert normalise_sor(f"{before}{'0' * zeros}{sor}{after}") == sor
     assert normalise_sor(f"{sor}x") is None
 
 
@@ -151,14 +151,15 @@ def written(naive: datetime, offset_minutes: int | None) -> str:
 
 
 def has_a_danish_date(naive: datetime, offset_minutes: int) -> bool:
-    """The oracle, by arithmetic on seconds: the instant and its Copenhagen wall time both lie in years 1..9999."""
-    top = (datetime.max - datetime.min).total_seconds()
-    utc = (naive - datetime.min).total_seconds() - offset_minutes * 60
+    """The oracle, by exact arithmetic on durations (floats round a microsecond away at these magnitudes):
+    the instant and its Copenhagen wall time both lie in years 1..9999."""
+    top = datetime.max - datetime.min
+    utc = (naive - datetime.min) - timedelta(minutes=offset_minutes)
     era = datetime(2, 1, 1) if naive.year < 5000 else datetime(9999, 12, 1)
     offset = COPENHAGEN.utcoffset(era)
     assert offset is not None
-    danish = utc + offset.total_seconds()
-    return 0 <= utc <= top and 0 <= danish <= top
+    danish = utc + offset
+    return timedelta(0) <= utc <= top and timedelta(0) <= danish <= top
 
 
 @given(EDGE_TIMES, st.none() | OFFSET_MINUTES)
