@@ -14,7 +14,6 @@ A command that starts a child (the sandbox, ``python -m sandbox``) stops it howe
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import signal
 import subprocess
@@ -74,7 +73,7 @@ def _dies_with(parent: int) -> Callable[[], None] | None:
     """What the child runs before it starts, on Linux: ask for SIGTERM when ``parent`` dies."""
     if not sys.platform.startswith("linux"):
         return None
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc = ctypes.CDLL(None, use_errno=True)  # the process's own symbols: libc's prctl among them
 
     def ask() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -105,7 +105,7 @@ async def test_the_access_log_going_away_fails_answers_fast_and_service_resumes_
 ) -> None:
     proxy, url = proxied
     settings = settings_for(sandbox, tmp_path, database_url=url, readiness={"cache_s": 0.0})
-    store = open_access_log(url, settings.access_log.policy())
+    store = open_access_log(url, settings.access_log.policy())  # the default waits, as in production
     async for gateway in start_gateway(sandbox, settings, store):
         served, _ = await overview(gateway)
         assert served["data"]["patient"] is not None and "errors" not in served
