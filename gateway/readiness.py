@@ -130,13 +130,16 @@ class Readiness:
 
     async def _probe(self) -> Check:
         try:
-            await asyncio.wait_for(self._access_log.probe(), PROBE_TIMEOUT_S)
-        except Exception as exc:  # whatever stops a write makes the instance not ready; the class says which
-            check = Check(CheckState.FAILING, f"the access log cannot be written ({type(exc).__name__})")
-        else:
-            check = OK
-        self._probed, self._probing = (self._timer(), check), None
-        return check
+            try:
+                await asyncio.wait_for(self._access_log.probe(), PROBE_TIMEOUT_S)
+            except Exception as exc:  # whatever stops a write makes the instance not ready; the class says which
+                check = Check(CheckState.FAILING, f"the access log cannot be written ({type(exc).__name__})")
+            else:
+                check = OK
+            self._probed = (self._timer(), check)
+            return check
+        finally:
+            self._probing = None
 
     def _source_checks(self) -> dict[str, Check]:
         checks: dict[str, Check] = {}
