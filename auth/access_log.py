@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from auth.access_log_policy import AccessLogPolicy, AccessLogUnwritable
 from auth.access_log_postgres import PostgresAccessLog
 from auth.access_log_rows import DeadLetter, ExportStatus, PendingRecord, UnreadableRecord
 from auth.access_log_sqlite import SqliteAccessLog
@@ -30,6 +31,8 @@ __all__ = [
     "AccessCursor",
     "AccessLog",
     "AccessLogPage",
+    "AccessLogPolicy",
+    "AccessLogUnwritable",
     "AccessRecord",
     "DeadLetter",
     "ExportStatus",
@@ -133,12 +136,15 @@ class AccessLog(Protocol):
     async def operator_events(self, limit: int = 100) -> list[OperatorEvent]:
         """Up to ``limit`` operator events, newest first."""
 
+    async def probe(self) -> None:
+        """Raise unless a write could be made now, within the acquire timeout; writes nothing (readiness)."""
+
     async def aclose(self) -> None:
         """Release the store (connections, pool)."""
 
 
-def open_access_log(url: str) -> AccessLog:
-    """The access record store for ``url``.
+def open_access_log(url: str, policy: AccessLogPolicy | None = None) -> AccessLog:
+    """The access record store for ``url``, waiting for its database as ``policy`` bounds (ADR 0024).
 
     ``sqlite:///relative/path.db`` and ``sqlite:////absolute/path.db`` open an embedded SQLite file
     (created, or migrated from an older schema, as needed); ``postgresql://…`` and ``postgres://…``
@@ -146,8 +152,8 @@ def open_access_log(url: str) -> AccessLog:
     :func:`check_access_log_url` does.
     """
     if urlsplit(check_access_log_url(url)).scheme.lower() == "sqlite":
-        return SqliteAccessLog(Path(url.removeprefix("sqlite:///")))
-    return PostgresAccessLog(url)
+        return SqliteAccessLog(Path(url.removeprefix("sqlite:///")), policy=policy)
+    return PostgresAccessLog(url, policy=policy)
 
 
 def check_access_log_url(url: str) -> str:

@@ -1,7 +1,9 @@
 """The production access record store: PostgreSQL through psycopg 3 and an async connection pool.
 
 The pool opens on first use, inside whichever event loop uses the store (the gateway builds the
-store in its lifespan), and creates or migrates the tables and their indexes. Each operation is one
+store in its lifespan), and creates or migrates the tables and their indexes. Every wait on the
+database is bounded by :class:`~auth.access_log_policy.AccessLogPolicy` (ADR 0024): a database that is
+gone fails an operation within the acquire timeout, and the pool reconnects as soon as it is back. Each operation is one
 transaction; a write commits with ``synchronous_commit`` on, so it is durable when
 :meth:`PostgresAccessLog.write` returns. Times are ``timestamptz``; the category lists are
 ``text[]``. ``id`` sorts in the "C" collation so the newest-first order, and the keyset cursor that
@@ -22,13 +24,20 @@ The connection URL may carry libpq options, e.g. ``?options=-csearch_path%3Daudi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import contextlib
+import contextvars
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
+import psycopg
 from psycopg import AsyncConnection
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from auth.access_log_policy import MIN_CONNECT_TIMEOUT_S, AccessLogPolicy, AccessLogUnwritable
 from auth.access_log_query import (
     EXPORT_STATUS,
     RETRY_ALL,
@@ -160,45 +169,90 @@ CREATE INDEX IF NOT EXISTS security_event_at ON security_event (at);
 """Run under an advisory lock, so gateway processes starting together do not race to create or migrate."""
 
 Pool = AsyncConnectionPool[AsyncConnection[TupleRow]]
+T = TypeVar("T")
 
 
 class PostgresAccessLog(RecordsOfPages):
-    """Access records in PostgreSQL (psycopg 3, :class:`psycopg_pool.AsyncConnectionPool`)."""
+    """Access records in PostgreSQL (psycopg 3, :class:`psycopg_pool.AsyncConnectionPool`).
 
-    def __init__(self, url: str, *, max_connections: int = 10, connect_timeout_s: float = 10.0) -> None:
+    Every operation waits at most ``policy.acquire_timeout_s`` for a connection (and a write as long
+    for its table's lock), so a database that is gone fails a request in that time; a connection the
+    pool finds broken makes it check all its idle ones at once, in the background, and a connection it
+    cannot re-make is retried for ``policy.reconnect_timeout_s`` before the next operation that needs
+    one connects again at once (:class:`~auth.access_log_policy.AccessLogPolicy`, ADR 0024). The first
+    operation waits up to ``policy.connect_timeout_s`` for the store to open; once an opening failed, no
+    longer than the acquire timeout.
+    """
+
+    def __init__(self, url: str, *, policy: AccessLogPolicy | None = None) -> None:
         self._url = url
-        self._max_connections = max_connections
-        self._connect_timeout_s = connect_timeout_s
+        self._policy = policy or AccessLogPolicy()
         self._pool: Pool | None = None
-        self._opening = asyncio.Lock()
+        self._opened = False
+        self._open_failed = False
+        self._opening: asyncio.Task[Pool] | None = None
+        self._checking: asyncio.Task[None] | None = None
         self._closed = False
 
     async def _ready(self) -> Pool:
-        """The open pool, opened (and the tables created or migrated) on first use."""
-        if self._pool is not None:
+        """The open pool; opened (and the tables created or migrated) on first use, by one task all share."""
+        if self._closed:
+            raise RuntimeError("the access log is closed")
+        if self._opened and self._pool is not None:
             return self._pool
-        async with self._opening:
-            if self._closed:
-                raise RuntimeError("the access log is closed")
-            if self._pool is None:
-                pool: Pool = AsyncConnectionPool(
-                    self._url,
-                    open=False,
-                    min_size=1,
-                    max_size=self._max_connections,
-                    timeout=self._connect_timeout_s,
-                    check=AsyncConnectionPool.check_connection,
-                    name="access-log",
-                )
-                try:
-                    await pool.open(wait=True, timeout=self._connect_timeout_s)
-                    async with pool.connection() as conn:
-                        await conn.execute(_SCHEMA)
-                except BaseException:
-                    await pool.close()
-                    raise
-                self._pool = pool
+        if self._opening is None or self._opening.done():
+            self._opening = _background(self._open())
+        # The first opening may take a connection's time; once one failed, the database is known to be away.
+        wait = self._policy.acquire_timeout_s if self._open_failed else self._policy.connect_timeout_s
+        return await asyncio.wait_for(asyncio.shield(self._opening), wait)
+
+    async def _open(self) -> Pool:
+        if self._pool is None:
+            policy = self._policy
+            self._pool = AsyncConnectionPool(
+                self._url,
+                open=False,
+                min_size=1,
+                max_size=policy.max_connections,
+                timeout=policy.acquire_timeout_s,
+                check=AsyncConnectionPool.check_connection,
+                reconnect_timeout=policy.reconnect_timeout_s,
+                max_lifetime=policy.max_lifetime_s,
+                kwargs=_connect_options(self._url, policy),
+                name="access-log",
+            )
+            await self._pool.open(wait=False)
+        try:
+            async with self._pool.connection(timeout=self._policy.connect_timeout_s) as conn:
+                await conn.execute(_SCHEMA)
+        except BaseException:
+            self._open_failed = True
+            raise
+        self._opened = True
         return self._pool
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[AsyncConnection[TupleRow]]:
+        """A connection from the pool within the acquire timeout; a failure makes the pool check its others."""
+        pool = await self._ready()
+        try:
+            async with pool.connection(timeout=self._policy.acquire_timeout_s) as conn:
+                yield conn
+        except (PoolTimeout, psycopg.OperationalError):
+            if self._checking is None or self._checking.done():
+                self._checking = _background(pool.check())
+            raise
+
+    async def probe(self) -> None:
+        """Raise unless a write could be made now: a connection within the acquire timeout, to a primary
+        that takes writes (:class:`~auth.access_log_policy.AccessLogUnwritable` otherwise). Writes nothing."""
+        async with self._connection() as conn:
+            cursor = await conn.execute(
+                "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::boolean"
+            )
+            row = await cursor.fetchone()
+        if row is None or row[0]:
+            raise AccessLogUnwritable("the database takes no writes (a standby, or read-only)")
 
     async def open_writes(self, records: Sequence[AccessRecord]) -> None:
         """Store the records of changes about to be made, open, in one committed transaction; none if it raises."""
@@ -220,9 +274,10 @@ class PostgresAccessLog(RecordsOfPages):
 
     async def _insert(self, insert: str, rows: Sequence[Sequence[object]], events: Sequence[Sequence[object]]) -> None:
         """Insert ``rows`` with ``insert`` (a row whose open record :data:`_FINALISE` closes is not inserted again)."""
-        pool = await self._ready()
-        async with pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+        async with self._connection() as conn, conn.transaction(), conn.cursor() as cursor:
             await cursor.execute("SET LOCAL synchronous_commit TO on")
+            # A table someone holds locked fails the write as fast as a missing connection does.
+            await cursor.execute("SELECT set_config('lock_timeout', %s, true)", [_milliseconds(self._policy)])
             for row in rows:
                 if insert is _INSERT:
                     await cursor.execute(_FINALISE, finalising(row))
@@ -257,8 +312,7 @@ class PostgresAccessLog(RecordsOfPages):
         return page_of(await self._rows(f"{_SELECT} {tail}", parameters), limit, _utc)
 
     async def _fetch(self, query: str, parameters: Sequence[object]) -> list[TupleRow]:
-        pool = await self._ready()
-        async with pool.connection() as conn:
+        async with self._connection() as conn:
             cursor = await conn.execute(query, parameters)
             return await cursor.fetchall()
 
@@ -266,9 +320,8 @@ class PostgresAccessLog(RecordsOfPages):
         return [dict(zip(COLUMNS, row, strict=True)) for row in await self._fetch(query, parameters)]
 
     async def _execute(self, statement: str, rows: Sequence[Sequence[object]]) -> int:
-        pool = await self._ready()
         changed = 0
-        async with pool.connection() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             for row in rows:
                 changed += (await conn.execute(statement, row)).rowcount
         return changed
@@ -276,8 +329,7 @@ class PostgresAccessLog(RecordsOfPages):
     async def purge(self, older_than: datetime) -> int:
         """Delete every record (and security event) with ``at < older_than``; how many records were deleted."""
         cut = _aware(older_than)
-        pool = await self._ready()
-        async with pool.connection() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             await conn.execute("DELETE FROM security_event WHERE at < %s", [cut])
             cursor = await conn.execute("DELETE FROM access_record WHERE at < %s", [cut])
             return cursor.rowcount
@@ -297,8 +349,7 @@ class PostgresAccessLog(RecordsOfPages):
         if not ids:
             return
         exported = _aware(at)
-        pool = await self._ready()
-        async with pool.connection() as conn:
+        async with self._connection() as conn:
             await conn.execute(
                 "UPDATE access_record SET exported_at = %s WHERE id = ANY(%s::text[]) AND exported_at IS NULL",
                 [exported, list(ids)],
@@ -338,8 +389,7 @@ class PostgresAccessLog(RecordsOfPages):
         """Store one operator event (the table is made on first use, under an advisory lock)."""
         values = operator_event_values(event)
         _aware(event.at)
-        pool = await self._ready()
-        async with pool.connection() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             await conn.execute(POSTGRES_OPERATOR_TABLE)
             await conn.execute(operator_insert_statement("%s"), values)
 
@@ -354,11 +404,33 @@ class PostgresAccessLog(RecordsOfPages):
 
     async def aclose(self) -> None:
         """Close the pool; the store cannot be used afterwards."""
-        async with self._opening:
-            self._closed = True
-            pool, self._pool = self._pool, None
+        self._closed = True
+        for task in (self._opening, self._checking):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+        pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
+
+
+def _background(work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+    """``work`` as a task of no request (no request id, no deadline), its failure read when it ends."""
+    task = asyncio.get_running_loop().create_task(work, context=contextvars.Context())
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return task
+
+
+def _connect_options(url: str, policy: AccessLogPolicy) -> dict[str, Any]:
+    """libpq options for each new connection: the connect timeout, unless the URL sets its own."""
+    if "connect_timeout" in conninfo_to_dict(url):
+        return {}
+    return {"connect_timeout": max(MIN_CONNECT_TIMEOUT_S, policy.connect_timeout_s)}
+
+
+def _milliseconds(policy: AccessLogPolicy) -> str:
+    return f"{max(1, round(policy.acquire_timeout_s * 1000))}ms"
 
 
 def _aware(value: datetime) -> datetime:

@@ -3,7 +3,11 @@
 A write is on disk when :meth:`SqliteAccessLog.write` returns. Times are stored as fixed-width UTC
 ISO 8601 text (``2024-05-01T09:30:00.000000+00:00``), so text order is time order; the category
 lists are stored as JSON arrays. One connection serves the process, used from worker threads
-under a lock so the event loop never waits on the disk.
+under a lock so the event loop never waits on the disk. One operation waits for the database at
+most the policy's acquire timeout in all, from when it is asked for: for a worker thread, for its
+turn at the connection, and for the file's write lock another process holds (SQLite's busy
+timeout, set to what is left), so a held lock fails requests fast instead of stalling them
+(:class:`~auth.access_log_policy.AccessLogPolicy`, ADR 0024).
 
 Files of older schemas are migrated in place when opened (``PRAGMA user_version``):
 
@@ -28,11 +32,14 @@ import asyncio
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
+from auth.access_log_policy import AccessLogPolicy
 from auth.access_log_query import (
     EXPORT_STATUS,
     RETRY_ALL,
@@ -78,6 +85,9 @@ from auth.security_events import (
 )
 from sources.audit import AccessCursor, AccessLogPage, AccessRecord
 
+T = TypeVar("T")
+MIGRATION_WAIT_S = 30.0
+"""How long opening the file waits for another process that is creating or migrating it."""
 SCHEMA_VERSION = 3
 """``PRAGMA user_version`` of a file in the current schema (0: new, or made by the first schema)."""
 
@@ -171,19 +181,20 @@ _FINALISE = finalise_statement(_VALUES)
 class SqliteAccessLog(RecordsOfPages):
     """Access records in an embedded SQLite database (WAL, ``synchronous=FULL``)."""
 
-    def __init__(self, path: Path, *, busy_timeout_s: float = 5.0) -> None:
-        """Open (create, migrate) the file; a write waits up to ``busy_timeout_s`` for another process's lock."""
+    def __init__(self, path: Path, *, policy: AccessLogPolicy | None = None) -> None:
+        """Open (create, migrate) the file; an operation waits up to the policy's acquire timeout for the database."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._wait_s = (policy or AccessLogPolicy()).acquire_timeout_s
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         self._db.create_function(TIME_READABLE, 1, _time_readable, deterministic=True)
         self._lock = threading.Lock()
         self._migrate()
 
     def _migrate(self) -> None:
-        with self._transaction() as db:
+        # Processes starting together take turns migrating: this one waits longer than a request would.
+        with self._transaction(time.monotonic() + MIGRATION_WAIT_S) as db:
             if db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
                 return
             db.execute(_CREATE)
@@ -204,44 +215,72 @@ class SqliteAccessLog(RecordsOfPages):
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: committed when the block ends, rolled back if it raises."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    async def _run(self, work: Callable[..., T], *arguments: object) -> T:
+        """``work(until, *arguments)`` on a worker thread; ``until`` ends its wait for the database."""
+        return await asyncio.to_thread(work, time.monotonic() + self._wait_s, *arguments)
 
-    def _rows(self, query: str, parameters: Sequence[object]) -> list[dict[str, object]]:
-        with self._lock:
-            rows = self._db.execute(query, parameters).fetchall()
+    @contextmanager
+    def _turn(self, until: float) -> Iterator[sqlite3.Connection]:
+        """The connection, once this thread's turn came before ``until``; SQLite waits for another
+        process's lock only as long as is left. :class:`TimeoutError` when the turn does not come."""
+        if not self._lock.acquire(timeout=max(0.0, until - time.monotonic())):
+            raise TimeoutError("the access log was busy")
+        try:
+            left_ms = max(1, int((until - time.monotonic()) * 1000))
+            self._db.execute(f"PRAGMA busy_timeout={left_ms}")
+            yield self._db
+        finally:
+            self._lock.release()
+
+    @contextmanager
+    def _transaction(self, until: float) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+        with self._turn(until) as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def _rows(self, until: float, query: str, parameters: Sequence[object]) -> list[dict[str, object]]:
+        with self._turn(until) as db:
+            rows = db.execute(query, parameters).fetchall()
         return [_from_row(row) for row in rows]
 
-    def _fetch(self, query: str, parameters: Sequence[object]) -> list[tuple[object, ...]]:
-        with self._lock:
-            return list(self._db.execute(query, parameters).fetchall())
+    def _fetch(self, until: float, query: str, parameters: Sequence[object]) -> list[tuple[object, ...]]:
+        with self._turn(until) as db:
+            return list(db.execute(query, parameters).fetchall())
+
+    async def probe(self) -> None:
+        """Raise unless a write could be made now: take the file's write lock within the acquire timeout
+        and let it go (nothing is written)."""
+        await self._run(self._probe)
+
+    def _probe(self, until: float) -> None:
+        with self._transaction(until):
+            pass
 
     async def open_writes(self, records: Sequence[AccessRecord]) -> None:
         """Store the records of changes about to be made, open, in one transaction; on disk when this returns."""
         if records:
-            await asyncio.to_thread(self._write, [_to_row(record) for record in records], [], opened=True)
+            await self._run(self._write, [_to_row(record) for record in records], [], True)
 
     async def write(self, records: Sequence[AccessRecord], security_events: Sequence[SecurityEvent] = ()) -> None:
         """Store ``records`` (finalising open ones) and ``security_events`` in one transaction, on disk on return."""
         if records or security_events:
             rows = [_to_row(record) for record in records]
             events = [_event_row(event) for event in security_events]
-            await asyncio.to_thread(self._write, rows, events, opened=False)
+            await self._run(self._write, rows, events, False)
 
-    def _write(self, rows: Sequence[Sequence[object]], events: Sequence[Sequence[object]], *, opened: bool) -> None:
+    def _write(
+        self, until: float, rows: Sequence[Sequence[object]], events: Sequence[Sequence[object]], opened: bool
+    ) -> None:
         insert = insert_statement(_VALUES, opened=opened)
         event_placeholders = ", ".join("?" for _ in SECURITY_EVENT_COLUMNS)
         insert_event = f"INSERT INTO security_event ({', '.join(SECURITY_EVENT_COLUMNS)}) VALUES ({event_placeholders})"  # noqa: S608
-        with self._transaction() as db:
+        with self._transaction(until) as db:
             for row in rows:
                 if opened or db.execute(_FINALISE, finalising(row)).rowcount == 0:
                     db.execute(insert, row)
@@ -269,16 +308,16 @@ class SqliteAccessLog(RecordsOfPages):
             time=_time,
             time_readable=f"{TIME_READABLE}(at)",
         )
-        rows = await asyncio.to_thread(self._rows, f"{SELECT_RECORDS} {tail}", parameters)
+        rows = await self._run(self._rows, f"{SELECT_RECORDS} {tail}", parameters)
         return page_of(rows, limit, _parse_stored)
 
     async def purge(self, older_than: datetime) -> int:
         """Delete every record (and security event) with ``at < older_than``; how many records were deleted."""
         cut = _time(older_than)
-        return await asyncio.to_thread(self._purge, cut)
+        return await self._run(self._purge, cut)
 
-    def _purge(self, cut: str) -> int:
-        with self._transaction() as db:
+    def _purge(self, until: float, cut: str) -> int:
+        with self._transaction(until) as db:
             db.execute("DELETE FROM security_event WHERE at < ?", (cut,))
             return db.execute("DELETE FROM access_record WHERE at < ?", (cut,)).rowcount
 
@@ -289,17 +328,17 @@ class SqliteAccessLog(RecordsOfPages):
         """
         if limit < 1:
             return []
-        rows = await asyncio.to_thread(self._rows, pending_query("?"), [_time(opened_before or NO_TIME), limit])
+        rows = await self._run(self._rows, pending_query("?"), [_time(opened_before or NO_TIME), limit])
         return pending(rows, _parse_stored)
 
     async def mark_exported(self, ids: Sequence[str], at: datetime) -> None:
         """Note the export of records ``ids`` at ``at`` (a record already marked keeps its first time)."""
         if ids:
             exported = _time(at)
-            await asyncio.to_thread(self._mark_exported, [(exported, record_id) for record_id in ids])
+            await self._run(self._mark_exported, [(exported, record_id) for record_id in ids])
 
-    def _mark_exported(self, rows: Sequence[tuple[str, str]]) -> None:
-        with self._transaction() as db:
+    def _mark_exported(self, until: float, rows: Sequence[tuple[str, str]]) -> None:
+        with self._transaction(until) as db:
             db.executemany("UPDATE access_record SET exported_at = ? WHERE id = ? AND exported_at IS NULL", rows)
 
     async def set_aside(self, reasons: Mapping[str, str], at: datetime) -> None:
@@ -307,50 +346,49 @@ class SqliteAccessLog(RecordsOfPages):
         if reasons:
             when = _time(at)
             rows = [(when, reason_text(reason), record_id) for record_id, reason in reasons.items()]
-            await asyncio.to_thread(self._executemany, set_aside_statement("?"), rows)
+            await self._run(self._executemany, set_aside_statement("?"), rows)
 
-    def _executemany(self, statement: str, rows: Sequence[Sequence[object]]) -> int:
-        with self._transaction() as db:
+    def _executemany(self, until: float, statement: str, rows: Sequence[Sequence[object]]) -> int:
+        with self._transaction(until) as db:
             return sum(db.execute(statement, row).rowcount for row in rows)
 
     async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         """Up to ``limit`` records set aside from export, oldest access first."""
-        rows = await asyncio.to_thread(self._fetch, dead_letters_query("?"), [max(0, limit)])
+        rows = await self._run(self._fetch, dead_letters_query("?"), [max(0, limit)])
         return [dead_letter_of(row, _parse_stored) for row in rows]
 
     async def retry_dead_letters(self, ids: Sequence[str] | None = None) -> int:
         """Put dead letters back in the export queue (all of them, or those ``ids``); how many went back."""
         if ids is None:
-            return await asyncio.to_thread(self._executemany, RETRY_ALL, [()])
-        return await asyncio.to_thread(self._executemany, retry_statement("?"), [(i,) for i in ids])
+            return await self._run(self._executemany, RETRY_ALL, [()])
+        return await self._run(self._executemany, retry_statement("?"), [(i,) for i in ids])
 
     async def export_status(self) -> ExportStatus:
         """How many records are pending, exported and set aside."""
-        ((pending_, exported, set_aside),) = await asyncio.to_thread(self._fetch, EXPORT_STATUS, [])
+        ((pending_, exported, set_aside),) = await self._run(self._fetch, EXPORT_STATUS, [])
         return ExportStatus(int(str(pending_)), int(str(exported)), int(str(set_aside)))
 
     async def security_events(self, limit: int = 100) -> list[ListedSecurityEvent]:
         """Up to ``limit`` security events, newest first; a row this version cannot read is listed as such."""
         select = f"SELECT {', '.join(SECURITY_EVENT_COLUMNS)} FROM security_event ORDER BY at DESC, id DESC LIMIT ?"  # noqa: S608
-        rows = await asyncio.to_thread(self._fetch, select, [max(0, limit)])
+        rows = await self._run(self._fetch, select, [max(0, limit)])
         return [security_event_from_row(row, lenient_time(row[1], _parse_stored)) for row in rows]
 
     async def record_operator_event(self, event: OperatorEvent) -> None:
         """Store one operator event (the table is made on first use)."""
         values = (event.id, _time(event.at), *operator_event_values(event)[2:])
-        await asyncio.to_thread(self._record_operator_event, values)
+        await self._run(self._record_operator_event, values)
 
-    def _record_operator_event(self, values: Sequence[object]) -> None:
-        with self._transaction() as db:
+    def _record_operator_event(self, until: float, values: Sequence[object]) -> None:
+        with self._transaction(until) as db:
             db.execute(SQLITE_OPERATOR_TABLE)
             db.execute(operator_insert_statement("?"), values)
 
     async def operator_events(self, limit: int = 100) -> list[OperatorEvent]:
         """Up to ``limit`` operator events, newest first."""
-        with self._lock:
-            if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'operator_event'").fetchone():
-                return []
-        rows = await asyncio.to_thread(self._fetch, operator_select_statement("?"), [max(0, limit)])
+        if not await self._run(self._fetch, "SELECT 1 FROM sqlite_master WHERE name = 'operator_event'", []):
+            return []
+        rows = await self._run(self._fetch, operator_select_statement("?"), [max(0, limit)])
         events = [operator_event_from_row(tuple(row), _parse_stored(row[1])) for row in rows]
         return [event for event in events if event is not None]
 

@@ -7,11 +7,13 @@ AuthError
 │   ├── FieldNotAllowed    the client's registration does not allow this field (FORBIDDEN)
 │   └── Unauthenticated    an anonymous caller asked for patient data (UNAUTHENTICATED)
 ├── InvalidOverride        the override (værdispring) is malformed (BAD_USER_INPUT)
-├── AccessUnavailable      a source the decision needs failed, so access fails closed
+├── AccessUnavailable      a source the decision needs failed (how: its kind), so access fails closed
 └── AccessRecordFailed     the access record could not be written: no record, no data
 """
 
 from __future__ import annotations
+
+from sources.errors import FailureKind
 
 
 class AuthError(Exception):
@@ -55,11 +57,15 @@ class Unauthenticated(AccessDenied):
 
 
 class AccessUnavailable(AuthError):
-    """A source the access decision depends on failed; access is denied until it answers."""
+    """A source the access decision depends on failed; access is denied until it answers.
 
-    def __init__(self, message: str, source: str) -> None:
+    ``kind`` says how it failed (a timeout, down, an answer the gateway refused): the client's code
+    names that, as it does for a section the same failure cut."""
+
+    def __init__(self, message: str, source: str, kind: FailureKind = FailureKind.UNAVAILABLE) -> None:
         super().__init__(message)
         self.source = source
+        self.kind = kind
 
 
 class AccessRecordFailed(AuthError):

@@ -11,7 +11,10 @@ For each round of patients, concurrently and batched:
 
 Then, once, the SOR sub-units of organisations blocked with their sub-units (skipped for patients
 whose blocks an override lifts, and for patients the caller has no treatment relation to). A failed
-source leaves its facts ``None`` and names itself, so the policy fails closed where it needed them.
+source leaves its facts ``None`` and names itself and how it failed (:class:`~sources.errors.SourceFailure`),
+so the policy fails closed where it needed them, with the code of that failure. All of it is the request's
+first wave of upstream calls (:data:`~sources.deadline.Wave.DECISION`): it may use the request's deadline
+but for the least time of a call kept for each wave after it.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any, Protocol, TypeVar
 
 from auth.actor import Actor, ActorKind
 from auth.policy import DecisionFacts, organisations_needing_subunits
-from sources.errors import SourceError
+from sources.errors import SourceError, SourceFailure
 from sources.identifiers import is_cpr
 from sources.models import BlockRecord, PersonRecord, PowerOfAttorneyRecord, RelationQuery, TreatmentRelationRecord
 
@@ -111,7 +114,7 @@ async def load_facts(
     subunits, failed = await _subunits(deciding, sources, on)
     for cpr in current:
         facts = partial.get(cpr, DecisionFacts())
-        loaded.facts[cpr] = replace(facts, failed_source=facts.failed_source or failed, subunits=subunits)
+        loaded.facts[cpr] = replace(facts, failure=facts.failure or failed, subunits=subunits)
     return loaded
 
 
@@ -141,7 +144,7 @@ async def _round(
     for result in results.values():
         if isinstance(result, BaseException) and not isinstance(result, SourceError):
             raise result
-    failed = {name: r.source for name, r in results.items() if isinstance(r, SourceError)}
+    failed = {name: r.failure for name, r in results.items() if isinstance(r, SourceError)}
     persons: Mapping[str, PersonRecord | None] = _ok(results.get("cpr")) or {}
     powers: Mapping[str, list[PowerOfAttorneyRecord]] | None = _ok(results.get("fuldmagt"))
     relations: Mapping[RelationQuery, TreatmentRelationRecord] | None = _ok(results.get("treatment_relation"))
@@ -153,7 +156,7 @@ async def _round(
         facts[cpr] = DecisionFacts(
             has_relation=None if relation is None else relation.has_relation,
             blocks=tuple(blocks.get(cpr, ())) if blocks is not None else None,
-            failed_source=_first_failed(failed, clinical),
+            failure=_first_failed(failed, clinical),
             person=persons.get(cpr),
             powers=tuple(powers.get(cpr, ())) if powers is not None else None,
         )
@@ -164,7 +167,7 @@ def _ok(result: object) -> Any:
     return None if result is None or isinstance(result, BaseException) else result
 
 
-def _first_failed(failed: Mapping[str, str], clinical: bool) -> str | None:
+def _first_failed(failed: Mapping[str, SourceFailure], clinical: bool) -> SourceFailure | None:
     """The source to name when the decision fails closed (CPR only matters to citizens acting for others)."""
     order = ("treatment_relation", "consent") if clinical else ("fuldmagt", "cpr")
     return next((failed[name] for name in order if name in failed), None)
@@ -172,11 +175,11 @@ def _first_failed(failed: Mapping[str, str], clinical: bool) -> str | None:
 
 async def _subunits(
     facts: list[DecisionFacts], sources: FactSources, on: date
-) -> tuple[Mapping[str, frozenset[str]] | None, str | None]:
+) -> tuple[Mapping[str, frozenset[str]] | None, SourceFailure | None]:
     needed = organisations_needing_subunits((b for f in facts for b in f.blocks or ()), on)
     if not needed:
         return {}, None
     try:
         return await sources.organisations.subunits_of(sorted(needed)), None
     except SourceError as exc:
-        return None, exc.source
+        return None, exc.failure

@@ -34,6 +34,7 @@ from auth.representations import RepresentationSources, load_representations
 from auth.security_events import SecurityEventKind
 from auth.telemetry import decision_span, describe_plan, observe_plan, timed_access_log_write
 from sources.categories import DataCategory
+from sources.deadline import Wave, in_wave
 from sources.models import PersonRecord
 from sources.payloads import COPENHAGEN
 
@@ -148,7 +149,8 @@ async def build_plan(
     # A malformed override, or one from a caller who may not send one, is refused without asking anything.
     refused = {cpr for cpr, o in read.overrides.items() if isinstance(o, BadOverride) or not may_override(actor)}
     deciding = sorted(set(read.patients) - refused)
-    loaded = await load_facts(actor, deciding, services.sources, on, lifted)
+    with in_wave(Wave.DECISION):  # the request's first wave of upstream calls (ADR 0024)
+        loaded = await load_facts(actor, deciding, services.sources, on, lifted)
     context.remember_persons(loaded.persons)
     plan.aliases = dict(loaded.aliases)
     merged: dict[str, set[DataCategory]] = {}

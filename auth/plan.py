@@ -24,6 +24,7 @@ from auth.security_events import SecurityEventKind
 from sources.audit import AccessorKind, OverrideGround
 from sources.categories import WRITE_CATEGORIES, DataCategory
 from sources.clinical import NO_FILTER, ItemFilter
+from sources.errors import FailureKind, SourceFailure
 
 if TYPE_CHECKING:
     from auth.representations import Representations
@@ -43,6 +44,13 @@ class Denial(StrEnum):
     CONSENT_DENIED = "CONSENT_DENIED"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     SOURCE_UNAVAILABLE = "SOURCE_UNAVAILABLE"
+    """A source the decision needs is down, answered with an error, or its breaker is open."""
+    SOURCE_TIMEOUT = "SOURCE_TIMEOUT"
+    """A source the decision needs did not answer in time (or the request's deadline left it none)."""
+    SOURCE_INVALID_RESPONSE = "SOURCE_INVALID_RESPONSE"
+    """A source the decision needs answered with data the gateway could not accept."""
+    SOURCE_INCOMPLETE = "SOURCE_INCOMPLETE"
+    """A source the decision needs answered only in part, so the decision cannot rest on it."""
     BAD_OVERRIDE = "BAD_OVERRIDE"
 
 
@@ -62,7 +70,7 @@ class Decision:
     denial: Denial | None = None
     reason: str = ""
     source: str | None = None
-    """The failed source (``SOURCE_UNAVAILABLE``) or the malformed argument (``BAD_OVERRIDE``)."""
+    """The failed source (the ``SOURCE_*`` denials) or the malformed argument (``BAD_OVERRIDE``)."""
     withheld: bool = False
     """Blocks hid something of this category (shown to professionals, never what)."""
     item_filter: ItemFilter = NO_FILTER
@@ -83,7 +91,13 @@ class Decision:
             case Denial.UNAUTHENTICATED:
                 return Unauthenticated(self.reason)
             case Denial.SOURCE_UNAVAILABLE:
-                return AccessUnavailable(self.reason, self.source or "unknown")
+                return AccessUnavailable(self.reason, self.source or "unknown", FailureKind.UNAVAILABLE)
+            case Denial.SOURCE_TIMEOUT:
+                return AccessUnavailable(self.reason, self.source or "unknown", FailureKind.TIMEOUT)
+            case Denial.SOURCE_INVALID_RESPONSE:
+                return AccessUnavailable(self.reason, self.source or "unknown", FailureKind.INVALID_RESPONSE)
+            case Denial.SOURCE_INCOMPLETE:
+                return AccessUnavailable(self.reason, self.source or "unknown", FailureKind.INCOMPLETE)
             case Denial.BAD_OVERRIDE:
                 return InvalidOverride(self.reason, self.source or "override")
             case Denial.FORBIDDEN | None:
@@ -98,6 +112,27 @@ ALLOW = Decision(Verdict.ALLOW)
 def deny(denial: Denial, reason: str, source: str | None = None) -> Decision:
     """A denial with its reason."""
     return Decision(Verdict.DENY, denial, reason, source)
+
+
+def source_failed(reason: str, failure: SourceFailure) -> Decision:
+    """Access failing closed because a source the decision needs failed: named by how it failed."""
+    return deny(denial_of(failure.kind), reason, failure.source)
+
+
+def denial_of(kind: FailureKind) -> Denial:
+    """The denial for a decision input that failed with ``kind`` (a read never fails as a rejected write:
+    such an answer means the decision could not be made, as a source down)."""
+    match kind:
+        case FailureKind.TIMEOUT:
+            return Denial.SOURCE_TIMEOUT
+        case FailureKind.INVALID_RESPONSE:
+            return Denial.SOURCE_INVALID_RESPONSE
+        case FailureKind.INCOMPLETE:
+            return Denial.SOURCE_INCOMPLETE
+        case FailureKind.UNAVAILABLE | FailureKind.REJECTED | FailureKind.VERSION_CONFLICT:
+            return Denial.SOURCE_UNAVAILABLE
+        case _:
+            assert_never(kind)
 
 
 @dataclass

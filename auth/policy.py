@@ -17,7 +17,8 @@ gate loaded. ``domain.md`` §2 is the source of the rules; ADR 0006 records the 
   authorised professional (not an assistant, not a citizen) may send one. The decision keeps the
   override (for the access record) only when it lifted a block on something the request asked for
   (ADR 0007): a refused override, or one that found nothing blocked, leaves no trace in the log;
-- when a source the decision needs is down, access fails closed (``SOURCE_UNAVAILABLE``); a patient
+- when a source the decision needs fails, access fails closed with the code of how it failed
+  (``SOURCE_UNAVAILABLE``, ``SOURCE_TIMEOUT``, ``SOURCE_INVALID_RESPONSE``, ``SOURCE_INCOMPLETE``); a patient
   the sources do not know is refused exactly like one the caller may not see (no existence oracle);
 - a protected person's name, address and whereabouts (``sees_protected``) go to the citizen, their
   guardians and fuldmagt holders and clients registered as authorities; professionals, assistants,
@@ -32,10 +33,11 @@ from datetime import date
 from typing import assert_never
 
 from auth.actor import Actor, ActorKind
-from auth.plan import ALLOW, Decision, Denial, Override, PatientAccess, Verdict, deny
+from auth.plan import ALLOW, Decision, Denial, Override, PatientAccess, Verdict, deny, source_failed
 from sources.audit import AccessorKind
 from sources.categories import MASTER_DATA_CATEGORIES, SHARED_CATEGORIES, DataCategory
 from sources.clinical import BlockRule, ItemFilter
+from sources.errors import FailureKind, SourceFailure
 from sources.models import BlockKind, BlockRecord, PersonRecord, PowerOfAttorneyRecord
 
 ALL_CATEGORIES = frozenset(DataCategory)
@@ -68,7 +70,8 @@ class DecisionFacts:
 
     has_relation: bool | None = None
     blocks: tuple[BlockRecord, ...] | None = None
-    failed_source: str | None = None
+    failure: SourceFailure | None = None
+    """The first decision input that failed (which source, how); ``None`` when none did."""
     subunits: Mapping[str, frozenset[str]] | None = None
     """Each blocked organisation's SOR code → itself and all its sub-units (``None``: not loaded)."""
     person: PersonRecord | None = None
@@ -204,16 +207,16 @@ def birthday(born: date, age: int) -> date:
 def _no_representation(holder: str, facts: DecisionFacts, today: date) -> Decision:
     """Why a citizen without a confirmed representation is refused.
 
-    Only a source that failed makes it ``SOURCE_UNAVAILABLE``; a number CPR does not know is refused
+    Only a source that failed makes it a source failure (coded by how it failed); a number CPR does not know is refused
     like any other patient the citizen does not represent, so the answer does not tell whether the
     person exists.
     """
     person = facts.person
     if person is not None and holder in person.custody_holders:
         return deny(Denial.FORBIDDEN, "a parent's access ends on the child's 15th birthday")
-    if facts.failed_source is not None or facts.powers is None:
-        source = facts.failed_source or "fuldmagt"
-        return deny(Denial.SOURCE_UNAVAILABLE, "representation cannot be checked while a source is unavailable", source)
+    if facts.failure is not None or facts.powers is None:
+        failure = facts.failure or SourceFailure("fuldmagt", FailureKind.UNAVAILABLE)
+        return source_failed("representation cannot be checked while a source is unavailable", failure)
     return NOT_REPRESENTED
 
 
@@ -232,10 +235,8 @@ def _clinical(
 ) -> PatientAccess:
     access = PatientAccess(cpr, ALLOW, {}, requested, accessor=accessor_of(actor), sees_protected=options.authority)
     if facts.has_relation is None or facts.blocks is None:
-        source = facts.failed_source or "treatment_relation"
-        access.patient = deny(
-            Denial.SOURCE_UNAVAILABLE, "access cannot be decided while a source is unavailable", source
-        )
+        failure = facts.failure or SourceFailure("treatment_relation", FailureKind.UNAVAILABLE)
+        access.patient = source_failed("access cannot be decided while a source is unavailable", failure)
         return access
     if not facts.has_relation:
         access.patient = deny(Denial.FORBIDDEN, "no current treatment relation to this patient")
@@ -278,10 +279,8 @@ def _shared_decision(facts: DecisionFacts, today: date) -> Decision:
             assert block.organisation_sor is not None
             if block.include_subunits:
                 if facts.subunits is None or block.organisation_sor not in facts.subunits:
-                    source = facts.failed_source or "sor"
-                    return deny(
-                        Denial.SOURCE_UNAVAILABLE, "blocks cannot be applied while a source is unavailable", source
-                    )
+                    failure = facts.failure or SourceFailure("sor", FailureKind.UNAVAILABLE)
+                    return source_failed("blocks cannot be applied while a source is unavailable", failure)
                 organisations = facts.subunits[block.organisation_sor] | {block.organisation_sor}
                 whole = True
             else:

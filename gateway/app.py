@@ -5,7 +5,8 @@ from the environment (the protocol sets ``TCP_NODELAY`` on accepted connections:
 :func:`gateway.config.load_settings` raises :class:`~gateway.config.ConfigError` naming the variable of an
 unusable setting). Tests pass ``settings`` and, to replace the network, ``transport`` (an httpx
 transport for every source). Every request passes :class:`~gateway.telemetry.RequestTelemetry` (its id,
-span and metrics); ``/metrics`` serves Prometheus metrics (:mod:`gateway.metrics`).
+span and metrics); ``/metrics`` serves Prometheus metrics (:mod:`gateway.metrics`); ``/healthz`` says the
+process answers and ``/readyz`` whether it can serve (:mod:`gateway.readiness`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from gateway.http import BearerAuth, GraphQLApp
 from gateway.logging import quiet_transport_loggers
 from gateway.metrics import OperationNames, metrics_endpoint, web_page_operations
 from gateway.rate_limit import RateLimiter
+from gateway.readiness import Readiness, readiness_endpoint
 from gateway.schema import build_schema
 from gateway.settings import Settings
 from gateway.telemetry import RequestTelemetry
@@ -53,6 +55,8 @@ class Services:
     access: AccessServices
     limiter: RateLimiter | None = None
     """Requests and query cost per caller and window (in process, or shared in Redis)."""
+    readiness: Readiness | None = None
+    """What ``/readyz`` checks (:mod:`gateway.readiness`)."""
 
 
 def create_app(
@@ -82,12 +86,13 @@ def create_app(
         ide_html=graphiql_html() if settings.graphiql else "",
         limits=limits,
         clients=clients,
+        deadline=settings.deadline,
     )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         sources = build_sources(settings.source_configs(), transport, observer=settings.minlog_observer)
-        store = access_log or open_access_log(settings.database_url)
+        store = access_log or open_access_log(settings.database_url, settings.access_log.policy())
         verifier = TokenVerifier(
             sources.jwks,
             issuer=settings.token_issuer,
@@ -104,7 +109,13 @@ def create_app(
             RepresentationSources(sources.cpr, sources.fuldmagt),
         )
         limiter = RateLimiter.open(settings.redis_url)
-        app.state.services = Services(sources, verifier, access, limiter)
+        readiness = Readiness(
+            store,
+            sources.breaker_states,
+            settings.readiness.required_sources,
+            cache_s=settings.readiness.cache_s,
+        )
+        app.state.services = Services(sources, verifier, access, limiter, readiness)
         exporter = None
         if sources.minlog is not None:
             exporter = Exporter(
@@ -130,6 +141,7 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/graphql", BearerAuth(graphql), methods=["GET", "POST"]),
         Route("/healthz", _health),
+        Route("/readyz", readiness_endpoint(_readiness)),
     ]
     if settings.metrics.enabled:
         routes.append(Route("/metrics", metrics_endpoint(settings.metrics.allow)))
@@ -146,4 +158,10 @@ def create_app(
 
 
 async def _health(request: Request) -> JSONResponse:
+    """Liveness: the process answers (``/readyz`` says whether it can serve)."""
     return JSONResponse({"status": "ok"})
+
+
+def _readiness(request: Request) -> Readiness | None:
+    services: Services | None = getattr(request.app.state, "services", None)
+    return services.readiness if services is not None else None

@@ -1,12 +1,12 @@
 """The ``patientoverblik`` command: run the gateway, the sandbox and the demo; mint demo tokens.
 
-The sandbox runs in its own process (``python -m sandbox``); the gateway never imports it.
+The sandbox runs in its own process (``python -m sandbox``); the gateway never imports it. It stops
+with the command that started it, however that command ends (:mod:`gateway.children`).
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,6 +17,7 @@ import httpx
 import typer
 
 from gateway import serving
+from gateway.children import run_child, start_child, stop_child, stopped_by_sigterm
 from gateway.cli_access_log import COMMANDS as ACCESS_LOG_COMMANDS
 from gateway.clients import Introspection
 from gateway.config import effective_settings, settings_or_exit
@@ -56,7 +57,7 @@ def sandbox(
     args = _sandbox_args(seed, patients, latency_ms, error_rate, base_port)
     for spec in fault:
         args += ["--fault", spec]
-    raise typer.Exit(subprocess.call(args))  # noqa: S603 - our own interpreter and module
+    raise typer.Exit(run_child(args))
 
 
 @app.command()
@@ -70,17 +71,14 @@ def demo(
     The demo turns the web page on at `/`, signing in through the sandbox's token issuer (ADR 0015).
     """
     settings = demo_settings()
-    child = subprocess.Popen(_sandbox_args(seed, patients, 0.0, 0.0, SANDBOX_PORTS["issuer"]))  # noqa: S603
+    child = start_child(_sandbox_args(seed, patients, 0.0, 0.0, SANDBOX_PORTS["issuer"]))
     try:
-        personas = _wait_for_sandbox(child)
-        _print_welcome(port, personas)
-        _serve_gateway(settings, "127.0.0.1", port)
+        with stopped_by_sigterm():  # uvicorn handles signals while it serves, and raises them again after
+            personas = _wait_for_sandbox(child)
+            _print_welcome(port, personas)
+            _serve_gateway(settings, "127.0.0.1", port)
     finally:
-        child.send_signal(signal.SIGINT)
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
+        stop_child(child)
 
 
 @app.command()
@@ -154,6 +152,7 @@ def _sandbox_args(seed: int, patients: int, latency_ms: float, error_rate: float
         sys.executable, "-m", "sandbox",
         "--seed", str(seed), "--patients", str(patients),
         "--latency-ms", str(latency_ms), "--error-rate", str(error_rate), "--base-port", str(base_port),
+        "--parent-pid", str(os.getpid()),
     ]  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from enum import StrEnum
+from typing import assert_never
 
 from graphql import GraphQLError
 from graphql.validation.validate import ValidationAbortedError
@@ -30,14 +31,7 @@ from gateway.limits import LimitExceeded, OperationNotSelected
 from gateway.rate_limit import RateLimited
 from gateway.validation import MAX_FIELD_COMPARISONS, InputValueError
 from resolvers.errors import InvalidArgument
-from sources.errors import (
-    SourceError,
-    SourceIncomplete,
-    SourceRejected,
-    SourceResponseInvalid,
-    SourceTimeout,
-    SourceVersionConflict,
-)
+from sources.errors import FailureKind, SourceError
 
 logger = logging.getLogger("patientoverblik.errors")
 
@@ -80,21 +74,36 @@ _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
     (Unauthenticated, ErrorCode.UNAUTHENTICATED),
     (AuthenticationFailed, ErrorCode.UNAUTHENTICATED),
     (AccessDenied, ErrorCode.FORBIDDEN),
-    (AccessUnavailable, ErrorCode.SOURCE_UNAVAILABLE),
     (AccessRecordFailed, ErrorCode.ACCESS_LOG_UNAVAILABLE),
     (InvalidOverride, ErrorCode.BAD_USER_INPUT),
     (InputValueError, ErrorCode.BAD_USER_INPUT),
     (LimitExceeded, ErrorCode.QUERY_TOO_COMPLEX),
     (RateLimited, ErrorCode.RATE_LIMITED),
     (OperationNotSelected, ErrorCode.BAD_REQUEST),
-    (SourceTimeout, ErrorCode.SOURCE_TIMEOUT),
-    (SourceResponseInvalid, ErrorCode.SOURCE_INVALID_RESPONSE),
-    (SourceIncomplete, ErrorCode.SOURCE_INCOMPLETE),
-    (SourceVersionConflict, ErrorCode.VERSION_CONFLICT),
-    (SourceRejected, ErrorCode.BAD_USER_INPUT),
     (InvalidArgument, ErrorCode.BAD_USER_INPUT),
-    (SourceError, ErrorCode.SOURCE_UNAVAILABLE),
 )
+"""Errors of the gateway's own making; a source's failure (and access failing closed for one) is coded by
+its kind (:func:`failure_code`)."""
+
+
+def failure_code(kind: FailureKind) -> ErrorCode:
+    """The code of a source failure of ``kind``: the one table, for a section and for access failing closed."""
+    match kind:
+        case FailureKind.UNAVAILABLE:
+            return ErrorCode.SOURCE_UNAVAILABLE
+        case FailureKind.TIMEOUT:
+            return ErrorCode.SOURCE_TIMEOUT
+        case FailureKind.INVALID_RESPONSE:
+            return ErrorCode.SOURCE_INVALID_RESPONSE
+        case FailureKind.INCOMPLETE:
+            return ErrorCode.SOURCE_INCOMPLETE
+        case FailureKind.REJECTED:
+            return ErrorCode.BAD_USER_INPUT
+        case FailureKind.VERSION_CONFLICT:
+            return ErrorCode.VERSION_CONFLICT
+        case _:
+            assert_never(kind)
+
 
 _MESSAGES = {
     ErrorCode.SOURCE_UNAVAILABLE: (
@@ -121,6 +130,8 @@ def code_of(error: GraphQLError) -> ErrorCode:
         return ErrorCode.QUERY_TOO_COMPLEX
     if original is None:
         return ErrorCode.BAD_USER_INPUT if error.path else ErrorCode.GRAPHQL_VALIDATION_FAILED
+    if isinstance(original, SourceError | AccessUnavailable):
+        return failure_code(original.kind)
     for cls, code in _CODES:
         if isinstance(original, cls):
             return code

@@ -4,7 +4,8 @@
 anonymous actor (the schema can be explored; patient data is ``UNAUTHENTICATED``); a request whose
 token cannot be verified gets **401** with a GraphQL-shaped body and ``WWW-Authenticate``, before
 GraphQL runs. ``GraphQLApp`` reads the request within its limits (:mod:`gateway.request`) and builds
-the per-request context inside the running loop.
+the per-request context inside the running loop; building it starts the request's deadline
+(:mod:`sources.deadline`), which every upstream call made while serving the request then keeps to.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ from gateway.limits import Limits
 from gateway.over_http import EXCHANGE_KEY, Exchange, exchange_of, negotiate
 from gateway.rate_limit import RateLimited, RateLimiter, Window, caller_key
 from gateway.request import BoundedBody, RequestRefused, bounded_body, decode_json, error_response, request_data
-from gateway.telemetry import request_id_of
+from gateway.settings_resilience import DeadlineSettings
+from gateway.telemetry import new_request_id
 from gateway.trusted import resolve
 from resolvers.loaders import Loaders
+from sources import deadline
 
 _CALLER_KEY = "graphql_caller"
 """Where the request's :class:`_Caller` is kept in the ASGI scope's ``state``."""
@@ -97,12 +100,14 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         ide_html: str = "",
         limits: Limits | None = None,
         clients: ClientDirectory | None = None,
+        deadline: DeadlineSettings | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self._ide_html = ide_html
         self._clients = clients or ClientDirectory()
         self.request_adapter_class = bounded_body(limits or Limits())
+        self._deadline = deadline or DeadlineSettings()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -116,6 +121,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         address = request.client.host if request.client else None
         caller = _Caller(client, caller_key(self._clients.rate_key(actor, address)))
         state[EXCHANGE_KEY], state[_CALLER_KEY] = exchange, caller
+        outside = deadline.none()  # get_context starts the deadline; this ends it with the request
         try:
             if request.method == "POST":
                 await self._count_request(request, caller)
@@ -127,6 +133,8 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             response = error_response(429, ErrorCode.RATE_LIMITED, str(limited), headers)
         except HTTPException as exc:  # strawberry's own refusals (method, operation type, IDE disabled)
             response = error_response(exc.status_code, ErrorCode.BAD_REQUEST, exc.reason)
+        finally:
+            deadline.reset(outside)
         exchange.finish(response)
         await response(scope, receive, send)
 
@@ -157,7 +165,9 @@ class GraphQLApp(GraphQL[RequestContext, None]):
 
     async def get_context(self, request: Any, response: Any) -> RequestContext:
         services = request.app.state.services
-        request_id = request.scope.get("state", {}).get("request_id") or request_id_of(request.headers)
+        # The request is read: from here on its upstream work keeps to one deadline (ADR 0024).
+        deadline.start(self._deadline.request_s, self._deadline.min_call_s)
+        request_id = request.scope.get("state", {}).get("request_id") or new_request_id()
         if isinstance(response, Response):
             response.headers["x-request-id"] = request_id
             response.headers["cache-control"] = "no-store"

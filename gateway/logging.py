@@ -12,15 +12,18 @@ handler's :class:`PersonalDataFilter` rewrites every record before it is formatt
 - an exception keeps its class names and stack frames (file, line, function), never its message,
   which can hold a CPR number, a name or an upstream's text;
 - the request id of the request being served (:data:`REQUEST_ID`, set by :mod:`gateway.telemetry`)
-  is added as ``request_id``.
+  is added as ``request_id``, and the caller's own id for it, when it sent a usable one, as
+  ``correlation_id`` (:data:`CORRELATION_ID`).
 
 Names cannot be recognised in free text: the gateway's own lines never hold one (they name error
 class, code, source and path only, :mod:`gateway.errors`), and the chatty loggers that print
-request URLs or bodies (httpx, httpcore, strawberry's execution) are held at WARNING. A test scans
+request URLs or bodies (httpx, httpcore, strawberry's execution), and the access log's connection pool
+(a line per connection taken, psycopg.pool), are held at WARNING. A test scans
 every line the end-to-end suite logs for CPR numbers and the personas' names (``tests/e2e``).
 
 Formats (``PATIENTOVERBLIK_LOG__FORMAT``): ``json``, one object a line with ``time`` (UTC, ISO 8601),
-``level``, ``logger``, ``message``, ``request_id`` and the record's extra fields; or ``text``.
+``level``, ``logger``, ``message``, ``request_id``, ``correlation_id`` and the record's extra fields; or
+``text``.
 """
 
 from __future__ import annotations
@@ -40,14 +43,16 @@ from gateway.settings_telemetry import LogFormat, LogLevel, LogSettings
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("patientoverblik_request_id", default=None)
 """The id of the request being served, for every line logged while serving it."""
+CORRELATION_ID: ContextVar[str | None] = ContextVar("patientoverblik_correlation_id", default=None)
+"""The caller's own id for the request being served (its ``X-Request-Id``), when it sent a usable one."""
 
 CPR_SHAPED = re.compile(r"(?<![0-9])[0-9]{6}-?[0-9]{4}(?![0-9])")
 """Ten digits, with or without a dash after the sixth, not part of a longer number."""
 CPR_MASK = "[cpr]"
 _QUERY = re.compile(r"((?:[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#\"']*)?/[^\s?#\"']*)\?[^\s#\"']*")
 """A path (or URL) followed by a query string: the query string goes."""
-_CHATTY = ("httpx", "httpcore", "strawberry.execution")
-_OWN_FIELDS = frozenset({"request_id"})
+_CHATTY = ("httpx", "httpcore", "strawberry.execution", "psycopg.pool")
+_OWN_FIELDS = frozenset({"request_id", "correlation_id"})
 _SKIPPED = frozenset({*RESERVED_ATTRS, "color_message"})
 """Record attributes that are not extra fields (``color_message``: uvicorn's coloured copy of the message)."""
 
@@ -80,6 +85,7 @@ class PersonalDataFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = scrub(record.stack_info)
         record.request_id = REQUEST_ID.get()
+        record.correlation_id = CORRELATION_ID.get()
         record._scrubbed = True
         return True
 
@@ -105,7 +111,8 @@ def frames_only(
 
 
 class JsonLineFormatter(JsonFormatter):
-    """One JSON object a line: ``time``, ``level``, ``logger``, ``message``, ``request_id``, extra fields."""
+    """One JSON object a line: ``time``, ``level``, ``logger``, ``message``, ``request_id``, ``correlation_id``,
+    extra fields."""
 
     def __init__(self) -> None:
         super().__init__(

@@ -9,6 +9,7 @@ Every family lives in prometheus-client's default registry, defined by the layer
 | ``patientoverblik_rate_limited_total`` | ``limit`` | here: :data:`RATE_LIMITED` |
 | ``patientoverblik_source_breaker_state`` (enum) | ``source``, state | here, read at each scrape |
 | ``patientoverblik_access_log_export_pending``, ``…_dead_letters`` | | here, read at each scrape |
+| ``patientoverblik_ready``, ``…_readiness_check``, ``…_changes_total`` | ``check``, ``state`` | ``gateway.readiness`` |
 | ``patientoverblik_access_decisions_total`` and the access-log write latency | | :mod:`auth.telemetry` |
 | ``patientoverblik_token_keys_usable``, ``…_skipped`` (JWKS) | ``reason`` | :mod:`auth.telemetry` |
 | ``patientoverblik_source_calls_total``, ``…_duration_seconds`` | ``source``, ``outcome`` | :mod:`sources.telemetry` |
@@ -157,6 +158,8 @@ def metrics_endpoint(networks: Sequence[IPv4Network | IPv6Network]) -> Callable[
             for source, state in services.sources.breaker_states().items():
                 BREAKER_STATE.labels(source).state(state.value)
             await _export_counts(services.access.access_log)
+            if getattr(services, "readiness", None) is not None:
+                await services.readiness.report()
         encode, media_type = choose_encoder(request.headers.get("accept", ""))
         return Response(encode(REGISTRY), headers={"content-type": media_type})
 

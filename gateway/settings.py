@@ -21,6 +21,7 @@ from auth.key_cache import KeyCachePolicy
 from gateway.clients import ClientSpec, Introspection
 from gateway.limits import Limits
 from gateway.rate_limit import Budget
+from gateway.settings_resilience import AccessLogSettings, DeadlineSettings, ReadinessSettings
 from gateway.settings_telemetry import LogSettings, MetricsSettings, TracingSettings
 from gateway.settings_upstream import UpstreamAuthSettings, UpstreamUrl
 from sources.base import DEFAULT_MAX_BODY_BYTES, KIB, MIB, SourceConfig
@@ -391,6 +392,11 @@ class Settings(BaseSettings):
     log: LogSettings = Field(default_factory=LogSettings, description="Log format and level (ADR 0019).")
     metrics: MetricsSettings = Field(default_factory=MetricsSettings, description="`/metrics` and who may read it.")
     tracing: TracingSettings = Field(default_factory=TracingSettings, description="OpenTelemetry traces (off).")
+    deadline: DeadlineSettings = Field(default_factory=DeadlineSettings, description="One deadline per request.")
+    access_log: AccessLogSettings = Field(
+        default_factory=AccessLogSettings, description="How long the access log waits for its database."
+    )
+    readiness: ReadinessSettings = Field(default_factory=ReadinessSettings, description="What `/readyz` checks.")
 
     @field_validator("appointment_endpoints", "plan_endpoints")
     @classmethod

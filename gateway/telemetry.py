@@ -2,17 +2,21 @@
 
 :class:`RequestTelemetry` is ASGI middleware around the whole app. For every HTTP request it
 
-- takes the request id from ``X-Request-Id`` when it is 8 to 64 letters, digits, ``.``, ``_`` or
-  ``-`` and holds no CPR-shaped run of digits, else makes one (32 hex digits); the id is in
-  ``scope["state"]["request_id"]`` (the GraphQL context and the access records use it), in every log
-  line written while serving (:data:`gateway.logging.REQUEST_ID`) and in the answer's
-  ``X-Request-Id``;
+- gives it the gateway's own request id (32 hex digits, unique per request, whatever the caller sent):
+  in ``scope["state"]["request_id"]`` (the GraphQL context and the access records use it), in every
+  log line written while serving (:data:`gateway.logging.REQUEST_ID`) and in the answer's
+  ``X-Request-Id``. A caller's own ``X-Request-Id`` (or ``X-Correlation-Id``), when it is 8 to 64
+  letters, digits, ``.``, ``_`` or ``-`` and holds no CPR-shaped run of digits, is kept beside it as
+  the **correlation id**: in ``scope["state"]["correlation_id"]``, in every log line
+  (:data:`gateway.logging.CORRELATION_ID`), on the span, and echoed in the answer's
+  ``X-Correlation-Id``; never in the access record, which two requests sending the same id must not
+  share (ADR 0024);
 - runs it inside one server span, ``"{METHOD} {route}"``, continuing the caller's trace when it
   sent a ``traceparent``. Attributes: ``http.request.method``, ``http.route`` (the route's template,
   never the path or its query string), ``http.response.status_code``,
-  ``patientoverblik.request_id`` and, for ``/graphql``, ``graphql.operation.name`` (the operation's
-  label, :class:`~gateway.metrics.OperationNames`), ``graphql.operation.type`` and
-  ``patientoverblik.outcome``;
+  ``patientoverblik.request_id``, ``patientoverblik.correlation_id`` (when sent) and, for
+  ``/graphql``, ``graphql.operation.name`` (the operation's label,
+  :class:`~gateway.metrics.OperationNames`), ``graphql.operation.type`` and ``patientoverblik.outcome``;
 - counts a ``/graphql`` request in ``patientoverblik_requests_total`` and
   ``patientoverblik_request_duration_seconds`` by operation label and
   :class:`~gateway.metrics.RequestOutcome`.
@@ -38,12 +42,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
-from gateway.logging import CPR_SHAPED, REQUEST_ID
+from gateway.logging import CORRELATION_ID, CPR_SHAPED, REQUEST_ID
 from gateway.metrics import NONE, REQUEST_SECONDS, REQUESTS, OperationNames, RequestOutcome
 
 TRACER = trace.get_tracer("patientoverblik.gateway")
 GRAPHQL_ROUTE = "/graphql"
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 @dataclass
@@ -59,12 +63,17 @@ class RequestRecord:
 CURRENT: ContextVar[RequestRecord | None] = ContextVar("patientoverblik_request_record", default=None)
 
 
-def request_id_of(headers: Headers) -> str:
-    """The caller's ``X-Request-Id`` when it is a safe id (see the module), else a new one."""
-    incoming = headers.get("x-request-id", "")
-    if _REQUEST_ID.match(incoming) and not CPR_SHAPED.search(incoming):
-        return incoming
+def new_request_id() -> str:
+    """A request id of the gateway's own: 32 hex digits, never the same twice."""
     return uuid.uuid4().hex
+
+
+def correlation_id_of(headers: Headers) -> str | None:
+    """The caller's ``X-Request-Id`` (else ``X-Correlation-Id``) when it is a safe id (see the module)."""
+    incoming = headers.get("x-request-id") or headers.get("x-correlation-id") or ""
+    if _CORRELATION_ID.match(incoming) and not CPR_SHAPED.search(incoming):
+        return incoming
+    return None
 
 
 class RequestTelemetry:
@@ -80,8 +89,9 @@ class RequestTelemetry:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        request_id = request_id_of(headers)
-        scope.setdefault("state", {})["request_id"] = request_id
+        request_id, correlation_id = new_request_id(), correlation_id_of(headers)
+        state = scope.setdefault("state", {})
+        state["request_id"], state["correlation_id"] = request_id, correlation_id
         record = RequestRecord(self.names)
         status = 500
         started = time.perf_counter()
@@ -90,10 +100,14 @@ class RequestTelemetry:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)["x-request-id"] = request_id
+                answer = MutableHeaders(scope=message)
+                answer["x-request-id"] = request_id
+                if correlation_id is not None:
+                    answer["x-correlation-id"] = correlation_id
             await send(message)
 
         id_token, record_token = REQUEST_ID.set(request_id), CURRENT.set(record)
+        correlation_token = CORRELATION_ID.set(correlation_id)
         context = propagate.extract(dict(headers))
         method = scope["method"]
         with TRACER.start_as_current_span(f"{method} {scope['path']}", context=context, kind=SpanKind.SERVER) as span:
@@ -110,11 +124,14 @@ class RequestTelemetry:
                         "patientoverblik.request_id": request_id,
                     }
                 )
+                if correlation_id is not None:
+                    span.set_attribute("patientoverblik.correlation_id", correlation_id)
                 if status >= 500:
                     span.set_status(Status(StatusCode.ERROR))
                 if route == GRAPHQL_ROUTE:
                     self._count(span, record, status, time.perf_counter() - started)
                 REQUEST_ID.reset(id_token)
+                CORRELATION_ID.reset(correlation_token)
                 CURRENT.reset(record_token)
 
     def _count(self, span: trace.Span, record: RequestRecord, status: int, seconds: float) -> None:

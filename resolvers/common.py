@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import assert_never
 
 import strawberry
 
@@ -10,7 +11,7 @@ from resolvers.protection import ProtectedDetail, Redactable, protects
 from resolvers.sectors import NO_SECTORS, Sectors, may_show, region_unit
 from resolvers.vocabulary import graphql_enum
 from sources.clinical import CodingRecord, OrganisationKind, OrganisationRef
-from sources.errors import SourceError, SourceIncomplete, SourceResponseInvalid, SourceTimeout
+from sources.errors import FailureKind, SourceError
 
 graphql_enum(
     OrganisationKind,
@@ -117,10 +118,15 @@ _GRAVITY = (
 
 
 def _state(error: SourceError) -> SourceState:
-    if isinstance(error, SourceTimeout):
-        return SourceState.TIMEOUT
-    if isinstance(error, SourceResponseInvalid):
-        return SourceState.INVALID_RESPONSE
-    if isinstance(error, SourceIncomplete):
-        return SourceState.INCOMPLETE
-    return SourceState.UNAVAILABLE
+    kind = error.kind
+    match kind:
+        case FailureKind.TIMEOUT:
+            return SourceState.TIMEOUT
+        case FailureKind.INVALID_RESPONSE:
+            return SourceState.INVALID_RESPONSE
+        case FailureKind.INCOMPLETE:
+            return SourceState.INCOMPLETE
+        case FailureKind.UNAVAILABLE | FailureKind.REJECTED | FailureKind.VERSION_CONFLICT:
+            return SourceState.UNAVAILABLE
+        case _:
+            assert_never(kind)

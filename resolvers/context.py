@@ -15,7 +15,7 @@ from strawberry.types import Info as StrawberryInfo
 from sources.audit import AccessCursor, AccessLogPage, ActorKind
 from sources.categories import DataCategory
 from sources.clinical import ItemFilter
-from sources.errors import SourceCircuitOpen, SourceError, SourceRejected
+from sources.errors import SourceCircuitOpen, SourceError, SourceRejected, SourceSkipped
 from sources.models import BlockRecord, MasterCardRecord
 
 if TYPE_CHECKING:
@@ -250,16 +250,17 @@ async def write_through(info: Info, cpr: str, category: DataCategory, write: Awa
     """Make one upstream write of ``category`` for ``cpr`` and note how it ended, for the access record.
 
     The write is noted as attempted before it goes out and as made (returned) when the source confirms
-    it. A refusal by the source (:class:`SourceRejected`: validation or version), or a write its
-    breaker never sent (:class:`SourceCircuitOpen`), made no change; any other failure (a timeout, a
-    5xx, a lost connection) leaves the write *unconfirmed*: the source may have made the change, and
-    the record says so rather than "nothing changed" (ADR 0007).
+    it. A refusal by the source (:class:`SourceRejected`: validation or version), or a write never sent
+    (:class:`SourceCircuitOpen`: its breaker is open; :class:`SourceSkipped`: the request's deadline
+    left no time, ADR 0024), made no change; any other failure (a timeout, a 5xx, a lost connection)
+    leaves the write *unconfirmed*: the source may have made the change, and the record says so rather
+    than "nothing changed" (ADR 0007).
     """
     plan = plan_of(info)
     plan.mark_attempted(cpr, category)
     try:
         result = await write
-    except (SourceRejected, SourceCircuitOpen):
+    except (SourceRejected, SourceCircuitOpen, SourceSkipped):
         plan.mark_attempted(cpr, category, attempted=False)
         raise
     plan.mark_returned(cpr, category)

@@ -20,6 +20,7 @@ from resolvers.person import PostalAddress
 from resolvers.protection import ProtectedDetail, Redactable, protected_field, protects
 from resolvers.vocabulary import graphql_enum
 from sources.categories import DataCategory
+from sources.deadline import Wave, in_wave
 from sources.models import (
     MasterCardRecord,
     Organ,
@@ -209,7 +210,8 @@ class Registrations:
         directives=[reveals(DataCategory.REGISTER_DETAILS)],
     )
     async def details(self, info: Info) -> RegistrationDetails | None:
-        record = await load(info, self.cpr, DataCategory.REGISTER_DETAILS, info.context.loaders.register_details)
+        with in_wave(Wave.SECOND):
+            record = await load(info, self.cpr, DataCategory.REGISTER_DETAILS, info.context.loaders.register_details)
         return RegistrationDetails.from_record(record) if record is not None else None
 
     @classmethod
@@ -269,7 +271,8 @@ class MasterCard:
         directives=[reveals(DataCategory.MASTER_CARD)],
     )
     async def health_insurance_group(self, info: Info) -> int | None:
-        assignment = await info.context.loaders.gp_assignments.get(self.cpr)
+        with in_wave(Wave.SECOND):  # asked once the master card answered (ADR 0024)
+            assignment = await info.context.loaders.gp_assignments.get(self.cpr)
         return assignment.insurance_group if assignment else None
 
     @strawberry.field(
@@ -277,5 +280,6 @@ class MasterCard:
         directives=[reveals(DataCategory.REGISTERS)],
     )
     async def registrations(self, info: Info) -> Registrations | None:
-        record = await load(info, self.cpr, DataCategory.REGISTERS, info.context.loaders.registrations)
+        with in_wave(Wave.SECOND):  # asked once the master card answered (ADR 0024)
+            record = await load(info, self.cpr, DataCategory.REGISTERS, info.context.loaders.registrations)
         return Registrations.from_record(record) if record is not None else None

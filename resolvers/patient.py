@@ -22,6 +22,7 @@ from resolvers.protection import ProtectedDetail, protected_field, protection_lo
 from resolvers.scalars import CPR
 from sources.categories import DataCategory
 from sources.clinical import DateWindow
+from sources.deadline import Wave, in_wave
 from sources.payloads import COPENHAGEN
 
 
@@ -49,7 +50,8 @@ class Patient:
         assignment = await info.context.loaders.gp_assignments.get(self.cpr)
         if assignment is None or assignment.ydernummer is None:
             return None
-        practice = await info.context.loaders.practices.get(assignment.ydernummer)
+        with in_wave(Wave.SECOND):  # the practice needs the assignment's answer (ADR 0024)
+            practice = await info.context.loaders.practices.get(assignment.ydernummer)
         if practice is None:
             return None
         report(info, list(practice.problems))

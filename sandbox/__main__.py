@@ -27,8 +27,11 @@ def main(
         help="Knobs for one source or endpoint: NAME:KNOB=VALUE[,KNOB=VALUE], e.g. region-syddanmark:mode=down "
         "or dds:latency_ms=400,jitter_ms=100. Repeatable.",
     ),
+    parent_pid: int | None = typer.Option(
+        None, help="Stop when this process is gone (the command that started the sandbox passes its own)."
+    ),
 ) -> None:
-    """Serve the sandbox until interrupted."""
+    """Serve the sandbox until stopped (SIGTERM, SIGINT) or its parent is gone."""
     started = time.perf_counter()
     population = build_population(seed, patients)
     built = time.perf_counter() - started
@@ -46,7 +49,7 @@ def main(
     for name, port in ports.items():
         knobs = f"  [{per_source[name]}]" if name in per_source else ""
         typer.echo(f"  {name:<20} http://{host}:{port}{knobs}")
-    run(population, host, ports, common, per_source)
+    run(population, host, ports, common, per_source, parent_pid)
 
 
 def parse_faults(specs: list[str], common: Faults, names: set[str]) -> dict[str, Faults]:

@@ -1,6 +1,8 @@
 """Run every simulated source as a real HTTP server on loopback.
 
-``run(...)`` serves them until interrupted (``python -m sandbox``, ``patientoverblik sandbox``).
+``run(...)`` serves them until stopped (``python -m sandbox``, ``patientoverblik sandbox``): SIGTERM or
+SIGINT stops every server at once (uvicorn's own signal handling, one server at a time, is off), and so
+does the death of ``parent_pid``, the command that started it, when given.
 ``start_in_thread(...)`` starts them on free ports in a background thread and returns a handle with
 each service's URL and its :class:`~sandbox.control.Controlled` wrapper (request recorder, fault
 knobs), for tests and benchmarks.
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import socket
 import threading
 from collections.abc import Callable
@@ -78,6 +82,17 @@ DEFAULT_PORTS = {
 }
 
 
+PARENT_CHECK_S = 0.2
+"""How often a sandbox started by a command checks that the command still runs."""
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signals to the sandbox: it stops all its servers together."""
+
+    def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
+        return contextlib.nullcontext()
+
+
 @dataclass
 class Sandbox:
     """The simulated services of one population, bound to sockets."""
@@ -88,6 +103,7 @@ class Sandbox:
     controls: dict[str, Controlled] = field(default_factory=dict)
     issuer: Issuer | None = None
     running: list[uvicorn.Server] = field(default_factory=list)
+    stopping: bool = False
 
     def url(self, name: str) -> str:
         port = self.sockets[name].getsockname()[1]
@@ -114,7 +130,7 @@ class Sandbox:
             )
             apps[name] = self.controls[name]
         return [
-            uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))  # type: ignore[arg-type]
+            _Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))  # type: ignore[arg-type]
             for app in apps.values()
         ]
 
@@ -128,6 +144,8 @@ class Sandbox:
         names = list(self.sockets)
         tasks = [asyncio.create_task(s.serve(sockets=[self.sockets[n]])) for s, n in zip(servers, names, strict=True)]
         self.running = servers
+        if self.stopping:
+            self.stop()
         while not all(s.started for s in servers):  # noqa: ASYNC110 - uvicorn exposes no started event
             await asyncio.sleep(0.01)
         if started is not None:
@@ -135,6 +153,8 @@ class Sandbox:
         await asyncio.gather(*tasks)
 
     def stop(self) -> None:
+        """Let every server finish (also when called before they started)."""
+        self.stopping = True
         for server in self.running:
             server.should_exit = True
 
@@ -162,11 +182,36 @@ def run(
     ports: dict[str, int],
     faults: Faults,
     per_source: dict[str, Faults] | None = None,
+    parent_pid: int | None = None,
 ) -> None:
-    """Serve the sandbox in the foreground until interrupted."""
+    """Serve the sandbox in the foreground until SIGTERM, SIGINT, or ``parent_pid`` is gone."""
     sandbox = bind(population, host, ports)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(sandbox.serve(faults, per_source=per_source))
+    try:
+        asyncio.run(_serve_until_stopped(sandbox, faults, per_source, parent_pid))
+    finally:
+        for sock in sandbox.sockets.values():
+            sock.close()
+
+
+async def _serve_until_stopped(
+    sandbox: Sandbox, faults: Faults, per_source: dict[str, Faults] | None, parent_pid: int | None
+) -> None:
+    loop = asyncio.get_running_loop()
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(stop_signal, sandbox.stop)
+    watchdog = asyncio.create_task(_stop_without(parent_pid, sandbox)) if parent_pid is not None else None
+    try:
+        await sandbox.serve(faults, per_source=per_source)
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+
+
+async def _stop_without(parent_pid: int, sandbox: Sandbox) -> None:
+    """Stop the sandbox once the process that started it is gone (it was killed, or died without stopping us)."""
+    while os.getppid() == parent_pid:  # noqa: ASYNC110 - no event tells that a parent died
+        await asyncio.sleep(PARENT_CHECK_S)
+    sandbox.stop()
 
 
 @dataclass

@@ -6,7 +6,10 @@
 - **time**: ``SourceConfig.timeout_s`` is the *total* deadline of one call: connecting, sending,
   every read of the body and every retry together (``asyncio.timeout`` around the whole call, so it
   holds whatever the transport; httpx's own timeouts are per operation, so an upstream sending one
-  byte every second would otherwise never time out). A retry only runs in the time left;
+  byte every second would otherwise never time out). While a request is served, the call gets the
+  shorter of that and its wave's share of the request's deadline, and does not start at all when that
+  share is below the least time a call gets (:mod:`sources.deadline`, ADR 0024). A retry only runs
+  when its wait and the least time of a call fit in the time left;
 - **size**: the body is read as a stream (:func:`sources.bodies.read_body`) and refused as soon as it
   exceeds ``SourceConfig.max_body_bytes`` (or a smaller per-call ``max_bytes``), decoded or not.
 
@@ -39,6 +42,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop
 from sources.bodies import ACCEPT_ENCODING, read_body
 from sources.breaker import Breaker, BreakerPolicy
 from sources.credentials import ClientCredentials, TlsFiles, TokenProvider
+from sources.deadline import CallBudget, call_budget
 from sources.errors import (
     SourceCircuitOpen,
     SourceError,
@@ -100,6 +104,18 @@ def build_client(config: SourceConfig, transport: httpx.AsyncBaseTransport) -> h
         headers=headers,
         transport=transport,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Deadline:
+    """The running deadline of one call, and the budget it was set from."""
+
+    timeout: asyncio.Timeout
+    budget: CallBudget
+
+    def ran_out_on_its_own(self) -> bool:
+        """The source's own deadline passed (not a shorter one the request's deadline set)."""
+        return self.timeout.expired() and not self.budget.capped
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,9 +208,11 @@ class SourceClient:
 
         With client credentials a 401 is retried too, with a new token."""
         async with self._deadline() as deadline:
+            budget = deadline.budget
             retrying = AsyncRetrying(
-                stop=stop_after_attempt(1 + max(0, self.config.retries)) | stop_before_delay(self.config.timeout_s),
-                wait=wait_random_exponential(multiplier=self.config.backoff_s, max=self.config.timeout_s),
+                stop=stop_after_attempt(1 + max(0, self.config.retries))
+                | stop_before_delay(budget.seconds - budget.min_attempt_s),
+                wait=wait_random_exponential(multiplier=self.config.backoff_s, max=budget.seconds),
                 retry=retry_if_exception(_retryable),
                 reraise=True,
             )
@@ -262,11 +280,15 @@ class SourceClient:
         return self._decode(answer), answer.headers
 
     @asynccontextmanager
-    async def _deadline(self) -> AsyncIterator[asyncio.Timeout]:
-        """The call's total deadline; running out is :class:`~sources.errors.SourceTimeout`."""
+    async def _deadline(self) -> AsyncIterator[_Deadline]:
+        """The call's total deadline; running out is :class:`~sources.errors.SourceTimeout`.
+
+        :class:`~sources.errors.SourceSkipped` when the request's deadline leaves no time for the call.
+        """
+        budget = call_budget(self.name, self.config.timeout_s)
         try:
-            async with asyncio.timeout(self.config.timeout_s) as deadline:
-                yield deadline
+            async with asyncio.timeout(budget.seconds) as timeout:
+                yield _Deadline(timeout, budget)
         except TimeoutError as exc:
             raise SourceTimeout(self.name, "timed out") from exc
 
@@ -277,12 +299,13 @@ class SourceClient:
     async def _attempt(
         self,
         call: CallRecord,
-        deadline: asyncio.Timeout,
+        deadline: _Deadline,
         exchange: Callable[[Mapping[str, str]], Coroutine[Any, Any, _Answer]],
     ) -> _Answer:
         """One request (``exchange``, given the authorization headers) through the breaker, which learns how it went.
 
-        A 5xx, a failed connection or the deadline passing is a failure; any other answer a success.
+        A 5xx, a failed connection or the source's own deadline passing is a failure; any other answer a
+        success. A call cut short by the request's deadline tells nothing about the source.
         With client credentials, the current access token is fetched first (a
         failure to get one is :class:`~sources.errors.SourceUnavailable` of this source, and does not
         count against its breaker) and dropped when the source answers 401.
@@ -296,8 +319,8 @@ class SourceClient:
             self.breaker.failed()
             raise
         except asyncio.CancelledError:
-            # Cancelled by the call's own deadline: the source did not answer in time.
-            self.breaker.failed() if deadline.expired() else self.breaker.released()
+            # Cancelled by the source's own deadline: it did not answer in time.
+            self.breaker.failed() if deadline.ran_out_on_its_own() else self.breaker.released()
             raise
         except SourceResponseInvalid:
             self.breaker.succeeded()  # it answered; the adapter refused the body

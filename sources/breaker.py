@@ -12,7 +12,8 @@ States (:class:`BreakerState`, ADR 0013)::
 - HALF_OPEN: one request at a time goes out as a probe; the others fail fast as when open.
 
 A failure is a request the source did not answer usably at the transport level: a failed or dropped
-connection, the call's deadline passing while the request was out, or a 5xx status. A 4xx is an
+connection, the source's own deadline passing while the request was out (not a shorter one the request's
+deadline set, ADR 0024), or a 5xx status. A 4xx is an
 answer (the source is up and refused the request) and so is a body the adapter refuses; neither counts.
 One breaker belongs to one ``SourceClient``; all its state changes run on the event loop's thread.
 Each opening counts in ``patientoverblik_source_breaker_opened_total`` (:mod:`sources.telemetry`).

@@ -37,6 +37,7 @@ from urllib.parse import quote_plus
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sources import clock
+from sources.deadline import outside_request
 
 if TYPE_CHECKING:
     from sources.base import SourceClient
@@ -175,7 +176,8 @@ class TokenProvider:
 
     def _start(self) -> asyncio.Task[None]:
         self.fetches += 1
-        task = asyncio.get_running_loop().create_task(self._fetch())
+        # Shared by every call waiting for a token: it runs under no request's deadline, only its own.
+        task = asyncio.get_running_loop().create_task(self._fetch(), context=outside_request())
         self._running = task
         task.add_done_callback(_retrieve)
         return task

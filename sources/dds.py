@@ -14,7 +14,10 @@ down; then one ITI-68 fetch per document actually needed, at most :data:`FETCH_C
 - an index entry that fails validation or whose subject is not one CPR number, and a document that
   cannot be fetched, is larger than :data:`~sources.apd.MAX_DOCUMENT_BYTES` (reading stops there: the
   rest is never fetched), is hostile or malformed, or names another patient than its index entry, is
-  skipped and named in the answer's problems (never the whole answer);
+  skipped and named in the answer's problems (never the whole answer); a fetch that failed is named
+  by what happened (a timeout, the repository down), a document refused as an invalid response;
+- the documents (and a withdrawn entry's second index search) are the request's second wave of
+  calls: they get what the index left of the request's deadline (:mod:`sources.deadline`);
 - the newest version wins per stable appointment ID;
 - a document already parsed for an earlier request is taken from the shared
   :class:`~sources.document_cache.DocumentCache` by repository, unique ID (``masterIdentifier``) and
@@ -50,6 +53,7 @@ from sources.clinical import (
     Problem,
 )
 from sources.datatypes import Coding, Identifier, Reference, patient_cpr, resolve
+from sources.deadline import Wave, in_wave
 from sources.document_cache import DocumentCache, DocumentCachePolicy
 from sources.errors import SourceError, SourceResponseInvalid
 from sources.fhir_search import excluded_pairs, resolve_link, search_resources, window_pairs
@@ -119,7 +123,8 @@ class DdsAppointmentSource:
         withdrawn = [e for e in live if e.status == "superseded"]
         if withdrawn and (search.window.start is not None or search.window.end is not None):
             # A newer version may lie outside the window; look for it only where the caller may see.
-            pieces = await asyncio.gather(*(self._index(wanted, search, p) for p in search.visible_periods))
+            with in_wave(Wave.SECOND):
+                pieces = await asyncio.gather(*(self._index(wanted, search, p) for p in search.visible_periods))
             everything = _replaced([entry for piece in pieces for entry in piece.entries])
             problems += [problem for piece in pieces for problem in piece.problems]
             live = [e for e in live if not (e.keys & everything)]
@@ -129,16 +134,17 @@ class DdsAppointmentSource:
         withdrawn_ids = {e.id for e in live if e.status == "superseded"}
         semaphore = asyncio.Semaphore(FETCH_CONCURRENCY)
         now = datetime.now(UTC)
-        fetched = await asyncio.gather(*(self._fetch(e, subjects[e.id], semaphore, now) for e in live))
+        with in_wave(Wave.SECOND):  # the documents need the index's answer (ADR 0024)
+            fetched = await asyncio.gather(*(self._fetch(e, subjects[e.id], semaphore, now) for e in live))
         problems += [
-            Problem(self._client.invalid("an appointment document was rejected"), subjects[entry.id])
-            for entry, record in zip(live, fetched, strict=True)
-            if record is None
+            Problem(outcome, subjects[entry.id])
+            for entry, outcome in zip(live, fetched, strict=True)
+            if isinstance(outcome, SourceError)
         ]
         records = [
             dataclasses.replace(record, status=AppointmentStatus.CANCELLED) if entry.id in withdrawn_ids else record
             for entry, record in zip(live, fetched, strict=True)
-            if record is not None
+            if not isinstance(record, SourceError)
         ]
         for record in newest_per_appointment(records):
             if keep(record, search):
@@ -181,12 +187,15 @@ class DdsAppointmentSource:
 
     async def _fetch(
         self, entry: _DocumentReference, subject: str, semaphore: asyncio.Semaphore, now: datetime
-    ) -> AppointmentRecord | None:
-        """The entry's appointment as of ``now``, or ``None`` (logged without content) when the document is refused."""
+    ) -> AppointmentRecord | SourceError:
+        """The entry's appointment as of ``now``, or why it is missing (logged without content).
+
+        A fetch that failed keeps its kind (a timeout, a source down or its breaker open, an answer
+        too large or badly encoded); a document the gateway refuses is an invalid response.
+        """
         path = resolve_link(self._client, entry.content[0].attachment.url)
         if path is None:
-            self._reject("attachment outside the repository")
-            return None
+            return self._reject("attachment outside the repository")
         key = (self.endpoint.name, entry.master_identifier.value, path) if entry.master_identifier else None
         document = self._cache.get(key) if key is not None else None
         size = 0
@@ -196,29 +205,24 @@ class DdsAppointmentSource:
                     data = await self._client.get_bytes(
                         path, accept="application/xml, text/xml", max_bytes=MAX_DOCUMENT_BYTES
                     )
-                except SourceResponseInvalid:
-                    self._reject("document too large or badly encoded")
-                    return None
-                except SourceError:
-                    self._reject("fetch failed")
-                    return None
+                except SourceError as failed:
+                    _log.warning("%s: an appointment document was not fetched: %s", self.endpoint.name, failed.kind)
+                    return failed
             try:
                 document, size = parse_apd(data, source=self.endpoint.name, now=now), len(data)
             except ApdHostileDocument:
-                self._reject("hostile document")
-                return None
+                return self._reject("hostile document")
             except ApdParseError:
-                self._reject("malformed document")
-                return None
+                return self._reject("malformed document")
         if document.appointment.cpr != subject:
-            self._reject("document names another patient than its index entry")
-            return None
+            return self._reject("document names another patient than its index entry")
         if key is not None and size:
             self._cache.put(key, document, size)
         return document.as_of(now)
 
-    def _reject(self, reason: str) -> None:
+    def _reject(self, reason: str) -> SourceResponseInvalid:
         _log.warning("%s: an appointment document was rejected: %s", self.endpoint.name, reason)
+        return self._client.invalid("an appointment document was rejected")
 
 
 @dataclass

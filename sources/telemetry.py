@@ -43,6 +43,7 @@ from sources.errors import (
     SourceError,
     SourceRejected,
     SourceResponseInvalid,
+    SourceSkipped,
     SourceTimeout,
     SourceUnavailable,
 )
@@ -66,6 +67,8 @@ class CallOutcome(StrEnum):
     """The call's total deadline passed."""
     CIRCUIT_OPEN = "circuit_open"
     """Not sent: the source's breaker is open."""
+    SKIPPED = "skipped"
+    """Not sent: the request's deadline left less than the least time of a call (ADR 0024)."""
     INVALID_RESPONSE = "invalid_response"
     """The source answered, but the body was too large, badly encoded or not the expected format."""
     CANCELLED = "cancelled"
@@ -192,6 +195,8 @@ def outcome_of(error: BaseException | None, status: int | None) -> CallOutcome:
         return CallOutcome.CANCELLED
     if not isinstance(error, SourceError):
         return CallOutcome.ERROR
+    if isinstance(error, SourceSkipped):
+        return CallOutcome.SKIPPED
     if isinstance(error, SourceTimeout):
         return CallOutcome.TIMEOUT
     if isinstance(error, SourceCircuitOpen):

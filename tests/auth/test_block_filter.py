@@ -11,6 +11,7 @@ from auth.plan import Decision, Denial
 from auth.policy import DecisionFacts, decide, organisations_needing_subunits
 from sources.categories import SHARED_CATEGORIES, DataCategory
 from sources.clinical import DateWindow, Endpoint, ItemFilter, windows_outside
+from sources.errors import FailureKind, SourceFailure
 from sources.models import BlockKind, BlockRecord, PeriodRecord
 
 PETER = "0907644021"
@@ -91,7 +92,8 @@ def test_the_citizen_is_never_narrowed_by_their_own_blocks():
 
 
 def test_without_the_sor_register_a_sub_unit_block_fails_closed():
-    facts = DecisionFacts(has_relation=True, blocks=(place(OUH, True),), subunits=None, failed_source="sor")
+    sor_down = SourceFailure("sor", FailureKind.UNAVAILABLE)
+    facts = DecisionFacts(has_relation=True, blocks=(place(OUH, True),), subunits=None, failure=sor_down)
     access = decide(DOCTOR, PETER, ALL, facts, TODAY)
 
     for category in SHARED_CATEGORIES:

@@ -10,7 +10,7 @@ import pytest
 
 from auth.actor import ANONYMOUS, Actor, ActorKind
 from auth.facts import FactSources, load_facts
-from sources.errors import SourceUnavailable
+from sources.errors import FailureKind, SourceFailure, SourceUnavailable
 from sources.models import (
     BlockKind,
     BlockRecord,
@@ -168,7 +168,7 @@ async def test_a_source_that_is_down_leaves_its_fact_unknown_and_is_named(
     facts = (await load_facts(actor, [BIRTHE], sources.wired(), TODAY)).facts[BIRTHE]
 
     assert getattr(facts, missing) is None
-    assert facts.failed_source == down
+    assert facts.failure == SourceFailure(down, FailureKind.UNAVAILABLE)
 
 
 async def test_a_changed_number_is_followed_to_the_current_one_for_a_citizen() -> None:

@@ -16,6 +16,7 @@ from auth.plan import Denial, Override
 from auth.policy import DecisionFacts, PolicyOptions, decide
 from sources.audit import AccessorKind, OverrideGround
 from sources.categories import DataCategory
+from sources.errors import FailureKind, SourceFailure
 from sources.models import BlockKind, BlockRecord, PeriodRecord, PersonRecord, PowerOfAttorneyRecord, Sex
 
 HANS = "1403723705"
@@ -57,6 +58,10 @@ def for_hans(*powers: PowerOfAttorneyRecord) -> DecisionFacts:
     return DecisionFacts(person=person(HANS, date(1972, 3, 14)), powers=powers)
 
 
+def down(source: str) -> SourceFailure:
+    return SourceFailure(source, FailureKind.UNAVAILABLE)
+
+
 def relation(*blocks: BlockRecord) -> DecisionFacts:
     return DecisionFacts(has_relation=True, blocks=blocks)
 
@@ -74,13 +79,13 @@ def relation(*blocks: BlockRecord) -> DecisionFacts:
         (DOCTOR, relation(named_block("CBDJ6", PeriodRecord(end=date(2025, 1, 1)))), None, CITIZENS_ONLY),
         (
             DOCTOR,
-            DecisionFacts(has_relation=None, blocks=(), failed_source="treatment_relation"),
+            DecisionFacts(has_relation=None, blocks=(), failure=down("treatment_relation")),
             Denial.SOURCE_UNAVAILABLE,
             ALL,
         ),
         (
             DOCTOR,
-            DecisionFacts(has_relation=True, blocks=None, failed_source="consent"),
+            DecisionFacts(has_relation=True, blocks=None, failure=down("consent")),
             Denial.SOURCE_UNAVAILABLE,
             ALL,
         ),
@@ -267,8 +272,8 @@ def test_a_power_of_attorney_counts_only_for_its_holder_while_valid(
 @pytest.mark.parametrize(
     ("facts", "source"),
     [
-        (DecisionFacts(person=None, powers=(), failed_source="cpr"), "cpr"),
-        (DecisionFacts(person=person(HANS, date(1972, 3, 14)), powers=None, failed_source="fuldmagt"), "fuldmagt"),
+        (DecisionFacts(person=None, powers=(), failure=down("cpr")), "cpr"),
+        (DecisionFacts(person=person(HANS, date(1972, 3, 14)), powers=None, failure=down("fuldmagt")), "fuldmagt"),
     ],
     ids=["cpr-down", "fuldmagt-down"],
 )

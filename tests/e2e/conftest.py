@@ -122,7 +122,8 @@ SINGLE_SOURCES = (
 GENEROUS_TIMEOUT_S = 30.0
 """Every source's deadline in these tests: a healthy sandbox source on a loaded 2-core machine (CI, other
 work) can take seconds, and a timeout there would fail a test about something else. A test about
-timeouts gives the source it slows down a short deadline of its own (``slow_endpoint``, ``SourceSettings``)."""
+timeouts gives the source it slows down a short deadline of its own (``slow_endpoint``, ``SourceSettings``).
+The request's own deadline is as generous; a test about it sets ``deadline`` (ADR 0024)."""
 
 
 def settings_for(sandbox: ThreadedSandbox, tmp_path: Path, **overrides: Any) -> Settings:
@@ -154,6 +155,7 @@ def settings_for(sandbox: ThreadedSandbox, tmp_path: Path, **overrides: Any) -> 
             "graphiql": False,
             "appointment_endpoints": appointments,
             "plan_endpoints": plans,
+            "deadline": {"request_s": timeout},
             **sources,
             **overrides,
         }

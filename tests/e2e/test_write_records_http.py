@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from auth.access_log import AccessRecord, SecurityEvent, SqliteAccessLog
+from auth.access_log import AccessLogPolicy, AccessRecord, SecurityEvent, SqliteAccessLog
 from auth.export import OPEN_GRACE_S, export_pending, utc_now
 from sandbox.personas import LUNG_CLINIC_SOR
 from sandbox.population import Population
@@ -162,7 +162,7 @@ async def test_a_change_the_source_refused_is_not_unconfirmed(gateway: Gateway) 
 async def test_a_locked_access_log_refuses_the_change_before_the_stamkort_is_asked(
     sandbox: ThreadedSandbox, tmp_path: Path, population: Population
 ) -> None:
-    store = SqliteAccessLog(tmp_path / "access.db", busy_timeout_s=0.05)
+    store = SqliteAccessLog(tmp_path / "access.db", policy=AccessLogPolicy(acquire_timeout_s=0.05))
     locker = sqlite3.connect(tmp_path / "access.db", isolation_level=None)
     try:
         async for gateway in start_gateway(sandbox, settings_for(sandbox, tmp_path), store):

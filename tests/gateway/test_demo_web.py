@@ -13,6 +13,9 @@ class _Child:
     def send_signal(self, signal: int) -> None:
         return None
 
+    def poll(self) -> int | None:
+        return 0
+
     def wait(self, timeout: float) -> int:
         return 0
 

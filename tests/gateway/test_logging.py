@@ -147,7 +147,9 @@ def test_the_served_gateway_logs_json_lines_without_the_cpr_of_a_refused_get(tmp
     get = next(line for line in access if '"GET /graphql' in line["message"])
     post = next(line for line in access if '"POST /graphql' in line["message"])
     assert get["message"].endswith('"GET /graphql HTTP/1.1" 405')
-    assert get["request_id"] == "operator-check-1"
+    assert get["correlation_id"] == "operator-check-1"  # the caller's id, beside the gateway's own
+    assert get["request_id"] == refused.headers["x-request-id"] != "operator-check-1"
+    assert refused.headers["x-correlation-id"] == "operator-check-1"
     own = [line for line in lines if line["logger"] == "patientoverblik.errors"]
     assert [(line["level"], line["code"]) for line in own] == [("INFO", "UNAUTHENTICATED")]
     assert own[0]["request_id"] == post["request_id"] == anonymous.headers["x-request-id"]

@@ -113,5 +113,8 @@ class _NoChild:
     def send_signal(self, signal: int) -> None:
         pass
 
+    def poll(self) -> int | None:
+        return 0
+
     def wait(self, timeout: float) -> int:
         return 0

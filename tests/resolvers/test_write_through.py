@@ -18,6 +18,7 @@ from sources.errors import (
     SourceCircuitOpen,
     SourceError,
     SourceRejected,
+    SourceSkipped,
     SourceTimeout,
     SourceUnavailable,
     SourceVersionConflict,
@@ -63,10 +64,11 @@ async def test_a_confirmed_write_is_made() -> None:
         (SourceRejected("stamkort"), False),
         (SourceVersionConflict("stamkort"), False),
         (SourceCircuitOpen("stamkort"), False),
+        (SourceSkipped("stamkort"), False),
         (SourceTimeout("stamkort"), True),
         (SourceUnavailable("stamkort"), True),
     ],
-    ids=["rejected", "version", "breaker-open", "timeout", "5xx"],
+    ids=["rejected", "version", "breaker-open", "no-time-left", "timeout", "5xx"],
 )
 async def test_a_failed_write_is_unconfirmed_unless_it_surely_made_no_change(
     failure: SourceError, unconfirmed: bool
