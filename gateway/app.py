@@ -30,6 +30,7 @@ from auth.policy import PolicyOptions
 from auth.representations import RepresentationSources
 from auth.tokens import TokenVerifier
 from gateway.clients import load_clients
+from gateway.collector import frozen_start_up
 from gateway.config import load_settings
 from gateway.cors import cors_middleware
 from gateway.graphiql import DEFAULT_MOUNT_PATH, graphiql_assets_app, graphiql_html
@@ -126,7 +127,8 @@ def create_app(
             )
             exporter.start()
         try:
-            yield
+            with frozen_start_up():
+                yield
         finally:
             if exporter is not None:
                 await exporter.stop()
