@@ -35,8 +35,9 @@ from graphql import (
     get_argument_values,
     get_named_type,
 )
-from graphql.execution import Executor, VariableValues
+from graphql.execution import VariableValues
 
+from auth.execution import AcyclicExecutor
 from auth.plan import Override
 from auth.representations import REPRESENTATIONS_FIELD
 from sources.audit import OverrideGround
@@ -150,7 +151,7 @@ def prepare_operation(
     and no name, variables that do not coerce); then nothing is decided and nothing runs.
     """
     variables = dict(raw_variables or {})
-    built = Executor.build(schema, document, raw_variable_values=variables, operation_name=operation_name)
+    built = AcyclicExecutor.build(schema, document, raw_variable_values=variables, operation_name=operation_name)
     if isinstance(built, list):
         return built
     return PreparedOperation(built.operation, built.fragment_definitions, built.variable_values)

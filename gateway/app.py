@@ -30,7 +30,7 @@ from auth.policy import PolicyOptions
 from auth.representations import RepresentationSources
 from auth.tokens import TokenVerifier
 from gateway.clients import load_clients
-from gateway.collector import frozen_start_up
+from gateway.collector import tuned_collector
 from gateway.config import load_settings
 from gateway.cors import cors_middleware
 from gateway.graphiql import DEFAULT_MOUNT_PATH, graphiql_assets_app, graphiql_html
@@ -127,7 +127,7 @@ def create_app(
             )
             exporter.start()
         try:
-            with frozen_start_up():
+            with tuned_collector():
                 yield
         finally:
             if exporter is not None:

@@ -8,14 +8,12 @@ operation the consent gate decided for, with the variable values it read (:class
 from __future__ import annotations
 
 import dataclasses
-import weakref
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError, get_operation_ast
-from graphql.type.definition import GraphQLResolveInfoHelpers
 from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -23,6 +21,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from auth.errors import AccessDenied
+from auth.execution import weak_helpers
 from auth.fields import FieldGuard
 from auth.gate import ConsentGate
 from gateway.cost import CostGuard
@@ -66,12 +65,12 @@ class DecidedExecutor(StrawberryGraphQLCoreExecutionContext):
 
     The gate prepares both with the same graphql-core function this executor's ``build`` uses; if
     execution would run another operation, it runs nothing (fail closed), and it runs with the very
-    coerced variable values the gate read. Its resolver helpers reach it weakly (:func:`_weak_helpers`).
+    coerced variable values the gate read. Its resolver helpers reach it weakly (:func:`auth.execution.weak_helpers`).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.async_helpers = _weak_helpers(self)
+        self.async_helpers = weak_helpers(self)
 
     @classmethod
     def build(cls, *args: Any, **kwargs: Any) -> Any:
@@ -84,31 +83,6 @@ class DecidedExecutor(StrawberryGraphQLCoreExecutionContext):
             return [GraphQLError(message, original_error=AccessDenied(message))]
         built.variable_values = prepared.variables
         return built
-
-
-def _weak_helpers(executor: StrawberryGraphQLCoreExecutionContext) -> GraphQLResolveInfoHelpers:
-    """graphql-core's helpers for resolvers (``info.async_helpers``), reaching ``executor`` through a weak reference.
-
-    graphql-core binds them to the executor, which holds them: a reference cycle, so every request's
-    execution state (the context, its loaders and records) waited for the cyclic garbage collector
-    instead of being freed when the answer was built (ADR 0027). The executor lives while execution
-    runs (its own coroutines hold it), which is when resolvers use the helpers.
-    """
-    reference = weakref.ref(executor)
-
-    def alive() -> StrawberryGraphQLCoreExecutionContext:
-        found = reference()
-        if found is None:
-            raise RuntimeError("the operation's execution has ended")
-        return found
-
-    def gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:
-        return alive().gather_async_work(values)
-
-    def track(values: Sequence[Any]) -> None:
-        alive().track_async_work(values)
-
-    return GraphQLResolveInfoHelpers(gather=gather, track=track)
 
 
 class GatewaySchema(strawberry.Schema):

@@ -57,6 +57,9 @@ from sources.telemetry import CallRecord, observed_call
 JSON = Any
 """A decoded JSON document; adapters validate it before use."""
 
+_READ = httpx.ByteStream(b"")
+"""The stream left on an answer once its body was read (:func:`_unbind`)."""
+
 _ADDRESSED_METHODS = frozenset({"PUT", "PATCH", "DELETE"})
 """Methods whose path names one resource, so a 404 means "no such record", not "no such endpoint"."""
 
@@ -206,30 +209,73 @@ class SourceClient:
     ) -> _Answer:
         """GET with bounded retries on connection errors and 5xx, backing off, all within the deadline.
 
-        With client credentials a 401 is retried too, with a new token."""
+        With client credentials a 401 is retried too, with a new token. The first attempt goes out
+        at once; tenacity takes over only after a retryable failure (:meth:`_retry`)."""
         async with self._deadline() as deadline:
-            budget = deadline.budget
-            retrying = AsyncRetrying(
-                stop=stop_after_attempt(1 + max(0, self.config.retries))
-                | stop_before_delay(budget.seconds - budget.min_attempt_s),
-                wait=wait_random_exponential(multiplier=self.config.backoff_s, max=budget.seconds),
-                retry=retry_if_exception(_retryable),
-                reraise=True,
-            )
-            async for attempt in retrying:
-                with attempt:
-                    answer = await self._attempt(
-                        call,
-                        deadline,
-                        lambda auth: self._exchange(
-                            "GET", path, params=params, headers={**(headers or {}), **auth}, max_bytes=max_bytes
-                        ),
-                    )
-                    if answer.status >= 500 or (answer.status == 401 and self.credentials is not None):
-                        # A 401 to a client-credentials token: it was dropped, the retry fetches another.
-                        raise SourceUnavailable(self.name, f"status {answer.status}")
-                    return answer
+            try:
+                return await self._get_once(call, deadline, path, params, headers, max_bytes)
+            except SourceUnavailable as failure:
+                if self.config.retries < 1 or not _retryable(failure):
+                    raise
+                first = failure
+            return await self._retry(first, call, deadline, path, params, headers, max_bytes)
+
+    async def _retry(
+        self,
+        first: SourceUnavailable,
+        call: CallRecord,
+        deadline: _Deadline,
+        path: str,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        max_bytes: int | None,
+    ) -> _Answer:
+        """The retries after the first attempt failed with ``first``, as tenacity schedules them.
+
+        tenacity counts ``first`` as its first attempt (it is raised again there, nothing is sent), so
+        the n-th retry waits a random 0 to ``backoff_s * 2**(n-1)`` and is made only when that wait and
+        the least time of a call fit in what is left of the deadline.
+        """
+        budget = deadline.budget
+        ends = deadline.timeout.when()
+        left = budget.seconds if ends is None else ends - asyncio.get_running_loop().time()
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(1 + self.config.retries) | stop_before_delay(left - budget.min_attempt_s),
+            wait=wait_random_exponential(multiplier=self.config.backoff_s, max=budget.seconds),
+            retry=retry_if_exception(_retryable),
+            reraise=True,
+        )
+        failed: SourceUnavailable | None = first
+        async for attempt in retrying:
+            with attempt:
+                if failed is not None:
+                    error = failed
+                    failed = None
+                    raise error
+                return await self._get_once(call, deadline, path, params, headers, max_bytes)
         raise AssertionError("unreachable: tenacity re-raises the last failure")
+
+    async def _get_once(
+        self,
+        call: CallRecord,
+        deadline: _Deadline,
+        path: str,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        max_bytes: int | None,
+    ) -> _Answer:
+        """One GET; a 5xx (or a 401 to a client-credentials token) is :class:`~sources.errors.SourceUnavailable`."""
+        answer = await self._attempt(
+            call,
+            deadline,
+            lambda auth: self._exchange(
+                "GET", path, params=params, headers={**(headers or {}), **auth}, max_bytes=max_bytes
+            ),
+        )
+        if answer.status >= 500 or (answer.status == 401 and self.credentials is not None):
+            # A 401 to a client-credentials token: it was dropped, the retry fetches another.
+            raise SourceUnavailable(self.name, f"status {answer.status}")
+        return answer
 
     async def send_json(
         self,
@@ -360,10 +406,12 @@ class SourceClient:
         limit = self.config.max_body_bytes if max_bytes is None else min(max_bytes, self.config.max_body_bytes)
         sent = dict(headers or {})
         propagate.inject(sent)
+        answered: httpx.Response | None = None
         try:
             async with self._client.stream(
                 method, path, params=params, headers=sent, json=json_body, data=form
             ) as response:
+                answered = response
                 body = b""
                 if response.status_code < 400 and response.is_stream_consumed:
                     # A transport that hands over a body it read and decoded already (httpx.MockTransport).
@@ -381,6 +429,9 @@ class SourceClient:
             raise SourceTimeout(self.name, "timed out") from exc
         except httpx.HTTPError as exc:
             raise SourceUnavailable(self.name, "connection failed") from exc
+        finally:
+            if answered is not None:
+                _unbind(answered)
 
     def _decode(self, answer: _Answer) -> JSON:
         if answer.status >= 400:
@@ -403,3 +454,12 @@ def _retryable(error: BaseException) -> bool:
 
 async def _once(content: bytes) -> AsyncIterator[bytes]:
     yield content
+
+
+def _unbind(response: httpx.Response) -> None:
+    """Drop the stream of an answer that was closed (its body read or refused, its connection released).
+
+    httpx binds the stream to the answer that holds it (``BoundAsyncStream``), a reference cycle that
+    left every answer, its request and headers to the cyclic garbage collector (ADR 0027).
+    """
+    response.stream = _READ
