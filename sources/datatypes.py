@@ -26,6 +26,7 @@ system without surrounding whitespace), :class:`Coding`, :class:`CodeableConcept
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -115,12 +116,16 @@ def instant(moment: datetime) -> datetime:
     10000 in Denmark, ``0001-01-01T00:30:00+02:00`` is year 0 in UTC) raises ``ValueError``, and
     the item carrying it is left out as invalid, never the source.
     """
+    return _instant_on(moment)[0]
+
+
+def _instant_on(moment: datetime) -> tuple[datetime, date]:
+    """:func:`instant` of ``moment``, and its date in Denmark (which the check found anyway)."""
     try:
         found = moment.astimezone(UTC)
     except OverflowError:
         raise ValueError("time is out of range") from None
-    local_date(found)
-    return found
+    return found, local_date(found)
 
 
 def local_midnight(day: date) -> datetime:
@@ -133,6 +138,11 @@ def parse_date_time(value: object) -> FhirDateTime:
 
     Numbers and other types are refused (pydantic would read a number as a timestamp).
     """
+    return _parse(value)[0]
+
+
+def _parse(value: object) -> tuple[FhirDateTime, bool]:
+    """:func:`parse_date_time` of ``value``, and whether it gave a time-zone offset."""
     if not isinstance(value, str):
         raise ValueError("expected a FHIR date or dateTime")
     match = _DATE_TIME.fullmatch(value.strip())
@@ -142,22 +152,22 @@ def parse_date_time(value: object) -> FhirDateTime:
     year = int(parts["year"])
     try:
         if parts["month"] is None:
-            return FhirDateTime(Precision.YEAR, PeriodRecord(date(year, 1, 1), date(year, 12, 31)))
+            return FhirDateTime(Precision.YEAR, PeriodRecord(date(year, 1, 1), date(year, 12, 31))), False
         month = int(parts["month"])
         if parts["day"] is None:
             last = calendar.monthrange(year, month)[1] if 1 <= month <= 12 else 0
-            return FhirDateTime(Precision.MONTH, PeriodRecord(date(year, month, 1), date(year, month, last)))
+            return FhirDateTime(Precision.MONTH, PeriodRecord(date(year, month, 1), date(year, month, last))), False
         day = date(year, month, int(parts["day"]))
     except (ValueError, calendar.IllegalMonthError):
         raise ValueError("not a calendar date") from None
     if parts["hour"] is None:
-        return FhirDateTime(Precision.DAY, PeriodRecord(day, day))
-    moment = _moment(day, parts)
-    local = local_date(moment)
-    return FhirDateTime(Precision.TIME, PeriodRecord(local, local), moment)
+        return FhirDateTime(Precision.DAY, PeriodRecord(day, day)), False
+    moment, local = _moment(day, parts)
+    return FhirDateTime(Precision.TIME, PeriodRecord(local, local), moment), parts["offset"] is not None
 
 
-def _moment(day: date, parts: dict[str, str | None]) -> datetime:
+def _moment(day: date, parts: dict[str, str | None]) -> tuple[datetime, date]:
+    """The instant the parts give on ``day`` (in UTC), and its date in Denmark."""
     try:
         clock = time(
             int(parts["hour"] or 0),
@@ -168,10 +178,12 @@ def _moment(day: date, parts: dict[str, str | None]) -> datetime:
     except ValueError:
         raise ValueError("not a time of day") from None
     offset = parts["offset"]
-    return instant(datetime.combine(day, clock, COPENHAGEN if offset is None else _zone(offset)))
+    return _instant_on(datetime.combine(day, clock, COPENHAGEN if offset is None else _zone(offset)))
 
 
+@functools.lru_cache(maxsize=256)
 def _zone(offset: str) -> timezone:
+    """The fixed zone of an offset as the pattern reads it (``Z``, ``+01:00``); one object per spelling."""
     if offset == "Z":
         return UTC
     hours, minutes = int(offset[1:3]), int(offset[4:6])
@@ -183,9 +195,8 @@ def _zone(offset: str) -> timezone:
 
 def parse_instant(value: object) -> datetime:
     """A FHIR ``instant`` (a time with an offset; seconds may be left out) → an aware UTC ``datetime``."""
-    parsed = parse_date_time(value)
-    match = _DATE_TIME.fullmatch(value.strip()) if isinstance(value, str) else None
-    if parsed.instant is None or match is None or match.group("offset") is None:
+    parsed, offset = _parse(value)
+    if parsed.instant is None or not offset:
         raise ValueError("expected a FHIR instant with an offset")
     return parsed.instant
 
