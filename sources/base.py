@@ -57,6 +57,14 @@ from sources.telemetry import CallRecord, observed_call
 JSON = Any
 """A decoded JSON document; adapters validate it before use."""
 
+
+@dataclass(frozen=True, slots=True)
+class EncodedJson:
+    """A JSON request body encoded already (UTF-8): :meth:`SourceClient.send_json` sends it as it is."""
+
+    content: bytes
+
+
 _READ = httpx.ByteStream(b"")
 """The stream left on an answer once its body was read (:func:`_unbind`)."""
 
@@ -282,14 +290,15 @@ class SourceClient:
         self,
         method: str,
         path: str,
-        body: JSON = None,
+        body: JSON | EncodedJson = None,
         *,
         headers: Mapping[str, str] | None = None,
     ) -> tuple[JSON, httpx.Headers]:
         """Send a request with a JSON body (never retried); return the decoded answer and its headers.
 
-        ``body=None`` sends no body (``DELETE``). An empty answer (``204``, or no content) decodes as
-        ``None``; callers that expect a resource validate it and report it invalid. Statuses:
+        ``body=None`` sends no body (``DELETE``); an :class:`EncodedJson` body is sent as it is, with
+        ``Content-Type: application/json`` unless ``headers`` say otherwise. An empty answer (``204``, or
+        no content) decodes as ``None``; callers that expect a resource validate it and report it invalid. Statuses:
 
         - 409, 412 → :class:`~sources.errors.SourceVersionConflict` (the record changed meanwhile);
         - 400, 422 → :class:`~sources.errors.SourceRejected` (the source refused what was sent);
@@ -396,7 +405,7 @@ class SourceClient:
         *,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
-        json_body: JSON = None,
+        json_body: JSON | EncodedJson = None,
         form: Mapping[str, str] | None = None,
         max_bytes: int | None = None,
     ) -> _Answer:
@@ -406,13 +415,17 @@ class SourceClient:
         """
         limit = self.config.max_body_bytes if max_bytes is None else min(max_bytes, self.config.max_body_bytes)
         sent = dict(headers or {})
+        encoded = isinstance(json_body, EncodedJson)
+        if encoded and not any(name.lower() == "content-type" for name in sent):
+            sent["content-type"] = "application/json"
         propagate.inject(sent)
         answered: httpx.Response | None = None
         try:
             target = self.url(path, params)
             async with self._client.stream(
                 method, target, params=None if isinstance(target, httpx.URL) else params,
-                headers=sent, json=json_body, data=form,
+                headers=sent, json=None if encoded else json_body, data=form,
+                content=json_body.content if isinstance(json_body, EncodedJson) else None,
             ) as response:  # fmt: skip
                 answered = response
                 body = b""

@@ -21,7 +21,7 @@ from typing import Any, Literal, assert_never
 from pydantic import Field, ValidationError
 
 from sources.audit import AccessActivity, AccessorKind, AccessOutcome, AccessRecord, SinkRefusal
-from sources.base import SourceClient
+from sources.base import EncodedJson, SourceClient
 from sources.categories import DataCategory
 from sources.errors import SourceRejected, SourceUnavailable, SourceVersionConflict
 from sources.payloads import CPR_SYSTEM, SOR_SYSTEM, FhirModel
@@ -183,21 +183,20 @@ class MinLogSink:
         :class:`~sources.errors.SourceError`, and then nothing is known to be refused.
         """
         refusals: list[SinkRefusal] = []
-        events: list[tuple[AccessRecord, dict[str, Any]]] = []
+        events: list[tuple[AccessRecord, bytes]] = []
         for record in records:
             try:
-                event = audit_event(record, observer=self._observer)
-                json.dumps(event, allow_nan=False)
+                entry = _entry(record, audit_event(record, observer=self._observer))
             except Exception as exc:  # the mapping refuses this record; the others still go
                 refusals.append(SinkRefusal(record.id, f"not mappable to an AuditEvent ({_why(exc)})"))
             else:
-                events.append((record, event))
+                events.append((record, entry))
         return refusals + await self._send(events)
 
-    async def _send(self, events: list[tuple[AccessRecord, dict[str, Any]]]) -> list[SinkRefusal]:
+    async def _send(self, events: list[tuple[AccessRecord, bytes]]) -> list[SinkRefusal]:
         if not events:
             return []
-        body = _bundle(events)
+        body = EncodedJson(_BUNDLE_START + b",".join(entry for _, entry in events) + _BUNDLE_END)
         try:
             payload, _ = await self._client.send_json("POST", "/fhir", body, headers=_FHIR_JSON)
         except SourceRejected as exc:
@@ -243,25 +242,27 @@ class UnmappableRecord(ValueError):
 
 def batch_bundle(records: Sequence[AccessRecord], *, observer: str = "patientoverblik") -> dict[str, Any]:
     """A FHIR ``batch`` Bundle with one conditional create of an ``AuditEvent`` per record."""
-    return _bundle([(record, audit_event(record, observer=observer)) for record in records])
+    entries = [_entry_of(record, audit_event(record, observer=observer)) for record in records]
+    return {"resourceType": "Bundle", "type": "batch", "entry": entries}
 
 
-def _bundle(events: Sequence[tuple[AccessRecord, dict[str, Any]]]) -> dict[str, Any]:
-    return {
-        "resourceType": "Bundle",
-        "type": "batch",
-        "entry": [
-            {
-                "resource": event,
-                "request": {
-                    "method": "POST",
-                    "url": "AuditEvent",
-                    "ifNoneExist": f"_tag={ACCESS_RECORD_SYSTEM}|{record.id}",
-                },
-            }
-            for record, event in events
-        ],
-    }
+_BUNDLE_START = b'{"resourceType":"Bundle","type":"batch","entry":['
+_BUNDLE_END = b"]}"
+
+
+def _entry_of(record: AccessRecord, event: dict[str, Any]) -> dict[str, Any]:
+    """One entry of the ``batch`` Bundle: ``event``, created unless one with the record's tag exists."""
+    condition = f"_tag={ACCESS_RECORD_SYSTEM}|{record.id}"
+    return {"resource": event, "request": {"method": "POST", "url": "AuditEvent", "ifNoneExist": condition}}
+
+
+def _entry(record: AccessRecord, event: dict[str, Any]) -> bytes:
+    """:func:`_entry_of`, encoded once as the batch sends it (UTF-8 JSON, as httpx encodes a body).
+
+    Raises for an event JSON cannot hold, so that record alone is refused (one whose text cannot be
+    UTF-8 too: encoded with the whole batch it would have failed every record of it)."""
+    text = json.dumps(_entry_of(record, event), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.encode("utf-8")
 
 
 def audit_event(record: AccessRecord, *, observer: str = "patientoverblik") -> dict[str, Any]:

@@ -220,6 +220,29 @@ async def test_an_unmappable_record_comes_back_refused_and_the_others_go(mock_cl
     ]
 
 
+async def test_a_record_whose_text_cannot_be_utf8_comes_back_refused_and_the_batch_goes_as_one_body(
+    mock_client: MockClientFactory,
+):
+    bodies: list[bytes] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        entries = json.loads(request.content)["entry"]
+        created = [{"response": {"status": "201 Created"}} for _ in entries]
+        return httpx.Response(200, json={"resourceType": "Bundle", "type": "batch-response", "entry": created})
+
+    client = mock_client(handler, "minlog")
+    lone_surrogate = record(id="rec-odd", actor_name="Mette \ud800 Larsen")
+
+    refusals = await MinLogSink(client).send([DOCTOR_READS_HANS, lone_surrogate, HANS_READS_OWN])
+
+    assert [r.record_id for r in refusals] == ["rec-odd"]
+    (body,) = bodies
+    sent = json.loads(body)
+    assert sent == batch_bundle([DOCTOR_READS_HANS, HANS_READS_OWN])
+    assert body == json.dumps(sent, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 async def test_a_batch_response_missing_entries_is_invalid(mock_client: MockClientFactory):
     answer = {"resourceType": "Bundle", "type": "batch-response", "entry": [{"response": {"status": "201 Created"}}]}
     client = mock_client(lambda _: httpx.Response(200, json=answer), "minlog")
