@@ -10,7 +10,7 @@ rejects only that key.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from functools import cached_property
 from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader
@@ -55,39 +55,67 @@ class BatchLoader(DataLoader[K, V | None], Generic[K, V]):
         return value
 
 
-@dataclass
 class Loaders:
-    """Every loader of one request."""
+    """Every loader of one request, each made the first time the request asks for it.
 
-    persons: BatchLoader[str, PersonRecord]
-    gp_assignments: BatchLoader[str, GpAssignmentRecord]
-    practices: BatchLoader[str, PracticeRecord]
-    master_cards: BatchLoader[str, MasterCardRecord]
-    registrations: BatchLoader[str, RegistrationsRecord]
-    register_details: BatchLoader[str, RegisterDetailsRecord]
-    blocks: BatchLoader[str, list[BlockRecord]]
-    """The patient's own blocks (Min Spærring), for ``Patient.blocks`` and the revoke check."""
-    sectors: BatchLoader[str, OrganisationKind]
-    """A place's sector by SOR code, from the SOR register, for name and address protection."""
-    appointments: GroupLoader[AppointmentRecord]
-    care_plans: GroupLoader[CarePlanRecord]
-    goals: GroupLoader[GoalRecord]
-    conditions: GroupLoader[ConditionRecord]
+    No cache ever crosses requests or users. An overview asks for five of the loaders; making the rest
+    (one per appointment and plan endpoint among them) for every request cost more than it used.
+    """
+
+    def __init__(self, sources: Sources) -> None:
+        self._sources = sources
 
     @classmethod
     def for_request(cls, sources: Sources) -> Loaders:
-        """Fresh loaders for one request: no cache ever crosses requests or users."""
-        return cls(
-            persons=BatchLoader(sources.cpr.read_persons),
-            gp_assignments=BatchLoader(sources.yderregister.gp_assignments_for),
-            practices=BatchLoader(sources.yderregister.practices_for),
-            master_cards=BatchLoader(sources.stamkort.master_cards_for),
-            registrations=BatchLoader(sources.registers.registrations_for),
-            register_details=BatchLoader(sources.registers.details_for),
-            blocks=BatchLoader(sources.consent.blocks_for),
-            sectors=BatchLoader(sources.sor.sectors_of),
-            appointments=appointment_loader(sources.appointments),
-            care_plans=plan_loader([(p.endpoint, p.care_plans_for) for p in sources.plans], keep_plan),
-            goals=plan_loader([(p.endpoint, p.goals_for) for p in sources.plans], keep_goal),
-            conditions=plan_loader([(p.endpoint, p.conditions_for) for p in sources.plans], keep_condition),
-        )
+        """Fresh loaders for one request (made inside its running event loop, as aiodataloader needs)."""
+        return cls(sources)
+
+    @cached_property
+    def persons(self) -> BatchLoader[str, PersonRecord]:
+        return BatchLoader(self._sources.cpr.read_persons)
+
+    @cached_property
+    def gp_assignments(self) -> BatchLoader[str, GpAssignmentRecord]:
+        return BatchLoader(self._sources.yderregister.gp_assignments_for)
+
+    @cached_property
+    def practices(self) -> BatchLoader[str, PracticeRecord]:
+        return BatchLoader(self._sources.yderregister.practices_for)
+
+    @cached_property
+    def master_cards(self) -> BatchLoader[str, MasterCardRecord]:
+        return BatchLoader(self._sources.stamkort.master_cards_for)
+
+    @cached_property
+    def registrations(self) -> BatchLoader[str, RegistrationsRecord]:
+        return BatchLoader(self._sources.registers.registrations_for)
+
+    @cached_property
+    def register_details(self) -> BatchLoader[str, RegisterDetailsRecord]:
+        return BatchLoader(self._sources.registers.details_for)
+
+    @cached_property
+    def blocks(self) -> BatchLoader[str, list[BlockRecord]]:
+        """The patient's own blocks (Min Spærring), for ``Patient.blocks`` and the revoke check."""
+        return BatchLoader(self._sources.consent.blocks_for)
+
+    @cached_property
+    def sectors(self) -> BatchLoader[str, OrganisationKind]:
+        """A place's sector by SOR code, from the SOR register, for name and address protection."""
+        return BatchLoader(self._sources.sor.sectors_of)
+
+    @cached_property
+    def appointments(self) -> GroupLoader[AppointmentRecord]:
+        return appointment_loader(self._sources.appointments)
+
+    @cached_property
+    def care_plans(self) -> GroupLoader[CarePlanRecord]:
+        return plan_loader([(p.endpoint, p.care_plans_for) for p in self._sources.plans], keep_plan)
+
+    @cached_property
+    def goals(self) -> GroupLoader[GoalRecord]:
+        return plan_loader([(p.endpoint, p.goals_for) for p in self._sources.plans], keep_goal)
+
+    @cached_property
+    def conditions(self) -> GroupLoader[ConditionRecord]:
+        return plan_loader([(p.endpoint, p.conditions_for) for p in self._sources.plans], keep_condition)
