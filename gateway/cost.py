@@ -20,13 +20,17 @@ not fit the caller's cost window is ``RATE_LIMITED``; in both cases nothing is d
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from math import ceil
 from typing import Any, Final, Protocol
+from weakref import WeakKeyDictionary
 
+from cachetools import LRUCache
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentSpreadNode,
     GraphQLError,
@@ -202,18 +206,23 @@ class CostContext(Protocol):
 
 
 class CostGuard(SchemaExtension):
-    """Refuse an operation over the caller's ``max_cost`` or cost window, before the consent gate runs."""
+    """Refuse an operation over the caller's ``max_cost`` or cost window, before the consent gate runs.
+
+    An operation's cost depends only on the schema, the document, the operation and the variables, so
+    it is estimated once per distinct (document text, operation name, variables) and remembered
+    (:class:`CostMemo`, :data:`COSTS_KEPT` per schema); the caller's budget and window are checked on
+    every request.
+    """
 
     async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
         context: CostContext = execution.context
         if execution.graphql_document is not None:
             schema = execution.schema._schema
-            prepared = prepare_operation(
-                schema, execution.graphql_document, execution.operation_name, execution.variables
+            cost = _memo(schema).cost(
+                execution.query, execution.graphql_document, execution.operation_name, execution.variables
             )
-            if isinstance(prepared, PreparedOperation):
-                cost = estimate(schema, prepared).cost
+            if cost is not None:
                 context.cost = cost
                 budget = context.budget
                 if cost > budget.max_cost:
@@ -224,4 +233,58 @@ class CostGuard(SchemaExtension):
         yield
 
 
-__all__ = ["COST_DIRECTIVE", "LIST_SIZE_DIRECTIVE", "CostGuard", "Estimate", "estimate", "field_weight"]
+COSTS_KEPT = 512
+_Key = tuple[str, str | None, str]
+"""Distinct (document, operation, variables) whose cost is remembered per schema, least recently used out first."""
+
+
+class CostMemo:
+    """Operation costs of one schema, estimated once per distinct document text, operation name and variables."""
+
+    def __init__(self, schema: GraphQLSchema, size: int = COSTS_KEPT) -> None:
+        self._schema = schema
+        self._costs: LRUCache[_Key, int | None] = LRUCache(maxsize=size)
+        self.estimates = 0
+        """Operations estimated so far (the work; a repeated request adds none)."""
+
+    def cost(
+        self, query: str | None, document: DocumentNode, operation_name: str | None, variables: Mapping[str, Any] | None
+    ) -> int | None:
+        """The operation's cost, or ``None`` when execution would refuse the request (no such operation, variables
+        that do not coerce): then there is nothing to cost, and execution reports it."""
+        key = _key(query, operation_name, variables)
+        if key is not None and key in self._costs:
+            return self._costs[key]
+        prepared = prepare_operation(self._schema, document, operation_name, variables)
+        cost = estimate(self._schema, prepared).cost if isinstance(prepared, PreparedOperation) else None
+        self.estimates += 1
+        if key is not None:
+            self._costs[key] = cost
+        return cost
+
+
+def _key(
+    query: str | None, operation_name: str | None, variables: Mapping[str, Any] | None
+) -> tuple[str, str | None, str] | None:
+    """What an operation's cost depends on besides the schema, as a key; ``None`` when it cannot be one."""
+    if query is None:
+        return None
+    try:
+        values = json.dumps(variables or {}, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+    return query, operation_name, values
+
+
+_MEMOS: WeakKeyDictionary[GraphQLSchema, CostMemo] = WeakKeyDictionary()
+
+
+def _memo(schema: GraphQLSchema) -> CostMemo:
+    """The cost memo of ``schema`` (made on first use; gone with the schema)."""
+    memo = _MEMOS.get(schema)
+    if memo is None:
+        memo = _MEMOS[schema] = CostMemo(schema)
+    return memo
+
+
+__all__ = ["COST_DIRECTIVE", "LIST_SIZE_DIRECTIVE", "CostGuard", "CostMemo", "Estimate", "estimate", "field_weight"]

@@ -9,7 +9,7 @@ import pytest
 from graphql import GraphQLList, GraphQLObjectType, get_named_type, get_nullable_type, is_leaf_type
 
 from auth.operation import PreparedOperation, prepare_operation
-from gateway.cost import DEFAULT_LIST_SIZE, estimate
+from gateway.cost import DEFAULT_LIST_SIZE, CostMemo, estimate
 from gateway.limits import parse_document
 from gateway.rate_limit import Budget
 from gateway.schema import build_schema
@@ -117,3 +117,28 @@ def test_the_web_pages_operations_cost_well_under_the_default_budget() -> None:
         costs[path.stem] = cost(text, variables.get(path.stem, {"cpr": HANS}), path.stem)
 
     assert max(costs.values()) <= Budget().max_cost, costs
+
+
+def test_an_operations_cost_is_estimated_once_per_document_operation_and_variables() -> None:
+    memo = CostMemo(SCHEMA)
+    query = 'query Page($first: Int) { patient(cpr: "' + HANS + '") { accessLog(first: $first) { entries { id } } } }'
+
+    def asked(variables: dict[str, Any], text: str = query, name: str | None = None) -> int | None:
+        return memo.cost(text, parse_document(text, 10_000), name, variables)
+
+    first = [asked({"first": 10}) for _ in range(3)]
+    other = asked({"first": 50})
+    again = asked({"first": 10})
+
+    assert first == [again] * 3 and other != again
+    assert memo.estimates == 2
+    assert asked({"first": "ten"}) is None and asked({"first": "ten"}) is None  # execution refuses it: no cost
+    assert asked({}, "{ a: __typename } query B { __typename }", "B") == 0
+    assert memo.estimates == 4
+
+
+def test_the_costs_remembered_are_bounded() -> None:
+    memo = CostMemo(SCHEMA, size=2)
+    for n in (1, 2, 3, 1):
+        memo.cost("{ __typename }", parse_document("{ __typename }", 10), None, {"n": n})
+    assert memo.estimates == 4  # 1 was let go when 3 came
