@@ -14,6 +14,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError, get_operation_ast
+from graphql.execution import MiddlewareManager
 from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -65,7 +66,9 @@ class DecidedExecutor(StrawberryGraphQLCoreExecutionContext):
 
     The gate prepares both with the same graphql-core function this executor's ``build`` uses; if
     execution would run another operation, it runs nothing (fail closed), and it runs with the very
-    coerced variable values the gate read. Its resolver helpers reach it weakly (:func:`auth.execution.weak_helpers`).
+    coerced variable values the gate read. Its resolver helpers reach it weakly
+    (:func:`auth.execution.weak_helpers`). When the plan refuses no field, :class:`~auth.fields.FieldGuard`
+    is left out of execution: it would check every field resolved and refuse none.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -82,6 +85,10 @@ class DecidedExecutor(StrawberryGraphQLCoreExecutionContext):
             message = "Access was not decided for this operation."
             return [GraphQLError(message, original_error=AccessDenied(message))]
         built.variable_values = prepared.variables
+        plan = getattr(built.context_value, "access_plan", None)
+        if plan is not None and not plan.denied_fields and built.middleware_manager is not None:
+            kept = [m for m in built.middleware_manager.middlewares if not isinstance(m, FieldGuard)]
+            built.middleware_manager = MiddlewareManager(*kept) if kept else None
         return built
 
 

@@ -14,12 +14,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
+from unittest.mock import patch
 
 import pytest
 from typer.testing import CliRunner
 
 from auth.access_log import AccessLog, AccessRecord, ExportStatus, SqliteAccessLog
 from auth.export import export_pending
+from auth.fields import FieldGuard
 from auth.security_events import SecurityEventKind
 from gateway.cli import app
 from sandbox.population import Population
@@ -234,3 +237,24 @@ def test_the_security_events_command_lists_kinds_and_counts_but_no_numbers(tmp_p
     empty = runner.invoke(app, ["security-events", "--database-url", url])
 
     assert empty.exit_code == 0 and "0 security events" in empty.output
+
+
+async def test_fields_are_checked_against_the_registration_only_when_the_plan_refuses_some(gateway: Gateway) -> None:
+    checked: list[str] = []
+    check = FieldGuard.resolve
+
+    def counted(self: FieldGuard, _next: Any, root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+        checked.append(f"{info.parent_type.name}.{info.field_name}")
+        return check(self, _next, root, info, *args, **kwargs)
+
+    system = gateway.token(actor_kind="system", client_id="epj-odense", authorization_id=DOCTOR_WITH_RELATIONS)
+    with patch.object(FieldGuard, "resolve", counted):
+        own = await gateway.graphql(
+            f'{{ patient(cpr: "{PETER}") {{ cpr diagnoses {{ complete }} }} }}', gateway.citizen(PETER)
+        )
+        after_own = list(checked)
+        refused = await gateway.graphql(f'{{ patient(cpr: "{PETER}") {{ cpr diagnoses {{ complete }} }} }}', system)
+
+    assert error_codes(own) == [] and after_own == []
+    assert ("FORBIDDEN", None) in error_codes(refused) and refused["data"]["patient"]["cpr"] == PETER
+    assert "Patient.diagnoses" in checked
