@@ -35,6 +35,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -68,6 +69,7 @@ from auth.access_log_rows import (
     pending,
     to_values,
 )
+from auth.group_commit import GroupCommit
 from auth.operator_events import SQLITE_TABLE as SQLITE_OPERATOR_TABLE
 from auth.operator_events import (
     OperatorEvent,
@@ -178,6 +180,29 @@ _VALUES = ["?" for _ in COLUMNS]
 _FINALISE = finalise_statement(_VALUES)
 
 
+@dataclass(frozen=True, slots=True)
+class _Write:
+    """One caller's rows: records (open ones, or finalising open ones) and security events."""
+
+    rows: Sequence[Sequence[object]]
+    events: Sequence[Sequence[object]]
+    opened: bool
+
+
+_INSERT_EVENT = (
+    f"INSERT INTO security_event ({', '.join(SECURITY_EVENT_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' for _ in SECURITY_EVENT_COLUMNS)})"
+)
+
+
+def _insert(db: sqlite3.Connection, write: _Write) -> None:
+    insert = insert_statement(_VALUES, opened=write.opened)
+    for row in write.rows:
+        if write.opened or db.execute(_FINALISE, finalising(row)).rowcount == 0:
+            db.execute(insert, row)
+    db.executemany(_INSERT_EVENT, write.events)
+
+
 class SqliteAccessLog(RecordsOfPages):
     """Access records in an embedded SQLite database (WAL, ``synchronous=FULL``)."""
 
@@ -190,6 +215,7 @@ class SqliteAccessLog(RecordsOfPages):
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.create_function(TIME_READABLE, 1, _time_readable, deterministic=True)
         self._lock = threading.Lock()
+        self._writes: GroupCommit[_Write] = GroupCommit(self._write_together)
         self._migrate()
 
     def _migrate(self) -> None:
@@ -215,9 +241,18 @@ class SqliteAccessLog(RecordsOfPages):
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
+    @property
+    def write_transactions(self) -> int:
+        """Transactions that wrote records so far (writes that come together share one)."""
+        return self._writes.transactions
+
+    def _until(self) -> float:
+        """When an operation asked for now stops waiting for the database (monotonic time)."""
+        return time.monotonic() + self._wait_s
+
     async def _run(self, work: Callable[..., T], *arguments: object) -> T:
         """``work(until, *arguments)`` on a worker thread; ``until`` ends its wait for the database."""
-        return await asyncio.to_thread(work, time.monotonic() + self._wait_s, *arguments)
+        return await asyncio.to_thread(work, self._until(), *arguments)
 
     @contextmanager
     def _turn(self, until: float) -> Iterator[sqlite3.Connection]:
@@ -265,26 +300,32 @@ class SqliteAccessLog(RecordsOfPages):
     async def open_writes(self, records: Sequence[AccessRecord]) -> None:
         """Store the records of changes about to be made, open, in one transaction; on disk when this returns."""
         if records:
-            await self._run(self._write, [_to_row(record) for record in records], [], True)
+            await self._writes.write(_Write([_to_row(record) for record in records], [], True), self._until())
 
     async def write(self, records: Sequence[AccessRecord], security_events: Sequence[SecurityEvent] = ()) -> None:
-        """Store ``records`` (finalising open ones) and ``security_events`` in one transaction, on disk on return."""
+        """Store ``records`` (finalising open ones) and ``security_events`` in one transaction, on disk on return.
+
+        Writes asked for while another is being committed share the next transaction
+        (:class:`~auth.group_commit.GroupCommit`), each in a savepoint of its own."""
         if records or security_events:
             rows = [_to_row(record) for record in records]
             events = [_event_row(event) for event in security_events]
-            await self._run(self._write, rows, events, False)
+            await self._writes.write(_Write(rows, events, False), self._until())
 
-    def _write(
-        self, until: float, rows: Sequence[Sequence[object]], events: Sequence[Sequence[object]], opened: bool
-    ) -> None:
-        insert = insert_statement(_VALUES, opened=opened)
-        event_placeholders = ", ".join("?" for _ in SECURITY_EVENT_COLUMNS)
-        insert_event = f"INSERT INTO security_event ({', '.join(SECURITY_EVENT_COLUMNS)}) VALUES ({event_placeholders})"  # noqa: S608
+    def _write_together(self, until: float, writes: Sequence[_Write]) -> list[BaseException | None]:
+        outcomes: list[BaseException | None] = []
         with self._transaction(until) as db:
-            for row in rows:
-                if opened or db.execute(_FINALISE, finalising(row)).rowcount == 0:
-                    db.execute(insert, row)
-            db.executemany(insert_event, events)
+            for write in writes:
+                db.execute("SAVEPOINT write")
+                try:
+                    _insert(db, write)
+                except sqlite3.Error as failure:
+                    db.execute("ROLLBACK TO write")
+                    outcomes.append(failure)
+                else:
+                    outcomes.append(None)
+                db.execute("RELEASE write")
+        return outcomes
 
     async def log_page(
         self,
