@@ -18,6 +18,7 @@ decodes and removes dot segments itself. Whitespace or control characters anywhe
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 
@@ -63,14 +64,24 @@ def resolve_link(client: SourceClient, url: str, *, current: str = "/", under: s
     base URL, the page that sent it), and a path (``/fhir/...``) against the base URL. The result keeps
     the base URL's scheme, host and port, lies under ``<base path><under>`` and has no dot segment,
     however the link spells it; it is the normalised path (see the module), which is what the
-    transport then sends.
+    transport then sends. The answer depends on nothing else, so the last :data:`RESOLVED_KEPT` are
+    remembered: a cached DDS document's attachment link is checked once, not on every request.
     """
+    return _resolved(client.config.base_url, url, current, under)
+
+
+RESOLVED_KEPT = 4096
+"""Links whose resolution is remembered (per base URL, page and root), least recently used out first."""
+
+
+@functools.lru_cache(maxsize=RESOLVED_KEPT)
+def _resolved(base_url: str, url: str, current: str, under: str) -> str | None:
     if not url or any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
         return None
     url = url.replace("\\", "/")
     if _has_dot_segment(url.split("?", 1)[0].split("#", 1)[0]):
         return None
-    base = httpx.URL(client.config.base_url)
+    base = httpx.URL(base_url)
     prefix = base.raw_path.decode("ascii").rstrip("/")
     if url.startswith("/") and not url.startswith("//") and not url.startswith(prefix + "/"):
         url = prefix + url

@@ -8,13 +8,15 @@ schemes. Whatever is followed is checked once more as yarl (aiohttp's URL librar
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import yarl
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sources.base import SourceClient, SourceConfig
-from sources.links import resolve_link
+from sources.links import _resolved, resolve_link
 
 BASE = "http://127.0.0.1:8110"
 CLIENT = SourceClient(SourceConfig("region", BASE), httpx.AsyncClient())
@@ -114,3 +116,14 @@ def test_the_reviewers_links() -> None:
 
     assert [link for link in refused if resolve_link(CLIENT, link, current=PAGE, under="/fhir")] == []
     assert {link: resolve_link(CLIENT, link, current=PAGE, under="/fhir") for link in followed} == followed
+
+
+def test_a_link_is_checked_once_however_often_it_is_followed() -> None:
+    link = f"/fhir/Binary/{uuid.uuid4()}"
+    before = _resolved.cache_info()
+
+    followed = {resolve_link(CLIENT, link, under="/fhir") for _ in range(5)}
+
+    after = _resolved.cache_info()
+    assert followed == {link}
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 4)
