@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from auth.access_log import check_access_log_url
 from auth.export import OPEN_GRACE_S
+from auth.export_lease import DEFAULT_TTL_S
 from auth.fields import ClientRegistration
 from auth.key_cache import KeyCachePolicy
 from gateway.clients import ClientSpec, Introspection
@@ -330,6 +331,14 @@ class Settings(BaseSettings):
         default="patientoverblik", description="The gateway's identity in exported events (its SOR code in production)."
     )
     minlog_export_interval_s: float = Field(default=5.0, gt=0, description="How often pending records are exported.")
+    minlog_export_lease_s: float = Field(
+        default=DEFAULT_TTL_S,
+        gt=0,
+        description=(
+            "How long the export lease lasts unless renewed: of several gateway processes on one access log only its "
+            "holder exports, and a holder that died is replaced after this long (ADR 0026). Longer than the interval."
+        ),
+    )
     minlog_open_grace_s: float = Field(
         default=OPEN_GRACE_S,
         gt=0,
@@ -410,6 +419,14 @@ class Settings(BaseSettings):
     def _cors_credentials(self) -> Settings:
         if self.cors_allow_credentials and "*" in self.cors_allow_origins:
             raise ValueError("cors_allow_credentials cannot be used with the origin '*'")
+        return self
+
+    @model_validator(mode="after")
+    def _lease_outlasts_interval(self) -> Settings:
+        if self.minlog_export_lease_s <= self.minlog_export_interval_s:
+            raise ValueError(
+                "PATIENTOVERBLIK_MINLOG_EXPORT_LEASE_S must be longer than PATIENTOVERBLIK_MINLOG_EXPORT_INTERVAL_S"
+            )
         return self
 
     @model_validator(mode="after")
