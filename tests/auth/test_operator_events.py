@@ -22,7 +22,7 @@ T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
 
 async def test_events_read_back_newest_first_field_for_field(access_log: AccessLog) -> None:
-    assert await access_log.operator_events() == []  # a log of an earlier version: no table yet
+    assert await access_log.operator_events() == []
     first = OperatorEvent("e1", T0, OperatorCommand.PURGE, "drift@region.dk", "root", "gw-1", 12, "older than x")
     second = OperatorEvent(
         "e2", T0 + timedelta(hours=1), OperatorCommand.EXPORT, "ops", "ops", "gw-2", 3, "set aside 0"
