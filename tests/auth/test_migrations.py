@@ -28,12 +28,11 @@ from typer.testing import CliRunner
 from auth.access_log import AccessLog, AccessLogPolicy, ExportStatus, open_access_log
 from auth.access_log_tables import METADATA
 from auth.migrate import AccessLogNotMigrated, alembic_config, engine_for, head_revision, migrate
-from auth.migrations.versions import v0001_adopt_unversioned as unversioned
 from auth.operator_events import OperatorCommand, OperatorEvent
 from auth.security_events import SecurityEvent, SecurityEventKind
 from gateway.cli import app
 from sources.audit import ActorKind
-from tests.auth.stored_rows import insert_raw
+from tests.auth.stored_rows import insert_raw, make_previous_version
 from tests.records import access_record
 
 HANS = "1403723705"
@@ -75,20 +74,6 @@ def revisions() -> list[str]:
     """Every revision, oldest first."""
     script = ScriptDirectory.from_config(alembic_config())
     return [r.revision for r in reversed(list(script.walk_revisions()))]
-
-
-def make_previous_version(url: str) -> None:
-    """A database as the last unversioned gateway (0.1) left it: its tables, no ``alembic_version``."""
-    if url.startswith("sqlite:///"):
-        db = sqlite3.connect(url.removeprefix("sqlite:///"))
-        for statement in (*unversioned.SQLITE_TABLES, *unversioned.SQLITE_INDEXES):
-            db.execute(statement)
-        db.execute(f"PRAGMA user_version = {unversioned.SQLITE_UNVERSIONED_CURRENT}")
-        db.commit()
-        db.close()
-        return
-    with psycopg.connect(url, autocommit=True) as server:
-        server.execute(unversioned.POSTGRES)
 
 
 def fill(url: str) -> None:
