@@ -104,7 +104,7 @@ class ExportLease:
             logger.warning("export lease not taken: %s", type(exc).__name__)
             held = False
         if held != self.held:
-            logger.info("export lease %s", "taken: this process exports" if held else "held by another process")
+            logger.debug("export lease %s", "taken: this process exports" if held else "held by another process")
         self.held = held
         return held
 
