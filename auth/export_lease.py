@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Final, Protocol
 
 from auth.export import utc_now
+from auth.telemetry import EXPORT_LEASE_HELD
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ class ExportLease:
         except Exception as exc:
             logger.warning("export lease not taken: %s", type(exc).__name__)
             held = False
+        EXPORT_LEASE_HELD.set(int(held))
         if held != self.held:
             logger.debug("export lease %s", "taken: this process exports" if held else "held by another process")
         self.held = held
@@ -113,6 +115,7 @@ class ExportLease:
         if not self.held:
             return
         self.held = False
+        EXPORT_LEASE_HELD.set(0)
         try:
             await self._store.release_lease(self._name, self.holder)
         except Exception as exc:

@@ -45,6 +45,7 @@ LEASE_S = 2.0
 """Short, so a dead exporter is replaced within the test; far longer than one export run here."""
 SETTLES_WITHIN_S = 30.0
 REQUESTS_PER_WINDOW = 4
+LEASE_HELD_METRIC = "patientoverblik_access_log_export_lease_held "
 
 
 @dataclass
@@ -142,6 +143,13 @@ def lease_holder(instances: Instances) -> int:
     return int(str(holder).split(":")[1])
 
 
+def exports_here(process: GatewayProcess) -> bool:
+    """Whether the process says, in its metrics, that it holds the export lease."""
+    metrics = httpx.get(f"{process.url}/metrics", timeout=10).text
+    [value] = [line.split()[-1] for line in metrics.splitlines() if line.startswith(LEASE_HELD_METRIC)]
+    return float(value) == 1.0
+
+
 def test_requests_alternate_and_every_access_is_recorded_once(instances: Instances, front: list[str]) -> None:
     token = sign(instances.sandbox, actor_kind="citizen", cpr=HANS)
     answers = [post(front[n % len(front)], OVERVIEW, token, cpr=HANS) for n in range(10)]
@@ -175,6 +183,7 @@ def test_the_min_log_export_is_sent_once_and_a_dead_exporter_is_replaced(
     wait_until(lambda: pending(instances) == 0, "every record exported")
     holder = next(p for p in instances.processes if p.pid == lease_holder(instances))
     survivor = next(p for p in instances.processes if p is not holder)
+    assert (exports_here(holder), exports_here(survivor)) == (True, False)
 
     holder.kill()  # no last run, no release: its lease runs out on its own
     for _ in range(4):
@@ -185,3 +194,4 @@ def test_the_min_log_export_is_sent_once_and_a_dead_exporter_is_replaced(
     received = times_received(instances)
     assert {record_id: received[record_id] for record_id in ids} == dict.fromkeys(ids, 1)
     assert lease_holder(instances) == survivor.pid
+    assert exports_here(survivor)
