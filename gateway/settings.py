@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from auth.access_log import check_access_log_url
 from auth.export import OPEN_GRACE_S
+from auth.export_lease import DEFAULT_TTL_S
 from auth.fields import ClientRegistration
 from auth.key_cache import KeyCachePolicy
 from gateway.clients import ClientSpec, Introspection
@@ -330,6 +331,15 @@ class Settings(BaseSettings):
         default="patientoverblik", description="The gateway's identity in exported events (its SOR code in production)."
     )
     minlog_export_interval_s: float = Field(default=5.0, gt=0, description="How often pending records are exported.")
+    minlog_export_lease_s: float = Field(
+        default=DEFAULT_TTL_S,
+        gt=0,
+        description=(
+            "How long the export lease lasts unless renewed: of several gateway processes on one access log only its "
+            "holder exports, and a holder that died is replaced after this long (ADR 0026). Keep it longer than the "
+            "interval, or the lease changes hands between runs."
+        ),
+    )
     minlog_open_grace_s: float = Field(
         default=OPEN_GRACE_S,
         gt=0,
