@@ -45,6 +45,7 @@ from auth.access_log_query import (
     finalise_statement,
     finalising,
     insert_statement,
+    patient_count,
     patient_page,
     pending_query,
     reason_text,
@@ -325,6 +326,17 @@ class PostgresAccessLog(RecordsOfPages):
             for row in rows:
                 changed += (await conn.execute(statement, row)).rowcount
         return changed
+
+    async def log_count(self, cpr: str, *, since: datetime | None = None, until: datetime | None = None) -> int:
+        """How many rows about ``cpr`` with ``since <= at < until`` :meth:`log_page` pages through."""
+        query, parameters = patient_count(
+            cpr, since=since, until=until, placeholder="%s", time=_aware, time_readable=TIME_READABLE
+        )
+        rows = await self._fetch(query, parameters)
+        count = rows[0][0]
+        if not isinstance(count, int):
+            raise TypeError("count(*) gave no whole number")
+        return count
 
     async def purge(self, older_than: datetime) -> int:
         """Delete every record (and security event) with ``at < older_than``; how many records were deleted."""

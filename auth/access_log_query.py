@@ -67,6 +67,36 @@ def patient_page(
     that holds exactly when the store's reader parses it), so every row a page reads can be a
     cursor. The query asks for ``limit`` + 1 rows: the last one only tells whether more follow.
     """
+    conditions, parameters = _patient_rows(cpr, since, until, placeholder, time, time_readable)
+    if before is not None:
+        conditions.append(f"(at, id) < ({placeholder}, {placeholder})")
+        parameters += [time(before[0]), before[1]]
+    tail = f"WHERE {' AND '.join(conditions)} ORDER BY at DESC, id DESC LIMIT {placeholder}"
+    return tail, [*parameters, limit + 1]
+
+
+def patient_count(
+    cpr: str,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    placeholder: Placeholder,
+    time: Callable[[datetime], object],
+    time_readable: str,
+) -> tuple[str, list[object]]:
+    """The query counting the rows :func:`patient_page` pages through (every page of the range), and its parameters."""
+    conditions, parameters = _patient_rows(cpr, since, until, placeholder, time, time_readable)
+    return f"SELECT count(*) FROM access_record WHERE {' AND '.join(conditions)}", parameters  # noqa: S608
+
+
+def _patient_rows(
+    cpr: str,
+    since: datetime | None,
+    until: datetime | None,
+    placeholder: Placeholder,
+    time: Callable[[datetime], object],
+    time_readable: str,
+) -> tuple[list[str], list[object]]:
     kinds = ", ".join(placeholder for _ in READABLE_ACTOR_KINDS)
     conditions: list[str] = [f"patient_cpr = {placeholder}", f"actor_kind IN ({kinds})", time_readable]
     parameters: list[object] = [cpr, *READABLE_ACTOR_KINDS]
@@ -76,11 +106,7 @@ def patient_page(
     if until is not None:
         conditions.append(f"at < {placeholder}")
         parameters.append(time(until))
-    if before is not None:
-        conditions.append(f"(at, id) < ({placeholder}, {placeholder})")
-        parameters += [time(before[0]), before[1]]
-    tail = f"WHERE {' AND '.join(conditions)} ORDER BY at DESC, id DESC LIMIT {placeholder}"
-    return tail, [*parameters, limit + 1]
+    return conditions, parameters
 
 
 def pending_query(placeholder: Placeholder, read_time: ReadTime = as_stored) -> str:

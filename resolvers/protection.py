@@ -126,6 +126,10 @@ class Redactable:
         """
         return True
 
+    def holds_nothing(self) -> bool:
+        """Whether there is nothing to redact (an empty page): then nothing is looked up (default: no)."""
+        return False
+
     def redacted(self, sectors: Sectors = NO_SECTORS) -> Self:
         """This value as a caller who gets placeholders sees it (itself when it reveals nothing)."""
         if not self.reveals(sectors):
@@ -201,6 +205,8 @@ class RedactProtected(FieldExtension):
         if inspect.isawaitable(value):
             value = await value
         if value is None or (isinstance(value, list) and not value):
+            return value
+        if isinstance(value, Redactable) and value.holds_nothing():
             return value
         if not await hides_protected(info, cpr):
             return value
