@@ -151,7 +151,7 @@ async def _walk(url: str, cpr: str, today: date, first: int) -> tuple[list[str],
         while True:
             pages += 1
             page = await read_access_log(log, cpr, window, first, after)
-            seen += [str(e.id) for e in page.entries]
+            seen += [str(e.id) for e in page.nodes]
             if not page.page_info.has_next_page:
                 return seen, pages
             after = page.page_info.end_cursor

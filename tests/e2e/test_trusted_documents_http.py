@@ -26,7 +26,7 @@ from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS, Gateway, gateway_wit
 PERSON = "query PersonCard($cpr: CPR!) { patient(cpr: $cpr) { person { name } } }"
 GP = "query Practice($cpr: CPR!) { patient(cpr: $cpr) { generalPractitioner { name } } }"
 OTHER = "query Other($cpr: CPR!) { patient(cpr: $cpr) { person { name address } } }"
-PLANS = "query Plans($cpr: CPR!) { patient(cpr: $cpr) { plans { items { title } } } }"
+PLANS = "query Plans($cpr: CPR!) { patient(cpr: $cpr) { plans { nodes { title } } } }"
 
 
 def sha256(text: str) -> str:

@@ -107,7 +107,6 @@ def test_costing_a_fragment_fan_out_visits_each_selection_once(name: str) -> Non
 def test_the_web_pages_operations_cost_well_under_the_default_budget() -> None:
     variables: dict[str, dict[str, Any]] = {
         "AccessLog": {"cpr": HANS, "first": 100},
-        "Plans": {"cpr": HANS, "first": 100},
         "Appointments": {
             "cpr": HANS,
             "from": "2026-01-01",
