@@ -107,8 +107,9 @@ query Properties($cpr: CPR!, $override: OverrideInput, $from: Date, $to: Date) {
 """
 FIELDS = [
     "Query.patient", "Patient.appointments", "Patient.plans", "Patient.goals", "Patient.diagnoses",
-    "Appointments.*", "AppointmentPage.*", "Appointment.*", "AppointmentLocation.*", "Organisation.*", "Period.*",
-    "CarePlans.*", "CarePlan.*", "Intervention.*", "Goals.*", "Goal.*", "Diagnoses.*", "Diagnosis.*",
+    "Appointments.*", "AppointmentConnection.*", "Appointment.*", "AppointmentLocation.*", "Organisation.*", "Period.*",
+    "CarePlanConnection.*", "CarePlan.*", "Intervention.*", "GoalConnection.*", "Goal.*", "DiagnosisConnection.*",
+    "Diagnosis.*",
 ]  # fmt: skip
 
 
