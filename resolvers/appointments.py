@@ -10,7 +10,7 @@ asked for by Danish local date and ISO week, so a calendar can render them witho
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, TypeAlias
 
 import strawberry
 
@@ -28,6 +28,11 @@ from sources.payloads import COPENHAGEN
 CURSOR_TAG = "appointments"
 MAX_SPAN_DAYS = 3653
 MAX_EMPTY_DAYS = 366
+
+EmptyDays: TypeAlias = Annotated[
+    bool, strawberry.argument(description=f"List days without appointments too (at most {MAX_EMPTY_DAYS} days).")
+]
+"""The day and week views' one argument, named alike (ADR 0025)."""
 
 
 graphql_enum(
@@ -221,18 +226,14 @@ class Appointments:
     @strawberry.field(description="The day view (dagsvisning): days with appointments, or every day of the range.")
     def days(
         self,
-        include_empty_days: Annotated[
-            bool, strawberry.argument(description="List days without appointments too (at most 366 days).")
-        ] = False,
+        include_empty_days: EmptyDays = False,
     ) -> list[AppointmentDay]:
         return _days(self.records, self.start, self.end, include_empty_days)
 
     @strawberry.field(description="The week view (ugevisning): ISO weeks (Monday first) covering the range.")
     def weeks(
         self,
-        include_empty_days: Annotated[
-            bool, strawberry.argument(description="List days without appointments too (at most 366 days).")
-        ] = False,
+        include_empty_days: EmptyDays = False,
     ) -> list[AppointmentWeek]:
         weeks: dict[tuple[int, int], list[AppointmentDay]] = {}
         for day in _days(self.records, self.start, self.end, include_empty_days):
