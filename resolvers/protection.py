@@ -23,7 +23,8 @@ relatives, wherever it sits in the schema.
 - **Redacting.** :meth:`Redactable.redacted` gives a value's placeholder form: text that must be there
   becomes ``ADRESSEBESKYTTET``, what may be null becomes null, lists become empty, and the ``kept``
   fields stay; a value that reveals nothing (:meth:`Redactable.reveals`: a hospital, by the SOR
-  register's word, :mod:`resolvers.sectors`) stays as it is.
+  register's word, :mod:`resolvers.sectors`) stays as it is. A connection (:mod:`resolvers.paging`) is
+  redacted where it is returned, node by node; a type that pages what it holds redacts that by hand.
 """
 
 from __future__ import annotations
