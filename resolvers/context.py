@@ -129,6 +129,9 @@ class AccessLogReader(Protocol):
         """Up to ``limit`` rows about ``cpr``, newest first, with ``since <= at < until``, strictly
         older than ``before``: their readable records, the position of the last row, and whether more follow."""
 
+    async def log_count(self, cpr: str, *, since: datetime | None = None, until: datetime | None = None) -> int:
+        """How many rows about ``cpr`` with ``since <= at < until`` the pages of :meth:`log_page` walk."""
+
 
 class Writers(Protocol):
     """The sources' write operations, as resolvers use them."""

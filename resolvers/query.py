@@ -23,7 +23,7 @@ LIMITS_TEXT = """Every request is bounded. The defaults, each a setting, and the
 or the client's registration): QUERY_TOO_COMPLEX, maxCost; `me { client { limits } }` tells the caller's own;
 - rate: 600 requests and 100000 points of cost per 60 s per caller (RATE_LIMIT_REQUESTS, RATE_LIMIT_COST, \
 RATE_LIMIT_WINDOW_S): RATE_LIMITED, HTTP 429 with Retry-After;
-- page sizes: accessLog(first:) 1 to 100, appointments list(first:) 1 to 200: BAD_USER_INPUT naming the argument;
+- page sizes: `first` 1 to 100 on every connection (default 20): BAD_USER_INPUT naming the argument;
 - date ranges: every date 1900-01-01 to 2199-12-31; appointments span at most 3653 days, and list empty days for \
 at most 366: BAD_USER_INPUT naming the argument."""
 """The limits as the schema describes them (a test checks the numbers against the code's defaults)."""
@@ -58,7 +58,7 @@ class Query:
             kind=actor.kind,
             cpr=CPR(actor.cpr) if actor.cpr else None,
             authorization_id=actor.authorization_id,
-            organisation_sor=actor.organisation_sor,
+            organisation_sor_id=actor.organisation_sor,
             organisation_name=actor.organisation_name,
             profession=actor.profession,
             name=actor.name,

@@ -71,7 +71,7 @@ def test_the_schema_describes_every_limit_with_the_codes_default() -> None:
     """The limits text on `Query` names each default as the code has it, so the two cannot drift."""
     from gateway.limits import Limits
     from gateway.settings import Settings
-    from resolvers import access_log, appointments
+    from resolvers import appointments, paging
     from resolvers.errors import EARLIEST_DATE, LATEST_DATE
     from resolvers.query import LIMITS_TEXT
 
@@ -84,8 +84,7 @@ def test_the_schema_describes_every_limit_with_the_codes_default() -> None:
         f"where spread: {limits.max_aliases} ",
         f"{budget.max_cost} per operation",
         f"{budget.requests} requests and {budget.cost} points of cost per {budget.window_s} s",
-        f"accessLog(first:) 1 to {access_log.MAX_PAGE}",
-        f"list(first:) 1 to {appointments.MAX_PAGE}",
+        f"`first` 1 to {paging.MAX_PAGE} on every connection (default {paging.DEFAULT_PAGE})",
         f"{EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}",
         f"at most {appointments.MAX_SPAN_DAYS} days",
         f"for at most {appointments.MAX_EMPTY_DAYS}",

@@ -188,7 +188,7 @@ def test_different_overrides_for_one_patient_are_refused_in_any_order() -> None:
 
 
 def test_fields_outside_a_client_allow_list_are_denied_and_not_read_below() -> None:
-    query = f'{{ patient(cpr: "{HANS}") {{ person {{ name }} diagnoses {{ items {{ code }} }} }} }}'
+    query = f'{{ patient(cpr: "{HANS}") {{ person {{ name }} diagnoses {{ nodes {{ code }} }} }} }}'
     allowed = {"Query.patient", "Patient.person", "Person.name"}
     read_ = reader(query, allowed=allowed.__contains__).read()
 

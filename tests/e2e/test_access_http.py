@@ -30,7 +30,7 @@ query($cpr: CPR!) {
   patient(cpr: $cpr) {
     person { name }
     appointments(from: "2020-01-01", to: "2029-12-31") { list { totalCount } }
-    plans { items { id } }
+    plans { nodes { id } }
   }
 }
 """

@@ -94,21 +94,22 @@ query Properties($cpr: CPR!, $override: OverrideInput, $from: Date, $to: Date) {
   patient(cpr: $cpr, override: $override) {
     appointments(from: $from, to: $to, filter: {includeCancelled: true}) {
       withheld
-      list(first: 200) { totalCount nodes { id start organisation { sor } location { sor } } }
+      list(first: 100) { totalCount nodes { id start organisation { sorId } location { sorId } } }
     }
     plans {
       withheld
-      items { id organisation { sor } period { start } interventions { performer { sor } period { start } } }
+      nodes { id organisation { sorId } period { start } interventions { performer { sorId } period { start } } }
     }
-    goals { withheld items { id organisation { sor } start } }
-    diagnoses { withheld items { id organisation { sor } recorded onset } }
+    goals { withheld nodes { id organisation { sorId } start } }
+    diagnoses { withheld nodes { id organisation { sorId } recorded onset } }
   }
 }
 """
 FIELDS = [
     "Query.patient", "Patient.appointments", "Patient.plans", "Patient.goals", "Patient.diagnoses",
-    "Appointments.*", "AppointmentPage.*", "Appointment.*", "AppointmentLocation.*", "Organisation.*", "Period.*",
-    "CarePlans.*", "CarePlan.*", "Intervention.*", "Goals.*", "Goal.*", "Diagnoses.*", "Diagnosis.*",
+    "Appointments.*", "AppointmentConnection.*", "Appointment.*", "AppointmentLocation.*", "Organisation.*", "Period.*",
+    "CarePlanConnection.*", "CarePlan.*", "Intervention.*", "GoalConnection.*", "Goal.*", "DiagnosisConnection.*",
+    "Diagnosis.*",
 ]  # fmt: skip
 
 
@@ -350,20 +351,20 @@ def returned(patient: dict[str, Any]) -> Iterator[tuple[str, str, str | None, da
     appointments = patient.get("appointments") or {"list": {"nodes": []}}
     for node in appointments["list"]["nodes"]:
         day = parse_day(node["start"])
-        yield "appointments", node["id"], node["organisation"]["sor"], day
-        if node["location"] and node["location"]["sor"]:
-            yield "appointments", node["id"], node["location"]["sor"], day
-    for plan in (patient.get("plans") or {"items": []})["items"]:
+        yield "appointments", node["id"], node["organisation"]["sorId"], day
+        if node["location"] and node["location"]["sorId"]:
+            yield "appointments", node["id"], node["location"]["sorId"], day
+    for plan in (patient.get("plans") or {"nodes": []})["nodes"]:
         start = parse_day(plan["period"]["start"])
-        yield "plans", plan["id"], plan["organisation"]["sor"], start
+        yield "plans", plan["id"], plan["organisation"]["sorId"], start
         for work in plan["interventions"]:
             if work["performer"] is not None:
-                yield "plans", plan["id"], work["performer"]["sor"], parse_day(work["period"]["start"]) or start
-    for goal in (patient.get("goals") or {"items": []})["items"]:
-        yield "goals", goal["id"], goal["organisation"]["sor"], parse_day(goal["start"])
-    for diagnosis in (patient.get("diagnoses") or {"items": []})["items"]:
+                yield "plans", plan["id"], work["performer"]["sorId"], parse_day(work["period"]["start"]) or start
+    for goal in (patient.get("goals") or {"nodes": []})["nodes"]:
+        yield "goals", goal["id"], goal["organisation"]["sorId"], parse_day(goal["start"])
+    for diagnosis in (patient.get("diagnoses") or {"nodes": []})["nodes"]:
         day = parse_day(diagnosis["recorded"] or diagnosis["onset"])
-        yield "diagnoses", diagnosis["id"], diagnosis["organisation"]["sor"], day
+        yield "diagnoses", diagnosis["id"], diagnosis["organisation"]["sorId"], day
 
 
 def searches(sandbox: ThreadedSandbox, name: str) -> list[list[tuple[str, str]]]:

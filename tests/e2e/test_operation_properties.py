@@ -40,7 +40,7 @@ FIELDS: dict[str, frozenset[C]] = {
     "plans { withheld }": frozenset({C.PLANS}),
     "goals { withheld }": frozenset({C.GOALS}),
     "diagnoses { withheld }": frozenset({C.DIAGNOSES}),
-    "blocks { id }": frozenset({C.BLOCKS}),
+    "blocks { nodes { id } }": frozenset({C.BLOCKS}),
     "accessLog(first: 1) { pageInfo { hasNextPage } }": frozenset({C.ACCESS_LOG}),
 }
 Pairs = set[tuple[str, C]]

@@ -206,7 +206,7 @@ def unknown_numbers(draw: st.DrawFn) -> str:
 
 QUERIES = [
     "query($c: CPR!) { patient(cpr: $c) { cpr } }",
-    "query($c: CPR!) { patient(cpr: $c) { person { name } appointments { withheld } accessLog { entries { id } } } }",
+    "query($c: CPR!) { patient(cpr: $c) { person { name } appointments { withheld } accessLog { nodes { id } } } }",
     'query($c: CPR!) { patient(cpr: $c, override: {ground: PATIENT_CONSENT, reason: "Patienten sagde ja"}) { cpr } }',
 ]
 

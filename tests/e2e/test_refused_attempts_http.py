@@ -42,7 +42,7 @@ from tests.records import access_record
 PETER = "0907644021"
 """Blocks OUH and Region Nordjylland with sub-units, and data from 2019-2020."""
 LOG = """
-query($cpr: CPR!) { patient(cpr: $cpr) { accessLog(first: 100) { entries { outcome summary override { reason } } } } }
+query($cpr: CPR!) { patient(cpr: $cpr) { accessLog(first: 100) { nodes { outcome summary override { reason } } } } }
 """
 MARKER = "Skrevet af en anden end en sundhedsperson "
 REASON = (MARKER * 12)[:500]
@@ -108,7 +108,7 @@ async def test_an_override_nobody_may_send_never_reads_as_a_broken_block_anywher
     kind = SecurityEventKind.UNAUTHENTICATED if who == "anonymous" else SecurityEventKind.OVERRIDE_NOT_ALLOWED
     assert (event.kind, event.patients) == (kind, 30)
     peters_log = await gateway.graphql(LOG, gateway.citizen(PETER), cpr=PETER)
-    entries = peters_log["data"]["patient"]["accessLog"]["entries"]
+    entries = peters_log["data"]["patient"]["accessLog"]["nodes"]
     assert all(e["override"] is None for e in entries)
     assert "Spærringen blev brudt" not in str(entries) and MARKER not in str(entries)
     assert MARKER not in str(await min_log_events(gateway.sandbox, PETER))

@@ -18,7 +18,7 @@ query($cpr: CPR!) {
     person { name }
     masterCard { phone }
     appointments { list { totalCount } }
-    diagnoses { items { code } }
+    diagnoses { nodes { code } }
   }
 }
 """

@@ -56,7 +56,7 @@ FIRST_OPERATIONS = (
     '{ patient(cpr: "0907644021", override: {ground: NOT_CONTACTABLE, reason: "x"}) { cpr } }',  # part 2
     '{ patient(cpr: "1403723705") { appointments(from: "9999-12-31") { complete } } }',  # part 4: date overflow
     '{ a: patient(cpr: "0907644021") { cpr } b: patient(cpr: "0101011234") { cpr } }',  # part 6: existence oracle
-    '{ patient(cpr: "1403723705") { diagnoses { items { code } } accessLog(from: "0001-01-01") { entries { at } } } }',
+    '{ patient(cpr: "1403723705") { diagnoses { nodes { code } } accessLog(from: "0001-01-01") { nodes { at } } } }',
     'mutation { createBlock(cpr: "1403723705", block: {kind: PROFESSIONAL, authorizationId: "7QWRT"}) { id } }',
     'mutation { updateMasterCard(cpr: "1403723705", version: "x", changes: {phone: "1"}) { version } }',
 )
