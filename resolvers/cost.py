@@ -23,6 +23,8 @@ from strawberry.schema_directive import Location
 from strawberry.types.base import StrawberryContainer, StrawberryObjectDefinition, get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
+from resolvers.federation import MAX_REPRESENTATIONS
+
 COST_DIRECTIVE: Final = "cost"
 LIST_SIZE_DIRECTIVE: Final = "listSize"
 
@@ -73,6 +75,7 @@ def list_size(assumed: int | None = None, slicing: list[str] | None = None, size
 
 WEIGHTS: Final[dict[str, str]] = {
     "Query.patient": "3",
+    "Query._entities": "3",
     "Patient.person": "1",
     "Patient.generalPractitioner": "2",
     "Patient.masterCard": "2",
@@ -90,6 +93,7 @@ WEIGHTS: Final[dict[str, str]] = {
 """Field coordinate → weight, where it differs from the spec's default (about one per upstream request)."""
 
 LIST_SIZES: Final[dict[str, ListSize]] = {
+    "Query._entities": list_size(MAX_REPRESENTATIONS),  # the gateway counts the representations given
     "Patient.accessLog": list_size(slicing=["first"], sized=["entries"]),
     "AccessLog.entries": list_size(100),
     "Me.actsFor": list_size(10),
