@@ -74,6 +74,7 @@ class _Rewrite(Visitor):
         arguments = {argument.name.value: argument.value for argument in node.arguments or ()}
         if set(arguments) != {"cpr"}:
             pytest.skip("a representation carries no override: a værdispring goes through patient(cpr:, override:)")
+        assert node.selection_set is not None, "a patient field has a selection"
         alias = node.alias.value if node.alias else "patient"
         self.aliases.add(alias)
         representation = ObjectValueNode(
