@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from gateway import cli
+from gateway import cli, serving
 from gateway.config import ConfigError, load_settings, unknown_variables
 
 SECRET = "do-not-print-me"
@@ -186,7 +186,7 @@ def test_workers_without_a_key_secret_share_one_drawn_at_start(
     """Each worker builds its app from the environment: without a key secret set, ``serve --workers N`` draws
     one for all of them, so a key one worker made opens in every other (ADR 0022)."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli.serving, "serve", lambda *args, **kwargs: None)
+    monkeypatch.setattr(serving, "serve", lambda *args, **kwargs: None)
     monkeypatch.setenv("PATIENTOVERBLIK_FEDERATION__KEY_SECRET", "")  # undone after the test, whoever sets it
     monkeypatch.delenv("PATIENTOVERBLIK_FEDERATION__KEY_SECRET")
 
