@@ -211,6 +211,8 @@ DEMO_CLIENTS = {
         name="EPJ Odense (demo)",
         fields=[
             "Query.patient",
+            "Query._entities",
+            "Patient.id",
             "Patient.cpr",
             "Patient.person",
             "Person.*",
@@ -241,7 +243,8 @@ DEMO_CLIENTS = {
         ],
     )
 }
-"""The sandbox's demo vendor system: the person, GP, master card and appointments, not plans or diagnoses."""
+"""The sandbox's demo vendor system: the person, GP, master card and appointments, not plans or diagnoses; by CPR
+number or, through a Federation router, by the patient's key."""
 
 
 class Settings(BaseSettings):

@@ -121,6 +121,7 @@ async def test_an_assistant_is_recorded_with_both_identities(gateway: Gateway) -
     assert (record.acting_for_id, record.acting_for_name) == (DOCTOR_WITH_RELATIONS, "Mette Test Larsen")
 
 
+@BOTH
 async def test_a_vendor_system_sees_only_its_registered_fields_and_nothing_else_is_fetched(gateway: Gateway) -> None:
     token = gateway.token(actor_kind="system", client_id="epj-odense", authorization_id=DOCTOR_WITH_RELATIONS)
 
