@@ -178,26 +178,25 @@ def _with_key_variables(
                 directives=(),
             )
         )
-    definitions = (*(operation.variable_definitions or ()), *added)
-    return OperationDefinitionNode(
-        operation=operation.operation,
-        name=operation.name,
-        variable_definitions=definitions,
-        directives=operation.directives,
-        selection_set=operation.selection_set,
-    )
+    return _with_variables(operation, (*(operation.variable_definitions or ()), *added))
 
 
 def _without_unused(definition: Any, used: set[str]) -> Any:
     if not isinstance(definition, OperationDefinitionNode):
         return definition
     kept = tuple(d for d in definition.variable_definitions or () if d.variable.name.value in used)
+    return _with_variables(definition, kept)
+
+
+def _with_variables(
+    operation: OperationDefinitionNode, definitions: tuple[VariableDefinitionNode, ...]
+) -> OperationDefinitionNode:
     return OperationDefinitionNode(
-        operation=definition.operation,
-        name=definition.name,
-        variable_definitions=kept,
-        directives=definition.directives,
-        selection_set=definition.selection_set,
+        operation=operation.operation,
+        name=operation.name,
+        variable_definitions=definitions,
+        directives=operation.directives,
+        selection_set=operation.selection_set,
     )
 
 

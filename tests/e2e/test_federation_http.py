@@ -36,14 +36,9 @@ from tests.e2e.conftest import (
     recorded,
     security_events_of,
 )
+from tests.e2e.federation.router import COMPOSER, COMPOSER_CLIENT
 from tests.entry_points import EntryPoint, through
 
-COMPOSER = "router-composer"
-COMPOSER_CLIENT = {
-    "name": "Federation composition (test)",
-    "fields": ["Query._service", "_Service.*"],
-    "developer": True,
-}
 ENTITIES = """
 query($r: [_Any!]!) {
   _entities(representations: $r) { __typename ... on Patient { id cpr person { name } appointments { withheld } } }

@@ -28,6 +28,9 @@ from tests.e2e.served import skip_or_fail
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "router.mjs"
+COMPOSER = "router-composer"
+COMPOSER_CLIENT = {"name": "Federation composition", "fields": ["Query._service", "_Service.*"], "developer": True}
+"""A client registration (``PATIENTOVERBLIK_CLIENTS``) whose token may read the gateway's ``_service { sdl }``."""
 START_TIMEOUT_S = 60.0
 """How long composing and starting may take on a loaded machine."""
 

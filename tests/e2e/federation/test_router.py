@@ -27,24 +27,12 @@ from auth.access_log_sqlite import SqliteAccessLog
 from gateway.app import create_app
 from gateway.settings import DEMO_CLIENTS
 from sandbox.server import ThreadedSandbox
-from tests.e2e.conftest import (
-    BLOCKED_DOCTOR,
-    BLOCKS_DOCTOR,
-    DOCTOR_WITH_RELATIONS,
-    HANS,
-    KEYS,
-    KOL,
-    recorded,
-    settings_for,
-    sign,
-)
+from tests.e2e import conftest as e2e
 from tests.e2e.federation import medication
-from tests.e2e.federation.router import Subgraph, router
-from tests.e2e.served import served
+from tests.e2e.federation.router import COMPOSER, COMPOSER_CLIENT, Subgraph, router
+from tests.e2e.served import post_graphql, served
 
-COMPOSER = "router-composer"
-COMPOSER_CLIENT = {"name": "Federation composition", "fields": ["Query._service", "_Service.*"], "developer": True}
-DRUGS = {HANS: ["Furix", "Kaleorid"], KOL: ["Spiriva"], BLOCKS_DOCTOR: ["Panodil"]}
+DRUGS = {e2e.HANS: ["Furix", "Kaleorid"], e2e.KOL: ["Spiriva"], e2e.BLOCKS_DOCTOR: ["Panodil"]}
 APPOINTMENT_SOURCES = ("region-syddanmark", "region-nordjylland", "municipality-odense", "municipality-aalborg", "gp")
 
 
@@ -58,15 +46,7 @@ class Federation:
     access_log: Path
 
     def ask(self, query: str, token: str, **variables: Any) -> dict[str, Any]:
-        response = httpx.post(
-            self.url,
-            json={"query": query, "variables": variables},
-            headers={"authorization": f"Bearer {token}"},
-            timeout=60,
-        )
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
+        return post_graphql(self.url, query, token, variables, timeout_s=60)
 
     async def records(self, cpr: str) -> list[Any]:
         store = SqliteAccessLog(self.access_log)
@@ -78,9 +58,9 @@ class Federation:
 
 @pytest.fixture
 def federation(sandbox: ThreadedSandbox, tmp_path: Path) -> Iterator[Federation]:
-    settings = settings_for(sandbox, tmp_path, clients={**DEMO_CLIENTS, COMPOSER: COMPOSER_CLIENT})
-    register = medication.Register(DRUGS, {cpr: KEYS.key_of(cpr) for cpr in DRUGS})
-    composer = sign(sandbox, actor_kind="citizen", cpr=HANS, client_id=COMPOSER)
+    settings = e2e.settings_for(sandbox, tmp_path, clients={**DEMO_CLIENTS, COMPOSER: COMPOSER_CLIENT})
+    register = medication.Register(DRUGS, {cpr: e2e.KEYS.key_of(cpr) for cpr in DRUGS})
+    composer = e2e.sign(sandbox, actor_kind="citizen", cpr=e2e.HANS, client_id=COMPOSER)
     with served(create_app(settings)) as overview, served(medication.app(register)) as register_url:
         subgraphs = [
             Subgraph("overview", (f"{overview}/graphql",)),
@@ -99,7 +79,7 @@ PRESCRIPTIONS = """
 async def test_a_doctor_reads_the_registers_patients_through_the_router_decided_and_recorded(
     federation: Federation,
 ) -> None:
-    token = sign(federation.sandbox, actor_kind="professional", authorization_id=DOCTOR_WITH_RELATIONS)
+    token = e2e.sign(federation.sandbox, actor_kind="professional", authorization_id=e2e.DOCTOR_WITH_RELATIONS)
 
     body = federation.ask(PRESCRIPTIONS, token)
 
@@ -112,16 +92,16 @@ async def test_a_doctor_reads_the_registers_patients_through_the_router_decided_
     }
     assert {(e["path"][1], e["extensions"]["code"]) for e in body["errors"]} == {(3, "FORBIDDEN")}
     assert federation.register.authorizations == [f"Bearer {token}"], "the router forwarded the caller's header"
-    assert recorded(federation.sandbox, "treatment_relation") == 1, "one decision for every patient of the request"
-    hans = await federation.records(HANS)
-    assert len(hans) == 1 and hans[0].actor_id == DOCTOR_WITH_RELATIONS
+    assert e2e.recorded(federation.sandbox, "treatment_relation") == 1, "one decision for every patient of the request"
+    hans = await federation.records(e2e.HANS)
+    assert len(hans) == 1 and hans[0].actor_id == e2e.DOCTOR_WITH_RELATIONS
     assert set(hans[0].returned) == {"person", "appointments"}
 
 
 async def test_a_blocked_doctor_gets_consent_denied_through_the_router_and_nothing_is_fetched(
     federation: Federation,
 ) -> None:
-    token = sign(federation.sandbox, actor_kind="professional", authorization_id=BLOCKED_DOCTOR)
+    token = e2e.sign(federation.sandbox, actor_kind="professional", authorization_id=e2e.BLOCKED_DOCTOR)
 
     body = federation.ask(PRESCRIPTIONS, token)
 
@@ -131,22 +111,22 @@ async def test_a_blocked_doctor_gets_consent_denied_through_the_router_and_nothi
     assert len(denied) == 1 and denied[0]["extensions"].get("overridable") is True
     assert denied[0]["path"][-1] == "appointments"
     assert {e["extensions"]["code"] for e in body["errors"]} <= {"CONSENT_DENIED", "FORBIDDEN"}
-    assert sum(recorded(federation.sandbox, name) for name in APPOINTMENT_SOURCES) == 0
-    (record,) = await federation.records(BLOCKS_DOCTOR)
+    assert sum(e2e.recorded(federation.sandbox, name) for name in APPOINTMENT_SOURCES) == 0
+    (record,) = await federation.records(e2e.BLOCKS_DOCTOR)
     assert "appointments" in record.denied and "appointments" not in record.returned
 
 
 async def test_the_overviews_patient_joins_the_registers_prescriptions_which_get_the_number_the_gate_allowed(
     federation: Federation,
 ) -> None:
-    doctor = sign(federation.sandbox, actor_kind="professional", authorization_id=DOCTOR_WITH_RELATIONS)
-    citizen = sign(federation.sandbox, actor_kind="citizen", cpr=HANS)
+    doctor = e2e.sign(federation.sandbox, actor_kind="professional", authorization_id=e2e.DOCTOR_WITH_RELATIONS)
+    citizen = e2e.sign(federation.sandbox, actor_kind="citizen", cpr=e2e.HANS)
     query = "query($c: CPR!) { patient(cpr: $c) { person { name } prescriptions { drug } } }"
 
-    mine = federation.ask(query, citizen, c=HANS)
-    refused = federation.ask(query, citizen, c=KOL)
-    asked_for_kol = [r for r in federation.register.representations if r.get("cpr") == KOL]
-    doctors = federation.ask(query, doctor, c=KOL)
+    mine = federation.ask(query, citizen, c=e2e.HANS)
+    refused = federation.ask(query, citizen, c=e2e.KOL)
+    asked_for_kol = [r for r in federation.register.representations if r.get("cpr") == e2e.KOL]
+    doctors = federation.ask(query, doctor, c=e2e.KOL)
 
     assert mine["data"]["patient"] == {
         "person": {"name": "Hans Test Jensen"},
@@ -156,7 +136,11 @@ async def test_the_overviews_patient_joins_the_registers_prescriptions_which_get
     assert [e["extensions"]["code"] for e in refused["errors"]] == ["FORBIDDEN"]
     assert asked_for_kol == [], "the register never learnt of a patient the caller may not see"
     assert doctors["data"]["patient"]["prescriptions"] == [{"drug": "Spiriva"}]
-    assert {"__typename": "Patient", "id": KEYS.key_of(HANS), "cpr": HANS} in federation.register.representations
+    assert {
+        "__typename": "Patient",
+        "id": e2e.KEYS.key_of(e2e.HANS),
+        "cpr": e2e.HANS,
+    } in federation.register.representations
 
 
 PRESCRIPTIONS_ONLY = """
@@ -168,7 +152,7 @@ type Prescription { drug: String! }
 
 
 def test_a_subgraph_run_as_two_instances_is_asked_in_turns() -> None:
-    one, other = (medication.Register(DRUGS, {cpr: KEYS.key_of(cpr) for cpr in DRUGS}) for _ in range(2))
+    one, other = (medication.Register(DRUGS, {cpr: e2e.KEYS.key_of(cpr) for cpr in DRUGS}) for _ in range(2))
     with (
         served(medication.app(one)) as first,
         served(medication.app(other)) as second,
