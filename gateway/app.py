@@ -108,6 +108,7 @@ def create_app(
             PolicyOptions(settings.stamkort_blockable),
             settings.client_registrations(),
             RepresentationSources(sources.cpr, sources.fuldmagt),
+            settings.federation.patient_keys(),
         )
         limiter = RateLimiter.open(settings.redis_url)
         readiness = Readiness(

@@ -17,6 +17,7 @@ from sources.categories import DataCategory
 from sources.clinical import ItemFilter
 from sources.errors import SourceCircuitOpen, SourceError, SourceRejected, SourceSkipped
 from sources.models import BlockRecord, MasterCardRecord
+from sources.patient_keys import PatientKeys
 
 if TYPE_CHECKING:
     from resolvers.gather import Gathered, GatherKey, GroupLoader
@@ -219,6 +220,10 @@ class ResolverContext(Protocol):
     @property
     def partial_errors(self) -> list[GraphQLError]:
         """Errors for fields that still return data (one endpoint of many failed)."""
+
+    @property
+    def patient_keys(self) -> PatientKeys:
+        """The deployment's patient keys (``Patient.id``, ``_entities``)."""
 
 
 Info: TypeAlias = StrawberryInfo[ResolverContext, None]

@@ -28,6 +28,9 @@ from strawberry.types.base import (
 )
 from strawberry.utils.str_converters import to_camel_case
 
+MAX_REPRESENTATIONS: Final = 30
+"""The default cap on representations in one operation (``PATIENTOVERBLIK_MAX_REPRESENTATIONS``)."""
+
 COST_DIRECTIVE: Final = "cost"
 LIST_SIZE_DIRECTIVE: Final = "listSize"
 
@@ -78,6 +81,7 @@ def list_size(assumed: int | None = None, slicing: list[str] | None = None, size
 
 WEIGHTS: Final[dict[str, str]] = {
     "Query.patient": "3",
+    "Query._entities": "3",
     "Patient.person": "1",
     "Patient.generalPractitioner": "2",
     "Patient.masterCard": "2",
@@ -98,6 +102,7 @@ PAGED: Final = list_size(slicing=["first"], sized=["nodes"])
 """A connection field: its page holds ``first`` nodes (``nodes`` is sized in :mod:`resolvers.paging`)."""
 
 LIST_SIZES: Final[dict[str, ListSize]] = {
+    "Query._entities": list_size(MAX_REPRESENTATIONS),  # the gateway counts the representations given
     "Patient.accessLog": PAGED,
     "Patient.plans": PAGED,
     "Patient.goals": PAGED,

@@ -6,6 +6,8 @@ from datetime import date, datetime
 from typing import Annotated
 
 import strawberry
+from strawberry.federation.schema_directives import Key
+from strawberry.federation.types import FieldSet
 
 from resolvers.access_log import AccessLogEntryConnection, log_window, read_access_log
 from resolvers.appointments import AppointmentFilter, Appointments, apply_filter, window_of
@@ -27,9 +29,24 @@ from sources.deadline import Wave, in_wave
 from sources.payloads import COPENHAGEN
 
 
-@strawberry.type(description="One patient's overview (Et Samlet Patientoverblik), read live from the sources.")
+@strawberry.type(
+    description=(
+        "One patient's overview (Et Samlet Patientoverblik), read live from the sources. A Federation entity "
+        "keyed by `id`, which other graphs join the patient on."
+    ),
+    directives=[Key(fields=FieldSet("id"))],
+)
 class Patient:
     cpr: CPR = strawberry.field(description="The patient's CPR number (personnummer).")
+
+    @strawberry.field(
+        description=(
+            "The patient's key in the federated graph: opaque, the same in every request to this deployment, "
+            'never the CPR number (ADR 0022). Pass it to `_entities` as `{__typename: "Patient", id: …}`.'
+        )
+    )
+    def id(self, info: Info) -> strawberry.ID:
+        return strawberry.ID(info.context.patient_keys.key_of(self.cpr))
 
     @protected_field(
         ProtectedDetail.NAME, description="The person as registered in CPR.", directives=[reveals(DataCategory.PERSON)]

@@ -8,6 +8,7 @@ import strawberry
 
 from resolvers.context import Info, plan_of
 from resolvers.directives import PatientScope
+from resolvers.federation import FederationQuery
 from resolvers.me import Me
 from resolvers.override import OverrideInput
 from resolvers.patient import Patient
@@ -25,12 +26,13 @@ or the client's registration): QUERY_TOO_COMPLEX, maxCost; `me { client { limits
 RATE_LIMIT_WINDOW_S): RATE_LIMITED, HTTP 429 with Retry-After;
 - page sizes: `first` 1 to 100 on every connection (default 20): BAD_USER_INPUT naming the argument;
 - date ranges: every date 1900-01-01 to 2199-12-31; appointments span at most 3653 days, and list empty days for \
-at most 366: BAD_USER_INPUT naming the argument."""
+at most 366: BAD_USER_INPUT naming the argument;
+- representations in `_entities`: 30 an operation (MAX_REPRESENTATIONS): QUERY_TOO_COMPLEX, maxRepresentations."""
 """The limits as the schema describes them (a test checks the numbers against the code's defaults)."""
 
 
 @strawberry.type(description=f"The patient overview: one graph over the national sources.\n\n{LIMITS_TEXT}")
-class Query:
+class Query(FederationQuery):
     @strawberry.field(
         description=(
             "One patient's overview. Access is decided for the whole request before anything is resolved; "

@@ -43,6 +43,7 @@ BOUNDED_LISTS = {
     "CarePlan.interventions": "part of the plan (FHIR CarePlan.activity), read and shown whole with it",
     "MasterCard.relatives": "part of the master card, written whole with it (at most 20)",
     "ClientAccess.trustedDocuments": "the client's manifest: configuration",
+    "Query._entities": "Apollo Federation's entry point: one per representation given, at most maxRepresentations",
 }
 """Lists of objects outside a connection, each with what bounds it: anything else that can grow is a connection."""
 

@@ -8,6 +8,7 @@ from typing import Any
 from resolvers.access_log import years_before
 from sources.payloads import COPENHAGEN
 from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS, Gateway, error_codes
+from tests.entry_points import BOTH
 
 ACCESS_LOG = """
 query Log($cpr: CPR!, $from: Date, $to: Date, $first: Int = 20, $after: String) {
@@ -27,6 +28,9 @@ query Log($cpr: CPR!, $from: Date, $to: Date, $first: Int = 20, $after: String) 
 """
 
 APPOINTMENTS = "query($cpr: CPR!) { patient(cpr: $cpr) { appointments { list { nodes { id } } } } }"
+
+
+pytestmark = BOTH  # through patient(cpr:) and through _entities (ADR 0022)
 
 
 def today() -> date:

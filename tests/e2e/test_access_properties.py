@@ -4,8 +4,9 @@ Each example gives Hans (who has a treatment relation to Mette Test Larsen, CBDJ
 and generated appointments, plans, goals and diagnoses at random places of the sandbox's SOR tree
 and random dates, in the live sandbox population; asks the gateway for all four shared categories
 over ten years as a generated caller (Mette, her assistant, a vendor system she uses, or Hans
-himself), with or without an override; and restores the population exactly afterwards. For every
-example:
+himself), with or without an override, naming Hans by ``patient(cpr:)`` or, without an override,
+through Federation's ``_entities`` (ADR 0022); and restores the population exactly afterwards. For
+every example:
 
 1. no blocked datum comes back (an item of a blocked organisation, or of a sub-unit when the block
    includes them, or dated in a blocked period) unless the caller overrode the blocks or is Hans;
@@ -71,6 +72,7 @@ from tests.e2e.conftest import (
     settings_for,
     start_gateway,
 )
+from tests.entry_points import EntryPoint
 
 OTHER_DOCTOR = "7QWRT"
 CLIENT = "epj-properties"
@@ -106,7 +108,7 @@ query Properties($cpr: CPR!, $override: OverrideInput, $from: Date, $to: Date) {
 }
 """
 FIELDS = [
-    "Query.patient", "Patient.appointments", "Patient.plans", "Patient.goals", "Patient.diagnoses",
+    "Query.patient", "Query._entities", "Patient.appointments", "Patient.plans", "Patient.goals", "Patient.diagnoses",
     "Appointments.*", "AppointmentConnection.*", "Appointment.*", "AppointmentLocation.*", "Organisation.*", "Period.*",
     "CarePlanConnection.*", "CarePlan.*", "Intervention.*", "GoalConnection.*", "Goal.*", "DiagnosisConnection.*",
     "Diagnosis.*",
@@ -134,6 +136,8 @@ class Case:
     blocks: list[Block]
     override: dict[str, str] | None
     items: list[Item]
+    entry_point: EntryPoint = EntryPoint.PATIENT
+    """How the request names Hans; an override always goes with ``patient(cpr:)`` (a representation has none)."""
 
 
 def days(low: int, high: int) -> st.SearchStrategy[date]:
@@ -199,6 +203,7 @@ CASES = st.builds(
     blocks=st.lists(blocks(), max_size=3),
     override=OVERRIDES,
     items=st.lists(items(), max_size=8),
+    entry_point=st.sampled_from(EntryPoint),
 )
 
 
@@ -422,8 +427,9 @@ async def harness(sandbox: ThreadedSandbox, tmp_path: Path) -> AsyncIterator[Har
 @example(Case("system", NORTH_BLOCKED, OVERRIDE, NORTH_AND_SOUTH))  # the override lifts it
 @example(Case("assistant", NAMED, None, NORTH_AND_SOUTH))  # no shared endpoint asked
 @example(Case("citizen", NORTH_BLOCKED + NAMED + OLD_DATA_BLOCKED, None, NORTH_AND_SOUTH))  # sees everything
+@example(Case("system", NORTH_BLOCKED, None, NORTH_AND_SOUTH, EntryPoint.ENTITIES))  # as a router asks
 async def test_blocks_hold_for_every_caller_override_and_item(harness: Harness, case: Case) -> None:
-    gateway = harness.gateway
+    gateway = harness.gateway.via(case.entry_point if case.override is None else EntryPoint.PATIENT)
     with served(gateway, case) as generated:
         started = datetime.now(UTC)
         body = await gateway.graphql(QUERY, token(gateway, case.caller), cpr=HANS, override=case.override, **WINDOW)

@@ -35,6 +35,7 @@ from tests.e2e.conftest import (
     recorded,
 )
 from tests.e2e.protected_details import leaked, missing, protected_details
+from tests.entry_points import BOTH, EntryPoint
 from tests.protected_schema import object_types, protected_coordinates, protected_query
 
 DEAD = "0506380627"
@@ -86,6 +87,9 @@ EVERYTHING = protected_query(**WINDOW)
 """Every protected field under ``Patient``, generated from the schema."""
 METTE = {"Mette Test Larsen", "Nefrologisk Afdeling Y, OUH", "378641000016007"}
 """What the access log of a patient Mette Test Larsen (``CBDJ6``) accessed says about her."""
+
+
+pytestmark = BOTH  # through patient(cpr:) and through _entities (ADR 0022)
 
 
 async def test_doctor_gets_placeholders_for_a_protected_persons_name_address_gp_and_temporary_address(
@@ -385,12 +389,12 @@ def clinical(details: dict[str, set[str]]) -> dict[str, set[str]]:
 
 
 @pytest.fixture
-async def with_authority(sandbox: ThreadedSandbox, tmp_path: Path) -> AsyncIterator[Gateway]:
+async def with_authority(sandbox: ThreadedSandbox, tmp_path: Path, entry_point: EntryPoint) -> AsyncIterator[Gateway]:
     """A gateway with a vendor system registered as a whitelisted authority that may read every field."""
     everything = [f"{t.name}.*" for t in object_types()]
     client = ClientSettings(name="Kommunens sagssystem (demo)", fields=everything, authority=True)
     async for running in gateway_with(sandbox, tmp_path, clients={AUTHORITY: client}):
-        yield running
+        yield running.via(entry_point)
 
 
 async def test_a_system_registered_as_an_authority_sees_every_protected_detail_and_causes_no_cpr_lookup_for_it(

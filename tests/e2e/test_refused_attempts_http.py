@@ -37,6 +37,7 @@ from tests.e2e.conftest import (
     settings_for,
     start_gateway,
 )
+from tests.entry_points import BOTH, EntryPoint
 from tests.records import access_record
 
 PETER = "0907644021"
@@ -64,15 +65,16 @@ async def records_of(log: AccessLog, cprs: list[str]) -> list[AccessRecord]:
 
 
 @pytest.fixture
-async def gateway(sandbox: ThreadedSandbox, tmp_path: Path) -> AsyncIterator[Gateway]:
+async def gateway(sandbox: ThreadedSandbox, tmp_path: Path, entry_point: EntryPoint) -> AsyncIterator[Gateway]:
     """The gateway, with its background export slowed down so these tests export by hand."""
     store = SqliteAccessLog(tmp_path / "access.db")
     settings = settings_for(sandbox, tmp_path, minlog_export_interval_s=3600)
     async for running in start_gateway(sandbox, settings, store):
-        yield running
+        yield running.via(entry_point)
     await store.aclose()
 
 
+@BOTH
 async def test_no_token_naming_a_patient_is_unauthenticated_before_anything_and_leaves_no_record(
     gateway: Gateway,
 ) -> None:

@@ -14,6 +14,7 @@ from sandbox.clinical import AALBORG_UH, OUH, REGION_NORDJYLLAND, REGION_SYDDANM
 from sandbox.population import Population
 from sandbox.server import ThreadedSandbox
 from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, Gateway, error_codes, recorded
+from tests.entry_points import BOTH
 
 PETER = "0907644021"
 BLOCKED_FROM, BLOCKED_TO = date(2019, 1, 1), date(2020, 12, 31)
@@ -32,6 +33,9 @@ query Shared($cpr: CPR!, $from: Date, $to: Date) {
   }
 }
 """
+
+
+pytestmark = BOTH  # through patient(cpr:) and through _entities (ADR 0022)
 
 
 def blocked_sors(population: Population) -> set[str]:

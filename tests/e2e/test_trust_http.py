@@ -23,6 +23,7 @@ from sandbox.population import Population
 from sandbox.quirks_trust import SECTORLESS_UNIT
 from sandbox.server import ThreadedSandbox
 from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, Gateway, error_codes, gateway_with
+from tests.entry_points import BOTH, EntryPoint
 
 PLACEHOLDER = "ADRESSEBESKYTTET"
 SOR = "urn:oid:1.2.208.176.1.1"
@@ -49,10 +50,13 @@ query Person($cpr: CPR!) {
 """
 
 
+pytestmark = BOTH  # through patient(cpr:) and through _entities (ADR 0022)
+
+
 @pytest.fixture
-async def doctor(sandbox: ThreadedSandbox, tmp_path: Path) -> AsyncIterator[Gateway]:
+async def doctor(sandbox: ThreadedSandbox, tmp_path: Path, entry_point: EntryPoint) -> AsyncIterator[Gateway]:
     async for running in gateway_with(sandbox, tmp_path):
-        yield running
+        yield running.via(entry_point)
 
 
 def sector_lookups(sandbox: ThreadedSandbox) -> list[list[str]]:

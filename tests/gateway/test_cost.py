@@ -126,3 +126,28 @@ def test_the_web_pages_operations_cost_well_under_the_default_budget() -> None:
         costs[path.stem] = cost(text, variables.get(path.stem, {"cpr": HANS}), path.stem)
 
     assert max(costs.values()) <= Budget().max_cost, costs
+
+
+ENTITIES = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Patient { person { name } } } }"
+
+
+@pytest.mark.parametrize("count", [0, 1, 7, 30])
+def test_entities_cost_as_many_patients_as_representations_given(count: int) -> None:
+    """Whatever a representation holds: the gate, not the cost, tells a patient from a bad one."""
+    representations = [{"__typename": "Patient", "id": f"key-{n}"} for n in range(count)]
+    found = estimate(SCHEMA, prepared(ENTITIES, {"r": representations}))
+
+    assert found.cost == count * cost(f'{{ patient(cpr: "{HANS}") {{ person {{ name }} }} }}')
+    assert found.representations == count
+
+
+def test_representations_are_counted_over_every_entities_field_of_the_operation() -> None:
+    query = """
+    query($r: [_Any!]!, $s: [_Any!]!) {
+      a: _entities(representations: $r) { __typename } b: _entities(representations: $s) { __typename } ...F
+    }
+    fragment F on Query { c: _entities(representations: [{__typename: "Patient", id: "k"}]) { __typename } }
+    """
+    found = estimate(SCHEMA, prepared(query, {"r": [{}] * 4, "s": [{}] * 5}))
+
+    assert found.representations == 4 + 5 + 1
