@@ -66,7 +66,7 @@ def create_app(
     transport: httpx.AsyncBaseTransport | None = None,
     access_log: AccessLog | None = None,
 ) -> Starlette:
-    """The gateway as an ASGI app; :class:`gateway.trusted.ManifestError` when a client's trusted documents fail."""
+    """The gateway as an ASGI app; :class:`gateway.manifests.ManifestError` when a client's trusted documents fail."""
     settings = settings or load_settings()
     quiet_transport_loggers()
     tracing = install_tracing(settings.tracing)
@@ -151,7 +151,7 @@ def create_app(
     if settings.graphiql:
         routes.append(Mount(DEFAULT_MOUNT_PATH, graphiql_assets_app()))
     if settings.web_page:
-        routes += web_routes(settings.web_demo_issuer_url)
+        routes += web_routes(settings.web_demo_issuer_url, settings.web_client_id)
     names = OperationNames(web_page_operations() | set(settings.metrics.operations))
     telemetry = Middleware(RequestTelemetry, routes=routes, names=names)
     cors = cors_middleware(

@@ -208,7 +208,7 @@ def demo_settings() -> Settings:
 def _serve_gateway(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     os.makedirs("var", exist_ok=True)
     from gateway.app import create_app
-    from gateway.trusted import ManifestError
+    from gateway.manifests import ManifestError
 
     try:
         gateway = create_app(settings)  # also with --workers: a bad trusted-documents manifest stops here, in one line

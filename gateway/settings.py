@@ -26,6 +26,7 @@ from gateway.settings_federation import FederationSettings
 from gateway.settings_resilience import AccessLogSettings, DeadlineSettings, ReadinessSettings
 from gateway.settings_telemetry import LogSettings, MetricsSettings, TracingSettings
 from gateway.settings_upstream import UpstreamAuthSettings, UpstreamUrl
+from gateway.web import OPERATIONS_DIR, WEB_PAGE_FIELDS
 from resolvers.cost import MAX_REPRESENTATIONS
 from sources.base import DEFAULT_MAX_BODY_BYTES, KIB, MIB, SourceConfig
 from sources.breaker import BreakerPolicy
@@ -173,7 +174,10 @@ class ClientSettings(BaseModel):
     authority: bool = Field(default=False, description="A whitelisted authority: sees protected names and addresses.")
     trusted_documents: Path | None = Field(
         default=None,
-        description="A JSON manifest of the client's operations, {id: document}; checked at start (ADR 0017).",
+        description=(
+            "The client's operations: a JSON manifest {id: document}, or a folder of <id>.graphql files; checked "
+            "at start (ADR 0017)."
+        ),
     )
     trusted_documents_only: bool = Field(
         default=False, description="The client may run only its manifest's documents (DOCUMENT_NOT_TRUSTED)."
@@ -277,6 +281,19 @@ class Settings(BaseSettings):
     web_page: bool = Field(
         default=False,
         description="Serve the web page (gateway/static/web) at `/`; `patientoverblik demo` turns it on (ADR 0015).",
+    )
+    web_client_id: str = Field(
+        default="patientoverblik-web",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{2,63}$",
+        description=(
+            "The client ID (`azp`) of the web page's tokens. With the page on, the gateway registers it with the "
+            "page's operations folder as its trusted documents (ADR 0015); a registration of this ID in `clients` "
+            "replaces that one."
+        ),
+    )
+    web_trusted_documents_only: bool = Field(
+        default=True,
+        description="The web page's client runs only the page's operations (DOCUMENT_NOT_TRUSTED for any other).",
     )
     web_demo_issuer_url: str | None = Field(
         default=None,
@@ -468,10 +485,25 @@ class Settings(BaseSettings):
         """The budget of a caller whose client registration sets none."""
         return Budget(self.max_cost, self.rate_limit_requests, self.rate_limit_cost, self.rate_limit_window_s)
 
+    def web_page_client(self) -> ClientSettings:
+        """The web page's client registration: its operations folder as its manifest, its fields (ADR 0015)."""
+        return ClientSettings(
+            name="Patientoverblik, websiden",
+            fields=list(WEB_PAGE_FIELDS),
+            trusted_documents=OPERATIONS_DIR,
+            trusted_documents_only=self.web_trusted_documents_only,
+        )
+
+    def registered_clients(self) -> dict[str, ClientSettings]:
+        """``clients``, and the web page's client when the page is served and ``clients`` does not name it."""
+        if not self.web_page or self.web_client_id in self.clients:
+            return self.clients
+        return {**self.clients, self.web_client_id: self.web_page_client()}
+
     def client_specs(self) -> dict[str, ClientSpec]:
         """The registrations with their budgets and trusted documents, keyed by client ID."""
         default = self.default_budget()
-        return {client_id: c.spec(client_id, default) for client_id, c in self.clients.items()}
+        return {client_id: c.spec(client_id, default) for client_id, c in self.registered_clients().items()}
 
     @property
     def clients_replaced(self) -> bool:
@@ -479,8 +511,8 @@ class Settings(BaseSettings):
         return "clients" in self.model_fields_set
 
     def client_registrations(self) -> dict[str, ClientRegistration]:
-        """The vendor systems' registrations, keyed by client ID."""
-        return {client_id: c.registration(client_id) for client_id, c in self.clients.items()}
+        """The clients' registrations (vendor systems and the web page), keyed by client ID."""
+        return {client_id: c.registration(client_id) for client_id, c in self.registered_clients().items()}
 
     def source_configs(self) -> SourceConfigs:
         """The adapters' configuration, including the issuer's JWKS endpoint."""

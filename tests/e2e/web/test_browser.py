@@ -159,14 +159,28 @@ def hans_sets_and_lifts_a_block(page: Page, views: Views) -> None:
     expect(block).to_have_count(0)
 
 
+def graphql_bodies(page: Page) -> list[dict[str, Any]]:
+    """Every body the page posts to /graphql from now on, as sent."""
+    bodies: list[dict[str, Any]] = []
+    page.on(
+        "request", lambda request: bodies.append(request.post_data_json) if request.url.endswith("/graphql") else None
+    )
+    return bodies
+
+
 def test_people_use_the_page(page: Page, web_gateway: WebGateway, axe_script: Path, artifacts: Path) -> None:
     views = Views(page, axe_script, artifacts)
+    sent = graphql_bodies(page)
     try:
         walk_through(page, web_gateway, views)
     except Exception:
         page.screenshot(path=artifacts / "failure.png", full_page=True)
         raise
     assert views.violations == {}, f"axe-core found serious violations: {views.violations}"
+    # The page's client runs only its trusted documents (the default), and the page sent every one by id.
+    every = {"Me", "ActsFor", "Overview", "Appointments", "Plans", "MasterCard", "UpdateMasterCard", "AccessLog"}
+    assert {body["operationName"] for body in sent} >= every | {"Blocks", "CreateBlock", "RevokeBlock"}
+    assert [body for body in sent if "query" in body or not body.get("documentId", "").startswith("sha256:")] == []
 
 
 def walk_through(page: Page, web_gateway: WebGateway, views: Views) -> None:

@@ -142,6 +142,11 @@ export function errorText(code, source) {
       return "Oplysningerne er blevet ændret af en anden, siden du hentede dem.";
     case "BAD_USER_INPUT":
       return "Et af felterne er ikke udfyldt rigtigt.";
+    case "DOCUMENT_NOT_TRUSTED":
+    case "PERSISTED_QUERY_NOT_FOUND":
+      return "Siden er blevet opdateret, siden du åbnede den. Genindlæs siden.";
+    case "RATE_LIMITED":
+      return "Du har sendt mange forespørgsler på kort tid. Vent lidt, og prøv igen.";
     case "QUERY_TOO_COMPLEX":
     case "GRAPHQL_VALIDATION_FAILED":
     case "BAD_REQUEST":
