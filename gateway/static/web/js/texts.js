@@ -188,7 +188,7 @@ const REASONS = [
   ["", "characters", "Teksten er for lang."],
   ["", "one line", "Skriv teksten på én linje."],
   ["", "placeholder", "Skriv en rigtig værdi, ikke pladsholderen for navne- og adressebeskyttelse."],
-  ["", "a date lies in", "Datoen skal ligge mellem år 1900 og 2199."],
+  ["", "lies in", "Datoen skal ligge mellem år 1900 og 2199."],
   ["", "must be a date from", "Datoen skal ligge mellem år 1900 og 2199."],
   ["", "a date is written", "Skriv en dato."],
 ];
