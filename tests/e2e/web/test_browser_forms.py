@@ -56,6 +56,10 @@ def test_forms_and_dialogs_by_keyboard(page: Page, web_gateway: WebGateway, axe_
         min_log_dates(page, views)
         min_spaerring(page, views, web_gateway)
         stamkort(page, views)
+        # A CPR number typed in the picker is someone else: the choice follows, the number is not ignored.
+        page.get_by_role("link", name="Skift person").click()
+        page.get_by_label("En andens CPR-nummer").fill("0907644021")
+        expect(page.get_by_label("En anden (skriv CPR-nummer)")).to_be_checked()
         sign_out(page)
         a_professional(page, views, web_gateway)
     except Exception:

@@ -60,6 +60,10 @@ export async function render(main, ctx) {
       options.push(choice("hvem", relation.cpr, `${who} – ${how(relation)}`, false));
     }
     options.push(choice("hvem", "", "En anden (skriv CPR-nummer)", false));
+    // A CPR number typed is someone else: the choice follows, so what was typed is never ignored.
+    cprInput.addEventListener("input", () => {
+      if (cprInput.value.trim()) options.at(-1).querySelector("input").checked = true;
+    });
   }
   const form = h(
     "form",
