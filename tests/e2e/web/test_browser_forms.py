@@ -19,7 +19,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS, PROTECTED
 from tests.e2e.web.conftest import WebGateway
-from tests.e2e.web.test_browser import Views, sign_in_as_citizen, sign_out
+from tests.e2e.web.test_browser import Views, graphql_bodies, sign_in_as_citizen, sign_out
 
 pytestmark = [pytest.mark.usefixtures("restore_hans"), pytest.mark.timeout(300)]
 
@@ -66,6 +66,28 @@ def test_forms_and_dialogs_by_keyboard(page: Page, web_gateway: WebGateway, axe_
         page.screenshot(path=artifacts / "failure-forms.png", full_page=True)
         raise
     assert views.violations == {}, f"axe-core found violations: {views.violations}"
+
+
+def test_a_token_of_another_client_gets_the_text_once_its_id_is_unknown(
+    page: Page, web_gateway: WebGateway, axe_script: Path, artifacts: Path
+) -> None:
+    """A developer pastes a token of the demo's default client: the page still works, by text."""
+    sent = graphql_bodies(page)
+    page.goto(web_gateway.url + "/")
+    page.get_by_text("For udviklere: indsæt en adgangsnøgle").click()
+    page.get_by_label("Adgangsnøgle (bearer token)").fill(web_gateway.token(actor_kind="citizen", cpr=HANS))
+    page.get_by_role("button", name="Brug adgangsnøglen").click()
+    expect(page.get_by_role("region", name="Person")).to_contain_text("Hans Test Jensen")
+    go(page, "Aftaler")
+    Views(page, axe_script, artifacts).settled()
+
+    by_operation: dict[str, list[str]] = {}
+    for body in sent:
+        by_operation.setdefault(body["operationName"], []).append("documentId" if "documentId" in body else "query")
+    for operation in ("Me", "Overview", "Appointments"):
+        # Its id first; unknown for this token, so its text, and from then on only the text.
+        assert by_operation[operation][:2] == ["documentId", "query"], by_operation
+        assert set(by_operation[operation][2:]) <= {"query"}, by_operation
 
 
 def min_log_dates(page: Page, views: Views) -> None:
