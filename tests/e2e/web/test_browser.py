@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Request, expect
 
 from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS
 from tests.e2e.web.conftest import WebGateway
@@ -173,9 +173,12 @@ def hans_sets_and_lifts_a_block(page: Page, views: Views) -> None:
 def graphql_bodies(page: Page) -> list[dict[str, Any]]:
     """Every body the page posts to /graphql from now on, as sent."""
     bodies: list[dict[str, Any]] = []
-    page.on(
-        "request", lambda request: bodies.append(request.post_data_json) if request.url.endswith("/graphql") else None
-    )
+
+    def sent(request: Request) -> None:
+        if request.url.endswith("/graphql") and request.method == "POST":
+            bodies.append(request.post_data_json or {})
+
+    page.on("request", sent)
     return bodies
 
 
