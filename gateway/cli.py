@@ -214,7 +214,8 @@ def _serve_gateway(settings: Settings, host: str, port: int, workers: int = 1) -
     except ManifestError as exc:
         typer.echo(f"patientoverblik: not starting: {exc}", err=True)
         raise typer.Exit(2) from None
-    serving.serve(gateway if workers == 1 else None, host, port, workers, settings.log)
+    ws_max_size = settings.subscriptions.max_message_bytes
+    serving.serve(gateway if workers == 1 else None, host, port, workers, settings.log, ws_max_size)
 
 
 def main() -> None:

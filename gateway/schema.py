@@ -1,14 +1,15 @@
 """Assemble the strawberry schema: types from ``resolvers/``, extensions from ``auth/`` and here.
 
-Wiring only. Every error is coded and masked in :meth:`GatewaySchema.execute`, so errors raised
-by extensions (the consent gate, the access record) are translated too. Execution runs the
-operation the consent gate decided for, with the variable values it read (:class:`DecidedExecutor`).
+Wiring only. Every error is coded and masked in :meth:`GatewaySchema.execute` (and in every result
+of :meth:`GatewaySchema.subscribe`), so errors raised by extensions (the consent gate, the access
+record) are translated too. Execution runs the operation the consent gate decided for, with the
+variable values it read (:class:`DecidedExecutor`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from functools import partial
 from typing import Any
 
@@ -33,6 +34,7 @@ from resolvers.cost import annotate
 from resolvers.mutations import Mutation
 from resolvers.query import Query
 from resolvers.scalars import SCALAR_MAP
+from resolvers.subscription import Subscription
 
 _VALIDATED_DOCUMENTS = 512
 
@@ -114,14 +116,36 @@ class GatewaySchema(strawberry.Schema):
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         """Execute, then code and mask every error, wherever it was raised (extensions included)."""
         result = await super().execute(*args, **kwargs)
+        return finish(result, kwargs.get("context_value", args[2] if len(args) > 2 else None))
+
+    async def subscribe(self, *args: Any, **kwargs: Any) -> Any:
+        """Subscribe; every result of the stream (and a refusal before it starts) is coded as :meth:`execute`'s."""
+        results = await super().subscribe(*args, **kwargs)
         context = kwargs.get("context_value", args[2] if len(args) > 2 else None)
-        partial = getattr(context, "partial_errors", None)
-        if partial and result.data is not None:
-            result.errors = [*(result.errors or []), *partial]
-        if result.errors:
-            explorer = bool(getattr(context, "explorer", False))
-            result.errors = [translate(error, suggestions=explorer) for error in result.errors]
-        return result
+        if isinstance(results, ExecutionResult):
+            return finish(results, context)
+        return _finished(results, context)
+
+
+def finish(result: ExecutionResult, context: object) -> ExecutionResult:
+    """``result`` with the errors of fields that still returned data added, and every error coded and masked."""
+    partial = getattr(context, "partial_errors", None)
+    if partial and result.data is not None:
+        result.errors = [*(result.errors or []), *partial]
+    if result.errors:
+        explorer = bool(getattr(context, "explorer", False))
+        result.errors = [translate(error, suggestions=explorer) for error in result.errors]
+    return result
+
+
+async def _finished(results: AsyncIterator[ExecutionResult], context: object) -> AsyncGenerator[ExecutionResult, None]:
+    try:
+        async for result in results:
+            yield finish(result, context)
+    finally:
+        closing = getattr(results, "aclose", None)
+        if closing is not None:
+            await closing()
 
 
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
@@ -133,10 +157,11 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     """
     limits = limits or Limits()
     rules = (operation_limits_rule(limits.max_depth, limits.max_aliases),)
-    annotate((Query, Mutation))
+    annotate((Query, Mutation, Subscription))
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             OperationTelemetry,
             partial(DocumentLimits, limits=limits, rules=rules, replacing=REPLACED_RULES),

@@ -22,6 +22,7 @@ from gateway.clients import ClientSpec, Introspection
 from gateway.limits import Limits
 from gateway.rate_limit import Budget
 from gateway.settings_resilience import AccessLogSettings, DeadlineSettings, ReadinessSettings
+from gateway.settings_subscriptions import SubscriptionSettings
 from gateway.settings_telemetry import LogSettings, MetricsSettings, TracingSettings
 from gateway.settings_upstream import UpstreamAuthSettings, UpstreamUrl
 from sources.base import DEFAULT_MAX_BODY_BYTES, KIB, MIB, SourceConfig
@@ -397,6 +398,9 @@ class Settings(BaseSettings):
         default_factory=AccessLogSettings, description="How long the access log waits for its database."
     )
     readiness: ReadinessSettings = Field(default_factory=ReadinessSettings, description="What `/readyz` checks.")
+    subscriptions: SubscriptionSettings = Field(
+        default_factory=SubscriptionSettings, description="Subscriptions over WebSocket: polls and bounds (ADR 0023)."
+    )
 
     @field_validator("appointment_endpoints", "plan_endpoints")
     @classmethod
