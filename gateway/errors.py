@@ -15,6 +15,7 @@ from typing import assert_never
 
 from graphql import GraphQLError
 from graphql.validation.validate import ValidationAbortedError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from auth.errors import (
     AccessDenied,
@@ -84,6 +85,8 @@ _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
     (LimitExceeded, ErrorCode.QUERY_TOO_COMPLEX),
     (RateLimited, ErrorCode.RATE_LIMITED),
     (OperationNotSelected, ErrorCode.BAD_REQUEST),
+    (InvalidOperationTypeError, ErrorCode.BAD_REQUEST),  # a query or mutation over the WebSocket (ADR 0023)
+    (CannotGetOperationTypeError, ErrorCode.BAD_REQUEST),
     (InvalidArgument, ErrorCode.BAD_USER_INPUT),
 )
 """Errors of the gateway's own making; a source's failure (and access failing closed for one) is coded by

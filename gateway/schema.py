@@ -19,6 +19,7 @@ from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from auth.errors import AccessDenied
@@ -114,7 +115,14 @@ class GatewaySchema(strawberry.Schema):
         )
 
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
-        """Execute, then code and mask every error, wherever it was raised (extensions included)."""
+        """Execute, then code and mask every error, wherever it was raised (extensions included).
+
+        A subscription never executes once: it streams over the WebSocket (:meth:`subscribe`); strawberry's
+        HTTP view allows it over POST for multipart streaming, which the gateway does not speak.
+        """
+        allowed = kwargs.get("allowed_operation_types")
+        if allowed is not None:
+            kwargs["allowed_operation_types"] = [t for t in allowed if t is not StrawberryOperationType.SUBSCRIPTION]
         result = await super().execute(*args, **kwargs)
         return finish(result, kwargs.get("context_value", args[2] if len(args) > 2 else None))
 
@@ -139,9 +147,17 @@ def finish(result: ExecutionResult, context: object) -> ExecutionResult:
 
 
 async def _finished(results: AsyncIterator[ExecutionResult], context: object) -> AsyncGenerator[ExecutionResult, None]:
+    """Each result of ``results`` finished; an error an extension raised while the operation was read (a
+    syntax error, a limit) becomes the refusal strawberry's stream would have made of it."""
+    first = True
     try:
         async for result in results:
             yield finish(result, context)
+            first = False
+    except Exception as error:  # strawberry's stream lets the extensions' own errors through
+        coerced = error if isinstance(error, GraphQLError) else GraphQLError(str(error), original_error=error)
+        refusal = PreExecutionError(data=None, errors=[coerced]) if first else ExecutionResult(None, [coerced])
+        yield finish(refusal, context)
     finally:
         closing = getattr(results, "aclose", None)
         if closing is not None:

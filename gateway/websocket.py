@@ -169,6 +169,8 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
     actor: Actor | None = None
     caller: SubscriptionCaller | None = None
     _expiry: asyncio.Task[None] | None = None
+    _counted: frozenset[str] = frozenset()
+    """Operation ids holding one of the caller's subscriptions (:class:`~gateway.streams.OpenSubscriptions`)."""
 
     @property
     def _view(self) -> SubscriptionView:
@@ -238,7 +240,7 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
             await self.websocket.close(4409, close_reason(f"Subscriber for {message['id']} already exists"))
             return
         try:
-            query, caller = await self._admit(message, self.actor, self.caller)
+            query = await self._admit(message, self.actor, self.caller)
         except RequestRefused as refused:
             await self._refuse(message["id"], coded(Exception(refused.message), refused.code))
             return
@@ -249,12 +251,25 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
         operation = Operation(self, message["id"], query, payload.get("variables"), payload.get("operationName"))
         operation.task = asyncio.create_task(self.run_operation(operation))
         operation.task.add_done_callback(self._task_done)
-        operation.task.add_done_callback(lambda _: self._view.open_subscriptions.release(caller.rate_key))
+        operation.task.add_done_callback(lambda _: self._uncount(operation.id))
         self.operations[message["id"]] = operation
+        self._counted |= {operation.id}
 
-    async def _admit(
-        self, message: SubscribeMessage, actor: Actor, caller: SubscriptionCaller
-    ) -> tuple[str, SubscriptionCaller]:
+    def forget_id(self, id: str) -> None:
+        super().forget_id(id)
+        self._uncount(id)
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        await super().cleanup_operation(operation_id)
+        self._uncount(operation_id)
+
+    def _uncount(self, operation_id: str) -> None:
+        """The operation no longer runs: its caller may start another (once per operation, however it ended)."""
+        if operation_id in self._counted and self.caller is not None:
+            self._counted -= {operation_id}
+            self._view.open_subscriptions.release(self.caller.rate_key)
+
+    async def _admit(self, message: SubscribeMessage, actor: Actor, caller: SubscriptionCaller) -> str:
         """The subscription's document, once every bound lets it run; raises the refusal otherwise."""
         settings = self._view.subscriptions
         if actor.expires_at is not None and datetime.now(UTC) >= actor.expires_at:
@@ -274,7 +289,7 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
         if not self._view.open_subscriptions.take(caller.rate_key, settings.max_per_caller):
             message_text = "You already run as many subscriptions as you may."
             raise TooManySubscriptions(message_text, "maxSubscriptionsPerCaller", settings.max_per_caller)
-        return query, caller
+        return query
 
     async def _refuse(self, operation_id: str, error: GraphQLFormattedError) -> None:
         await self.send_message(ErrorMessage(id=operation_id, type="error", payload=[error]))

@@ -8,6 +8,7 @@ once per decision of a professional), one search per endpoint per allowed poll, 
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -25,7 +26,7 @@ from sandbox.server import ThreadedSandbox
 from sources.audit import AccessOutcome, AccessRecord
 from sources.categories import DataCategory
 from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS, recorded, settings_for
-from tests.e2e.ws import Client, Served, serve
+from tests.e2e.ws import RECEIVE_TIMEOUT_S, Client, Served, serve
 
 POLL_S = 0.1
 ENDPOINTS = [name for name, *_ in SANDBOX_APPOINTMENT_ENDPOINTS]
@@ -96,6 +97,17 @@ async def records_of(served: Served, cpr: str = HANS) -> list[AccessRecord]:
     return list(page.records)
 
 
+async def decided_again(sandbox: ThreadedSandbox, times: int = 2) -> None:
+    """Wait until the gateway has asked for ``times`` more decisions: a poll then began after this point, and
+    every later fetch follows a decision made after it (polls of one subscription run one after another)."""
+    wanted = recorded(sandbox, "treatment_relation") + times
+    async with asyncio.timeout(RECEIVE_TIMEOUT_S):
+        while True:
+            if recorded(sandbox, "treatment_relation") >= wanted:
+                return
+            await asyncio.sleep(POLL_S / 4)
+
+
 def searches(sandbox: ThreadedSandbox) -> int:
     """Appointment searches the gateway sent: FHIR searches and DDS index searches (not document fetches)."""
     return sum(
@@ -131,3 +143,109 @@ async def test_created_moved_and_cancelled_appointments_flow_each_with_a_record(
     ] * 3
     assert len({r.request_id for r in records}) == 1  # one subscription, one request id
     assert recorded(served.sandbox, "treatment_relation") >= 4  # decided at the start and before every poll
+
+
+async def test_a_block_made_mid_stream_ends_it_and_nothing_is_fetched_after(served: Served) -> None:
+    doctor = served.professional(DOCTOR_WITH_RELATIONS)
+    async with served.connect() as client:
+        await watching(client, doctor)
+        made = await create(served.sandbox, start="2031-06-01T10:00:00+02:00")
+        first = await next_event(client)
+        blocked = await served.graphql(
+            BLOCK, served.citizen(HANS), cpr=HANS, block={"kind": "PROFESSIONAL", "authorizationId": "CBDJ6"}
+        )
+        assert "errors" not in blocked, blocked
+        ended = await next_event(client)
+        complete = await client.receive()
+        await change(served.sandbox, change="cancel", id=made["id"])  # nobody asks any more
+
+    assert [a["id"] for a in first["data"]["appointmentsChanged"]["appointments"]] == [made["id"]]
+    assert ended["data"] is None
+    assert [(e["extensions"]["code"], e["extensions"].get("overridable")) for e in ended["errors"]] == [
+        ("CONSENT_DENIED", True)
+    ]
+    assert complete == {"id": "1", "type": "complete"}
+    decisions = recorded(served.sandbox, "treatment_relation")  # the start, every poll, the refused one
+    assert decisions >= 3
+    assert searches(served.sandbox) == len(ENDPOINTS) * (decisions - 2)  # the refused poll asked no endpoint
+    records = await records_of(served)
+    assert [(r.outcome, r.actor_id) for r in records if r.actor_id == DOCTOR_WITH_RELATIONS] == [
+        (AccessOutcome.REFUSED, DOCTOR_WITH_RELATIONS),
+        (AccessOutcome.ACCESSED, DOCTOR_WITH_RELATIONS),
+    ]
+
+
+async def test_a_block_on_a_place_made_mid_stream_withholds_its_changes_and_never_asks_its_endpoint(
+    served: Served,
+) -> None:
+    async with served.connect() as client:
+        await watching(client, served.professional(DOCTOR_WITH_RELATIONS))
+        blocked = await served.graphql(
+            BLOCK,
+            served.citizen(HANS),
+            cpr=HANS,
+            block={"kind": "ORGANISATION", "organisationSor": "248201000016004", "includeSubunits": True},
+        )
+        assert "errors" not in blocked, blocked
+        await decided_again(served.sandbox)
+        served.sandbox.control("region-nordjylland").recorder.clear()
+        hidden = await change(
+            served.sandbox, "region-nordjylland", change="create", cpr=HANS, start="2031-07-01T10:00:00+02:00"
+        )
+        shown = await create(served.sandbox, start="2031-07-02T10:00:00+02:00")
+        event = await next_event(client)
+
+    changes = event["data"]["appointmentsChanged"]
+    assert [a["id"] for a in changes["appointments"]] == [shown["id"]]
+    assert hidden["id"] not in str(event)
+    assert changes["withheld"] is True
+    assert "region-nordjylland" not in [s["source"] for s in changes["sources"]]
+    assert recorded(served.sandbox, "region-nordjylland") == 0
+
+
+async def test_a_subscription_refused_at_the_start_is_an_error_and_a_refused_record(served: Served) -> None:
+    anne = "2805670388"
+    async with served.connect() as client:
+        await watching(client, served.professional("7QWRT"), cpr=anne)
+        refused = await client.receive()
+
+    assert refused["type"] == "error"
+    assert [e["extensions"]["code"] for e in refused["payload"]] == ["CONSENT_DENIED"]
+    assert searches(served.sandbox) == 0
+    assert [(r.outcome, r.denied) for r in await records_of(served, anne)] == [
+        (AccessOutcome.REFUSED, (DataCategory.APPOINTMENTS,))
+    ]
+
+
+async def test_an_endpoint_down_is_told_once_and_its_changes_come_when_it_answers(served: Served) -> None:
+    down = served.sandbox.control("region-syddanmark")
+    async with served.connect() as client:
+        await watching(client, served.professional(DOCTOR_WITH_RELATIONS))
+        down.faults.update({"mode": "down"})
+        failing = await next_event(client)
+        made = await create(served.sandbox, start="2031-08-01T10:00:00+02:00")
+        down.faults.update({"mode": "ok"})
+        back = await next_event(client)
+
+    told = failing["data"]["appointmentsChanged"]
+    assert (told["appointments"], told["complete"]) == ([], False)
+    assert [(e["extensions"]["code"], e["extensions"]["source"]) for e in failing["errors"]] == [
+        ("SOURCE_UNAVAILABLE", "region-syddanmark")
+    ]
+    assert {"source": "region-syddanmark", "state": "UNAVAILABLE"} in told["sources"]
+    again = back["data"]["appointmentsChanged"]
+    assert ([a["id"] for a in again["appointments"]], again["complete"]) == ([made["id"]], True)
+    assert [r.outcome for r in await records_of(served)] == [AccessOutcome.ACCESSED, AccessOutcome.NOTHING]
+
+
+async def test_a_token_that_expires_ends_the_stream_coded_and_closes_the_connection(served: Served) -> None:
+    async with served.connect() as client:
+        await watching(client, served.professional(DOCTOR_WITH_RELATIONS, expires_in=2))
+        ended = await next_event(client)
+        complete = await client.receive()
+        code, reason = await client.closed()
+
+    assert ended["data"] is None
+    assert [e["extensions"]["code"] for e in ended["errors"]] == ["UNAUTHENTICATED"]
+    assert complete == {"id": "1", "type": "complete"}
+    assert (code, reason) == (4401, "UNAUTHENTICATED: the token has expired")
