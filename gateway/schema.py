@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, get_operation_ast
+from graphql import GraphQLError, OperationType, get_operation_ast
 from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -22,8 +22,8 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
-from auth.errors import AccessDenied
-from auth.fields import FieldGuard
+from auth.errors import AccessDenied, FieldNotAllowed
+from auth.fields import FieldGuard, refusal_reason
 from auth.gate import ConsentGate
 from gateway.cost import CostGuard
 from gateway.errors import translate
@@ -38,6 +38,7 @@ from resolvers.scalars import SCALAR_MAP
 from resolvers.subscription import Subscription
 
 _VALIDATED_DOCUMENTS = 512
+SUBSCRIPTION_TYPE = "Subscription"
 
 
 @dataclasses.dataclass
@@ -80,6 +81,12 @@ class DecidedExecutor(StrawberryGraphQLCoreExecutionContext):
             message = "Access was not decided for this operation."
             return [GraphQLError(message, original_error=AccessDenied(message))]
         built.variable_values = prepared.variables
+        plan = getattr(built.context_value, "access_plan", None)
+        denied = [f for f in getattr(plan, "denied_fields", ()) if f.startswith(f"{SUBSCRIPTION_TYPE}.")]
+        if denied and built.operation.operation is OperationType.SUBSCRIPTION:
+            # graphql-core calls a subscription's resolver without the field guard's middleware: refuse it here.
+            refused = FieldNotAllowed(refusal_reason(built.context_value), denied[0])
+            return [GraphQLError(str(refused), original_error=refused)]
         return built
 
 

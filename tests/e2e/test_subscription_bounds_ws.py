@@ -10,11 +10,15 @@ messages; the connection stays. After every refusal the gateway still serves a n
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from websockets.exceptions import ConnectionClosed
 
 from sandbox.server import ThreadedSandbox
 from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS
@@ -193,3 +197,59 @@ async def pending(client: Client) -> None:
     """Nothing but a pong comes back for a ping: the client has no message waiting."""
     await client.send({"type": "ping"})
     assert await client.receive() == {"type": "pong"}
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=12,
+)
+TYPES = ["connection_init", "ping", "pong", "subscribe", "complete", "next", "error", "connection_ack", "start"]
+MESSAGES = JSON | st.fixed_dictionaries(
+    {"type": st.sampled_from(TYPES) | JSON},
+    optional={
+        "id": st.text(max_size=4) | JSON,
+        "payload": JSON | st.fixed_dictionaries({}, optional={"query": st.text(max_size=30) | JSON, "variables": JSON}),
+    },
+)
+PROTOCOL_CLOSES = {4400, 4401, 4409, 4429}
+
+
+class ErrorLines(logging.Handler):
+    """Every log record at ERROR and above while it is attached."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],  # each example is a real connection; no shrinking
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(message=MESSAGES)
+async def test_any_message_is_answered_or_closed_as_the_protocol_says_never_an_error(
+    served: Served, message: object
+) -> None:
+    errors = ErrorLines()
+    logging.getLogger().addHandler(errors)
+    try:
+        async with served.connect() as client:
+            await watching(client, served.professional(DOCTOR_WITH_RELATIONS), operation_id="watching")
+            await client.send(json.dumps(message))
+            await client.send({"type": "ping"})
+            try:
+                while (answer := await client.receive())["type"] != "pong":
+                    if answer["type"] == "error":
+                        assert all("code" in e["extensions"] for e in answer["payload"])
+            except ConnectionClosed as closed:
+                assert closed.rcvd is not None and closed.rcvd.code in PROTOCOL_CLOSES, closed
+    finally:
+        logging.getLogger().removeHandler(errors)
+    assert errors.records == []

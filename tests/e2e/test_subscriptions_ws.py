@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,13 @@ import pytest
 
 from auth.access_log import SqliteAccessLog
 from gateway.app import create_app
-from gateway.settings import SANDBOX_APPOINTMENT_ENDPOINTS
+from gateway.settings import DEMO_CLIENTS, SANDBOX_APPOINTMENT_ENDPOINTS
 from sandbox.clinical import NEPHROLOGY
 from sandbox.population import Population
 from sandbox.server import ThreadedSandbox
 from sources.audit import AccessOutcome, AccessRecord
 from sources.categories import DataCategory
-from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS, recorded, settings_for
+from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS, recorded, security_events_of, settings_for
 from tests.e2e.ws import RECEIVE_TIMEOUT_S, Client, Served, serve
 
 POLL_S = 0.1
@@ -38,6 +39,7 @@ subscription Watch($cpr: CPR!) {
   }
 }
 """
+OTHER = "subscription Other($cpr: CPR!) { appointmentsChanged(cpr: $cpr) { complete } }"
 BLOCK = "mutation($cpr: CPR!, $block: BlockInput!) { createBlock(cpr: $cpr, block: $block) { id } }"
 
 
@@ -51,12 +53,13 @@ def restore_appointments(population: Population) -> Iterator[None]:
     population.blocks[:] = blocks
 
 
-async def served_gateway(sandbox: ThreadedSandbox, tmp_path: Path, **subscriptions: Any) -> AsyncIterator[Served]:
-    settings = settings_for(
-        sandbox, tmp_path, subscriptions={"poll_interval_s": POLL_S, "overlap_s": 1.0, **subscriptions}
-    )
+async def served_gateway(
+    sandbox: ThreadedSandbox, tmp_path: Path, settings: dict[str, Any] | None = None, **subscriptions: Any
+) -> AsyncIterator[Served]:
+    chosen = {"poll_interval_s": POLL_S, "overlap_s": 1.0, **subscriptions}
+    built = settings_for(sandbox, tmp_path, subscriptions=chosen, **(settings or {}))
     store = SqliteAccessLog(tmp_path / "access.db")
-    async with serve(create_app(settings, access_log=store), settings.subscriptions.max_message_bytes) as address:
+    async with serve(create_app(built, access_log=store), built.subscriptions.max_message_bytes) as address:
         yield Served(address, sandbox, store)
     await store.aclose()
 
@@ -249,3 +252,40 @@ async def test_a_token_that_expires_ends_the_stream_coded_and_closes_the_connect
     assert [e["extensions"]["code"] for e in ended["errors"]] == ["UNAUTHENTICATED"]
     assert complete == {"id": "1", "type": "complete"}
     assert (code, reason) == (4401, "UNAUTHENTICATED: the token has expired")
+
+
+async def test_a_vendor_system_subscribes_only_to_what_its_registration_allows(served: Served) -> None:
+    vendor = served.token(actor_kind="system", client_id="epj-odense", authorization_id=DOCTOR_WITH_RELATIONS)
+    async with served.connect() as client:
+        await watching(client, vendor)
+        refused = await client.receive()
+
+    assert refused["type"] == "error"
+    assert [(e["extensions"]["code"], e["extensions"].get("field")) for e in refused["payload"]] == [
+        ("FORBIDDEN", "Subscription.appointmentsChanged")
+    ]
+    assert searches(served.sandbox) == 0
+    assert [e.kind.value for e in await security_events_of(served.access_log)] == ["field_not_allowed"]
+
+
+async def test_a_client_that_runs_only_trusted_documents_subscribes_by_document_id(
+    sandbox: ThreadedSandbox, tmp_path: Path, restore_appointments: None
+) -> None:
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"watch": WATCH}), encoding="utf-8")
+    fields = [*DEMO_CLIENTS["epj-odense"].fields, "Subscription.appointmentsChanged", "AppointmentChanges.*"]
+    registration = {"name": "EPJ (test)", "fields": fields, "trusted_documents": str(manifest)}
+    clients = {"epj-trusted": {**registration, "trusted_documents_only": True}}
+    async for served in served_gateway(sandbox, tmp_path, {"clients": clients}):
+        vendor = served.token(actor_kind="system", client_id="epj-trusted", authorization_id=DOCTOR_WITH_RELATIONS)
+        async with served.connect() as client:
+            assert await client.init(vendor) == {"type": "connection_ack"}
+            await client.subscribe("raw", OTHER, cpr=HANS)
+            refused = await client.receive()
+            by_id = {"documentId": "watch", "variables": {"cpr": HANS}}
+            await client.send({"id": "1", "type": "subscribe", "payload": by_id})
+            made = await create(served.sandbox, start="2031-09-01T10:00:00+02:00")
+            event = await next_event(client)
+
+    assert (refused["id"], [e["extensions"]["code"] for e in refused["payload"]]) == ("raw", ["DOCUMENT_NOT_TRUSTED"])
+    assert [a["id"] for a in event["data"]["appointmentsChanged"]["appointments"]] == [made["id"]]

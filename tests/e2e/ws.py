@@ -62,9 +62,12 @@ async def serve(app: ASGIApp, ws_max_size: int) -> AsyncIterator[str]:
         sock.close()
 
 
-@dataclass
+@dataclass(repr=False)
 class Served:
     """A gateway served over real sockets, its sandbox and its access log."""
+
+    def __repr__(self) -> str:  # Hypothesis prints it; the sandbox holds the whole population
+        return "<gateway served over WebSocket>"
 
     address: str
     sandbox: ThreadedSandbox
