@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from auth.access_log import SqliteAccessLog
+from auth.access_log import SecurityEvent, SqliteAccessLog
 from gateway.app import create_app
 from gateway.settings import DEMO_CLIENTS, SANDBOX_APPOINTMENT_ENDPOINTS
 from sandbox.clinical import NEPHROLOGY
@@ -54,11 +54,15 @@ def restore_appointments(population: Population) -> Iterator[None]:
 
 
 async def served_gateway(
-    sandbox: ThreadedSandbox, tmp_path: Path, settings: dict[str, Any] | None = None, **subscriptions: Any
+    sandbox: ThreadedSandbox,
+    tmp_path: Path,
+    settings: dict[str, Any] | None = None,
+    store_type: type[SqliteAccessLog] = SqliteAccessLog,
+    **subscriptions: Any,
 ) -> AsyncIterator[Served]:
     chosen = {"poll_interval_s": POLL_S, "overlap_s": 1.0, **subscriptions}
     built = settings_for(sandbox, tmp_path, subscriptions=chosen, **(settings or {}))
-    store = SqliteAccessLog(tmp_path / "access.db")
+    store = store_type(tmp_path / "access.db")
     async with serve(create_app(built, access_log=store), built.subscriptions.max_message_bytes) as address:
         yield Served(address, sandbox, store)
     await store.aclose()
@@ -289,3 +293,26 @@ async def test_a_client_that_runs_only_trusted_documents_subscribes_by_document_
 
     assert (refused["id"], [e["extensions"]["code"] for e in refused["payload"]]) == ("raw", ["DOCUMENT_NOT_TRUSTED"])
     assert [a["id"] for a in event["data"]["appointmentsChanged"]["appointments"]] == [made["id"]]
+
+
+class FullDisk(SqliteAccessLog):
+    """A store whose disk is full: every write fails."""
+
+    async def write(self, records: Sequence[AccessRecord], security_events: Sequence[SecurityEvent] = ()) -> None:
+        raise OSError("disk full")
+
+
+async def test_an_event_whose_record_cannot_be_written_is_not_sent_and_ends_the_stream(
+    sandbox: ThreadedSandbox, tmp_path: Path, restore_appointments: None
+) -> None:
+    async for served in served_gateway(sandbox, tmp_path, store_type=FullDisk):
+        async with served.connect() as client:
+            await watching(client, served.professional(DOCTOR_WITH_RELATIONS))
+            made = await create(served.sandbox, start="2031-10-01T10:00:00+02:00")
+            ended = await next_event(client)
+            complete = await client.receive()
+
+    assert ended["data"] is None
+    assert [e["extensions"]["code"] for e in ended["errors"]] == ["ACCESS_LOG_UNAVAILABLE"]
+    assert made["id"] not in json.dumps(ended)
+    assert complete == {"id": "1", "type": "complete"}
