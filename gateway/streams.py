@@ -25,6 +25,10 @@ from sources import deadline
 from sources.deadline import RequestDeadline
 from sources.registry import Sources
 
+EXPIRY_MARGIN_S = 0.05
+"""Waiting for the token's expiry sleeps this much longer, so the poll after it is surely refused (the loop's
+clock and the wall clock may differ by a hair)."""
+
 
 @dataclass
 class PollControl:
@@ -52,7 +56,7 @@ class PollControl:
         wait = self.settings.poll_interval_s
         expires_at = self.context.actor.expires_at
         if expires_at is not None:
-            wait = min(wait, max(0.0, (expires_at - self.now()).total_seconds()))
+            wait = min(wait, max(0.0, (expires_at - self.now()).total_seconds()) + EXPIRY_MARGIN_S)
         await asyncio.sleep(wait)
         began = self.now()
         if self._deadline is not None:

@@ -21,7 +21,7 @@ import pytest
 from auth.access_log import SecurityEvent, SqliteAccessLog
 from gateway.app import create_app
 from gateway.settings import DEMO_CLIENTS, SANDBOX_APPOINTMENT_ENDPOINTS
-from sandbox.clinical import NEPHROLOGY
+from sandbox.clinical import NEPHROLOGY, ODENSE_HOME_CARE
 from sandbox.population import Population
 from sandbox.server import ThreadedSandbox
 from sources.audit import AccessOutcome, AccessRecord
@@ -316,3 +316,22 @@ async def test_an_event_whose_record_cannot_be_written_is_not_sent_and_ends_the_
     assert [e["extensions"]["code"] for e in ended["errors"]] == ["ACCESS_LOG_UNAVAILABLE"]
     assert made["id"] not in json.dumps(ended)
     assert complete == {"id": "1", "type": "complete"}
+
+
+async def test_a_protected_patients_event_hides_where_they_live(served: Served) -> None:
+    ruddi = "1502779995"
+    async with served.connect() as client:
+        await watching(client, served.professional(DOCTOR_WITH_RELATIONS), cpr=ruddi)
+        await change(
+            served.sandbox,
+            "municipality-odense",
+            change="create",
+            cpr=ruddi,
+            organisation_sor=ODENSE_HOME_CARE,
+            start="2031-11-01T10:00:00+01:00",
+        )
+        event = await next_event(client)
+
+    [shown] = event["data"]["appointmentsChanged"]["appointments"]
+    assert shown["organisation"] == {"name": "ADRESSEBESKYTTET"}
+    assert "Odense" not in json.dumps(event)
