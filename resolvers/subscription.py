@@ -12,7 +12,7 @@ An event is sent when a poll finds a new version of an appointment (created, mov
 when the endpoints' states change (one failing: ``complete: false`` with a coded error naming it; and
 again when it answers). Each event leaves its access record before it is sent. A poll that failed
 somewhere does not move the cursor, so what it missed is asked again; versions already sent are not
-sent twice.
+sent twice (:class:`SentVersions`).
 """
 
 from __future__ import annotations
@@ -85,35 +85,43 @@ class SentVersions:
     """The appointment versions a subscription has sent, to send each change once.
 
     A poll asks a little further back than the previous one began, so a change comes back in more than
-    one poll; what an endpoint no longer returns once it answered in full cannot come back, and is forgotten.
+    one poll. Once a poll every endpoint answered in full has moved the cursor past a change, no later
+    poll can return it: it is forgotten, and anything that changed before the cursor is not new.
     """
 
-    versions: dict[str, int] = field(default_factory=dict)
-    """Stable appointment ID → the newest version sent."""
+    not_before: datetime
+    """What changed before this was sent already, or before the subscription started."""
+    versions: dict[str, tuple[int, datetime | None]] = field(default_factory=dict)
+    """Stable appointment ID → the newest version sent, and when it changed (``None``: not said)."""
 
-    def new(self, records: Iterable[AppointmentRecord], since: datetime) -> list[AppointmentRecord]:
-        """The records with a version not yet sent, leaving out what changed before ``since``; remembers them."""
+    def new(self, records: Iterable[AppointmentRecord]) -> list[AppointmentRecord]:
+        """The records with a version not yet sent, leaving out what changed before :attr:`not_before`."""
         fresh = []
         for record in records:
-            known = self.versions.get(record.id)
-            if known is not None and record.version <= known:
+            if record.updated is not None and record.updated < self.not_before:
                 continue
-            self.versions[record.id] = record.version
-            if record.updated is None or record.updated >= since:
-                fresh.append(record)
+            known = self.versions.get(record.id)
+            if known is not None and record.version <= known[0]:
+                continue
+            self.versions[record.id] = (record.version, record.updated)
+            fresh.append(record)
         while len(self.versions) > MAX_REMEMBERED:
             del self.versions[next(iter(self.versions))]
         return fresh
 
-    def forget_except(self, returned: Iterable[AppointmentRecord]) -> None:
-        """After a poll every endpoint answered in full: forget what it no longer returns."""
-        kept = {r.id for r in returned}
-        self.versions = {key: version for key, version in self.versions.items() if key in kept}
+    def passed(self, cursor: datetime) -> None:
+        """Every endpoint answered a poll in full, and the next asks from ``cursor``: forget what changed before."""
+        self.not_before = max(self.not_before, cursor)
+        self.versions = {
+            key: (version, updated)
+            for key, (version, updated) in self.versions.items()
+            if updated is None or updated >= self.not_before
+        }
 
 
 async def watch_appointments(info: Info, stream: StreamView, cpr: str) -> AsyncGenerator[AppointmentChanges, None]:
     """Poll the appointment endpoints for changes and yield one event per poll that found some (module doc)."""
-    sent = SentVersions()
+    sent = SentVersions(stream.started_at)
     since = stream.started_at
     failing: list[tuple[str, str]] = []
     while True:
@@ -122,11 +130,11 @@ async def watch_appointments(info: Info, stream: StreamView, cpr: str) -> AsyncG
         current = plan_of(info).require_patient(cpr)
         key = GatherKey(current, DateWindow(), decision.item_filter, include_cancelled=True, changed_since=since)
         found = await info.context.loaders.appointments.get(key)
-        fresh = sent.new(found.items, stream.started_at)
+        fresh = sent.new(found.items)
         states = source_statuses(found.asked, found.errors)
         if found.complete:
-            sent.forget_except(found.items)
-            since = max(stream.started_at, began - timedelta(seconds=stream.overlap_s))
+            since = max(since, began - timedelta(seconds=stream.overlap_s))
+            sent.passed(since)
         if fresh or _failing(states) != failing:
             failing = _failing(states)
             report(info, found.errors)
