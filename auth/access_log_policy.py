@@ -31,6 +31,9 @@ class AccessLogPolicy:
     """PostgreSQL connections are replaced after this long (so a fail-over is followed within it)."""
     max_connections: int = 10
     """The PostgreSQL pool's size."""
+    migrate: bool = True
+    """Whether the store runs the migrations its database lacks when it opens (:mod:`auth.migrate`); if not,
+    a database behind this version's schema fails the opening with :class:`~auth.migrate.AccessLogNotMigrated`."""
 
 
 class AccessLogUnwritable(Exception):

@@ -41,6 +41,7 @@ from auth.telemetry import decision_span, describe_plan, observe_plan, timed_acc
 from sources.categories import DataCategory
 from sources.deadline import Wave, in_wave
 from sources.models import PersonRecord
+from sources.patient_keys import PatientKeys
 from sources.payloads import COPENHAGEN
 
 
@@ -55,6 +56,8 @@ class AccessServices:
     """Vendor systems' registrations by client ID (field allow-lists)."""
     representations: RepresentationSources | None = None
     """Where ``me.actsFor`` reads whom a citizen represents (CPR and Digital Fuldmagt)."""
+    patient_keys: PatientKeys = field(default_factory=PatientKeys.generate)
+    """The deployment's patient keys: the gate opens those ``_entities`` is given (ADR 0022)."""
 
 
 class GateContext(Protocol):
@@ -87,7 +90,8 @@ class ConsentGate(SchemaExtension):
             prepared = prepare_operation(schema, document, execution.operation_name, execution.variables)
             if isinstance(prepared, PreparedOperation):  # otherwise execution refuses the request, as we do
                 registration = _registration(context.actor, context.access.clients)
-                reader = OperationReader(schema, prepared, registration.allows if registration else None)
+                allowed = registration.allows if registration else None
+                reader = OperationReader(schema, prepared, allowed, context.access.patient_keys)
                 read, on = reader.read(), today()
                 with decision_span(context.actor) as span:
                     plan = await build_plan(context, read, on, registration)
@@ -157,7 +161,8 @@ async def build_plan(
     loaded, and leaves a security event instead of access records. An override from a caller who
     may not send one, or a malformed one, refuses that patient without asking anything and leaves
     only a security event: no line in that patient's log, nothing for Min Log (ADR 0007). A vendor
-    system asking for fields outside its registration leaves a security event too.
+    system asking for fields outside its registration leaves a security event too, and so does a
+    Federation representation whose key did not open (ADR 0022).
     """
     actor = context.actor
     services = context.access
@@ -169,6 +174,8 @@ async def build_plan(
             else SecurityEventKind.FIELD_NOT_ALLOWED
         )
         plan.security_events[kind] = len(read.patients.keys() | read.refused_patients)
+    if read.invalid_keys:
+        plan.security_events[SecurityEventKind.PATIENT_KEY_INVALID] = read.invalid_keys
     if not read.patients:
         return plan
     if actor.kind is ActorKind.ANONYMOUS:

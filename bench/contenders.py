@@ -39,6 +39,8 @@ def gateway_environment(url: Callable[[str], str], sandbox: Callable[[str], str]
         # the benchmark measures throughput, not the rate limits (ADR 0018)
         "PATIENTOVERBLIK_RATE_LIMIT_REQUESTS": str(10**9),
         "PATIENTOVERBLIK_RATE_LIMIT_COST": str(10**12),
+        # overload shows as latency, not as sections cut by the request's deadline (ADR 0024)
+        "PATIENTOVERBLIK_DEADLINE__REQUEST_S": str(SEARCH_TIMEOUT_S),
     }
     for name in SINGLE_SOURCES:
         env[f"PATIENTOVERBLIK_{name.upper()}__BASE_URL"] = url(name)

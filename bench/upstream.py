@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 from yarl import URL
@@ -231,9 +231,21 @@ http {{
 
 
 def spellings(target: str) -> list[str]:
-    """``target`` as httpx sends it, and as aiohttp's URL handling (yarl) re-quotes it (``%3A`` → ``:``)."""
-    requoted = URL("http://upstream" + target).raw_path_qs
-    return [target] if requoted == target else [target, requoted]
+    """``target`` as httpx sends it, and as aiohttp's URL handling (yarl) re-quotes it (``%3A`` → ``:``).
+
+    The recorders hold what the recording gateway sent, in its transport's spelling, so both are made
+    from the decoded query: httpx's by its own encoding of the parameters, aiohttp's by yarl's.
+    """
+    path, _, query = target.partition("?")
+    params = parse_qsl(query, keep_blank_values=True)
+    as_httpx = httpx.URL("http://upstream" + path, params=params).raw_path.decode("ascii") if params else target
+    forms = [
+        target,
+        as_httpx,
+        URL("http://upstream" + target).raw_path_qs,
+        URL("http://upstream" + as_httpx).raw_path_qs,
+    ]
+    return list(dict.fromkeys(forms))
 
 
 def _literal(text: str) -> str:

@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from auth.access_log import AccessLog, open_access_log
 from auth.export import Exporter
+from auth.export_lease import ExportLease
 from auth.facts import FactSources
 from auth.gate import AccessServices
 from auth.policy import PolicyOptions
@@ -109,6 +110,7 @@ def create_app(
             PolicyOptions(settings.stamkort_blockable),
             settings.client_registrations(),
             RepresentationSources(sources.cpr, sources.fuldmagt),
+            settings.federation.patient_keys(),
         )
         limiter = RateLimiter.open(settings.redis_url)
         readiness = Readiness(
@@ -125,6 +127,7 @@ def create_app(
                 sources.minlog,
                 interval_s=settings.minlog_export_interval_s,
                 open_grace_s=settings.minlog_open_grace_s,
+                lease=ExportLease(store, ttl_s=settings.minlog_export_lease_s),
             )
             exporter.start()
         try:

@@ -20,6 +20,7 @@ from resolvers.loaders import Loaders
 from resolvers.protection import Protections
 from sources.consent import ConsentSource
 from sources.models import BlockRecord, MasterCardRecord, PersonRecord
+from sources.patient_keys import PatientKeys
 from sources.stamkort import StamkortSource
 
 
@@ -79,6 +80,11 @@ class RequestContext:
         """Prime the request's CPR loader with the records the access decision loaded."""
         for cpr, record in records.items():
             self.loaders.persons.prime(cpr, record)
+
+    @property
+    def patient_keys(self) -> PatientKeys:
+        """The deployment's patient keys (``Patient.id``, ``_entities``)."""
+        return self.access.patient_keys
 
     @property
     def access_log(self) -> AccessLog:

@@ -12,6 +12,7 @@ Every family lives in prometheus-client's default registry, defined by the layer
 | ``patientoverblik_ready``, ``…_readiness_check``, ``…_changes_total`` | ``check``, ``state`` | ``gateway.readiness`` |
 | ``patientoverblik_access_decisions_total`` and the access-log write latency | | :mod:`auth.telemetry` |
 | ``patientoverblik_token_keys_usable``, ``…_skipped`` (JWKS) | ``reason`` | :mod:`auth.telemetry` |
+| ``patientoverblik_access_log_export_lease_held`` | | :mod:`auth.telemetry` |
 | ``patientoverblik_source_calls_total``, ``…_duration_seconds`` | ``source``, ``outcome`` | :mod:`sources.telemetry` |
 | ``patientoverblik_source_retries_total``, ``…_breaker_opened_total`` | ``source`` | :mod:`sources.telemetry` |
 

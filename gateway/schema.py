@@ -14,8 +14,11 @@ from functools import partial
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, OperationType, get_operation_ast
+from graphql import GraphQLError, GraphQLSchema, OperationType, get_operation_ast
+from graphql import build_schema as graphql_build_schema
 from strawberry.extensions import ValidationCache
+from strawberry.federation import Schema as FederationSchema
+from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionContext, ExecutionResult
@@ -32,6 +35,7 @@ from gateway.limits import DocumentLimits, Limits, operation_limits_rule
 from gateway.telemetry import OperationTelemetry
 from gateway.validation import REPLACED_RULES, variable_errors
 from resolvers.cost import annotate
+from resolvers.federation import ANY_SCALAR, FEDERATION_VERSION
 from resolvers.mutations import Mutation
 from resolvers.query import Query
 from resolvers.scalars import SCALAR_MAP
@@ -90,8 +94,8 @@ class DecidedExecutor(StrawberryGraphQLCoreExecutionContext):
         return built
 
 
-class GatewaySchema(strawberry.Schema):
-    """strawberry's schema without its default error logging.
+class GatewaySchema(FederationSchema):
+    """strawberry's Federation v2 subgraph schema without its default error logging (ADR 0022).
 
     strawberry logs every error with its traceback and message, which can hold upstream text or
     personal data; :class:`~gateway.errors.ErrorTranslation` logs class, code, source and path instead.
@@ -190,15 +194,27 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
             partial(DocumentLimits, limits=limits, rules=rules, replacing=REPLACED_RULES),
             SchemaExplorers,
             partial(ValidationCache, maxsize=_VALIDATED_DOCUMENTS),
-            CostGuard,
+            partial(CostGuard, limits=limits),
             ConsentGate,
             FieldGuard,
         ],
         execution_context_class=DecidedExecutor,
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
+        scalar_overrides={FederationAny: ANY_SCALAR},
+        federation_version=FEDERATION_VERSION,
     )
 
 
 def schema_sdl() -> str:
-    """The schema in SDL, as committed in ``schema.graphql``."""
+    """The schema in SDL, as committed in ``schema.graphql`` and served by ``_service { sdl }``."""
     return build_schema().as_str() + "\n"
+
+
+def sdl_schema(sdl: str) -> GraphQLSchema:
+    """graphql-core's schema of an SDL text as ``schema.graphql`` holds it.
+
+    The Federation directives (``@link``, ``@key``) are imported by ``@link`` and, as subgraph SDL has
+    them, not defined in the text: graphql-core's SDL validation would refuse them as unknown, so the
+    text is built without it (the code's schema was validated when strawberry built it).
+    """
+    return graphql_build_schema(sdl, assume_valid_sdl=True)

@@ -9,6 +9,7 @@
 | ``ACCESS_LOG__RECONNECT_TIMEOUT_S`` | ``1.0`` | how long the pool retries a lost connection in the background |
 | ``ACCESS_LOG__MAX_LIFETIME_S`` | ``600`` | PostgreSQL connections are replaced after this long |
 | ``ACCESS_LOG__MAX_CONNECTIONS`` | ``10`` | the PostgreSQL pool's size |
+| ``ACCESS_LOG__MIGRATE`` | ``true`` | migrate the access log when it opens (else: ``patientoverblik migrate``) |
 | ``READINESS__CACHE_S`` | ``1.0`` | how long ``/readyz`` reuses its probe of the access log |
 | ``READINESS__REQUIRED_SOURCES`` | the decision inputs | sources whose open breaker makes the gateway not ready |
 """
@@ -81,6 +82,13 @@ class AccessLogSettings(BaseModel):
     )
     max_lifetime_s: float = Field(default=600.0, gt=0, description="PostgreSQL connections are replaced after this.")
     max_connections: int = Field(default=10, ge=1, description="The PostgreSQL pool's size.")
+    migrate: bool = Field(
+        default=True,
+        description=(
+            "Run the access log's missing migrations when it opens (under a lock: processes starting together take "
+            "turns). false: a database behind this version's schema fails closed until `patientoverblik migrate` ran."
+        ),
+    )
 
     def policy(self) -> AccessLogPolicy:
         return AccessLogPolicy(
@@ -89,6 +97,7 @@ class AccessLogSettings(BaseModel):
             self.reconnect_timeout_s,
             self.max_lifetime_s,
             self.max_connections,
+            self.migrate,
         )
 
 

@@ -17,6 +17,7 @@ from sources.categories import DataCategory
 from sources.clinical import ItemFilter
 from sources.errors import SourceCircuitOpen, SourceError, SourceRejected, SourceSkipped
 from sources.models import BlockRecord, MasterCardRecord
+from sources.patient_keys import PatientKeys
 
 if TYPE_CHECKING:
     from resolvers.gather import Gathered, GatherKey, GroupLoader
@@ -128,6 +129,9 @@ class AccessLogReader(Protocol):
     ) -> AccessLogPage:
         """Up to ``limit`` rows about ``cpr``, newest first, with ``since <= at < until``, strictly
         older than ``before``: their readable records, the position of the last row, and whether more follow."""
+
+    async def log_count(self, cpr: str, *, since: datetime | None = None, until: datetime | None = None) -> int:
+        """How many rows about ``cpr`` with ``since <= at < until`` the pages of :meth:`log_page` walk."""
 
 
 class Writers(Protocol):
@@ -243,6 +247,10 @@ class ResolverContext(Protocol):
     @property
     def stream(self) -> StreamView | None:
         """A subscription's polls (``None`` for a query or mutation)."""
+
+    @property
+    def patient_keys(self) -> PatientKeys:
+        """The deployment's patient keys (``Patient.id``, ``_entities``)."""
 
 
 Info: TypeAlias = StrawberryInfo[ResolverContext, None]

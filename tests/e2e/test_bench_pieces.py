@@ -96,8 +96,10 @@ async def test_the_peer_refuses_another_patient_and_a_missing_token_before_any_u
 
 
 def test_an_answer_is_keyed_by_both_spellings_of_its_target() -> None:
-    target = "/fhir/Patient?identifier=urn%3Aoid%3A1.2.208.176.1.2%7C1403723705%2C2309510372"
-    assert spellings(target) == [target, "/fhir/Patient?identifier=urn:oid:1.2.208.176.1.2%7C1403723705,2309510372"]
+    as_httpx = "/fhir/Patient?identifier=urn%3Aoid%3A1.2.208.176.1.2%7C1403723705%2C2309510372"
+    as_aiohttp = "/fhir/Patient?identifier=urn:oid:1.2.208.176.1.2%7C1403723705,2309510372"
+    # whichever transport the recording gateway used, both transports' requests find the answer
+    assert set(spellings(as_httpx)) == set(spellings(as_aiohttp)) == {as_httpx, as_aiohttp}
     assert spellings("/sikrede?cpr=1403723705") == ["/sikrede?cpr=1403723705"]
 
 

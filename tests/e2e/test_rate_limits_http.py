@@ -9,14 +9,12 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
 from auth.access_log import SqliteAccessLog
 from gateway.metrics import RATE_LIMITED
@@ -32,8 +30,10 @@ from tests.e2e.conftest import (
     settings_for,
     start_gateway,
 )
+from tests.e2e.instances import redis_url
 
-REDIS_URL = os.environ.get("PATIENTOVERBLIK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+__all__ = ["redis_url"]  # fixture used here
+
 ME = "query Me { me { kind } }"
 
 
@@ -92,19 +92,6 @@ async def test_a_registered_clients_budget_replaces_the_defaults(sandbox: Thread
 
     assert limits["data"]["me"]["client"]["limits"] == {"requestsPerWindow": 1, "maxCost": 5000}
     assert again.status_code == 429
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> str:
-    """The test Redis, or skip (fail under CI=true) when it does not answer."""
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        message = f"Redis is not running at {REDIS_URL}: {type(exc).__name__}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return REDIS_URL
 
 
 async def two_gateways(

@@ -191,7 +191,7 @@ async def test_a_block_on_a_place_made_mid_stream_withholds_its_changes_and_neve
             BLOCK,
             served.citizen(HANS),
             cpr=HANS,
-            block={"kind": "ORGANISATION", "organisationSor": "248201000016004", "includeSubunits": True},
+            block={"kind": "ORGANISATION", "organisationSorId": "248201000016004", "includeSubunits": True},
         )
         assert "errors" not in blocked, blocked
         await decided_again(served.sandbox)
