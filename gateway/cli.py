@@ -218,7 +218,8 @@ def _serve_gateway(settings: Settings, host: str, port: int, workers: int = 1) -
     if workers > 1 and settings.federation.key_secret is None:
         # Each worker builds its app from the environment: one random key secret for all of them (ADR 0022).
         os.environ[KEY_SECRET_VARIABLE] = new_key_secret()
-    serving.serve(gateway if workers == 1 else None, host, port, workers, settings.log)
+    ws_max_size = settings.subscriptions.max_message_bytes
+    serving.serve(gateway if workers == 1 else None, host, port, workers, settings.log, ws_max_size)
 
 
 def main() -> None:

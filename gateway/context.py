@@ -12,8 +12,10 @@ from auth.actor import Actor
 from auth.gate import AccessServices
 from auth.operation import PreparedOperation
 from auth.plan import AccessPlan
+from auth.stream import StreamDecisions
 from gateway.clients import Client
 from gateway.rate_limit import Budget, RateLimiter
+from resolvers.context import StreamView
 from resolvers.loaders import Loaders
 from resolvers.protection import Protections
 from sources.consent import ConsentSource
@@ -64,6 +66,10 @@ class RequestContext:
     """The caller may introspect the schema and get "Did you mean" suggestions (``gateway.explore``)."""
     cost: int | None = None
     """The operation's static cost, once the cost guard has estimated it."""
+    stream_decisions: StreamDecisions | None = None
+    """A subscription's access decisions after its start (set by the consent gate)."""
+    stream: StreamView | None = None
+    """A subscription's polls (``gateway.streams.PollControl``); ``None`` for a query or mutation."""
 
     @property
     def budget(self) -> Budget:

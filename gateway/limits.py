@@ -80,6 +80,10 @@ class LimitExceeded(Exception):
         self.maximum = maximum
 
 
+class TooManySubscriptions(LimitExceeded):
+    """A connection or a caller already runs as many subscriptions as it may (ADR 0023)."""
+
+
 class OperationNotSelected(Exception):
     """The request does not say which one operation of the document to run."""
 

@@ -24,6 +24,7 @@ from gateway.limits import Limits
 from gateway.rate_limit import Budget
 from gateway.settings_federation import FederationSettings
 from gateway.settings_resilience import AccessLogSettings, DeadlineSettings, ReadinessSettings
+from gateway.settings_subscriptions import SubscriptionSettings
 from gateway.settings_telemetry import LogSettings, MetricsSettings, TracingSettings
 from gateway.settings_upstream import UpstreamAuthSettings, UpstreamUrl
 from gateway.web import OPERATIONS_DIR, WEB_PAGE_FIELDS
@@ -434,6 +435,9 @@ class Settings(BaseSettings):
         default_factory=AccessLogSettings, description="How long the access log waits for its database."
     )
     readiness: ReadinessSettings = Field(default_factory=ReadinessSettings, description="What `/readyz` checks.")
+    subscriptions: SubscriptionSettings = Field(
+        default_factory=SubscriptionSettings, description="Subscriptions over WebSocket: polls and bounds (ADR 0023)."
+    )
     federation: FederationSettings = Field(
         default_factory=FederationSettings, description="The secret of the patient's federation key (ADR 0022)."
     )

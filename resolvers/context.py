@@ -194,6 +194,29 @@ class ClientView(Protocol):
         """The field coordinates the client may select; ``None`` when no allow-list applies."""
 
 
+class StreamView(Protocol):
+    """A running subscription's polls, as its resolver drives them (``gateway/streams.py``, ADR 0023)."""
+
+    @property
+    def started_at(self) -> datetime:
+        """When the subscription started (aware UTC): what changed before it is never an event."""
+
+    @property
+    def overlap_s(self) -> float:
+        """How far back each poll looks before the previous one began, for late commits and clock drift."""
+
+    async def next_poll(self) -> datetime:
+        """Wait for the next poll, then start it: fresh loaders and deadline, access decided again.
+
+        Returns when the poll began (aware UTC). Raises the coded error that ends the stream: a refusal
+        (a block made since the last poll), a source the decision needs failing, an expired token.
+        """
+
+    async def record(self) -> None:
+        """Write the access record of the event about to be sent (what was marked returned); raises when it
+        cannot be written, and the event is then not sent."""
+
+
 class ResolverContext(Protocol):
     """The request context, as resolvers use it."""
 
@@ -220,6 +243,10 @@ class ResolverContext(Protocol):
     @property
     def partial_errors(self) -> list[GraphQLError]:
         """Errors for fields that still return data (one endpoint of many failed)."""
+
+    @property
+    def stream(self) -> StreamView | None:
+        """A subscription's polls (``None`` for a query or mutation)."""
 
     @property
     def patient_keys(self) -> PatientKeys:

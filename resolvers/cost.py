@@ -95,6 +95,7 @@ WEIGHTS: Final[dict[str, str]] = {
     "Mutation.updateMasterCard": "10",
     "Mutation.createBlock": "10",
     "Mutation.revokeBlock": "10",
+    "Subscription.appointmentsChanged": "10",
 }
 """Field coordinate → weight, where it differs from the spec's default (about one per upstream request)."""
 
@@ -120,6 +121,8 @@ LIST_SIZES: Final[dict[str, ListSize]] = {
     "CarePlan.interventions": list_size(10),
     "Goal.subGoals": list_size(5),
     "MasterCard.relatives": list_size(20),
+    "AppointmentChanges.appointments": list_size(20),
+    "AppointmentChanges.sources": list_size(6),
 }
 """Field coordinate → list size. Lists of scalars and enums weigh nothing and need none."""
 

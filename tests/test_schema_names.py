@@ -43,6 +43,8 @@ BOUNDED_LISTS = {
     "CarePlan.interventions": "part of the plan (FHIR CarePlan.activity), read and shown whole with it",
     "MasterCard.relatives": "part of the master card, written whole with it (at most 20)",
     "ClientAccess.trustedDocuments": "the client's manifest: configuration",
+    "AppointmentChanges.appointments": "one event: what changed in one poll interval, pushed whole (ADR 0023)",
+    "AppointmentChanges.sources": "one per configured appointment endpoint",
     "Query._entities": "Apollo Federation's entry point: one per representation given, at most maxRepresentations",
 }
 """Lists of objects outside a connection, each with what bounds it: anything else that can grow is a connection."""
