@@ -228,6 +228,9 @@ def a_professional(page: Page, views: Views, web: WebGateway) -> None:
     cpr.fill(PROTECTED)
     submit_from(cpr)
     expect(page.get_by_role("region", name="Person")).to_contain_text("Navne- og adressebeskyttet")
+    # The header does not name them either, though the demo's persona list has the name.
+    expect(page.get_by_role("banner")).to_contain_text("150277-9995")
+    expect(page.get_by_role("banner")).not_to_contain_text("Berggren")
     views.check_sizes("laege-beskyttet")
     assert "ADRESSEBESKYTTET" not in page.locator("body").inner_text()
     go(page, "Stamkort")

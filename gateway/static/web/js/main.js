@@ -2,7 +2,7 @@
 // Each view is a module with `title` and `render(main, ctx)`; `ctx` is what views may use.
 
 import { Refused, SignedOut, demoDirectory, demoIssuer, loadConfig, run, setToken, token, tokenFromFragment } from "./api.js";
-import { formatCpr, h, pageTitle, plainText, replace } from "./dom.js";
+import { PROTECTED, formatCpr, h, pageTitle, plainText, replace } from "./dom.js";
 import { askForOverride, viewNotice } from "./notices.js";
 import { argumentPath, argumentText, inputReason, say } from "./texts.js";
 import * as accessLog from "./views/accesslog.js";
@@ -101,11 +101,14 @@ const ctx = {
     setPatient(patient);
     navigate("oversigt");
   },
-  /** Name the patient in the header once a query has read it. */
+  /**
+   * Name the patient in the header once a query has read it. A name protection hides from this
+   * caller (PROTECTED) takes away a name the page had from elsewhere (the demo's persona list).
+   */
   patientName(name) {
-    if (state.patient && name && state.patient.name !== name) {
-      setPatient({ ...state.patient, name });
-    }
+    if (!state.patient || !name) return;
+    const shown = name === PROTECTED ? null : name;
+    if (state.patient.name !== shown) setPatient({ ...state.patient, name: shown });
   },
   async requestOverride() {
     const chosen = await askForOverride();

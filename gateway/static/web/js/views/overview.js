@@ -103,8 +103,8 @@ export async function render(main, ctx) {
     replace(main, pageTitle(title), notes([]));
     return;
   }
+  ctx.patientName(patient.person?.name);
   const name = patient.person?.name === PROTECTED ? null : patient.person?.name;
-  ctx.patientName(name);
   const mc = patient.masterCard;
   const gpNotes = notes(["generalPractitioner"]);
   replace(
