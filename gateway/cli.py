@@ -17,7 +17,7 @@ import httpx
 import typer
 
 from gateway import serving
-from gateway.children import run_child, start_child, stop_child, stopped_by_sigterm
+from gateway.children import run_child, start_child, stop_child, stopped_by_signals
 from gateway.cli_access_log import COMMANDS as ACCESS_LOG_COMMANDS
 from gateway.clients import Introspection
 from gateway.config import effective_settings, settings_or_exit
@@ -37,7 +37,8 @@ def serve(
 ) -> None:
     """Run the gateway only, configured by PATIENTOVERBLIK_* environment variables."""
     settings = settings_or_exit()
-    _serve_gateway(settings, host or settings.host, port or settings.port, workers)
+    with stopped_by_signals():  # SIGHUP too stops it gracefully, as SIGTERM does
+        _serve_gateway(settings, host or settings.host, port or settings.port, workers)
 
 
 @app.command()
@@ -73,7 +74,7 @@ def demo(
     settings = demo_settings()
     child = start_child(_sandbox_args(seed, patients, 0.0, 0.0, SANDBOX_PORTS["issuer"]))
     try:
-        with stopped_by_sigterm():  # uvicorn handles signals while it serves, and raises them again after
+        with stopped_by_signals():  # uvicorn handles SIGTERM and SIGINT while it serves, and raises them again after
             personas = _wait_for_sandbox(child)
             _print_welcome(port, personas)
             _serve_gateway(settings, "127.0.0.1", port)
