@@ -129,8 +129,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         except RequestRefused as refused:
             response = refused.response()
         except RateLimited as limited:
-            headers = {"retry-after": str(limited.retry_after)}
-            response = error_response(429, ErrorCode.RATE_LIMITED, str(limited), headers)
+            response = RequestRefused.over(429, ErrorCode.RATE_LIMITED, limited, limited.headers()).response()
         except HTTPException as exc:  # strawberry's own refusals (method, operation type, IDE disabled)
             response = error_response(exc.status_code, ErrorCode.BAD_REQUEST, exc.reason)
         finally:

@@ -8,9 +8,10 @@ default and in Redis when ``PATIENTOVERBLIK_REDIS_URL`` is set; there ``limits``
 one Lua script, so every gateway process sharing the Redis enforces one limit (ADR 0018).
 
 Over a budget is :class:`RateLimited` with the seconds until the window has room again: code
-``RATE_LIMITED``, HTTP 429 and ``Retry-After``. If Redis cannot be reached within its socket timeout
-the request is let through and a warning is logged (no personal data): the limiter protects capacity
-and must not become the outage itself.
+``RATE_LIMITED``, HTTP 429, ``Retry-After``, and ``extensions`` ``limit``, ``maximum`` and
+``retryAfter``. If Redis cannot be reached within its socket timeout the request is let through and a
+warning is logged (no personal data): the limiter protects capacity and must not become the outage
+itself.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import math
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Final, assert_never
 
 import redis.asyncio as aioredis
 from limits import RateLimitItem, RateLimitItemPerSecond
@@ -29,6 +30,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 
+from gateway.limits import OverLimit
 from gateway.metrics import RATE_LIMITED
 
 logger = logging.getLogger("patientoverblik.rate_limit")
@@ -65,14 +67,41 @@ class Budget:
         return RateLimitItemPerSecond(amount, self.window_s)
 
 
-class RateLimited(Exception):
-    """Over a budget; ``retry_after`` is whole seconds until the window has room again (at least 1)."""
+class RateLimited(OverLimit):
+    """Over a budget's window: ``limit`` is ``requestsPerWindow`` or ``costPerWindow`` (as in ``me.client.limits``),
+    ``maximum`` the budget's amount, ``retry_after`` whole seconds until the window has room again (at least 1)."""
 
-    def __init__(self, window: Window, retry_after: int) -> None:
-        what = "requests" if window is Window.REQUESTS else "query cost"
-        super().__init__(f"Too many {what} from your client in this window; retry after {retry_after} s.")
+    def __init__(self, window: Window, budget: Budget, retry_after: int, amount: int = 1) -> None:
+        maximum = budget.requests if window is Window.REQUESTS else budget.cost
+        per = f"per {budget.window_s} s"
+        match window:
+            case Window.REQUESTS:
+                message = f"Over the limit of {maximum} requests {per}; retry after {retry_after} s."
+                limit = "requestsPerWindow"
+            case Window.COST:
+                message = (
+                    f"The operation costs {amount} points, more than is left of the limit of {maximum} points of "
+                    f"query cost {per}; retry after {retry_after} s."
+                )
+                limit = "costPerWindow"
+            case _:
+                assert_never(window)
+        super().__init__(message, limit, maximum)
         self.window = window
         self.retry_after = retry_after
+
+    def extensions(self) -> dict[str, object]:
+        """The limit's fields and ``retryAfter``."""
+        return {**super().extensions(), "retryAfter": self.retry_after}
+
+    def headers(self) -> dict[str, str]:
+        """The refusal's HTTP headers: ``Retry-After``."""
+        return retry_after_headers(self.retry_after)
+
+
+def retry_after_headers(seconds: int) -> dict[str, str]:
+    """``Retry-After`` in whole seconds, for every HTTP 429."""
+    return {"retry-after": str(seconds)}
 
 
 def caller_key(label: str) -> str:
@@ -120,7 +149,7 @@ class RateLimiter:
             )
             return
         RATE_LIMITED.labels(window.value).inc()
-        raise RateLimited(window, max(1, math.ceil(stats.reset_time - time.time())))
+        raise RateLimited(window, budget, max(1, math.ceil(stats.reset_time - time.time())), amount)
 
     async def aclose(self) -> None:
         """Close the Redis connections, or stop the in-memory store's expiry task."""
