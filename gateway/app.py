@@ -35,6 +35,7 @@ from gateway.config import load_settings
 from gateway.cors import cors_middleware
 from gateway.graphiql import DEFAULT_MOUNT_PATH, graphiql_assets_app, graphiql_html
 from gateway.http import BearerAuth, GraphQLApp
+from gateway.http_errors import exception_handlers
 from gateway.logging import quiet_transport_loggers
 from gateway.metrics import OperationNames, metrics_endpoint, web_page_operations
 from gateway.rate_limit import RateLimiter
@@ -156,7 +157,8 @@ def create_app(
     cors = cors_middleware(
         settings.cors_allow_origins, credentials=settings.cors_allow_credentials, max_age_s=settings.cors_max_age_s
     )
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[telemetry, *cors])
+    middleware = [telemetry, *cors]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers=exception_handlers())
 
 
 async def _health(request: Request) -> JSONResponse:

@@ -15,11 +15,27 @@ from __future__ import annotations
 
 from typing import Final
 
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
+
+from gateway.http_errors import http_error_response
 
 ALLOWED_HEADERS: Final = ("authorization", "content-type", "accept", "x-request-id")
 EXPOSED_HEADERS: Final = ("x-request-id", "retry-after")
+
+
+class CodedCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS middleware, refusing a preflight with a coded body rather than plain text."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        # Starlette's reason names only what was refused ("Disallowed CORS origin, headers"), nothing sent.
+        headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-type", "content-length")}
+        return http_error_response(response.status_code, "OPTIONS", headers, f"{bytes(response.body).decode()}.")
 
 
 def cors_middleware(origins: list[str], *, credentials: bool, max_age_s: int) -> list[Middleware]:
@@ -30,7 +46,7 @@ def cors_middleware(origins: list[str], *, credentials: bool, max_age_s: int) ->
         raise ValueError("CORS credentials cannot be allowed for the origin '*'")
     return [
         Middleware(
-            CORSMiddleware,
+            CodedCORSMiddleware,
             allow_origins=origins,
             allow_methods=["GET", "POST"],
             allow_headers=list(ALLOWED_HEADERS),

@@ -49,7 +49,10 @@ class ErrorCode(StrEnum):
     BAD_USER_INPUT = "BAD_USER_INPUT"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     BAD_REQUEST = "BAD_REQUEST"
-    """The HTTP request is not a GraphQL request the gateway can run (body, content type, operationName)."""
+    """The HTTP request is not a GraphQL request the gateway can run (body, content type, operationName, a method
+    the path does not take: HTTP 405 with ``Allow``)."""
+    NOT_FOUND = "NOT_FOUND"
+    """Nothing is served at the request's path (HTTP 404)."""
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
     """The request body is over ``PATIENTOVERBLIK_MAX_REQUEST_BYTES`` (HTTP 413)."""
     REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
