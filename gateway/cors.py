@@ -7,8 +7,12 @@ browser never sends by itself, so no origin can ride on a user's session. Creden
 off unless configured, and never with ``*`` (a settings error). The preflight answer
 (``OPTIONS /graphql``) is cached by browsers for ``PATIENTOVERBLIK_CORS_MAX_AGE_S`` (600 s).
 
-Allowed request headers are those a GraphQL client sends (``authorization``, ``content-type``,
-``accept``, ``x-request-id``); the page may read ``x-request-id`` and ``retry-after``.
+Allowed request headers are every one the gateway reads from a request: ``authorization``,
+``content-type``, ``accept``, the correlation ids (``x-request-id``, ``x-correlation-id``) and the
+trace context (``traceparent``, ``tracestate``). The page may read every response header the gateway
+sets that is not CORS-safelisted: the ids (``x-request-id``, ``x-correlation-id``), ``retry-after`` (a
+429), ``www-authenticate`` (a 401) and ``allow`` (a 405). The lists come from the modules that read and
+set the headers.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from gateway.http_errors import http_error_response
+from gateway.telemetry import ANSWER_HEADERS, CORRELATION_HEADERS, TRACE_HEADERS
 
-ALLOWED_HEADERS: Final = ("authorization", "content-type", "accept", "x-request-id")
-EXPOSED_HEADERS: Final = ("x-request-id", "retry-after")
+ALLOWED_HEADERS: Final = ("authorization", "content-type", "accept", *CORRELATION_HEADERS, *TRACE_HEADERS)
+EXPOSED_HEADERS: Final = (*ANSWER_HEADERS, "retry-after", "www-authenticate", "allow")
 
 
 class CodedCORSMiddleware(CORSMiddleware):

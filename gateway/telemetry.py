@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Final
 
 from graphql import get_operation_ast
 from opentelemetry import propagate, trace
@@ -68,9 +69,17 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
+CORRELATION_HEADERS: Final = ("x-request-id", "x-correlation-id")
+"""The request headers a caller's correlation id is read from, in this order."""
+TRACE_HEADERS: Final = ("traceparent", "tracestate")
+"""The W3C Trace Context request headers a caller's trace is continued from."""
+ANSWER_HEADERS: Final = ("x-request-id", "x-correlation-id")
+"""The response headers this middleware sets on every answer (the correlation id only when one came)."""
+
+
 def correlation_id_of(headers: Headers) -> str | None:
     """The caller's ``X-Request-Id`` (else ``X-Correlation-Id``) when it is a safe id (see the module)."""
-    incoming = headers.get("x-request-id") or headers.get("x-correlation-id") or ""
+    incoming = next((value for name in CORRELATION_HEADERS if (value := headers.get(name))), "")
     if _CORRELATION_ID.match(incoming) and not CPR_SHAPED.search(incoming):
         return incoming
     return None
