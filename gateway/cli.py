@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import typer
+from starlette.applications import Starlette
 
 from gateway import serving
 from gateway.children import run_child, start_child, stop_child, stopped_by_signals
@@ -119,9 +120,12 @@ def token(
 
 @app.command("check-config")
 def check_config() -> None:
-    """Check the PATIENTOVERBLIK_* settings and print them all, secrets masked; exit 2 if one is unusable."""
-    for line in effective_settings(settings_or_exit()):
+    """Check the PATIENTOVERBLIK_* settings as `serve` does before it serves (the settings, the clients' trusted
+    documents against the schema) and print them all, secrets masked; exit 2 if `serve` would not start."""
+    settings = settings_or_exit()
+    for line in effective_settings(settings):
         typer.echo(line)
+    gateway_or_exit(settings, "configuration error")
     typer.echo("configuration OK", err=True)
 
 
@@ -205,16 +209,24 @@ def demo_settings() -> Settings:
     )
 
 
-def _serve_gateway(settings: Settings, host: str, port: int, workers: int = 1) -> None:
-    os.makedirs("var", exist_ok=True)
+def gateway_or_exit(settings: Settings, refusal: str) -> Starlette:
+    """The gateway for ``settings`` as every command builds it, or the problem in one line (``patientoverblik:
+    <refusal>: …``) and exit 2: `serve`, `demo` and `check-config` all ask here, so what `check-config`
+    passes `serve` starts. Whatever else could refuse a configuration is refused by the settings themselves
+    (:func:`gateway.config.load_settings`)."""
     from gateway.app import create_app
     from gateway.trusted import ManifestError
 
     try:
-        gateway = create_app(settings)  # also with --workers: a bad trusted-documents manifest stops here, in one line
+        return create_app(settings)
     except ManifestError as exc:
-        typer.echo(f"patientoverblik: not starting: {exc}", err=True)
+        typer.echo(f"patientoverblik: {refusal}: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+def _serve_gateway(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    os.makedirs("var", exist_ok=True)
+    gateway = gateway_or_exit(settings, "not starting")  # also with --workers: each worker builds its own after
     serving.serve(gateway if workers == 1 else None, host, port, workers, settings.log)
 
 

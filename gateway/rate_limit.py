@@ -104,6 +104,17 @@ def retry_after_headers(seconds: int) -> dict[str, str]:
     return {"retry-after": str(seconds)}
 
 
+def check_redis_url(url: str) -> str:
+    """``url`` when redis-py can connect by it (scheme, host, port, database); ``ValueError`` otherwise.
+
+    The one check, for the settings (``PATIENTOVERBLIK_REDIS_URL``) and :meth:`RateLimiter.open` alike.
+    """
+    if not url.startswith(("redis://", "rediss://")):
+        raise ValueError("a Redis URL starts with redis:// or rediss://")
+    aioredis.ConnectionPool.from_url(url)  # parses it; connects to nothing
+    return url
+
+
 def caller_key(label: str) -> str:
     """The key a caller is counted under: a digest of its label, so Redis holds no identities."""
     return hashlib.sha256(label.encode()).hexdigest()[:32]
@@ -122,6 +133,7 @@ class RateLimiter:
         """In process memory, or shared in the Redis at ``redis_url`` (``redis://host:port/db``)."""
         if redis_url is None:
             return cls(MemoryStorage())
+        check_redis_url(redis_url)
         pool = aioredis.ConnectionPool.from_url(
             redis_url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
         )

@@ -19,9 +19,10 @@ from auth.export import OPEN_GRACE_S
 from auth.export_lease import DEFAULT_TTL_S
 from auth.fields import ClientRegistration
 from auth.key_cache import KeyCachePolicy
+from auth.tokens import check_algorithms
 from gateway.clients import ClientSpec, Introspection
 from gateway.limits import Limits
-from gateway.rate_limit import Budget
+from gateway.rate_limit import Budget, check_redis_url
 from gateway.settings_resilience import AccessLogSettings, DeadlineSettings, ReadinessSettings
 from gateway.settings_telemetry import LogSettings, MetricsSettings, TracingSettings
 from gateway.settings_upstream import UpstreamAuthSettings, UpstreamUrl
@@ -254,7 +255,7 @@ class Settings(BaseSettings):
     token_issuer: str = Field(default_factory=lambda: sandbox_url("issuer"))
     token_jwks_url: UpstreamUrl = Field(default_factory=lambda: sandbox_url("issuer") + "/.well-known/jwks.json")
     token_audience: str = "patientoverblik"  # noqa: S105 - an audience name, not a secret
-    token_algorithms: tuple[str, ...] = ("RS256", "ES256")
+    token_algorithms: Annotated[tuple[str, ...], AfterValidator(check_algorithms)] = ("RS256", "ES256")
     token_jwks_timeout_s: float = Field(
         default=2.0, gt=0, description="Total deadline of one key set fetch, and the longest a request waits for it."
     )
@@ -383,9 +384,8 @@ class Settings(BaseSettings):
         description="Who may introspect and get 'Did you mean' suggestions: open (the demo) or developers (clients "
         "registered with developer: true).",
     )
-    redis_url: str | None = Field(
+    redis_url: Annotated[str, AfterValidator(check_redis_url)] | None = Field(
         default=None,
-        pattern=r"^rediss?://",
         description="Share rate limits between gateway processes in this Redis (redis://host:port/db); unset: "
         "in-process.",
     )
