@@ -62,7 +62,25 @@ def start_and_stop(app: Any, *args: Any) -> None:
     asyncio.run(lifespan())
 
 
-@pytest.mark.parametrize("name", list(configurations(Path("/tmp"))))
+NAMES = [
+    "defaults",
+    "a manifest that checks",
+    "a manifest file that is missing",
+    "a manifest not valid against the schema",
+    "a symmetric token algorithm",
+    "an unknown token algorithm",
+    "a Redis URL with no port number",
+    "a Redis URL of another scheme",
+    "an access log URL of another scheme",
+    "CORS credentials with any origin",
+]
+
+
+def test_every_configuration_is_tried(tmp_path: Path) -> None:
+    assert list(configurations(tmp_path)) == NAMES
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_check_config_passes_exactly_what_serve_starts_with(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str
 ) -> None:
