@@ -7,6 +7,7 @@ The defaults point at the sandbox on 127.0.0.1 as ``make run`` starts it.
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -374,6 +375,15 @@ class Settings(BaseSettings):
     cors_allow_origins: list[str] = Field(
         default_factory=list,
         description="Origins whose pages may call /graphql (CORS); [] none (the default outside the demo), ['*'] any.",
+    )
+    trusted_proxies: list[IPv4Network | IPv6Network] = Field(
+        default_factory=list,
+        description=(
+            "Addresses or networks of the reverse proxies and balancers in front of the gateway, e.g. "
+            "['10.0.0.0/24']: only a connection from one of them has its X-Forwarded-For and X-Forwarded-Proto "
+            "read for the caller's address (rate limits of callers without a token, the /metrics allow-list). "
+            "[] (the default): none, whatever uvicorn would trust."
+        ),
     )
     cors_allow_credentials: bool = Field(
         default=False, description="Let browsers send cookies cross-origin (never with '*'; tokens need no cookies)."
