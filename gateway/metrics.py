@@ -101,6 +101,15 @@ REQUEST_SECONDS = Histogram(
 RATE_LIMITED = Counter(
     "patientoverblik_rate_limited", "Requests refused by a rate or cost limit, by the limit's name.", ["limit"]
 )
+RATE_LIMIT_STORE_AVAILABLE = Gauge(
+    "patientoverblik_rate_limit_store_available",
+    "1 while the rate-limit store (Redis) answers, 0 while requests are let through unchecked.",
+)
+RATE_LIMIT_UNCHECKED = Counter(
+    "patientoverblik_rate_limit_unchecked",
+    "Requests let through without a rate or cost check because the rate-limit store did not answer, by limit.",
+    ["limit"],
+)
 BREAKER_STATE = Enum(
     "patientoverblik_source_breaker_state",
     "Each upstream's circuit breaker state (read at each scrape).",

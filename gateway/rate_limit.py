@@ -9,9 +9,11 @@ one Lua script, so every gateway process sharing the Redis enforces one limit (A
 
 Over a budget is :class:`RateLimited` with the seconds until the window has room again: code
 ``RATE_LIMITED``, HTTP 429, ``Retry-After``, and ``extensions`` ``limit``, ``maximum`` and
-``retryAfter``. If Redis cannot be reached within its socket timeout the request is let through and a
-warning is logged (no personal data): the limiter protects capacity and must not become the outage
-itself.
+``retryAfter``. If Redis cannot be reached within its socket timeout the request is let through: the
+limiter protects capacity and must not become the outage itself. The store's state is logged when it
+changes, once (a WARNING when it stops answering, an INFO with the number of checks skipped when it answers
+again; no personal data), as readiness does, and counted: ``patientoverblik_rate_limit_store_available``
+and ``patientoverblik_rate_limit_unchecked_total{limit}``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 
 from gateway.limits import OverLimit
-from gateway.metrics import RATE_LIMITED
+from gateway.metrics import RATE_LIMIT_STORE_AVAILABLE, RATE_LIMIT_UNCHECKED, RATE_LIMITED
 
 logger = logging.getLogger("patientoverblik.rate_limit")
 
@@ -127,6 +129,10 @@ class RateLimiter:
         self._storage = storage
         self._pool = pool
         self._limiter = SlidingWindowCounterRateLimiter(storage)
+        self._available = True
+        self._unchecked_since = 0
+        """Checks (requests, cost) skipped since the store stopped answering."""
+        RATE_LIMIT_STORE_AVAILABLE.set(1)
 
     @classmethod
     def open(cls, redis_url: str | None) -> RateLimiter:
@@ -152,16 +158,35 @@ class RateLimiter:
             return
         item = budget.item(window)
         try:
-            if await self._limiter.hit(item, window.value, key, cost=amount):
-                return
-            stats = await self._limiter.get_window_stats(item, window.value, key)
+            fits = await self._limiter.hit(item, window.value, key, cost=amount)
+            stats = None if fits else await self._limiter.get_window_stats(item, window.value, key)
         except StorageError as exc:
-            logger.warning(
-                "rate limit store unavailable; request let through", extra={"error_class": type(exc).__name__}
-            )
+            self._unchecked(window, exc)
+            return
+        self._answered()
+        if stats is None:
             return
         RATE_LIMITED.labels(window.value).inc()
         raise RateLimited(window, budget, max(1, math.ceil(stats.reset_time - time.time())), amount)
+
+    def _unchecked(self, window: Window, exc: StorageError) -> None:
+        """The store did not answer: the request goes through unchecked; the first of a run says so."""
+        RATE_LIMIT_UNCHECKED.labels(window.value).inc()
+        self._unchecked_since += 1
+        if self._available:
+            self._available = False
+            RATE_LIMIT_STORE_AVAILABLE.set(0)
+            logger.warning(
+                "rate limit store unavailable: requests are let through unchecked until it answers again",
+                extra={"error_class": type(exc).__name__},
+            )
+
+    def _answered(self) -> None:
+        if not self._available:
+            self._available = True
+            RATE_LIMIT_STORE_AVAILABLE.set(1)
+            logger.info("rate limit store available again", extra={"unchecked": self._unchecked_since})
+            self._unchecked_since = 0
 
     async def aclose(self) -> None:
         """Close the Redis connections, or stop the in-memory store's expiry task."""
