@@ -37,6 +37,7 @@ from gateway.clients import load_clients
 from gateway.config import load_settings
 from gateway.cors import cors_middleware
 from gateway.graphiql import DEFAULT_MOUNT_PATH, graphiql_assets_app, graphiql_html
+from gateway.headers import SingleHeaders
 from gateway.http import BearerAuth, GraphQLApp
 from gateway.http_errors import exception_handlers
 from gateway.logging import quiet_transport_loggers
@@ -160,7 +161,7 @@ def create_app(
     cors = cors_middleware(
         settings.cors_allow_origins, credentials=settings.cors_allow_credentials, max_age_s=settings.cors_max_age_s
     )
-    middleware = [*forwarded_headers(settings.trusted_proxies), telemetry, *cors]
+    middleware = [*forwarded_headers(settings.trusted_proxies), telemetry, *cors, Middleware(SingleHeaders)]
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers=exception_handlers())
 
 

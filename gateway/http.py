@@ -116,7 +116,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             return
         request = Request(scope=scope, receive=receive)
         state = scope.setdefault("state", {})
-        exchange = Exchange(negotiate(request.headers.get("accept")))
+        exchange = Exchange(negotiate(", ".join(request.headers.getlist("accept"))))  # a list header may repeat
         actor: Actor = state.get("actor", ANONYMOUS)
         client = self._clients.client_of(actor)
         address = request.client.host if request.client else None

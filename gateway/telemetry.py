@@ -78,8 +78,14 @@ ANSWER_HEADERS: Final = ("x-request-id", "x-correlation-id")
 
 
 def correlation_id_of(headers: Headers) -> str | None:
-    """The caller's ``X-Request-Id`` (else ``X-Correlation-Id``) when it is a safe id (see the module)."""
-    incoming = next((value for name in CORRELATION_HEADERS if (value := headers.get(name))), "")
+    """The caller's ``X-Request-Id`` (else ``X-Correlation-Id``) when it is a safe id (see the module) and
+    the header, if repeated, repeats the same id (differing ids are none: which one would be a guess)."""
+    incoming = ""
+    for name in CORRELATION_HEADERS:
+        values = set(headers.getlist(name))
+        if values:
+            incoming = values.pop() if len(values) == 1 else ""
+            break
     if _CORRELATION_ID.match(incoming) and not CPR_SHAPED.search(incoming):
         return incoming
     return None
