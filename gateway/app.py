@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from auth.access_log import AccessLog, open_access_log
@@ -93,6 +93,8 @@ def create_app(
         limits=limits,
         clients=clients,
         deadline=settings.deadline,
+        subscriptions=settings.subscriptions,
+        allowed_origins=settings.cors_allow_origins,
     )
 
     @asynccontextmanager
@@ -113,6 +115,7 @@ def create_app(
             PolicyOptions(settings.stamkort_blockable),
             settings.client_registrations(),
             RepresentationSources(sources.cpr, sources.fuldmagt),
+            settings.federation.patient_keys(),
         )
         limiter = RateLimiter.open(settings.redis_url)
         readiness = Readiness(
@@ -147,6 +150,7 @@ def create_app(
 
     routes: list[BaseRoute] = [
         Route("/graphql", BearerAuth(graphql), methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),  # subscriptions; the token comes with connection_init (ADR 0023)
         Route("/healthz", _health),
         Route("/readyz", readiness_endpoint(_readiness)),
     ]

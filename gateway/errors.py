@@ -15,6 +15,7 @@ from typing import assert_never
 
 from graphql import GraphQLError
 from graphql.validation.validate import ValidationAbortedError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from auth.errors import (
     AccessDenied,
@@ -27,7 +28,7 @@ from auth.errors import (
     Unauthenticated,
 )
 from gateway.explore import without_suggestions
-from gateway.limits import LimitExceeded, OperationNotSelected, OverLimit
+from gateway.limits import LimitExceeded, OperationNotSelected, OverLimit, TooManySubscriptions
 from gateway.rate_limit import RateLimited
 from gateway.validation import InputValueError, too_many_comparisons
 from resolvers.errors import InvalidArgument
@@ -68,6 +69,9 @@ class ErrorCode(StrEnum):
     """A ``documentId`` or APQ ``sha256Hash`` that is not in the client's trusted documents (HTTP 400)."""
     DOCUMENT_NOT_TRUSTED = "DOCUMENT_NOT_TRUSTED"
     """A client registered to run only its trusted documents sent another one (HTTP 403)."""
+    TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
+    """The connection or the caller already runs as many subscriptions as it may (``extensions.limit``,
+    ``extensions.maximum``): the subscription is refused with an ``error`` message, the connection stays."""
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -80,9 +84,12 @@ _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
     (AccessRecordFailed, ErrorCode.ACCESS_LOG_UNAVAILABLE),
     (InvalidOverride, ErrorCode.BAD_USER_INPUT),
     (InputValueError, ErrorCode.BAD_USER_INPUT),
+    (TooManySubscriptions, ErrorCode.TOO_MANY_SUBSCRIPTIONS),
     (LimitExceeded, ErrorCode.QUERY_TOO_COMPLEX),
     (RateLimited, ErrorCode.RATE_LIMITED),
     (OperationNotSelected, ErrorCode.BAD_REQUEST),
+    (InvalidOperationTypeError, ErrorCode.BAD_REQUEST),  # a query or mutation over the WebSocket (ADR 0023)
+    (CannotGetOperationTypeError, ErrorCode.BAD_REQUEST),
     (InvalidArgument, ErrorCode.BAD_USER_INPUT),
 )
 """Errors of the gateway's own making; a source's failure (and access failing closed for one) is coded by

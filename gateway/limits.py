@@ -43,6 +43,8 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
+from resolvers.cost import MAX_REPRESENTATIONS
+
 _PARSED_DOCUMENTS = 512
 """How many parsed documents are kept (the same text parses to the same object, so validation is cached too)."""
 _COUNT_CAP = 1 << 31
@@ -65,6 +67,8 @@ class Limits:
     """Aliased fields in the operation, each fragment counted every time it is spread."""
     body_timeout_s: float = 10.0
     """Seconds the whole HTTP body may take to arrive; slower is HTTP 408 ``REQUEST_TIMEOUT``."""
+    max_representations: int = MAX_REPRESENTATIONS
+    """Federation representations in one operation, over every ``_entities`` field (:mod:`gateway.cost`)."""
 
 
 class OverLimit(Exception):
@@ -84,6 +88,10 @@ class OverLimit(Exception):
 
 class LimitExceeded(OverLimit):
     """A request is bigger than a limit allows: ``QUERY_TOO_COMPLEX`` (or, for its body, HTTP 413 and 408)."""
+
+
+class TooManySubscriptions(LimitExceeded):
+    """A connection or a caller already runs as many subscriptions as it may (ADR 0023)."""
 
 
 class OperationNotSelected(Exception):

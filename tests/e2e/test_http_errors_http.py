@@ -86,7 +86,7 @@ async def test_every_method_on_every_route_answers_errors_coded(edge: Gateway) -
 @settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(method=st.sampled_from(METHODS), segments=st.lists(SEGMENTS, min_size=1, max_size=4))
 async def test_any_path_answers_errors_coded(edge: Gateway, method: str, segments: list[str]) -> None:
-    path = "/" + "/".join(segments)
+    path = "/" + "/".join(segments).lstrip("/")  # "//x" would be a URL with a host, not a path
 
     assert_coded(await edge.client.request(method, path), method, path)
 

@@ -47,7 +47,7 @@ class Over:
     citizen: bool = False
     before: int = 0
     """Requests of the same kind sent first (to fill a window)."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    variables: dict[str, Any] = field(default_factory=dict)
 
 
 CASES = [
@@ -71,6 +71,13 @@ CASES = [
     Over("maxAliases", 2, {"max_aliases": 2}, query="{ a: __typename b: __typename c: __typename }"),
     Over("maxValidationErrors", 100, {}, query="{ " + " ".join(f"f{n}" for n in range(120)) + " }"),
     Over("maxFieldComparisons", MAX_FIELD_COMPARISONS, {}, query="{ " + "__typename " * 800 + "}"),
+    Over(
+        "maxRepresentations",
+        2,
+        {"max_representations": 2},
+        query="query($r: [_Any!]!) { _entities(representations: $r) { __typename } }",
+        variables={"r": [{"__typename": "Patient", "id": "not-a-key"}] * 3},
+    ),
     Over("maxCost", 10, {"max_cost": 10, "rate_limit_cost": 10}, query=OVERVIEW, citizen=True),
     Over("requestsPerWindow", 1, {"rate_limit_requests": 1}, status=429, code="RATE_LIMITED", before=1),
     Over(
@@ -92,7 +99,7 @@ async def send(gateway: Gateway, case: Over) -> httpx.Response:
         content = case.body() if callable(case.body) else case.body
         headers["content-type"] = "application/json"
         return await gateway.client.post("/graphql", content=content, headers=headers)
-    variables = {"cpr": HANS} if "$cpr" in case.query else {}
+    variables = {"cpr": HANS} if "$cpr" in case.query else case.variables
     return await gateway.client.post("/graphql", json={"query": case.query, "variables": variables}, headers=headers)
 
 
