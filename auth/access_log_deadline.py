@@ -16,7 +16,7 @@ way by a :class:`Watchdog`.
 
 What a cut commit leaves is unknown to the gateway: the request fails closed (no record, no data),
 but the server may have committed the record when the network wakes. A record of an answer that
-never left can exist; an answer that left without its record cannot (ADR 0027).
+never left can exist; an answer that left without its record cannot (ADR 0028).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ store in its lifespan), and runs the migrations the database lacks (:mod:`auth.m
 or, with ``policy.migrate`` off, checks that it is current). Every wait on the
 database is bounded by :class:`~auth.access_log_policy.AccessLogPolicy` (ADR 0024): a database that is
 gone fails an operation within the acquire timeout, one that stops answering (a silent network) within
-the acquire and statement timeouts, kept by the client (:mod:`auth.access_log_deadline`, ADR 0027), and
+the acquire and statement timeouts, kept by the client (:mod:`auth.access_log_deadline`, ADR 0028), and
 the pool reconnects as soon as it is back. Each operation is one
 transaction; a write commits with ``synchronous_commit`` on, so it is durable when
 :meth:`PostgresAccessLog.write` returns. Times are ``timestamptz``; the category lists are

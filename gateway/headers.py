@@ -5,7 +5,7 @@ read the last: two ``Authorization`` headers (a client's and one a proxy added, 
 attempt) would silently pick one identity, two ``Content-Type`` headers one reading of the body. So a
 request carrying more than one of :data:`SINGLE_HEADERS` gets HTTP 400 ``BAD_REQUEST`` (a coded
 GraphQL error body naming the header, never its values) before authentication, rate limits or
-GraphQL (ADR 0027). Headers that are lists by definition (``Accept``, ``X-Forwarded-For``) may repeat;
+GraphQL (ADR 0028). Headers that are lists by definition (``Accept``, ``X-Forwarded-For``) may repeat;
 a repeated ``X-Request-Id`` decides nothing and is not refused: differing values give no correlation
 id (:func:`gateway.telemetry.correlation_id_of`).
 """

@@ -1,4 +1,4 @@
-"""Every error the HTTP edge answers is a coded GraphQL error body: none in plain text (ADR 0009, 0027).
+"""Every error the HTTP edge answers is a coded GraphQL error body: none in plain text (ADR 0009, 0028).
 
 Left alone, Starlette answers an unknown path (404), a method a route does not take (405, with
 ``Allow``), a static file that is not there and an unexpected exception (500) in plain text, and

@@ -4,7 +4,7 @@ The store reaches the real PostgreSQL through a TCP proxy the test stalls, as a 
 connections stay open, nothing is refused, nothing comes back. Every operation of the store, the
 readiness probe and the migrations a store runs when it opens, fails within the acquire and statement
 timeouts plus a generous margin (the fault was minutes: until TCP gave up), and works again once the
-network wakes, on fresh connections: a cut one is never reused (ADR 0027).
+network wakes, on fresh connections: a cut one is never reused (ADR 0028).
 """
 
 from __future__ import annotations

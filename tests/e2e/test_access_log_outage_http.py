@@ -1,4 +1,4 @@
-"""The access log's database goes away or goes silent, and comes back, under a running gateway (ADR 0024, 0027).
+"""The access log's database goes away or goes silent, and comes back, under a running gateway (ADR 0024, 0028).
 
 The gateway reaches the real PostgreSQL through a TCP proxy the test controls (:mod:`tests.tcp_proxy`):
 stopping it drops every connection and refuses new ones (the database is gone), starting it on the
