@@ -38,6 +38,7 @@ OPERATIONS: dict[str, Operation] = {
     "open_writes": lambda store: store.open_writes([access_record(id="open-1")]),
     "write": lambda store: store.write([access_record(id="written-1")]),
     "log_page": lambda store: store.log_page(HANS),
+    "log_count": lambda store: store.log_count(HANS),
     "for_patient": lambda store: store.for_patient(HANS),
     "purge": lambda store: store.purge(NOW - timedelta(days=730)),
     "pending_export": lambda store: store.pending_export(10),
