@@ -7,6 +7,7 @@ The defaults point at the sandbox on 127.0.0.1 as ``make run`` starts it.
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -19,9 +20,10 @@ from auth.export import OPEN_GRACE_S
 from auth.export_lease import DEFAULT_TTL_S
 from auth.fields import ClientRegistration
 from auth.key_cache import KeyCachePolicy
+from auth.tokens import check_algorithms
 from gateway.clients import ClientSpec, Introspection
 from gateway.limits import Limits
-from gateway.rate_limit import Budget
+from gateway.rate_limit import Budget, check_redis_url
 from gateway.settings_federation import FederationSettings
 from gateway.settings_resilience import AccessLogSettings, DeadlineSettings, ReadinessSettings
 from gateway.settings_subscriptions import SubscriptionSettings
@@ -264,7 +266,7 @@ class Settings(BaseSettings):
     token_issuer: str = Field(default_factory=lambda: sandbox_url("issuer"))
     token_jwks_url: UpstreamUrl = Field(default_factory=lambda: sandbox_url("issuer") + "/.well-known/jwks.json")
     token_audience: str = "patientoverblik"  # noqa: S105 - an audience name, not a secret
-    token_algorithms: tuple[str, ...] = ("RS256", "ES256")
+    token_algorithms: Annotated[tuple[str, ...], AfterValidator(check_algorithms)] = ("RS256", "ES256")
     token_jwks_timeout_s: float = Field(
         default=2.0, gt=0, description="Total deadline of one key set fetch, and the longest a request waits for it."
     )
@@ -402,6 +404,15 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Origins whose pages may call /graphql (CORS); [] none (the default outside the demo), ['*'] any.",
     )
+    trusted_proxies: list[IPv4Network | IPv6Network] = Field(
+        default_factory=list,
+        description=(
+            "Addresses or networks of the reverse proxies and balancers in front of the gateway, e.g. "
+            "['10.0.0.0/24']: only a connection from one of them has its X-Forwarded-For and X-Forwarded-Proto "
+            "read for the caller's address (rate limits of callers without a token, the /metrics allow-list). "
+            "[] (the default): none, whatever uvicorn would trust."
+        ),
+    )
     cors_allow_credentials: bool = Field(
         default=False, description="Let browsers send cookies cross-origin (never with '*'; tokens need no cookies)."
     )
@@ -411,9 +422,8 @@ class Settings(BaseSettings):
         description="Who may introspect and get 'Did you mean' suggestions: open (the demo) or developers (clients "
         "registered with developer: true).",
     )
-    redis_url: str | None = Field(
+    redis_url: Annotated[str, AfterValidator(check_redis_url)] | None = Field(
         default=None,
-        pattern=r"^rediss?://",
         description="Share rate limits between gateway processes in this Redis (redis://host:port/db); unset: "
         "in-process.",
     )

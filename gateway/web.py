@@ -30,6 +30,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Final
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -129,7 +130,7 @@ class _PageFiles(StaticFiles):
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         if path in ("", "."):  # the folder itself: no listing
-            return Response(status_code=404)
+            raise HTTPException(404)
         return await super().get_response(path, scope)
 
 
