@@ -8,7 +8,8 @@ and purged after two years (domain.md §1.8).
 
 The store is chosen by URL (:func:`open_access_log`): the embedded default is SQLite in WAL mode with
 ``synchronous=FULL`` (:mod:`auth.access_log_sqlite`); production uses PostgreSQL
-(:mod:`auth.access_log_postgres`). Both keep the same contract, described by :class:`AccessLog`.
+(:mod:`auth.access_log_postgres`). Both keep the same contract, described by :class:`AccessLog`, on
+the tables :mod:`auth.access_log_tables` declares, which the migrations of :mod:`auth.migrate` make.
 """
 
 from __future__ import annotations
@@ -91,6 +92,10 @@ class AccessLog(Protocol):
         page but are not among its records, so paging is exact whatever the rows hold.
         """
 
+    async def log_count(self, cpr: str, *, since: datetime | None = None, until: datetime | None = None) -> int:
+        """How many rows about patient ``cpr`` with ``since <= at < until`` the pages of :meth:`log_page` walk
+        (readable or not: each takes its place in a page)."""
+
     async def for_patient(
         self,
         cpr: str,
@@ -135,6 +140,13 @@ class AccessLog(Protocol):
 
     async def operator_events(self, limit: int = 100) -> list[OperatorEvent]:
         """Up to ``limit`` operator events, newest first."""
+
+    async def take_lease(self, name: str, holder: str, expires_at: datetime, now: datetime) -> bool:
+        """Take or renew lease ``name`` for ``holder`` until ``expires_at`` if it is free, expired or ``holder``'s
+        already: whether ``holder`` holds it now (:mod:`auth.export_lease`)."""
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        """Let lease ``name`` go, if ``holder`` holds it."""
 
     async def probe(self) -> None:
         """Raise unless a write could be made now, within the acquire timeout; writes nothing (readiness)."""

@@ -1,19 +1,19 @@
 """The production access record store: PostgreSQL through psycopg 3 and an async connection pool.
 
 The pool opens on first use, inside whichever event loop uses the store (the gateway builds the
-store in its lifespan), and creates or migrates the tables and their indexes. Every wait on the
+store in its lifespan), and runs the migrations the database lacks (:mod:`auth.migrate`, ADR 0026;
+or, with ``policy.migrate`` off, checks that it is current). Every wait on the
 database is bounded by :class:`~auth.access_log_policy.AccessLogPolicy` (ADR 0024): a database that is
-gone fails an operation within the acquire timeout, and the pool reconnects as soon as it is back. Each operation is one
+gone fails an operation within the acquire timeout, one that stops answering (a silent network) within
+the acquire and statement timeouts, kept by the client (:mod:`auth.access_log_deadline`, ADR 0028), and
+the pool reconnects as soon as it is back. Each operation is one
 transaction; a write commits with ``synchronous_commit`` on, so it is durable when
 :meth:`PostgresAccessLog.write` returns. Times are ``timestamptz``; the category lists are
 ``text[]``. ``id`` sorts in the "C" collation so the newest-first order, and the keyset cursor that
 follows it, do not depend on the server's locale.
 
-A table made by an older version is migrated in place, once: the ``outcome`` column is added and
-filled from the old rows' lists (returned → accessed, else denied → refused, else nothing), the
-dead-letter columns ``set_aside_at`` and ``set_aside_reason`` are added, the export-queue index is
-rebuilt to leave dead letters out, the ``security_event`` table is created, and the ``is_open``
-column (the record of a change, written before the change; ADR 0007) is added with its index.
+The tables are declared in :mod:`auth.access_log_tables`; a database an older, unversioned
+gateway made is adopted by the first migration.
 
 A time Python cannot hold (``infinity``, years past 9999) is read as unreadable, never as a crash:
 the citizen's log leaves the row out, export sets it aside, the operator lists it.
@@ -37,15 +37,16 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from auth.access_log_deadline import OPERATION_ENDS, AccessLogTimeout, deadline, ends_in
 from auth.access_log_policy import MIN_CONNECT_TIMEOUT_S, AccessLogPolicy, AccessLogUnwritable
 from auth.access_log_query import (
     EXPORT_STATUS,
     RETRY_ALL,
+    PatientRange,
     dead_letters_query,
     finalise_statement,
     finalising,
     insert_statement,
-    patient_page,
     pending_query,
     reason_text,
     retry_statement,
@@ -66,7 +67,8 @@ from auth.access_log_rows import (
     pending,
     to_values,
 )
-from auth.operator_events import POSTGRES_TABLE as POSTGRES_OPERATOR_TABLE
+from auth.export_lease import release_statement, take_statement
+from auth.migrate import migrate_or_check
 from auth.operator_events import (
     OperatorEvent,
     operator_event_from_row,
@@ -102,72 +104,6 @@ _INSERT_EVENT = (
     f"INSERT INTO security_event ({', '.join(SECURITY_EVENT_COLUMNS)}) "  # noqa: S608 - constants
     f"VALUES ({', '.join('%s' for _ in SECURITY_EVENT_COLUMNS)})"
 )
-_SCHEMA = """
-SELECT pg_advisory_xact_lock(hashtext('patientoverblik.access_record'));
-CREATE TABLE IF NOT EXISTS access_record (
-    id text COLLATE "C" PRIMARY KEY,
-    at timestamptz NOT NULL,
-    request_id text NOT NULL,
-    activity text NOT NULL DEFAULT 'read',
-    actor_kind text NOT NULL,
-    actor_id text NOT NULL,
-    actor_name text,
-    profession text,
-    organisation_sor text,
-    organisation_name text,
-    client_id text,
-    acting_for_id text,
-    acting_for_name text,
-    patient_cpr text NOT NULL,
-    requested_cpr text,
-    requested text[] NOT NULL,
-    returned text[] NOT NULL,
-    denied text[] NOT NULL,
-    withheld text[] NOT NULL,
-    override_ground text,
-    override_reason text,
-    operation_hash text NOT NULL,
-    operation_name text,
-    exported_at timestamptz
-);
-DO $$
-BEGIN
-    IF NOT EXISTS (
-        SELECT 1 FROM information_schema.columns
-        WHERE table_schema = current_schema() AND table_name = 'access_record' AND column_name = 'outcome'
-    ) THEN
-        ALTER TABLE access_record ADD COLUMN outcome text;
-        UPDATE access_record SET outcome = CASE
-            WHEN cardinality(returned) > 0 THEN 'accessed' WHEN cardinality(denied) > 0 THEN 'refused' ELSE 'nothing'
-        END;
-        ALTER TABLE access_record ALTER COLUMN outcome SET NOT NULL;
-    END IF;
-END $$;
-ALTER TABLE access_record ADD COLUMN IF NOT EXISTS set_aside_at timestamptz;
-ALTER TABLE access_record ADD COLUMN IF NOT EXISTS set_aside_reason text;
-ALTER TABLE access_record ADD COLUMN IF NOT EXISTS is_open boolean NOT NULL DEFAULT false;
-CREATE INDEX IF NOT EXISTS access_record_open ON access_record (patient_cpr, at, id) WHERE is_open;
-DROP INDEX IF EXISTS access_record_pending_export;
-CREATE INDEX IF NOT EXISTS access_record_patient ON access_record (patient_cpr, at, id);
-CREATE INDEX IF NOT EXISTS access_record_export_queue ON access_record (at, id)
-    WHERE exported_at IS NULL AND set_aside_at IS NULL;
-CREATE INDEX IF NOT EXISTS access_record_set_aside ON access_record (at, id) WHERE set_aside_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS access_record_at ON access_record (at);
-CREATE TABLE IF NOT EXISTS security_event (
-    id text COLLATE "C" PRIMARY KEY,
-    at timestamptz NOT NULL,
-    request_id text NOT NULL,
-    kind text NOT NULL,
-    actor_kind text NOT NULL,
-    actor text NOT NULL,
-    client_id text,
-    patients integer NOT NULL,
-    operation_hash text NOT NULL
-);
-CREATE INDEX IF NOT EXISTS security_event_at ON security_event (at);
-"""
-"""Run under an advisory lock, so gateway processes starting together do not race to create or migrate."""
-
 Pool = AsyncConnectionPool[AsyncConnection[TupleRow]]
 T = TypeVar("T")
 
@@ -215,7 +151,7 @@ class PostgresAccessLog(RecordsOfPages):
                 min_size=1,
                 max_size=policy.max_connections,
                 timeout=policy.acquire_timeout_s,
-                check=AsyncConnectionPool.check_connection,
+                check=self._check,
                 reconnect_timeout=policy.reconnect_timeout_s,
                 max_lifetime=policy.max_lifetime_s,
                 kwargs=_connect_options(self._url, policy),
@@ -223,25 +159,48 @@ class PostgresAccessLog(RecordsOfPages):
             )
             await self._pool.open(wait=False)
         try:
-            async with self._pool.connection(timeout=self._policy.connect_timeout_s) as conn:
-                await conn.execute(_SCHEMA)
+            async with self._pool.connection(timeout=self._policy.connect_timeout_s):
+                await asyncio.to_thread(self._migrate)
         except BaseException:
             self._open_failed = True
             raise
         self._opened = True
         return self._pool
 
+    def _migrate(self) -> None:
+        policy = self._policy
+        migrate_or_check(
+            self._url,
+            migrate_on_open=policy.migrate,
+            connect_timeout_s=policy.connect_timeout_s,
+            check_timeout_s=policy.statement_timeout_s,
+            migrate_timeout_s=policy.migrate_timeout_s,
+        )
+
+    async def _check(self, conn: AsyncConnection[TupleRow]) -> None:
+        """The pool's check of a connection before it hands it out, within the operation's time (or, for
+        the pool's own checks, the statement timeout)."""
+        ends = OPERATION_ENDS.get()
+        async with deadline(conn, ends if ends is not None else ends_in(self._policy.statement_timeout_s)):
+            await AsyncConnectionPool.check_connection(conn)
+
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[AsyncConnection[TupleRow]]:
-        """A connection from the pool within the acquire timeout; a failure makes the pool check its others."""
+        """A connection from the pool within the acquire timeout, used until the operation's end: the acquire
+        and statement timeouts from now (then it is cut and discarded, :mod:`auth.access_log_deadline`). A
+        failure makes the pool check its other connections."""
         pool = await self._ready()
+        ends = ends_in(self._policy.acquire_timeout_s + self._policy.statement_timeout_s)
+        operation = OPERATION_ENDS.set(ends)
         try:
-            async with pool.connection(timeout=self._policy.acquire_timeout_s) as conn:
+            async with pool.connection(timeout=self._policy.acquire_timeout_s) as conn, deadline(conn, ends):
                 yield conn
-        except (PoolTimeout, psycopg.OperationalError):
+        except (PoolTimeout, psycopg.OperationalError, AccessLogTimeout):
             if self._checking is None or self._checking.done():
                 self._checking = _background(pool.check())
             raise
+        finally:
+            OPERATION_ENDS.reset(operation)
 
     async def probe(self) -> None:
         """Raise unless a write could be made now: a connection within the acquire timeout, to a primary
@@ -299,16 +258,7 @@ class PostgresAccessLog(RecordsOfPages):
         """One page of ``cpr``'s log: the rows with ``since <= at < until`` strictly older than ``before``."""
         if limit < 1:
             return AccessLogPage((), None, False)
-        tail, parameters = patient_page(
-            cpr,
-            since=since,
-            until=until,
-            limit=limit,
-            before=before,
-            placeholder="%s",
-            time=_aware,
-            time_readable=TIME_READABLE,
-        )
+        tail, parameters = _range(cpr, since, until).page(limit, before)
         return page_of(await self._rows(f"{_SELECT} {tail}", parameters), limit, _utc)
 
     async def _fetch(self, query: str, parameters: Sequence[object]) -> list[TupleRow]:
@@ -325,6 +275,15 @@ class PostgresAccessLog(RecordsOfPages):
             for row in rows:
                 changed += (await conn.execute(statement, row)).rowcount
         return changed
+
+    async def log_count(self, cpr: str, *, since: datetime | None = None, until: datetime | None = None) -> int:
+        """How many rows about ``cpr`` with ``since <= at < until`` :meth:`log_page` pages through."""
+        query, parameters = _range(cpr, since, until).count()
+        rows = await self._fetch(query, parameters)
+        count = rows[0][0]
+        if not isinstance(count, int):
+            raise TypeError("count(*) gave no whole number")
+        return count
 
     async def purge(self, older_than: datetime) -> int:
         """Delete every record (and security event) with ``at < older_than``; how many records were deleted."""
@@ -386,18 +345,25 @@ class PostgresAccessLog(RecordsOfPages):
         return [security_event_from_row(tuple(row), lenient_time(row[1], _utc)) for row in rows]
 
     async def record_operator_event(self, event: OperatorEvent) -> None:
-        """Store one operator event (the table is made on first use, under an advisory lock)."""
+        """Store one operator event."""
         values = operator_event_values(event)
         _aware(event.at)
-        async with self._connection() as conn, conn.transaction():
-            await conn.execute(POSTGRES_OPERATOR_TABLE)
+        async with self._connection() as conn:
             await conn.execute(operator_insert_statement("%s"), values)
+
+    async def take_lease(self, name: str, holder: str, expires_at: datetime, now: datetime) -> bool:
+        """Take or renew lease ``name`` for ``holder`` until ``expires_at``; ``False`` while another holds it."""
+        async with self._connection() as conn:
+            cursor = await conn.execute(take_statement("%s"), [name, holder, _aware(expires_at), _aware(now)])
+            return cursor.rowcount == 1
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        """Let lease ``name`` go, if ``holder`` holds it."""
+        async with self._connection() as conn:
+            await conn.execute(release_statement("%s"), [name, holder])
 
     async def operator_events(self, limit: int = 100) -> list[OperatorEvent]:
         """Up to ``limit`` operator events, newest first."""
-        ((present,),) = await self._fetch("SELECT to_regclass('operator_event') IS NOT NULL", [])
-        if not present:
-            return []
         rows = await self._fetch(operator_select_statement("%s"), [max(0, limit)])
         events = [operator_event_from_row(tuple(row), _utc(row[1])) for row in rows]
         return [event for event in events if event is not None]
@@ -449,3 +415,7 @@ def _to_row(record: AccessRecord) -> tuple[object, ...]:
     _aware(record.at)
     values = to_values(record)
     return tuple(values[name] for name in COLUMNS)
+
+
+def _range(cpr: str, since: datetime | None, until: datetime | None) -> PatientRange:
+    return PatientRange(cpr, since, until, placeholder="%s", time=_aware, time_readable=TIME_READABLE)

@@ -9,17 +9,10 @@ turn at the connection, and for the file's write lock another process holds (SQL
 timeout, set to what is left), so a held lock fails requests fast instead of stalling them
 (:class:`~auth.access_log_policy.AccessLogPolicy`, ADR 0024).
 
-Files of older schemas are migrated in place when opened (``PRAGMA user_version``):
-
-- 0, the first schema (no activity, profession, acting-for, override or export columns): the
-  missing columns are added and old times rewritten to the fixed-width form;
-- 1: the ``outcome`` column (filled from the old rows' lists: returned → accessed, else denied →
-  refused, else nothing), the dead-letter columns ``set_aside_at`` and ``set_aside_reason``, the
-  export-queue index that leaves dead letters out, and the ``security_event`` table;
-- 2: the ``is_open`` column (the record of a change, written before the change; ADR 0007) and its
-  index.
-
-A stored time the migration cannot read is left as it is: the citizen's log leaves that row out,
+The tables are declared in :mod:`auth.access_log_tables`; opening a file runs the migrations it
+lacks (:mod:`auth.migrate`, ADR 0026; with ``policy.migrate`` off, checks that it is current). A file
+an older, unversioned gateway made (``PRAGMA user_version`` 0 to 3) is adopted by the first
+migration; a stored time it cannot read is left as it is: the citizen's log leaves that row out,
 export sets it aside, and the operator lists it.
 
 Rows already in a file that the vocabulary no longer has (``anonymous`` actor kinds) stay where they
@@ -45,11 +38,11 @@ from auth.access_log_query import (
     EXPORT_STATUS,
     RETRY_ALL,
     SELECT_RECORDS,
+    PatientRange,
     dead_letters_query,
     finalise_statement,
     finalising,
     insert_statement,
-    patient_page,
     pending_query,
     reason_text,
     retry_statement,
@@ -69,8 +62,9 @@ from auth.access_log_rows import (
     pending,
     to_values,
 )
+from auth.export_lease import release_statement, take_statement
 from auth.group_commit import GroupCommit
-from auth.operator_events import SQLITE_TABLE as SQLITE_OPERATOR_TABLE
+from auth.migrate import migrate_or_check, sqlite_is_current
 from auth.operator_events import (
     OperatorEvent,
     operator_event_from_row,
@@ -88,93 +82,6 @@ from auth.security_events import (
 from sources.audit import AccessCursor, AccessLogPage, AccessRecord
 
 T = TypeVar("T")
-MIGRATION_WAIT_S = 30.0
-"""How long opening the file waits for another process that is creating or migrating it."""
-SCHEMA_VERSION = 3
-"""``PRAGMA user_version`` of a file in the current schema (0: new, or made by the first schema)."""
-
-_CREATE = """
-CREATE TABLE IF NOT EXISTS access_record (
-    id TEXT PRIMARY KEY,
-    at TEXT NOT NULL,
-    request_id TEXT NOT NULL,
-    activity TEXT NOT NULL DEFAULT 'read',
-    outcome TEXT NOT NULL DEFAULT '',
-    actor_kind TEXT NOT NULL,
-    actor_id TEXT NOT NULL,
-    actor_name TEXT,
-    profession TEXT,
-    organisation_sor TEXT,
-    organisation_name TEXT,
-    client_id TEXT,
-    acting_for_id TEXT,
-    acting_for_name TEXT,
-    patient_cpr TEXT NOT NULL,
-    requested_cpr TEXT,
-    requested TEXT NOT NULL,
-    returned TEXT NOT NULL,
-    denied TEXT NOT NULL,
-    withheld TEXT NOT NULL,
-    override_ground TEXT,
-    override_reason TEXT,
-    operation_hash TEXT NOT NULL,
-    operation_name TEXT,
-    exported_at TEXT,
-    set_aside_at TEXT,
-    set_aside_reason TEXT,
-    is_open INTEGER NOT NULL DEFAULT 0
-)
-"""
-
-_CREATE_SECURITY_EVENTS = """
-CREATE TABLE IF NOT EXISTS security_event (
-    id TEXT PRIMARY KEY,
-    at TEXT NOT NULL,
-    request_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    actor_kind TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    client_id TEXT,
-    patients INTEGER NOT NULL,
-    operation_hash TEXT NOT NULL
-)
-"""
-
-_ADDED_COLUMNS = {
-    "activity": "TEXT NOT NULL DEFAULT 'read'",
-    "outcome": "TEXT NOT NULL DEFAULT ''",
-    "profession": "TEXT",
-    "organisation_name": "TEXT",
-    "acting_for_id": "TEXT",
-    "acting_for_name": "TEXT",
-    "requested_cpr": "TEXT",
-    "override_ground": "TEXT",
-    "override_reason": "TEXT",
-    "exported_at": "TEXT",
-    "set_aside_at": "TEXT",
-    "set_aside_reason": "TEXT",
-    "is_open": "INTEGER NOT NULL DEFAULT 0",
-}
-"""Columns older schemas lack, with their definitions for ``ALTER TABLE … ADD COLUMN``."""
-
-_FILL_OUTCOME = """
-UPDATE access_record SET outcome = CASE
-    WHEN returned <> '[]' THEN 'accessed' WHEN denied <> '[]' THEN 'refused' ELSE 'nothing' END
-WHERE outcome = ''
-"""
-
-_INDEXES = (
-    "DROP INDEX IF EXISTS access_record_patient_at",
-    "DROP INDEX IF EXISTS access_record_pending_export",
-    "CREATE INDEX IF NOT EXISTS access_record_patient ON access_record (patient_cpr, at, id)",
-    "CREATE INDEX IF NOT EXISTS access_record_export_queue ON access_record (at, id) "
-    "WHERE exported_at IS NULL AND set_aside_at IS NULL",
-    "CREATE INDEX IF NOT EXISTS access_record_set_aside ON access_record (at, id) WHERE set_aside_at IS NOT NULL",
-    "CREATE INDEX IF NOT EXISTS access_record_at ON access_record (at)",
-    "CREATE INDEX IF NOT EXISTS access_record_open ON access_record (patient_cpr, at, id) WHERE is_open",
-    "CREATE INDEX IF NOT EXISTS security_event_at ON security_event (at)",
-)
-
 
 _VALUES = ["?" for _ in COLUMNS]
 _FINALISE = finalise_statement(_VALUES)
@@ -216,30 +123,8 @@ class SqliteAccessLog(RecordsOfPages):
         self._db.create_function(TIME_READABLE, 1, _time_readable, deterministic=True)
         self._lock = threading.Lock()
         self._writes: GroupCommit[_Write] = GroupCommit(self._write_together)
-        self._migrate()
-
-    def _migrate(self) -> None:
-        # Processes starting together take turns migrating: this one waits longer than a request would.
-        with self._transaction(time.monotonic() + MIGRATION_WAIT_S) as db:
-            if db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
-                return
-            db.execute(_CREATE)
-            db.execute(_CREATE_SECURITY_EVENTS)
-            present = {row[1] for row in db.execute("PRAGMA table_info(access_record)")}
-            for name, definition in _ADDED_COLUMNS.items():
-                if name not in present:
-                    db.execute(f"ALTER TABLE access_record ADD COLUMN {name} {definition}")
-            for record_id, at in db.execute("SELECT id, at FROM access_record").fetchall():
-                try:
-                    fixed = _time(_parse_time(at, naive_is_utc=True))
-                except (ValueError, TypeError, OverflowError):
-                    continue  # left as it is: shown nowhere, set aside by export, listed for the operator
-                if fixed != at:
-                    db.execute("UPDATE access_record SET at = ? WHERE id = ?", (fixed, record_id))
-            db.execute(_FILL_OUTCOME)
-            for statement in _INDEXES:
-                db.execute(statement)
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if not sqlite_is_current(path):
+            migrate_or_check(f"sqlite:///{path}", migrate_on_open=policy is None or policy.migrate)
 
     @property
     def write_transactions(self) -> int:
@@ -339,18 +224,18 @@ class SqliteAccessLog(RecordsOfPages):
         """One page of ``cpr``'s log: the rows with ``since <= at < until`` strictly older than ``before``."""
         if limit < 1:
             return AccessLogPage((), None, False)
-        tail, parameters = patient_page(
-            cpr,
-            since=since,
-            until=until,
-            limit=limit,
-            before=before,
-            placeholder="?",
-            time=_time,
-            time_readable=f"{TIME_READABLE}(at)",
-        )
+        tail, parameters = _range(cpr, since, until).page(limit, before)
         rows = await self._run(self._rows, f"{SELECT_RECORDS} {tail}", parameters)
         return page_of(rows, limit, _parse_stored)
+
+    async def log_count(self, cpr: str, *, since: datetime | None = None, until: datetime | None = None) -> int:
+        """How many rows about ``cpr`` with ``since <= at < until`` :meth:`log_page` pages through."""
+        query, parameters = _range(cpr, since, until).count()
+        rows = await self._run(self._fetch, query, parameters)
+        count = rows[0][0]
+        if not isinstance(count, int):
+            raise TypeError("count(*) gave no whole number")
+        return count
 
     async def purge(self, older_than: datetime) -> int:
         """Delete every record (and security event) with ``at < older_than``; how many records were deleted."""
@@ -416,19 +301,21 @@ class SqliteAccessLog(RecordsOfPages):
         return [security_event_from_row(row, lenient_time(row[1], _parse_stored)) for row in rows]
 
     async def record_operator_event(self, event: OperatorEvent) -> None:
-        """Store one operator event (the table is made on first use)."""
+        """Store one operator event."""
         values = (event.id, _time(event.at), *operator_event_values(event)[2:])
-        await self._run(self._record_operator_event, values)
+        await self._run(self._executemany, operator_insert_statement("?"), [values])
 
-    def _record_operator_event(self, until: float, values: Sequence[object]) -> None:
-        with self._transaction(until) as db:
-            db.execute(SQLITE_OPERATOR_TABLE)
-            db.execute(operator_insert_statement("?"), values)
+    async def take_lease(self, name: str, holder: str, expires_at: datetime, now: datetime) -> bool:
+        """Take or renew lease ``name`` for ``holder`` until ``expires_at``; ``False`` while another holds it."""
+        row = (name, holder, _time(expires_at), _time(now))
+        return await self._run(self._executemany, take_statement("?"), [row]) == 1
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        """Let lease ``name`` go, if ``holder`` holds it."""
+        await self._run(self._executemany, release_statement("?"), [(name, holder)])
 
     async def operator_events(self, limit: int = 100) -> list[OperatorEvent]:
         """Up to ``limit`` operator events, newest first."""
-        if not await self._run(self._fetch, "SELECT 1 FROM sqlite_master WHERE name = 'operator_event'", []):
-            return []
         rows = await self._run(self._fetch, operator_select_statement("?"), [max(0, limit)])
         events = [operator_event_from_row(tuple(row), _parse_stored(row[1])) for row in rows]
         return [event for event in events if event is not None]
@@ -496,3 +383,7 @@ def _event_row(event: SecurityEvent) -> tuple[object, ...]:
     values = list(security_event_values(event))
     values[SECURITY_EVENT_COLUMNS.index("at")] = _time(event.at)
     return tuple(values)
+
+
+def _range(cpr: str, since: datetime | None, until: datetime | None) -> PatientRange:
+    return PatientRange(cpr, since, until, placeholder="?", time=_time, time_readable=f"{TIME_READABLE}(at)")

@@ -21,6 +21,8 @@ letter is skipped, not waited for: the patient's later records still go, and the
 when it is retried, carrying its own time (``recorded``), which is what Min Log orders by.
 
 :class:`Exporter` runs this in the background every ``interval_s`` seconds and once more when it stops.
+With several gateway processes on one access log, each runs an exporter and a :class:`Lease` decides
+which one sends: only the lease's holder reads and sends a batch (:mod:`auth.export_lease`, ADR 0026).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -62,6 +64,16 @@ class PendingExports(Protocol):
 
     async def set_aside(self, reasons: Mapping[str, str], at: datetime) -> None:
         """Move the records named in ``reasons`` (id → reason) out of the export queue."""
+
+
+class Lease(Protocol):
+    """Which of several processes exports (:class:`auth.export_lease.ExportLease`)."""
+
+    async def hold(self) -> bool:
+        """Take or renew the lease: whether this process may send now."""
+
+    async def release(self) -> None:
+        """Let the lease go."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +112,13 @@ async def export_pending(
     batch_size: int = 100,
     now: Callable[[], datetime] = utc_now,
     open_grace_s: float = OPEN_GRACE_S,
+    may_send: Callable[[], Awaitable[bool]] | None = None,
 ) -> ExportReport:
     """Send every pending record to ``sink``, batch by batch, setting aside what can never go.
 
-    An open record goes only once it has been open for ``open_grace_s`` seconds.
+    An open record goes only once it has been open for ``open_grace_s`` seconds. With ``may_send``
+    (a lease's :meth:`~Lease.hold`), each batch is read only when it answers ``True``; else the run
+    stops there, with what it settled.
 
     If the sink fails transiently, :class:`ExportFailed` is raised (its ``cause`` the sink's error)
     with the batch still pending. If marking fails after a send, those records are sent again next
@@ -114,7 +129,7 @@ async def export_pending(
     sent: set[str] = set()
     set_aside = 0
     opened_before = now() - timedelta(seconds=open_grace_s)
-    while batch := await log.pending_export(batch_size, opened_before):
+    while (may_send is None or await may_send()) and (batch := await log.pending_export(batch_size, opened_before)):
         ids = [item.id for item in batch]
         if sent.intersection(ids):
             raise RuntimeError("the access log returned records it had already marked exported")
@@ -141,7 +156,7 @@ class Exporter:
     Create and :meth:`start` it inside the running event loop (the application's lifespan) and
     ``await`` :meth:`stop` on shutdown, which makes one last attempt. A failed attempt is logged
     (error class and source name only) and retried at the next tick; records set aside are logged
-    as a count.
+    as a count. With a ``lease``, only the process holding it sends (the others' runs do nothing).
     """
 
     def __init__(
@@ -153,6 +168,7 @@ class Exporter:
         batch_size: int = 100,
         now: Callable[[], datetime] = utc_now,
         open_grace_s: float = OPEN_GRACE_S,
+        lease: Lease | None = None,
     ) -> None:
         if interval_s <= 0:
             raise ValueError("interval_s must be positive")
@@ -162,6 +178,7 @@ class Exporter:
         self._interval_s = interval_s
         self._batch_size = batch_size
         self._now = now
+        self._lease = lease
         self._lock = asyncio.Lock()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -175,20 +192,27 @@ class Exporter:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="minlog-export")
 
     async def stop(self) -> None:
-        """Stop the background task, then make one last export attempt."""
+        """Stop the background task, make one last export attempt (if it holds the lease), let the lease go."""
         self._stopping.set()
         if self._task is not None:
             task, self._task = self._task, None
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.export_now()
+        if self._lease is not None:
+            await self._lease.release()
 
     async def export_now(self) -> ExportReport:
         """One export attempt now: what was sent and set aside (a failure is logged, not raised)."""
         async with self._lock:
             try:
                 report = await export_pending(
-                    self._log, self._sink, batch_size=self._batch_size, now=self._now, open_grace_s=self._open_grace_s
+                    self._log,
+                    self._sink,
+                    batch_size=self._batch_size,
+                    now=self._now,
+                    open_grace_s=self._open_grace_s,
+                    may_send=None if self._lease is None else self._lease.hold,
                 )
             except ExportFailed as failed:
                 exc, report = failed.cause, failed.report

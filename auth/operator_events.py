@@ -9,8 +9,8 @@ or put back, and a short detail the command writes (``older than 2024-11-30T00:0
 number, a name or upstream text. Operator events are not purged with the records they count: they
 are the trace of the purge itself.
 
-The table is created on first use by each store (``CREATE TABLE IF NOT EXISTS``, under an advisory
-lock on PostgreSQL), so files and databases of earlier versions need no migration.
+The table is declared with the others in :mod:`auth.access_log_tables`; the first migration makes it
+where an earlier version had not yet made it on first use.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from __future__ import annotations
 import getpass
 import re
 import socket
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+
+from sources.ids import new_hex_id
 
 
 class OperatorCommand(StrEnum):
@@ -58,7 +59,7 @@ def operator_event(command: OperatorCommand, operator: str | None, count: int, d
     """An event of ``command`` run now on this host; ``operator`` defaults to the OS user."""
     os_user = _os_user()
     return OperatorEvent(
-        uuid.uuid4().hex, datetime.now(UTC), command, operator or os_user, os_user, socket.gethostname(), count, detail
+        new_hex_id(), datetime.now(UTC), command, operator or os_user, os_user, socket.gethostname(), count, detail
     )
 
 
@@ -71,32 +72,6 @@ def _os_user() -> str:
 
 OPERATOR_EVENT_COLUMNS = ("id", "at", "command", "operator", "os_user", "host", "count", "detail")
 """The ``operator_event`` table's columns, in :class:`OperatorEvent`'s order."""
-
-SQLITE_TABLE = """
-CREATE TABLE IF NOT EXISTS operator_event (
-    id TEXT PRIMARY KEY,
-    at TEXT NOT NULL,
-    command TEXT NOT NULL,
-    operator TEXT NOT NULL,
-    os_user TEXT NOT NULL,
-    host TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    detail TEXT NOT NULL
-)
-"""
-POSTGRES_TABLE = """
-SELECT pg_advisory_xact_lock(hashtext('patientoverblik.operator_event'));
-CREATE TABLE IF NOT EXISTS operator_event (
-    id text COLLATE "C" PRIMARY KEY,
-    at timestamptz NOT NULL,
-    command text NOT NULL,
-    operator text NOT NULL,
-    os_user text NOT NULL,
-    host text NOT NULL,
-    count integer NOT NULL,
-    detail text NOT NULL
-);
-"""
 
 
 def operator_insert_statement(placeholder: str) -> str:

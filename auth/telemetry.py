@@ -13,6 +13,8 @@
 - ``patientoverblik_access_overrides_total``: patients whose blocks a professional's override lifted.
 - ``patientoverblik_access_log_write_duration_seconds{outcome}``: writing one request's access
   records and security events (:func:`timed_access_log_write`), ``outcome`` ``ok`` or ``failed``.
+- ``patientoverblik_access_log_export_lease_held``: 1 while this process holds the Min Log export lease
+  and so is the one that exports (:mod:`auth.export_lease`), else 0; summed over instances it is 1.
 - ``patientoverblik_token_keys_usable`` and ``patientoverblik_token_keys_skipped{reason}``: the
   issuer's last fetched key set (:func:`observe_key_set`), ``reason`` a :class:`~auth.keys.SkipReason`.
 """
@@ -33,6 +35,10 @@ from auth.plan import AccessPlan, Verdict
 
 TRACER = trace.get_tracer("patientoverblik.auth")
 
+EXPORT_LEASE_HELD = Gauge(
+    "patientoverblik_access_log_export_lease_held",
+    "1 while this process holds the Min Log export lease and exports, else 0.",
+)
 ACCESS_DECISIONS = Counter(
     "patientoverblik_access_decisions",
     "Access decisions, one per patient and requested data category, by verdict and reason.",

@@ -16,8 +16,18 @@ from typing import TypeVar
 
 import typer
 
-from auth.access_log import AccessLog, UnreadableSecurityEvent, open_access_log
+from auth.access_log import (
+    AccessLog,
+    AccessLogPolicy,
+    UnreadableSecurityEvent,
+    check_access_log_url,
+    open_access_log,
+)
+from auth.access_log_policy import OPERATOR_STATEMENT_TIMEOUT_S
 from auth.export import ExportFailed, ExportReport, export_pending
+from auth.export_lease import ExportLease
+from auth.migrate import current_revision, head_revision
+from auth.migrate import migrate as run_migrations
 from auth.operator_events import OPERATOR_NAME, OperatorCommand, operator_event
 from gateway.config import settings_or_exit
 from gateway.settings import Settings
@@ -27,6 +37,8 @@ T = TypeVar("T")
 
 DATABASE_URL_HELP = "The access log (default PATIENTOVERBLIK_DATABASE_URL)."
 OPERATOR_HELP = "Who runs the command, for the operator record (default: the OS user)."
+LEASE_HELD = "lease held"
+"""Why a manual export sent nothing: a running gateway holds the export lease (ADR 0026)."""
 
 
 def purge_access_log(
@@ -69,7 +81,10 @@ def export_access_log(
 
     async def export(store: AccessLog) -> tuple[ExportReport, str | None]:
         report, failure = await _export(store, settings)
-        detail = f"set aside {report.set_aside}" + (f"; stopped: Min Log did not answer ({failure})" if failure else "")
+        stopped = f"Min Log did not answer ({failure})"
+        if failure == LEASE_HELD:
+            stopped = "another process holds the export lease"
+        detail = f"set aside {report.set_aside}" + (f"; stopped: {stopped}" if failure else "")
         await store.record_operator_event(operator_event(OperatorCommand.EXPORT, who, report.sent, detail))
         return report, failure
 
@@ -80,22 +95,31 @@ def export_access_log(
     )
     if report.set_aside:
         typer.echo("list them with `patientoverblik dead-letters`; retry with `patientoverblik retry-dead-letters`")
+    if failure == LEASE_HELD:
+        typer.echo("A running gateway holds the export lease and exports them; nothing was sent from here.", err=True)
+        raise typer.Exit(1)
     if failure is not None:
         typer.echo(f"Min Log did not answer ({failure}); the rest stay pending for the next run.", err=True)
         raise typer.Exit(1)
 
 
 async def _export(store: AccessLog, settings: Settings) -> tuple[ExportReport, str | None]:
+    """Export under the export lease, as a gateway's exporter does: while a running gateway holds it, nothing."""
     from sources.registry import build_sources
 
     sources = build_sources(settings.source_configs(), observer=settings.minlog_observer)
+    lease = ExportLease(store, ttl_s=settings.minlog_export_lease_s)
     try:
         assert sources.minlog is not None
-        return await export_pending(store, sources.minlog, open_grace_s=settings.minlog_open_grace_s), None
+        report = await export_pending(
+            store, sources.minlog, open_grace_s=settings.minlog_open_grace_s, may_send=lease.hold
+        )
+        return report, None if lease.held else LEASE_HELD
     except ExportFailed as failed:
         cause = failed.cause
         return failed.report, cause.source if isinstance(cause, SourceError) else type(cause).__name__
     finally:
+        await lease.release()
         await sources.aclose()
 
 
@@ -187,6 +211,38 @@ def operator_events(
     typer.echo(counted(len(events), "operator event"))
 
 
+def migrate(
+    database_url: str | None = typer.Option(None, help=DATABASE_URL_HELP),
+    check: bool = typer.Option(False, "--check", help="Only say whether it is current: exit 1 if it is behind."),
+) -> None:
+    """Bring the access log's database to this version's schema (alembic revisions, ADR 0026).
+
+    Safe to run while other gateway processes serve and start: one process migrates at a time, in one
+    transaction. The gateway also migrates when it opens the database, unless
+    PATIENTOVERBLIK_ACCESS_LOG__MIGRATE=false.
+    """
+    url = database_url or settings_or_exit().database_url
+    try:
+        check_access_log_url(url)
+        if check:
+            current = current_revision(url)
+        else:
+            before, current = run_migrations(url)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--database-url") from None
+    except Exception as exc:  # one line for the operator; the class only (a message may hold a URL)
+        typer.echo(f"The access log could not be migrated ({type(exc).__name__}).", err=True)
+        raise typer.Exit(1) from None
+    head = head_revision()
+    if check:
+        typer.echo(f"access log at revision {current or 'none'}; this version needs {head}")
+        if current != head:
+            raise typer.Exit(1)
+        return
+    moved = "already current" if before == current else f"was {before or 'none'}"
+    typer.echo(f"access log at revision {current} ({moved})")
+
+
 def _operator(value: str | None) -> str | None:
     """``--operator`` as given, when it is a user name or an e-mail address (:data:`OPERATOR_NAME`)."""
     if value is not None and not OPERATOR_NAME.fullmatch(value):
@@ -201,6 +257,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "retry-dead-letters": retry_dead_letters,
     "security-events": security_events,
     "operator-events": operator_events,
+    "migrate": migrate,
 }
 """The commands :mod:`gateway.cli` registers, by name."""
 
@@ -209,7 +266,8 @@ def _run(database_url: str | None, use: Callable[[AccessLog], Awaitable[T]], set
     """Open the store, run ``use`` on it, close it; a store that cannot be used is one line and exit 1."""
     url = database_url or (settings or settings_or_exit()).database_url
     try:
-        store = open_access_log(url)
+        # An operator's command may take minutes (a purge of two years); a silent network still ends it.
+        store = open_access_log(url, AccessLogPolicy(statement_timeout_s=OPERATOR_STATEMENT_TIMEOUT_S))
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--database-url") from None
 

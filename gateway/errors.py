@@ -15,6 +15,7 @@ from typing import assert_never
 
 from graphql import GraphQLError
 from graphql.validation.validate import ValidationAbortedError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from auth.errors import (
     AccessDenied,
@@ -27,9 +28,9 @@ from auth.errors import (
     Unauthenticated,
 )
 from gateway.explore import without_suggestions
-from gateway.limits import LimitExceeded, OperationNotSelected
+from gateway.limits import LimitExceeded, OperationNotSelected, OverLimit, TooManySubscriptions
 from gateway.rate_limit import RateLimited
-from gateway.validation import MAX_FIELD_COMPARISONS, InputValueError
+from gateway.validation import InputValueError, too_many_comparisons
 from resolvers.errors import InvalidArgument
 from sources.errors import FailureKind, SourceError
 
@@ -49,7 +50,10 @@ class ErrorCode(StrEnum):
     BAD_USER_INPUT = "BAD_USER_INPUT"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     BAD_REQUEST = "BAD_REQUEST"
-    """The HTTP request is not a GraphQL request the gateway can run (body, content type, operationName)."""
+    """The HTTP request is not a GraphQL request the gateway can run (body, content type, operationName, a method
+    the path does not take: HTTP 405 with ``Allow``)."""
+    NOT_FOUND = "NOT_FOUND"
+    """Nothing is served at the request's path (HTTP 404)."""
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
     """The request body is over ``PATIENTOVERBLIK_MAX_REQUEST_BYTES`` (HTTP 413)."""
     REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
@@ -65,6 +69,9 @@ class ErrorCode(StrEnum):
     """A ``documentId`` or APQ ``sha256Hash`` that is not in the client's trusted documents (HTTP 400)."""
     DOCUMENT_NOT_TRUSTED = "DOCUMENT_NOT_TRUSTED"
     """A client registered to run only its trusted documents sent another one (HTTP 403)."""
+    TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
+    """The connection or the caller already runs as many subscriptions as it may (``extensions.limit``,
+    ``extensions.maximum``): the subscription is refused with an ``error`` message, the connection stays."""
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -77,9 +84,12 @@ _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
     (AccessRecordFailed, ErrorCode.ACCESS_LOG_UNAVAILABLE),
     (InvalidOverride, ErrorCode.BAD_USER_INPUT),
     (InputValueError, ErrorCode.BAD_USER_INPUT),
+    (TooManySubscriptions, ErrorCode.TOO_MANY_SUBSCRIPTIONS),
     (LimitExceeded, ErrorCode.QUERY_TOO_COMPLEX),
     (RateLimited, ErrorCode.RATE_LIMITED),
     (OperationNotSelected, ErrorCode.BAD_REQUEST),
+    (InvalidOperationTypeError, ErrorCode.BAD_REQUEST),  # a query or mutation over the WebSocket (ADR 0023)
+    (CannotGetOperationTypeError, ErrorCode.BAD_REQUEST),
     (InvalidArgument, ErrorCode.BAD_USER_INPUT),
 )
 """Errors of the gateway's own making; a source's failure (and access failing closed for one) is coded by
@@ -165,14 +175,16 @@ def _without_values(message: str) -> str:
     return message
 
 
-def limit_of(error: GraphQLError) -> LimitExceeded | None:
-    """The limit a refused document was over: the gateway's own, or graphql-core's on validation."""
-    if isinstance(error.original_error, LimitExceeded):
+def limit_of(error: GraphQLError) -> OverLimit | None:
+    """The limit a refused operation was over: the gateway's own (a document's, a window's), or graphql-core's
+    on validation."""
+    if isinstance(error.original_error, OverLimit):
         return error.original_error
     if isinstance(error, ValidationAbortedError):
         if error.message.startswith("Too many validation errors"):
-            return LimitExceeded(error.message, "maxValidationErrors", MAX_VALIDATION_ERRORS)
-        return LimitExceeded(error.message, "maxFieldComparisons", MAX_FIELD_COMPARISONS)
+            message = f"The document has more than {MAX_VALIDATION_ERRORS} errors; validation stopped there."
+            return LimitExceeded(message, "maxValidationErrors", MAX_VALIDATION_ERRORS)
+        return too_many_comparisons()
     return None
 
 
@@ -195,14 +207,13 @@ def translate(error: GraphQLError, *, suggestions: bool = True) -> GraphQLError:
         extensions["overridable"] = True
     if isinstance(original, FieldNotAllowed):
         extensions["field"] = original.field
-    if (limit := limit_of(error)) is not None:
-        extensions["limit"], extensions["maximum"] = limit.limit, limit.maximum
-    if isinstance(original, RateLimited):
-        extensions["retryAfter"] = original.retry_after
+    limit = limit_of(error)
+    if limit is not None:
+        extensions |= limit.extensions()
     current_version = getattr(original, "current_version", None)
     if code is ErrorCode.VERSION_CONFLICT and isinstance(current_version, str):
         extensions["currentVersion"] = current_version
-    message = _MESSAGES.get(code, _without_values(error.message))
+    message = str(limit) if limit is not None else _MESSAGES.get(code, _without_values(error.message))
     if not suggestions:
         message = without_suggestions(message)
     logger.info(

@@ -12,6 +12,7 @@ Every family lives in prometheus-client's default registry, defined by the layer
 | ``patientoverblik_ready``, ``…_readiness_check``, ``…_changes_total`` | ``check``, ``state`` | ``gateway.readiness`` |
 | ``patientoverblik_access_decisions_total`` and the access-log write latency | | :mod:`auth.telemetry` |
 | ``patientoverblik_token_keys_usable``, ``…_skipped`` (JWKS) | ``reason`` | :mod:`auth.telemetry` |
+| ``patientoverblik_access_log_export_lease_held`` | | :mod:`auth.telemetry` |
 | ``patientoverblik_source_calls_total``, ``…_duration_seconds`` | ``source``, ``outcome`` | :mod:`sources.telemetry` |
 | ``patientoverblik_source_retries_total``, ``…_breaker_opened_total`` | ``source`` | :mod:`sources.telemetry` |
 
@@ -47,8 +48,9 @@ from typing import Final
 from graphql import OperationDefinitionNode, parse
 from prometheus_client import REGISTRY, Counter, Enum, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 
 from auth.access_log import AccessLog
 from gateway.web import OPERATIONS_DIR
@@ -98,6 +100,15 @@ REQUEST_SECONDS = Histogram(
 )
 RATE_LIMITED = Counter(
     "patientoverblik_rate_limited", "Requests refused by a rate or cost limit, by the limit's name.", ["limit"]
+)
+RATE_LIMIT_STORE_AVAILABLE = Gauge(
+    "patientoverblik_rate_limit_store_available",
+    "1 while the rate-limit store (Redis) answers, 0 while requests are let through unchecked.",
+)
+RATE_LIMIT_UNCHECKED = Counter(
+    "patientoverblik_rate_limit_unchecked",
+    "Requests let through without a rate or cost check because the rate-limit store did not answer, by limit.",
+    ["limit"],
 )
 BREAKER_STATE = Enum(
     "patientoverblik_source_breaker_state",
@@ -152,7 +163,7 @@ def metrics_endpoint(networks: Sequence[IPv4Network | IPv6Network]) -> Callable[
 
     async def metrics(request: Request) -> Response:
         if not allowed(request.client.host if request.client else None, networks):
-            return PlainTextResponse("Not Found", status_code=404)
+            raise HTTPException(404)  # answered as any unknown path is (gateway.http_errors)
         services = getattr(request.app.state, "services", None)
         if services is not None:
             for source, state in services.sources.breaker_states().items():

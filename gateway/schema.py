@@ -1,29 +1,34 @@
 """Assemble the strawberry schema: types from ``resolvers/``, extensions from ``auth/`` and here.
 
-Wiring only. Every error is coded and masked in :meth:`GatewaySchema.execute`, so errors raised
-by extensions (the consent gate, the access record) are translated too. Execution runs the
-operation the consent gate decided for, with the variable values it read (:class:`DecidedExecutor`).
+Wiring only. Every error is coded and masked in :meth:`GatewaySchema.execute` (and in every result
+of :meth:`GatewaySchema.subscribe`), so errors raised by extensions (the consent gate, the access
+record) are translated too. Execution runs the operation the consent gate decided for, with the
+variable values it read (:class:`DecidedExecutor`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from functools import partial
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, get_operation_ast
+from graphql import GraphQLError, GraphQLSchema, OperationType, get_operation_ast
+from graphql import build_schema as graphql_build_schema
 from graphql.execution import MiddlewareManager
 from strawberry.extensions import ValidationCache
+from strawberry.federation import Schema as FederationSchema
+from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
-from auth.errors import AccessDenied
+from auth.errors import AccessDenied, FieldNotAllowed
 from auth.execution import weak_helpers
-from auth.fields import FieldGuard
+from auth.fields import FieldGuard, refusal_reason
 from auth.gate import ConsentGate
 from gateway.cost import CostGuard
 from gateway.errors import translate
@@ -32,11 +37,14 @@ from gateway.limits import DocumentLimits, Limits, operation_limits_rule
 from gateway.telemetry import OperationTelemetry
 from gateway.validation import REPLACED_RULES, variable_errors
 from resolvers.cost import annotate
+from resolvers.federation import ANY_SCALAR, FEDERATION_VERSION
 from resolvers.mutations import Mutation
 from resolvers.query import Query
 from resolvers.scalars import SCALAR_MAP
+from resolvers.subscription import Subscription
 
 _VALIDATED_DOCUMENTS = 512
+SUBSCRIPTION_TYPE = "Subscription"
 
 
 @dataclasses.dataclass
@@ -86,14 +94,19 @@ class DecidedExecutor(StrawberryGraphQLCoreExecutionContext):
             return [GraphQLError(message, original_error=AccessDenied(message))]
         built.variable_values = prepared.variables
         plan = getattr(built.context_value, "access_plan", None)
+        denied = [f for f in getattr(plan, "denied_fields", ()) if f.startswith(f"{SUBSCRIPTION_TYPE}.")]
+        if denied and built.operation.operation is OperationType.SUBSCRIPTION:
+            # graphql-core calls a subscription's resolver without the field guard's middleware: refuse it here.
+            refused = FieldNotAllowed(refusal_reason(built.context_value), denied[0])
+            return [GraphQLError(str(refused), original_error=refused)]
         if plan is not None and not plan.denied_fields and built.middleware_manager is not None:
             kept = [m for m in built.middleware_manager.middlewares if not isinstance(m, FieldGuard)]
             built.middleware_manager = MiddlewareManager(*kept) if kept else None
         return built
 
 
-class GatewaySchema(strawberry.Schema):
-    """strawberry's schema without its default error logging.
+class GatewaySchema(FederationSchema):
+    """strawberry's Federation v2 subgraph schema without its default error logging (ADR 0022).
 
     strawberry logs every error with its traceback and message, which can hold upstream text or
     personal data; :class:`~gateway.errors.ErrorTranslation` logs class, code, source and path instead.
@@ -124,16 +137,53 @@ class GatewaySchema(strawberry.Schema):
         )
 
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
-        """Execute, then code and mask every error, wherever it was raised (extensions included)."""
+        """Execute, then code and mask every error, wherever it was raised (extensions included).
+
+        A subscription never executes once: it streams over the WebSocket (:meth:`subscribe`); strawberry's
+        HTTP view allows it over POST for multipart streaming, which the gateway does not speak.
+        """
+        allowed = kwargs.get("allowed_operation_types")
+        if allowed is not None:
+            kwargs["allowed_operation_types"] = [t for t in allowed if t is not StrawberryOperationType.SUBSCRIPTION]
         result = await super().execute(*args, **kwargs)
+        return finish(result, kwargs.get("context_value", args[2] if len(args) > 2 else None))
+
+    async def subscribe(self, *args: Any, **kwargs: Any) -> Any:
+        """Subscribe; every result of the stream (and a refusal before it starts) is coded as :meth:`execute`'s."""
+        results = await super().subscribe(*args, **kwargs)
         context = kwargs.get("context_value", args[2] if len(args) > 2 else None)
-        partial = getattr(context, "partial_errors", None)
-        if partial and result.data is not None:
-            result.errors = [*(result.errors or []), *partial]
-        if result.errors:
-            explorer = bool(getattr(context, "explorer", False))
-            result.errors = [translate(error, suggestions=explorer) for error in result.errors]
-        return result
+        if isinstance(results, ExecutionResult):
+            return finish(results, context)
+        return _finished(results, context)
+
+
+def finish(result: ExecutionResult, context: object) -> ExecutionResult:
+    """``result`` with the errors of fields that still returned data added, and every error coded and masked."""
+    partial = getattr(context, "partial_errors", None)
+    if partial and result.data is not None:
+        result.errors = [*(result.errors or []), *partial]
+    if result.errors:
+        explorer = bool(getattr(context, "explorer", False))
+        result.errors = [translate(error, suggestions=explorer) for error in result.errors]
+    return result
+
+
+async def _finished(results: AsyncIterator[ExecutionResult], context: object) -> AsyncGenerator[ExecutionResult, None]:
+    """Each result of ``results`` finished; an error an extension raised while the operation was read (a
+    syntax error, a limit) becomes the refusal strawberry's stream would have made of it."""
+    first = True
+    try:
+        async for result in results:
+            yield finish(result, context)
+            first = False
+    except Exception as error:  # strawberry's stream lets the extensions' own errors through
+        coerced = error if isinstance(error, GraphQLError) else GraphQLError(str(error), original_error=error)
+        refusal = PreExecutionError(data=None, errors=[coerced]) if first else ExecutionResult(None, [coerced])
+        yield finish(refusal, context)
+    finally:
+        closing = getattr(results, "aclose", None)
+        if closing is not None:
+            await closing()
 
 
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
@@ -145,24 +195,37 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     """
     limits = limits or Limits()
     rules = (operation_limits_rule(limits.max_depth, limits.max_aliases),)
-    annotate((Query, Mutation))
+    annotate((Query, Mutation, Subscription))
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             OperationTelemetry,
             partial(DocumentLimits, limits=limits, rules=rules, replacing=REPLACED_RULES),
             SchemaExplorers,
             partial(ValidationCache, maxsize=_VALIDATED_DOCUMENTS),
-            CostGuard,
+            partial(CostGuard, limits=limits),
             ConsentGate,
             FieldGuard,
         ],
         execution_context_class=DecidedExecutor,
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
+        scalar_overrides={FederationAny: ANY_SCALAR},
+        federation_version=FEDERATION_VERSION,
     )
 
 
 def schema_sdl() -> str:
-    """The schema in SDL, as committed in ``schema.graphql``."""
+    """The schema in SDL, as committed in ``schema.graphql`` and served by ``_service { sdl }``."""
     return build_schema().as_str() + "\n"
+
+
+def sdl_schema(sdl: str) -> GraphQLSchema:
+    """graphql-core's schema of an SDL text as ``schema.graphql`` holds it.
+
+    The Federation directives (``@link``, ``@key``) are imported by ``@link`` and, as subgraph SDL has
+    them, not defined in the text: graphql-core's SDL validation would refuse them as unknown, so the
+    text is built without it (the code's schema was validated when strawberry built it).
+    """
+    return graphql_build_schema(sdl, assume_valid_sdl=True)

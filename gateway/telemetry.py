@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Final
 
 from graphql import get_operation_ast
 from opentelemetry import propagate, trace
@@ -42,8 +42,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
-from gateway.logging import CORRELATION_ID, CPR_SHAPED, REQUEST_ID
+from gateway.logging import CORRELATION_ID, REQUEST_ID
 from gateway.metrics import NONE, REQUEST_SECONDS, REQUESTS, OperationNames, RequestOutcome
+from sources.ids import CPR_SHAPED, new_hex_id
 
 TRACER = trace.get_tracer("patientoverblik.gateway")
 GRAPHQL_ROUTE = "/graphql"
@@ -64,13 +65,27 @@ CURRENT: ContextVar[RequestRecord | None] = ContextVar("patientoverblik_request_
 
 
 def new_request_id() -> str:
-    """A request id of the gateway's own: 32 hex digits, never the same twice."""
-    return uuid.uuid4().hex
+    """A request id of the gateway's own: 32 hex digits, never the same twice, never CPR-shaped."""
+    return new_hex_id()
+
+
+CORRELATION_HEADERS: Final = ("x-request-id", "x-correlation-id")
+"""The request headers a caller's correlation id is read from, in this order."""
+TRACE_HEADERS: Final = ("traceparent", "tracestate")
+"""The W3C Trace Context request headers a caller's trace is continued from."""
+ANSWER_HEADERS: Final = ("x-request-id", "x-correlation-id")
+"""The response headers this middleware sets on every answer (the correlation id only when one came)."""
 
 
 def correlation_id_of(headers: Headers) -> str | None:
-    """The caller's ``X-Request-Id`` (else ``X-Correlation-Id``) when it is a safe id (see the module)."""
-    incoming = headers.get("x-request-id") or headers.get("x-correlation-id") or ""
+    """The caller's ``X-Request-Id`` (else ``X-Correlation-Id``) when it is a safe id (see the module) and
+    the header, if repeated, repeats the same id (differing ids are none: which one would be a guess)."""
+    incoming = ""
+    for name in CORRELATION_HEADERS:
+        values = set(headers.getlist(name))
+        if values:
+            incoming = values.pop() if len(values) == 1 else ""
+            break
     if _CORRELATION_ID.match(incoming) and not CPR_SHAPED.search(incoming):
         return incoming
     return None

@@ -25,14 +25,13 @@ import strawberry
 from resolvers.access_log_words import accessor_of, ground_text, in_order, safe_name, summary_of, words_for
 from resolvers.context import AccessLogReader
 from resolvers.errors import InvalidArgument
-from resolvers.paging import PageInfo, decode_cursor, encode_cursor
-from resolvers.protection import ProtectedDetail, Redactable, protected_field, protects
+from resolvers.paging import Connection, Key, PageInfo, check_first, decode_cursor, encode_cursor
+from resolvers.protection import ProtectedDetail, Redactable, protects
 from resolvers.sectors import NO_SECTORS, Sectors
 from resolvers.vocabulary import AccessActivity, AccessorKind, AccessOutcome, DataCategory, OverrideGround
 from sources.audit import AccessRecord
 from sources.payloads import COPENHAGEN
 
-MAX_PAGE = 100
 RETENTION_YEARS = 2
 CURSOR_TAG = "minlog"
 
@@ -74,8 +73,12 @@ class AccessLogEntry(Redactable):
             '"Værge", the profession ("Læge"), "Medhjælp for <navn>", …'
         )
     )
-    organisation: str | None = strawberry.field(description="The organisation's name (organisation), when known.")
-    organisation_sor: str | None = strawberry.field(description="The organisation's SOR code, when known.")
+    organisation_name: str | None = strawberry.field(
+        description="The name of the organisation the accessor acted for (organisation), when known."
+    )
+    organisation_sor_id: str | None = strawberry.field(
+        description="The SOR-ID of the organisation the accessor acted for, when known."
+    )
     system: str | None = strawberry.field(
         description="The vendor system (fagsystem: its client registration) when a system acted; null otherwise."
     )
@@ -116,8 +119,8 @@ class AccessLogEntry(Redactable):
             who=accessor.who,
             who_kind=accessor.kind,
             role=accessor.role,
-            organisation=record.organisation_name,
-            organisation_sor=record.organisation_sor,
+            organisation_name=record.organisation_name,
+            organisation_sor_id=record.organisation_sor,
             system=record.client_id if accessor.kind is AccessorKind.SYSTEM else None,
             on_behalf_of=safe_name(record.acting_for_name) if accessor.kind is AccessorKind.ASSISTANT else None,
             what=words_for(record.returned),
@@ -143,19 +146,14 @@ class AccessLogEntry(Redactable):
 
 
 @strawberry.type(
+    name="AccessLogEntryConnection",
     description=(
-        "The patient's access log (Min Log), newest first, one page at a time. There is no total count: "
-        "the log store pages by position and offers no count."
-    )
+        "One page of the patient's access log (Min Log), newest first, in a range of Danish dates (a connection)."
+    ),
 )
-class AccessLog:
-    cpr: strawberry.Private[str]
+class AccessLogEntryConnection(Connection[AccessLogEntry]):
     start: date = strawberry.field(name="from", description="First date of the range (Danish time).")
     end: date = strawberry.field(name="to", description="Last date of the range, inclusive (Danish time).")
-    entries: list[AccessLogEntry] = protected_field(
-        ProtectedDetail.PLACE, description="This page's entries (indgange), newest first."
-    )
-    page_info: PageInfo = strawberry.field(description="Where this page ends.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,22 +195,48 @@ def years_before(day: date, years: int) -> date:
 
 async def read_access_log(
     log: AccessLogReader, cpr: str, window: LogWindow, first: int, after: str | None
-) -> AccessLog:
-    """One page of ``cpr``'s log in ``window``: ``first`` entries strictly older than the ``after`` cursor."""
-    if not 1 <= first <= MAX_PAGE:
-        raise InvalidArgument("first", f"first must be between 1 and {MAX_PAGE}")
-    before = decode_cursor(after, CURSOR_TAG) if after is not None else None
+) -> AccessLogEntryConnection:
+    """One page of ``cpr``'s log in ``window``: ``first`` entries strictly older than the ``after`` cursor.
+
+    ``totalCount`` is the store's count of the range, asked only when selected; it counts every stored
+    entry a page can hold, so a page may show fewer (an entry this version cannot read keeps its place).
+    """
+    check_first(first)
+    before = _moment(decode_cursor(after, CURSOR_TAG, shape=(0, "id"))) if after is not None else None
     page = await log.log_page(cpr, since=window.since, until=window.until, limit=first, before=before)
     # The cursor and "more" come from the rows the store read, readable or not, so paging is exact
     # even where a stored row outside the vocabulary is left out (the page then shows fewer entries).
-    end = encode_cursor(page.end[0], page.end[1], CURSOR_TAG) if page.end is not None else None
-    return AccessLog(
-        cpr=cpr,
+    start = _cursor(page.records[0].at, page.records[0].id) if page.records else None
+    end = _cursor(*page.end) if page.end is not None else None
+    info = PageInfo(has_next_page=page.more, has_previous_page=before is not None, start_cursor=start, end_cursor=end)
+
+    async def count() -> int:
+        return await log.log_count(cpr, since=window.since, until=window.until)
+
+    return AccessLogEntryConnection(
+        nodes=[AccessLogEntry.from_record(r) for r in page.records],
+        page_info=info,
+        total=count,
         start=window.start,
         end=window.end,
-        entries=[AccessLogEntry.from_record(r) for r in page.records],
-        page_info=PageInfo(has_next_page=page.more, end_cursor=end),
     )
+
+
+def _cursor(at: datetime, ident: str) -> str:
+    return encode_cursor(CURSOR_TAG, ((at - _EPOCH) // timedelta(microseconds=1), ident))
+
+
+def _moment(position: Key) -> tuple[datetime, str]:
+    """The store's position (``at``, ``id``) of a cursor's; :class:`InvalidArgument` for one no store holds."""
+    micros, ident = position
+    assert isinstance(micros, int) and isinstance(ident, str)  # the shape decode_cursor checked
+    try:
+        return _EPOCH + timedelta(microseconds=micros), ident
+    except OverflowError:
+        raise InvalidArgument("after", "after is not a cursor from this list") from None
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _midnight(day: date) -> datetime:

@@ -17,7 +17,8 @@ import strawberry
 
 from resolvers.context import Info, load, require, write_through
 from resolvers.errors import InvalidArgument, check_date
-from resolvers.plans import Period
+from resolvers.paging import Connection, Key, page
+from resolvers.plans import Period, newest_first
 from resolvers.protection import ProtectedDetail, protected_field
 from resolvers.vocabulary import graphql_enum
 from sources.categories import DataCategory
@@ -63,9 +64,9 @@ class Block:
         ProtectedDetail.PLACE,
         description="The blocked health professional's autorisations-ID (PROFESSIONAL blocks).",
     )
-    organisation_sor: str | None = protected_field(
+    organisation_sor_id: str | None = protected_field(
         ProtectedDetail.PLACE,
-        description="The blocked treatment place's SOR code (behandlingssted; ORGANISATION blocks).",
+        description="The blocked treatment place's SOR-ID (behandlingssted; ORGANISATION blocks).",
     )
     include_subunits: bool = strawberry.field(
         description="Whether the block also covers the treatment place's sub-units (underenheder)."
@@ -98,7 +99,7 @@ class Block:
             id=strawberry.ID(record.id),
             kind=record.kind,
             authorization_id=record.authorization_id,
-            organisation_sor=record.organisation_sor,
+            organisation_sor_id=record.organisation_sor,
             include_subunits=record.include_subunits,
             data_period=Period.from_record(record.data_period) if record.data_period else None,
             validity=Period.from_record(record.validity),
@@ -107,16 +108,28 @@ class Block:
         )
 
 
-@strawberry.input(description="A period of dates, both ends inclusive.")
+@strawberry.input(description="A period of dates (periode), both ends inclusive; either end may be open (null).")
 class PeriodInput:
-    start: date = strawberry.field(name="from", description="First date (fra og med).")
-    end: date = strawberry.field(name="to", description="Last date (til og med); not before `from`.")
+    start: date | None = strawberry.field(default=None, description="First date (startdato, fra og med).")
+    end: date | None = strawberry.field(
+        default=None, description="Last date (slutdato, til og med); not before `start`."
+    )
+
+    def to_record(self, argument: str) -> PeriodRecord:
+        """The period; :class:`InvalidArgument` naming ``argument``'s end when a date is out of range or it ends
+        before it starts."""
+        check_date(self.start, f"{argument}.start")
+        check_date(self.end, f"{argument}.end")
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise InvalidArgument(f"{argument}.end", "the period ends before it starts")
+        return PeriodRecord(self.start, self.end)
 
 
 @strawberry.input(
     description=(
-        "A new block (spærring). PROFESSIONAL needs `authorizationId`; ORGANISATION needs `organisationSor` "
-        "and may set `includeSubunits` and narrow to a `dataPeriod`; DATA_PERIOD needs `dataPeriod`."
+        "A new block (spærring). PROFESSIONAL needs `authorizationId`; ORGANISATION needs `organisationSorId` "
+        "and may set `includeSubunits` and narrow to a `dataPeriod`; DATA_PERIOD needs `dataPeriod`. A "
+        "`dataPeriod` needs both its start and its end."
     )
 )
 class BlockInput:
@@ -124,46 +137,43 @@ class BlockInput:
     authorization_id: str | None = strawberry.field(
         default=None, description="The professional's autorisations-ID: five consonants and digits, e.g. `CBDJ6`."
     )
-    organisation_sor: str | None = strawberry.field(
-        default=None, description="The treatment place's SOR code (digits, at least 11)."
+    organisation_sor_id: str | None = strawberry.field(
+        default=None, description="The treatment place's SOR-ID (digits, at least 11)."
     )
     include_subunits: bool = strawberry.field(
         default=False, description="Block the treatment place's sub-units (underenheder) too."
     )
     data_period: PeriodInput | None = strawberry.field(
-        default=None, description="The period of data to block (data fra tidsperiode)."
+        default=None, description="The period of data to block (data fra tidsperiode), with both ends."
     )
-    valid_from: date | None = strawberry.field(
-        default=None, description="First day the block applies (gyldig fra); default: from now on."
-    )
-    valid_to: date | None = strawberry.field(
-        default=None, description="Last day the block applies (gyldig til); default: until revoked."
+    validity: PeriodInput | None = strawberry.field(
+        default=None,
+        description=(
+            "When the block applies (gyldighedsperiode): `start` default from now on, `end` default until revoked; "
+            "the end may not have passed."
+        ),
     )
 
     def to_record(self, cpr: str, on: date) -> BlockRecord:
         """The block to store for patient ``cpr``; raises :class:`InvalidArgument` for unusable input."""
         kind = self.kind
         self._check_fields_fit(kind)
-        check_date(self.valid_from, "block.validFrom")
-        check_date(self.valid_to, "block.validTo")
-        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
-            raise InvalidArgument("block.validTo", "the validity period (gyldighedsperiode) ends before it starts")
-        if self.valid_to and self.valid_to < on:
-            raise InvalidArgument("block.validTo", "the validity period (gyldighedsperiode) has already ended")
+        validity = (self.validity or PeriodInput()).to_record("block.validity")
+        if validity.end is not None and validity.end < on:
+            raise InvalidArgument("block.validity.end", "the validity period (gyldighedsperiode) has already ended")
         data_period = None
         if self.data_period is not None:
-            check_date(self.data_period.start, "block.dataPeriod.from")
-            check_date(self.data_period.end, "block.dataPeriod.to")
-            if self.data_period.end < self.data_period.start:
-                raise InvalidArgument("block.dataPeriod.to", "the blocked data period ends before it starts")
-            data_period = PeriodRecord(self.data_period.start, self.data_period.end)
+            data_period = self.data_period.to_record("block.dataPeriod")
+            for end, argument in ((data_period.start, "start"), (data_period.end, "end")):
+                if end is None:
+                    raise InvalidArgument(f"block.dataPeriod.{argument}", "a blocked data period needs both ends")
         return BlockRecord(
             id="",
             cpr=cpr,
             kind=kind,
-            validity=PeriodRecord(self.valid_from, self.valid_to),
+            validity=validity,
             authorization_id=_authorization_id(self.authorization_id) if kind is BlockKind.PROFESSIONAL else None,
-            organisation_sor=_sor(self.organisation_sor) if kind is BlockKind.ORGANISATION else None,
+            organisation_sor=_sor(self.organisation_sor_id) if kind is BlockKind.ORGANISATION else None,
             include_subunits=self.include_subunits,
             data_period=data_period,
         )
@@ -172,8 +182,8 @@ class BlockInput:
         """Refuse fields that belong to another kind of block, rather than silently ignore them."""
         if kind is not BlockKind.PROFESSIONAL and self.authorization_id is not None:
             raise InvalidArgument("block.authorizationId", "only a PROFESSIONAL block names a professional")
-        if kind is not BlockKind.ORGANISATION and self.organisation_sor is not None:
-            raise InvalidArgument("block.organisationSor", "only an ORGANISATION block names a treatment place")
+        if kind is not BlockKind.ORGANISATION and self.organisation_sor_id is not None:
+            raise InvalidArgument("block.organisationSorId", "only an ORGANISATION block names a treatment place")
         if kind is not BlockKind.ORGANISATION and self.include_subunits:
             raise InvalidArgument("block.includeSubunits", "only an ORGANISATION block has sub-units (underenheder)")
         if kind is BlockKind.PROFESSIONAL and self.data_period is not None:
@@ -194,15 +204,21 @@ def _authorization_id(value: str | None) -> str:
 def _sor(value: str | None) -> str:
     text = (value or "").strip()
     if not SOR_CODE.fullmatch(text):
-        raise InvalidArgument("block.organisationSor", "a SOR code is at least 11 digits")
+        raise InvalidArgument("block.organisationSorId", "a SOR-ID is at least 11 digits")
     return text
 
 
-async def patient_blocks(info: Info, cpr: str) -> list[Block]:
-    """The patient's blocks as the consent service holds them (``Patient.blocks``)."""
+async def patient_blocks(info: Info, cpr: str, first: int, after: str | None) -> Connection[Block]:
+    """A page of the patient's blocks as the consent service holds them, newest first by when they apply,
+    then by id (``Patient.blocks``)."""
     found = await load(info, cpr, DataCategory.BLOCKS, info.context.loaders.blocks)
+    shown = page(sorted(found or [], key=_place), first, after, tag="blocks", key=_place)
     on = today()
-    return [Block.from_record(record, on) for record in found or []]
+    return Connection(nodes=[Block.from_record(r, on) for r in shown.items], page_info=shown.info, total=shown.total)
+
+
+def _place(record: BlockRecord) -> Key:
+    return newest_first(record.validity, record.id)
 
 
 async def create_block(info: Info, cpr: str, block: BlockInput) -> Block:

@@ -75,10 +75,10 @@ class TemporaryAddressInput:
     )
 
 
-@strawberry.input(description="A relative (pårørende): the first name is required, the rest optional.")
+@strawberry.input(description="A relative (pårørende): the given name is required, the rest optional.")
 class RelativeInput:
-    first_name: str = strawberry.field(description="First name (fornavn).")
-    surname: str | None = strawberry.field(default=None, description="Surname (efternavn).")
+    given_name: str = strawberry.field(description="Given name (fornavn).")
+    family_name: str | None = strawberry.field(default=None, description="Family name (efternavn).")
     phone: str | None = strawberry.field(default=None, description="Phone number (telefon).")
     relation: str | None = strawberry.field(
         default=None, description="How the relative is related (relation), e.g. `søster`."
@@ -210,8 +210,8 @@ def _relatives(relatives: list[RelativeInput]) -> tuple[RelativeRecord, ...]:
         prefix = f"changes.relatives.{index}"
         records.append(
             RelativeRecord(
-                first_name=_text(relative.first_name, f"{prefix}.firstName", 100),
-                surname=_optional_text(relative.surname, f"{prefix}.surname", 100),
+                first_name=_text(relative.given_name, f"{prefix}.givenName", 100),
+                surname=_optional_text(relative.family_name, f"{prefix}.familyName", 100),
                 phone=(
                     phone_number(relative.phone, f"{prefix}.phone")
                     if relative.phone is not None and relative.phone.strip()

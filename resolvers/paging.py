@@ -1,49 +1,182 @@
-"""Cursor paging shared by the list views: the ``PageInfo`` type and opaque keyset cursors.
+"""Connections: the one shape of every list in the schema that can grow, and their opaque keyset cursors.
 
-A cursor is a position ``(moment, id)`` in a list ordered by time and then ID, base64url-encoded
-so clients treat it as opaque. A list may tag its cursors, so a cursor from one list is refused by
-another instead of silently paging from the wrong place.
+A list whose length depends on the patient's data (or the caller's) is a **connection** (ADR 0025,
+the GraphQL Cursor Connections convention with GitHub's ``nodes`` shortcut): ``nodes`` (one page),
+``pageInfo`` and ``totalCount``, paged by ``first`` (1 to :data:`MAX_PAGE`, default
+:data:`DEFAULT_PAGE`) and ``after`` (the previous page's ``pageInfo.endCursor``). A list merged
+from several sources is a :class:`SourcedConnection`: it also says whether every source answered
+(``complete``), how each did (``sources``) and whether the patient's blocks held something back
+(``withheld``), so a failed source is never an empty page that looks complete.
+
+A cursor is the position of an item in its list's order (a tuple of whole numbers and text: its sort
+key and ID, or its index in a list without IDs), tagged with the list it came from and
+base64url-encoded so clients treat it as opaque; never a name or a CPR number. A cursor of another
+list, or text that is not a cursor, is ``BAD_USER_INPUT`` naming ``after``; a cursor whose item has
+gone since still finds its place where the list has IDs (keyset, not offset).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime
+import copy
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Generic, Self, TypeAlias, TypeVar, cast
 
 import strawberry
 
+from resolvers.common import SourceStatus
+from resolvers.cost import list_size
 from resolvers.errors import InvalidArgument
+from resolvers.protection import Redactable, places, redact
+from resolvers.sectors import NO_SECTORS, Sectors
+
+MAX_PAGE = 100
+"""The most items one page of any connection holds (``first``); more is ``BAD_USER_INPUT``."""
+DEFAULT_PAGE = 20
+"""``first`` when the caller does not say."""
+SOURCE_COUNT = 6
+"""About how many sources (endpoints) a merged list asks: the cost model's size of ``sources``."""
+
+Key: TypeAlias = tuple[int | str, ...]
+"""A position in a list: its sort key and the item's ID (or its index), compared as a tuple."""
+NodeT = TypeVar("NodeT")
+R = TypeVar("R")
+
+FIRST_TEXT = f"Items per page, 1 to {MAX_PAGE}."
+AFTER_TEXT = "The previous page's `pageInfo.endCursor`: the page starts after it."
+First: TypeAlias = Annotated[int, strawberry.argument(description=FIRST_TEXT)]
+"""The ``first`` argument of a connection field (default :data:`DEFAULT_PAGE`)."""
+After: TypeAlias = Annotated[str | None, strawberry.argument(description=AFTER_TEXT)]
+"""The ``after`` argument of a connection field (default ``None``)."""
 
 
-@strawberry.type(description="Paging information for a list view (Relay-style).")
+@strawberry.type(description="Where a page of a connection starts and ends (GraphQL Cursor Connections PageInfo).")
 class PageInfo:
     has_next_page: bool = strawberry.field(description="More items follow this page.")
-    end_cursor: str | None = strawberry.field(description="Pass as `after` to get the next page.")
+    has_previous_page: bool = strawberry.field(description="Items come before this page: it starts after a cursor.")
+    start_cursor: str | None = strawberry.field(description="The cursor of this page's first item; null when empty.")
+    end_cursor: str | None = strawberry.field(
+        description="The cursor of this page's last item: pass it as `after` for the next page; null when empty."
+    )
 
 
-def encode_cursor(moment: datetime, ident: str, tag: str | None = None) -> str:
-    """The opaque cursor for position ``(moment, ident)`` in a list tagged ``tag``."""
-    parts = [moment.isoformat(), ident] if tag is None else [tag, moment.isoformat(), ident]
-    return base64.urlsafe_b64encode("|".join(parts).encode()).decode().rstrip("=")
+@strawberry.type(
+    description=(
+        "One page of a list that can grow (a connection): its nodes, where the page ends, and how many the "
+        "whole list holds. Page with `first` and `after`."
+    )
+)
+class Connection(Redactable, Generic[NodeT]):
+    nodes: list[NodeT] = strawberry.field(
+        description="This page's items, in the list's order.", directives=[list_size(MAX_PAGE)]
+    )
+    page_info: PageInfo = strawberry.field(description="Where this page starts and ends.")
+    total: strawberry.Private[int | Callable[[], Awaitable[int]]]
+    """The whole list's length, or how to count it when asked (a store's count)."""
+
+    @strawberry.field(description="How many items the whole list holds, over every page.")
+    async def total_count(self) -> int:
+        return self.total if isinstance(self.total, int) else await self.total()
+
+    def places(self) -> frozenset[str]:
+        """The SOR codes whose sector decides how the nodes are redacted."""
+        return places(self.nodes)
+
+    def redacted(self, sectors: Sectors = NO_SECTORS) -> Self:
+        """The page with every node in its placeholder form: a connection is redacted where it is returned."""
+        clone = copy.copy(self)
+        clone.nodes = cast("list[NodeT]", [redact(node, sectors) for node in self.nodes])
+        return clone
+
+    def holds_nothing(self) -> bool:
+        return not self.nodes
 
 
-def decode_cursor(cursor: str, tag: str | None = None, argument: str = "after") -> tuple[datetime, str]:
-    """The position in ``cursor``, in UTC; :class:`InvalidArgument` for ``argument`` unless this list made it."""
+@strawberry.type(
+    name="Connection",  # a specialisation is named for its node type: CarePlanConnection
+    description=(
+        "One page of a list merged from several sources (a connection): its nodes, where the page ends, how "
+        "many the whole list holds, and whether every source answered. Page with `first` and `after`."
+    ),
+)
+class SourcedConnection(Connection[NodeT], Generic[NodeT]):
+    withheld: bool = strawberry.field(
+        description="The patient's blocks (Min Spærring) hold something back from you; never what or how much."
+    )
+    complete: bool = strawberry.field(
+        description="Every source answered in full; false means items may be missing (each is an error too)."
+    )
+    sources: list[SourceStatus] = strawberry.field(
+        description="Each source asked and how it answered.", directives=[list_size(SOURCE_COUNT)]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[R]):
+    """One page of a list held in memory: its items, where it starts and ends, and the list's length."""
+
+    items: list[R]
+    info: PageInfo
+    total: int
+
+
+def check_first(first: int) -> int:
+    """``first`` when it is 1 to :data:`MAX_PAGE`; else :class:`InvalidArgument` naming ``first``."""
+    if not 1 <= first <= MAX_PAGE:
+        raise InvalidArgument("first", f"first must be between 1 and {MAX_PAGE}")
+    return first
+
+
+def page(
+    records: Sequence[R], first: int, after: str | None, *, tag: str, key: Callable[[R], Key] | None = None
+) -> Page[R]:
+    """The page of ``records`` (in their list's order, ``key`` ascending) asked by ``first`` and ``after``.
+
+    Without ``key`` an item's position is its index: for a list without IDs, in an order its source keeps.
+    """
+    check_first(first)
+    keyed = [(key(r) if key is not None else (n,), r) for n, r in enumerate(records)]
+    rest = keyed
+    if after is not None:
+        position = decode_cursor(after, tag, shape=keyed[0][0] if keyed else None)
+        rest = [(k, r) for k, r in keyed if k > position]
+    shown = rest[:first]
+    info = PageInfo(
+        has_next_page=len(rest) > first,
+        has_previous_page=len(rest) < len(keyed),
+        start_cursor=encode_cursor(tag, shown[0][0]) if shown else None,
+        end_cursor=encode_cursor(tag, shown[-1][0]) if shown else None,
+    )
+    return Page([r for _, r in shown], info, len(keyed))
+
+
+def encode_cursor(tag: str, position: Key) -> str:
+    """The opaque cursor for ``position`` in the list tagged ``tag``."""
+    text = json.dumps([tag, *position], ensure_ascii=False, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, tag: str, *, shape: Key | None = None, argument: str = "after") -> Key:
+    """The position in ``cursor``; :class:`InvalidArgument` naming ``argument`` unless the list ``tag`` made it.
+
+    ``shape`` is a position of the same list: the cursor's must have as many parts, of the same kinds,
+    so it compares with the list's keys. Without it (an empty list) any position of whole numbers and
+    text is taken.
+    """
+    refused = InvalidArgument(argument, f"{argument} is not a cursor from this list")
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        found = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidArgument(argument, f"{argument} is not a cursor from this list") from None
-    if tag is not None:
-        found, _, raw = raw.partition("|")
-        if found != tag:
-            raise InvalidArgument(argument, f"{argument} is not a cursor from this list")
-    start, _, ident = raw.partition("|")
-    try:
-        moment = datetime.fromisoformat(start)
-        if moment.tzinfo is None or not ident:
-            raise ValueError("not a position")
-        moment = moment.astimezone(UTC)  # a moment the lists can compare and stores can query
-    except (ValueError, OverflowError):
-        raise InvalidArgument(argument, f"{argument} is not a cursor from this list") from None
-    return moment, ident
+        raise refused from None
+    if not isinstance(found, list) or len(found) < 2 or found[0] != tag:
+        raise refused
+    position = tuple(found[1:])
+    kinds = [type(part) for part in position]
+    if any(kind not in (int, str) for kind in kinds):
+        raise refused
+    if shape is not None and kinds != [type(part) for part in shape]:
+        raise refused
+    return position

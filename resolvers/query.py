@@ -8,13 +8,15 @@ import strawberry
 
 from resolvers.context import Info, plan_of
 from resolvers.directives import PatientScope
+from resolvers.federation import FederationQuery
 from resolvers.me import Me
 from resolvers.override import OverrideInput
 from resolvers.patient import Patient
 from resolvers.scalars import CPR
 
-LIMITS_TEXT = """Every request is bounded. The defaults, each a setting, and the code a client gets over them:
-- request body: 65536 bytes (PATIENTOVERBLIK_MAX_REQUEST_BYTES): HTTP 413, REQUEST_TOO_LARGE;
+LIMITS_TEXT = """Every request is bounded. The defaults, each a setting, and the code a client gets over them \
+(extensions.limit names the limit, extensions.maximum gives its value):
+- request body: 65536 bytes (PATIENTOVERBLIK_MAX_REQUEST_BYTES): HTTP 413, REQUEST_TOO_LARGE, maxRequestBytes;
 - tokens in the document, comments included: 1000 (MAX_TOKENS): QUERY_TOO_COMPLEX, extensions.limit maxTokens;
 - operations in the document: 10 (MAX_OPERATIONS): QUERY_TOO_COMPLEX, maxOperations;
 - depth of fields with selections: 12 (MAX_DEPTH; introspection not counted): QUERY_TOO_COMPLEX, maxDepth;
@@ -22,15 +24,17 @@ LIMITS_TEXT = """Every request is bounded. The defaults, each a setting, and the
 - static cost by the @cost and @listSize directives (IBM GraphQL Cost Directives): 5000 per operation (MAX_COST, \
 or the client's registration): QUERY_TOO_COMPLEX, maxCost; `me { client { limits } }` tells the caller's own;
 - rate: 600 requests and 100000 points of cost per 60 s per caller (RATE_LIMIT_REQUESTS, RATE_LIMIT_COST, \
-RATE_LIMIT_WINDOW_S): RATE_LIMITED, HTTP 429 with Retry-After;
-- page sizes: accessLog(first:) 1 to 100, appointments list(first:) 1 to 200: BAD_USER_INPUT naming the argument;
+RATE_LIMIT_WINDOW_S): RATE_LIMITED, HTTP 429 with Retry-After, requestsPerWindow or costPerWindow and \
+extensions.retryAfter;
+- page sizes: `first` 1 to 100 on every connection (default 20): BAD_USER_INPUT naming the argument;
 - date ranges: every date 1900-01-01 to 2199-12-31; appointments span at most 3653 days, and list empty days for \
-at most 366: BAD_USER_INPUT naming the argument."""
+at most 366: BAD_USER_INPUT naming the argument;
+- representations in `_entities`: 30 an operation (MAX_REPRESENTATIONS): QUERY_TOO_COMPLEX, maxRepresentations."""
 """The limits as the schema describes them (a test checks the numbers against the code's defaults)."""
 
 
 @strawberry.type(description=f"The patient overview: one graph over the national sources.\n\n{LIMITS_TEXT}")
-class Query:
+class Query(FederationQuery):
     @strawberry.field(
         description=(
             "One patient's overview. Access is decided for the whole request before anything is resolved; "
@@ -58,7 +62,7 @@ class Query:
             kind=actor.kind,
             cpr=CPR(actor.cpr) if actor.cpr else None,
             authorization_id=actor.authorization_id,
-            organisation_sor=actor.organisation_sor,
+            organisation_sor_id=actor.organisation_sor,
             organisation_name=actor.organisation_name,
             profession=actor.profession,
             name=actor.name,

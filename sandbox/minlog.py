@@ -11,6 +11,8 @@ Routes (``docs/sources/minlog.md``):
 - ``GET /fhir/AuditEvent?patient=<cpr>`` (or ``entity-identifier=urn:oid:1.2.208.176.1.2|<cpr>``): a
   searchset of the events about that patient, newest ``recorded`` first, so a demo user can see what
   the national log received.
+- ``GET /_sandbox/received``: how many times each access record (by its tag) was sent, duplicates
+  included: ``{"<record id>": 1, …}``, so a test can tell that nothing was sent twice.
 
 The events live in memory on the app (``app.state.events``, oldest first); the population is not
 consulted, since the log records access attempts to any number.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +48,7 @@ def create_app(population: Population) -> Starlette:
     del population  # same signature as every source; the log accepts any CPR number
     events: list[dict[str, Any]] = []
     by_record: dict[str, dict[str, Any]] = {}
+    received: Counter[str] = Counter()
 
     async def batch(request: Request) -> JSONResponse:
         try:
@@ -56,6 +60,7 @@ def create_app(population: Population) -> Starlette:
         entries = body.get("entry", [])
         if not isinstance(entries, list):
             return _outcome(400, "invalid", "entry must be a list")
+        received.update(key for entry in entries if (key := _entry_record_id(entry)) is not None)
         answers = [_store(entry, events, by_record) for entry in entries]
         return _fhir({"resourceType": "Bundle", "type": "batch-response", "entry": answers})
 
@@ -75,10 +80,14 @@ def create_app(population: Population) -> Starlette:
         ]
         return _fhir({"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries})
 
+    async def times_received(request: Request) -> JSONResponse:
+        return JSONResponse(dict(received))
+
     app = Starlette(
         routes=[
             Route("/fhir", batch, methods=["POST"]),
             Route("/fhir/AuditEvent", search, methods=["GET"]),
+            Route("/_sandbox/received", times_received, methods=["GET"]),
         ]
     )
     app.state.events = events
@@ -139,6 +148,12 @@ def _patients(event: dict[str, Any]) -> set[str]:
         if isinstance(value, str) and _CPR.fullmatch(value):
             found.add(value)
     return found
+
+
+def _entry_record_id(entry: Any) -> str | None:
+    """The access-record id of a batch entry's event, valid or not."""
+    event = entry.get("resource") if isinstance(entry, dict) else None
+    return _record_id(event) if isinstance(event, dict) else None
 
 
 def _record_id(event: dict[str, Any]) -> str | None:

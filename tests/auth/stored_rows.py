@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 
 from auth.access_log_rows import COLUMNS, LISTS, to_values
+from auth.migrations.versions import v0001_adopt_unversioned as unversioned
 from sources.audit import AccessRecord
 
 
@@ -60,3 +61,17 @@ def execute_raw(url: str, statement: str, *parameters: Any) -> None:
         return
     with psycopg.connect(url, autocommit=True) as server:
         server.execute(statement.replace("?", "%s"), parameters)
+
+
+def make_previous_version(url: str) -> None:
+    """A database as the last unversioned gateway (0.1) left it: its tables, no ``alembic_version``."""
+    if url.startswith("sqlite:///"):
+        db = sqlite3.connect(url.removeprefix("sqlite:///"))
+        for statement in (*unversioned.SQLITE_TABLES, *unversioned.SQLITE_INDEXES):
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version = {unversioned.SQLITE_UNVERSIONED_CURRENT}")
+        db.commit()
+        db.close()
+        return
+    with psycopg.connect(url, autocommit=True) as server:
+        server.execute(unversioned.POSTGRES)

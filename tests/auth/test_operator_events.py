@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from auth.access_log import AccessLog, open_access_log
+from auth.export_lease import ExportLease
 from auth.operator_events import OperatorCommand, OperatorEvent, operator_event
 from gateway.cli import app
 from tests.records import access_record, changed
@@ -22,7 +23,7 @@ T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
 
 async def test_events_read_back_newest_first_field_for_field(access_log: AccessLog) -> None:
-    assert await access_log.operator_events() == []  # a log of an earlier version: no table yet
+    assert await access_log.operator_events() == []
     first = OperatorEvent("e1", T0, OperatorCommand.PURGE, "drift@region.dk", "root", "gw-1", 12, "older than x")
     second = OperatorEvent(
         "e2", T0 + timedelta(hours=1), OperatorCommand.EXPORT, "ops", "ops", "gw-2", 3, "set aside 0"
@@ -100,6 +101,28 @@ def test_an_export_that_stops_is_recorded_with_why(access_log_url: str, monkeypa
     (event,) = events(access_log_url)
     assert (event.command, event.count) == (OperatorCommand.EXPORT, 0)
     assert event.detail == "set aside 0; stopped: Min Log did not answer (minlog)"
+
+
+def test_an_export_while_a_running_gateway_holds_the_lease_sends_nothing_and_says_so(
+    access_log_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(access_log_url, datetime.now(UTC))
+    monkeypatch.setenv("PATIENTOVERBLIK_MINLOG__BASE_URL", "http://127.0.0.1:9")  # never asked
+
+    async def a_gateway_exports() -> None:
+        store = open_access_log(access_log_url)
+        try:
+            assert await ExportLease(store, holder="gw-1:4242:abcd").hold()
+        finally:
+            await store.aclose()
+
+    asyncio.run(a_gateway_exports())
+    result = CliRunner().invoke(app, ["export-access-log", "--database-url", access_log_url])
+
+    assert result.exit_code == 1
+    assert "A running gateway holds the export lease" in result.output
+    (event,) = events(access_log_url)
+    assert (event.count, event.detail) == (0, "set aside 0; stopped: another process holds the export lease")
 
 
 def test_retrying_dead_letters_is_recorded_and_listed(access_log_url: str) -> None:

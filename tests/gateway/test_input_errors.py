@@ -47,8 +47,8 @@ class Site:
 SITES = {
     "CPR": Site("{ patient(cpr: HOLE) { cpr } }", "cpr", "CPR!"),
     "Date": Site(f"{{ patient(cpr: {HANS}) {{ appointments(from: HOLE) {{ complete }} }} }}", "from", "Date"),
-    "Date (log)": Site(f"{{ patient(cpr: {HANS}) {{ accessLog(to: HOLE) {{ entries {{ id }} }} }} }}", "to", "Date"),
-    "Int": Site(f"{{ patient(cpr: {HANS}) {{ accessLog(first: HOLE) {{ entries {{ id }} }} }} }}", "first", "Int!"),
+    "Date (log)": Site(f"{{ patient(cpr: {HANS}) {{ accessLog(to: HOLE) {{ nodes {{ id }} }} }} }}", "to", "Date"),
+    "Int": Site(f"{{ patient(cpr: {HANS}) {{ accessLog(first: HOLE) {{ nodes {{ id }} }} }} }}", "first", "Int!"),
     "Boolean": Site(f"{{ patient(cpr: {HANS}) @include(if: HOLE) {{ cpr }} }}", "if", "Boolean!"),
     "OverrideInput": Site(f"{{ patient(cpr: {HANS}, override: HOLE) {{ cpr }} }}", "override", "OverrideInput"),
     "AppointmentFilter": Site(
@@ -203,7 +203,7 @@ def _date_inputs() -> list[tuple[str, GraphQLInputType]]:
 def test_every_date_the_schema_takes_is_range_checked() -> None:
     inputs = _date_inputs()
 
-    assert {"Patient.accessLog(to:)", "Patient.appointments(from:)", "BlockInput.validTo"} <= {w for w, _ in inputs}
+    assert {"Patient.accessLog(to:)", "Patient.appointments(from:)", "PeriodInput.end"} <= {w for w, _ in inputs}
     for where, type_ in inputs:
         plain = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
         time = "T12:00:00Z" if get_named_type(plain).name == "DateTime" else ""

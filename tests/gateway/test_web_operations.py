@@ -4,7 +4,8 @@ The page sends these files as they are, so a schema change that breaks the page 
 file parses within the gateway's token limit, holds the operation named as the file (and possibly
 others of the same subject, sent with operationName), validates against the committed SDL
 (graphql-core's rules plus the gateway's depth and alias limits), and every operation is sent by the
-page's scripts; every operation the scripts send is in a file.
+page's scripts; every operation the scripts send is in a file. The folder is the page's
+trusted-documents manifest, so it is also checked against the page's client's allow-list.
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ import re
 from pathlib import Path
 
 import pytest
-from graphql import GraphQLSchema, OperationDefinitionNode, build_schema, specified_rules, validate
+from graphql import GraphQLSchema, OperationDefinitionNode, specified_rules, validate
 
+from auth.fields import ClientRegistration
 from gateway.limits import Limits, check_operations, operation_limits_rule, parse_document
-from gateway.web import OPERATIONS_DIR, WEB_DIR
+from gateway.manifests import read_manifest
+from gateway.schema import sdl_schema
+from gateway.trusted import check_manifest
+from gateway.web import OPERATIONS_DIR, WEB_DIR, WEB_PAGE_FIELDS
 
 ROOT = Path(__file__).resolve().parents[2]
 OPERATIONS = sorted(OPERATIONS_DIR.glob("*.graphql"))
@@ -31,7 +36,7 @@ def operation_names(path: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def schema() -> GraphQLSchema:
-    return build_schema((ROOT / "schema.graphql").read_text(encoding="utf-8"))
+    return sdl_schema((ROOT / "schema.graphql").read_text(encoding="utf-8"))
 
 
 def sent_by_the_scripts() -> set[str]:
@@ -65,12 +70,23 @@ def test_the_scripts_send_exactly_the_operations_of_the_files() -> None:
     assert sent_by_the_scripts() == set(names)
 
 
+def test_the_folder_is_a_manifest_the_pages_allow_list_allows(schema: GraphQLSchema) -> None:
+    """What the gateway checks at start when it registers the page's client (ADR 0015), against the SDL."""
+    page = ClientRegistration("patientoverblik-web", "Patientoverblik, websiden", frozenset(WEB_PAGE_FIELDS))
+    documents = check_manifest(
+        page.client_id, read_manifest(page.client_id, OPERATIONS_DIR), schema, page.allows, Limits()
+    )
+
+    assert {d.id for d in documents.documents} == {path.stem for path in OPERATIONS}
+    assert {name for d in documents.documents for name in d.operation_names} == sent_by_the_scripts()
+
+
 def test_a_schema_change_that_breaks_an_operation_fails_here(schema: GraphQLSchema) -> None:
     """The check bites: with `Patient.masterCard` renamed, the overview no longer validates."""
     sdl = (ROOT / "schema.graphql").read_text(encoding="utf-8")
     renamed = sdl.replace("\n  masterCard: MasterCard @category", "\n  sharedCard: MasterCard @category")
     assert renamed != sdl
-    broken = build_schema(renamed)
+    broken = sdl_schema(renamed)
     document = parse_document((OPERATIONS_DIR / "Overview.graphql").read_text(encoding="utf-8"), Limits().max_tokens)
 
     assert validate(schema, document) == []

@@ -68,7 +68,7 @@ def test_a_doctor_who_overrode_blocks_is_told_with_ground_and_reason():
     assert e.override.ground_text == "Du kunne ikke kontaktes"
     assert e.override.reason == "Bevidstløs ved indlæggelse"
     assert (e.who, e.role, e.who_kind) == ("Mette Test Larsen", "Læge", AccessorKind.PROFESSIONAL)
-    assert (e.organisation, e.organisation_sor) == (NEPHROLOGY, "378671000016008")
+    assert (e.organisation_name, e.organisation_sor_id) == (NEPHROLOGY, "378671000016008")
     assert e.what == ["dine aftaler", "dine diagnoser"]
     assert e.categories == [DataCategory.APPOINTMENTS, DataCategory.DIAGNOSES]
 
@@ -252,7 +252,7 @@ def test_every_category_has_plain_danish_words():
     every = tuple(DataCategory)
     e = entry(citizen(returned=every))
 
-    assert len(e.what) == len(every)
+    assert len(e.what) == len(every) - 1  # whether registrations exist is told by their content
     assert "dine oplysninger fra CPR" in e.what
     assert "dine registreringer i testamente- og donorregistrene" in e.what
     assert not any("_" in words for words in e.what)
@@ -354,6 +354,14 @@ class FakeLog:
         page = rows[:limit]
         return AccessLogPage(tuple(page), (page[-1].at, page[-1].id) if page else None, len(rows) > limit)
 
+    async def log_count(self, cpr: str, *, since: datetime | None = None, until: datetime | None = None) -> int:
+        self.asked.append({"since": since, "until": until, "count": True})
+        return sum(
+            1
+            for r in self.records
+            if r.patient_cpr == cpr and (since is None or r.at >= since) and (until is None or r.at < until)
+        )
+
 
 def many(n: int) -> list[AccessRecord]:
     # pairs share a timestamp, so the ID has to break ties
@@ -367,7 +375,7 @@ async def test_paging_walks_every_entry_once_newest_first():
     after = None
     while True:
         page = await read_access_log(log, HANS, window, 3, after)
-        seen += [str(e.id) for e in page.entries]
+        seen += [str(e.id) for e in page.nodes]
         if not page.page_info.has_next_page:
             break
         after = page.page_info.end_cursor
@@ -377,16 +385,39 @@ async def test_paging_walks_every_entry_once_newest_first():
     assert all(asked["limit"] == 3 for asked in log.asked)
 
 
+async def test_the_total_counts_the_range_in_the_store_and_only_when_asked():
+    log = FakeLog(many(7))
+    window = log_window(None, None, date(2026, 5, 4))
+
+    page = await read_access_log(log, HANS, window, 3, None)
+    assert [a for a in log.asked if "count" in a] == []
+
+    assert await page.total_count() == 7 and len(page.nodes) == 3
+    assert log.asked[-1] == {"since": window.since, "until": window.until, "count": True}
+
+
+async def test_a_later_page_starts_after_a_cursor_and_knows_its_first_entry():
+    log = FakeLog(many(5))
+    window = log_window(None, None, date(2026, 5, 4))
+    first = await read_access_log(log, HANS, window, 2, None)
+    second = await read_access_log(log, HANS, window, 2, first.page_info.end_cursor)
+
+    assert not first.page_info.has_previous_page and second.page_info.has_previous_page
+    assert second.page_info.start_cursor not in (None, first.page_info.end_cursor)
+    after_start = await read_access_log(log, HANS, window, 2, second.page_info.start_cursor)
+    assert [e.id for e in after_start.nodes] == [second.nodes[1].id, "rec-04"]
+
+
 async def test_an_exactly_full_last_page_has_no_next_page():
     page = await read_access_log(FakeLog(many(3)), HANS, log_window(None, None, date(2026, 5, 4)), 3, None)
 
-    assert len(page.entries) == 3 and not page.page_info.has_next_page
+    assert len(page.nodes) == 3 and not page.page_info.has_next_page
 
 
 async def test_an_empty_log_has_no_cursor():
     page = await read_access_log(FakeLog([]), HANS, log_window(None, None, TODAY), 20, None)
 
-    assert page.entries == [] and page.page_info.end_cursor is None and not page.page_info.has_next_page
+    assert page.nodes == [] and page.page_info.end_cursor is None and not page.page_info.has_next_page
 
 
 async def test_the_range_is_passed_to_the_store():
@@ -395,7 +426,7 @@ async def test_the_range_is_passed_to_the_store():
 
     page = await read_access_log(log, HANS, window, 20, None)
 
-    assert page.entries == []
+    assert page.nodes == []
     assert log.asked[0]["since"] == datetime(2026, 4, 30, 22, tzinfo=UTC)
     assert log.asked[0]["until"] == datetime(2026, 5, 3, 22, tzinfo=UTC)
 
@@ -405,10 +436,12 @@ async def test_the_range_is_passed_to_the_store():
     [
         "not a cursor",
         "%%%",
-        encode_cursor(NOON, "rec-1"),  # an appointment list's cursor
-        encode_cursor(NOON, "rec-1", "other"),
-        encode_cursor(NOON.replace(tzinfo=None), "rec-1", "minlog"),
-        encode_cursor(NOON, "", "minlog"),
+        encode_cursor("appointments", (0, "rec-1")),  # an appointment list's cursor
+        encode_cursor("other", (0, "rec-1")),
+        encode_cursor("minlog", ("2026-05-04T12:00:00", "rec-1")),
+        encode_cursor("minlog", (0,)),
+        encode_cursor("minlog", (10**20, "rec-1")),  # no moment a store holds
+        "WyJtaW5sb2ciLDAsdHJ1ZV0",  # ["minlog",0,true]
     ],
 )
 async def test_a_malformed_or_foreign_cursor_is_refused_before_the_store_is_asked(cursor: str):

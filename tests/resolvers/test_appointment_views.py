@@ -80,7 +80,7 @@ def test_the_list_view_pages_with_a_cursor_until_the_end():
     while True:
         page = view(records).list_view(first=3, after=after)
         seen += [str(n.id) for n in page.nodes]
-        assert page.total_count == 7
+        assert page.total == 7
         if not page.page_info.has_next_page:
             break
         after = page.page_info.end_cursor
@@ -117,11 +117,11 @@ def test_the_day_view_puts_a_multi_day_appointment_on_every_day_it_covers():
 
 def test_empty_days_are_listed_for_at_most_a_year():
     with pytest.raises(InvalidArgument):
-        view([], date(2025, 1, 1), date(2026, 6, 1)).days(include_empty=True)
+        view([], date(2025, 1, 1), date(2026, 6, 1)).days(include_empty_days=True)
 
 
 def test_the_day_view_can_show_every_day_of_the_range():
-    days = view([appointment("a", at(20))], date(2026, 11, 16), date(2026, 11, 22)).days(include_empty=True)
+    days = view([appointment("a", at(20))], date(2026, 11, 16), date(2026, 11, 22)).days(include_empty_days=True)
 
     assert [d.day.day for d in days] == [16, 17, 18, 19, 20, 21, 22]
     assert [len(d.appointments) for d in days] == [0, 0, 0, 0, 1, 0, 0]
@@ -156,7 +156,7 @@ def test_filters_by_sector_place_and_status_and_cancelled_are_left_out_by_defaul
 
     assert [r.id for r in apply_filter(records, None)] == ["a", "b"]
     assert [r.id for r in apply_filter(records, AppointmentFilter(include_cancelled=True))] == ["a", "b", "c"]
-    assert [r.id for r in apply_filter(records, AppointmentFilter(organisations=[GP.sor or ""]))] == ["b"]
+    assert [r.id for r in apply_filter(records, AppointmentFilter(sor_ids=[GP.sor or ""]))] == ["b"]
     by_kind = AppointmentFilter(organisation_kinds=[OrganisationKind.REGION])
     assert [r.id for r in apply_filter(records, by_kind)] == ["a"]
 

@@ -142,6 +142,11 @@ export function errorText(code, source) {
       return "Oplysningerne er blevet ændret af en anden, siden du hentede dem.";
     case "BAD_USER_INPUT":
       return "Et af felterne er ikke udfyldt rigtigt.";
+    case "DOCUMENT_NOT_TRUSTED":
+    case "PERSISTED_QUERY_NOT_FOUND":
+      return "Siden er blevet opdateret, siden du åbnede den. Genindlæs siden.";
+    case "RATE_LIMITED":
+      return "Du har sendt mange forespørgsler på kort tid. Vent lidt, og prøv igen.";
     case "QUERY_TOO_COMPLEX":
     case "GRAPHQL_VALIDATION_FAILED":
     case "BAD_REQUEST":
@@ -151,9 +156,68 @@ export function errorText(code, source) {
   }
 }
 
-/** The Danish name of a field `extensions.argument` names, e.g. "changes.phone". */
+// Why the gateway refused a value (BAD_USER_INPUT), in Danish: [where, because, words]. `where` is
+// the end of `extensions.argument` (after a dot, or all of it), `because` a piece of the gateway's
+// English message ("" for any); the first row that fits wins. tests/gateway/test_web_operations.py
+// checks that every `because` is in a message the gateway gives, so a reworded message fails there.
+const REASONS = [
+  ["from", "two years", "Min Log gemmer adgange i to år, så datoen kan ikke ligge længere tilbage."],
+  ["to", "two years", "Min Log gemmer adgange i to år, så datoen kan ikke ligge længere tilbage."],
+  ["from", "must not be after", "Fra-datoen må ikke ligge efter til-datoen."],
+  ["to", "must not be before", "Til-datoen må ikke ligge før fra-datoen."],
+  ["to", "at most", "Perioden må højst være et år."],
+  ["end", "ends before it starts", "Slutdatoen må ikke ligge før startdatoen."],
+  ["end", "already ended", "Datoen må ikke være overskredet."],
+  ["start", "needs both ends", "Udfyld både »Data fra« og »Data til«."],
+  ["end", "needs both ends", "Udfyld både »Data fra« og »Data til«."],
+  ["dataPeriod", "needs the period", "Udfyld både »Data fra« og »Data til«."],
+  ["authorizationId", "", "Et autorisations-ID er fem tegn: konsonanter og cifre, fx CBDJ6."],
+  ["organisationSorId", "", "En SOR-kode er mindst 11 cifre."],
+  ["phone", "phone number", "Et telefonnummer er 8 cifre, evt. med +45 foran, eller et udenlandsk nummer med + og cifre."],
+  ["postalCode", "", "Et postnummer er 4 cifre."],
+  ["municipalityCode", "", "En kommunekode er 3 eller 4 cifre."],
+  ["endDate", "in the past", "Slutdatoen må ikke være overskredet."],
+  ["relatives", "protection", "De pårørende er navne- og adressebeskyttede, så du kan ikke ændre dem."],
+  ["relatives", "at most", "Der kan højst være 20 pårørende."],
+  ["preferredLanguage", "", "Vælg et sprog på listen."],
+  ["cpr", "CPR number", "Et CPR-nummer er 10 cifre, og de første seks er en gyldig dato (DDMMÅÅ)."],
+  ["cpr", "no Fælles Stamkort", "Patienten har ikke et Fælles Stamkort, der kan ændres."],
+  ["id", "no longer exists", "Spærringen findes ikke længere. Den er måske allerede ophævet."],
+  ["id", "no block with this id", "Spærringen findes ikke længere. Den er måske allerede ophævet."],
+  ["", "must not be blank", "Feltet skal udfyldes."],
+  ["", "characters", "Teksten er for lang."],
+  ["", "one line", "Skriv teksten på én linje."],
+  ["", "placeholder", "Skriv en rigtig værdi, ikke pladsholderen for navne- og adressebeskyttelse."],
+  ["", "lies in", "Datoen skal ligge mellem år 1900 og 2199."],
+  ["", "must be a date from", "Datoen skal ligge mellem år 1900 og 2199."],
+  ["", "a date is written", "Skriv en dato."],
+];
+
+/** The path an `extensions.argument` names, without a variable's `$` and with list indexes as parts: "changes.relatives.0.phone". */
+export function argumentPath(argument) {
+  return (argument || "").replace(/^\$/, "").replace(/\[(\d+)\]/g, ".$1");
+}
+
+/** Why the gateway refused the value at `argument`, in Danish; null when the page has no words for it. */
+export function inputReason(argument, message) {
+  const path = argumentPath(argument);
+  const last = path.split(".").filter((part) => !/^\d+$/.test(part)).at(-1) || "";
+  const fits = ([where, because]) => (where === "" || where === last) && (message || "").includes(because);
+  return REASONS.find(fits)?.[2] || null;
+}
+
+/** The Danish name of a field `extensions.argument` names, e.g. "changes.phone" or "block.validity.end". */
 export function argumentText(argument) {
-  const last = (argument || "").split(".").pop().replace(/\[\d+\]$/, "");
+  const parts = argumentPath(argument).split(".").filter((part) => !/^\d+$/.test(part));
+  const periods = {
+    "dataPeriod.start": "Data fra",
+    "dataPeriod.end": "Data til",
+    "validity.start": "Gyldig fra",
+    "validity.end": "Gyldig til",
+  };
+  const inPeriod = periods[parts.slice(-2).join(".")];
+  if (inPeriod) return inPeriod;
+  const last = parts.at(-1);
   const names = {
     phone: "Telefonnummer",
     dentist: "Tandlæge",
@@ -165,18 +229,18 @@ export function argumentText(argument) {
     municipalityCode: "Kommunekode",
     endDate: "Slutdato",
     relatives: "Pårørende",
-    firstName: "Fornavn",
-    surname: "Efternavn",
+    givenName: "Fornavn",
+    familyName: "Efternavn",
     relation: "Relation",
     authorizationId: "Autorisations-ID",
-    organisationSor: "SOR-kode",
+    organisationSorId: "SOR-kode",
     dataPeriod: "Periode",
-    validFrom: "Gyldig fra",
-    validTo: "Gyldig til",
+    validity: "Gyldighedsperiode",
     from: "Fra dato",
     to: "Til dato",
     reason: "Begrundelse",
     id: "Spærring",
+    cpr: "CPR-nummer",
   };
   return names[last] || argument;
 }
