@@ -42,14 +42,23 @@ MASK = "***"
 _SETTINGS_ERROR_FIELD = re.compile(r'field "(\w+)"')
 
 
+CONFIG_ERROR_STATUS = 2
+"""The exit status of a process whose settings are unusable, however it was started."""
+
+
 def settings_or_exit(**overrides: Any) -> Settings:
     """:func:`load_settings`, or each problem on stderr (``patientoverblik: configuration error: …``) and exit 2."""
     try:
         return load_settings(**overrides)
     except ConfigError as exc:
-        for problem in exc.problems:
-            typer.echo(f"patientoverblik: configuration error: {problem}", err=True)
-        raise typer.Exit(2) from None
+        print_problems(exc)
+        raise typer.Exit(CONFIG_ERROR_STATUS) from None
+
+
+def print_problems(error: ConfigError) -> None:
+    """Each problem of ``error`` as one line on stderr: ``patientoverblik: configuration error: …``."""
+    for problem in error.problems:
+        typer.echo(f"patientoverblik: configuration error: {problem}", err=True)
 
 
 class ConfigError(Exception):
