@@ -12,6 +12,8 @@ process answers and ``/readyz`` whether it can serve (:mod:`gateway.readiness`).
 
 from __future__ import annotations
 
+import multiprocessing
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from auth.access_log import AccessLog, open_access_log
@@ -35,7 +38,7 @@ from auth.representations import RepresentationSources
 from auth.tokens import TokenVerifier
 from gateway.clients import load_clients
 from gateway.collector import tuned_collector
-from gateway.config import load_settings
+from gateway.config import CONFIG_ERROR_STATUS, ConfigError, load_settings, print_problems
 from gateway.cors import cors_middleware
 from gateway.graphiql import DEFAULT_MOUNT_PATH, graphiql_assets_app, graphiql_html
 from gateway.headers import SingleHeaders
@@ -51,6 +54,21 @@ from gateway.telemetry import RequestTelemetry
 from gateway.tracing import install_tracing
 from gateway.web import web_routes
 from sources.registry import Sources, build_sources
+
+
+def settings_or_stop() -> Settings:
+    """The settings from the environment, or one line per problem on stderr and the process ends.
+
+    Like ``serve`` and ``check-config`` the status is 2, without a traceback. In a worker of
+    ``uvicorn --workers`` the status is uvicorn's ``STARTUP_FAILURE`` (3), the one status on which its
+    supervisor stops the server instead of starting the same failing worker again, forever.
+    """
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        print_problems(exc)
+        sys.stderr.flush()
+        raise SystemExit(STARTUP_FAILURE if multiprocessing.parent_process() else CONFIG_ERROR_STATUS) from None
 
 
 @dataclass
@@ -72,8 +90,12 @@ def create_app(
     transport: httpx.AsyncBaseTransport | None = None,
     access_log: AccessLog | None = None,
 ) -> Starlette:
-    """The gateway as an ASGI app; :class:`gateway.manifests.ManifestError` when a client's trusted documents fail."""
-    settings = settings or load_settings()
+    """The gateway as an ASGI app; :class:`gateway.manifests.ManifestError` when a client's trusted documents fail.
+
+    Without ``settings`` they are read from the environment (``uvicorn --factory``), and unusable ones
+    stop the process: see :func:`settings_or_stop`.
+    """
+    settings = settings or settings_or_stop()
     quiet_transport_loggers()
     tracing = install_tracing(settings.tracing)
     limits = settings.limits()

@@ -14,7 +14,8 @@ never the value (it could be a secret): :class:`ConfigError` carries them, and t
 them and exit with status 2 instead of a traceback.
 
 :func:`effective_settings` lists every setting as ``PATIENTOVERBLIK_NAME=value`` (``check-config``),
-with tokens, client secrets, key passwords, OTLP headers and database passwords masked.
+with tokens, client secrets, key passwords and OTLP headers masked, and the credentials of every URL
+(:func:`masked_url`: Redis, database, OTLP, sources, whatever the setting).
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ TEST_SUITE_PREFIXES = ("PATIENTOVERBLIK_TEST_", "PATIENTOVERBLIK_FUZZ_")
 NESTED = "__"
 MASK = "***"
 _SETTINGS_ERROR_FIELD = re.compile(r'field "(\w+)"')
+_URL_USER_INFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>.*)@", re.DOTALL)
+_URL_DELIMITERS = re.compile(r"[/?#]")
+
+
+CONFIG_ERROR_STATUS = 2
+"""The exit status of a process whose settings are unusable, however it was started."""
 
 
 def settings_or_exit(**overrides: Any) -> Settings:
@@ -47,9 +54,14 @@ def settings_or_exit(**overrides: Any) -> Settings:
     try:
         return load_settings(**overrides)
     except ConfigError as exc:
-        for problem in exc.problems:
-            typer.echo(f"patientoverblik: configuration error: {problem}", err=True)
-        raise typer.Exit(2) from None
+        print_problems(exc)
+        raise typer.Exit(CONFIG_ERROR_STATUS) from None
+
+
+def print_problems(error: ConfigError) -> None:
+    """Each problem of ``error`` as one line on stderr: ``patientoverblik: configuration error: …``."""
+    for problem in error.problems:
+        typer.echo(f"patientoverblik: configuration error: {problem}", err=True)
 
 
 class ConfigError(Exception):
@@ -155,9 +167,9 @@ def _shown(name: str, value: Any) -> str:
         return ""
     if isinstance(value, SecretStr):
         return MASK
-    if name == "database_url":
-        return _without_password(str(value))
-    if isinstance(value, str | int | float) and not isinstance(value, bool):
+    if isinstance(value, str):
+        return masked_url(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return json.dumps(_plain(value), ensure_ascii=False, separators=(",", ":"))
 
@@ -175,15 +187,32 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if value is None or isinstance(value, bool | int | float):
         return value
-    return str(value)
+    return masked_url(str(value))
 
 
-def _without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:{MASK}@{host}"))
+def masked_url(text: str) -> str:
+    """``text`` with the credentials a URL in it can carry masked: the one rule for every printed setting.
+
+    Applied to every string value (a URL setting of any name, a URL inside a JSON setting), so a URL
+    setting added later needs no marking: the password of the user information
+    (``redis://:***@host:6379/0``, ``postgresql://gateway:***@db/log``), or the user alone when it has no
+    password (a token given as the user, ``https://***@host``), and the value of every query parameter
+    (``?api_key=***``). Other text is returned as it is.
+    """
+    found = _URL_USER_INFO.match(text)
+    if found is not None:  # up to the last "@": a password with an unencoded "/", "?" or "#" is masked too
+        scheme, info = found.group("scheme", "info")
+        user, has_password, _ = info.partition(":")
+        shown = f"{user}:{MASK}" if has_password and not _URL_DELIMITERS.search(user) else MASK
+        text = f"{scheme}{shown}@{text[found.end() :]}"
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return text
+    if not parts.scheme or not parts.query:
+        return text
+    query = "&".join(f"{pair.partition('=')[0]}={MASK}" for pair in parts.query.split("&") if pair)
+    return urlunsplit(parts._replace(query=query))
 
 
 def _problem(loc: tuple[int | str, ...], message: str, kind: str) -> str:

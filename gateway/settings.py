@@ -37,7 +37,7 @@ from sources.clinical import Endpoint, OrganisationKind
 from sources.document_cache import DocumentCachePolicy
 from sources.reference_cache import ReferenceCachePolicy
 from sources.registry import EndpointConfig, EndpointFormat, SourceConfigs
-from sources.transport import HttpTransport
+from sources.transport import KEEPALIVE_EXPIRY_S, HttpTransport
 
 SANDBOX_HOST = "127.0.0.1"
 SANDBOX_PORTS = {
@@ -437,6 +437,13 @@ class Settings(BaseSettings):
         default=HttpTransport.AIOHTTP,
         description="The HTTP transport under every source's client: aiohttp (measured faster, ADR 0013) or httpcore.",
     )
+    http_keepalive_expiry_s: float = Field(
+        default=KEEPALIVE_EXPIRY_S,
+        ge=0,
+        le=300,
+        description="Seconds an idle upstream connection is kept: keep it below the sources' own keep-alive "
+        "timeout (5 s in uvicorn and Node), so the gateway closes an idle connection before they do.",
+    )
     log: LogSettings = Field(default_factory=LogSettings, description="Log format and level (ADR 0019).")
     metrics: MetricsSettings = Field(default_factory=MetricsSettings, description="`/metrics` and who may read it.")
     tracing: TracingSettings = Field(default_factory=TracingSettings, description="OpenTelemetry traces (off).")
@@ -552,6 +559,7 @@ class Settings(BaseSettings):
             appointments=tuple(e.endpoint_config() for e in self.appointment_endpoints),
             plans=tuple(e.endpoint_config() for e in self.plan_endpoints),
             transport=self.http_transport,
+            keepalive_expiry_s=self.http_keepalive_expiry_s,
             document_cache=DocumentCachePolicy(self.document_cache_entries, self.document_cache_bytes),
             reference_cache=ReferenceCachePolicy(self.practice_cache_ttl_s, self.sor_cache_ttl_s),
         )

@@ -17,8 +17,11 @@ Every httpx exception and every unusable answer becomes one of :mod:`sources.err
 ``from exc`` and without upstream text. Idempotent GETs are retried a bounded number of times on
 connection errors and 5xx, after an exponential backoff with full jitter (tenacity's
 ``wait_random_exponential``), and only when the wait fits in the time left; writes are never
-retried. Every request passes the source's circuit breaker (:mod:`sources.breaker`): an open
-breaker fails the call at once with :class:`~sources.errors.SourceCircuitOpen`.
+retried. A request whose kept-alive connection the server closed before answering is sent once more
+by the transport when the call is a read (:data:`sources.transport.REPLAYABLE`): every GET, and a
+POST or token request its caller declares ``replayable`` (a search); never a write.
+Every request passes the source's circuit breaker (:mod:`sources.breaker`): an open breaker fails
+the call at once with :class:`~sources.errors.SourceCircuitOpen`.
 
 Every call runs inside :func:`sources.telemetry.observed_call` (one span, metric samples; no query
 string, body or upstream text). A source with OAuth2 client credentials (:mod:`sources.credentials`)
@@ -53,6 +56,7 @@ from sources.errors import (
     SourceVersionConflict,
 )
 from sources.telemetry import CallRecord, observed_call
+from sources.transport import REPLAYABLE
 
 JSON = Any
 """A decoded JSON document; adapters validate it before use."""
@@ -194,17 +198,27 @@ class SourceClient:
                 raise SourceUnavailable(self.name, f"status {answer.status}")
             return answer.body
 
-    async def post_form(self, path: str, form: Mapping[str, str], *, headers: Mapping[str, str] | None = None) -> JSON:
+    async def post_form(
+        self,
+        path: str,
+        form: Mapping[str, str],
+        *,
+        headers: Mapping[str, str] | None = None,
+        replayable: bool = False,
+    ) -> JSON:
         """POST ``form`` as ``application/x-www-form-urlencoded`` (never retried); the decoded JSON answer.
 
         Same deadline, body limit and errors as ``get_json`` (any status of 400 or more is
-        :class:`~sources.errors.SourceUnavailable`). Used for OAuth2 token requests.
+        :class:`~sources.errors.SourceUnavailable`). Used for OAuth2 token requests. ``replayable``:
+        the request changes nothing, so it may be sent again when its connection closed unanswered.
         """
         async with self._observed("POST", path) as call, self._deadline() as deadline:
             answer = await self._attempt(
                 call,
                 deadline,
-                lambda auth: self._exchange("POST", path, headers={**(headers or {}), **auth}, form=form),
+                lambda auth: self._exchange(
+                    "POST", path, headers={**(headers or {}), **auth}, form=form, replayable=replayable
+                ),
             )
             return self._decode(answer)
 
@@ -278,7 +292,7 @@ class SourceClient:
             call,
             deadline,
             lambda auth: self._exchange(
-                "GET", path, params=params, headers={**(headers or {}), **auth}, max_bytes=max_bytes
+                "GET", path, params=params, headers={**(headers or {}), **auth}, max_bytes=max_bytes, replayable=True
             ),
         )
         if answer.status >= 500 or (answer.status == 401 and self.credentials is not None):
@@ -293,8 +307,13 @@ class SourceClient:
         body: JSON | EncodedJson = None,
         *,
         headers: Mapping[str, str] | None = None,
+        replayable: bool = False,
     ) -> tuple[JSON, httpx.Headers]:
         """Send a request with a JSON body (never retried); return the decoded answer and its headers.
+
+        ``replayable``: the caller declares the request a read (a search sent as POST), safe to send
+        again when its kept-alive connection closed before any answer; a write never is, whatever its
+        method (a replayed ``PUT`` with ``If-Match`` would read as a conflict, a ``POST`` create twice).
 
         ``body=None`` sends no body (``DELETE``); an :class:`EncodedJson` body is sent as it is, with
         ``Content-Type: application/json`` unless ``headers`` say otherwise. An empty answer (``204``, or
@@ -316,7 +335,9 @@ class SourceClient:
                 answer = await self._attempt(
                     call,
                     deadline,
-                    lambda auth: self._exchange(method, path, json_body=body, headers={**(headers or {}), **auth}),
+                    lambda auth: self._exchange(
+                        method, path, json_body=body, headers={**(headers or {}), **auth}, replayable=replayable
+                    ),
                 )
             return self._answered(method, answer)
 
@@ -408,6 +429,7 @@ class SourceClient:
         json_body: JSON | EncodedJson = None,
         form: Mapping[str, str] | None = None,
         max_bytes: int | None = None,
+        replayable: bool = False,
     ) -> _Answer:
         """One request; the body is read (bounded) only for a status below 400, which is all callers use.
 
@@ -426,6 +448,7 @@ class SourceClient:
                 method, target, params=None if isinstance(target, httpx.URL) else params,
                 headers=sent, json=None if encoded else json_body, data=form,
                 content=json_body.content if isinstance(json_body, EncodedJson) else None,
+                extensions={REPLAYABLE: True} if replayable else None,
             ) as response:  # fmt: skip
                 answered = response
                 body = b""

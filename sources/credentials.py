@@ -185,7 +185,8 @@ class TokenProvider:
     async def _fetch(self) -> None:
         try:
             form, headers = self._credentials.request()
-            answer = await self.client.post_form(self._path, form, headers=headers)
+            # A client-credentials token request changes nothing at the issuer: safe to send again.
+            answer = await self.client.post_form(self._path, form, headers=headers, replayable=True)
             try:
                 token = _TokenAnswer.model_validate(answer)
             except ValidationError as exc:

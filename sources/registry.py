@@ -25,7 +25,7 @@ from sources.reference_cache import ReferenceCache, ReferenceCachePolicy
 from sources.registers import RegistersSource
 from sources.sor import SorSource
 from sources.stamkort import StamkortSource
-from sources.transport import HttpTransport, build_transport
+from sources.transport import KEEPALIVE_EXPIRY_S, HttpTransport, build_transport
 from sources.treatment_relation import TreatmentRelationSource
 from sources.yderregister import YderregisterSource
 
@@ -67,6 +67,8 @@ class SourceConfigs:
     plans: tuple[EndpointConfig, ...] = ()
     transport: HttpTransport = HttpTransport.AIOHTTP
     """The HTTP transport under every adapter (ADR 0013)."""
+    keepalive_expiry_s: float = KEEPALIVE_EXPIRY_S
+    """Seconds an idle upstream connection is kept (:data:`sources.transport.KEEPALIVE_EXPIRY_S`)."""
     document_cache: DocumentCachePolicy = field(default_factory=DocumentCachePolicy)
     """Bounds of the parsed DDS documents shared across requests (ADR 0014)."""
     reference_cache: ReferenceCachePolicy = field(default_factory=ReferenceCachePolicy)
@@ -115,7 +117,11 @@ def build_sources(
     def client(config: SourceConfig) -> SourceClient:
         made = SourceClient(
             config,
-            build_client(config, transport or build_transport(configs.transport, config.tls)),
+            build_client(
+                config,
+                transport
+                or build_transport(configs.transport, config.tls, keepalive_expiry_s=configs.keepalive_expiry_s),
+            ),
             credentials=token_provider(config),
         )
         clients.append(made)

@@ -54,7 +54,9 @@ class TreatmentRelationSource:
                 for q in wanted
             ]
         }
-        payload, _ = await self._client.send_json("POST", "/brs/relations", body)
+        # A search sent as POST (the queries hold CPR numbers, never a URL's): a read, sent again when its
+        # kept-alive connection closed before any answer.
+        payload, _ = await self._client.send_json("POST", "/brs/relations", body, replayable=True)
         try:
             answer = _Answer.model_validate(payload)
         except ValidationError as exc:

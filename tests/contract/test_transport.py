@@ -15,7 +15,7 @@ import pytest
 
 from sources.base import SourceClient, SourceConfig, build_client
 from sources.errors import SourceTimeout, SourceUnavailable
-from sources.transport import LIMITS, AiohttpTransport, HttpTransport, build_transport
+from sources.transport import LIMITS, AiohttpTransport, HttpTransport, ReplayingTransport, build_transport
 
 Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -116,7 +116,9 @@ async def test_silence_past_the_deadline_is_a_timeout(
 
 
 async def test_the_aiohttp_session_pools_at_most_the_limit_and_never_decompresses() -> None:
-    transport = build_transport(HttpTransport.AIOHTTP)
+    replaying = build_transport(HttpTransport.AIOHTTP)
+    assert isinstance(replaying, ReplayingTransport)
+    transport = replaying.pooled
     assert isinstance(transport, AiohttpTransport)
     session = transport.get_client()
 

@@ -10,14 +10,19 @@ one Redis. Requests alternate between them, and:
   over once the lease expires, and still nothing is sent twice;
 - rate limits are shared: a client's window counts its requests to either process.
 
-The front of the test is :func:`front`, the URLs requests go to, in turn: today each process itself,
-as a round-robin load balancer would send them. A test through a federation router (Hive Gateway
-in front of both) replaces that fixture with one yielding the router's URL; the rest stays.
-Without PostgreSQL or Redis the tests skip, under ``CI=true`` they fail.
+The front of the test is :func:`front`, the GraphQL URLs requests go to, in turn: each process itself,
+as a round-robin load balancer would send them, and a federation router (Hive Gateway,
+``tests/e2e/federation/router.py``) in front of both, taking turns between them. Through the router
+each access record's request id shows in the HTTP access lines of exactly one process, and both
+processes have some: the router really spread the requests. The rate-limit and export tests keep the
+direct alternation (a router answers a subgraph's 429 as an error of its own, and the export test
+kills a process). Without PostgreSQL or Redis the tests skip, under ``CI=true`` they fail; without
+node or Hive Gateway the router's case skips.
 """
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections import Counter
@@ -33,6 +38,7 @@ from sandbox.population import Population
 from sandbox.server import ThreadedSandbox
 from tests.auth.conftest import postgres_server_url
 from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS, KOL, OVERVIEW, settings_for, sign
+from tests.e2e.federation.router import COMPOSER, COMPOSER_CLIENT, Subgraph, router
 from tests.e2e.instances import GatewayProcess, redis_url, start_gateway_process
 from tests.e2e.log_scan import forbidden_words, personal_data_in
 
@@ -81,7 +87,10 @@ def instances(
         redis_url=redis_url,
         minlog_export_interval_s=EXPORT_INTERVAL_S,
         minlog_export_lease_s=LEASE_S,
-        clients={client_id: {"name": "EPJ", "fields": ["Query.patient"], "requests_per_window": REQUESTS_PER_WINDOW}},
+        clients={
+            client_id: {"name": "EPJ", "fields": ["Query.patient"], "requests_per_window": REQUESTS_PER_WINDOW},
+            COMPOSER: COMPOSER_CLIENT,  # the router's token for the subgraph's SDL
+        },
     )
     processes: list[GatewayProcess] = []
     try:
@@ -98,15 +107,40 @@ def instances(
     assert not hits, f"{len(hits)} log lines of the gateway processes hold personal data, e.g. {hits[:3]}"
 
 
-@pytest.fixture
-def front(instances: Instances) -> list[str]:
-    """The URLs requests go to, in turn: each live process (a round-robin balancer). A router's URL later."""
-    return [p.url for p in instances.processes if p.process.poll() is None]
+@pytest.fixture(scope="module")
+def routed(instances: Instances) -> Iterator[str]:
+    """Hive Gateway in front of both processes (one subgraph, two instances, taken in turns): its GraphQL URL."""
+    composer = sign(instances.sandbox, actor_kind="citizen", cpr=HANS, client_id=COMPOSER)
+    overview = Subgraph("overview", tuple(f"{p.url}/graphql" for p in instances.processes))
+    with router([overview], sdl_headers={"authorization": f"Bearer {composer}"}) as url:
+        yield url
+
+
+@pytest.fixture(params=["balancer", "router"])
+def front(request: pytest.FixtureRequest, instances: Instances) -> list[str]:
+    """The GraphQL URLs requests go to, in turn: each live process (a round-robin balancer), or the router."""
+    if request.param == "router":
+        return [request.getfixturevalue("routed")]
+    return balanced(instances)
+
+
+def balanced(instances: Instances) -> list[str]:
+    """Each live process's GraphQL URL, as a round-robin balancer takes them."""
+    return [f"{p.url}/graphql" for p in instances.processes if p.process.poll() is None]
+
+
+def served_by(instances: Instances, request_ids: set[str]) -> list[set[str]]:
+    """Of ``request_ids``, those each process's HTTP access lines name, process by process."""
+    served: list[set[str]] = []
+    for process in instances.processes:
+        logged = (json.loads(line) for line in process.log_lines() if line.startswith("{"))
+        served.append({str(line["request_id"]) for line in logged if line.get("logger") == "uvicorn.access"})
+    return [ids & request_ids for ids in served]
 
 
 def post(url: str, query: str, token: str, **variables: Any) -> httpx.Response:
     return httpx.post(
-        f"{url}/graphql",
+        url,
         json={"query": query, "variables": variables},
         headers={"authorization": f"Bearer {token}"},
         timeout=60,
@@ -152,20 +186,27 @@ def exports_here(process: GatewayProcess) -> bool:
 
 def test_requests_alternate_and_every_access_is_recorded_once(instances: Instances, front: list[str]) -> None:
     token = sign(instances.sandbox, actor_kind="citizen", cpr=HANS)
+    before = {str(r) for (r,) in rows(instances, "SELECT request_id FROM access_record")}
     answers = [post(front[n % len(front)], OVERVIEW, token, cpr=HANS) for n in range(10)]
 
     assert [a.status_code for a in answers] == [200] * 10
-    assert all(a.json()["data"]["patient"]["person"]["name"] for a in answers)
-    request_ids = [a.headers["x-request-id"] for a in answers]
+    assert all(a.json()["data"]["patient"]["person"]["name"] for a in answers), answers[0].text
     recorded = Counter(
         str(request_id)
         for (request_id,) in rows(instances, "SELECT request_id FROM access_record WHERE patient_cpr = '1403723705'")
+        if str(request_id) not in before
     )
-    assert recorded == Counter(request_ids)
-    assert set(recorded.values()) == {1}
+    assert sum(recorded.values()) == 10 and set(recorded.values()) == {1}
+    if len(front) > 1:  # straight to the processes: each answer names its record
+        assert recorded == Counter(a.headers["x-request-id"] for a in answers)
+    wait_until(lambda: set.union(*served_by(instances, set(recorded))) == set(recorded), "every request logged")
+    first, second = served_by(instances, set(recorded))
+    assert not first & second  # each request served by one process
+    assert (len(first), len(second)) == (5, 5)  # both served: in turns, through the router too
 
 
-def test_rate_limits_are_shared(instances: Instances, front: list[str]) -> None:
+def test_rate_limits_are_shared(instances: Instances) -> None:
+    front = balanced(instances)
     token = sign(
         instances.sandbox, actor_kind="system", client_id=instances.client_id, authorization_id=DOCTOR_WITH_RELATIONS
     )
@@ -174,9 +215,8 @@ def test_rate_limits_are_shared(instances: Instances, front: list[str]) -> None:
     assert statuses == [200] * REQUESTS_PER_WINDOW + [429, 429]
 
 
-def test_the_min_log_export_is_sent_once_and_a_dead_exporter_is_replaced(
-    instances: Instances, front: list[str]
-) -> None:
+def test_the_min_log_export_is_sent_once_and_a_dead_exporter_is_replaced(instances: Instances) -> None:
+    front = balanced(instances)
     token = sign(instances.sandbox, actor_kind="citizen", cpr=KOL)
     for n in range(6):
         assert post(front[n % len(front)], OVERVIEW, token, cpr=KOL).status_code == 200
@@ -187,7 +227,7 @@ def test_the_min_log_export_is_sent_once_and_a_dead_exporter_is_replaced(
 
     holder.kill()  # no last run, no release: its lease runs out on its own
     for _ in range(4):
-        assert post(survivor.url, OVERVIEW, token, cpr=KOL).status_code == 200
+        assert post(f"{survivor.url}/graphql", OVERVIEW, token, cpr=KOL).status_code == 200
     wait_until(lambda: pending(instances) == 0, "the survivor exported what came after")
 
     ids = [str(record_id) for (record_id,) in rows(instances, "SELECT id FROM access_record")]
