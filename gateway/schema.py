@@ -8,12 +8,13 @@ operation the consent gate decided for, with the variable values it read (:class
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, get_operation_ast
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, get_operation_ast
 from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -24,6 +25,7 @@ from auth.errors import AccessDenied
 from auth.fields import FieldGuard
 from auth.gate import ConsentGate
 from gateway.cost import CostGuard
+from gateway.echoes import SentValues, schema_names
 from gateway.errors import translate
 from gateway.explore import SchemaExplorers
 from gateway.limits import DocumentLimits, Limits, operation_limits_rule
@@ -68,10 +70,22 @@ class DecidedExecutor(StrawberryGraphQLCoreExecutionContext):
     """
 
     @classmethod
-    def build(cls, *args: Any, **kwargs: Any) -> Any:
-        built = super().build(*args, **kwargs)
+    def build(
+        cls,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        root_value: Any = None,
+        context_value: Any = None,
+        raw_variable_values: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        built = super().build(
+            schema, document, root_value, context_value, raw_variable_values, operation_name, *args, **kwargs
+        )
         if isinstance(built, list):
-            return variable_errors(built)
+            return variable_errors(schema, document, operation_name, raw_variable_values, built)
         prepared = getattr(built.context_value, "prepared_operation", None)
         if prepared is None or prepared.operation is not built.operation:
             message = "Access was not decided for this operation."
@@ -112,16 +126,26 @@ class GatewaySchema(strawberry.Schema):
         )
 
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
-        """Execute, then code and mask every error, wherever it was raised (extensions included)."""
+        """Execute, then code and mask every error, wherever it was raised (extensions included); no
+        message may hold a value the request sent (:func:`~gateway.echoes.withheld_echo`)."""
         result = await super().execute(*args, **kwargs)
-        context = kwargs.get("context_value", args[2] if len(args) > 2 else None)
+        query, variables, context = (kwargs.get(name, args[n] if len(args) > n else None) for n, name in _ARGS)
         partial = getattr(context, "partial_errors", None)
         if partial and result.data is not None:
             result.errors = [*(result.errors or []), *partial]
         if result.errors:
             explorer = bool(getattr(context, "explorer", False))
-            result.errors = [translate(error, suggestions=explorer) for error in result.errors]
+            sent = SentValues.of(query, variables, self._names)
+            result.errors = [translate(error, suggestions=explorer, sent=sent) for error in result.errors]
         return result
+
+    @functools.cached_property
+    def _names(self) -> frozenset[str]:
+        return schema_names(self._schema)
+
+
+_ARGS = ((0, "query"), (1, "variable_values"), (2, "context_value"))
+"""Where ``strawberry.Schema.execute`` takes the request's document, variables and context."""
 
 
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:

@@ -13,6 +13,12 @@ LATEST_DATE = date(2199, 12, 31)
 date arithmetic on an argument can overflow, and wide enough for every patient's data."""
 
 
+class ValueRefused(ValueError):
+    """A scalar refused a value it was given; the message says what the scalar takes, never the value.
+
+    The gateway passes only this message of a scalar's on to the client (``gateway.input_errors``)."""
+
+
 class InvalidArgument(ValueError):
     """An argument the gateway cannot use; the message names the argument, never its value."""
 
