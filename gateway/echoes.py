@@ -108,15 +108,22 @@ class SentValues:
         return cls({start: frozenset(values) for start, values in index.items()})
 
     def echoed_in(self, message: str) -> bool:
-        """Whether ``message`` holds one of the values."""
+        """Whether ``message`` holds one of the values, not as part of a longer word (the value ``"a b"``
+        is not echoed by "a block"; every message that repeats a value sets it apart)."""
         if not self.by_start:
             return False
         text = message.casefold()
         for at in range(len(text) - MIN_ECHO + 1):
             for value in self.by_start.get(text[at : at + MIN_ECHO], ()):
-                if text.startswith(value, at):
+                end = at + len(value)
+                if text.startswith(value, at) and _apart(text, at - 1, value[0]) and _apart(text, end, value[-1]):
                     return True
         return False
+
+
+def _apart(text: str, at: int, edge: str) -> bool:
+    """Whether the character at ``at`` (next to a value's ``edge`` character) does not run on a word."""
+    return not (edge.isalnum() and 0 <= at < len(text) and text[at].isalnum())
 
 
 NOTHING_SENT: Final = SentValues()

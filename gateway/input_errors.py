@@ -34,9 +34,12 @@ from graphql import (
     NullValueNode,
     ObjectValueNode,
     Undefined,
+    ValueNode,
     VariableNode,
     is_required_input_field,
 )
+from graphql.execution import VariableValues
+from graphql.utilities.validate_input_value import validate_input_literal
 
 from resolvers.errors import ValueRefused
 
@@ -185,6 +188,25 @@ def input_error(
     what = misfit(here, value, cause)
     message = f"{place.label()}: {what.problem}."
     return GraphQLError(message, nodes, original_error=InputValueError(message, place.argument, what.hint))
+
+
+def literal_errors(
+    name: str,
+    literal: ValueNode,
+    expected: GraphQLInputType,
+    located: Node,
+    variables: VariableValues | None = None,
+    hide_suggestions: bool = False,
+) -> list[GraphQLError]:
+    """The errors of a value written in the document for argument (or variable default) ``name``, checked
+    by graphql-core's ``validate_input_literal`` (with the request's ``variables`` once they are known)."""
+    found: list[GraphQLError] = []
+
+    def on_error(error: GraphQLError, path: Sequence[str | int]) -> None:
+        found.append(input_error(Place(name, tuple(path)), expected, literal, error, error.nodes or located))
+
+    validate_input_literal(literal, expected, on_error, variables, None, hide_suggestions)
+    return distinct(found)
 
 
 def distinct(errors: Sequence[GraphQLError]) -> list[GraphQLError]:

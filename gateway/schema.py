@@ -24,6 +24,7 @@ from strawberry.types.graphql import OperationType as StrawberryOperationType
 from auth.errors import AccessDenied
 from auth.fields import FieldGuard
 from auth.gate import ConsentGate
+from gateway.arguments import ArgumentBounds, refusals_of
 from gateway.cost import CostGuard
 from gateway.echoes import SentValues, schema_names
 from gateway.errors import translate
@@ -136,7 +137,8 @@ class GatewaySchema(strawberry.Schema):
         if result.errors:
             explorer = bool(getattr(context, "explorer", False))
             sent = SentValues.of(query, variables, self._names)
-            result.errors = [translate(error, suggestions=explorer, sent=sent) for error in result.errors]
+            errors = [each for error in result.errors for each in refusals_of(error)]
+            result.errors = [translate(error, suggestions=explorer, sent=sent) for error in errors]
         return result
 
     @functools.cached_property
@@ -166,6 +168,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
             partial(DocumentLimits, limits=limits, rules=rules, replacing=REPLACED_RULES),
             SchemaExplorers,
             partial(ValidationCache, maxsize=_VALIDATED_DOCUMENTS),
+            ArgumentBounds,
             CostGuard,
             ConsentGate,
             FieldGuard,

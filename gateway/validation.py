@@ -47,10 +47,10 @@ from graphql import (
     type_from_ast,
 )
 from graphql.language import SKIP, VisitorAction
-from graphql.utilities.validate_input_value import validate_input_literal, validate_input_value
+from graphql.utilities.validate_input_value import validate_input_value
 from graphql.validation.validate import ValidationAbortedError
 
-from gateway.input_errors import InputValueError, Place, distinct, input_error
+from gateway.input_errors import InputValueError, Place, distinct, input_error, literal_errors
 from gateway.limits import LimitExceeded
 
 MAX_FIELD_COMPARISONS = 50_000
@@ -98,13 +98,7 @@ class ValuesFitTheirTypes(ValuesOfCorrectTypeRule):
     def is_valid_value_node(self, node: ValueNode, input_type: GraphQLInputType | None) -> VisitorAction:
         if input_type:
             argument = self._argument or "value"
-            found: list[GraphQLError] = []
-
-            def on_error(error: GraphQLError, path: Sequence[str | int]) -> None:
-                found.append(input_error(Place(argument, tuple(path)), input_type, node, error, error.nodes or node))
-
-            validate_input_literal(node, input_type, on_error, None, None, self.context.hide_suggestions)
-            for error in distinct(found):
+            for error in literal_errors(argument, node, input_type, node, None, self.context.hide_suggestions):
                 self.report_error(error)
         return SKIP
 

@@ -23,9 +23,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import strawberry
 
 from resolvers.access_log_words import accessor_of, ground_text, in_order, safe_name, summary_of, words_for
+from resolvers.bounds import DateRange, Defaults, constraint
 from resolvers.context import AccessLogReader
-from resolvers.errors import InvalidArgument
-from resolvers.paging import PageInfo, decode_cursor, encode_cursor
+from resolvers.paging import PageInfo, cursor_format, decode_cursor, encode_cursor
 from resolvers.protection import ProtectedDetail, Redactable, protected_field, protects
 from resolvers.sectors import NO_SECTORS, Sectors
 from resolvers.vocabulary import AccessActivity, AccessorKind, AccessOutcome, DataCategory, OverrideGround
@@ -35,6 +35,13 @@ from sources.payloads import COPENHAGEN
 MAX_PAGE = 100
 RETENTION_YEARS = 2
 CURSOR_TAG = "minlog"
+
+PAGE = constraint(min=1, max=MAX_PAGE)
+"""``Patient.accessLog(first:)``."""
+CURSOR = constraint(format=cursor_format(CURSOR_TAG))
+"""``Patient.accessLog(after:)``: a cursor of the log (a cursor of another list is refused)."""
+RANGE = DateRange(start="from", end="to", years_back=RETENTION_YEARS, defaults=Defaults.YEARS_BACK)
+"""``Patient.accessLog(from:, to:)``: the two years the log keeps, by default and at most."""
 
 
 @strawberry.type(
@@ -170,37 +177,19 @@ class LogWindow:
 
 
 def log_window(start: date | None, end: date | None, today: date) -> LogWindow:
-    """The range asked for (default: the two years the log keeps), validated; ``end`` is inclusive."""
-    default_start = years_before(today, RETENTION_YEARS)
-    oldest = default_start - timedelta(days=1)
-    first = start or default_start
-    last = end or today
-    if start is not None and start < oldest:
-        raise InvalidArgument("from", "the log keeps entries for two years; from is further back")
-    if end is not None and end < oldest:
-        raise InvalidArgument("to", "the log keeps entries for two years; to is further back")
-    if first > last:
-        if end is None:
-            raise InvalidArgument("from", "from must not be after to (default: today)")
-        raise InvalidArgument("to", "to must not be before from")
+    """The range asked for (default: the two years the log keeps; checked before execution: :data:`RANGE`);
+    ``end`` is inclusive."""
+    first, last = RANGE.window(start, end, today)
+    assert first is not None and last is not None  # YEARS_BACK fills both
     until = None if last >= today else _midnight(last + timedelta(days=1))
     return LogWindow(first, last, _midnight(first), until)
-
-
-def years_before(day: date, years: int) -> date:
-    """The same date ``years`` earlier (29 February becomes the 28th)."""
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:
-        return day.replace(year=day.year - years, day=28)
 
 
 async def read_access_log(
     log: AccessLogReader, cpr: str, window: LogWindow, first: int, after: str | None
 ) -> AccessLog:
-    """One page of ``cpr``'s log in ``window``: ``first`` entries strictly older than the ``after`` cursor."""
-    if not 1 <= first <= MAX_PAGE:
-        raise InvalidArgument("first", f"first must be between 1 and {MAX_PAGE}")
+    """One page of ``cpr``'s log in ``window``: ``first`` entries strictly older than the ``after`` cursor
+    (both checked before execution: :data:`PAGE`, :data:`CURSOR`)."""
     before = decode_cursor(after, CURSOR_TAG) if after is not None else None
     page = await log.log_page(cpr, since=window.since, until=window.until, limit=first, before=before)
     # The cursor and "more" come from the rows the store read, readable or not, so paging is exact

@@ -10,23 +10,40 @@ render them without sorting again.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Annotated
 
 import strawberry
 
+from resolvers.bounds import DateRange, Defaults, EveryDay, constraint, described
 from resolvers.common import Coding, Organisation, SourceStatus, source_statuses
-from resolvers.errors import InvalidArgument, check_date
+from resolvers.formats import SOR
 from resolvers.gather import Gathered
-from resolvers.paging import PageInfo, decode_cursor, encode_cursor
+from resolvers.paging import PageInfo, cursor_format, decode_cursor, encode_cursor
 from resolvers.protection import ProtectedDetail, Redactable, protected_field, protects
 from resolvers.sectors import NO_SECTORS, Sectors, may_show, region_unit
 from resolvers.vocabulary import graphql_enum
 from sources.clinical import AppointmentRecord, AppointmentStatus, DateWindow, LocationRecord, OrganisationKind
-from sources.identifiers import normalise_sor
 from sources.payloads import COPENHAGEN
 
 MAX_PAGE = 200
 MAX_SPAN_DAYS = 3653
 MAX_EMPTY_DAYS = 366
+DEFAULT_DAYS = 90
+
+PAGE = constraint(min=1, max=MAX_PAGE)
+"""``Appointments.list(first:)``."""
+CURSOR = constraint(format=cursor_format())
+"""``Appointments.list(after:)``: a cursor of this list."""
+RANGE = DateRange(
+    start="from", end="to", max_days=MAX_SPAN_DAYS, defaults=Defaults.FROM_TODAY, default_days=DEFAULT_DAYS
+)
+"""``Patient.appointments(from:, to:)``: today and 90 days on by default, at most ten years."""
+EVERY_DAY = EveryDay(argument="includeEmpty", max_days=MAX_EMPTY_DAYS)
+"""``Appointments.days(includeEmpty:)``: empty days for a range of at most a year."""
+EVERY_DAY_OF_WEEKS = EveryDay(argument="includeEmptyDays", max_days=MAX_EMPTY_DAYS)
+"""``Appointments.weeks(includeEmptyDays:)``."""
+ORGANISATIONS = constraint(format=SOR)
+"""``AppointmentFilter.organisations``: SOR codes."""
 
 
 graphql_enum(
@@ -150,10 +167,8 @@ class AppointmentFilter:
     )
     organisations: list[str] | None = strawberry.field(
         default=None,
-        description=(
-            "Only these organisations, by SOR code of the performer or the place (leading zeros and surrounding "
-            "spaces do not count); a value that is not a SOR code is `BAD_USER_INPUT`."
-        ),
+        description=described("Only these organisations, by SOR code of the performer or the place", ORGANISATIONS),
+        directives=[ORGANISATIONS],
     )
     statuses: list[AppointmentStatus] | None = strawberry.field(default=None, description="Only these statuses.")
     include_cancelled: bool = strawberry.field(
@@ -164,11 +179,8 @@ class AppointmentFilter:
         return frozenset(self.statuses or ())
 
     def organisation_set(self) -> frozenset[str]:
-        """The SOR codes asked for, in their normal form; :class:`InvalidArgument` for one that is not a SOR code."""
-        found = [normalise_sor(sor) for sor in self.organisations or ()]
-        if not all(found):
-            raise InvalidArgument("filter", "filter.organisations must be SOR codes")
-        return frozenset(sor for sor in found if sor is not None)
+        """The SOR codes asked for, in their normal form (checked before execution: :data:`ORGANISATIONS`)."""
+        return frozenset(SOR.normal(sor) for sor in self.organisations or ())
 
     def kind_set(self) -> frozenset[OrganisationKind] | None:
         """The sectors asked for; ``None`` for all."""
@@ -214,9 +226,16 @@ class Appointments:
     records: strawberry.Private[list[AppointmentRecord]]
 
     @strawberry.field(name="list", description="The list view (liste), paged with a cursor.")
-    def list_view(self, first: int = 50, after: str | None = None) -> AppointmentPage:
-        if not 1 <= first <= MAX_PAGE:
-            raise InvalidArgument("first", f"first must be between 1 and {MAX_PAGE}")
+    def list_view(
+        self,
+        first: Annotated[
+            int, strawberry.argument(description=described("Appointments per page", PAGE), directives=[PAGE])
+        ] = 50,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description=described("The previous page's `endCursor`", CURSOR), directives=[CURSOR]),
+        ] = None,
+    ) -> AppointmentPage:
         records = self.records
         if after is not None:
             key = decode_cursor(after)
@@ -228,12 +247,29 @@ class Appointments:
             nodes=[Appointment.from_record(r) for r in page], page_info=info, total_count=len(self.records)
         )
 
-    @strawberry.field(description="The day view (dagsvisning): days with appointments, or every day of the range.")
-    def days(self, include_empty: bool = False) -> list[AppointmentDay]:
+    @strawberry.field(
+        description="The day view (dagsvisning): days with appointments, or every day of the range.",
+        directives=[EVERY_DAY],
+    )
+    def days(
+        self,
+        include_empty: Annotated[
+            bool, strawberry.argument(description=f"List days without appointments too, {EVERY_DAY.text()}.")
+        ] = False,
+    ) -> list[AppointmentDay]:
         return _days(self.records, self.start, self.end, include_empty)
 
-    @strawberry.field(description="The week view (ugevisning): ISO weeks (Monday first) covering the range.")
-    def weeks(self, include_empty_days: bool = False) -> list[AppointmentWeek]:
+    @strawberry.field(
+        description="The week view (ugevisning): ISO weeks (Monday first) covering the range.",
+        directives=[EVERY_DAY_OF_WEEKS],
+    )
+    def weeks(
+        self,
+        include_empty_days: Annotated[
+            bool,
+            strawberry.argument(description=f"List days without appointments too, {EVERY_DAY_OF_WEEKS.text()}."),
+        ] = False,
+    ) -> list[AppointmentWeek]:
         weeks: dict[tuple[int, int], list[AppointmentDay]] = {}
         for day in _days(self.records, self.start, self.end, include_empty_days):
             iso = day.day.isocalendar()
@@ -256,13 +292,10 @@ class Appointments:
 
 
 def window_of(start: date | None, end: date | None, today: date) -> tuple[date, date, DateWindow]:
-    """The range asked for (defaults: today and 90 days on), validated; ``end`` is inclusive."""
-    first = check_date(start, "from") or today
-    last = check_date(end, "to") or first + timedelta(days=90)
-    if last < first:
-        raise InvalidArgument("to", "to must not be before from")
-    if (last - first).days > MAX_SPAN_DAYS:
-        raise InvalidArgument("to", f"the range may span at most {MAX_SPAN_DAYS} days")
+    """The range asked for (defaults: today and 90 days on; checked before execution: :data:`RANGE`);
+    ``end`` is inclusive."""
+    first, last = RANGE.window(start, end, today)
+    assert first is not None and last is not None  # FROM_TODAY fills both
     return first, last, DateWindow(first, last + timedelta(days=1))
 
 
@@ -298,8 +331,6 @@ def build(records: Gathered[AppointmentRecord], first: date, last: date, withhel
 
 def _days(records: list[AppointmentRecord], first: date, last: date, include_empty: bool) -> list[AppointmentDay]:
     by_day: dict[date, list[AppointmentRecord]] = {}
-    if include_empty and (last - first).days >= MAX_EMPTY_DAYS:
-        raise InvalidArgument("includeEmpty", f"empty days can be listed for at most {MAX_EMPTY_DAYS} days")
     if include_empty:
         by_day = {first + timedelta(days=n): [] for n in range((last - first).days + 1)}
     for record in records:

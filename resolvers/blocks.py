@@ -3,33 +3,40 @@
 Category ``BLOCKS`` reads the blocks, ``BLOCKS_EDIT`` changes them; the consent gate decides both
 before execution. A block is against a named health professional (by autorisations-ID), a treatment
 place (by SOR code, optionally with its sub-units and narrowed to a period of data) or a period of
-data from every place. Input is checked here, before anything is sent; a failure is
-:class:`~resolvers.errors.InvalidArgument` naming the argument (``block.<field>`` or ``id``), never
-the value.
+data from every place. The bounds on the input (forms, periods, which fields each kind takes) are
+declared here (:mod:`resolvers.bounds`) and checked by the gateway before execution; a refusal that
+needs the consent service's answer (no such block) is :class:`~resolvers.errors.InvalidArgument`
+naming ``id``, never the value.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
+from typing import Any
 
 import strawberry
 
+from resolvers.bounds import DateRange, Refusal, constraint, described
 from resolvers.context import Info, load, require, write_through
-from resolvers.errors import InvalidArgument, check_date
+from resolvers.errors import InvalidArgument
+from resolvers.formats import AUTHORIZATION_ID, BLOCK_ID, SOR_CODE
 from resolvers.plans import Period
 from resolvers.protection import ProtectedDetail, protected_field
 from resolvers.vocabulary import graphql_enum
 from sources.categories import DataCategory
 from sources.errors import SourceRejected, SourceVersionConflict
-from sources.identifiers import normalise_authorization_id
 from sources.models import BlockKind, BlockRecord, PeriodRecord
 from sources.payloads import COPENHAGEN
 
-SOR_CODE = re.compile(r"[0-9]{11,18}")
-"""A SOR ID: digits, at least 11 (``378631000016009``)."""
-BLOCK_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-"""A block's id as the consent service gives it (a FHIR resource id)."""
+PERIOD = DateRange(start="from", end="to")
+"""A period of data: ``to`` not before ``from``."""
+VALIDITY = DateRange(start="validFrom", end="validTo", end_not_past=True)
+"""A block's validity (gyldighedsperiode): not ending before it starts, nor already ended."""
+PROFESSIONAL_ID = constraint(format=AUTHORIZATION_ID)
+PLACE_SOR = constraint(format=SOR_CODE)
+BLOCK_ID_BOUND = constraint(format=BLOCK_ID)
+"""``revokeBlock(id:)``: a block's id as the consent service gives it (a FHIR resource id)."""
 
 
 def today() -> date:
@@ -107,7 +114,7 @@ class Block:
         )
 
 
-@strawberry.input(description="A period of dates, both ends inclusive.")
+@strawberry.input(description=f"A period of dates, both ends inclusive ({PERIOD.text()}).", directives=[PERIOD])
 class PeriodInput:
     start: date = strawberry.field(name="from", description="First date (fra og med).")
     end: date = strawberry.field(name="to", description="Last date (til og med); not before `from`.")
@@ -116,16 +123,20 @@ class PeriodInput:
 @strawberry.input(
     description=(
         "A new block (spærring). PROFESSIONAL needs `authorizationId`; ORGANISATION needs `organisationSor` "
-        "and may set `includeSubunits` and narrow to a `dataPeriod`; DATA_PERIOD needs `dataPeriod`."
-    )
+        "and may set `includeSubunits` and narrow to a `dataPeriod`; DATA_PERIOD needs `dataPeriod`; no kind "
+        f"takes the fields of another. Its validity: {VALIDITY.text()}."
+    ),
+    directives=[VALIDITY],
 )
 class BlockInput:
     kind: BlockKind = strawberry.field(description="What the block is against.")
     authorization_id: str | None = strawberry.field(
-        default=None, description="The professional's autorisations-ID: five consonants and digits, e.g. `CBDJ6`."
+        default=None,
+        description=described("The professional's autorisations-ID", PROFESSIONAL_ID),
+        directives=[PROFESSIONAL_ID],
     )
     organisation_sor: str | None = strawberry.field(
-        default=None, description="The treatment place's SOR code (digits, at least 11)."
+        default=None, description=described("The treatment place's SOR code", PLACE_SOR), directives=[PLACE_SOR]
     )
     include_subunits: bool = strawberry.field(
         default=False, description="Block the treatment place's sub-units (underenheder) too."
@@ -140,62 +151,51 @@ class BlockInput:
         default=None, description="Last day the block applies (gyldig til); default: until revoked."
     )
 
-    def to_record(self, cpr: str, on: date) -> BlockRecord:
-        """The block to store for patient ``cpr``; raises :class:`InvalidArgument` for unusable input."""
+    @classmethod
+    def refusals(cls, values: Mapping[str, Any], today: date) -> Iterator[Refusal]:
+        """The fields each kind of block takes (an input rule: :class:`~resolvers.bounds.InputRule`): a field
+        of another kind is refused rather than silently ignored, and a kind's own field is required."""
+        kind = values.get("kind")
+        given = {name for name, value in values.items() if value is not None and value is not False}
+        for name, kinds in _FIELDS_OF.items():
+            if name in given and kind not in kinds:
+                yield Refusal((name,), f"belongs to a block of kind {' or '.join(k.name for k in kinds)}")
+        if isinstance(kind, BlockKind):
+            for name in _NEEDED_BY[kind]:
+                if name not in given:
+                    yield Refusal((name,), f"is needed by a block of kind {kind.name}")
+
+    def to_record(self, cpr: str) -> BlockRecord:
+        """The block to store for patient ``cpr`` (its input checked before execution)."""
         kind = self.kind
-        self._check_fields_fit(kind)
-        check_date(self.valid_from, "block.validFrom")
-        check_date(self.valid_to, "block.validTo")
-        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
-            raise InvalidArgument("block.validTo", "the validity period (gyldighedsperiode) ends before it starts")
-        if self.valid_to and self.valid_to < on:
-            raise InvalidArgument("block.validTo", "the validity period (gyldighedsperiode) has already ended")
-        data_period = None
-        if self.data_period is not None:
-            check_date(self.data_period.start, "block.dataPeriod.from")
-            check_date(self.data_period.end, "block.dataPeriod.to")
-            if self.data_period.end < self.data_period.start:
-                raise InvalidArgument("block.dataPeriod.to", "the blocked data period ends before it starts")
-            data_period = PeriodRecord(self.data_period.start, self.data_period.end)
+        period = self.data_period
         return BlockRecord(
             id="",
             cpr=cpr,
             kind=kind,
             validity=PeriodRecord(self.valid_from, self.valid_to),
-            authorization_id=_authorization_id(self.authorization_id) if kind is BlockKind.PROFESSIONAL else None,
-            organisation_sor=_sor(self.organisation_sor) if kind is BlockKind.ORGANISATION else None,
+            authorization_id=AUTHORIZATION_ID.normal(self.authorization_id or "")
+            if kind is BlockKind.PROFESSIONAL
+            else None,
+            organisation_sor=SOR_CODE.normal(self.organisation_sor or "") if kind is BlockKind.ORGANISATION else None,
             include_subunits=self.include_subunits,
-            data_period=data_period,
+            data_period=PeriodRecord(period.start, period.end) if period is not None else None,
         )
 
-    def _check_fields_fit(self, kind: BlockKind) -> None:
-        """Refuse fields that belong to another kind of block, rather than silently ignore them."""
-        if kind is not BlockKind.PROFESSIONAL and self.authorization_id is not None:
-            raise InvalidArgument("block.authorizationId", "only a PROFESSIONAL block names a professional")
-        if kind is not BlockKind.ORGANISATION and self.organisation_sor is not None:
-            raise InvalidArgument("block.organisationSor", "only an ORGANISATION block names a treatment place")
-        if kind is not BlockKind.ORGANISATION and self.include_subunits:
-            raise InvalidArgument("block.includeSubunits", "only an ORGANISATION block has sub-units (underenheder)")
-        if kind is BlockKind.PROFESSIONAL and self.data_period is not None:
-            raise InvalidArgument("block.dataPeriod", "a PROFESSIONAL block covers all data; it takes no data period")
-        if kind is BlockKind.DATA_PERIOD and self.data_period is None:
-            raise InvalidArgument("block.dataPeriod", "a DATA_PERIOD block needs the period of data to block")
 
-
-def _authorization_id(value: str | None) -> str:
-    text = normalise_authorization_id(value)
-    if text is None:
-        raise InvalidArgument(
-            "block.authorizationId", "an autorisations-ID is five characters: consonants and digits, such as CBDJ6"
-        )
-    return text
-
-
-def _sor(value: str | None) -> str:
-    text = (value or "").strip()
-    if not SOR_CODE.fullmatch(text):
-        raise InvalidArgument("block.organisationSor", "a SOR code is at least 11 digits")
-    return text
+_FIELDS_OF = {
+    "authorizationId": (BlockKind.PROFESSIONAL,),
+    "organisationSor": (BlockKind.ORGANISATION,),
+    "includeSubunits": (BlockKind.ORGANISATION,),
+    "dataPeriod": (BlockKind.ORGANISATION, BlockKind.DATA_PERIOD),
+}
+"""Which kinds of block take each of ``BlockInput``'s optional fields."""
+_NEEDED_BY = {
+    BlockKind.PROFESSIONAL: ("authorizationId",),
+    BlockKind.ORGANISATION: ("organisationSor",),
+    BlockKind.DATA_PERIOD: ("dataPeriod",),
+}
+"""The fields each kind of block needs."""
 
 
 async def patient_blocks(info: Info, cpr: str) -> list[Block]:
@@ -208,11 +208,10 @@ async def patient_blocks(info: Info, cpr: str) -> list[Block]:
 async def create_block(info: Info, cpr: str, block: BlockInput) -> Block:
     """Store a new block for ``cpr`` and return it as stored (``createBlock``)."""
     require(info, cpr, DataCategory.BLOCKS_EDIT)
-    on = today()
-    record = block.to_record(cpr, on)
+    record = block.to_record(cpr)
     stored = await write_through(info, cpr, DataCategory.BLOCKS_EDIT, info.context.writers.create_block(record))
     info.context.loaders.blocks.clear(cpr)
-    return Block.from_record(stored, on)
+    return Block.from_record(stored, today())
 
 
 async def revoke_block(info: Info, cpr: str, block_id: str) -> Block:
@@ -222,8 +221,6 @@ async def revoke_block(info: Info, cpr: str, block_id: str) -> Block:
     deleted, so nobody revokes another patient's block by guessing ids.
     """
     require(info, cpr, DataCategory.BLOCKS_EDIT)
-    if not BLOCK_ID.fullmatch(block_id):
-        raise InvalidArgument("id", "not a block id")
     found = await info.context.loaders.blocks.get(cpr)
     block = next((b for b in found or [] if b.id == block_id), None)
     if block is None:

@@ -23,6 +23,8 @@ from strawberry.schema_directive import Location
 from strawberry.types.base import StrawberryContainer, StrawberryObjectDefinition, get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
+from resolvers import access_log, appointments
+
 COST_DIRECTIVE: Final = "cost"
 LIST_SIZE_DIRECTIVE: Final = "listSize"
 
@@ -91,11 +93,11 @@ WEIGHTS: Final[dict[str, str]] = {
 
 LIST_SIZES: Final[dict[str, ListSize]] = {
     "Patient.accessLog": list_size(slicing=["first"], sized=["entries"]),
-    "AccessLog.entries": list_size(100),
+    "AccessLog.entries": list_size(access_log.MAX_PAGE),
     "Me.actsFor": list_size(10),
     "ClientAccess.trustedDocuments": list_size(50),
     "Appointments.list": list_size(slicing=["first"], sized=["nodes"]),
-    "AppointmentPage.nodes": list_size(200),
+    "AppointmentPage.nodes": list_size(appointments.MAX_PAGE),
     "Appointments.days": list_size(90),
     "Appointments.weeks": list_size(14),
     "AppointmentWeek.days": list_size(7),

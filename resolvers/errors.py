@@ -25,10 +25,3 @@ class InvalidArgument(ValueError):
     def __init__(self, argument: str, message: str) -> None:
         super().__init__(message)
         self.argument = argument
-
-
-def check_date(value: date | None, argument: str) -> date | None:
-    """``value`` when it lies in ``EARLIEST_DATE`` to ``LATEST_DATE`` (or is omitted); else :class:`InvalidArgument`."""
-    if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
-        raise InvalidArgument(argument, f"{argument} must be a date from {EARLIEST_DATE} to {LATEST_DATE}")
-    return value

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import strawberry
 
-from resolvers.errors import InvalidArgument
+from resolvers.bounds import Format
 
 
 @strawberry.type(description="Paging information for a list view (Relay-style).")
@@ -28,22 +28,38 @@ def encode_cursor(moment: datetime, ident: str, tag: str | None = None) -> str:
     return base64.urlsafe_b64encode("|".join(parts).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, tag: str | None = None, argument: str = "after") -> tuple[datetime, str]:
-    """The position in ``cursor``, in UTC; :class:`InvalidArgument` for ``argument`` unless this list made it."""
+def decode_cursor(cursor: str, tag: str | None = None) -> tuple[datetime, str]:
+    """The position in ``cursor``, in UTC. The gateway has checked it with :func:`cursor_format` before
+    execution; a ``ValueError`` here is the gateway's fault (masked as an internal error)."""
+    position = _position(cursor, tag)
+    if position is None:
+        raise ValueError("a cursor of another list reached a resolver")
+    return position
+
+
+def cursor_format(tag: str | None = None) -> Format:
+    """The form of a cursor of a list tagged ``tag`` (``@constraint(format: "cursor")``)."""
+    return Format(
+        "cursor",
+        "a cursor this list gave (`pageInfo.endCursor`)",
+        lambda cursor: cursor if _position(cursor, tag) is not None else None,
+    )
+
+
+def _position(cursor: str, tag: str | None) -> tuple[datetime, str] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidArgument(argument, f"{argument} is not a cursor from this list") from None
+        return None
     if tag is not None:
         found, _, raw = raw.partition("|")
         if found != tag:
-            raise InvalidArgument(argument, f"{argument} is not a cursor from this list")
+            return None
     start, _, ident = raw.partition("|")
     try:
         moment = datetime.fromisoformat(start)
         if moment.tzinfo is None or not ident:
-            raise ValueError("not a position")
-        moment = moment.astimezone(UTC)  # a moment the lists can compare and stores can query
+            return None
+        return moment.astimezone(UTC), ident  # a moment the lists can compare and stores can query
     except (ValueError, OverflowError):
-        raise InvalidArgument(argument, f"{argument} is not a cursor from this list") from None
-    return moment, ident
+        return None

@@ -7,10 +7,12 @@ from typing import Annotated
 
 import strawberry
 
+from resolvers import access_log, appointments
 from resolvers.access_log import AccessLog, log_window, read_access_log
 from resolvers.appointments import AppointmentFilter, Appointments, apply_filter, window_of
 from resolvers.appointments import build as build_appointments
 from resolvers.blocks import Block, patient_blocks
+from resolvers.bounds import described
 from resolvers.context import Info, gather, load, plan_of, report, require, returned
 from resolvers.directives import reveals
 from resolvers.gather import Gathered, GatherKey
@@ -72,9 +74,9 @@ class Patient:
     @strawberry.field(
         description=(
             "Appointments (aftaler) from hospitals, municipalities and general practice, merged from every "
-            "source, in a date range, with list, day and week views."
+            f"source, in a date range ({appointments.RANGE.text()}), with list, day and week views."
         ),
-        directives=[reveals(DataCategory.APPOINTMENTS)],
+        directives=[reveals(DataCategory.APPOINTMENTS), appointments.RANGE],
     )
     async def appointments(
         self,
@@ -93,7 +95,6 @@ class Patient:
         decision = require(info, self.cpr, DataCategory.APPOINTMENTS)
         first, last, window = window_of(start, end, datetime.now(COPENHAGEN).date())
         wanted = where or AppointmentFilter()
-        wanted.organisation_set()  # a value that is not a SOR code is refused before anything is fetched
         key = GatherKey(self.cpr, window, decision.item_filter, wanted.wants_cancelled(), wanted.kind_set())
         found = await gather(info, DataCategory.APPOINTMENTS, info.context.loaders.appointments, key)
         shown = Gathered(apply_filter(found.items, wanted), found.errors, found.asked)
@@ -142,9 +143,9 @@ class Patient:
     @strawberry.field(
         description=(
             "The patient's access log (Min Log): who read or changed the patient's data through this gateway, "
-            "newest first, told in Danish. Entries are kept two years."
+            f"newest first, told in Danish. Entries are kept two years ({access_log.RANGE.text()})."
         ),
-        directives=[reveals(DataCategory.ACCESS_LOG)],
+        directives=[reveals(DataCategory.ACCESS_LOG), access_log.RANGE],
     )
     async def access_log(
         self,
@@ -158,13 +159,21 @@ class Patient:
         first: Annotated[
             int,
             strawberry.argument(
-                description=(
-                    "Entries per page, 1 to 100, at most: a page may hold fewer while more follow (a stored entry "
-                    "this version cannot read keeps its place unseen)."
-                )
+                description=described(
+                    "Entries per page, at most: a page may hold fewer while more follow (a stored entry this version "
+                    "cannot read keeps its place unseen)",
+                    access_log.PAGE,
+                ),
+                directives=[access_log.PAGE],
             ),
         ] = 20,
-        after: Annotated[str | None, strawberry.argument(description="The previous page's `endCursor`.")] = None,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description=described("The previous page's `endCursor`", access_log.CURSOR),
+                directives=[access_log.CURSOR],
+            ),
+        ] = None,
     ) -> AccessLog | None:
         require(info, self.cpr, DataCategory.ACCESS_LOG)
         window = log_window(start, end, datetime.now(COPENHAGEN).date())

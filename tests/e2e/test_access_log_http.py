@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from resolvers.access_log import years_before
+from resolvers.bounds import years_before
 from sources.payloads import COPENHAGEN
 from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS, Gateway, error_codes
 
