@@ -44,7 +44,7 @@ from graphql.utilities.validate_input_value import validate_input_literal
 from resolvers.errors import ValueRefused
 
 BUILT_IN_SCALARS = {
-    "Int": "a whole number from -2147483648 to 2147483647",
+    "Int": "a 32-bit whole number, -2^31 to 2^31 - 1",
     "Float": "a finite number",
     "String": "text",
     "Boolean": "true or false",
