@@ -108,6 +108,9 @@ class Reach:
         parent, name = self.steps[-1]
         return f"{parent.name}.{name}"
 
+    def __repr__(self) -> str:
+        return f"<{self.operation} reaching {self.coordinate}>"
+
 
 def reaches() -> dict[str, Reach]:
     """The shortest way from a root to every field of every object type, by coordinate."""
@@ -226,6 +229,9 @@ class Position:
     path: tuple[str | int, ...]
     holder: GraphQLArgument | GraphQLInputField
     type: GraphQLInputType
+
+    def __repr__(self) -> str:
+        return f"<{self.reach.coordinate}({self.name}: {self.type})>"
 
     @property
     def argument_type(self) -> GraphQLInputType:
