@@ -14,8 +14,10 @@ the argument, before anything is decided, fetched or recorded (one rule for bad 
 An argument graphql-core cannot coerce once the variables are known (a literal whose variable has no
 value) is refused here too, its message built from the schema (:mod:`gateway.input_errors`).
 
-The walk is linear in the document: a fragment is walked once per enclosing date range it is spread
-under (an ``@everyDay`` bound reads it), however many times it is spread.
+The walk is linear in the document for each date range the operation names: a fragment is walked once
+per enclosing range it is spread under (an ``@everyDay`` bound reads it), however many times it is
+spread; two fields of one name need an alias, so an operation names at most ``max_aliases`` + 1 ranges
+per patient.
 """
 
 from __future__ import annotations
@@ -83,8 +85,8 @@ def _declared(holder: Any, kind: type) -> list[Any]:
 
 
 @dataclass
-class _Walk:
-    """One walk over a prepared operation, collecting refusals."""
+class ArgumentWalk:
+    """One walk over a prepared operation, collecting refusals; ``visits`` counts the selections looked at."""
 
     schema: GraphQLSchema
     prepared: PreparedOperation
@@ -92,6 +94,18 @@ class _Walk:
     errors: list[GraphQLError] = field(default_factory=list)
     visits: int = 0
     _walked: set[tuple[str, Window | None]] = field(default_factory=set)
+
+    @property
+    def ranges(self) -> int:
+        """How many distinct date ranges fragments were walked under (each fragment once per range)."""
+        return len({window for _, window in self._walked if window is not None})
+
+    def run(self) -> list[GraphQLError]:
+        """Walk the operation; its refusals (at most :data:`MAX_REFUSALS`)."""
+        root = self.schema.get_root_type(self.prepared.operation.operation)
+        if root is not None:
+            self.selection_set(root, self.prepared.operation.selection_set, None)
+        return self.errors[:MAX_REFUSALS]
 
     def selection_set(
         self, parent: GraphQLNamedType, selections: SelectionSetNode | None, window: Window | None
@@ -208,12 +222,7 @@ def _below(place: Place, step: str | int) -> Place:
 def refused_arguments(schema: GraphQLSchema, prepared: PreparedOperation, on: date) -> list[GraphQLError]:
     """Every argument of the prepared operation outside its declared bounds, as coded errors (at most
     :data:`MAX_REFUSALS`)."""
-    root = schema.get_root_type(prepared.operation.operation)
-    if root is None:
-        return []
-    walk = _Walk(schema, prepared, on)
-    walk.selection_set(root, prepared.operation.selection_set, None)
-    return walk.errors[:MAX_REFUSALS]
+    return ArgumentWalk(schema, prepared, on).run()
 
 
 class ArgumentBounds(SchemaExtension):
