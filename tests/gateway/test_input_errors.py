@@ -217,3 +217,30 @@ def _coercion_errors(value: str, type_: GraphQLInputType) -> list[str]:
     errors: list[str] = []
     validate_input_value(value, type_, lambda error, _path: errors.append(error.message))
     return errors
+
+
+RELATIVE = {"firstName": "Inge", "lastName": "Test Jensen", "cpr": "1709683160"}
+
+
+@pytest.mark.parametrize("as_variable", [True, False], ids=["variable", "literal"])
+async def test_the_reported_relative_is_refused_by_its_place_and_type_never_by_its_values(
+    client: httpx.AsyncClient, as_variable: bool
+) -> None:
+    """The verifier's case: an unknown field in a relative, as a variable and written in the document."""
+    mutation = (
+        'mutation($c: MasterCardChanges!) { updateMasterCard(cpr: "1403723705", version: "1", changes: $c) '
+        "{ version } }"
+    )
+    if as_variable:
+        body = await post(client, mutation, {"c": {"relatives": [RELATIVE]}})
+        place = "$c.relatives.0"
+    else:
+        literal = 'relatives: [{firstName: "Inge", lastName: "Test Jensen", cpr: "1709683160"}]'
+        body = await post(client, mutation.replace("($c: MasterCardChanges!)", "").replace("$c", f"{{{literal}}}"))
+        place = "changes.relatives.0"
+
+    (error,) = body["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": place}
+    assert "RelativeInput has no field by 2 names sent" in error["message"]
+    for value in ("Inge", "Test Jensen", "1709683160", "lastName"):
+        assert value not in error["message"]
