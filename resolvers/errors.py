@@ -1,6 +1,8 @@
-"""Errors resolvers raise for bad arguments, and the argument checks they share.
+"""Errors about values the caller sent, and the dates a date argument may name.
 
-The gateway codes :class:`InvalidArgument` ``BAD_USER_INPUT`` with ``extensions.argument``.
+Bounds on arguments are declared in :mod:`resolvers.bounds` and checked before execution; a resolver
+raises :class:`InvalidArgument` only for a refusal that needs a source's answer (no such block). The
+gateway codes it ``BAD_USER_INPUT`` with ``extensions.argument``.
 """
 
 from __future__ import annotations
