@@ -9,7 +9,6 @@ Nothing here needs a token or a source: these errors come before any decision.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,13 +24,10 @@ from hypothesis import strategies as st
 from gateway.app import create_app
 from gateway.schema import build_schema
 from gateway.settings import Settings
+from tests.schema_inputs import Name, literal
 
 SCHEMA = build_schema()._schema
 HANS = '"1403723705"'
-
-
-class Enum(str):
-    """An enum value, written bare in a literal."""
 
 
 @dataclass(frozen=True)
@@ -63,38 +59,18 @@ BAD: dict[str, list[tuple[Any, str]]] = {
     "Int": [("x", ""), (1.5, ""), (2**31, ""), (True, ""), (None, "")],
     "Boolean": [("yes", ""), (1, ""), (None, "")],
     "OverrideInput": [
-        ({"ground": Enum("BECAUSE"), "reason": REASON}, ".ground"),
-        ({"ground": Enum("NOT_CONTACTABLE"), "reason": 5}, ".reason"),
+        ({"ground": Name("BECAUSE"), "reason": REASON}, ".ground"),
+        ({"ground": Name("NOT_CONTACTABLE"), "reason": 5}, ".reason"),
         ({"reason": REASON}, ""),
-        ({"ground": Enum("NOT_CONTACTABLE"), "reason": REASON, "extra": 1}, ""),
+        ({"ground": Name("NOT_CONTACTABLE"), "reason": REASON, "extra": 1}, ""),
         ("NOT_CONTACTABLE", ""),
     ],
     "AppointmentFilter": [
-        ({"organisationKinds": [Enum("REGION"), Enum("MOON")]}, ".organisationKinds.1"),
+        ({"organisationKinds": [Name("REGION"), Name("MOON")]}, ".organisationKinds.1"),
         ({"includeCancelled": "yes"}, ".includeCancelled"),
-        ({"statuses": Enum("NOPE")}, ".statuses"),
+        ({"statuses": Name("NOPE")}, ".statuses"),
     ],
 }
-
-
-def literal(value: Any) -> str:
-    """``value`` written as a GraphQL literal."""
-    if isinstance(value, Enum):
-        return str(value)
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {literal(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(literal(v) for v in value) + "]"
-    return json.dumps(value)
-
-
-def variable(value: Any) -> Any:
-    """``value`` as JSON variables carry it (enums as their names)."""
-    if isinstance(value, dict):
-        return {k: variable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [variable(v) for v in value]
-    return str(value) if isinstance(value, Enum) else value
 
 
 @pytest.fixture
