@@ -25,6 +25,7 @@ from gateway.app import create_app
 from gateway.schema import build_schema
 from gateway.settings import Settings
 from tests.schema_inputs import Name, literal
+from tests.schema_inputs import as_variable as variable
 
 SCHEMA = build_schema()._schema
 HANS = '"1403723705"'
