@@ -6,11 +6,12 @@ STAMP := $(VENV)/.installed
 GRAPHIQL := gateway/static/graphiql
 WEBTEST := tests/e2e/web
 HTTPAUDIT := tests/e2e/graphql_http
+FEDERATION := tests/e2e/federation
 
 .PHONY: install run test lint typecheck pytest schema sandbox bench fuzz audit clean
 
 install: $(STAMP) $(GRAPHIQL)/node_modules/.package-lock.json $(WEBTEST)/node_modules/.package-lock.json \
-	$(HTTPAUDIT)/node_modules/.package-lock.json
+	$(HTTPAUDIT)/node_modules/.package-lock.json $(FEDERATION)/node_modules/.package-lock.json
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +44,16 @@ $(HTTPAUDIT)/node_modules/.package-lock.json: $(HTTPAUDIT)/package-lock.json
 		npm ci --prefix $(HTTPAUDIT) --no-audit --no-fund --ignore-scripts --loglevel=error; \
 	else \
 		echo "npm not found: the GraphQL-over-HTTP audit will skip (no graphql-http)"; \
+	fi
+
+# Hive Gateway and Guild composition for the federation router test (tests/e2e/federation), pinned in
+# package-lock.json (with the override of @graphql-tools/batch-execute it needs to install). Without npm the
+# router test skips (fails under CI=true).
+$(FEDERATION)/node_modules/.package-lock.json: $(FEDERATION)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(FEDERATION) --no-audit --no-fund --ignore-scripts --loglevel=error; \
+	else \
+		echo "npm not found: the federation router test will skip (no Hive Gateway)"; \
 	fi
 
 run: install
@@ -90,4 +101,5 @@ audit: install
 	fi
 
 clean:
-	rm -rf $(VENV) $(GRAPHIQL)/node_modules $(WEBTEST)/node_modules $(HTTPAUDIT)/node_modules test-artifacts .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(GRAPHIQL)/node_modules $(WEBTEST)/node_modules $(HTTPAUDIT)/node_modules \
+		$(FEDERATION)/node_modules test-artifacts .mypy_cache .ruff_cache .pytest_cache

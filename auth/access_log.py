@@ -92,6 +92,10 @@ class AccessLog(Protocol):
         page but are not among its records, so paging is exact whatever the rows hold.
         """
 
+    async def log_count(self, cpr: str, *, since: datetime | None = None, until: datetime | None = None) -> int:
+        """How many rows about patient ``cpr`` with ``since <= at < until`` the pages of :meth:`log_page` walk
+        (readable or not: each takes its place in a page)."""
+
     async def for_patient(
         self,
         cpr: str,

@@ -39,11 +39,11 @@ from auth.access_log_policy import MIN_CONNECT_TIMEOUT_S, AccessLogPolicy, Acces
 from auth.access_log_query import (
     EXPORT_STATUS,
     RETRY_ALL,
+    PatientRange,
     dead_letters_query,
     finalise_statement,
     finalising,
     insert_statement,
-    patient_page,
     pending_query,
     reason_text,
     retry_statement,
@@ -236,16 +236,7 @@ class PostgresAccessLog(RecordsOfPages):
         """One page of ``cpr``'s log: the rows with ``since <= at < until`` strictly older than ``before``."""
         if limit < 1:
             return AccessLogPage((), None, False)
-        tail, parameters = patient_page(
-            cpr,
-            since=since,
-            until=until,
-            limit=limit,
-            before=before,
-            placeholder="%s",
-            time=_aware,
-            time_readable=TIME_READABLE,
-        )
+        tail, parameters = _range(cpr, since, until).page(limit, before)
         return page_of(await self._rows(f"{_SELECT} {tail}", parameters), limit, _utc)
 
     async def _fetch(self, query: str, parameters: Sequence[object]) -> list[TupleRow]:
@@ -262,6 +253,15 @@ class PostgresAccessLog(RecordsOfPages):
             for row in rows:
                 changed += (await conn.execute(statement, row)).rowcount
         return changed
+
+    async def log_count(self, cpr: str, *, since: datetime | None = None, until: datetime | None = None) -> int:
+        """How many rows about ``cpr`` with ``since <= at < until`` :meth:`log_page` pages through."""
+        query, parameters = _range(cpr, since, until).count()
+        rows = await self._fetch(query, parameters)
+        count = rows[0][0]
+        if not isinstance(count, int):
+            raise TypeError("count(*) gave no whole number")
+        return count
 
     async def purge(self, older_than: datetime) -> int:
         """Delete every record (and security event) with ``at < older_than``; how many records were deleted."""
@@ -393,3 +393,7 @@ def _to_row(record: AccessRecord) -> tuple[object, ...]:
     _aware(record.at)
     values = to_values(record)
     return tuple(values[name] for name in COLUMNS)
+
+
+def _range(cpr: str, since: datetime | None, until: datetime | None) -> PatientRange:
+    return PatientRange(cpr, since, until, placeholder="%s", time=_aware, time_readable=TIME_READABLE)

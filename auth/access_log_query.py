@@ -13,6 +13,7 @@ parameter.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -47,40 +48,53 @@ REASON_MAX = 200
 """A set-aside reason is cut to this many characters."""
 
 
-def patient_page(
-    cpr: str,
-    *,
-    since: datetime | None,
-    until: datetime | None,
-    limit: int,
-    before: AccessCursor | None,
-    placeholder: Placeholder,
-    time: Callable[[datetime], object],
-    time_readable: str,
-) -> tuple[str, list[object]]:
-    """The ``WHERE … ORDER BY … LIMIT …`` tail of a store's page query, and its parameters.
+@dataclass(frozen=True, slots=True)
+class PatientRange:
+    """One patient's rows with ``since <= at < until``, as a store's SQL selects them.
 
     ``placeholder`` is the driver's parameter marker (``?`` for sqlite3, ``%s`` for psycopg) and
     ``time`` turns a datetime into the store's parameter (refusing naive ones). Rows whose actor kind
     is outside the vocabulary (the ``anonymous`` rows of older versions) are not part of the log, nor
     are rows whose time the store cannot read back (``time_readable``, an SQL condition on ``at``
-    that holds exactly when the store's reader parses it), so every row a page reads can be a
-    cursor. The query asks for ``limit`` + 1 rows: the last one only tells whether more follow.
+    that holds exactly when the store's reader parses it), so every row a page reads can be a cursor.
     """
-    kinds = ", ".join(placeholder for _ in READABLE_ACTOR_KINDS)
-    conditions: list[str] = [f"patient_cpr = {placeholder}", f"actor_kind IN ({kinds})", time_readable]
-    parameters: list[object] = [cpr, *READABLE_ACTOR_KINDS]
-    if since is not None:
-        conditions.append(f"at >= {placeholder}")
-        parameters.append(time(since))
-    if until is not None:
-        conditions.append(f"at < {placeholder}")
-        parameters.append(time(until))
-    if before is not None:
-        conditions.append(f"(at, id) < ({placeholder}, {placeholder})")
-        parameters += [time(before[0]), before[1]]
-    tail = f"WHERE {' AND '.join(conditions)} ORDER BY at DESC, id DESC LIMIT {placeholder}"
-    return tail, [*parameters, limit + 1]
+
+    cpr: str
+    since: datetime | None
+    until: datetime | None
+    placeholder: Placeholder
+    time: Callable[[datetime], object]
+    time_readable: str
+
+    def page(self, limit: int, before: AccessCursor | None) -> tuple[str, list[object]]:
+        """The ``WHERE … ORDER BY … LIMIT …`` tail of a page query strictly after ``before``, and its parameters.
+
+        The query asks for ``limit`` + 1 rows: the last one only tells whether more follow.
+        """
+        conditions, parameters = self._rows()
+        if before is not None:
+            conditions.append(f"(at, id) < ({self.placeholder}, {self.placeholder})")
+            parameters += [self.time(before[0]), before[1]]
+        tail = f"WHERE {' AND '.join(conditions)} ORDER BY at DESC, id DESC LIMIT {self.placeholder}"
+        return tail, [*parameters, limit + 1]
+
+    def count(self) -> tuple[str, list[object]]:
+        """The query counting the rows every page of the range walks, and its parameters."""
+        conditions, parameters = self._rows()
+        return f"SELECT count(*) FROM access_record WHERE {' AND '.join(conditions)}", parameters  # noqa: S608
+
+    def _rows(self) -> tuple[list[str], list[object]]:
+        mark = self.placeholder
+        kinds = ", ".join(mark for _ in READABLE_ACTOR_KINDS)
+        conditions: list[str] = [f"patient_cpr = {mark}", f"actor_kind IN ({kinds})", self.time_readable]
+        parameters: list[object] = [self.cpr, *READABLE_ACTOR_KINDS]
+        if self.since is not None:
+            conditions.append(f"at >= {mark}")
+            parameters.append(self.time(self.since))
+        if self.until is not None:
+            conditions.append(f"at < {mark}")
+            parameters.append(self.time(self.until))
+        return conditions, parameters
 
 
 def pending_query(placeholder: Placeholder, read_time: ReadTime = as_stored) -> str:

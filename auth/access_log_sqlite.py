@@ -37,11 +37,11 @@ from auth.access_log_query import (
     EXPORT_STATUS,
     RETRY_ALL,
     SELECT_RECORDS,
+    PatientRange,
     dead_letters_query,
     finalise_statement,
     finalising,
     insert_statement,
-    patient_page,
     pending_query,
     reason_text,
     retry_statement,
@@ -183,18 +183,18 @@ class SqliteAccessLog(RecordsOfPages):
         """One page of ``cpr``'s log: the rows with ``since <= at < until`` strictly older than ``before``."""
         if limit < 1:
             return AccessLogPage((), None, False)
-        tail, parameters = patient_page(
-            cpr,
-            since=since,
-            until=until,
-            limit=limit,
-            before=before,
-            placeholder="?",
-            time=_time,
-            time_readable=f"{TIME_READABLE}(at)",
-        )
+        tail, parameters = _range(cpr, since, until).page(limit, before)
         rows = await self._run(self._rows, f"{SELECT_RECORDS} {tail}", parameters)
         return page_of(rows, limit, _parse_stored)
+
+    async def log_count(self, cpr: str, *, since: datetime | None = None, until: datetime | None = None) -> int:
+        """How many rows about ``cpr`` with ``since <= at < until`` :meth:`log_page` pages through."""
+        query, parameters = _range(cpr, since, until).count()
+        rows = await self._run(self._fetch, query, parameters)
+        count = rows[0][0]
+        if not isinstance(count, int):
+            raise TypeError("count(*) gave no whole number")
+        return count
 
     async def purge(self, older_than: datetime) -> int:
         """Delete every record (and security event) with ``at < older_than``; how many records were deleted."""
@@ -342,3 +342,7 @@ def _event_row(event: SecurityEvent) -> tuple[object, ...]:
     values = list(security_event_values(event))
     values[SECURITY_EVENT_COLUMNS.index("at")] = _time(event.at)
     return tuple(values)
+
+
+def _range(cpr: str, since: datetime | None, until: datetime | None) -> PatientRange:
+    return PatientRange(cpr, since, until, placeholder="?", time=_time, time_readable=f"{TIME_READABLE}(at)")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, assert_never
 
 from auth.errors import AuthenticationFailed
@@ -54,6 +55,8 @@ class Actor:
     client_id: str | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
     assistant: Assistant | None = None
+    expires_at: datetime | None = None
+    """When the token expires (its ``exp``, aware UTC): a subscription ends then (ADR 0023)."""
 
     @property
     def is_clinical(self) -> bool:
@@ -92,6 +95,7 @@ def actor_from_claims(claims: dict[str, Any]) -> Actor:
         "name": _optional_str(claims, "name"),
         "client_id": _optional_str(claims, "azp") or _optional_str(claims, "client_id"),
         "scopes": frozenset(str(claims.get("scope", "")).split()),
+        "expires_at": _instant(claims.get("exp")),
     }
     if kind is ActorKind.CITIZEN:
         cpr = _optional_str(claims, "cpr")
@@ -124,6 +128,16 @@ def _clinical(kind: ActorKind, claims: dict[str, Any], common: dict[str, Any]) -
         assistant=assistant,
         **common,
     )
+
+
+def _instant(value: object) -> datetime | None:
+    """A NumericDate claim (seconds since the epoch, RFC 7519 §2) as an aware UTC datetime."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _optional_str(claims: dict[str, Any], key: str) -> str | None:

@@ -6,6 +6,7 @@ AuthError
 │   ├── ConsentDenied      the patient's block (Min Spærring) denies it (CONSENT_DENIED)
 │   ├── FieldNotAllowed    the client's registration does not allow this field (FORBIDDEN)
 │   └── Unauthenticated    an anonymous caller asked for patient data (UNAUTHENTICATED)
+│       └── TokenExpired   the token of a running subscription expired: it ends (UNAUTHENTICATED)
 ├── InvalidOverride        the override (værdispring) is malformed (BAD_USER_INPUT)
 ├── AccessUnavailable      a source the decision needs failed (how: its kind), so access fails closed
 └── AccessRecordFailed     the access record could not be written: no record, no data
@@ -54,6 +55,10 @@ class InvalidOverride(AuthError):
 
 class Unauthenticated(AccessDenied):
     """Patient data needs a verified caller."""
+
+
+class TokenExpired(Unauthenticated):
+    """The token a subscription was started with has expired, so it ends (ADR 0023)."""
 
 
 class AccessUnavailable(AuthError):

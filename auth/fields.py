@@ -19,9 +19,19 @@ from strawberry.extensions import SchemaExtension
 from auth.errors import FieldNotAllowed
 
 ALWAYS_ALLOWED = frozenset(
-    {"Query.me", "Me.*", "Representation.*", "ClientAccess.*", "TrustedDocument.*", "ClientLimits.*"}
+    {
+        "Query.me",
+        "Me.*",
+        "RepresentationConnection.*",
+        "Representation.*",
+        "PageInfo.*",
+        "ClientAccess.*",
+        "TrustedDocument.*",
+        "ClientLimits.*",
+    }
 )
-"""Every client may ask who it is, whom it acts for, and what its registration allows (``me``)."""
+"""Every client may ask who it is, whom it acts for, and what its registration allows (``me``); and how a page of
+any list it may select ends (``PageInfo``)."""
 
 
 @dataclass(frozen=True, slots=True)

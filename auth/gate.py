@@ -10,7 +10,9 @@ execution, and before the response leaves, it writes one access record per patie
 (:mod:`auth.records`) and the request's security events (anonymous or refused attempts, ADR 0007);
 if that write fails, the request fails closed with no data. A patient whose data the operation may
 change gets their record opened *before* execution; if that fails, nothing is executed. The decision
-is one span and its verdicts and the write's duration are metrics (:mod:`auth.telemetry`).
+is one span and its verdicts and the write's duration are metrics (:mod:`auth.telemetry`). A
+subscription is decided the same way at its start, which records only a refusal; the gate leaves it a
+:class:`~auth.stream.StreamDecisions` to decide again before every poll and record every event (ADR 0023).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
+from graphql import OperationType
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from auth.access_log import AccessLog
 from auth.actor import Actor, ActorKind
@@ -32,10 +36,12 @@ from auth.policy import DecisionFacts, PolicyOptions, accessor_of, decide, may_o
 from auth.records import open_write_records, start_records, write_records
 from auth.representations import RepresentationSources, load_representations
 from auth.security_events import SecurityEventKind
+from auth.stream import StreamDecisions, record_start
 from auth.telemetry import decision_span, describe_plan, observe_plan, timed_access_log_write
 from sources.categories import DataCategory
 from sources.deadline import Wave, in_wave
 from sources.models import PersonRecord
+from sources.patient_keys import PatientKeys
 from sources.payloads import COPENHAGEN
 
 
@@ -50,6 +56,8 @@ class AccessServices:
     """Vendor systems' registrations by client ID (field allow-lists)."""
     representations: RepresentationSources | None = None
     """Where ``me.actsFor`` reads whom a citizen represents (CPR and Digital Fuldmagt)."""
+    patient_keys: PatientKeys = field(default_factory=PatientKeys.generate)
+    """The deployment's patient keys: the gate opens those ``_entities`` is given (ADR 0022)."""
 
 
 class GateContext(Protocol):
@@ -61,6 +69,8 @@ class GateContext(Protocol):
     access_plan: AccessPlan | None
     prepared_operation: PreparedOperation | None
     """The operation and coerced variables access was decided for; execution runs exactly these."""
+    stream_decisions: StreamDecisions | None
+    """A subscription's decisions after its start (``None`` for a query or mutation)."""
 
     def remember_persons(self, records: Mapping[str, PersonRecord]) -> None:
         """Keep the CPR records the decision loaded, so resolvers do not fetch them again."""
@@ -73,13 +83,15 @@ class ConsentGate(SchemaExtension):
         execution = self.execution_context
         context: GateContext = execution.context
         plan = AccessPlan(context.actor)
-        context.prepared_operation = None
+        context.prepared_operation = context.stream_decisions = None
+        subscription = False
         if execution.graphql_document is not None:
             schema, document = execution.schema._schema, execution.graphql_document
             prepared = prepare_operation(schema, document, execution.operation_name, execution.variables)
             if isinstance(prepared, PreparedOperation):  # otherwise execution refuses the request, as we do
                 registration = _registration(context.actor, context.access.clients)
-                reader = OperationReader(schema, prepared, registration.allows if registration else None)
+                allowed = registration.allows if registration else None
+                reader = OperationReader(schema, prepared, allowed, context.access.patient_keys)
                 read, on = reader.read(), today()
                 with decision_span(context.actor) as span:
                     plan = await build_plan(context, read, on, registration)
@@ -89,6 +101,9 @@ class ConsentGate(SchemaExtension):
                         )
                     describe_plan(span, plan)
                 context.prepared_operation = prepared
+                subscription = prepared.operation.operation is OperationType.SUBSCRIPTION
+                if subscription:
+                    context.stream_decisions = _stream_decisions(context, read, registration, execution)
         context.access_plan = plan
         observe_plan(plan)
         request = start_records(context.request_id, execution.query or "", execution.operation_name)
@@ -97,7 +112,31 @@ class ConsentGate(SchemaExtension):
             await open_write_records(plan, context.access.access_log, request)
         yield
         with timed_access_log_write():
-            await write_records(plan, context.access.access_log, request)
+            if subscription:
+                await record_start(plan, context.access.access_log, request)
+            else:
+                await write_records(plan, context.access.access_log, request)
+
+
+def _stream_decisions(
+    context: GateContext, read: OperationRead, registration: ClientRegistration | None, execution: ExecutionContext
+) -> StreamDecisions:
+    """What a subscription decides again before each poll: this operation, for this caller, on this context."""
+
+    async def plan_again(again: OperationRead, on: date, client: ClientRegistration | None) -> AccessPlan:
+        return await build_plan(context, again, on, client)
+
+    return StreamDecisions(
+        actor=context.actor,
+        read=read,
+        registration=registration,
+        plan_again=plan_again,
+        access_log=context.access.access_log,
+        request_id=context.request_id,
+        query=execution.query or "",
+        operation_name=execution.operation_name,
+        today=today,
+    )
 
 
 def today() -> date:
@@ -122,7 +161,8 @@ async def build_plan(
     loaded, and leaves a security event instead of access records. An override from a caller who
     may not send one, or a malformed one, refuses that patient without asking anything and leaves
     only a security event: no line in that patient's log, nothing for Min Log (ADR 0007). A vendor
-    system asking for fields outside its registration leaves a security event too.
+    system asking for fields outside its registration leaves a security event too, and so does a
+    Federation representation whose key did not open (ADR 0022).
     """
     actor = context.actor
     services = context.access
@@ -134,6 +174,8 @@ async def build_plan(
             else SecurityEventKind.FIELD_NOT_ALLOWED
         )
         plan.security_events[kind] = len(read.patients.keys() | read.refused_patients)
+    if read.invalid_keys:
+        plan.security_events[SecurityEventKind.PATIENT_KEY_INVALID] = read.invalid_keys
     if not read.patients:
         return plan
     if actor.kind is ActorKind.ANONYMOUS:

@@ -7,7 +7,10 @@ one patient), every argument read as the resolver will get it. Fields carry thei
 directives declared by the resolvers: a field with a ``patientArgument`` directive opens a patient
 scope (its argument names the CPR), and a field with a ``category`` directive reveals that category
 of the patient in scope. ``auth/`` reads these from the schema, so it never imports ``resolvers/``.
-The walk is linear in the size of the document (each fragment once per patient scope).
+Federation's ``Query._entities`` opens one patient scope per representation whose key opens
+(:func:`sources.patient_keys.patient_of`, the function its resolver reads them with; ADR 0022).
+The walk is linear in the size of the document (each fragment once per patient scope), and the
+patient scopes of an operation are bounded (aliases; representations, by ``gateway.cost``).
 """
 
 from __future__ import annotations
@@ -42,9 +45,13 @@ from auth.representations import REPRESENTATIONS_FIELD
 from sources.audit import OverrideGround
 from sources.categories import DataCategory
 from sources.identifiers import is_cpr
+from sources.patient_keys import BadRepresentation, PatientKeys, patient_of
 
 PatientCategories = dict[str, set[DataCategory]]
 """CPR number → the categories the operation selects for that patient."""
+
+ENTITIES_FIELD = "Query._entities"
+"""Apollo Federation's entry point: each representation names a patient by key, as ``patient(cpr:)`` does."""
 
 REASON_MIN, REASON_MAX = 10, 500
 """An override's reason must say something, and fit in the access record."""
@@ -73,6 +80,8 @@ class OperationRead:
     """Patients named only by fields the client may not select (counted in a security event, never kept)."""
     representations: bool = False
     """The operation selects whom the caller may act for (``me.actsFor``)."""
+    invalid_keys: int = 0
+    """Federation representations whose key did not open: forged, altered or another deployment's."""
 
 
 def parse_override(value: object) -> Override | BadOverride:
@@ -171,9 +180,12 @@ class OperationReader:
         schema: GraphQLSchema,
         prepared: PreparedOperation,
         allowed: Callable[[str], bool] | None = None,
+        patient_keys: PatientKeys | None = None,
     ) -> None:
         self._schema = schema
         self._allowed = allowed
+        self._keys = patient_keys
+        """Opens the keys of ``_entities``; without it no representation names a patient (fail closed)."""
         self._prepared = prepared
         self._walked: set[tuple[str, str | None]] = set()
         self.visits = 0
@@ -229,9 +241,16 @@ class OperationReader:
                 found.refused.setdefault(cpr, set()).add(refused)  # recorded as denied for that patient
             if (named := self._patient_named(field, node)) is not None:
                 found.refused_patients.add(named[0])
+            if coordinate == ENTITIES_FIELD:
+                found.refused_patients.update(self._entities(field, node, found))
             return  # never resolved, so nothing below it is decided or fetched
         if coordinate == REPRESENTATIONS_FIELD:
             found.representations = True
+        if coordinate == ENTITIES_FIELD:
+            for entity in self._entities(field, node, found):
+                found.patients.setdefault(entity, set())
+                self._walk(get_named_type(field.type), node.selection_set, entity, found)
+            return
         if patient_argument(field) is not None:
             named = self._patient_named(field, node)
             if named is None:
@@ -250,6 +269,21 @@ class OperationReader:
         arguments = self._arguments(field, node) if argument is not None else None
         asked = arguments.get(argument) if arguments is not None and argument is not None else None
         return (asked, arguments or {}) if isinstance(asked, str) and is_cpr(asked) else None
+
+    def _entities(self, field: GraphQLField, node: FieldNode, found: OperationRead) -> list[str]:
+        """The CPR numbers ``_entities`` names, once each, in order; keys that do not open are counted."""
+        arguments = self._arguments(field, node)
+        representations = arguments.get("representations") if arguments is not None else None
+        if self._keys is None or not isinstance(representations, list):
+            return []
+        named: dict[str, None] = {}
+        for representation in representations:
+            cpr = patient_of(representation, self._keys)
+            if isinstance(cpr, BadRepresentation):
+                found.invalid_keys += int(cpr.forged)
+            else:
+                named[cpr] = None
+        return list(named)
 
     def _override(self, field: GraphQLField, arguments: Mapping[str, Any], cpr: str, found: OperationRead) -> None:
         name = override_argument(field)

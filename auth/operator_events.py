@@ -18,10 +18,11 @@ from __future__ import annotations
 import getpass
 import re
 import socket
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+
+from sources.ids import new_hex_id
 
 
 class OperatorCommand(StrEnum):
@@ -58,7 +59,7 @@ def operator_event(command: OperatorCommand, operator: str | None, count: int, d
     """An event of ``command`` run now on this host; ``operator`` defaults to the OS user."""
     os_user = _os_user()
     return OperatorEvent(
-        uuid.uuid4().hex, datetime.now(UTC), command, operator or os_user, os_user, socket.gethostname(), count, detail
+        new_hex_id(), datetime.now(UTC), command, operator or os_user, os_user, socket.gethostname(), count, detail
     )
 
 

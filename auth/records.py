@@ -14,7 +14,6 @@ override, is a bounded :class:`~auth.security_events.SecurityEvent` for the oper
 from __future__ import annotations
 
 import hashlib
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -26,6 +25,7 @@ from auth.policy import accessor_of
 from auth.security_events import SecurityEvent
 from sources.audit import AccessActivity, AccessorKind, AccessOutcome, AccessRecord
 from sources.categories import WRITE_CATEGORIES, DataCategory
+from sources.ids import new_uuid
 
 
 @dataclass
@@ -92,7 +92,7 @@ async def write_records(plan: AccessPlan, log: AccessLog, request: RequestRecord
         records.append(build_record(access, access.accessor, plan.actor, request))
     events = [
         SecurityEvent(
-            id=str(uuid.uuid4()),
+            id=new_uuid(),
             at=request.at,
             request_id=request.request_id,
             kind=kind,
@@ -133,7 +133,7 @@ def build_record(
     override = access.override
     requested = access.requested | access.client_refused
     return AccessRecord(
-        id=request.opened.get(access.cpr) or str(uuid.uuid4()),
+        id=request.opened.get(access.cpr) or new_uuid(),
         at=request.at,
         request_id=request.request_id,
         activity=AccessActivity.WRITE if requested & WRITE_CATEGORIES else AccessActivity.READ,

@@ -35,6 +35,8 @@ class SecurityEventKind(StrEnum):
     """A vendor system whose client is not registered asked for fields (it may select none)."""
     FIELD_NOT_ALLOWED = "field_not_allowed"
     """A registered vendor system asked for fields its registration does not allow."""
+    PATIENT_KEY_INVALID = "patient_key_invalid"
+    """Federation representations whose patient key did not open: forged, altered or another deployment's."""
 
 
 @dataclass(frozen=True, slots=True)

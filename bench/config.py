@@ -46,7 +46,7 @@ OVERVIEW = (
 )
 """The README's overview query; what the peer answers too."""
 APPOINTMENTS = (
-    '{ patient(cpr: "%s") { appointments { complete list(first: 200) { totalCount '
+    '{ patient(cpr: "%s") { appointments { complete list(first: 100) { totalCount '
     "nodes { id start status organisation { name kind } } } weeks { week days { date appointments { id } } } } } }"
 )
 TWO_PATIENTS = (

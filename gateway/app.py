@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from auth.access_log import AccessLog, open_access_log
 from auth.export import Exporter
@@ -88,6 +88,8 @@ def create_app(
         limits=limits,
         clients=clients,
         deadline=settings.deadline,
+        subscriptions=settings.subscriptions,
+        allowed_origins=settings.cors_allow_origins,
     )
 
     @asynccontextmanager
@@ -108,6 +110,7 @@ def create_app(
             PolicyOptions(settings.stamkort_blockable),
             settings.client_registrations(),
             RepresentationSources(sources.cpr, sources.fuldmagt),
+            settings.federation.patient_keys(),
         )
         limiter = RateLimiter.open(settings.redis_url)
         readiness = Readiness(
@@ -142,6 +145,7 @@ def create_app(
 
     routes: list[BaseRoute] = [
         Route("/graphql", BearerAuth(graphql), methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),  # subscriptions; the token comes with connection_init (ADR 0023)
         Route("/healthz", _health),
         Route("/readyz", readiness_endpoint(_readiness)),
     ]

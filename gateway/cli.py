@@ -23,6 +23,7 @@ from gateway.clients import Introspection
 from gateway.config import effective_settings, settings_or_exit
 from gateway.schema import schema_sdl
 from gateway.settings import SANDBOX_PORTS, Settings, sandbox_url
+from gateway.settings_federation import KEY_SECRET_VARIABLE, new_key_secret
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Et Samlet Patientoverblik: the GraphQL gateway.")
 for _name, _command in ACCESS_LOG_COMMANDS.items():
@@ -214,7 +215,11 @@ def _serve_gateway(settings: Settings, host: str, port: int, workers: int = 1) -
     except ManifestError as exc:
         typer.echo(f"patientoverblik: not starting: {exc}", err=True)
         raise typer.Exit(2) from None
-    serving.serve(gateway if workers == 1 else None, host, port, workers, settings.log)
+    if workers > 1 and settings.federation.key_secret is None:
+        # Each worker builds its app from the environment: one random key secret for all of them (ADR 0022).
+        os.environ[KEY_SECRET_VARIABLE] = new_key_secret()
+    ws_max_size = settings.subscriptions.max_message_bytes
+    serving.serve(gateway if workers == 1 else None, host, port, workers, settings.log, ws_max_size)
 
 
 def main() -> None:

@@ -1,8 +1,10 @@
 """The calling client: its registration, trusted documents, budget, and whether it may explore the schema.
 
 Built once at start from ``PATIENTOVERBLIK_CLIENTS`` (:func:`load_clients`): each registration's
-trusted documents are read and checked (:mod:`gateway.trusted`), so a bad manifest stops the gateway
-with one line. Per request :meth:`ClientDirectory.client_of` names the caller's :class:`Client`:
+field allow-list is checked against the schema (a type or field it does not have, such as a name a
+release renamed, would silently refuse what the client needs: ADR 0025) and its trusted documents
+are read and checked (:mod:`gateway.trusted`), so a bad registration stops the gateway with one line.
+Per request :meth:`ClientDirectory.client_of` names the caller's :class:`Client`:
 
 - a token whose client (``azp``) is registered gets that registration, its manifest and its budget;
 - any other caller (an unregistered client, a token without one, no token) gets the defaults and no
@@ -22,13 +24,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import assert_never
 
-from graphql import GraphQLSchema
+from graphql import GraphQLObjectType, GraphQLSchema
 
 from auth.actor import Actor, ActorKind
 from auth.fields import ALWAYS_ALLOWED, ClientRegistration
 from gateway.limits import Limits
 from gateway.rate_limit import Budget
-from gateway.trusted import TrustedDocuments, check_manifest, read_manifest
+from gateway.trusted import ManifestError, TrustedDocuments, check_manifest, read_manifest
 
 logger = logging.getLogger("patientoverblik.clients")
 
@@ -129,7 +131,7 @@ def load_clients(
     introspection: Introspection,
     replaced_defaults: bool,
 ) -> ClientDirectory:
-    """Every client with its checked manifest; :class:`gateway.trusted.ManifestError` for a bad one.
+    """Every client with its checked allow-list and manifest; :class:`gateway.trusted.ManifestError` for a bad one.
 
     ``replaced_defaults``: ``PATIENTOVERBLIK_CLIENTS`` was set, so the built-in registrations are gone;
     a warning says so when the demo client is not among the new ones.
@@ -142,6 +144,12 @@ def load_clients(
         )
     clients: dict[str, Client] = {}
     for client_id, spec in specs.items():
+        unknown = sorted(c for c in spec.registration.fields if not _in_schema(schema, c))
+        if unknown:
+            raise ManifestError(
+                f"client {client_id!r}: its field allow-list names {', '.join(unknown)}, which the schema does not "
+                "have (a renamed type or field? CHANGELOG.md's migration guide gives the new names)"
+            )
         documents = TrustedDocuments()
         if spec.trusted_documents is not None:
             read = read_manifest(client_id, spec.trusted_documents)
@@ -150,3 +158,10 @@ def load_clients(
             client_id, spec.registration, spec.budget, documents, spec.trusted_documents_only, spec.developer
         )
     return ClientDirectory(clients, default_budget, introspection)
+
+
+def _in_schema(schema: GraphQLSchema, coordinate: str) -> bool:
+    """Whether ``Type.field`` or ``Type.*`` names an object type (and field) of ``schema``."""
+    type_name, _, field_name = coordinate.partition(".")
+    found = schema.get_type(type_name)
+    return isinstance(found, GraphQLObjectType) and (field_name == "*" or field_name in found.fields)

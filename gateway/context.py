@@ -12,12 +12,15 @@ from auth.actor import Actor
 from auth.gate import AccessServices
 from auth.operation import PreparedOperation
 from auth.plan import AccessPlan
+from auth.stream import StreamDecisions
 from gateway.clients import Client
 from gateway.rate_limit import Budget, RateLimiter
+from resolvers.context import StreamView
 from resolvers.loaders import Loaders
 from resolvers.protection import Protections
 from sources.consent import ConsentSource
 from sources.models import BlockRecord, MasterCardRecord, PersonRecord
+from sources.patient_keys import PatientKeys
 from sources.stamkort import StamkortSource
 
 
@@ -63,6 +66,10 @@ class RequestContext:
     """The caller may introspect the schema and get "Did you mean" suggestions (``gateway.explore``)."""
     cost: int | None = None
     """The operation's static cost, once the cost guard has estimated it."""
+    stream_decisions: StreamDecisions | None = None
+    """A subscription's access decisions after its start (set by the consent gate)."""
+    stream: StreamView | None = None
+    """A subscription's polls (``gateway.streams.PollControl``); ``None`` for a query or mutation."""
 
     @property
     def budget(self) -> Budget:
@@ -73,6 +80,11 @@ class RequestContext:
         """Prime the request's CPR loader with the records the access decision loaded."""
         for cpr, record in records.items():
             self.loaders.persons.prime(cpr, record)
+
+    @property
+    def patient_keys(self) -> PatientKeys:
+        """The deployment's patient keys (``Patient.id``, ``_entities``)."""
+        return self.access.patient_keys
 
     @property
     def access_log(self) -> AccessLog:

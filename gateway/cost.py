@@ -10,12 +10,15 @@ variables, ``@skip``/``@include``, fragments) against the schema's ``@cost`` and
   (the sized child list's ``assumedSize``), else ``assumedSize``, else :data:`DEFAULT_LIST_SIZE`; with
   ``sizedFields`` the size multiplies those child fields instead;
 - a list field costs ``size * (weight + cost of its selection)``, any other ``weight + cost of its
-  selection``; the operation costs the sum over its root fields.
+  selection``; the operation costs the sum over its root fields;
+- Federation's ``_entities`` is as long as the representations it is given (ADR 0022).
 
 Each fragment is costed once per sizing context, so the walk is linear in the document; totals stop
-growing at 2³¹. :class:`CostGuard` runs before the consent gate: an operation over the caller's
-``max_cost`` is ``QUERY_TOO_COMPLEX`` (``extensions.limit: "maxCost"``, ``maximum``) and one that does
-not fit the caller's cost window is ``RATE_LIMITED``; in both cases nothing is decided or fetched.
+growing at 2³¹. :class:`CostGuard` runs before the consent gate: an operation with more
+representations than ``max_representations`` over all its ``_entities`` fields, or over the caller's
+``max_cost``, is ``QUERY_TOO_COMPLEX`` (``extensions.limit``: ``"maxRepresentations"`` or
+``"maxCost"``, and ``maximum``), and one that does not fit the caller's cost window is
+``RATE_LIMITED``; in each case nothing is decided or fetched.
 """
 
 from __future__ import annotations
@@ -48,8 +51,8 @@ from graphql import (
 from graphql.execution.values import get_directive_values
 from strawberry.extensions import SchemaExtension
 
-from auth.operation import PreparedOperation, prepare_operation
-from gateway.limits import LimitExceeded
+from auth.operation import ENTITIES_FIELD, PreparedOperation, prepare_operation
+from gateway.limits import LimitExceeded, Limits
 from gateway.rate_limit import Budget, RateLimiter, Window
 from resolvers.cost import COST_DIRECTIVE, LIST_SIZE_DIRECTIVE, Cost, ListSize
 
@@ -83,6 +86,8 @@ class _Walk:
     schema: GraphQLSchema
     prepared: PreparedOperation
     visits: int = 0
+    representations: int = 0
+    """Federation representations given to ``_entities`` fields (each field as written, once)."""
     _fragments: dict[tuple[str, str, tuple[str, ...], Decimal], Decimal] = field(default_factory=dict)
 
     def selection_set(
@@ -125,12 +130,24 @@ class _Walk:
         definition = parent.fields[node.name.value]
         weight = field_weight(definition, root)
         size, sized_below = self._size(definition, node)
+        if f"{parent.name}.{node.name.value}" == ENTITIES_FIELD:
+            size = self._representations(definition, node)
         if node.name.value in sized:
             size = sized[node.name.value]
         below = self.selection_set(get_named_type(definition.type), node.selection_set, sized_below)
         if isinstance(get_nullable_type(definition.type), GraphQLList) or node.name.value in sized:
             return min(size * (weight + below), _CAP)
         return min(weight + below, _CAP)
+
+    def _representations(self, definition: GraphQLField, node: FieldNode) -> Decimal:
+        """How many representations this ``_entities`` field is given (as execution coerces them)."""
+        try:
+            given = get_argument_values(definition, node, self.prepared.variables).get("representations")
+        except GraphQLError:
+            given = None  # execution refuses the field: it resolves nothing
+        count = len(given) if isinstance(given, list) else 0
+        self.representations += count
+        return Decimal(count)
 
     def _size(self, definition: GraphQLField, node: FieldNode) -> tuple[Decimal, dict[str, Decimal]]:
         """This field's list size, and the sizes it gives to its sized child fields."""
@@ -180,6 +197,8 @@ class Estimate:
 
     cost: int
     visits: int
+    representations: int = 0
+    """Federation representations the operation gives ``_entities``, over all its fields."""
 
 
 def estimate(schema: GraphQLSchema, prepared: PreparedOperation) -> Estimate:
@@ -190,7 +209,7 @@ def estimate(schema: GraphQLSchema, prepared: PreparedOperation) -> Estimate:
         return Estimate(0, 0)
     walk = _Walk(schema, prepared)
     total = walk.selection_set(root, operation.selection_set, {}, operation.operation is OperationType.MUTATION)
-    return Estimate(ceil(total), walk.visits)
+    return Estimate(ceil(total), walk.visits, walk.representations)
 
 
 class CostContext(Protocol):
@@ -203,7 +222,12 @@ class CostContext(Protocol):
 
 
 class CostGuard(SchemaExtension):
-    """Refuse an operation over the caller's ``max_cost`` or cost window, before the consent gate runs."""
+    """Refuse an operation over the representations limit, the caller's ``max_cost`` or cost window, before
+    the consent gate runs."""
+
+    def __init__(self, *, limits: Limits | None = None) -> None:
+        super().__init__()
+        self._max_representations = (limits or Limits()).max_representations
 
     async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
@@ -214,7 +238,14 @@ class CostGuard(SchemaExtension):
                 schema, execution.graphql_document, execution.operation_name, execution.variables
             )
             if isinstance(prepared, PreparedOperation):
-                cost = estimate(schema, prepared).cost
+                found = estimate(schema, prepared)
+                if found.representations > self._max_representations:
+                    most = self._max_representations
+                    message = (
+                        f"The operation gives {found.representations} representations; at most {most} are allowed."
+                    )
+                    raise GraphQLError(message, original_error=LimitExceeded(message, "maxRepresentations", most))
+                cost = found.cost
                 context.cost = cost
                 budget = context.budget
                 if cost > budget.max_cost:

@@ -14,6 +14,7 @@ from typing import assert_never
 
 from graphql import GraphQLError, GraphQLSyntaxError
 from graphql.validation.validate import ValidationAbortedError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from auth.errors import (
     AccessDenied,
@@ -28,7 +29,7 @@ from auth.errors import (
 from gateway.echoes import NOTHING_SENT, SentValues, syntax_message, withheld_echo
 from gateway.explore import without_suggestions
 from gateway.input_errors import InputValueError
-from gateway.limits import LimitExceeded, OperationNotSelected
+from gateway.limits import LimitExceeded, OperationNotSelected, TooManySubscriptions
 from gateway.rate_limit import RateLimited
 from gateway.validation import MAX_FIELD_COMPARISONS
 from resolvers.errors import InvalidArgument
@@ -66,6 +67,9 @@ class ErrorCode(StrEnum):
     """A ``documentId`` or APQ ``sha256Hash`` that is not in the client's trusted documents (HTTP 400)."""
     DOCUMENT_NOT_TRUSTED = "DOCUMENT_NOT_TRUSTED"
     """A client registered to run only its trusted documents sent another one (HTTP 403)."""
+    TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
+    """The connection or the caller already runs as many subscriptions as it may (``extensions.limit``,
+    ``extensions.maximum``): the subscription is refused with an ``error`` message, the connection stays."""
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -78,9 +82,12 @@ _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
     (AccessRecordFailed, ErrorCode.ACCESS_LOG_UNAVAILABLE),
     (InvalidOverride, ErrorCode.BAD_USER_INPUT),
     (InputValueError, ErrorCode.BAD_USER_INPUT),
+    (TooManySubscriptions, ErrorCode.TOO_MANY_SUBSCRIPTIONS),
     (LimitExceeded, ErrorCode.QUERY_TOO_COMPLEX),
     (RateLimited, ErrorCode.RATE_LIMITED),
     (OperationNotSelected, ErrorCode.BAD_REQUEST),
+    (InvalidOperationTypeError, ErrorCode.BAD_REQUEST),  # a query or mutation over the WebSocket (ADR 0023)
+    (CannotGetOperationTypeError, ErrorCode.BAD_REQUEST),
     (InvalidArgument, ErrorCode.BAD_USER_INPUT),
 )
 """Errors of the gateway's own making; a source's failure (and access failing closed for one) is coded by

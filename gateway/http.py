@@ -1,4 +1,4 @@
-"""The HTTP edge: bearer-token authentication and the GraphQL endpoint.
+"""The HTTP edge: bearer-token authentication and the GraphQL endpoint (subscriptions: :mod:`gateway.websocket`).
 
 ``BearerAuth`` is plain ASGI middleware: a request without ``Authorization`` continues as the
 anonymous actor (the schema can be explored; patient data is ``UNAUTHENTICATED``); a request whose
@@ -17,8 +17,11 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema import BaseSchema
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from auth.actor import ANONYMOUS, Actor
@@ -32,13 +35,16 @@ from gateway.over_http import EXCHANGE_KEY, Exchange, exchange_of, negotiate
 from gateway.rate_limit import RateLimited, RateLimiter, Window, caller_key
 from gateway.request import BoundedBody, RequestRefused, bounded_body, decode_json, error_response, request_data
 from gateway.settings_resilience import DeadlineSettings
+from gateway.settings_subscriptions import SubscriptionSettings
+from gateway.streams import OpenSubscriptions, PollControl
 from gateway.telemetry import new_request_id
 from gateway.trusted import resolve
+from gateway.websocket import GatewayTransportWS, bounded_websocket
 from resolvers.loaders import Loaders
 from sources import deadline
 
 _CALLER_KEY = "graphql_caller"
-"""Where the request's :class:`_Caller` is kept in the ASGI scope's ``state``."""
+"""Where the request's :class:`Caller` is kept in the ASGI scope's ``state``."""
 
 
 class BearerAuth:
@@ -64,11 +70,15 @@ class BearerAuth:
         await self.app(scope, receive, send)
 
     async def _verify(self, request: Request, header: str) -> Actor:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationFailed("the Authorization header must be 'Bearer <token>'")
-        verifier: TokenVerifier = request.app.state.services.verifier
-        return await verifier.verify(token.strip())
+        return await verify_bearer(request.app.state.services.verifier, header)
+
+
+async def verify_bearer(verifier: TokenVerifier, header: str) -> Actor:
+    """The actor of an ``Authorization: Bearer <token>`` value; :class:`AuthenticationFailed` otherwise."""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationFailed("the Authorization header must be 'Bearer <token>'")
+    return await verifier.verify(token.strip())
 
 
 def _unauthorized(message: str) -> Response:
@@ -77,7 +87,7 @@ def _unauthorized(message: str) -> Response:
 
 
 @dataclass(frozen=True, slots=True)
-class _Caller:
+class Caller:
     """The calling client and the key its requests and cost are counted under, for one request."""
 
     client: Client
@@ -94,20 +104,34 @@ class GraphQLApp(GraphQL[RequestContext, None]):
     the caller's requests per window (:mod:`gateway.rate_limit`) before its body is read.
     """
 
+    graphql_transport_ws_handler_class = GatewayTransportWS
+
     def __init__(
         self,
-        *args: Any,
+        schema: BaseSchema,
+        *,
         ide_html: str = "",
         limits: Limits | None = None,
         clients: ClientDirectory | None = None,
         deadline: DeadlineSettings | None = None,
+        subscriptions: SubscriptionSettings | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(*args, **kwargs)
+        self.subscriptions = subscriptions or SubscriptionSettings()
+        super().__init__(
+            schema,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=self.subscriptions.connection_init_timeout,
+            max_subscriptions_per_connection=None,  # the gateway's own limits, coded (gateway.websocket)
+            **kwargs,
+        )
         self._ide_html = ide_html
         self._clients = clients or ClientDirectory()
         self.request_adapter_class = bounded_body(limits or Limits())
+        self.websocket_adapter_class = bounded_websocket(self.subscriptions.max_message_bytes)
         self._deadline = deadline or DeadlineSettings()
+        self.open_subscriptions = OpenSubscriptions()
+        """Subscriptions running in this process, per caller."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -119,7 +143,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         actor: Actor = state.get("actor", ANONYMOUS)
         client = self._clients.client_of(actor)
         address = request.client.host if request.client else None
-        caller = _Caller(client, caller_key(self._clients.rate_key(actor, address)))
+        caller = Caller(client, caller_key(self._clients.rate_key(actor, address)))
         state[EXCHANGE_KEY], state[_CALLER_KEY] = exchange, caller
         outside = deadline.none()  # get_context starts the deadline; this ends it with the request
         try:
@@ -139,7 +163,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         await response(scope, receive, send)
 
     @staticmethod
-    async def _count_request(request: Request, caller: _Caller) -> None:
+    async def _count_request(request: Request, caller: Caller) -> None:
         limiter: RateLimiter | None = getattr(request.app.state.services, "limiter", None)
         if limiter is not None:
             await limiter.take(caller.rate_key, caller.client.budget, Window.REQUESTS)
@@ -165,6 +189,8 @@ class GraphQLApp(GraphQL[RequestContext, None]):
 
     async def get_context(self, request: Any, response: Any) -> RequestContext:
         services = request.app.state.services
+        if isinstance(request, WebSocket):  # the connection's; each subscription gets its own
+            return self._context(services, ANONYMOUS, new_request_id(), None)
         # The request is read: from here on its upstream work keeps to one deadline (ADR 0024).
         deadline.start(self._deadline.request_s, self._deadline.min_call_s)
         request_id = request.scope.get("state", {}).get("request_id") or new_request_id()
@@ -172,9 +198,11 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             response.headers["x-request-id"] = request_id
             response.headers["cache-control"] = "no-store"
         state = request.scope.get("state", {})
-        caller = state.get(_CALLER_KEY)
+        return self._context(services, state.get("actor", ANONYMOUS), request_id, state.get(_CALLER_KEY))
+
+    def _context(self, services: Any, actor: Actor, request_id: str, caller: Caller | None) -> RequestContext:
         return RequestContext(
-            actor=state.get("actor", ANONYMOUS),
+            actor=actor,
             request_id=request_id,
             loaders=Loaders.for_request(services.sources),
             access=services.access,
@@ -185,12 +213,26 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             explorer=self._clients.explorer(caller.client) if caller else False,
         )
 
+    async def verify(self, services: Any, header: str) -> Actor:
+        """The actor of a WebSocket's ``connection_init`` ``Authorization``; :class:`AuthenticationFailed` if none."""
+        return await verify_bearer(services.verifier, header)
+
+    def caller_of(self, actor: Actor, address: str | None) -> Caller:
+        """The caller's client and the key its requests and subscriptions are counted under."""
+        return Caller(self._clients.client_of(actor), caller_key(self._clients.rate_key(actor, address)))
+
+    def subscription_context(self, services: Any, actor: Actor, caller: Caller) -> RequestContext:
+        """A context of its own for one subscription: its request id, loaders, plan and polls (ADR 0023)."""
+        context = self._context(services, actor, new_request_id(), caller)
+        context.stream = PollControl(context, services.sources, self.subscriptions, self._deadline)
+        return context
+
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(self._ide_html)
 
 
-def _caller_of(request: AsyncHTTPRequestAdapter) -> _Caller:
+def _caller_of(request: AsyncHTTPRequestAdapter) -> Caller:
     """The caller :meth:`GraphQLApp.__call__` put in the scope (none: an unregistered caller's defaults)."""
     state = request.scope.get("state", {}) if isinstance(request, BoundedBody) else {}
     found = state.get(_CALLER_KEY)
-    return found if isinstance(found, _Caller) else _Caller(ClientDirectory().client_of(ANONYMOUS), "")
+    return found if isinstance(found, Caller) else Caller(ClientDirectory().client_of(ANONYMOUS), "")

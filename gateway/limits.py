@@ -43,6 +43,8 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
+from resolvers.cost import MAX_REPRESENTATIONS
+
 _PARSED_DOCUMENTS = 512
 """How many parsed documents are kept (the same text parses to the same object, so validation is cached too)."""
 _COUNT_CAP = 1 << 31
@@ -65,6 +67,8 @@ class Limits:
     """Aliased fields in the operation, each fragment counted every time it is spread."""
     body_timeout_s: float = 10.0
     """Seconds the whole HTTP body may take to arrive; slower is HTTP 408 ``REQUEST_TIMEOUT``."""
+    max_representations: int = MAX_REPRESENTATIONS
+    """Federation representations in one operation, over every ``_entities`` field (:mod:`gateway.cost`)."""
 
 
 class LimitExceeded(Exception):
@@ -74,6 +78,10 @@ class LimitExceeded(Exception):
         super().__init__(message)
         self.limit = limit
         self.maximum = maximum
+
+
+class TooManySubscriptions(LimitExceeded):
+    """A connection or a caller already runs as many subscriptions as it may (ADR 0023)."""
 
 
 class OperationNotSelected(Exception):

@@ -40,14 +40,13 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from gateway.settings_telemetry import LogFormat, LogLevel, LogSettings
+from sources.ids import CPR_SHAPED
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("patientoverblik_request_id", default=None)
 """The id of the request being served, for every line logged while serving it."""
 CORRELATION_ID: ContextVar[str | None] = ContextVar("patientoverblik_correlation_id", default=None)
 """The caller's own id for the request being served (its ``X-Request-Id``), when it sent a usable one."""
 
-CPR_SHAPED = re.compile(r"(?<![0-9])[0-9]{6}-?[0-9]{4}(?![0-9])")
-"""Ten digits, with or without a dash after the sixth, not part of a longer number."""
 CPR_MASK = "[cpr]"
 _QUERY = re.compile(r"((?:[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#\"']*)?/[^\s?#\"']*)\?[^\s#\"']*")
 """A path (or URL) followed by a query string: the query string goes."""

@@ -19,6 +19,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from gateway.logging import log_config
+from gateway.settings_subscriptions import SubscriptionSettings
 from gateway.settings_telemetry import LogSettings
 
 APP_FACTORY = "gateway.app:create_app"
@@ -39,14 +40,19 @@ class NoDelayHTTPProtocol(H11Protocol):
         super().connection_made(transport)
 
 
-def uvicorn_options(host: str, port: int, workers: int = 1, log: LogSettings | None = None) -> dict[str, Any]:
+def uvicorn_options(
+    host: str, port: int, workers: int = 1, log: LogSettings | None = None, ws_max_size: int | None = None
+) -> dict[str, Any]:
     """The options every way of starting the gateway gives uvicorn (besides the app).
 
     Logging is the gateway's (:func:`gateway.logging.log_config`): uvicorn's server and access lines
-    and the gateway's own go through one filtered handler in the format of ``log``.
+    and the gateway's own go through one filtered handler in the format of ``log``. WebSocket messages
+    are bounded by ``ws_max_size`` bytes (``SUBSCRIPTIONS__MAX_MESSAGE_BYTES``) already where uvicorn
+    reads them: a larger one closes the connection with 1009 (the app checks again, ADR 0023).
     """
     log = log or LogSettings()
     return {
+        "ws_max_size": ws_max_size or SubscriptionSettings().max_message_bytes,
         "host": host,
         "port": port,
         "workers": workers,
@@ -57,9 +63,11 @@ def uvicorn_options(host: str, port: int, workers: int = 1, log: LogSettings | N
     }
 
 
-def serve(app: Any, host: str, port: int, workers: int = 1, log: LogSettings | None = None) -> None:
+def serve(
+    app: Any, host: str, port: int, workers: int = 1, log: LogSettings | None = None, ws_max_size: int | None = None
+) -> None:
     """Run uvicorn in the foreground: ``app`` is the ASGI app, or :data:`APP_FACTORY` with ``workers > 1``.
 
     With several workers each process builds its own app from the environment (``load_settings()``).
     """
-    uvicorn.run(app if workers == 1 else APP_FACTORY, **uvicorn_options(host, port, workers, log))
+    uvicorn.run(app if workers == 1 else APP_FACTORY, **uvicorn_options(host, port, workers, log, ws_max_size))

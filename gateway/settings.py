@@ -22,9 +22,12 @@ from auth.key_cache import KeyCachePolicy
 from gateway.clients import ClientSpec, Introspection
 from gateway.limits import Limits
 from gateway.rate_limit import Budget
+from gateway.settings_federation import FederationSettings
 from gateway.settings_resilience import AccessLogSettings, DeadlineSettings, ReadinessSettings
+from gateway.settings_subscriptions import SubscriptionSettings
 from gateway.settings_telemetry import LogSettings, MetricsSettings, TracingSettings
 from gateway.settings_upstream import UpstreamAuthSettings, UpstreamUrl
+from resolvers.cost import MAX_REPRESENTATIONS
 from sources.base import DEFAULT_MAX_BODY_BYTES, KIB, MIB, SourceConfig
 from sources.breaker import BreakerPolicy
 from sources.clinical import Endpoint, OrganisationKind
@@ -210,6 +213,8 @@ DEMO_CLIENTS = {
         name="EPJ Odense (demo)",
         fields=[
             "Query.patient",
+            "Query._entities",
+            "Patient.id",
             "Patient.cpr",
             "Patient.person",
             "Person.*",
@@ -226,8 +231,7 @@ DEMO_CLIENTS = {
             "Registrations.resuscitationOptOut",
             "Patient.appointments",
             "Appointments.*",
-            "AppointmentPage.*",
-            "PageInfo.*",
+            "AppointmentConnection.*",
             "Appointment.*",
             "AppointmentDay.*",
             "AppointmentWeek.*",
@@ -235,12 +239,14 @@ DEMO_CLIENTS = {
             "Organisation.*",
             "Coding.*",
             "Period.*",
+            "DoctorConnection.*",
             "Doctor.*",
             "SourceStatus.*",
         ],
     )
 }
-"""The sandbox's demo vendor system: the person, GP, master card and appointments, not plans or diagnoses."""
+"""The sandbox's demo vendor system: the person, GP, master card and appointments, not plans or diagnoses; by CPR
+number or, through a Federation router, by the patient's key."""
 
 
 class Settings(BaseSettings):
@@ -298,6 +304,11 @@ class Settings(BaseSettings):
     )
     max_aliases: int = Field(
         default=30, ge=0, description="Most aliases in an operation, fragments counted where spread: QUERY_TOO_COMPLEX."
+    )
+    max_representations: int = Field(
+        default=MAX_REPRESENTATIONS,
+        ge=1,
+        description="Most Federation representations in an operation, over every `_entities`: QUERY_TOO_COMPLEX.",
     )
     stamkort_blockable: bool = Field(
         default=False,
@@ -407,6 +418,12 @@ class Settings(BaseSettings):
         default_factory=AccessLogSettings, description="How long the access log waits for its database."
     )
     readiness: ReadinessSettings = Field(default_factory=ReadinessSettings, description="What `/readyz` checks.")
+    subscriptions: SubscriptionSettings = Field(
+        default_factory=SubscriptionSettings, description="Subscriptions over WebSocket: polls and bounds (ADR 0023)."
+    )
+    federation: FederationSettings = Field(
+        default_factory=FederationSettings, description="The secret of the patient's federation key (ADR 0022)."
+    )
 
     @field_validator("appointment_endpoints", "plan_endpoints")
     @classmethod
@@ -448,6 +465,7 @@ class Settings(BaseSettings):
             self.max_depth,
             self.max_aliases,
             self.request_body_timeout_s,
+            self.max_representations,
         )
 
     def default_budget(self) -> Budget:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -42,8 +41,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
-from gateway.logging import CORRELATION_ID, CPR_SHAPED, REQUEST_ID
+from gateway.logging import CORRELATION_ID, REQUEST_ID
 from gateway.metrics import NONE, REQUEST_SECONDS, REQUESTS, OperationNames, RequestOutcome
+from sources.ids import CPR_SHAPED, new_hex_id
 
 TRACER = trace.get_tracer("patientoverblik.gateway")
 GRAPHQL_ROUTE = "/graphql"
@@ -64,8 +64,8 @@ CURRENT: ContextVar[RequestRecord | None] = ContextVar("patientoverblik_request_
 
 
 def new_request_id() -> str:
-    """A request id of the gateway's own: 32 hex digits, never the same twice."""
-    return uuid.uuid4().hex
+    """A request id of the gateway's own: 32 hex digits, never the same twice, never CPR-shaped."""
+    return new_hex_id()
 
 
 def correlation_id_of(headers: Headers) -> str | None:

@@ -55,7 +55,8 @@ MAX_MANIFEST_BYTES: Final = 8 * 1024 * 1024
 
 
 class ManifestError(ValueError):
-    """A client's manifest cannot be trusted; the message is one line naming client, document and reason."""
+    """A client's registration cannot be trusted (its manifest, or an allow-list naming what the schema does not
+    have); the message is one line naming the client, what is wrong and why."""
 
 
 def sha256_of(text: str) -> str:

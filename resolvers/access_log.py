@@ -23,23 +23,18 @@ from datetime import UTC, date, datetime, time, timedelta
 import strawberry
 
 from resolvers.access_log_words import accessor_of, ground_text, in_order, safe_name, summary_of, words_for
-from resolvers.bounds import DateRange, Defaults, constraint
+from resolvers.bounds import DateRange, Defaults
 from resolvers.context import AccessLogReader
-from resolvers.paging import PageInfo, cursor_format, decode_cursor, encode_cursor
-from resolvers.protection import ProtectedDetail, Redactable, protected_field, protects
+from resolvers.paging import Connection, Cursor, Key, PageInfo
+from resolvers.protection import ProtectedDetail, Redactable, protects
 from resolvers.sectors import NO_SECTORS, Sectors
 from resolvers.vocabulary import AccessActivity, AccessorKind, AccessOutcome, DataCategory, OverrideGround
 from sources.audit import AccessRecord
 from sources.payloads import COPENHAGEN
 
-MAX_PAGE = 100
 RETENTION_YEARS = 2
 CURSOR_TAG = "minlog"
 
-PAGE = constraint(min=1, max=MAX_PAGE)
-"""``Patient.accessLog(first:)``."""
-CURSOR = constraint(format=cursor_format(CURSOR_TAG))
-"""``Patient.accessLog(after:)``: a cursor of the log (a cursor of another list is refused)."""
 RANGE = DateRange(start="from", end="to", years_back=RETENTION_YEARS, defaults=Defaults.YEARS_BACK)
 """``Patient.accessLog(from:, to:)``: the two years the log keeps, by default and at most."""
 
@@ -81,8 +76,12 @@ class AccessLogEntry(Redactable):
             '"Værge", the profession ("Læge"), "Medhjælp for <navn>", …'
         )
     )
-    organisation: str | None = strawberry.field(description="The organisation's name (organisation), when known.")
-    organisation_sor: str | None = strawberry.field(description="The organisation's SOR code, when known.")
+    organisation_name: str | None = strawberry.field(
+        description="The name of the organisation the accessor acted for (organisation), when known."
+    )
+    organisation_sor_id: str | None = strawberry.field(
+        description="The SOR-ID of the organisation the accessor acted for, when known."
+    )
     system: str | None = strawberry.field(
         description="The vendor system (fagsystem: its client registration) when a system acted; null otherwise."
     )
@@ -123,8 +122,8 @@ class AccessLogEntry(Redactable):
             who=accessor.who,
             who_kind=accessor.kind,
             role=accessor.role,
-            organisation=record.organisation_name,
-            organisation_sor=record.organisation_sor,
+            organisation_name=record.organisation_name,
+            organisation_sor_id=record.organisation_sor,
             system=record.client_id if accessor.kind is AccessorKind.SYSTEM else None,
             on_behalf_of=safe_name(record.acting_for_name) if accessor.kind is AccessorKind.ASSISTANT else None,
             what=words_for(record.returned),
@@ -150,19 +149,14 @@ class AccessLogEntry(Redactable):
 
 
 @strawberry.type(
+    name="AccessLogEntryConnection",
     description=(
-        "The patient's access log (Min Log), newest first, one page at a time. There is no total count: "
-        "the log store pages by position and offers no count."
-    )
+        "One page of the patient's access log (Min Log), newest first, in a range of Danish dates (a connection)."
+    ),
 )
-class AccessLog:
-    cpr: strawberry.Private[str]
+class AccessLogEntryConnection(Connection[AccessLogEntry]):
     start: date = strawberry.field(name="from", description="First date of the range (Danish time).")
     end: date = strawberry.field(name="to", description="Last date of the range, inclusive (Danish time).")
-    entries: list[AccessLogEntry] = protected_field(
-        ProtectedDetail.PLACE, description="This page's entries (indgange), newest first."
-    )
-    page_info: PageInfo = strawberry.field(description="Where this page ends.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,21 +181,56 @@ def log_window(start: date | None, end: date | None, today: date) -> LogWindow:
 
 async def read_access_log(
     log: AccessLogReader, cpr: str, window: LogWindow, first: int, after: str | None
-) -> AccessLog:
-    """One page of ``cpr``'s log in ``window``: ``first`` entries strictly older than the ``after`` cursor
-    (both checked before execution: :data:`PAGE`, :data:`CURSOR`)."""
-    before = decode_cursor(after, CURSOR_TAG) if after is not None else None
+) -> AccessLogEntryConnection:
+    """One page of ``cpr``'s log in ``window``: ``first`` entries strictly older than the ``after`` cursor.
+
+    ``totalCount`` is the store's count of the range, asked only when selected; it counts every stored
+    entry a page can hold, so a page may show fewer (an entry this version cannot read keeps its place).
+    ``first`` and ``after`` were checked before execution (:data:`~resolvers.paging.PAGE`, :data:`CURSOR`).
+    """
+    before = _moment(CURSOR.decode(after)) if after is not None else None
     page = await log.log_page(cpr, since=window.since, until=window.until, limit=first, before=before)
     # The cursor and "more" come from the rows the store read, readable or not, so paging is exact
     # even where a stored row outside the vocabulary is left out (the page then shows fewer entries).
-    end = encode_cursor(page.end[0], page.end[1], CURSOR_TAG) if page.end is not None else None
-    return AccessLog(
-        cpr=cpr,
+    start = _cursor(page.records[0].at, page.records[0].id) if page.records else None
+    end = _cursor(*page.end) if page.end is not None else None
+    info = PageInfo(has_next_page=page.more, has_previous_page=before is not None, start_cursor=start, end_cursor=end)
+
+    async def count() -> int:
+        return await log.log_count(cpr, since=window.since, until=window.until)
+
+    return AccessLogEntryConnection(
+        nodes=[AccessLogEntry.from_record(r) for r in page.records],
+        page_info=info,
+        total=count,
         start=window.start,
         end=window.end,
-        entries=[AccessLogEntry.from_record(r) for r in page.records],
-        page_info=PageInfo(has_next_page=page.more, end_cursor=end),
     )
+
+
+def _cursor(at: datetime, ident: str) -> str:
+    return CURSOR.encode(((at - _EPOCH) // timedelta(microseconds=1), ident))
+
+
+def _moment(position: Key) -> tuple[datetime, str]:
+    """The store's position (``at``, ``id``) of a cursor's (one :data:`CURSOR` accepts)."""
+    micros, ident = position
+    assert isinstance(micros, int) and isinstance(ident, str)  # the shape the cursor has
+    return _EPOCH + timedelta(microseconds=micros), ident
+
+
+def _a_moment(position: Key) -> bool:
+    """Whether a cursor's position names a moment (microseconds the calendar holds)."""
+    try:
+        _moment(position)
+    except OverflowError:
+        return False
+    return True
+
+
+CURSOR = Cursor(CURSOR_TAG, (int, str), fits=_a_moment)
+"""``Patient.accessLog(after:)``: a cursor of the log (of another list, or no moment, is out of bounds)."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _midnight(day: date) -> datetime:

@@ -2,15 +2,15 @@
 
 The section asks every appointment endpoint at once through the request's appointment loader
 (:mod:`resolvers.gather`), which pushes the caller's access filter down and filters again. The
-views below only reshape the merged list: the list view pages with an opaque cursor over
-(start, ID); the day and week views group it by Danish local date and ISO week, so a calendar can
-render them without sorting again.
+views below only reshape the merged list: the list view is a connection (:mod:`resolvers.paging`)
+paged with an opaque cursor over (start, ID); the day and week views group the range the caller
+asked for by Danish local date and ISO week, so a calendar can render them without sorting again.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from typing import Annotated
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, TypeAlias
 
 import strawberry
 
@@ -18,32 +18,33 @@ from resolvers.bounds import DateRange, Defaults, EveryDay, constraint, describe
 from resolvers.common import Coding, Organisation, SourceStatus, source_statuses
 from resolvers.formats import SOR
 from resolvers.gather import Gathered
-from resolvers.paging import PageInfo, cursor_format, decode_cursor, encode_cursor
+from resolvers.paging import DEFAULT_PAGE, Connection, Cursor, First, Key, page
 from resolvers.protection import ProtectedDetail, Redactable, protected_field, protects
 from resolvers.sectors import NO_SECTORS, Sectors, may_show, region_unit
 from resolvers.vocabulary import graphql_enum
 from sources.clinical import AppointmentRecord, AppointmentStatus, DateWindow, LocationRecord, OrganisationKind
 from sources.payloads import COPENHAGEN
 
-MAX_PAGE = 200
+CURSOR_TAG = "appointments"
 MAX_SPAN_DAYS = 3653
 MAX_EMPTY_DAYS = 366
 DEFAULT_DAYS = 90
 
-PAGE = constraint(min=1, max=MAX_PAGE)
-"""``Appointments.list(first:)``."""
-CURSOR = constraint(format=cursor_format())
-"""``Appointments.list(after:)``: a cursor of this list."""
+CURSOR = Cursor(CURSOR_TAG, (int, str))
+"""``Appointments.list(after:)``: a cursor of this list (start in microseconds, then ID: :func:`_position`)."""
 RANGE = DateRange(
     start="from", end="to", max_days=MAX_SPAN_DAYS, defaults=Defaults.FROM_TODAY, default_days=DEFAULT_DAYS
 )
 """``Patient.appointments(from:, to:)``: today and 90 days on by default, at most ten years."""
-EVERY_DAY = EveryDay(argument="includeEmpty", max_days=MAX_EMPTY_DAYS)
-"""``Appointments.days(includeEmpty:)``: empty days for a range of at most a year."""
-EVERY_DAY_OF_WEEKS = EveryDay(argument="includeEmptyDays", max_days=MAX_EMPTY_DAYS)
-"""``Appointments.weeks(includeEmptyDays:)``."""
-ORGANISATIONS = constraint(format=SOR)
-"""``AppointmentFilter.organisations``: SOR codes."""
+EVERY_DAY = EveryDay(argument="includeEmptyDays", max_days=MAX_EMPTY_DAYS)
+"""``Appointments.days(includeEmptyDays:)`` and ``weeks(…)``: empty days for a range of at most a year."""
+SOR_IDS = constraint(format=SOR)
+"""``AppointmentFilter.sorIds``: SOR-IDs."""
+
+EmptyDays: TypeAlias = Annotated[
+    bool, strawberry.argument(description=f"List days without appointments too, {EVERY_DAY.text()}.")
+]
+"""The day and week views' one argument, named alike (ADR 0025)."""
 
 
 graphql_enum(
@@ -76,7 +77,7 @@ graphql_enum(
 )
 class AppointmentLocation(Redactable):
     name: str | None = strawberry.field(description="The place's name.")
-    sor: str | None = strawberry.field(description="The place's SOR code.")
+    sor_id: str | None = strawberry.field(description="The place's SOR-ID.")
     address: str | None = strawberry.field(description="The address (adresse).")
     room: str | None = strawberry.field(description="Room, floor or entrance (lokale), e.g. 'opgang 4, 3. sal'.")
     at_home: bool = strawberry.field(description="The appointment is in the citizen's home (i eget hjem).")
@@ -87,9 +88,9 @@ class AppointmentLocation(Redactable):
     def places(self) -> frozenset[str]:
         """Its own SOR code and its organisation's, unless its home or a label already hides it."""
         organisation = self.organisation
-        if self.at_home or self.sor is None or organisation is None or not may_show(organisation.kind):
+        if self.at_home or self.sor_id is None or organisation is None or not may_show(organisation.kind):
             return frozenset()
-        return organisation.places() | {self.sor}
+        return organisation.places() | {self.sor_id}
 
     def reveals(self, sectors: Sectors = NO_SECTORS) -> bool:
         """The place tells where the patient lives: their home, a place without SOR code, a place the SOR
@@ -99,14 +100,14 @@ class AppointmentLocation(Redactable):
             self.at_home
             or organisation is None
             or organisation.reveals(sectors)
-            or not region_unit(self.sor, organisation.kind, sectors)
+            or not region_unit(self.sor_id, organisation.kind, sectors)
         )
 
     @classmethod
     def from_record(cls, record: LocationRecord, organisation: Organisation) -> AppointmentLocation:
         return cls(
             name=record.name,
-            sor=record.sor,
+            sor_id=record.sor,
             address=record.address,
             room=record.room,
             at_home=record.at_home,
@@ -165,10 +166,10 @@ class AppointmentFilter:
     organisation_kinds: list[OrganisationKind] | None = strawberry.field(
         default=None, description="Only these sectors; endpoints of other sectors are not asked."
     )
-    organisations: list[str] | None = strawberry.field(
+    sor_ids: list[str] | None = strawberry.field(
         default=None,
-        description=described("Only these organisations, by SOR code of the performer or the place", ORGANISATIONS),
-        directives=[ORGANISATIONS],
+        description=described("Only these organisations, by the SOR-ID of the performer or the place", SOR_IDS),
+        directives=[SOR_IDS],
     )
     statuses: list[AppointmentStatus] | None = strawberry.field(default=None, description="Only these statuses.")
     include_cancelled: bool = strawberry.field(
@@ -178,9 +179,9 @@ class AppointmentFilter:
     def status_set(self) -> frozenset[AppointmentStatus]:
         return frozenset(self.statuses or ())
 
-    def organisation_set(self) -> frozenset[str]:
-        """The SOR codes asked for, in their normal form (checked before execution: :data:`ORGANISATIONS`)."""
-        return frozenset(SOR.normal(sor) for sor in self.organisations or ())
+    def sor_set(self) -> frozenset[str]:
+        """The SOR-IDs asked for, in their normal form (checked before execution: :data:`SOR_IDS`)."""
+        return frozenset(SOR.normal(sor) for sor in self.sor_ids or ())
 
     def kind_set(self) -> frozenset[OrganisationKind] | None:
         """The sectors asked for; ``None`` for all."""
@@ -188,13 +189,6 @@ class AppointmentFilter:
 
     def wants_cancelled(self) -> bool:
         return self.include_cancelled or AppointmentStatus.CANCELLED in self.status_set()
-
-
-@strawberry.type(description="One page of the list view.")
-class AppointmentPage:
-    nodes: list[Appointment] = strawberry.field(description="The appointments of this page, by start time.")
-    page_info: PageInfo = strawberry.field(description="Where this page ends.")
-    total_count: int = strawberry.field(description="How many appointments the whole list holds.")
 
 
 @strawberry.type(description="One day of the day and week views (dag).")
@@ -225,26 +219,15 @@ class Appointments:
     sources: list[SourceStatus] = strawberry.field(description="Each source asked and how it answered.")
     records: strawberry.Private[list[AppointmentRecord]]
 
-    @strawberry.field(name="list", description="The list view (liste), paged with a cursor.")
+    @strawberry.field(name="list", description="The list view (liste): the appointments by start time, paged.")
     def list_view(
         self,
-        first: Annotated[
-            int, strawberry.argument(description=described("Appointments per page", PAGE), directives=[PAGE])
-        ] = 50,
-        after: Annotated[
-            str | None,
-            strawberry.argument(description=described("The previous page's `endCursor`", CURSOR), directives=[CURSOR]),
-        ] = None,
-    ) -> AppointmentPage:
-        records = self.records
-        if after is not None:
-            key = decode_cursor(after)
-            records = [r for r in records if (r.start, r.id) > key]
-        page = records[:first]
-        end = encode_cursor(page[-1].start, page[-1].id) if page else None
-        info = PageInfo(has_next_page=len(records) > first, end_cursor=end)
-        return AppointmentPage(
-            nodes=[Appointment.from_record(r) for r in page], page_info=info, total_count=len(self.records)
+        first: First = DEFAULT_PAGE,
+        after: Annotated[str | None, CURSOR.argument] = None,
+    ) -> Connection[Appointment]:
+        found = page(self.records, first, after, cursor=CURSOR, key=_position)
+        return Connection(
+            nodes=[Appointment.from_record(r) for r in found.items], page_info=found.info, total=found.total
         )
 
     @strawberry.field(
@@ -253,22 +236,17 @@ class Appointments:
     )
     def days(
         self,
-        include_empty: Annotated[
-            bool, strawberry.argument(description=f"List days without appointments too, {EVERY_DAY.text()}.")
-        ] = False,
+        include_empty_days: EmptyDays = False,
     ) -> list[AppointmentDay]:
-        return _days(self.records, self.start, self.end, include_empty)
+        return _days(self.records, self.start, self.end, include_empty_days)
 
     @strawberry.field(
         description="The week view (ugevisning): ISO weeks (Monday first) covering the range.",
-        directives=[EVERY_DAY_OF_WEEKS],
+        directives=[EVERY_DAY],
     )
     def weeks(
         self,
-        include_empty_days: Annotated[
-            bool,
-            strawberry.argument(description=f"List days without appointments too, {EVERY_DAY_OF_WEEKS.text()}."),
-        ] = False,
+        include_empty_days: EmptyDays = False,
     ) -> list[AppointmentWeek]:
         weeks: dict[tuple[int, int], list[AppointmentDay]] = {}
         for day in _days(self.records, self.start, self.end, include_empty_days):
@@ -305,7 +283,7 @@ def apply_filter(records: list[AppointmentRecord], wanted: AppointmentFilter | N
     statuses = wanted.status_set()
     include_cancelled = wanted.wants_cancelled()
     kinds = wanted.kind_set()
-    organisations = wanted.organisation_set()
+    organisations = wanted.sor_set()
     return [
         r
         for r in records
@@ -327,6 +305,14 @@ def build(records: Gathered[AppointmentRecord], first: date, last: date, withhel
         sources=source_statuses(records.asked, records.errors),
         records=records.items,
     )
+
+
+def _position(record: AppointmentRecord) -> Key:
+    """Where an appointment is in the list view: its start instant (microseconds since 1970), then its ID."""
+    return ((record.start - _EPOCH) // timedelta(microseconds=1), record.id)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _days(records: list[AppointmentRecord], first: date, last: date, include_empty: bool) -> list[AppointmentDay]:

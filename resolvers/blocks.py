@@ -21,7 +21,8 @@ from resolvers.bounds import DateRange, Refusal, constraint, described
 from resolvers.context import Info, load, require, write_through
 from resolvers.errors import InvalidArgument
 from resolvers.formats import AUTHORIZATION_ID, BLOCK_ID, SOR_CODE
-from resolvers.plans import Period
+from resolvers.paging import Connection, Cursor, Key, page
+from resolvers.plans import Period, newest_first
 from resolvers.protection import ProtectedDetail, protected_field
 from resolvers.vocabulary import graphql_enum
 from sources.categories import DataCategory
@@ -29,14 +30,14 @@ from sources.errors import SourceRejected, SourceVersionConflict
 from sources.models import BlockKind, BlockRecord, PeriodRecord
 from sources.payloads import COPENHAGEN
 
-PERIOD = DateRange(start="from", end="to")
-"""A period of data: ``to`` not before ``from``."""
-VALIDITY = DateRange(start="validFrom", end="validTo", end_not_past=True)
-"""A block's validity (gyldighedsperiode): not ending before it starts, nor already ended."""
+PERIOD = DateRange(start="start", end="end")
+"""A period of dates: ``end`` not before ``start``."""
 PROFESSIONAL_ID = constraint(format=AUTHORIZATION_ID)
 PLACE_SOR = constraint(format=SOR_CODE)
 BLOCK_ID_BOUND = constraint(format=BLOCK_ID)
 """``revokeBlock(id:)``: a block's id as the consent service gives it (a FHIR resource id)."""
+BLOCKS_CURSOR = Cursor("blocks", (int, str))
+"""``Patient.blocks(after:)``: a cursor of the blocks (newest first by when they apply, then id)."""
 
 
 def today() -> date:
@@ -70,9 +71,9 @@ class Block:
         ProtectedDetail.PLACE,
         description="The blocked health professional's autorisations-ID (PROFESSIONAL blocks).",
     )
-    organisation_sor: str | None = protected_field(
+    organisation_sor_id: str | None = protected_field(
         ProtectedDetail.PLACE,
-        description="The blocked treatment place's SOR code (behandlingssted; ORGANISATION blocks).",
+        description="The blocked treatment place's SOR-ID (behandlingssted; ORGANISATION blocks).",
     )
     include_subunits: bool = strawberry.field(
         description="Whether the block also covers the treatment place's sub-units (underenheder)."
@@ -105,7 +106,7 @@ class Block:
             id=strawberry.ID(record.id),
             kind=record.kind,
             authorization_id=record.authorization_id,
-            organisation_sor=record.organisation_sor,
+            organisation_sor_id=record.organisation_sor,
             include_subunits=record.include_subunits,
             data_period=Period.from_record(record.data_period) if record.data_period else None,
             validity=Period.from_record(record.validity),
@@ -114,19 +115,28 @@ class Block:
         )
 
 
-@strawberry.input(description=f"A period of dates, both ends inclusive ({PERIOD.text()}).", directives=[PERIOD])
+@strawberry.input(
+    description=f"A period of dates (periode), both ends inclusive; either end may be open (null): {PERIOD.text()}.",
+    directives=[PERIOD],
+)
 class PeriodInput:
-    start: date = strawberry.field(name="from", description="First date (fra og med).")
-    end: date = strawberry.field(name="to", description="Last date (til og med); not before `from`.")
+    start: date | None = strawberry.field(default=None, description="First date (startdato, fra og med).")
+    end: date | None = strawberry.field(
+        default=None, description="Last date (slutdato, til og med); not before `start`."
+    )
+
+    def to_record(self) -> PeriodRecord:
+        """The period (its ends checked before execution: :data:`PERIOD`)."""
+        return PeriodRecord(self.start, self.end)
 
 
 @strawberry.input(
     description=(
-        "A new block (spærring). PROFESSIONAL needs `authorizationId`; ORGANISATION needs `organisationSor` "
+        "A new block (spærring). PROFESSIONAL needs `authorizationId`; ORGANISATION needs `organisationSorId` "
         "and may set `includeSubunits` and narrow to a `dataPeriod`; DATA_PERIOD needs `dataPeriod`; no kind "
-        f"takes the fields of another. Its validity: {VALIDITY.text()}."
-    ),
-    directives=[VALIDITY],
+        "takes the fields of another. A `dataPeriod` needs both its start and its end; the `validity` may not "
+        "have ended."
+    )
 )
 class BlockInput:
     kind: BlockKind = strawberry.field(description="What the block is against.")
@@ -135,26 +145,28 @@ class BlockInput:
         description=described("The professional's autorisations-ID", PROFESSIONAL_ID),
         directives=[PROFESSIONAL_ID],
     )
-    organisation_sor: str | None = strawberry.field(
-        default=None, description=described("The treatment place's SOR code", PLACE_SOR), directives=[PLACE_SOR]
+    organisation_sor_id: str | None = strawberry.field(
+        default=None, description=described("The treatment place's SOR-ID", PLACE_SOR), directives=[PLACE_SOR]
     )
     include_subunits: bool = strawberry.field(
         default=False, description="Block the treatment place's sub-units (underenheder) too."
     )
     data_period: PeriodInput | None = strawberry.field(
-        default=None, description="The period of data to block (data fra tidsperiode)."
+        default=None, description="The period of data to block (data fra tidsperiode), with both ends."
     )
-    valid_from: date | None = strawberry.field(
-        default=None, description="First day the block applies (gyldig fra); default: from now on."
-    )
-    valid_to: date | None = strawberry.field(
-        default=None, description="Last day the block applies (gyldig til); default: until revoked."
+    validity: PeriodInput | None = strawberry.field(
+        default=None,
+        description=(
+            "When the block applies (gyldighedsperiode): `start` default from now on, `end` default until revoked; "
+            "the end may not have passed."
+        ),
     )
 
     @classmethod
     def refusals(cls, values: Mapping[str, Any], today: date) -> Iterator[Refusal]:
-        """The fields each kind of block takes (an input rule: :class:`~resolvers.bounds.InputRule`): a field
-        of another kind is refused rather than silently ignored, and a kind's own field is required."""
+        """The fields each kind of block takes (an input rule: :class:`~resolvers.bounds.InputRule`): a field of
+        another kind is refused rather than silently ignored, and a kind's own field is required; a data
+        period needs both ends; the validity may not have ended."""
         kind = values.get("kind")
         given = {name for name, value in values.items() if value is not None and value is not False}
         for name, kinds in _FIELDS_OF.items():
@@ -164,45 +176,58 @@ class BlockInput:
             for name in _NEEDED_BY[kind]:
                 if name not in given:
                     yield Refusal((name,), f"is needed by a block of kind {kind.name}")
+        period = values.get("dataPeriod")
+        for end in ("start", "end"):
+            if isinstance(period, Mapping) and period.get(end) is None:
+                yield Refusal(("dataPeriod", end), "is needed: a blocked data period has both ends")
+        validity = values.get("validity")
+        ends = validity.get("end") if isinstance(validity, Mapping) else None
+        if isinstance(ends, date) and ends < today:
+            yield Refusal(("validity", "end"), "must not lie in the past: the validity (gyldighedsperiode) ended")
 
     def to_record(self, cpr: str) -> BlockRecord:
         """The block to store for patient ``cpr`` (its input checked before execution)."""
         kind = self.kind
-        period = self.data_period
+        authorization_id = self.authorization_id or ""
+        sor_id = self.organisation_sor_id or ""
         return BlockRecord(
             id="",
             cpr=cpr,
             kind=kind,
-            validity=PeriodRecord(self.valid_from, self.valid_to),
-            authorization_id=AUTHORIZATION_ID.normal(self.authorization_id or "")
-            if kind is BlockKind.PROFESSIONAL
-            else None,
-            organisation_sor=SOR_CODE.normal(self.organisation_sor or "") if kind is BlockKind.ORGANISATION else None,
+            validity=(self.validity or PeriodInput()).to_record(),
+            authorization_id=AUTHORIZATION_ID.normal(authorization_id) if kind is BlockKind.PROFESSIONAL else None,
+            organisation_sor=SOR_CODE.normal(sor_id) if kind is BlockKind.ORGANISATION else None,
             include_subunits=self.include_subunits,
-            data_period=PeriodRecord(period.start, period.end) if period is not None else None,
+            data_period=self.data_period.to_record() if self.data_period is not None else None,
         )
 
 
 _FIELDS_OF = {
     "authorizationId": (BlockKind.PROFESSIONAL,),
-    "organisationSor": (BlockKind.ORGANISATION,),
+    "organisationSorId": (BlockKind.ORGANISATION,),
     "includeSubunits": (BlockKind.ORGANISATION,),
     "dataPeriod": (BlockKind.ORGANISATION, BlockKind.DATA_PERIOD),
 }
 """Which kinds of block take each of ``BlockInput``'s optional fields."""
 _NEEDED_BY = {
     BlockKind.PROFESSIONAL: ("authorizationId",),
-    BlockKind.ORGANISATION: ("organisationSor",),
+    BlockKind.ORGANISATION: ("organisationSorId",),
     BlockKind.DATA_PERIOD: ("dataPeriod",),
 }
 """The fields each kind of block needs."""
 
 
-async def patient_blocks(info: Info, cpr: str) -> list[Block]:
-    """The patient's blocks as the consent service holds them (``Patient.blocks``)."""
+async def patient_blocks(info: Info, cpr: str, first: int, after: str | None) -> Connection[Block]:
+    """A page of the patient's blocks as the consent service holds them, newest first by when they apply,
+    then by id (``Patient.blocks``)."""
     found = await load(info, cpr, DataCategory.BLOCKS, info.context.loaders.blocks)
+    shown = page(sorted(found or [], key=_place), first, after, cursor=BLOCKS_CURSOR, key=_place)
     on = today()
-    return [Block.from_record(record, on) for record in found or []]
+    return Connection(nodes=[Block.from_record(r, on) for r in shown.items], page_info=shown.info, total=shown.total)
+
+
+def _place(record: BlockRecord) -> Key:
+    return newest_first(record.validity, record.id)
 
 
 async def create_block(info: Info, cpr: str, block: BlockInput) -> Block:

@@ -27,33 +27,35 @@ graphql_enum(
 
 @strawberry.type(
     description=(
-        "An organisation or unit, by its SOR code (Sundhedsvæsenets Organisationsregister). For a patient with "
+        "An organisation or unit, by its SOR-ID (Sundhedsvæsenets Organisationsregister). For a patient with "
         "name and address protection, a caller who gets placeholders sees a general practice, a municipality's "
-        "unit or one of unknown sector as `ADRESSEBESKYTTET` without SOR code: it would tell where the patient "
+        "unit or one of unknown sector as `ADRESSEBESKYTTET` without SOR-ID: it would tell where the patient "
         "lives. A region's units (hospitals) are shown: by the SOR register's word, never by the source's label; "
         "`kind` is then the register's sector."
     ),
     directives=[protects(ProtectedDetail.PLACE, kept=("kind",))],
 )
 class Organisation(Redactable):
-    sor: str | None = strawberry.field(description="The SOR code (SOR-ID), when the source gives one.")
+    sor_id: str | None = strawberry.field(
+        description="The SOR-ID (Sundhedsvæsenets Organisationsregister), when the source gives one."
+    )
     name: str = strawberry.field(description="The organisation's name (navn).")
     kind: OrganisationKind | None = strawberry.field(description="The sector, when known.")
 
     def places(self) -> frozenset[str]:
         """Its own SOR code, unless its label already hides it."""
-        return frozenset({self.sor}) if self.sor is not None and may_show(self.kind) else frozenset()
+        return frozenset({self.sor_id}) if self.sor_id is not None and may_show(self.kind) else frozenset()
 
     def reveals(self, sectors: Sectors = NO_SECTORS) -> bool:
         """A general practice or a municipality serves where the patient lives; a region's hospital does not
         tell. Only the SOR register says which it is: a unit it does not know, or whose sector disagrees with
         the source's label, is taken to tell (fail closed)."""
-        return not region_unit(self.sor, self.kind, sectors)
+        return not region_unit(self.sor_id, self.kind, sectors)
 
     def redacted(self, sectors: Sectors = NO_SECTORS) -> Organisation:
         """The placeholder form; ``kind`` is the register's sector where it knows one."""
         clone = super().redacted(sectors)
-        registered = sectors.get(self.sor) if self.sor is not None else None
+        registered = sectors.get(self.sor_id) if self.sor_id is not None else None
         if clone is not self and registered is not None:
             clone.kind = registered
         return clone
@@ -61,7 +63,7 @@ class Organisation(Redactable):
     @classmethod
     def from_record(cls, record: OrganisationRef) -> Organisation:
         kind = record.kind if record.kind is not None else None
-        return cls(sor=record.sor, name=record.name, kind=kind)
+        return cls(sor_id=record.sor, name=record.name, kind=kind)
 
 
 @strawberry.type(description="A code from a code system (kode), with its display text (Danish where given).")

@@ -17,6 +17,7 @@ from sources.categories import DataCategory
 from sources.clinical import ItemFilter
 from sources.errors import SourceCircuitOpen, SourceError, SourceRejected, SourceSkipped
 from sources.models import BlockRecord, MasterCardRecord
+from sources.patient_keys import PatientKeys
 
 if TYPE_CHECKING:
     from resolvers.gather import Gathered, GatherKey, GroupLoader
@@ -129,6 +130,9 @@ class AccessLogReader(Protocol):
         """Up to ``limit`` rows about ``cpr``, newest first, with ``since <= at < until``, strictly
         older than ``before``: their readable records, the position of the last row, and whether more follow."""
 
+    async def log_count(self, cpr: str, *, since: datetime | None = None, until: datetime | None = None) -> int:
+        """How many rows about ``cpr`` with ``since <= at < until`` the pages of :meth:`log_page` walk."""
+
 
 class Writers(Protocol):
     """The sources' write operations, as resolvers use them."""
@@ -190,6 +194,29 @@ class ClientView(Protocol):
         """The field coordinates the client may select; ``None`` when no allow-list applies."""
 
 
+class StreamView(Protocol):
+    """A running subscription's polls, as its resolver drives them (``gateway/streams.py``, ADR 0023)."""
+
+    @property
+    def started_at(self) -> datetime:
+        """When the subscription started (aware UTC): what changed before it is never an event."""
+
+    @property
+    def overlap_s(self) -> float:
+        """How far back each poll looks before the previous one began, for late commits and clock drift."""
+
+    async def next_poll(self) -> datetime:
+        """Wait for the next poll, then start it: fresh loaders and deadline, access decided again.
+
+        Returns when the poll began (aware UTC). Raises the coded error that ends the stream: a refusal
+        (a block made since the last poll), a source the decision needs failing, an expired token.
+        """
+
+    async def record(self) -> None:
+        """Write the access record of the event about to be sent (what was marked returned); raises when it
+        cannot be written, and the event is then not sent."""
+
+
 class ResolverContext(Protocol):
     """The request context, as resolvers use it."""
 
@@ -216,6 +243,14 @@ class ResolverContext(Protocol):
     @property
     def partial_errors(self) -> list[GraphQLError]:
         """Errors for fields that still return data (one endpoint of many failed)."""
+
+    @property
+    def stream(self) -> StreamView | None:
+        """A subscription's polls (``None`` for a query or mutation)."""
+
+    @property
+    def patient_keys(self) -> PatientKeys:
+        """The deployment's patient keys (``Patient.id``, ``_entities``)."""
 
 
 Info: TypeAlias = StrawberryInfo[ResolverContext, None]

@@ -20,10 +20,16 @@ from typing import Final
 
 import strawberry
 from strawberry.schema_directive import Location
-from strawberry.types.base import StrawberryContainer, StrawberryObjectDefinition, get_object_definition
+from strawberry.types.base import (
+    StrawberryContainer,
+    StrawberryObjectDefinition,
+    StrawberryTypeVar,
+    get_object_definition,
+)
 from strawberry.utils.str_converters import to_camel_case
 
-from resolvers import access_log, appointments
+MAX_REPRESENTATIONS: Final = 30
+"""The default cap on representations in one operation (``PATIENTOVERBLIK_MAX_REPRESENTATIONS``)."""
 
 COST_DIRECTIVE: Final = "cost"
 LIST_SIZE_DIRECTIVE: Final = "listSize"
@@ -75,6 +81,7 @@ def list_size(assumed: int | None = None, slicing: list[str] | None = None, size
 
 WEIGHTS: Final[dict[str, str]] = {
     "Query.patient": "3",
+    "Query._entities": "3",
     "Patient.person": "1",
     "Patient.generalPractitioner": "2",
     "Patient.masterCard": "2",
@@ -88,49 +95,57 @@ WEIGHTS: Final[dict[str, str]] = {
     "Mutation.updateMasterCard": "10",
     "Mutation.createBlock": "10",
     "Mutation.revokeBlock": "10",
+    "Subscription.appointmentsChanged": "10",
 }
 """Field coordinate → weight, where it differs from the spec's default (about one per upstream request)."""
 
+PAGED: Final = list_size(slicing=["first"], sized=["nodes"])
+"""A connection field: its page holds ``first`` nodes (``nodes`` is sized in :mod:`resolvers.paging`)."""
+
 LIST_SIZES: Final[dict[str, ListSize]] = {
-    "Patient.accessLog": list_size(slicing=["first"], sized=["entries"]),
-    "AccessLog.entries": list_size(access_log.MAX_PAGE),
-    "Me.actsFor": list_size(10),
+    "Query._entities": list_size(MAX_REPRESENTATIONS),  # the gateway counts the representations given
+    "Patient.accessLog": PAGED,
+    "Patient.plans": PAGED,
+    "Patient.goals": PAGED,
+    "Patient.diagnoses": PAGED,
+    "Patient.blocks": PAGED,
+    "GeneralPractitioner.doctors": PAGED,
+    "Me.actsFor": PAGED,
+    "Appointments.list": PAGED,
     "ClientAccess.trustedDocuments": list_size(50),
-    "Appointments.list": list_size(slicing=["first"], sized=["nodes"]),
-    "AppointmentPage.nodes": list_size(appointments.MAX_PAGE),
     "Appointments.days": list_size(90),
     "Appointments.weeks": list_size(14),
     "AppointmentWeek.days": list_size(7),
     "AppointmentDay.appointments": list_size(3),
     "Appointments.sources": list_size(6),
-    "CarePlans.items": list_size(20),
-    "CarePlans.sources": list_size(3),
     "CarePlan.interventions": list_size(10),
-    "Goals.items": list_size(20),
-    "Goals.sources": list_size(3),
     "Goal.subGoals": list_size(5),
-    "Diagnoses.items": list_size(20),
-    "Diagnoses.sources": list_size(3),
-    "GeneralPractitioner.doctors": list_size(10),
     "MasterCard.relatives": list_size(20),
-    "Patient.blocks": list_size(20),
+    "AppointmentChanges.appointments": list_size(20),
+    "AppointmentChanges.sources": list_size(6),
 }
 """Field coordinate → list size. Lists of scalars and enums weigh nothing and need none."""
 
 
 def _definitions(roots: Iterable[type]) -> dict[str, StrawberryObjectDefinition]:
-    """Every object type reachable from ``roots``, by GraphQL name."""
+    """Every object type reachable from ``roots``, by GraphQL name; a generic's specialisations (the connections)
+    are walked through to their node types (their own fields are sized in :mod:`resolvers.paging`)."""
     found: dict[str, StrawberryObjectDefinition] = {}
+    seen: set[int] = set()
     pending = [d for d in (get_object_definition(root) for root in roots) if d is not None]
     while pending:
         definition = pending.pop()
-        if definition.name in found:
+        if id(definition) in seen:
             continue
-        found[definition.name] = definition
+        seen.add(id(definition))
+        if not definition.specialized_type_var_map:
+            found.setdefault(definition.name, definition)
         for field in definition.fields:
             inner = field.type
             while isinstance(inner, StrawberryContainer):
                 inner = inner.of_type
+            if isinstance(inner, StrawberryTypeVar):
+                inner = (definition.specialized_type_var_map or {}).get(inner.type_var.__name__, inner)
             below = get_object_definition(inner)
             if below is not None:
                 pending.append(below)

@@ -27,8 +27,9 @@ class Category:
 )
 class PatientScope:
     patient_argument: str = "cpr"
-    override_argument: str | None = None
-    """The argument carrying a professional's override (værdispring), when the field takes one."""
+    override_argument: str | None = strawberry.UNSET
+    """The argument carrying a professional's override (værdispring), when the field takes one. Unset, it is
+    not printed: Guild's Federation composition refuses a ``null`` in a directive application."""
 
 
 def reveals(category: DataCategory) -> Category:

@@ -80,10 +80,10 @@ MUNICIPALITY_CODE = Format(
 )
 SOR = Format(
     "sor",
-    "a SOR code (leading zeros and surrounding spaces do not count)",
+    "a SOR-ID (leading zeros and surrounding spaces do not count)",
     normalise_sor,
 )
-SOR_CODE = Format("sor", "a SOR code: 11 to 18 digits", _trimmed(_SOR_CODE))
+SOR_CODE = Format("sor", "a SOR-ID: 11 to 18 digits", _trimmed(_SOR_CODE))
 AUTHORIZATION_ID = Format(
     "authorization-id",
     "an autorisations-ID: five characters, consonants and digits, such as CBDJ6",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
 from aiodataloader import DataLoader
@@ -70,6 +71,8 @@ class GatherKey:
     include_cancelled: bool = True
     kinds: frozenset[OrganisationKind] | None = None
     """Only endpoints of these sectors (endpoints of unknown sector are always asked)."""
+    changed_since: datetime | None = None
+    """Only items changed at or after this instant (a subscription's poll); ``None``: every item."""
 
 
 def endpoints_to_ask(endpoints: Iterable[Endpoint], key: GatherKey) -> list[Endpoint]:
@@ -86,7 +89,7 @@ def searches(key: GatherKey, cprs: Sequence[str]) -> list[ClinicalSearch]:
     excluded = key.item_filter.excluded_organisations
     visible = tuple(key.item_filter.windows(DateWindow()))
     return [
-        ClinicalSearch(tuple(cprs), piece, excluded, key.include_cancelled, visible)
+        ClinicalSearch(tuple(cprs), piece, excluded, key.include_cancelled, visible, key.changed_since)
         for piece in key.item_filter.windows(key.window)
     ]
 
@@ -130,7 +133,8 @@ class GroupLoader(DataLoader[GatherKey, Gathered[T]], Generic[T]):
     async def batch_load_fn(self, keys: list[GatherKey]) -> list[Gathered[T]]:
         groups: dict[Hashable, list[GatherKey]] = {}
         for key in keys:
-            groups.setdefault((key.window, key.item_filter, key.include_cancelled, key.kinds), []).append(key)
+            options = (key.window, key.item_filter, key.include_cancelled, key.kinds, key.changed_since)
+            groups.setdefault(options, []).append(key)
         answers: dict[GatherKey, Gathered[T]] = {}
         for group in groups.values():
             found = await self._fetch(group[0], [k.cpr for k in group])

@@ -38,22 +38,24 @@ from sources.models import (
     directives=[protects(ProtectedDetail.CONTACT, kept=("relation",))],
 )
 class Relative(Redactable):
-    first_name: str = strawberry.field(
-        description="First name (fornavn), always present; `ADRESSEBESKYTTET` for a protected patient's relative."
+    given_name: str = strawberry.field(
+        description="Given name (fornavn), always present; `ADRESSEBESKYTTET` for a protected patient's relative."
     )
-    surname: str | None = strawberry.field(description="Surname (efternavn), optional.")
+    family_name: str | None = strawberry.field(description="Family name (efternavn), optional.")
     phone: str | None = strawberry.field(description="Phone number (telefon), optional.")
     relation: str | None = strawberry.field(
         description="How the relative is related (relation), in the patient's words."
     )
 
-    @strawberry.field(description="Full name (navn): first name and surname when given.")
+    @strawberry.field(description="Full name (navn): given name, then family name when given.")
     def name(self) -> str:
-        return f"{self.first_name} {self.surname}" if self.surname else self.first_name
+        return f"{self.given_name} {self.family_name}" if self.family_name else self.given_name
 
     @classmethod
     def from_record(cls, record: RelativeRecord) -> Relative:
-        return cls(first_name=record.first_name, surname=record.surname, phone=record.phone, relation=record.relation)
+        return cls(
+            given_name=record.first_name, family_name=record.surname, phone=record.phone, relation=record.relation
+        )
 
 
 @strawberry.type(

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Protocol
+from typing import Annotated, Protocol
 
 import strawberry
 
 from resolvers.access_log_words import in_order
 from resolvers.context import Info, plan_of, report
+from resolvers.paging import DEFAULT_PAGE, INDEX, Connection, Cursor, First, page
 from resolvers.scalars import CPR
 from resolvers.vocabulary import AccessorKind, ActorKind, DataCategory
 
@@ -57,7 +58,7 @@ class Representation:
 
 @strawberry.type(description="A document of the client's trusted documents (persisted operations).")
 class TrustedDocument:
-    id: str = strawberry.field(description='Send it as `{"documentId": id}`.')
+    id: strawberry.ID = strawberry.field(description='Send it as `{"documentId": id}`.')
     sha256: str = strawberry.field(
         description="SHA-256 of the document's text, hex: `documentId: \"sha256:<hex>\"` or APQ's `sha256Hash`."
     )
@@ -118,6 +119,10 @@ class RepresentationView(Protocol):
     def until(self) -> date | None: ...
 
 
+ACTS_FOR_CURSOR = Cursor("actsFor", INDEX)
+"""``Me.actsFor(after:)``: a cursor of the list of representations."""
+
+
 @strawberry.type(description="Who the gateway thinks the caller is, from the verified token.")
 class Me:
     kind: ActorKind = strawberry.field(description="The kind of caller.")
@@ -125,7 +130,7 @@ class Me:
     authorization_id: str | None = strawberry.field(
         description="A professional's autorisations-ID (for an assistant: the responsible professional's)."
     )
-    organisation_sor: str | None = strawberry.field(description="The SOR ID of a professional's organisation.")
+    organisation_sor_id: str | None = strawberry.field(description="The SOR-ID of the professional's organisation.")
     organisation_name: str | None = strawberry.field(description="The name of the professional's organisation.")
     profession: str | None = strawberry.field(description="The professional's profession (faggruppe), in Danish.")
     name: str | None = strawberry.field(description="The caller's name, as the token gives it.")
@@ -140,12 +145,14 @@ class Me:
             "fails leaves out what it would tell, with SOURCE_UNAVAILABLE naming it."
         )
     )
-    def acts_for(self, info: Info) -> list[Representation]:
+    def acts_for(
+        self, info: Info, first: First = DEFAULT_PAGE, after: Annotated[str | None, ACTS_FOR_CURSOR.argument] = None
+    ) -> Connection[Representation]:
         found = plan_of(info).representations
-        if found is None:
-            return []
-        report(info, list(found.failed))
-        return [_representation(r) for r in found.listed]
+        if found is not None:
+            report(info, list(found.failed))
+        shown = page(found.listed if found is not None else (), first, after, cursor=ACTS_FOR_CURSOR)
+        return Connection(nodes=[_representation(r) for r in shown.items], page_info=shown.info, total=shown.total)
 
     @strawberry.field(description="The calling client: the fields it may select, its trusted documents and limits.")
     def client(self, info: Info) -> ClientAccess:
@@ -160,7 +167,8 @@ class Me:
             allowed_fields=_allowed_fields(info),
             trusted_documents_only=client is not None and client.trusted_documents_only,
             trusted_documents=[
-                TrustedDocument(id=d.id, sha256=d.sha256, operation_names=list(d.operation_names)) for d in documents
+                TrustedDocument(id=strawberry.ID(d.id), sha256=d.sha256, operation_names=list(d.operation_names))
+                for d in documents
             ],
             limits=ClientLimits(
                 max_cost=limits.max_cost if limits else 0,

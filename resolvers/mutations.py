@@ -46,9 +46,9 @@ LANGUAGE = constraint(format=LANGUAGE_TAG)
 LONG_LINE = constraint(max_length=200, format=LINE)
 """An address line, a dentist."""
 SHORT_LINE = constraint(max_length=100, format=LINE)
-"""A town, a relative's first name."""
+"""A town, a relative's given name."""
 OPTIONAL_LINE = constraint(max_length=100, format=LINE.optional())
-"""A relative's surname or relation: blank is not given."""
+"""A relative's family name or relation: blank is not given."""
 OPTIONAL_PHONE = constraint(format=PHONE.optional())
 POSTAL = constraint(format=POSTAL_CODE)
 MUNICIPALITY = constraint(format=MUNICIPALITY_CODE)
@@ -97,13 +97,13 @@ class TemporaryAddressInput:
     )
 
 
-@strawberry.input(description="A relative (pårørende): the first name is required, the rest optional.")
+@strawberry.input(description="A relative (pårørende): the given name is required, the rest optional.")
 class RelativeInput:
-    first_name: str = strawberry.field(
-        description=described("First name (fornavn)", SHORT_LINE), directives=[SHORT_LINE]
+    given_name: str = strawberry.field(
+        description=described("Given name (fornavn)", SHORT_LINE), directives=[SHORT_LINE]
     )
-    surname: str | None = strawberry.field(
-        default=None, description=described("Surname (efternavn)", OPTIONAL_LINE), directives=[OPTIONAL_LINE]
+    family_name: str | None = strawberry.field(
+        default=None, description=described("Family name (efternavn)", OPTIONAL_LINE), directives=[OPTIONAL_LINE]
     )
     phone: str | None = strawberry.field(
         default=None, description=described("Phone number (telefon)", OPTIONAL_PHONE), directives=[OPTIONAL_PHONE]
@@ -190,8 +190,8 @@ def _temporary_address(address: TemporaryAddressInput) -> TemporaryAddressRecord
 
 def _relative(relative: RelativeInput) -> RelativeRecord:
     return RelativeRecord(
-        first_name=LINE.normal(relative.first_name),
-        surname=_optional(LINE, relative.surname),
+        first_name=LINE.normal(relative.given_name),
+        surname=_optional(LINE, relative.family_name),
         phone=_optional(PHONE, relative.phone),
         relation=_optional(LINE, relative.relation),
     )

@@ -6,19 +6,31 @@ from datetime import date, datetime
 from typing import Annotated
 
 import strawberry
+from strawberry.federation.schema_directives import Key
+from strawberry.federation.types import FieldSet
 
 from resolvers import access_log, appointments
-from resolvers.access_log import AccessLog, log_window, read_access_log
+from resolvers.access_log import AccessLogEntryConnection, log_window, read_access_log
 from resolvers.appointments import AppointmentFilter, Appointments, apply_filter, window_of
 from resolvers.appointments import build as build_appointments
-from resolvers.blocks import Block, patient_blocks
-from resolvers.bounds import described
+from resolvers.blocks import BLOCKS_CURSOR, Block, patient_blocks
 from resolvers.context import Info, gather, load, plan_of, report, require, returned
 from resolvers.directives import reveals
 from resolvers.gather import Gathered, GatherKey
 from resolvers.master_card import MasterCard
+from resolvers.paging import DEFAULT_PAGE, FIRST_TEXT, PAGE, Connection, First
 from resolvers.person import Person
-from resolvers.plans import CarePlans, Diagnoses, Goals, care_plans, diagnoses, goals
+from resolvers.plans import (
+    DIAGNOSES_CURSOR,
+    GOALS_CURSOR,
+    PLANS_CURSOR,
+    Diagnoses,
+    Goals,
+    Plans,
+    care_plans,
+    diagnoses,
+    goals,
+)
 from resolvers.practice import GeneralPractitioner
 from resolvers.protection import ProtectedDetail, protected_field, protection_lookup
 from resolvers.scalars import CPR
@@ -28,9 +40,24 @@ from sources.deadline import Wave, in_wave
 from sources.payloads import COPENHAGEN
 
 
-@strawberry.type(description="One patient's overview (Et Samlet Patientoverblik), read live from the sources.")
+@strawberry.type(
+    description=(
+        "One patient's overview (Et Samlet Patientoverblik), read live from the sources. A Federation entity "
+        "keyed by `id`, which other graphs join the patient on."
+    ),
+    directives=[Key(fields=FieldSet("id"))],
+)
 class Patient:
     cpr: CPR = strawberry.field(description="The patient's CPR number (personnummer).")
+
+    @strawberry.field(
+        description=(
+            "The patient's key in the federated graph: opaque, the same in every request to this deployment, "
+            'never the CPR number (ADR 0022). Pass it to `_entities` as `{__typename: "Patient", id: …}`.'
+        )
+    )
+    def id(self, info: Info) -> strawberry.ID:
+        return strawberry.ID(info.context.patient_keys.key_of(self.cpr))
 
     @protected_field(
         ProtectedDetail.NAME, description="The person as registered in CPR.", directives=[reveals(DataCategory.PERSON)]
@@ -101,46 +128,64 @@ class Patient:
         return build_appointments(shown, first, last, decision.withheld)
 
     @strawberry.field(
-        description="Plans (forløbsplaner, kommunale planer, hospitalsplaner) with their interventions (indsatser).",
+        description=(
+            "Plans (forløbsplaner, kommunale planer, hospitalsplaner) with their interventions (indsatser), from "
+            "every plan source, newest first."
+        ),
         directives=[reveals(DataCategory.PLANS)],
     )
-    async def plans(self, info: Info) -> CarePlans | None:
+    async def plans(
+        self, info: Info, first: First = DEFAULT_PAGE, after: Annotated[str | None, PLANS_CURSOR.argument] = None
+    ) -> Plans | None:
         decision = require(info, self.cpr, DataCategory.PLANS)
         key = GatherKey(self.cpr, DateWindow(), decision.item_filter)
         found = await gather(info, DataCategory.PLANS, info.context.loaders.care_plans, key)
-        return care_plans(found, decision.withheld)
+        return care_plans(found, decision.withheld, first, after)
 
     @strawberry.field(
-        description="Goals (mål): life goals, disease-specific and functional goals, with sub-goals (delmål).",
+        description=(
+            "Goals (mål): life goals, disease-specific and functional goals, each with its sub-goals (delmål); "
+            "overall goals and sub-goals alike, from every plan source, newest first."
+        ),
         directives=[reveals(DataCategory.GOALS)],
     )
-    async def goals(self, info: Info) -> Goals | None:
+    async def goals(
+        self, info: Info, first: First = DEFAULT_PAGE, after: Annotated[str | None, GOALS_CURSOR.argument] = None
+    ) -> Goals | None:
         decision = require(info, self.cpr, DataCategory.GOALS)
         key = GatherKey(self.cpr, DateWindow(), decision.item_filter)
         found = await gather(info, DataCategory.GOALS, info.context.loaders.goals, key)
-        return goals(found, decision.withheld)
+        return goals(found, decision.withheld, first, after)
 
     @strawberry.field(
-        description="Diagnoses (diagnoser) in SKS, ICPC2, FSIII or SNOMED CT, with Danish text.",
+        description=(
+            "Diagnoses (diagnoser) in SKS, ICPC2, FSIII or SNOMED CT, with Danish text, from every plan source, "
+            "newest first."
+        ),
         directives=[reveals(DataCategory.DIAGNOSES)],
     )
-    async def diagnoses(self, info: Info) -> Diagnoses | None:
+    async def diagnoses(
+        self, info: Info, first: First = DEFAULT_PAGE, after: Annotated[str | None, DIAGNOSES_CURSOR.argument] = None
+    ) -> Diagnoses | None:
         decision = require(info, self.cpr, DataCategory.DIAGNOSES)
         key = GatherKey(self.cpr, DateWindow(), decision.item_filter)
         found = await gather(info, DataCategory.DIAGNOSES, info.context.loaders.conditions, key)
-        return diagnoses(found, decision.withheld)
+        return diagnoses(found, decision.withheld, first, after)
 
     @strawberry.field(
         description=(
             "The patient's blocks (spærringer, Min Spærring) on health professionals, treatment places and "
-            "periods of data, as the consent service (Samtykkeservice) holds them."
+            "periods of data, as the consent service (Samtykkeservice) holds them, newest first by when they apply."
         ),
         directives=[reveals(DataCategory.BLOCKS)],
     )
-    async def blocks(self, info: Info) -> list[Block] | None:
-        return await patient_blocks(info, self.cpr)
+    async def blocks(
+        self, info: Info, first: First = DEFAULT_PAGE, after: Annotated[str | None, BLOCKS_CURSOR.argument] = None
+    ) -> Connection[Block] | None:
+        return await patient_blocks(info, self.cpr, first, after)
 
-    @strawberry.field(
+    @protected_field(
+        ProtectedDetail.PLACE,
         description=(
             "The patient's access log (Min Log): who read or changed the patient's data through this gateway, "
             f"newest first, told in Danish. Entries are kept two years ({access_log.RANGE.text()})."
@@ -159,22 +204,15 @@ class Patient:
         first: Annotated[
             int,
             strawberry.argument(
-                description=described(
-                    "Entries per page, at most: a page may hold fewer while more follow (a stored entry this version "
-                    "cannot read keeps its place unseen)",
-                    access_log.PAGE,
+                description=(
+                    f"{FIRST_TEXT} A page may hold fewer while more follow (a stored entry this version cannot "
+                    "read keeps its place unseen)."
                 ),
-                directives=[access_log.PAGE],
+                directives=[PAGE],
             ),
-        ] = 20,
-        after: Annotated[
-            str | None,
-            strawberry.argument(
-                description=described("The previous page's `endCursor`", access_log.CURSOR),
-                directives=[access_log.CURSOR],
-            ),
-        ] = None,
-    ) -> AccessLog | None:
+        ] = DEFAULT_PAGE,
+        after: Annotated[str | None, access_log.CURSOR.argument] = None,
+    ) -> AccessLogEntryConnection | None:
         require(info, self.cpr, DataCategory.ACCESS_LOG)
         window = log_window(start, end, datetime.now(COPENHAGEN).date())
         page = await read_access_log(info.context.access_log, self.cpr, window, first, after)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from typing import Any, TypeAlias
 
 import strawberry
 
-from resolvers.common import Coding, Organisation, SourceStatus, source_statuses
+from resolvers.common import Coding, Organisation, source_statuses
 from resolvers.gather import Gathered
+from resolvers.paging import Cursor, Key, NodeT, Page, SourcedConnection, page
 from resolvers.protection import ProtectedDetail, protected_field
 from resolvers.vocabulary import graphql_enum
 from sources.clinical import (
@@ -238,30 +240,6 @@ class Diagnosis:
         )
 
 
-@strawberry.type(description="The patient's plans from every plan source.")
-class CarePlans:
-    items: list[CarePlan] = strawberry.field(description="The plans, newest first.")
-    withheld: bool = strawberry.field(description="The patient's blocks hold something back from you.")
-    complete: bool = strawberry.field(description="Every source answered; false means plans may be missing.")
-    sources: list[SourceStatus] = strawberry.field(description="Each plan source asked and how it answered.")
-
-
-@strawberry.type(description="The patient's goals from every plan source.")
-class Goals:
-    items: list[Goal] = strawberry.field(description="Every goal (overall goals and sub-goals), newest first.")
-    withheld: bool = strawberry.field(description="The patient's blocks hold something back from you.")
-    complete: bool = strawberry.field(description="Every source answered; false means goals may be missing.")
-    sources: list[SourceStatus] = strawberry.field(description="Each plan source asked and how it answered.")
-
-
-@strawberry.type(description="The patient's diagnoses from every plan source.")
-class Diagnoses:
-    items: list[Diagnosis] = strawberry.field(description="The diagnoses, newest first.")
-    withheld: bool = strawberry.field(description="The patient's blocks hold something back from you.")
-    complete: bool = strawberry.field(description="Every source answered; false means diagnoses may be missing.")
-    sources: list[SourceStatus] = strawberry.field(description="Each plan source asked and how it answered.")
-
-
 def keep_plan(plan: CarePlanRecord, item_filter: ItemFilter) -> CarePlanRecord | None:
     """The plan without interventions performed by blocked organisations; ``None`` if blocked itself."""
     if not item_filter.allows(plan.organisation.sor, plan.dated):
@@ -284,36 +262,56 @@ def keep_condition(condition: ConditionRecord, item_filter: ItemFilter) -> Condi
     return condition if item_filter.allows(condition.organisation.sor, condition.dated) else None
 
 
-def _newest_first(dated: PeriodRecord | None, ident: str) -> tuple[int, str]:
+def newest_first(dated: PeriodRecord | None, *ident: str) -> Key:
+    """A dated item's place in a newest-first list: by the first day it covers, latest first, undated last, then
+    by ``ident`` (its source and ID)."""
     day = dated.start if dated is not None else None
-    return (-(day.toordinal() if day else 0), ident)
+    return (-(day.toordinal() if day else 0), *ident)
 
 
-def care_plans(found: Gathered[CarePlanRecord], withheld: bool) -> CarePlans:
-    records = sorted(found.items, key=lambda r: _newest_first(r.dated, r.id))
-    return CarePlans(
-        items=[CarePlan.from_record(r) for r in records],
+def _place(record: CarePlanRecord | GoalRecord | ConditionRecord) -> Key:
+    return newest_first(record.dated, record.source, record.id)
+
+
+PLACE = (int, str, str)
+"""The shape of a position in these lists (:func:`_place`): the first day covered, the source, the ID."""
+PLANS_CURSOR = Cursor("plans", PLACE)
+GOALS_CURSOR = Cursor("goals", PLACE)
+DIAGNOSES_CURSOR = Cursor("diagnoses", PLACE)
+
+
+def care_plans(found: Gathered[CarePlanRecord], withheld: bool, first: int, after: str | None) -> Plans:
+    """A page of the patient's plans, newest first."""
+    shown = page(sorted(found.items, key=_place), first, after, cursor=PLANS_CURSOR, key=_place)
+    return _sourced([CarePlan.from_record(r) for r in shown.items], shown, found, withheld)
+
+
+def goals(found: Gathered[GoalRecord], withheld: bool, first: int, after: str | None) -> Goals:
+    """A page of the patient's goals (overall goals and sub-goals alike), newest first; each with its sub-goals
+    among every goal found, on this page or not."""
+    records = sorted(found.items, key=_place)
+    shown = page(records, first, after, cursor=GOALS_CURSOR, key=_place)
+    made = {id(r): goal for r, goal in zip(records, Goal.tree(records), strict=True)}
+    return _sourced([made[id(r)] for r in shown.items], shown, found, withheld)
+
+
+def diagnoses(found: Gathered[ConditionRecord], withheld: bool, first: int, after: str | None) -> Diagnoses:
+    """A page of the patient's diagnoses, newest first."""
+    shown = page(sorted(found.items, key=_place), first, after, cursor=DIAGNOSES_CURSOR, key=_place)
+    return _sourced([Diagnosis.from_record(r) for r in shown.items], shown, found, withheld)
+
+
+def _sourced(nodes: list[NodeT], shown: Page[Any], found: Gathered[Any], withheld: bool) -> SourcedConnection[NodeT]:
+    return SourcedConnection(
+        nodes=nodes,
+        page_info=shown.info,
+        total=shown.total,
         withheld=withheld,
         complete=found.complete,
         sources=source_statuses(found.asked, found.errors),
     )
 
 
-def goals(found: Gathered[GoalRecord], withheld: bool) -> Goals:
-    records = sorted(found.items, key=lambda r: _newest_first(r.dated, r.id))
-    return Goals(
-        items=Goal.tree(records),
-        withheld=withheld,
-        complete=found.complete,
-        sources=source_statuses(found.asked, found.errors),
-    )
-
-
-def diagnoses(found: Gathered[ConditionRecord], withheld: bool) -> Diagnoses:
-    records = sorted(found.items, key=lambda r: _newest_first(r.dated, r.id))
-    return Diagnoses(
-        items=[Diagnosis.from_record(r) for r in records],
-        withheld=withheld,
-        complete=found.complete,
-        sources=source_statuses(found.asked, found.errors),
-    )
+Plans: TypeAlias = SourcedConnection[CarePlan]
+Goals: TypeAlias = SourcedConnection[Goal]
+Diagnoses: TypeAlias = SourcedConnection[Diagnosis]

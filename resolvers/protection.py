@@ -23,7 +23,8 @@ relatives, wherever it sits in the schema.
 - **Redacting.** :meth:`Redactable.redacted` gives a value's placeholder form: text that must be there
   becomes ``ADRESSEBESKYTTET``, what may be null becomes null, lists become empty, and the ``kept``
   fields stay; a value that reveals nothing (:meth:`Redactable.reveals`: a hospital, by the SOR
-  register's word, :mod:`resolvers.sectors`) stays as it is.
+  register's word, :mod:`resolvers.sectors`) stays as it is. A connection (:mod:`resolvers.paging`) is
+  redacted where it is returned, node by node; a type that pages what it holds redacts that by hand.
 """
 
 from __future__ import annotations
@@ -126,6 +127,10 @@ class Redactable:
         """
         return True
 
+    def holds_nothing(self) -> bool:
+        """Whether there is nothing to redact (an empty page): then nothing is looked up (default: no)."""
+        return False
+
     def redacted(self, sectors: Sectors = NO_SECTORS) -> Self:
         """This value as a caller who gets placeholders sees it (itself when it reveals nothing)."""
         if not self.reveals(sectors):
@@ -201,6 +206,8 @@ class RedactProtected(FieldExtension):
         if inspect.isawaitable(value):
             value = await value
         if value is None or (isinstance(value, list) and not value):
+            return value
+        if isinstance(value, Redactable) and value.holds_nothing():
             return value
         if not await hides_protected(info, cpr):
             return value

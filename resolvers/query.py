@@ -6,11 +6,13 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import access_log, appointments
+from resolvers import appointments
 from resolvers.context import Info, plan_of
 from resolvers.directives import PatientScope
+from resolvers.federation import FederationQuery
 from resolvers.me import Me
 from resolvers.override import OverrideInput
+from resolvers.paging import DEFAULT_PAGE, PAGE
 from resolvers.patient import Patient
 from resolvers.scalars import CPR
 
@@ -25,14 +27,15 @@ or the client's registration): QUERY_TOO_COMPLEX, maxCost; `me {{ client {{ limi
 - rate: 600 requests and 100000 points of cost per 60 s per caller (RATE_LIMIT_REQUESTS, RATE_LIMIT_COST, \
 RATE_LIMIT_WINDOW_S): RATE_LIMITED, HTTP 429 with Retry-After;
 - arguments out of the bounds the schema declares (@constraint, @dateRange, @everyDay): BAD_USER_INPUT naming the \
-argument, before anything runs; page sizes: accessLog(first:) {access_log.PAGE.text()}, appointments \
-list(first:) {appointments.PAGE.text()}; every date 1900-01-01 to 2199-12-31; appointments span at most \
-{appointments.MAX_SPAN_DAYS} days, and list empty days for at most {appointments.MAX_EMPTY_DAYS}."""
+argument, before anything runs; page sizes: `first` {PAGE.text()} on every connection (default {DEFAULT_PAGE}); every \
+date 1900-01-01 to 2199-12-31; appointments span at most {appointments.MAX_SPAN_DAYS} days, and list empty days for \
+at most {appointments.MAX_EMPTY_DAYS};
+- representations in `_entities`: 30 an operation (MAX_REPRESENTATIONS): QUERY_TOO_COMPLEX, maxRepresentations."""
 """The limits as the schema describes them (a test checks the numbers against the code's defaults)."""
 
 
 @strawberry.type(description=f"The patient overview: one graph over the national sources.\n\n{LIMITS_TEXT}")
-class Query:
+class Query(FederationQuery):
     @strawberry.field(
         description=(
             "One patient's overview. Access is decided for the whole request before anything is resolved; "
@@ -60,7 +63,7 @@ class Query:
             kind=actor.kind,
             cpr=CPR(actor.cpr) if actor.cpr else None,
             authorization_id=actor.authorization_id,
-            organisation_sor=actor.organisation_sor,
+            organisation_sor_id=actor.organisation_sor,
             organisation_name=actor.organisation_name,
             profession=actor.profession,
             name=actor.name,

@@ -8,7 +8,9 @@ include ``endpoint``. Route (``docs/sources/appointments.md``)::
         [&status:not=cancelled]                             comma-separated statuses to leave out
         [&performer-organization:not=urn:oid:1.2.208.176.1.1|<sor>]...   repeated = AND, exact SOR
         [&_include=Appointment:patient]                     the Patients literal references point at
+        [&_lastUpdated=ge<instant>|gt<instant>]             changed since (``sandbox/changes.py``)
         [&_count=<1..200>][&_offset=<n>]                    paging (50 a page; next link carries _offset)
+    POST /_sandbox/appointments, DELETE /_sandbox/appointments/timers   change appointments (``sandbox/changes.py``)
 
 Any other parameter, or a malformed one, is ``400`` with an ``OperationOutcome``. A ``deprecated``
 appointment is served as ``cancelled``. An appointment names its patient as its
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -33,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from sandbox.changes import any_time, change_routes, instant, last_updated, updated_filter
 from sandbox.clinical import Appointment
 from sandbox.population import Population
 
@@ -77,6 +81,8 @@ class Search:
     count: int = PAGE_SIZE
     offset: int = 0
     include_patients: bool = False
+    changed: Callable[[Appointment], bool] = any_time
+    """``_lastUpdated``: the appointments changed since an instant."""
 
 
 def create_app(population: Population, endpoint: str) -> Starlette:
@@ -117,7 +123,7 @@ def create_app(population: Population, endpoint: str) -> Starlette:
         bundle = {"resourceType": "Bundle", "type": "searchset", "total": len(matches), "link": links, "entry": entries}
         return fhir(bundle)
 
-    return Starlette(routes=[Route("/fhir/Appointment", search, methods=["GET"])])
+    return Starlette(routes=[Route("/fhir/Appointment", search, methods=["GET"]), *change_routes(population, endpoint)])
 
 
 def _search(items: list[tuple[str, str]]) -> Search:
@@ -140,6 +146,11 @@ def _search(items: list[tuple[str, str]]) -> Search:
             if value != "Appointment:patient":
                 raise BadRequest("only _include=Appointment:patient is supported")
             query.include_patients = True
+        elif key == "_lastUpdated":
+            try:
+                query.changed = updated_filter(value)
+            except ValueError as exc:
+                raise BadRequest(str(exc)) from exc
         elif key in ("_count", "_offset"):
             if not value.isdigit():
                 raise BadRequest(f"{key} must be a number")
@@ -188,6 +199,7 @@ def _matches(appointment: Appointment, query: Search) -> bool:
         and (query.end is None or day < query.end)
         and status(appointment) not in query.not_statuses
         and appointment.organisation_sor not in query.not_organisations
+        and query.changed(appointment)
     )
 
 
@@ -254,7 +266,7 @@ def appointment_resource(population: Population, appointment: Appointment) -> di
     resource: dict[str, Any] = {
         "resourceType": "Appointment",
         "id": appointment.id,
-        "meta": {"versionId": str(appointment.version)},
+        "meta": {"versionId": str(appointment.version), "lastUpdated": instant(last_updated(appointment))},
         "identifier": [{"system": URI_SYSTEM, "value": f"urn:uuid:{appointment.id}"}],
         "status": status(appointment),
     }

@@ -155,6 +155,9 @@ class Appointment:
     version: int = 1
     earlier_starts: list[datetime] = field(default_factory=list)
     deprecated: bool = False
+    updated: datetime | None = None
+    """When it last changed (``meta.lastUpdated``); ``None``: when the population was made
+    (:data:`sandbox.changes.POPULATION_UPDATED`). The control route of :mod:`sandbox.changes` sets it."""
     patient_reference: str = "identifier"
     """How the FHIR endpoints name the patient: ``identifier`` (a CPR identifier on the actor),
     ``literal`` (``Patient/<id>``, the Patient served with ``_include=Appointment:patient``),

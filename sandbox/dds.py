@@ -12,9 +12,13 @@ Routes (``docs/sources/appointments.md``)::
         [&status=current[,superseded][,entered-in-error]]        default current
         [&period=ge<YYYY-MM-DD>][&period=lt<YYYY-MM-DD>]         local start date, half-open
         [&author.identifier:not=urn:oid:1.2.208.176.1.1|<sor>]... repeated = AND, exact SOR
+        [&_lastUpdated=ge<instant>|gt<instant>]                  entries of appointments changed since
     GET /fhir/Binary/<document id>                                 (ITI-68) application/xml
 
-Any other index parameter is ``400`` (OperationOutcome); an unknown document is ``404``.
+Any other index parameter is ``400`` (OperationOutcome); an unknown document is ``404``. Every entry of
+an appointment shows when the appointment last changed as ``meta.lastUpdated`` (a new version
+supersedes the entry before it). ``POST /_sandbox/appointments`` changes appointments
+(:mod:`sandbox.changes`).
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from sandbox.appointments import (
     parse_cprs,
     parse_sor,
 )
+from sandbox.changes import any_time, change_routes, instant, last_updated, updated_filter
 from sandbox.clinical import Appointment
 from sandbox.population import Population
 
@@ -132,6 +137,7 @@ def create_app(population: Population) -> Starlette:
         routes=[
             Route("/fhir/DocumentReference", index, methods=["GET"]),
             Route("/fhir/Binary/{id}", binary, methods=["GET"]),
+            *change_routes(population, "dds"),
         ]
     )
 
@@ -146,6 +152,7 @@ def _index_filter(items: list[tuple[str, str]]) -> Callable[[Document], bool]:
     end: date | None = None
     excluded: set[str] = set()
     apd = True
+    changed: Callable[[Appointment], bool] = any_time
     for key, value in items:
         if key == "patient.identifier":
             continue
@@ -161,6 +168,11 @@ def _index_filter(items: list[tuple[str, str]]) -> Callable[[Document], bool]:
             start, end = parse_bound(value, start, end)
         elif key == "author.identifier:not":
             excluded.add(parse_sor(value))
+        elif key == "_lastUpdated":
+            try:
+                changed = updated_filter(value)
+            except ValueError as exc:
+                raise BadRequest(str(exc)) from exc
         else:
             raise BadRequest("unsupported search parameter")
 
@@ -173,6 +185,7 @@ def _index_filter(items: list[tuple[str, str]]) -> Callable[[Document], bool]:
             and (start is None or start <= day)
             and (end is None or day < end)
             and document.appointment.organisation_sor not in excluded
+            and changed(document.appointment)
         )
 
     return match
@@ -196,6 +209,7 @@ def _reference(population: Population, document: Document) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "DocumentReference",
         "id": document.id,
+        "meta": {"lastUpdated": instant(last_updated(appointment))},
         "masterIdentifier": {"system": URI_SYSTEM, "value": f"urn:uuid:{document.id}"},
         "status": document.status,
         "type": {"coding": [{"system": LOINC, "code": APD_LOINC, "display": "Aftale"}]},

@@ -48,7 +48,7 @@ from sources.datatypes import (
     patient_cpr,
     resolve,
 )
-from sources.fhir_search import SearchAnswer, excluded_pairs, search_resources, window_pairs
+from sources.fhir_search import SearchAnswer, changed_pairs, excluded_pairs, search_resources, window_pairs
 from sources.identifiers import IdentifierKind, distinct_cprs
 from sources.payloads import CPR_SYSTEM, FhirModel, ShapeError
 
@@ -120,6 +120,7 @@ class FhirAppointmentSource:
         if not search.include_cancelled:
             pairs.append(("status:not", "cancelled"))
         pairs += excluded_pairs("performer-organization:not", search.exclude_organisations)
+        pairs += changed_pairs(search.changed_since)
         pairs += [("_include", "Appointment:patient"), ("_count", str(PAGE_SIZE))]
         found = await search_resources(self._client, "/fhir/Appointment", pairs, max_pages=self.endpoint.max_pages)
         problems = [Problem(error) for error in found.problems]

@@ -135,6 +135,9 @@ class ClinicalSearch:
     include_cancelled: bool = True
     visible_periods: tuple[DateWindow, ...] = (DateWindow(),)
     """The whole timeline minus blocked data periods: where a search outside ``window`` may look."""
+    changed_since: datetime | None = None
+    """Only items that changed at or after this instant (FHIR ``_lastUpdated``), for watching changes;
+    ``None``: every item. The upstream decides what changed, by its own ``meta.lastUpdated``."""
 
     def __post_init__(self) -> None:
         """Excluded SOR codes in their normal form, as items carry them (``0378…`` is ``378…``)."""

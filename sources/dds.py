@@ -56,7 +56,7 @@ from sources.datatypes import Coding, Identifier, Reference, patient_cpr, resolv
 from sources.deadline import Wave, in_wave
 from sources.document_cache import DocumentCache, DocumentCachePolicy
 from sources.errors import SourceError, SourceResponseInvalid
-from sources.fhir_search import excluded_pairs, resolve_link, search_resources, window_pairs
+from sources.fhir_search import changed_pairs, excluded_pairs, resolve_link, search_resources, window_pairs
 from sources.identifiers import IdentifierKind, distinct_cprs
 from sources.payloads import CPR_SYSTEM, FhirModel, ShapeError
 
@@ -116,7 +116,7 @@ class DdsAppointmentSource:
         result: dict[str, list[AppointmentRecord]] = {cpr: [] for cpr in wanted}
         if not wanted or search.window.empty:
             return AppointmentsAnswer(result)
-        index = await self._index(wanted, search, search.window)
+        index = await self._index(wanted, search, search.window, search.changed_since)
         entries, subjects, problems = index.entries, index.subjects, index.problems
         replaced = _replaced(entries)
         live = [e for e in entries if not (e.keys & replaced) and _fetchable(e, subjects[e.id], wanted, search)]
@@ -153,8 +153,11 @@ class DdsAppointmentSource:
             items.sort(key=lambda r: (r.start, r.id))
         return AppointmentsAnswer(result, tuple(problems))
 
-    async def _index(self, wanted: list[str], search: ClinicalSearch, window: DateWindow) -> _Index:
-        """The index entries of one search, each validated on its own, and the problems of the answer."""
+    async def _index(
+        self, wanted: list[str], search: ClinicalSearch, window: DateWindow, changed_since: datetime | None = None
+    ) -> _Index:
+        """The index entries of one search (of what changed since ``changed_since``, when set), each validated on
+        its own, and the problems of the answer."""
         pairs = [
             ("patient.identifier", f"{CPR_SYSTEM}|{','.join(wanted)}"),
             ("type", APD_TYPE),
@@ -162,6 +165,7 @@ class DdsAppointmentSource:
             ("status", "current,superseded" if search.include_cancelled else "current"),
             *window_pairs("period", window),
             *excluded_pairs("author.identifier:not", search.exclude_organisations),
+            *changed_pairs(changed_since),
         ]
         found = await search_resources(
             self._client, "/fhir/DocumentReference", pairs, max_pages=self.endpoint.max_pages

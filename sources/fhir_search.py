@@ -20,13 +20,14 @@ read and what the answer lacks:
 
 :func:`~sources.links.resolve_link` turns a link an upstream sent (a document attachment) into a path
 under the source's base URL, or refuses it; :func:`window_pairs` writes a date window as FHIR search
-prefixes.
+prefixes, :func:`changed_pairs` FHIR's ``_lastUpdated`` for a search of what changed since an instant.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -117,6 +118,15 @@ def window_pairs(name: str, window: DateWindow) -> list[tuple[str, str]]:
     if window.end is not None:
         pairs.append((name, f"lt{window.end.isoformat()}"))
     return pairs
+
+
+def changed_pairs(since: datetime | None) -> list[tuple[str, str]]:
+    """``_lastUpdated=ge<instant>`` (FHIR R4 §3.1.1.5.7, every resource type): what changed at or after ``since``,
+    in UTC to the millisecond, rounded down so nothing at ``since`` is missed; nothing without ``since``."""
+    if since is None:
+        return []
+    moment = since.astimezone(UTC).replace(microsecond=since.microsecond // 1000 * 1000)
+    return [("_lastUpdated", "ge" + moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"))]
 
 
 async def search_resources(

@@ -8,6 +8,7 @@ import pytest
 
 import sources.clock
 from tests.clock import Clock
+from tests.entry_points import EntryPoint
 
 
 @pytest.fixture
@@ -16,3 +17,11 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
     clock = Clock()
     monkeypatch.setattr(sources.clock, "monotonic", clock)
     yield clock
+
+
+@pytest.fixture
+def entry_point(request: pytest.FixtureRequest) -> EntryPoint:
+    """How the test's operations select patients: ``patient(cpr:)``, or each in turn where the test is
+    marked :data:`tests.entry_points.BOTH` (ADR 0022)."""
+    chosen: EntryPoint = getattr(request, "param", EntryPoint.PATIENT)
+    return chosen

@@ -22,7 +22,7 @@ SCHEMA = build_schema()._schema
 
 ARGUMENTS = {
     "Patient.appointments": '(from: "{first}", to: "{last}", filter: {{includeCancelled: true}})',
-    "Appointments.list": "(first: 200)",
+    "Appointments.list": "(first: 100)",
     "Patient.accessLog": "(first: 100)",
 }
 """Arguments the generated query passes (``first`` and ``last``: the appointments' date range)."""

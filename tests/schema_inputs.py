@@ -35,7 +35,6 @@ from graphql import (
 
 from gateway.schema import build_schema
 from resolvers.bounds import Constraint, DateRange, EveryDay
-from resolvers.paging import encode_cursor
 from sources.payloads import COPENHAGEN
 
 SCHEMA = build_schema()._schema
@@ -52,7 +51,7 @@ FORMAT_EXAMPLES: dict[str, list[str]] = {
     "authorization-id": ["CBDJ6"],
     "block-id": ["blok-1"],
     "version": ["1"],
-    "cursor": [encode_cursor(datetime(2026, 1, 1, tzinfo=UTC), "x", tag) for tag in (None, "minlog")],
+    "cursor": [],  # no argument takes only a cursor: every ``after`` may be left out
 }
 """Candidates for a valid value of each ``@constraint(format:)``; the first the format accepts is used."""
 
@@ -65,7 +64,7 @@ def input_examples() -> dict[str, dict[str, Any]]:
     """A valid value of each input type with a rule across its fields (``refusals``), as variables send it."""
     day = today().isoformat()
     return {
-        "BlockInput": {"kind": "DATA_PERIOD", "dataPeriod": {"from": day, "to": day}},
+        "BlockInput": {"kind": "DATA_PERIOD", "dataPeriod": {"start": day, "end": day}},
         "MasterCardChanges": {"dentist": "Tandlæge Test"},
     }
 

@@ -6,9 +6,9 @@ from enum import StrEnum
 from pathlib import Path
 
 import pytest
-from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLObjectType, build_schema
+from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLObjectType
 
-from gateway.schema import schema_sdl
+from gateway.schema import schema_sdl, sdl_schema
 from resolvers.vocabulary import (
     AccessActivity,
     AccessorKind,
@@ -29,7 +29,7 @@ def test_schema_graphql_is_current() -> None:
 
 
 def test_every_type_and_field_has_a_description() -> None:
-    schema = build_schema(schema_sdl())
+    schema = sdl_schema(schema_sdl())
     missing = []
     for name, named in schema.type_map.items():
         if name.startswith("__") or name in {"String", "Boolean", "Int", "Float", "ID"}:
@@ -44,7 +44,7 @@ def test_every_type_and_field_has_a_description() -> None:
 
 
 def test_the_shared_vocabulary_is_exposed_as_the_very_python_enums_with_their_schema_names() -> None:
-    schema = build_schema(schema_sdl())
+    schema = sdl_schema(schema_sdl())
     for enum, name in (
         (ActorKind, "CallerKind"),
         (AccessorKind, "AccessorKind"),
@@ -71,7 +71,7 @@ def test_the_schema_describes_every_limit_with_the_codes_default() -> None:
     """The limits text on `Query` names each default as the code has it, so the two cannot drift."""
     from gateway.limits import Limits
     from gateway.settings import Settings
-    from resolvers import access_log, appointments
+    from resolvers import appointments, paging
     from resolvers.errors import EARLIEST_DATE, LATEST_DATE
     from resolvers.query import LIMITS_TEXT
 
@@ -84,14 +84,14 @@ def test_the_schema_describes_every_limit_with_the_codes_default() -> None:
         f"where spread: {limits.max_aliases} ",
         f"{budget.max_cost} per operation",
         f"{budget.requests} requests and {budget.cost} points of cost per {budget.window_s} s",
-        f"accessLog(first:) 1 to {access_log.MAX_PAGE}",
-        f"list(first:) 1 to {appointments.MAX_PAGE}",
+        f"`first` 1 to {paging.MAX_PAGE} on every connection (default {paging.DEFAULT_PAGE})",
         f"{EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}",
         f"at most {appointments.MAX_SPAN_DAYS} days",
         f"for at most {appointments.MAX_EMPTY_DAYS}",
+        f"`_entities`: {limits.max_representations} an operation",
     ]
     assert [text for text in expected if text not in LIMITS_TEXT] == []
     for code in ("REQUEST_TOO_LARGE", "QUERY_TOO_COMPLEX", "RATE_LIMITED", "BAD_USER_INPUT"):
         assert code in LIMITS_TEXT
-    query = build_schema(schema_sdl()).query_type
+    query = sdl_schema(schema_sdl()).query_type
     assert query is not None and LIMITS_TEXT in (query.description or "")

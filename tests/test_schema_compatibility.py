@@ -17,9 +17,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from graphql import BreakingChange, build_schema, find_breaking_changes
+from graphql import BreakingChange, find_breaking_changes
 
-from gateway.schema import schema_sdl
+from gateway.schema import schema_sdl, sdl_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "docs" / "schema-baseline.graphql"
@@ -27,7 +27,7 @@ CHANGELOG = ROOT / "CHANGELOG.md"
 
 
 def breaking_changes(baseline: str, current: str) -> list[BreakingChange]:
-    return find_breaking_changes(build_schema(baseline), build_schema(current))
+    return find_breaking_changes(sdl_schema(baseline), sdl_schema(current))
 
 
 def announced(changelog: str) -> str:

@@ -130,6 +130,21 @@ async def test_keyset_paging_respects_the_date_filter(access_log: AccessLog) -> 
     assert [r.id for r in first + rest] == [r.id for r in reversed(records[2:])]
 
 
+async def test_the_count_is_the_rows_the_pages_of_a_range_walk(access_log: AccessLog) -> None:
+    records = [record(T0 + timedelta(hours=h)) for h in range(6)] + [record(T0, cpr=KOL)]
+    await access_log.write(records)
+    since, until = T0 + timedelta(hours=2), T0 + timedelta(hours=5)
+
+    walked, before = 0, None
+    while page := await access_log.for_patient(HANS, since=since, until=until, limit=2, before=before):
+        walked += len(page)
+        before = (page[-1].at, page[-1].id)
+
+    assert await access_log.log_count(HANS, since=since, until=until) == walked == 3
+    assert await access_log.log_count(HANS) == 6 and await access_log.log_count(KOL) == 1
+    assert await access_log.log_count("0000000000") == 0
+
+
 async def test_another_patients_records_never_appear(access_log: AccessLog) -> None:
     await access_log.write([record(T0, cpr=KOL), record(T0, cpr=HANS), record(T0 + timedelta(hours=1), cpr=KOL)])
 

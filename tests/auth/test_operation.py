@@ -12,49 +12,69 @@ from auth.plan import Override
 from gateway.schema import build_schema
 from sources.audit import OverrideGround
 from sources.categories import DataCategory
+from sources.patient_keys import PatientKeys
+from tests.entry_points import BOTH, EntryPoint, through
 
 HANS = "1403723705"
 KOL = "2309510372"
 SCHEMA = build_schema()._schema
+KEYS = PatientKeys.generate()
 
 
 def reader(
-    query: str, variables: dict[str, Any] | None = None, operation: str | None = None, allowed: Any = None
+    query: str,
+    variables: dict[str, Any] | None = None,
+    operation: str | None = None,
+    allowed: Any = None,
+    *,
+    entry_point: EntryPoint = EntryPoint.PATIENT,
 ) -> OperationReader:
+    query, variables = through(entry_point, query, variables, KEYS)
     prepared = prepare_operation(SCHEMA, parse(query), operation, variables)
     assert isinstance(prepared, PreparedOperation), prepared
-    return OperationReader(SCHEMA, prepared, allowed)
+    return OperationReader(SCHEMA, prepared, allowed, KEYS)
 
 
-def read(query: str, variables: dict[str, Any] | None = None, operation: str | None = None) -> PatientCategories:
-    return reader(query, variables, operation).patients()
+def read(
+    query: str,
+    variables: dict[str, Any] | None = None,
+    operation: str | None = None,
+    *,
+    entry_point: EntryPoint = EntryPoint.PATIENT,
+) -> PatientCategories:
+    return reader(query, variables, operation, entry_point=entry_point).patients()
 
 
-def test_categories_are_read_through_nested_fields() -> None:
+@BOTH
+def test_categories_are_read_through_nested_fields(entry_point: EntryPoint) -> None:
     found = read(
-        f'{{ patient(cpr: "{HANS}") {{ person {{ name }} masterCard {{ registrations {{ organDonor }} }} }} }}'
+        f'{{ patient(cpr: "{HANS}") {{ person {{ name }} masterCard {{ registrations {{ organDonor }} }} }} }}',
+        entry_point=entry_point,
     )
 
     assert found == {HANS: {DataCategory.PERSON, DataCategory.MASTER_CARD, DataCategory.REGISTERS}}
 
 
-def test_fragments_and_inline_fragments_are_followed() -> None:
+@BOTH
+def test_fragments_and_inline_fragments_are_followed(entry_point: EntryPoint) -> None:
     query = f"""
     query {{ patient(cpr: "{HANS}") {{ ...Card ... on Patient {{ generalPractitioner {{ name }} }} }} }}
     fragment Card on Patient {{ masterCard {{ phone }} }}
     """
-    assert read(query) == {HANS: {DataCategory.MASTER_CARD, DataCategory.GP}}
+    assert read(query, entry_point=entry_point) == {HANS: {DataCategory.MASTER_CARD, DataCategory.GP}}
 
 
-def test_recursive_fragments_do_not_loop() -> None:
+@BOTH
+def test_recursive_fragments_do_not_loop(entry_point: EntryPoint) -> None:
     query = f"""
     query {{ patient(cpr: "{HANS}") {{ ...A }} }}
     fragment A on Patient {{ person {{ name }} ...B }}
     fragment B on Patient {{ ...A }}
     """
-    assert read(query) == {HANS: {DataCategory.PERSON}}
+    assert read(query, entry_point=entry_point) == {HANS: {DataCategory.PERSON}}
 
 
+@BOTH
 @pytest.mark.parametrize(
     ("directive", "variables", "expected"),
     [
@@ -64,12 +84,15 @@ def test_recursive_fragments_do_not_loop() -> None:
         ("@include(if: $on)", {"on": True}, {DataCategory.PERSON}),
     ],
 )
-def test_skip_and_include_are_honoured(directive: str, variables: dict[str, Any], expected: set[DataCategory]) -> None:
+def test_skip_and_include_are_honoured(
+    directive: str, variables: dict[str, Any], expected: set[DataCategory], entry_point: EntryPoint
+) -> None:
     query = f'query($on: Boolean = true) {{ patient(cpr: "{HANS}") {{ person {directive} {{ name }} }} }}'
-    assert read(query, variables) == {HANS: expected}
+    assert read(query, variables, entry_point=entry_point) == {HANS: expected}
 
 
-def test_aliases_of_the_same_patient_are_one_patient_and_variables_name_patients() -> None:
+@BOTH
+def test_aliases_of_the_same_patient_are_one_patient_and_variables_name_patients(entry_point: EntryPoint) -> None:
     query = """
     query($a: CPR!, $b: CPR!) {
       one: patient(cpr: $a) { person { name } }
@@ -77,20 +100,23 @@ def test_aliases_of_the_same_patient_are_one_patient_and_variables_name_patients
       three: patient(cpr: $b) { generalPractitioner { name } }
     }
     """
-    found = read(query, {"a": HANS, "b": KOL})
+    found = read(query, {"a": HANS, "b": KOL}, entry_point=entry_point)
 
     assert found == {HANS: {DataCategory.PERSON, DataCategory.MASTER_CARD}, KOL: {DataCategory.GP}}
 
 
-def test_variable_defaults_are_read_as_execution_coerces_them() -> None:
+@BOTH
+def test_variable_defaults_are_read_as_execution_coerces_them(entry_point: EntryPoint) -> None:
     query = f"""
     query Q($c: CPR! = "{HANS}", $on: Boolean = false) {{
       patient(cpr: $c) {{ person {{ name }} ...@include(if: $on) {{ masterCard {{ phone }} }} }}
     }}
     """
 
-    assert read(query) == {HANS: {DataCategory.PERSON}}
-    assert read(query, {"c": KOL, "on": True}) == {KOL: {DataCategory.PERSON, DataCategory.MASTER_CARD}}
+    assert read(query, entry_point=entry_point) == {HANS: {DataCategory.PERSON}}
+    assert read(query, {"c": KOL, "on": True}, entry_point=entry_point) == {
+        KOL: {DataCategory.PERSON, DataCategory.MASTER_CARD}
+    }
 
 
 @pytest.mark.parametrize(
@@ -108,12 +134,13 @@ def test_what_execution_refuses_is_not_prepared(
     assert isinstance(prepare_operation(SCHEMA, parse(query), operation, variables), list)
 
 
-def test_only_the_named_operation_is_read() -> None:
+@BOTH
+def test_only_the_named_operation_is_read(entry_point: EntryPoint) -> None:
     query = f"""
     query A {{ patient(cpr: "{HANS}") {{ person {{ name }} }} }}
     query B {{ patient(cpr: "{KOL}") {{ masterCard {{ phone }} }} }}
     """
-    assert read(query, operation="B") == {KOL: {DataCategory.MASTER_CARD}}
+    assert read(query, operation="B", entry_point=entry_point) == {KOL: {DataCategory.MASTER_CARD}}
 
 
 def test_fields_outside_a_patient_touch_no_patient() -> None:
@@ -187,16 +214,18 @@ def test_different_overrides_for_one_patient_are_refused_in_any_order() -> None:
         assert isinstance(found, BadOverride) and found.argument == "override"
 
 
-def test_fields_outside_a_client_allow_list_are_denied_and_not_read_below() -> None:
-    query = f'{{ patient(cpr: "{HANS}") {{ person {{ name }} diagnoses {{ items {{ code }} }} }} }}'
-    allowed = {"Query.patient", "Patient.person", "Person.name"}
-    read_ = reader(query, allowed=allowed.__contains__).read()
+@BOTH
+def test_fields_outside_a_client_allow_list_are_denied_and_not_read_below(entry_point: EntryPoint) -> None:
+    query = f'{{ patient(cpr: "{HANS}") {{ person {{ name }} diagnoses {{ nodes {{ code }} }} }} }}'
+    allowed = {"Query.patient", "Query._entities", "Patient.person", "Person.name"}
+    read_ = reader(query, allowed=allowed.__contains__, entry_point=entry_point).read()
 
     assert read_.denied_fields == {"Patient.diagnoses"}
     assert read_.patients == {HANS: {DataCategory.PERSON}}
 
 
-def test_the_walk_is_linear_each_fragment_once_per_patient_scope() -> None:
+@BOTH
+def test_the_walk_is_linear_each_fragment_once_per_patient_scope(entry_point: EntryPoint) -> None:
     levels = 16
     chain = " ".join(f"fragment F{n} on Patient {{ ...F{n + 1} ...F{n + 1} }}" for n in range(levels))
     query = f"""
@@ -205,10 +234,57 @@ def test_the_walk_is_linear_each_fragment_once_per_patient_scope() -> None:
     }}
     {chain} fragment F{levels} on Patient {{ person {{ name }} ...@include(if: true) {{ masterCard {{ phone }} }} }}
     """
-    walk = reader(query)
+    walk = reader(query, entry_point=entry_point)
 
     found = walk.patients()
 
     assert found == {p: {DataCategory.PERSON, DataCategory.MASTER_CARD} for p in (HANS, KOL)}
     selections = 3 * 2 + 2 * levels + 4  # the operation, the chain, the last fragment
     assert walk.visits <= 2 * selections  # two patient scopes; 2**16 paths are never followed
+
+
+ENTITIES = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Patient { person { name } } } }"
+
+
+def patient(cpr: str, keys: PatientKeys = KEYS) -> dict[str, str]:
+    return {"__typename": "Patient", "id": keys.key_of(cpr)}
+
+
+def test_each_representation_of_entities_is_a_patient_and_a_repeated_one_is_one_patient() -> None:
+    found = reader(ENTITIES, {"r": [patient(HANS), patient(KOL), patient(HANS)]}).read()
+
+    assert found.patients == {HANS: {DataCategory.PERSON}, KOL: {DataCategory.PERSON}}
+    assert found.invalid_keys == 0
+
+
+def test_representations_that_name_no_patient_are_left_out_and_keys_that_do_not_open_are_counted() -> None:
+    other_deployment = PatientKeys.generate()
+    altered = patient(HANS)["id"][:-2] + ("AA" if not patient(HANS)["id"].endswith("AA") else "BB")
+    sent: list[object] = [
+        patient(HANS, other_deployment),  # another deployment's key
+        {"__typename": "Patient", "id": altered},
+        {"__typename": "Patient", "id": HANS},  # a CPR number is not a key
+        {"__typename": "Person", "id": patient(KOL)["id"]},  # not an entity type here
+        {"__typename": "Patient", "id": patient(KOL)["id"], "cpr": KOL},  # more than the key
+        "Patient",
+        patient(KOL),
+    ]
+
+    found = reader(ENTITIES, {"r": sent}).read()
+
+    assert found.patients == {KOL: {DataCategory.PERSON}}
+    assert found.invalid_keys == 3
+
+
+def test_without_the_deployments_keys_no_representation_names_a_patient() -> None:
+    prepared = prepare_operation(SCHEMA, parse(ENTITIES), None, {"r": [patient(HANS)]})
+    assert isinstance(prepared, PreparedOperation)
+
+    assert OperationReader(SCHEMA, prepared).read().patients == {}
+
+
+def test_entities_outside_a_client_allow_list_name_their_patients_as_refused() -> None:
+    found = reader(ENTITIES, {"r": [patient(HANS)]}, allowed={"Query.patient"}.__contains__).read()
+
+    assert found.denied_fields == {"Query._entities"}
+    assert found.patients == {} and found.refused_patients == {HANS}

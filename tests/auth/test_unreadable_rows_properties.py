@@ -126,9 +126,10 @@ def test_paging_shows_every_readable_record_once_whatever_the_other_rows_hold(
         rows, first = case
         cpr = f"{next(_patients):010d}"  # a patient of its own per example: the store is shared
         readable = _rows_for(url, cpr, rows, start)
-        seen, pages = asyncio.run(_walk(url, cpr, today, first))
+        seen, pages, total = asyncio.run(_walk(url, cpr, today, first))
         assert seen == [r.id for r in readable], "each readable record once, newest first"
         assert pages <= len(rows) // first + 1, "the walk ends"
+        assert len(seen) <= total <= len(rows), "the total counts every entry a page can hold, and no more"
 
     walk()
 
@@ -142,7 +143,7 @@ async def _create(url: str) -> None:
         await log.aclose()
 
 
-async def _walk(url: str, cpr: str, today: date, first: int) -> tuple[list[str], int]:
+async def _walk(url: str, cpr: str, today: date, first: int) -> tuple[list[str], int, int]:
     log = open_access_log(url)
     try:
         window = log_window(None, None, today)
@@ -151,9 +152,9 @@ async def _walk(url: str, cpr: str, today: date, first: int) -> tuple[list[str],
         while True:
             pages += 1
             page = await read_access_log(log, cpr, window, first, after)
-            seen += [str(e.id) for e in page.entries]
+            seen += [str(e.id) for e in page.nodes]
             if not page.page_info.has_next_page:
-                return seen, pages
+                return seen, pages, await page.total_count()
             after = page.page_info.end_cursor
             assert after is not None
     finally:

@@ -644,3 +644,24 @@ async def test_an_outcome_in_a_200_searchset_makes_the_answer_partial_only_for_e
 
     assert [r.id for r in answer.by_patient[NANCY]] == [_id(9)]
     assert [type(p.error) for p in answer.problems] == ([SourceIncomplete] if partial else [])
+
+
+async def test_a_search_of_changes_sends_last_updated_and_gets_only_what_changed(
+    world: Population, sandbox_client: SandboxClientFactory
+):
+    since = datetime(2030, 1, 1, 12, 0, 0, 123456, tzinfo=CPH)
+    world.clinical.appointments += [
+        _appointment(1, datetime(2030, 3, 10, 9, 0, tzinfo=CPH), updated=since - timedelta(seconds=1)),
+        _appointment(2, datetime(2030, 3, 11, 9, 0, tzinfo=CPH), updated=since, version=2),
+        _appointment(3, datetime(2030, 3, 12, 9, 0, tzinfo=CPH), updated=since + timedelta(days=1)),
+    ]
+    client, controlled = sandbox_client(simulated.create_app(world, "region-syddanmark"), "region-syddanmark")
+
+    answer = await _source(client).appointments_for(ClinicalSearch((NANCY,), changed_since=since))
+
+    assert [(r.id, r.version, r.updated) for r in answer.by_patient[NANCY]] == [
+        (_id(2), 2, since.replace(microsecond=123000)),
+        (_id(3), 1, since.replace(microsecond=123000) + timedelta(days=1)),
+    ]
+    [request] = controlled.recorder.requests
+    assert ("_lastUpdated", "ge2030-01-01T11:00:00.123Z") in _query(request)

@@ -39,7 +39,7 @@ def shown(record: AppointmentRecord) -> None:
     record.day  # noqa: B018 - the local day is what windows and filters compare
     view = build(Gathered([record]), date(2026, 1, 1), date(2026, 1, 31), withheld=False)
     view.list_view()
-    view.days(include_empty=False)
+    view.days(include_empty_days=False)
     view.weeks(include_empty_days=False)
 
 

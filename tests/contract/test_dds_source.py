@@ -411,3 +411,32 @@ async def test_the_simulated_dds_refuses_unsupported_parameters_and_unknown_docu
         missing = await http.get(f"/fhir/Binary/{simulated.document_id(_id(9), 1)}")
 
     assert [unknown.status_code, bad_status.status_code, missing.status_code] == [400, 400, 404]
+
+
+async def test_a_search_of_changes_asks_the_index_for_what_changed_and_fetches_only_that(
+    world: Population, sandbox_client: SandboxClientFactory
+):
+    since = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+    world.clinical.appointments += [
+        _appointment(1, datetime(2030, 3, 1, 9, 0, tzinfo=CPH), updated=since - timedelta(seconds=1)),
+        _appointment(
+            2,
+            datetime(2030, 3, 2, 9, 0, tzinfo=CPH),
+            version=2,
+            earlier_starts=[datetime(2030, 2, 2, 9, 0, tzinfo=CPH)],
+            updated=since,
+        ),
+        _appointment(3, datetime(2030, 3, 3, 9, 0, tzinfo=CPH), version=2, deprecated=True, updated=since),
+    ]
+    world.clinical.appointments[-1].earlier_starts = [datetime(2030, 2, 3, 9, 0, tzinfo=CPH)]
+    source, controlled = _dds(sandbox_client, simulated.create_app(world))
+
+    answer = await source.appointments_for(ClinicalSearch((NANCY,), changed_since=since))
+
+    assert [(r.id, r.version, r.status) for r in answer.by_patient[NANCY]] == [
+        (_id(2), 2, AppointmentStatus.BOOKED),
+        (_id(3), 2, AppointmentStatus.CANCELLED),
+    ]
+    [index] = _index_queries(controlled)
+    assert ("_lastUpdated", "ge2030-01-01T12:00:00.000Z") in index
+    assert sorted(_fetched(controlled)) == sorted([simulated.document_id(_id(2), 2), simulated.document_id(_id(3), 2)])

@@ -7,10 +7,11 @@ line of the session is scanned for CPR numbers and names (``log_scan``, :mod:`te
 
 from __future__ import annotations
 
+import base64
 import copy
 import logging
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,9 @@ from sandbox.population import Population, build_population
 from sandbox.server import SOURCE_APPS, ThreadedSandbox, start_in_thread
 from sources.base import SourceClient, SourceConfig
 from sources.minlog import MinLogSink
+from sources.patient_keys import SECRET_BYTES, PatientKeys
 from tests.e2e.log_scan import CapturedLog, forbidden_words, personal_data_in
+from tests.entry_points import EntryPoint, as_patient, through
 
 HANS = "1403723705"
 KOL = "2309510372"
@@ -119,6 +122,10 @@ SINGLE_SOURCES = (
 )
 
 
+KEY_SECRET = bytes(range(7, 7 + SECRET_BYTES))
+"""The test gateways' patient key secret (``PATIENTOVERBLIK_FEDERATION__KEY_SECRET``), so tests can make keys."""
+KEYS = PatientKeys(KEY_SECRET)
+
 GENEROUS_TIMEOUT_S = 30.0
 """Every source's deadline in these tests: a healthy sandbox source on a loaded 2-core machine (CI, other
 work) can take seconds, and a timeout there would fail a test about something else. A test about
@@ -156,6 +163,7 @@ def settings_for(sandbox: ThreadedSandbox, tmp_path: Path, **overrides: Any) -> 
             "appointment_endpoints": appointments,
             "plan_endpoints": plans,
             "deadline": {"request_s": timeout},
+            "federation": {"key_secret": base64.b64encode(KEY_SECRET).decode()},
             **sources,
             **overrides,
         }
@@ -184,11 +192,22 @@ def sign(sandbox: ThreadedSandbox, **claims: Any) -> str:
 
 @dataclass
 class Gateway:
-    """A running gateway and a client for it."""
+    """A running gateway and a client for it.
+
+    Its requests select patients through ``entry_point``: an operation written with ``patient(cpr:)`` is
+    sent through ``_entities`` when that is the entry point, and its answer read back into the shape
+    ``patient(cpr:)`` gives (:mod:`tests.entry_points`), so one test checks both (ADR 0022).
+    """
 
     client: httpx.AsyncClient
     sandbox: ThreadedSandbox
     access_log: AccessLog
+    entry_point: EntryPoint = EntryPoint.PATIENT
+    keys: PatientKeys = field(default=KEYS)
+
+    def via(self, entry_point: EntryPoint) -> Gateway:
+        """This gateway, its requests selecting patients through ``entry_point``."""
+        return replace(self, entry_point=entry_point)
 
     def token(self, **claims: Any) -> str:
         return sign(self.sandbox, **claims)
@@ -200,14 +219,15 @@ class Gateway:
         return self.token(actor_kind="professional", authorization_id=authorization_id)
 
     async def post(self, query: str, token: str | None = None, **variables: Any) -> httpx.Response:
+        query, sent = through(self.entry_point, query, variables, self.keys)
         headers = {"authorization": f"Bearer {token}"} if token else {}
-        return await self.client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+        return await self.client.post("/graphql", json={"query": query, "variables": sent}, headers=headers)
 
     async def graphql(self, query: str, token: str | None = None, **variables: Any) -> dict[str, Any]:
         response = await self.post(query, token, **variables)
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
-        return body
+        return as_patient(self.entry_point, query, body)
 
 
 class Harness:
@@ -231,9 +251,9 @@ async def start_gateway(sandbox: ThreadedSandbox, settings: Settings, access_log
 
 
 @pytest.fixture
-async def gateway(sandbox: ThreadedSandbox, tmp_path: Path) -> AsyncIterator[Gateway]:
+async def gateway(sandbox: ThreadedSandbox, tmp_path: Path, entry_point: EntryPoint) -> AsyncIterator[Gateway]:
     async for running in gateway_with(sandbox, tmp_path):
-        yield running
+        yield running.via(entry_point)
 
 
 async def gateway_with(sandbox: ThreadedSandbox, tmp_path: Path, **overrides: Any) -> AsyncIterator[Gateway]:

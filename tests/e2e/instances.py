@@ -18,10 +18,13 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import redis
+from pydantic import SecretBytes, SecretStr
+from pydantic_core import to_jsonable_python
 
 from gateway.config import PREFIX, TEST_SUITE_PREFIXES
 from gateway.logging import log_config
@@ -48,8 +51,19 @@ def redis_url() -> str:
 
 def settings_environment(settings: Settings) -> dict[str, str]:
     """``settings`` as the ``PATIENTOVERBLIK_*`` variables that give them (those that differ from the defaults)."""
-    values = settings.model_dump(mode="json", exclude_defaults=True)
+    values = _revealed(settings.model_dump(exclude_defaults=True))
     return {f"{PREFIX}{name.upper()}": v if isinstance(v, str) else json.dumps(v) for name, v in values.items()}
+
+
+def _revealed(value: Any) -> Any:
+    """``value`` as JSON data with every secret in the clear (a JSON dump masks them as ``**********``)."""
+    if isinstance(value, SecretStr | SecretBytes):
+        return to_jsonable_python(value.get_secret_value())
+    if isinstance(value, dict):
+        return {key: _revealed(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_revealed(item) for item in value]
+    return to_jsonable_python(value)
 
 
 @dataclass

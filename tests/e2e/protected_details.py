@@ -62,9 +62,11 @@ def protected_details(population: Population, cpr: str, accessors: Iterable[str]
         "Intervention.performer": revealing(i.performer_sor for p in plans for i in p.interventions),
         "Goal.organisation": revealing(g.organisation_sor for g in world.goals if g.cpr == cpr),
         "Diagnosis.organisation": revealing(c.organisation_sor for c in world.conditions if c.cpr == cpr),
-        "AccessLog.entries": set(accessors),
+        "Patient.accessLog": set(accessors),
         "Block.authorizationId": {b.authorization_id for b in population.blocks if b.cpr == cpr and b.authorization_id},
-        "Block.organisationSor": {b.organisation_sor for b in population.blocks if b.cpr == cpr and b.organisation_sor},
+        "Block.organisationSorId": {
+            b.organisation_sor for b in population.blocks if b.cpr == cpr and b.organisation_sor
+        },
     }
     return {coordinate: found - {""} for coordinate, found in details.items()}
 

@@ -2,7 +2,8 @@
 
 - :func:`served` runs an ASGI app in a uvicorn thread on a free loopback port and yields its URL;
 - :func:`skip_or_fail` skips a test for a missing tool (Chromium, an npm package), except under
-  ``CI=true``, where the tool must be there and the test fails with the reason.
+  ``CI=true``, where the tool must be there and the test fails with the reason;
+- :func:`post_graphql` sends one GraphQL request to a served URL, as another client would.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from starlette.types import ASGIApp
@@ -47,3 +50,14 @@ def served(app: ASGIApp) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+def post_graphql(
+    url: str, query: str, token: str | None, variables: dict[str, Any], timeout_s: float
+) -> dict[str, Any]:
+    """One GraphQL request to ``url`` with ``token`` as bearer (none: no header); the body of its HTTP 200 answer."""
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    response = httpx.post(url, json={"query": query, "variables": variables}, headers=headers, timeout=timeout_s)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body

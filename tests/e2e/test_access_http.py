@@ -1,4 +1,8 @@
-"""Access decided before execution: denied data is never fetched, and every access is recorded."""
+"""Access decided before execution: denied data is never fetched, and every access is recorded.
+
+Every test runs twice: selecting the patient with ``patient(cpr:)`` and through Federation's
+``_entities`` (``tests.entry_points``, ADR 0022).
+"""
 
 from __future__ import annotations
 
@@ -22,15 +26,18 @@ from tests.e2e.conftest import (
     settings_for,
     start_gateway,
 )
+from tests.entry_points import BOTH, EntryPoint
 
 DATA_SOURCES = ("cpr", "yderregister", "stamkort", "registers")
 SHARED_SOURCES = ("region-syddanmark", "region-nordjylland", "municipality-odense", "gp", "dds", "plans-hospital")
+pytestmark = BOTH
+
 SHARED_OVERVIEW = """
 query($cpr: CPR!) {
   patient(cpr: $cpr) {
     person { name }
     appointments(from: "2020-01-01", to: "2029-12-31") { list { totalCount } }
-    plans { items { id } }
+    plans { nodes { id } }
   }
 }
 """
@@ -65,11 +72,12 @@ async def test_doctor_blocked_by_name_sees_master_data_but_shared_data_is_never_
 
 
 async def test_with_stamkort_blockable_a_named_block_hides_the_master_data_too(
-    sandbox: ThreadedSandbox, tmp_path: Path
+    sandbox: ThreadedSandbox, tmp_path: Path, entry_point: EntryPoint
 ) -> None:
     store = SqliteAccessLog(tmp_path / "access.db")
     settings = settings_for(sandbox, tmp_path, stamkort_blockable=True)
-    async for gateway in start_gateway(sandbox, settings, store):
+    async for running in start_gateway(sandbox, settings, store):
+        gateway = running.via(entry_point)
         body = await gateway.graphql(OVERVIEW, gateway.professional(BLOCKED_DOCTOR), cpr=BLOCKS_DOCTOR)
 
         assert body["data"]["patient"] == {"person": None, "generalPractitioner": None, "masterCard": None}
@@ -170,11 +178,12 @@ class BrokenAccessLog(SqliteAccessLog):
 
 
 async def test_failed_access_record_fails_the_request_closed_with_no_data(
-    sandbox: ThreadedSandbox, tmp_path: Path
+    sandbox: ThreadedSandbox, tmp_path: Path, entry_point: EntryPoint
 ) -> None:
-    async for gateway in start_gateway(
+    async for running in start_gateway(
         sandbox, settings_for(sandbox, tmp_path), BrokenAccessLog(tmp_path / "broken.db")
     ):
+        gateway = running.via(entry_point)
         body = await gateway.graphql(OVERVIEW, gateway.citizen(HANS), cpr=HANS)
 
         assert body["data"] is None

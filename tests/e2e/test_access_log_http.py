@@ -8,24 +8,29 @@ from typing import Any
 from resolvers.bounds import years_before
 from sources.payloads import COPENHAGEN
 from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS, Gateway, error_codes
+from tests.entry_points import BOTH
 
 ACCESS_LOG = """
 query Log($cpr: CPR!, $from: Date, $to: Date, $first: Int = 20, $after: String) {
   patient(cpr: $cpr) {
     accessLog(from: $from, to: $to, first: $first, after: $after) {
       from to
-      entries {
-        id at activity who whoKind role organisation organisationSor system onBehalfOf
+      nodes {
+        id at activity who whoKind role organisationName organisationSorId system onBehalfOf
         what categories withheld denied summary
         override { ground groundText reason }
       }
       pageInfo { hasNextPage endCursor }
+      totalCount
     }
   }
 }
 """
 
 APPOINTMENTS = "query($cpr: CPR!) { patient(cpr: $cpr) { appointments { list { nodes { id } } } } }"
+
+
+pytestmark = BOTH  # through patient(cpr:) and through _entities (ADR 0022)
 
 
 def today() -> date:
@@ -49,13 +54,14 @@ async def test_the_patient_finds_the_doctor_who_read_their_appointments(gateway:
 
     log = await read_log(gateway)
 
-    (entry,) = log["entries"]
+    (entry,) = log["nodes"]
     assert entry["who"] == "Mette Test Larsen"
     assert (entry["whoKind"], entry["role"], entry["activity"]) == ("PROFESSIONAL", "Læge", "READ")
     assert entry["what"] == ["dine aftaler"] and entry["categories"] == ["APPOINTMENTS"]
     assert entry["summary"].startswith("Mette Test Larsen (læge, ")
     assert entry["summary"].endswith(") så dine aftaler.")
-    assert entry["organisation"] and entry["organisationSor"]
+    assert entry["organisationName"] and entry["organisationSorId"]
+    assert log["totalCount"] == 1
     assert entry["override"] is None and entry["system"] is None
     assert datetime.fromisoformat(entry["at"]).utcoffset() == datetime.now(COPENHAGEN).utcoffset()
     assert DOCTOR_WITH_RELATIONS not in str(entry)
@@ -68,11 +74,11 @@ async def test_reading_the_log_is_itself_in_the_log_next_time(gateway: Gateway) 
 
     again = await read_log(gateway)
 
-    assert len(first["entries"]) == 1
-    mine, doctors = again["entries"]
+    assert len(first["nodes"]) == 1
+    mine, doctors = again["nodes"]
     assert (mine["who"], mine["role"], mine["whoKind"]) == ("Dig selv", "Dig", "CITIZEN")
     assert mine["what"] == ["din log"] and mine["summary"] == "Du så din log."
-    assert doctors["id"] == first["entries"][0]["id"]
+    assert doctors["id"] == first["nodes"][0]["id"]
     assert HANS not in str(again)
 
 
@@ -83,16 +89,19 @@ async def test_paging_walks_every_entry_once_newest_first(gateway: Gateway) -> N
     expected = [r.id for r in await gateway.access_log.for_patient(HANS, limit=100)]
 
     seen: list[str] = []
+    totals: list[int] = []
     after = None
     while True:
         page = await read_log(gateway, first=2, after=after)
-        seen += [e["id"] for e in page["entries"]]
+        seen += [e["id"] for e in page["nodes"]]
+        totals.append(page["totalCount"])
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
 
     assert len(expected) == 4
     assert seen == expected
+    assert totals == [4, 5]  # the whole range, the first page's own reading included once it was recorded
 
 
 async def test_dates_filter_the_log_by_danish_calendar_day(gateway: Gateway) -> None:
@@ -104,9 +113,9 @@ async def test_dates_filter_the_log_by_danish_calendar_day(gateway: Gateway) -> 
     tomorrow = str(day + timedelta(days=1))
     after = await read_log(gateway, **{"from": tomorrow, "to": tomorrow})
 
-    assert [e["who"] for e in on_the_day["entries"]] == ["Mette Test Larsen"]
-    assert before["entries"] == [] and before["pageInfo"] == {"hasNextPage": False, "endCursor": None}
-    assert after["entries"] == []
+    assert [e["who"] for e in on_the_day["nodes"]] == ["Mette Test Larsen"]
+    assert before["nodes"] == [] and before["pageInfo"] == {"hasNextPage": False, "endCursor": None}
+    assert after["nodes"] == []
 
 
 async def test_bad_arguments_are_bad_user_input_naming_the_argument_and_nothing_is_read(gateway: Gateway) -> None:

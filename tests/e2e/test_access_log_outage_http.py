@@ -28,8 +28,10 @@ __all__ = ["postgres_server_url", "postgres_url"]  # fixtures used here
 
 pytestmark = pytest.mark.postgres
 
-FAIL_CLOSED_WITHIN_S = 0.5
-RESUMES_WITHIN_S = 1.0
+# Generous against a loaded machine, far below what the fault cost: a dead database held every answer for the
+# pool's 10 s, and service lagged up to ~6.6 s behind the database's return (issue 15).
+FAIL_CLOSED_WITHIN_S = 2.0
+RESUMES_WITHIN_S = 3.0
 
 
 class Proxy:

@@ -4,8 +4,9 @@ Each example gives Hans (who has a treatment relation to Mette Test Larsen, CBDJ
 and generated appointments, plans, goals and diagnoses at random places of the sandbox's SOR tree
 and random dates, in the live sandbox population; asks the gateway for all four shared categories
 over ten years as a generated caller (Mette, her assistant, a vendor system she uses, or Hans
-himself), with or without an override; and restores the population exactly afterwards. For every
-example:
+himself), with or without an override, naming Hans by ``patient(cpr:)`` or, without an override,
+through Federation's ``_entities`` (ADR 0022); and restores the population exactly afterwards. For
+every example:
 
 1. no blocked datum comes back (an item of a blocked organisation, or of a sub-unit when the block
    includes them, or dated in a blocked period) unless the caller overrode the blocks or is Hans;
@@ -71,6 +72,7 @@ from tests.e2e.conftest import (
     settings_for,
     start_gateway,
 )
+from tests.entry_points import EntryPoint
 
 OTHER_DOCTOR = "7QWRT"
 CLIENT = "epj-properties"
@@ -94,21 +96,22 @@ query Properties($cpr: CPR!, $override: OverrideInput, $from: Date, $to: Date) {
   patient(cpr: $cpr, override: $override) {
     appointments(from: $from, to: $to, filter: {includeCancelled: true}) {
       withheld
-      list(first: 200) { totalCount nodes { id start organisation { sor } location { sor } } }
+      list(first: 100) { totalCount nodes { id start organisation { sorId } location { sorId } } }
     }
     plans {
       withheld
-      items { id organisation { sor } period { start } interventions { performer { sor } period { start } } }
+      nodes { id organisation { sorId } period { start } interventions { performer { sorId } period { start } } }
     }
-    goals { withheld items { id organisation { sor } start } }
-    diagnoses { withheld items { id organisation { sor } recorded onset } }
+    goals { withheld nodes { id organisation { sorId } start } }
+    diagnoses { withheld nodes { id organisation { sorId } recorded onset } }
   }
 }
 """
 FIELDS = [
-    "Query.patient", "Patient.appointments", "Patient.plans", "Patient.goals", "Patient.diagnoses",
-    "Appointments.*", "AppointmentPage.*", "Appointment.*", "AppointmentLocation.*", "Organisation.*", "Period.*",
-    "CarePlans.*", "CarePlan.*", "Intervention.*", "Goals.*", "Goal.*", "Diagnoses.*", "Diagnosis.*",
+    "Query.patient", "Query._entities", "Patient.appointments", "Patient.plans", "Patient.goals", "Patient.diagnoses",
+    "Appointments.*", "AppointmentConnection.*", "Appointment.*", "AppointmentLocation.*", "Organisation.*", "Period.*",
+    "CarePlanConnection.*", "CarePlan.*", "Intervention.*", "GoalConnection.*", "Goal.*", "DiagnosisConnection.*",
+    "Diagnosis.*",
 ]  # fmt: skip
 
 
@@ -133,6 +136,8 @@ class Case:
     blocks: list[Block]
     override: dict[str, str] | None
     items: list[Item]
+    entry_point: EntryPoint = EntryPoint.PATIENT
+    """How the request names Hans; an override always goes with ``patient(cpr:)`` (a representation has none)."""
 
 
 def days(low: int, high: int) -> st.SearchStrategy[date]:
@@ -198,6 +203,7 @@ CASES = st.builds(
     blocks=st.lists(blocks(), max_size=3),
     override=OVERRIDES,
     items=st.lists(items(), max_size=8),
+    entry_point=st.sampled_from(EntryPoint),
 )
 
 
@@ -350,20 +356,20 @@ def returned(patient: dict[str, Any]) -> Iterator[tuple[str, str, str | None, da
     appointments = patient.get("appointments") or {"list": {"nodes": []}}
     for node in appointments["list"]["nodes"]:
         day = parse_day(node["start"])
-        yield "appointments", node["id"], node["organisation"]["sor"], day
-        if node["location"] and node["location"]["sor"]:
-            yield "appointments", node["id"], node["location"]["sor"], day
-    for plan in (patient.get("plans") or {"items": []})["items"]:
+        yield "appointments", node["id"], node["organisation"]["sorId"], day
+        if node["location"] and node["location"]["sorId"]:
+            yield "appointments", node["id"], node["location"]["sorId"], day
+    for plan in (patient.get("plans") or {"nodes": []})["nodes"]:
         start = parse_day(plan["period"]["start"])
-        yield "plans", plan["id"], plan["organisation"]["sor"], start
+        yield "plans", plan["id"], plan["organisation"]["sorId"], start
         for work in plan["interventions"]:
             if work["performer"] is not None:
-                yield "plans", plan["id"], work["performer"]["sor"], parse_day(work["period"]["start"]) or start
-    for goal in (patient.get("goals") or {"items": []})["items"]:
-        yield "goals", goal["id"], goal["organisation"]["sor"], parse_day(goal["start"])
-    for diagnosis in (patient.get("diagnoses") or {"items": []})["items"]:
+                yield "plans", plan["id"], work["performer"]["sorId"], parse_day(work["period"]["start"]) or start
+    for goal in (patient.get("goals") or {"nodes": []})["nodes"]:
+        yield "goals", goal["id"], goal["organisation"]["sorId"], parse_day(goal["start"])
+    for diagnosis in (patient.get("diagnoses") or {"nodes": []})["nodes"]:
         day = parse_day(diagnosis["recorded"] or diagnosis["onset"])
-        yield "diagnoses", diagnosis["id"], diagnosis["organisation"]["sor"], day
+        yield "diagnoses", diagnosis["id"], diagnosis["organisation"]["sorId"], day
 
 
 def searches(sandbox: ThreadedSandbox, name: str) -> list[list[tuple[str, str]]]:
@@ -421,8 +427,9 @@ async def harness(sandbox: ThreadedSandbox, tmp_path: Path) -> AsyncIterator[Har
 @example(Case("system", NORTH_BLOCKED, OVERRIDE, NORTH_AND_SOUTH))  # the override lifts it
 @example(Case("assistant", NAMED, None, NORTH_AND_SOUTH))  # no shared endpoint asked
 @example(Case("citizen", NORTH_BLOCKED + NAMED + OLD_DATA_BLOCKED, None, NORTH_AND_SOUTH))  # sees everything
+@example(Case("system", NORTH_BLOCKED, None, NORTH_AND_SOUTH, EntryPoint.ENTITIES))  # as a router asks
 async def test_blocks_hold_for_every_caller_override_and_item(harness: Harness, case: Case) -> None:
-    gateway = harness.gateway
+    gateway = harness.gateway.via(case.entry_point if case.override is None else EntryPoint.PATIENT)
     with served(gateway, case) as generated:
         started = datetime.now(UTC)
         body = await gateway.graphql(QUERY, token(gateway, case.caller), cpr=HANS, override=case.override, **WINDOW)

@@ -15,7 +15,7 @@ from tests.e2e.conftest import HANS, Gateway, error_codes, recorded, settings_fo
 ENDPOINTS = [e.name for e in APPOINTMENT_ENDPOINTS]
 
 APPOINTMENTS = """
-query Appointments($cpr: CPR!, $from: Date, $to: Date, $filter: AppointmentFilter, $first: Int = 200, $after: String) {
+query Appointments($cpr: CPR!, $from: Date, $to: Date, $filter: AppointmentFilter, $first: Int = 100, $after: String) {
   patient(cpr: $cpr) {
     appointments(from: $from, to: $to, filter: $filter) {
       from to withheld complete
@@ -25,8 +25,8 @@ query Appointments($cpr: CPR!, $from: Date, $to: Date, $filter: AppointmentFilte
         pageInfo { hasNextPage endCursor }
         nodes {
           id status start end allDay indicativeTime timeNote source title
-          organisation { sor name kind }
-          location { sor name room atHome }
+          organisation { sorId name kind }
+          location { sorId name room atHome }
           reason { code display }
         }
       }

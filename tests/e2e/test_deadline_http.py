@@ -34,7 +34,7 @@ query Everything($cpr: CPR!) {
     generalPractitioner { name }
     masterCard { phone registrations { organDonor } }
     appointments { complete sources { source state } list(first: 5) { nodes { id } } }
-    plans { items { id } }
+    plans { nodes { id } }
   }
 }
 """

@@ -56,7 +56,7 @@ async def test_documents_of_a_blocked_organisation_are_never_served_from_the_cac
 ) -> None:
     blocked = blocked_sors(population)
     own = await ask(gateway, population, gateway.citizen(PETER))
-    assert any(n["organisation"]["sor"] in blocked for n in nodes(own) if n["id"] in dds_ids(population)), (
+    assert any(n["organisation"]["sorId"] in blocked for n in nodes(own) if n["id"] in dds_ids(population)), (
         "Peter sees his own DDS appointments at the places he blocked: they are cached now"
     )
     _, read = dds_reads(gateway.sandbox)
@@ -64,8 +64,8 @@ async def test_documents_of_a_blocked_organisation_are_never_served_from_the_cac
     doctor = await ask(gateway, population, gateway.professional(DOCTOR_WITH_RELATIONS))
 
     assert doctor["data"]["patient"]["appointments"]["withheld"] is True
-    assert not [n for n in nodes(doctor) if n["organisation"]["sor"] in blocked]
-    assert not [n for n in nodes(doctor) if n["location"] and n["location"]["sor"] in blocked]
+    assert not [n for n in nodes(doctor) if n["organisation"]["sorId"] in blocked]
+    assert not [n for n in nodes(doctor) if n["location"] and n["location"]["sorId"] in blocked]
     assert dds_reads(gateway.sandbox)[1] == read  # what the doctor may see came from the cache
 
 

@@ -2,17 +2,17 @@
 
 Date arguments must lie in 1900-01-01 to 2199-12-31 (the ``Date`` scalar, ``resolvers.scalars``), so
 no computation on them reaches the ends of Python's calendar; outside it they are ``BAD_USER_INPUT``
-naming the argument (``from``), or the variable and the path into it (``$block.validTo``). Cursors
-are normalised to UTC or refused. Blocks a source holds may still reach the calendar's last day;
-cutting their periods out of a search saturates instead of overflowing.
+naming the argument (``from``), or the variable and the path into it (``$block.validity.end``). A
+cursor's moment is one a store can hold or the cursor is refused. Blocks a source holds may still
+reach the calendar's last day; cutting their periods out of a search saturates instead of
+overflowing.
 """
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from resolvers.errors import EARLIEST_DATE, LATEST_DATE
 from sandbox.population import Block
 from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS, Gateway, Harness, error_codes
+from tests.resolvers.test_paging import raw
 
 EDGES = [date.min, date.min + timedelta(days=1), date.max, date.max - timedelta(days=1)]
 EDGES += [EARLIEST_DATE - timedelta(days=1), EARLIEST_DATE, LATEST_DATE, LATEST_DATE + timedelta(days=1)]
@@ -41,7 +42,7 @@ query($cpr: CPR!, $from: Date, $to: Date, $first: Int!, $empty: Boolean!) {
     appointments(from: $from, to: $to) {
       from to
       list(first: $first) { totalCount }
-      days(includeEmpty: $empty) { date }
+      days(includeEmptyDays: $empty) { date }
       weeks(includeEmptyDays: $empty) { week start end }
     }
   }
@@ -49,7 +50,7 @@ query($cpr: CPR!, $from: Date, $to: Date, $first: Int!, $empty: Boolean!) {
 """
 ACCESS_LOG = """
 query($cpr: CPR!, $from: Date, $to: Date, $first: Int!, $after: String) {
-  patient(cpr: $cpr) { accessLog(from: $from, to: $to, first: $first, after: $after) { entries { id } } }
+  patient(cpr: $cpr) { accessLog(from: $from, to: $to, first: $first, after: $after) { totalCount nodes { id } } }
 }
 """
 CREATE_BLOCK = "mutation($cpr: CPR!, $block: BlockInput!) { createBlock(cpr: $cpr, block: $block) { id } }"
@@ -94,15 +95,16 @@ async def test_appointment_ranges_and_pages(
         assert body["data"] is None, "variables that do not coerce run nothing"
 
 
-def cursor(moment: str, tag: str | None) -> str:
-    parts = [moment, "some-id"] if tag is None else [tag, moment, "some-id"]
-    return base64.urlsafe_b64encode("|".join(parts).encode()).decode().rstrip("=")
+def cursor(micros: int, tag: str) -> str:
+    """A cursor at ``micros`` microseconds since 1970 in the list ``tag``."""
+    return raw(tag, micros, "some-id")
 
 
-MOMENTS = st.sampled_from(
-    ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59+00:00", "2025-01-01T00:00:00"]
-)
-AFTER = st.none() | st.text(max_size=30) | st.builds(cursor, MOMENTS, st.sampled_from([None, "minlog", "x"]))
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ENDS = [(moment.replace(tzinfo=UTC) - EPOCH) // timedelta(microseconds=1) for moment in (datetime.max, datetime.min)]
+"""The last and first moment Python's calendar holds, as a cursor's microseconds since 1970."""
+MOMENTS = st.sampled_from([*ENDS, ENDS[0] + 1, ENDS[1] - 1, 10**30, -(10**30), 0])
+AFTER = st.none() | st.text(max_size=30) | st.builds(cursor, MOMENTS, st.sampled_from(["appointments", "minlog", "x"]))
 
 
 @SETTINGS
@@ -112,8 +114,8 @@ AFTER = st.none() | st.text(max_size=30) | st.builds(cursor, MOMENTS, st.sampled
     first=st.integers(1, 100) | INTS,
     after=AFTER,
 )
-@example(start=None, end=None, first=5, after=cursor("9999-12-31T23:59:59-14:00", "minlog"))
-@example(start=None, end=None, first=5, after=cursor("0001-01-01T00:00:00+14:00", "minlog"))
+@example(start=None, end=None, first=5, after=cursor(ENDS[0], "minlog"))
+@example(start=None, end=None, first=5, after=cursor(ENDS[1], "minlog"))
 async def test_access_log_ranges_and_cursors(
     api: Harness, start: date | None, end: date | None, first: int, after: str | None
 ) -> None:
@@ -144,17 +146,16 @@ async def test_block_periods(
     gateway = api.gateway
     block = {
         "kind": "DATA_PERIOD",
-        "dataPeriod": {"from": str(min(period)), "to": str(max(period))},
-        "validFrom": valid_from and str(valid_from),
-        "validTo": valid_to and str(valid_to),
+        "dataPeriod": {"start": str(min(period)), "end": str(max(period))},
+        "validity": {"start": valid_from and str(valid_from), "end": valid_to and str(valid_to)},
     }
     with kept_blocks(gateway):
         body = await gateway.graphql(CREATE_BLOCK, gateway.citizen(HANS), cpr=HANS, block=block)
 
     found = errors(body)
     assert {code for code, _ in found} <= {"BAD_USER_INPUT"}
-    named = {"$block.validFrom": valid_from, "$block.validTo": valid_to, "$block.dataPeriod.from": min(period)}
-    named["$block.dataPeriod.to"] = max(period)
+    named = {"$block.validity.start": valid_from, "$block.validity.end": valid_to}
+    named |= {"$block.dataPeriod.start": min(period), "$block.dataPeriod.end": max(period)}
     if any(outside(day) for day in named.values()):
         assert {argument for _, argument in found} == {name for name, day in named.items() if outside(day)}
 

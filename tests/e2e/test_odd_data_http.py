@@ -40,10 +40,10 @@ query Persons($a: CPR!, $b: CPR!, $c: CPR!) {
 CLINICAL = """
 query Clinical($cpr: CPR!) {
   patient(cpr: $cpr) {
-    plans { withheld complete items { title period { start end } } }
+    plans { withheld complete nodes { title period { start end } } }
     diagnoses {
       withheld complete
-      items { code recorded onset recordedPeriod { start end } onsetPeriod { start end } }
+      nodes { code recorded onset recordedPeriod { start end } onsetPeriod { start end } }
     }
   }
 }
@@ -113,19 +113,19 @@ async def test_items_that_may_fall_in_a_blocked_period_are_withheld_from_the_doc
     assert error_codes(doctor) == error_codes(patient) == []
     seen = doctor["data"]["patient"]
     assert seen["diagnoses"]["withheld"] and seen["diagnoses"]["complete"]
-    assert sorted(d["code"] for d in seen["diagnoses"]["items"]) == ["DJ449", "DJ459"]  # 2021 and "2018" only
-    assert [p["title"] for p in seen["plans"]["items"]] == ["Opfølgning"]
+    assert sorted(d["code"] for d in seen["diagnoses"]["nodes"]) == ["DJ449", "DJ459"]  # 2021 and "2018" only
+    assert [p["title"] for p in seen["plans"]["nodes"]] == ["Opfølgning"]
     requests = sandbox.control("plans-hospital").recorder.requests
     plan_searches = [parse_qsl(r.query) for r in requests if r.path == "/fhir/CarePlan"]
     bounds = sorted((k, v) for q in plan_searches for k, v in q if k in ("date", "period-start"))
     assert bounds == [("period-start", "ge2021-01-01"), ("period-start", "lt2019-01-01")]  # exact: by the start
 
-    own = {d["code"]: d for d in patient["data"]["patient"]["diagnoses"]["items"]}
+    own = {d["code"]: d for d in patient["data"]["patient"]["diagnoses"]["nodes"]}
     assert own["DN189"]["recorded"] is None  # "2019-06" is a month, not a date
     assert own["DN189"]["recordedPeriod"] == {"start": "2019-06-01", "end": "2019-06-30"}
     assert own["DE11"]["recorded"] == "2019-01-01"  # 2018-12-31T23:30:00Z is 00:30 on New Year's Day in Denmark
-    assert len([d for d in patient["data"]["patient"]["diagnoses"]["items"] if d["code"] == "DQ059"]) == 3
-    assert {p["title"] for p in patient["data"]["patient"]["plans"]["items"]} == {"Dialyseplan", "Opfølgning"}
+    assert len([d for d in patient["data"]["patient"]["diagnoses"]["nodes"] if d["code"] == "DQ059"]) == 3
+    assert {p["title"] for p in patient["data"]["patient"]["plans"]["nodes"]} == {"Dialyseplan", "Opfølgning"}
 
 
 async def test_a_block_on_an_authorisation_id_with_a_stray_space_blocks_that_professional(
@@ -171,7 +171,7 @@ async def test_one_item_a_source_cannot_read_is_left_out_and_reported_never_the_
 ) -> None:
     hans = population.personas["hans"]
     question = (
-        "query($cpr: CPR!) { patient(cpr: $cpr) { diagnoses { complete sources { source state } items { code } } } }"
+        "query($cpr: CPR!) { patient(cpr: $cpr) { diagnoses { complete sources { source state } nodes { code } } } }"
     )
     before = await gateway.graphql(question, gateway.citizen(hans), cpr=hans)
     odd = Condition("odd-one", hans, "plans-hospital", "SKS", "DE11", "Type 2-diabetes", NEPHROLOGY, date(2024, 1, 1))
@@ -185,5 +185,5 @@ async def test_one_item_a_source_cannot_read_is_left_out_and_reported_never_the_
     diagnoses = body["data"]["patient"]["diagnoses"]
     assert diagnoses["complete"] is False
     assert {s["source"]: s["state"] for s in diagnoses["sources"]}["plans-hospital"] == "INVALID_RESPONSE"
-    assert diagnoses["items"] == before["data"]["patient"]["diagnoses"]["items"]
+    assert diagnoses["nodes"] == before["data"]["patient"]["diagnoses"]["nodes"]
     assert error_codes(body) == [("SOURCE_INVALID_RESPONSE", "plans-hospital")]

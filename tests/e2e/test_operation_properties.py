@@ -1,8 +1,9 @@
 """The gate decides exactly what execution asks for, for generated operations (issue 9, part 3).
 
 Each example is one operation document built from a small model: several operations and an
-``operationName``, patients named by literals or by variables (with defaults, sent, or both),
-fragments spread more than once, inline fragments, aliases, and ``@skip``/``@include`` with
+``operationName``, patients named by ``patient(cpr:)`` or through Federation's ``_entities`` (one or two
+representations; ADR 0022), by literals or by variables (with defaults, sent, or both), fragments
+spread more than once, inline fragments, aliases, and ``@skip``/``@include`` with
 literals or variables. Hans (a citizen) sends it for himself and for another citizen. The test
 instruments the access plan and checks, against the model's own reading of the document:
 
@@ -27,7 +28,8 @@ import auth.gate
 from auth.plan import AccessPlan
 from sandbox.server import ThreadedSandbox
 from sources.categories import DataCategory as C
-from tests.e2e.conftest import HANS, KOL, Harness, error_codes, gateway_with
+from tests.e2e.conftest import HANS, KEYS, KOL, Harness, error_codes, gateway_with
+from tests.entry_points import EntryPoint
 
 FIELDS: dict[str, frozenset[C]] = {
     "person { name }": frozenset({C.PERSON}),
@@ -40,7 +42,7 @@ FIELDS: dict[str, frozenset[C]] = {
     "plans { withheld }": frozenset({C.PLANS}),
     "goals { withheld }": frozenset({C.GOALS}),
     "diagnoses { withheld }": frozenset({C.DIAGNOSES}),
-    "blocks { id }": frozenset({C.BLOCKS}),
+    "blocks { nodes { id } }": frozenset({C.BLOCKS}),
     "accessLog(first: 1) { pageInfo { hasNextPage } }": frozenset({C.ACCESS_LOG}),
 }
 Pairs = set[tuple[str, C]]
@@ -88,23 +90,39 @@ def condition(draw: st.DrawFn, op: Operation) -> tuple[str, bool]:
     return f" @{kind}(if: {argument})", runs
 
 
-def patient_argument(draw: st.DrawFn, op: Operation) -> tuple[str, str]:
-    """The ``cpr:`` argument text and the patient it names once variables are coerced."""
+def patient_argument(draw: st.DrawFn, op: Operation, via: EntryPoint) -> tuple[str, str]:
+    """The text naming a patient, ``cpr:``'s or a representation's key, and the patient it names once
+    variables are coerced."""
     patient = draw(st.sampled_from([HANS, KOL]))
+    other = KOL if patient == HANS else HANS
+    scalar, value = ("CPR", str) if via is EntryPoint.PATIENT else ("ID", KEYS.key_of)
     source = draw(st.sampled_from(["literal", "default", "sent", "default and sent"]))
     if source == "literal":
-        return f'"{patient}"', patient
+        return f'"{value(patient)}"', patient
     variable = op.fresh("c")
     if source == "sent":
-        op.declarations.append(f"${variable}: CPR!")
-        op.sent[variable] = patient
+        op.declarations.append(f"${variable}: {scalar}!")
+        op.sent[variable] = value(patient)
     elif source == "default":
-        op.declarations.append(f'${variable}: {draw(st.sampled_from(["CPR", "CPR!"]))} = "{patient}"')
+        op.declarations.append(f'${variable}: {draw(st.sampled_from([scalar, f"{scalar}!"]))} = "{value(patient)}"')
     else:
-        other = KOL if patient == HANS else HANS
-        op.declarations.append(f'${variable}: CPR = "{other}"')
-        op.sent[variable] = patient
+        op.declarations.append(f'${variable}: {scalar} = "{value(other)}"')
+        op.sent[variable] = value(patient)
     return f"${variable}", patient
+
+
+def patient_entry(draw: st.DrawFn, op: Operation, directive: str, body: str) -> tuple[str, set[str]]:
+    """A root field naming patients, ``patient(cpr:)`` or ``_entities``, and the patients it names."""
+    via = draw(st.sampled_from(EntryPoint))
+    if via is EntryPoint.PATIENT:
+        argument, patient = patient_argument(draw, op, via)
+        return f"{op.fresh('p')}: patient(cpr: {argument}){directive} {{ {body} }}", {patient}
+    named = [patient_argument(draw, op, via) for _ in range(draw(st.integers(1, 2)))]
+    representations = ", ".join(f'{{__typename: "Patient", id: {argument}}}' for argument, _ in named)
+    entry = (
+        f"{op.fresh('e')}: _entities(representations: [{representations}]){directive} {{ ... on Patient {{ {body} }} }}"
+    )
+    return entry, {patient for _, patient in named}
 
 
 def patient_selections(
@@ -151,12 +169,11 @@ def operations(draw: st.DrawFn, name: str) -> Operation:
     reused: list[tuple[str, frozenset[C]]] = [(shared, shared_categories)]
     roots = []
     for n in range(draw(st.sampled_from([1, 2, 2, 3]))):
-        argument, patient = patient_argument(draw, op)
         directive, runs = condition(draw, op)
         body, categories = patient_selections(draw, op, 0, reused)
         if n == 0 or draw(st.booleans()):  # one fragment in several patients' scopes reveals each one's data
             body, categories = f"{body} ...{shared}", categories | shared_categories
-        entry = f"{op.fresh('p')}: patient(cpr: {argument}){directive} {{ {body} }}"
+        entry, patients = patient_entry(draw, op, directive, body)
         wrapper = draw(st.sampled_from(["none", "inline", "fragment"]))
         outer, outer_runs = condition(draw, op) if wrapper != "none" else ("", True)
         if wrapper == "inline":
@@ -167,8 +184,8 @@ def operations(draw: st.DrawFn, name: str) -> Operation:
             entry = f"...{fragment}{outer}"
         roots.append(entry)
         if runs and outer_runs:
-            op.patients.add(patient)
-            op.selects |= {(patient, c) for c in categories}
+            op.patients |= patients
+            op.selects |= {(patient, c) for patient in patients for c in categories}
     variables = f"({', '.join(op.declarations)})" if op.declarations else ""
     op.fragments.insert(0, f"query {name}{variables} {{ {' '.join(roots)} }}")
     return op

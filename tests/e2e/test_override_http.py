@@ -22,7 +22,7 @@ SHARED = """
 query($cpr: CPR!, $o: OverrideInput) {
   patient(cpr: $cpr, override: $o) {
     appointments(from: "2018-01-01", to: "2027-12-31") { withheld list { totalCount } }
-    diagnoses { withheld items { code } }
+    diagnoses { withheld nodes { code } }
   }
 }
 """
@@ -44,7 +44,7 @@ async def test_without_override_the_doctor_sees_withheld_and_with_one_sees_every
     assert lifted["appointments"]["withheld"] is False and lifted["diagnoses"]["withheld"] is False
     assert lifted["appointments"]["list"]["totalCount"] == own["appointments"]["list"]["totalCount"]
     assert narrowed["appointments"]["list"]["totalCount"] < own["appointments"]["list"]["totalCount"]
-    assert len(lifted["diagnoses"]["items"]) == len(own["diagnoses"]["items"])
+    assert len(lifted["diagnoses"]["nodes"]) == len(own["diagnoses"]["nodes"])
 
 
 async def test_the_override_lasts_for_that_request_only(gateway: Gateway) -> None:

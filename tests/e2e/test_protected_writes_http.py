@@ -19,10 +19,10 @@ from sandbox.population import Population
 from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, PROTECTED, Gateway, error_codes
 
 PLACEHOLDER = "ADRESSEBESKYTTET"
-CARD = "query($cpr: CPR!) { patient(cpr: $cpr) { masterCard { version phone dentist relatives { firstName } } } }"
+CARD = "query($cpr: CPR!) { patient(cpr: $cpr) { masterCard { version phone dentist relatives { givenName } } } }"
 UPDATE = """
 mutation($cpr: CPR!, $version: String!, $changes: MasterCardChanges!) {
-  updateMasterCard(cpr: $cpr, version: $version, changes: $changes) { version phone dentist relatives { firstName } }
+  updateMasterCard(cpr: $cpr, version: $version, changes: $changes) { version phone dentist relatives { givenName } }
 }
 """
 
@@ -48,9 +48,9 @@ async def change(gateway: Gateway, token: str, **changes: Any) -> dict[str, Any]
 @pytest.mark.parametrize(
     ("changes", "argument", "data"),
     [
-        ({"relatives": [{"firstName": "Ny", "phone": "22334455"}]}, "changes.relatives", {"updateMasterCard": None}),
+        ({"relatives": [{"givenName": "Ny", "phone": "22334455"}]}, "changes.relatives", {"updateMasterCard": None}),
         ({"relatives": []}, "changes.relatives", {"updateMasterCard": None}),
-        ({"relatives": [{"firstName": PLACEHOLDER}]}, "changes.relatives.0.firstName", None),
+        ({"relatives": [{"givenName": PLACEHOLDER}]}, "changes.relatives.0.givenName", None),
         ({"dentist": PLACEHOLDER}, "changes.dentist", None),
     ],
     ids=["relatives-replaced", "relatives-cleared", "relative-placeholder-written-back", "dentist-placeholder"],
@@ -83,8 +83,8 @@ async def test_a_doctor_sets_a_protected_patients_phone_and_still_sees_the_place
 
 
 async def test_the_protected_patient_replaces_his_own_relatives(gateway: Gateway, population: Population) -> None:
-    body = await change(gateway, gateway.citizen(PROTECTED), relatives=[{"firstName": "Nancy Ann", "relation": "mor"}])
+    body = await change(gateway, gateway.citizen(PROTECTED), relatives=[{"givenName": "Nancy Ann", "relation": "mor"}])
 
     assert error_codes(body) == []
-    assert body["data"]["updateMasterCard"]["relatives"] == [{"firstName": "Nancy Ann"}]
+    assert body["data"]["updateMasterCard"]["relatives"] == [{"givenName": "Nancy Ann"}]
     assert writes(gateway) == 1

@@ -31,6 +31,7 @@ from sandbox.population import Population
 from sandbox.server import ThreadedSandbox
 from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, KOL, Gateway, Harness, settings_for, start_gateway
 from tests.e2e.protected_details import PLACEHOLDER, leaked, missing, protected_details
+from tests.entry_points import EntryPoint
 from tests.protected_schema import object_types, protected_coordinates, protected_query
 
 MOTHER, NANCY = "1908830938", "2512489996"
@@ -86,11 +87,13 @@ async def harness(sandbox: ThreadedSandbox, tmp_path: Path) -> AsyncIterator[Har
     coordinate=st.sampled_from(protected_coordinates()),
     caller=st.sampled_from(CALLERS),
     patient=st.sampled_from(PATIENTS),
+    entry_point=st.sampled_from(EntryPoint),
 )
 async def test_a_protected_field_is_shown_to_those_who_see_protected_data_and_to_nobody_else(
-    harness: Harness, population: Population, coordinate: str, caller: str, patient: str
+    harness: Harness, population: Population, coordinate: str, caller: str, patient: str, entry_point: EntryPoint
 ) -> None:
-    gateway = harness.gateway
+    """Whether the patient is named by CPR number or by key through ``_entities`` (ADR 0022)."""
+    gateway = harness.gateway.via(entry_point)
     cpr = KOL if patient == "unprotected" else population.personas[patient]
     query = protected_query(coordinate, **WINDOW)
     accessors: set[str] = set()

@@ -35,6 +35,7 @@ from tests.e2e.conftest import (
     recorded,
 )
 from tests.e2e.protected_details import leaked, missing, protected_details
+from tests.entry_points import BOTH, EntryPoint
 from tests.protected_schema import object_types, protected_coordinates, protected_query
 
 DEAD = "0506380627"
@@ -47,7 +48,9 @@ PROTECTED_VIEW = """
 query($cpr: CPR!) {
   patient(cpr: $cpr) {
     person { name givenName familyName address postalAddress { line } sex birthDate nameAndAddressProtected }
-    generalPractitioner { ydernummer sorId name phone address postalAddress { line } doctors { name } }
+    generalPractitioner {
+      ydernummer sorId name phone address postalAddress { line } doctors { totalCount nodes { name } }
+    }
     masterCard { temporaryAddress { address postalAddress { line } endDate } }
   }
 }
@@ -86,6 +89,9 @@ METTE = {"Mette Test Larsen", "Nefrologisk Afdeling Y, OUH", "378641000016007"}
 """What the access log of a patient Mette Test Larsen (``CBDJ6``) accessed says about her."""
 
 
+pytestmark = BOTH  # through patient(cpr:) and through _entities (ADR 0022)
+
+
 async def test_doctor_gets_placeholders_for_a_protected_persons_name_address_gp_and_temporary_address(
     gateway: Gateway,
 ) -> None:
@@ -110,7 +116,7 @@ async def test_doctor_gets_placeholders_for_a_protected_persons_name_address_gp_
         "phone": None,
         "address": None,
         "postalAddress": None,
-        "doctors": [],
+        "doctors": {"totalCount": 0, "nodes": []},
     }
     assert patient["masterCard"]["temporaryAddress"] == {"address": PLACEHOLDER, "postalAddress": None, "endDate": None}
     assert "Hvide Sande" not in str(body) and "Berggren" not in str(body) and "Hasseris" not in str(body)
@@ -127,7 +133,7 @@ async def test_the_protected_citizen_sees_his_own_name_address_gp_and_temporary_
     assert patient["person"]["sex"] == "MALE"
     assert patient["generalPractitioner"]["name"] == "Lægerne Hasseris Bymidte"
     assert patient["generalPractitioner"]["ydernummer"] == "077410"
-    assert patient["generalPractitioner"]["doctors"]
+    assert patient["generalPractitioner"]["doctors"]["nodes"]
     assert patient["masterCard"]["temporaryAddress"] == {
         "address": "Testklitvej 9, 6960 Hvide Sande",
         "postalAddress": {"line": "Testklitvej 9"},
@@ -280,7 +286,7 @@ async def test_protection_of_several_patients_is_decided_with_one_cpr_request(
     query = """
     query($a: CPR!, $b: CPR!, $c: CPR!) {
       a: patient(cpr: $a) { person { name } appointments { list { nodes { organisation { name } } } } }
-      b: patient(cpr: $b) { masterCard { dentist relatives { name } } plans { items { organisation { name } } } }
+      b: patient(cpr: $b) { masterCard { dentist relatives { name } } plans { nodes { organisation { name } } } }
       c: patient(cpr: $c) { generalPractitioner { name } appointments { list { nodes { location { address } } } } }
     }
     """
@@ -313,14 +319,14 @@ async def test_a_parent_with_custody_gets_placeholders_for_a_protected_childs_de
     assert patient["masterCard"]["phone"] == patient["masterCard"]["dentist"] == PLACEHOLDER
     (foster_mother,) = patient["masterCard"]["relatives"]
     assert foster_mother == {
-        "firstName": PLACEHOLDER,
-        "surname": None,
+        "givenName": PLACEHOLDER,
+        "familyName": None,
         "phone": None,
         "relation": "plejemor",
         "name": PLACEHOLDER,
     }
-    doctor = next(e for e in patient["accessLog"]["entries"] if e["whoKind"] == "PROFESSIONAL")
-    assert (doctor["who"], doctor["role"], doctor["organisation"]) == ("En læge", "Læge", None)
+    doctor = next(e for e in patient["accessLog"]["nodes"] if e["whoKind"] == "PROFESSIONAL")
+    assert (doctor["who"], doctor["role"], doctor["organisationName"]) == ("En læge", "Læge", None)
     assert doctor["summary"].startswith("En læge så ")
     assert cpr_requests == 1  # the gate's own lookup of the custody; the redaction reuses it
 
@@ -330,7 +336,9 @@ async def test_home_visits_at_a_protected_patients_home_show_only_that_they_are_
     query($cpr: CPR!, $from: Date, $to: Date) {
       patient(cpr: $cpr) {
         appointments(from: $from, to: $to) {
-          list(first: 200) { nodes { source organisation { name sor kind } location { name sor address room atHome } } }
+          list(first: 100) {
+            nodes { source organisation { name sorId kind } location { name sorId address room atHome } }
+          }
         }
       }
     }
@@ -342,12 +350,12 @@ async def test_home_visits_at_a_protected_patients_home_show_only_that_they_are_
     at_home = [n for n in nodes if n["location"] is not None and n["location"]["atHome"]]
     assert {n["source"] for n in at_home} == {"dds", "municipality-aalborg"}  # APD-DK SBJ and FHIR PTRES
     for node in at_home:
-        assert node["location"] == {"name": None, "sor": None, "address": None, "room": None, "atHome": True}
-        assert node["organisation"] == {"name": PLACEHOLDER, "sor": None, "kind": "MUNICIPALITY"}
+        assert node["location"] == {"name": None, "sorId": None, "address": None, "room": None, "atHome": True}
+        assert node["organisation"] == {"name": PLACEHOLDER, "sorId": None, "kind": "MUNICIPALITY"}
     gp = [n for n in nodes if n["organisation"]["kind"] == "GP"]
-    assert gp and all(n["organisation"]["name"] == PLACEHOLDER and n["location"]["sor"] is None for n in gp)
+    assert gp and all(n["organisation"]["name"] == PLACEHOLDER and n["location"]["sorId"] is None for n in gp)
     (hospital,) = [n for n in nodes if n["organisation"]["kind"] == "REGION"]
-    assert hospital["organisation"]["sor"] == hospital["location"]["sor"] == "378651000016004"
+    assert hospital["organisation"]["sorId"] == hospital["location"]["sorId"] == "378651000016004"
 
 
 async def test_when_cpr_cannot_tell_protection_every_revealing_place_gets_placeholders_and_one_error(
@@ -381,12 +389,12 @@ def clinical(details: dict[str, set[str]]) -> dict[str, set[str]]:
 
 
 @pytest.fixture
-async def with_authority(sandbox: ThreadedSandbox, tmp_path: Path) -> AsyncIterator[Gateway]:
+async def with_authority(sandbox: ThreadedSandbox, tmp_path: Path, entry_point: EntryPoint) -> AsyncIterator[Gateway]:
     """A gateway with a vendor system registered as a whitelisted authority that may read every field."""
     everything = [f"{t.name}.*" for t in object_types()]
     client = ClientSettings(name="Kommunens sagssystem (demo)", fields=everything, authority=True)
     async for running in gateway_with(sandbox, tmp_path, clients={AUTHORITY: client}):
-        yield running
+        yield running.via(entry_point)
 
 
 async def test_a_system_registered_as_an_authority_sees_every_protected_detail_and_causes_no_cpr_lookup_for_it(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS, Gateway, error_codes, recorded
+from tests.entry_points import BOTH
 
 LISE, INGE, JORGEN = "1709683160", "2205753484", "0310502239"
 """Hans's representatives: all scopes, master card only, expired."""
@@ -18,7 +19,7 @@ query($cpr: CPR!) {
     person { name }
     masterCard { phone }
     appointments { list { totalCount } }
-    diagnoses { items { code } }
+    diagnoses { nodes { code } }
   }
 }
 """
@@ -35,6 +36,7 @@ def denied_paths(body: dict[str, object]) -> dict[str, str]:
 
 
 @pytest.mark.usefixtures("restore_hans")
+@BOTH
 async def test_a_representative_with_full_power_sees_and_edits_as_the_citizen(gateway: Gateway) -> None:
     token = gateway.citizen(LISE)
 
@@ -53,6 +55,7 @@ async def test_a_representative_with_full_power_sees_and_edits_as_the_citizen(ga
     assert records[0].activity == "write"  # newest first: the edit
 
 
+@BOTH
 async def test_a_power_scoped_to_the_master_card_covers_nothing_else(gateway: Gateway) -> None:
     body = await gateway.graphql(SECTIONS, gateway.citizen(INGE), cpr=HANS)
 
@@ -61,6 +64,7 @@ async def test_a_power_scoped_to_the_master_card_covers_nothing_else(gateway: Ga
     assert recorded(gateway.sandbox, "region-syddanmark") == 0
 
 
+@BOTH
 async def test_an_expired_power_of_attorney_gives_no_access(gateway: Gateway) -> None:
     body = await gateway.graphql(SECTIONS, gateway.citizen(JORGEN), cpr=HANS)
 
@@ -69,6 +73,7 @@ async def test_an_expired_power_of_attorney_gives_no_access(gateway: Gateway) ->
     assert recorded(gateway.sandbox, "stamkort") == 0
 
 
+@BOTH
 async def test_a_parent_sees_a_child_under_15_within_the_parents_scope(gateway: Gateway) -> None:
     body = await gateway.graphql(SECTIONS, gateway.citizen(MOTHER), cpr=IDA)
 
@@ -79,6 +84,7 @@ async def test_a_parent_sees_a_child_under_15_within_the_parents_scope(gateway: 
     assert record.actor_kind == "parent" and record.actor_id == MOTHER
 
 
+@BOTH
 async def test_a_parent_is_refused_for_a_child_of_15_and_nothing_is_fetched(gateway: Gateway) -> None:
     body = await gateway.graphql(SECTIONS, gateway.citizen(MOTHER), cpr=OSCAR)
 
@@ -89,6 +95,7 @@ async def test_a_parent_is_refused_for_a_child_of_15_and_nothing_is_fetched(gate
         assert recorded(gateway.sandbox, source) == 0
 
 
+@BOTH
 async def test_a_guardian_acts_for_the_ward_as_cpr_records_it(gateway: Gateway) -> None:
     body = await gateway.graphql(SECTIONS, gateway.citizen(MAY_JUNE), cpr=SVERRE)
 
@@ -98,6 +105,7 @@ async def test_a_guardian_acts_for_the_ward_as_cpr_records_it(gateway: Gateway) 
     assert record.actor_kind == "guardian"
 
 
+@BOTH
 async def test_an_assistant_is_recorded_with_both_identities(gateway: Gateway) -> None:
     token = gateway.token(actor_kind="assistant", assistant_id="medhjaelp-0042", authorization_id=DOCTOR_WITH_RELATIONS)
 
@@ -113,6 +121,7 @@ async def test_an_assistant_is_recorded_with_both_identities(gateway: Gateway) -
     assert (record.acting_for_id, record.acting_for_name) == (DOCTOR_WITH_RELATIONS, "Mette Test Larsen")
 
 
+@BOTH
 async def test_a_vendor_system_sees_only_its_registered_fields_and_nothing_else_is_fetched(gateway: Gateway) -> None:
     token = gateway.token(actor_kind="system", client_id="epj-odense", authorization_id=DOCTOR_WITH_RELATIONS)
 

@@ -21,9 +21,9 @@ APPOINTMENTS = """
 query Appointments($cpr: CPR!) {
   patient(cpr: $cpr) {
     appointments(from: "2020-01-01", to: "2029-12-31") {
-      complete sources { source state } list(first: 200) { totalCount nodes { id source } }
+      complete sources { source state } list(first: 100) { totalCount nodes { id source } }
     }
-    diagnoses { complete sources { source state } items { code } }
+    diagnoses { complete sources { source state } nodes { code } }
   }
 }
 """

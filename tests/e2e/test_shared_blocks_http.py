@@ -14,6 +14,7 @@ from sandbox.clinical import AALBORG_UH, OUH, REGION_NORDJYLLAND, REGION_SYDDANM
 from sandbox.population import Population
 from sandbox.server import ThreadedSandbox
 from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, Gateway, error_codes, recorded
+from tests.entry_points import BOTH
 
 PETER = "0907644021"
 BLOCKED_FROM, BLOCKED_TO = date(2019, 1, 1), date(2020, 12, 31)
@@ -24,14 +25,17 @@ query Shared($cpr: CPR!, $from: Date, $to: Date) {
     person { name }
     appointments(from: $from, to: $to, filter: {includeCancelled: true}) {
       withheld complete
-      list(first: 200) { nodes { id start organisation { sor } location { sor } } }
+      list(first: 100) { nodes { id start organisation { sorId } location { sorId } } }
     }
-    plans { withheld items { id organisation { sor } interventions { performer { sor } } } }
-    goals { withheld items { id organisation { sor } start } }
-    diagnoses { withheld items { id organisation { sor } recorded onset } }
+    plans { withheld nodes { id organisation { sorId } interventions { performer { sorId } } } }
+    goals { withheld nodes { id organisation { sorId } start } }
+    diagnoses { withheld nodes { id organisation { sorId } recorded onset } }
   }
 }
 """
+
+
+pytestmark = BOTH  # through patient(cpr:) and through _entities (ADR 0022)
 
 
 def blocked_sors(population: Population) -> set[str]:
@@ -59,7 +63,7 @@ async def test_the_patient_himself_sees_everything_he_blocked_for_others(
 
     assert error_codes(body) == []
     patient = body["data"]["patient"]
-    sors = {n["organisation"]["sor"] for n in patient["appointments"]["list"]["nodes"]}
+    sors = {n["organisation"]["sorId"] for n in patient["appointments"]["list"]["nodes"]}
     assert sors & blocked_sors(population), "the sandbox gives him appointments at the places he blocked"
     assert any(in_blocked_period(n["start"]) for n in patient["appointments"]["list"]["nodes"])
     assert not patient["appointments"]["withheld"]
@@ -74,16 +78,16 @@ async def test_a_professional_never_receives_blocked_items(gateway: Gateway, pop
     appointments = patient["appointments"]["list"]["nodes"]
     assert appointments, "allowed appointments still come through"
     for node in appointments:
-        assert node["organisation"]["sor"] not in blocked
-        assert (node["location"] or {}).get("sor") not in blocked
+        assert node["organisation"]["sorId"] not in blocked
+        assert (node["location"] or {}).get("sorId") not in blocked
         assert not in_blocked_period(node["start"])
-    for plan in patient["plans"]["items"]:
-        assert plan["organisation"]["sor"] not in blocked
-        assert all((i["performer"] or {}).get("sor") not in blocked for i in plan["interventions"])
-    for goal in patient["goals"]["items"]:
-        assert goal["organisation"]["sor"] not in blocked and not in_blocked_period(goal["start"])
-    for diagnosis in patient["diagnoses"]["items"]:
-        assert diagnosis["organisation"]["sor"] not in blocked
+    for plan in patient["plans"]["nodes"]:
+        assert plan["organisation"]["sorId"] not in blocked
+        assert all((i["performer"] or {}).get("sorId") not in blocked for i in plan["interventions"])
+    for goal in patient["goals"]["nodes"]:
+        assert goal["organisation"]["sorId"] not in blocked and not in_blocked_period(goal["start"])
+    for diagnosis in patient["diagnoses"]["nodes"]:
+        assert diagnosis["organisation"]["sorId"] not in blocked
         assert not in_blocked_period(diagnosis["recorded"] or diagnosis["onset"])
     assert patient["person"]["name"], "blocks never hide the person"
 

@@ -23,6 +23,7 @@ from sandbox.population import Population
 from sandbox.quirks_trust import SECTORLESS_UNIT
 from sandbox.server import ThreadedSandbox
 from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, Gateway, error_codes, gateway_with
+from tests.entry_points import BOTH, EntryPoint
 
 PLACEHOLDER = "ADRESSEBESKYTTET"
 SOR = "urn:oid:1.2.208.176.1.1"
@@ -32,9 +33,9 @@ query Places($cpr: CPR!) {
   patient(cpr: $cpr) {
     appointments {
       withheld complete
-      list { nodes { title source organisation { name sor kind } location { name sor address atHome } } }
+      list { nodes { title source organisation { name sorId kind } location { name sorId address atHome } } }
     }
-    diagnoses { complete items { code organisation { name sor kind } } }
+    diagnoses { complete nodes { code organisation { name sorId kind } } }
   }
 }
 """
@@ -49,10 +50,13 @@ query Person($cpr: CPR!) {
 """
 
 
+pytestmark = BOTH  # through patient(cpr:) and through _entities (ADR 0022)
+
+
 @pytest.fixture
-async def doctor(sandbox: ThreadedSandbox, tmp_path: Path) -> AsyncIterator[Gateway]:
+async def doctor(sandbox: ThreadedSandbox, tmp_path: Path, entry_point: EntryPoint) -> AsyncIterator[Gateway]:
     async for running in gateway_with(sandbox, tmp_path):
-        yield running
+        yield running.via(entry_point)
 
 
 def sector_lookups(sandbox: ThreadedSandbox) -> list[list[str]]:
@@ -79,12 +83,12 @@ async def test_a_protected_patients_places_are_shown_only_on_the_sor_registers_w
     visits = by_title(body)
     hidden = {"Sårpleje": "MUNICIPALITY", "Kontrol": "GP", "Skade": "REGION"}  # register's sector, else the label
     for title, kind in hidden.items():
-        assert visits[title]["organisation"] == {"name": PLACEHOLDER, "sor": None, "kind": kind}, title
-        assert visits[title]["location"] in (None, {"name": None, "sor": None, "address": None, "atHome": False})
-    assert visits["Spirometri"]["organisation"]["sor"] == LUNG_CLINIC
+        assert visits[title]["organisation"] == {"name": PLACEHOLDER, "sorId": None, "kind": kind}, title
+        assert visits[title]["location"] in (None, {"name": None, "sorId": None, "address": None, "atHome": False})
+    assert visits["Spirometri"]["organisation"]["sorId"] == LUNG_CLINIC
     assert visits["Spirometri"]["location"]["address"] == "Mølleparkvej 4, 9000 Aalborg"
-    (diagnosis,) = body["data"]["patient"]["diagnoses"]["items"]
-    assert diagnosis["organisation"] == {"name": PLACEHOLDER, "sor": None, "kind": "MUNICIPALITY"}
+    (diagnosis,) = body["data"]["patient"]["diagnoses"]["nodes"]
+    assert diagnosis["organisation"] == {"name": PLACEHOLDER, "sorId": None, "kind": "MUNICIPALITY"}
     asked = [code for lookup in sector_lookups(sandbox) for code in lookup]
     assert sorted(asked) == sorted({AALBORG_HOME_NURSING, HASSERIS_SOR, SECTORLESS_UNIT, LUNG_CLINIC})
     assert len(sector_lookups(sandbox)) <= 2  # one per batch of fields resolving together: appointments, diagnoses
@@ -180,5 +184,5 @@ async def test_an_item_whose_subjects_reference_and_identifier_disagree_is_repor
     assert "Uenig reference" not in titles and "Fremmed reference" not in titles
     assert body["data"]["a"]["appointments"]["complete"] is False
     assert ("SOURCE_INVALID_RESPONSE", "region-syddanmark") in error_codes(body)
-    assert diagnoses["data"]["patient"]["diagnoses"]["items"] == []
+    assert diagnoses["data"]["patient"]["diagnoses"]["nodes"] == []
     assert ("SOURCE_INVALID_RESPONSE", "plans-hospital") in error_codes(diagnoses)

@@ -26,7 +26,7 @@ from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS, Gateway, gateway_wit
 PERSON = "query PersonCard($cpr: CPR!) { patient(cpr: $cpr) { person { name } } }"
 GP = "query Practice($cpr: CPR!) { patient(cpr: $cpr) { generalPractitioner { name } } }"
 OTHER = "query Other($cpr: CPR!) { patient(cpr: $cpr) { person { name address } } }"
-PLANS = "query Plans($cpr: CPR!) { patient(cpr: $cpr) { plans { items { title } } } }"
+PLANS = "query Plans($cpr: CPR!) { patient(cpr: $cpr) { plans { nodes { title } } } }"
 
 
 def sha256(text: str) -> str:
@@ -183,3 +183,19 @@ def test_a_manifest_that_cannot_be_read_stops_the_gateway(sandbox: ThreadedSandb
 
     with pytest.raises(ManifestError, match=r"^client 'epj-trusted': trusted documents file .* cannot be read"):
         create_app(settings)
+
+
+def test_an_allow_list_naming_what_the_schema_does_not_have_stops_the_gateway(
+    sandbox: ThreadedSandbox, tmp_path: Path
+) -> None:
+    """A registration written for names a release renamed would refuse what the client needs, field by field."""
+    old = {"name": "EPJ (old names)", "fields": ["Query.patient", "Patient.plans", "CarePlans.*", "Organisation.sor"]}
+    settings = settings_for(sandbox, tmp_path, clients={"epj-old": old})
+
+    with pytest.raises(ManifestError) as raised:
+        create_app(settings)
+
+    assert str(raised.value) == (
+        "client 'epj-old': its field allow-list names CarePlans.*, Organisation.sor, which the schema does not "
+        "have (a renamed type or field? CHANGELOG.md's migration guide gives the new names)"
+    )

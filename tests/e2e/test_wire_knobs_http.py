@@ -27,11 +27,11 @@ query Overview($cpr: CPR!) {
   patient(cpr: $cpr) {
     appointments(from: "2018-01-01", to: "2027-12-31") {
       withheld complete
-      list(first: 200) { nodes { id start end source organisation { name sor kind } location { sor address } } }
+      list(first: 100) { nodes { id start end source organisation { name sorId kind } location { sorId address } } }
     }
-    plans { withheld items { id period { start end } organisation { sor } } }
-    goals { withheld items { id start organisation { sor } } }
-    diagnoses { withheld items { id recorded recordedPeriod { start end } organisation { sor } } }
+    plans { withheld nodes { id period { start end } organisation { sorId } } }
+    goals { withheld nodes { id start organisation { sorId } } }
+    diagnoses { withheld nodes { id recorded recordedPeriod { start end } organisation { sorId } } }
   }
 }
 """

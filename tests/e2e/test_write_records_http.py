@@ -32,8 +32,8 @@ pytestmark = pytest.mark.usefixtures("restore_hans")
 LISE = "1709683160"
 """Lise holds a digital power of attorney from Hans."""
 WRITES = ("PUT", "POST", "DELETE")
-BLOCK = {"kind": "ORGANISATION", "organisationSor": LUNG_CLINIC_SOR}
-LOG = "query Log($cpr: CPR!) { patient(cpr: $cpr) { accessLog(first: 20) { entries { outcome summary } } } }"
+BLOCK = {"kind": "ORGANISATION", "organisationSorId": LUNG_CLINIC_SOR}
+LOG = "query Log($cpr: CPR!) { patient(cpr: $cpr) { accessLog(first: 20) { nodes { outcome summary } } } }"
 
 
 class FailingStore(SqliteAccessLog):
@@ -127,7 +127,7 @@ async def test_a_change_whose_record_cannot_be_finalised_reads_as_unconfirmed_an
     (record, *_) = await store.for_patient(HANS)
     assert record.outcome is AccessOutcome.UNCONFIRMED and record.returned == ()
     assert record.activity == "write" and record.actor_id == LISE
-    entries = (await gateway.graphql(LOG, gateway.citizen(HANS), cpr=HANS))["data"]["patient"]["accessLog"]["entries"]
+    entries = (await gateway.graphql(LOG, gateway.citizen(HANS), cpr=HANS))["data"]["patient"]["accessLog"]["nodes"]
     unconfirmed = [e for e in entries if e["outcome"] == "UNCONFIRMED"]
     assert len(unconfirmed) == 1 and "ikke bekræftet" in unconfirmed[0]["summary"]
 

@@ -27,7 +27,7 @@ query Card($cpr: CPR!) {
     masterCard {
       version phone dentist preferredLanguage
       temporaryAddress { address endDate postalAddress { postalCode municipalityCode } }
-      relatives { firstName surname phone relation }
+      relatives { givenName familyName phone relation }
     }
   }
 }
@@ -38,15 +38,15 @@ mutation Update($cpr: CPR!, $version: String!, $changes: MasterCardChanges!) {
   updateMasterCard(cpr: $cpr, version: $version, changes: $changes) {
     version phone dentist preferredLanguage
     temporaryAddress { address endDate }
-    relatives { firstName surname phone relation }
+    relatives { givenName familyName phone relation }
   }
 }
 """
 
 BLOCK_FIELDS = (
-    "id kind authorizationId organisationSor includeSubunits dataPeriod { start end } validity { start end } inForce"
+    "id kind authorizationId organisationSorId includeSubunits dataPeriod { start end } validity { start end } inForce"
 )
-BLOCKS = f"query Blocks($cpr: CPR!) {{ patient(cpr: $cpr) {{ blocks {{ {BLOCK_FIELDS} }} }} }}"
+BLOCKS = f"query Blocks($cpr: CPR!) {{ patient(cpr: $cpr) {{ blocks {{ totalCount nodes {{ {BLOCK_FIELDS} }} }} }} }}"
 CREATE = (
     f"mutation Create($cpr: CPR!, $block: BlockInput!) {{ createBlock(cpr: $cpr, block: $block) {{ {BLOCK_FIELDS} }} }}"
 )
@@ -126,11 +126,11 @@ ADDRESS = {"line": "Testferievej 2", "postalCode": "6700", "city": "Esbjerg"}
         ({"dentist": "Tandlæge\nTestvej"}, "changes.dentist"),
         ({"preferredLanguage": "dansk"}, "changes.preferredLanguage"),
         (
-            {"relatives": [{"firstName": "Ole"}, {"firstName": "  ", "surname": "Test Hansen"}]},
-            "changes.relatives.1.firstName",
+            {"relatives": [{"givenName": "Ole"}, {"givenName": "  ", "familyName": "Test Hansen"}]},
+            "changes.relatives.1.givenName",
         ),
-        ({"relatives": [{"firstName": "Ole", "phone": "999"}]}, "changes.relatives.0.phone"),
-        ({"relatives": [{"firstName": f"Test{i}"} for i in range(21)]}, "changes.relatives"),
+        ({"relatives": [{"givenName": "Ole", "phone": "999"}]}, "changes.relatives.0.phone"),
+        ({"relatives": [{"givenName": f"Test{i}"} for i in range(21)]}, "changes.relatives"),
     ],
     ids=[
         "nothing",
@@ -247,16 +247,16 @@ async def test_setting_then_clearing_the_temporary_address(gateway: Gateway) -> 
 
 async def test_relatives_are_replaced_as_a_list(gateway: Gateway) -> None:
     relatives = [
-        {"firstName": "Ole"},
-        {"firstName": " Grete ", "surname": "Test Hansen", "phone": "0045 22 33 44 55", "relation": "datter"},
+        {"givenName": "Ole"},
+        {"givenName": " Grete ", "familyName": "Test Hansen", "phone": "0045 22 33 44 55", "relation": "datter"},
     ]
 
     body = await update(gateway, gateway.citizen(HANS), "1", relatives=relatives)
 
     assert error_codes(body) == []
     expected = [
-        {"firstName": "Ole", "surname": None, "phone": None, "relation": None},
-        {"firstName": "Grete", "surname": "Test Hansen", "phone": "22334455", "relation": "datter"},
+        {"givenName": "Ole", "familyName": None, "phone": None, "relation": None},
+        {"givenName": "Grete", "familyName": "Test Hansen", "phone": "22334455", "relation": "datter"},
     ]
     assert body["data"]["updateMasterCard"]["relatives"] == expected
     assert (await card_of(gateway, gateway.citizen(HANS)))["relatives"] == expected
@@ -276,28 +276,31 @@ async def test_citizen_creates_sees_and_revokes_a_block(gateway: Gateway, popula
     token = gateway.citizen(HANS)
     block = {
         "kind": "ORGANISATION",
-        "organisationSor": LUNG_CLINIC_SOR,
+        "organisationSorId": LUNG_CLINIC_SOR,
         "includeSubunits": True,
-        "dataPeriod": {"from": "2020-01-01", "to": "2021-06-30"},
-        "validTo": (today() + timedelta(days=365)).isoformat(),
+        "dataPeriod": {"start": "2020-01-01", "end": "2021-06-30"},
+        "validity": {"end": (today() + timedelta(days=365)).isoformat()},
     }
 
     created = await gateway.graphql(CREATE, token, cpr=HANS, block=block)
 
     assert error_codes(created) == []
     stored = created["data"]["createBlock"]
-    assert stored["kind"] == "ORGANISATION" and stored["organisationSor"] == LUNG_CLINIC_SOR
+    assert stored["kind"] == "ORGANISATION" and stored["organisationSorId"] == LUNG_CLINIC_SOR
     assert stored["includeSubunits"] is True and stored["inForce"] is True
     assert stored["dataPeriod"] == {"start": "2020-01-01", "end": "2021-06-30"}
     listed = (await gateway.graphql(BLOCKS, token, cpr=HANS))["data"]["patient"]["blocks"]
-    assert listed == [stored]
+    assert listed == {"totalCount": 1, "nodes": [stored]}
 
     revoked = await gateway.graphql(REVOKE, token, cpr=HANS, id=stored["id"])
 
     assert error_codes(revoked) == []
     assert revoked["data"]["revokeBlock"] == {"id": stored["id"], "kind": "ORGANISATION"}
     assert requests(gateway.sandbox, "consent", "DELETE") == 1
-    assert (await gateway.graphql(BLOCKS, token, cpr=HANS))["data"]["patient"]["blocks"] == []
+    assert (await gateway.graphql(BLOCKS, token, cpr=HANS))["data"]["patient"]["blocks"] == {
+        "totalCount": 0,
+        "nodes": [],
+    }
     assert stored["id"] not in {b.id for b in population.blocks}
 
 
@@ -316,22 +319,31 @@ async def test_a_professional_block_names_the_doctor_in_capitals(gateway: Gatewa
     [
         ({"kind": "PROFESSIONAL", "authorizationId": "AEIOU"}, "block.authorizationId"),
         ({"kind": "PROFESSIONAL"}, "block.authorizationId"),
-        ({"kind": "ORGANISATION", "organisationSor": "12345"}, "block.organisationSor"),
+        ({"kind": "ORGANISATION", "organisationSorId": "12345"}, "block.organisationSorId"),
         (
-            {"kind": "ORGANISATION", "organisationSor": LUNG_CLINIC_SOR, "authorizationId": "CBDJ6"},
+            {"kind": "ORGANISATION", "organisationSorId": LUNG_CLINIC_SOR, "authorizationId": "CBDJ6"},
             "block.authorizationId",
         ),
         ({"kind": "DATA_PERIOD"}, "block.dataPeriod"),
-        ({"kind": "DATA_PERIOD", "dataPeriod": {"from": "2021-01-01", "to": "2020-01-01"}}, "block.dataPeriod.to"),
+        ({"kind": "DATA_PERIOD", "dataPeriod": {"start": "2021-01-01", "end": "2020-01-01"}}, "block.dataPeriod.end"),
+        ({"kind": "DATA_PERIOD", "dataPeriod": {"start": "2021-01-01"}}, "block.dataPeriod.end"),
         (
-            {"kind": "DATA_PERIOD", "dataPeriod": {"from": "2020-01-01", "to": "2020-12-31"}, "includeSubunits": True},
+            {
+                "kind": "DATA_PERIOD",
+                "dataPeriod": {"start": "2020-01-01", "end": "2020-12-31"},
+                "includeSubunits": True,
+            },
             "block.includeSubunits",
         ),
         (
-            {"kind": "PROFESSIONAL", "authorizationId": "CBDJ6", "validFrom": "2030-01-01", "validTo": "2029-01-01"},
-            "block.validTo",
+            {
+                "kind": "PROFESSIONAL",
+                "authorizationId": "CBDJ6",
+                "validity": {"start": "2030-01-01", "end": "2029-01-01"},
+            },
+            "block.validity.end",
         ),
-        ({"kind": "PROFESSIONAL", "authorizationId": "CBDJ6", "validTo": "2020-01-01"}, "block.validTo"),
+        ({"kind": "PROFESSIONAL", "authorizationId": "CBDJ6", "validity": {"end": "2020-01-01"}}, "block.validity.end"),
     ],
     ids=[
         "vowels-in-authorisation-id",
@@ -340,6 +352,7 @@ async def test_a_professional_block_names_the_doctor_in_capitals(gateway: Gatewa
         "organisation-with-professional",
         "period-without-period",
         "period-backwards",
+        "period-open-ended",
         "subunits-of-a-period",
         "validity-backwards",
         "validity-ended",

@@ -35,7 +35,7 @@ WORST_CASES = {
     "aliased fan-out": fan_out(17, "a: __typename"),
     "fragment fan-out in two ranges": fan_out(
         15,
-        "days(includeEmpty: true) { date }",
+        "days(includeEmptyDays: true) { date }",
         "Appointments",
         f'{{ patient(cpr: "{HANS}") {{ a: appointments {{ ...F0 }} b: appointments(to: "2199-01-01") {{ ...F0 }} }} }}',
     ),

@@ -54,28 +54,28 @@ def test_a_fragment_is_checked_in_each_range_it_is_spread_under() -> None:
         f'{{ patient(cpr: "{HANS}") {{ '
         'short: appointments(from: "2026-01-01", to: "2026-02-01") { ...Days } '
         'long: appointments(from: "2026-01-01", to: "2027-06-01") { ...Days } '
-        "} } fragment Days on Appointments { days(includeEmpty: true) { date } }"
+        "} } fragment Days on Appointments { days(includeEmptyDays: true) { date } }"
     )
 
-    assert [a for a, _ in refused(query)] == ["includeEmpty"]
+    assert [a for a, _ in refused(query)] == ["includeEmptyDays"]
 
 
 def test_a_refusal_names_the_field_and_what_the_bound_takes_never_the_value() -> None:
     query = (
-        f'{{ patient(cpr: "{HANS}") {{ appointments(filter: {{organisations: ["1709683160x"]}}) {{ complete }} }} }}'
+        f'{{ patient(cpr: "{HANS}") {{ appointments(filter: {{sorIds: ["1709683160x"]}}) {{ complete }} }} }}'
     )
 
     ((argument, message),) = refused(query)
 
-    assert argument == "filter.organisations.0"
-    assert "Patient.appointments" in message and "SOR code" in message
+    assert argument == "filter.sorIds.0"
+    assert "Patient.appointments" in message and "SOR-ID" in message
     assert "1709683160" not in message
 
 
 def test_the_bounds_of_a_change_are_checked_inside_its_input_objects_and_lists() -> None:
     query = (
         f'mutation {{ updateMasterCard(cpr: "{HANS}", version: "1", changes: '
-        '{relatives: [{firstName: "Ole"}, {firstName: "Inge", phone: "12"}], preferredLanguage: "x"}) '
+        '{relatives: [{givenName: "Ole"}, {givenName: "Inge", phone: "12"}], preferredLanguage: "x"}) '
         "{ version } }"
     )
 

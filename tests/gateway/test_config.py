@@ -5,13 +5,14 @@ traceback. ``check-config`` prints every setting with its secrets masked."""
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from gateway import cli
+from gateway import cli, serving
 from gateway.config import ConfigError, load_settings, unknown_variables
 
 SECRET = "do-not-print-me"
@@ -89,6 +90,16 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             id="oauth_without_secret",
         ),
         pytest.param(
+            {"PATIENTOVERBLIK_FEDERATION__KEY_SECRET": SECRET},
+            "PATIENTOVERBLIK_FEDERATION__KEY_SECRET: a key secret is base64 (standard or URL-safe)",
+            id="key_secret_not_base64",
+        ),
+        pytest.param(
+            {"PATIENTOVERBLIK_FEDERATION__PREVIOUS_KEY_SECRETS": '["ZG8tbm90LXByaW50LW1l"]'},
+            "PATIENTOVERBLIK_FEDERATION__PREVIOUS_KEY_SECRETS (item 0): a key secret is 64 random bytes in base64",
+            id="previous_key_secret_too_short",
+        ),
+        pytest.param(
             {"PATIENTOVERBLIK_TRACING__EXPORTER": "zipkin"},
             "PATIENTOVERBLIK_TRACING__EXPORTER: Input should be 'none', 'otlp' or 'console'",
             id="enum",
@@ -141,6 +152,8 @@ def test_check_config_prints_every_setting_with_secrets_masked(monkeypatch: pyte
     monkeypatch.setenv("PATIENTOVERBLIK_TRACING__OTLP_HEADERS", f"api-key={SECRET}")
     endpoint = f'[{{"name": "gp", "base_url": "https://gp.example", "token": "{SECRET}"}}]'
     monkeypatch.setenv("PATIENTOVERBLIK_APPOINTMENT_ENDPOINTS", endpoint)
+    key_secret = base64.b64encode(SECRET.encode().ljust(64, b"!")).decode()
+    monkeypatch.setenv("PATIENTOVERBLIK_FEDERATION__KEY_SECRET", key_secret)
 
     result = CliRunner().invoke(cli.app, ["check-config"])
 
@@ -152,6 +165,7 @@ def test_check_config_prints_every_setting_with_secrets_masked(monkeypatch: pyte
     assert "PATIENTOVERBLIK_CPR__OAUTH_CLIENT_ID=gateway" in lines
     assert "PATIENTOVERBLIK_STAMKORT__TOKEN=***" in lines
     assert "PATIENTOVERBLIK_TRACING__OTLP_HEADERS=***" in lines
+    assert "PATIENTOVERBLIK_FEDERATION__KEY_SECRET=***" in lines and key_secret not in result.output
     assert '"token":"***"' in next(line for line in lines if line.startswith("PATIENTOVERBLIK_APPOINTMENT_ENDPOINTS"))
     assert 'PATIENTOVERBLIK_METRICS__ALLOW=["127.0.0.0/8","::1/128"]' in lines
     assert result.stderr == "configuration OK\n"
@@ -163,3 +177,24 @@ def test_every_setting_check_config_prints_is_one_the_gateway_reads() -> None:
 
     assert len(printed) > 100
     assert unknown_variables(dict.fromkeys(printed, "")) == []
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_workers_without_a_key_secret_share_one_drawn_at_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, workers: int
+) -> None:
+    """Each worker builds its app from the environment: without a key secret set, ``serve --workers N`` draws
+    one for all of them, so a key one worker made opens in every other (ADR 0022)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(serving, "serve", lambda *args, **kwargs: None)
+    monkeypatch.setenv("PATIENTOVERBLIK_FEDERATION__KEY_SECRET", "")  # undone after the test, whoever sets it
+    monkeypatch.delenv("PATIENTOVERBLIK_FEDERATION__KEY_SECRET")
+
+    cli._serve_gateway(load_settings(), "127.0.0.1", 0, workers)
+
+    drawn = os.environ.get("PATIENTOVERBLIK_FEDERATION__KEY_SECRET")
+    if workers == 1:
+        assert drawn is None
+        return
+    one, other = (load_settings().federation.patient_keys() for _ in range(2))
+    assert drawn is not None and other.cpr_of(one.key_of("1403723705")) == "1403723705"

@@ -44,8 +44,8 @@ class Site:
 SITES = {
     "CPR": Site("{ patient(cpr: HOLE) { cpr } }", "cpr", "CPR!"),
     "Date": Site(f"{{ patient(cpr: {HANS}) {{ appointments(from: HOLE) {{ complete }} }} }}", "from", "Date"),
-    "Date (log)": Site(f"{{ patient(cpr: {HANS}) {{ accessLog(to: HOLE) {{ entries {{ id }} }} }} }}", "to", "Date"),
-    "Int": Site(f"{{ patient(cpr: {HANS}) {{ accessLog(first: HOLE) {{ entries {{ id }} }} }} }}", "first", "Int!"),
+    "Date (log)": Site(f"{{ patient(cpr: {HANS}) {{ accessLog(to: HOLE) {{ nodes {{ id }} }} }} }}", "to", "Date"),
+    "Int": Site(f"{{ patient(cpr: {HANS}) {{ accessLog(first: HOLE) {{ nodes {{ id }} }} }} }}", "first", "Int!"),
     "Boolean": Site(f"{{ patient(cpr: {HANS}) @include(if: HOLE) {{ cpr }} }}", "if", "Boolean!"),
     "OverrideInput": Site(f"{{ patient(cpr: {HANS}, override: HOLE) {{ cpr }} }}", "override", "OverrideInput"),
     "AppointmentFilter": Site(
@@ -180,7 +180,7 @@ def _date_inputs() -> list[tuple[str, GraphQLInputType]]:
 def test_every_date_the_schema_takes_is_range_checked() -> None:
     inputs = _date_inputs()
 
-    assert {"Patient.accessLog(to:)", "Patient.appointments(from:)", "BlockInput.validTo"} <= {w for w, _ in inputs}
+    assert {"Patient.accessLog(to:)", "Patient.appointments(from:)", "PeriodInput.end"} <= {w for w, _ in inputs}
     for where, type_ in inputs:
         plain = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
         time = "T12:00:00Z" if get_named_type(plain).name == "DateTime" else ""
@@ -196,7 +196,7 @@ def _coercion_errors(value: str, type_: GraphQLInputType) -> list[str]:
     return errors
 
 
-RELATIVE = {"firstName": "Inge", "lastName": "Test Jensen", "cpr": "1709683160"}
+RELATIVE = {"givenName": "Inge", "lastName": "Test Jensen", "cpr": "1709683160"}
 
 
 @pytest.mark.parametrize("as_variable", [True, False], ids=["variable", "literal"])
@@ -212,12 +212,12 @@ async def test_the_reported_relative_is_refused_by_its_place_and_type_never_by_i
         body = await post(client, mutation, {"c": {"relatives": [RELATIVE]}})
         place = "$c.relatives.0"
     else:
-        literal = 'relatives: [{firstName: "Inge", lastName: "Test Jensen", cpr: "1709683160"}]'
+        literal = 'relatives: [{givenName: "Inge", lastName: "Test Jensen", cpr: "1709683160"}]'
         body = await post(client, mutation.replace("($c: MasterCardChanges!)", "").replace("$c", f"{{{literal}}}"))
         place = "changes.relatives.0"
 
     (error,) = body["errors"]
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": place}
     assert "RelativeInput has no field by 2 names sent" in error["message"]
-    for value in ("Inge", "Test Jensen", "1709683160", "lastName"):
+    for value in ("Inge", "Test Jensen", "1709683160", "lastName", "cpr"):
         assert value not in error["message"]

@@ -24,8 +24,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.logging import CPR_SHAPED, REQUEST_ID, PersonalDataFilter, build_handler, scrub
+from gateway.logging import REQUEST_ID, PersonalDataFilter, build_handler, scrub
 from gateway.settings_telemetry import LogFormat
+from sources.ids import CPR_SHAPED
 
 HANS = "1403723705"
 

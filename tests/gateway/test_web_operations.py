@@ -13,9 +13,10 @@ import re
 from pathlib import Path
 
 import pytest
-from graphql import GraphQLSchema, OperationDefinitionNode, build_schema, specified_rules, validate
+from graphql import GraphQLSchema, OperationDefinitionNode, specified_rules, validate
 
 from gateway.limits import Limits, check_operations, operation_limits_rule, parse_document
+from gateway.schema import sdl_schema
 from gateway.web import OPERATIONS_DIR, WEB_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +32,7 @@ def operation_names(path: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def schema() -> GraphQLSchema:
-    return build_schema((ROOT / "schema.graphql").read_text(encoding="utf-8"))
+    return sdl_schema((ROOT / "schema.graphql").read_text(encoding="utf-8"))
 
 
 def sent_by_the_scripts() -> set[str]:
@@ -70,7 +71,7 @@ def test_a_schema_change_that_breaks_an_operation_fails_here(schema: GraphQLSche
     sdl = (ROOT / "schema.graphql").read_text(encoding="utf-8")
     renamed = sdl.replace("\n  masterCard: MasterCard @category", "\n  sharedCard: MasterCard @category")
     assert renamed != sdl
-    broken = build_schema(renamed)
+    broken = sdl_schema(renamed)
     document = parse_document((OPERATIONS_DIR / "Overview.graphql").read_text(encoding="utf-8"), Limits().max_tokens)
 
     assert validate(schema, document) == []

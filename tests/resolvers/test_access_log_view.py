@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from resolvers.access_log import CURSOR, PAGE, RANGE, AccessLogEntry, log_window, read_access_log
+from resolvers.access_log import CURSOR, RANGE, AccessLogEntry, log_window, read_access_log
 from resolvers.bounds import years_before
-from resolvers.paging import encode_cursor
+from resolvers.paging import PAGE
 from sources.audit import (
     AccessActivity,
     AccessCursor,
@@ -20,6 +20,7 @@ from sources.audit import (
 )
 from sources.categories import DataCategory
 from tests.records import access_record
+from tests.resolvers.test_paging import raw
 
 HANS = "1403723705"
 REPRESENTATIVE_CPR = "0201609996"  # MedCom test person Lonni Test Lauridsen
@@ -68,7 +69,7 @@ def test_a_doctor_who_overrode_blocks_is_told_with_ground_and_reason():
     assert e.override.ground_text == "Du kunne ikke kontaktes"
     assert e.override.reason == "Bevidstløs ved indlæggelse"
     assert (e.who, e.role, e.who_kind) == ("Mette Test Larsen", "Læge", AccessorKind.PROFESSIONAL)
-    assert (e.organisation, e.organisation_sor) == (NEPHROLOGY, "378671000016008")
+    assert (e.organisation_name, e.organisation_sor_id) == (NEPHROLOGY, "378671000016008")
     assert e.what == ["dine aftaler", "dine diagnoser"]
     assert e.categories == [DataCategory.APPOINTMENTS, DataCategory.DIAGNOSES]
 
@@ -353,6 +354,14 @@ class FakeLog:
         page = rows[:limit]
         return AccessLogPage(tuple(page), (page[-1].at, page[-1].id) if page else None, len(rows) > limit)
 
+    async def log_count(self, cpr: str, *, since: datetime | None = None, until: datetime | None = None) -> int:
+        self.asked.append({"since": since, "until": until, "count": True})
+        return sum(
+            1
+            for r in self.records
+            if r.patient_cpr == cpr and (since is None or r.at >= since) and (until is None or r.at < until)
+        )
+
 
 def many(n: int) -> list[AccessRecord]:
     # pairs share a timestamp, so the ID has to break ties
@@ -366,7 +375,7 @@ async def test_paging_walks_every_entry_once_newest_first():
     after = None
     while True:
         page = await read_access_log(log, HANS, window, 3, after)
-        seen += [str(e.id) for e in page.entries]
+        seen += [str(e.id) for e in page.nodes]
         if not page.page_info.has_next_page:
             break
         after = page.page_info.end_cursor
@@ -376,16 +385,39 @@ async def test_paging_walks_every_entry_once_newest_first():
     assert all(asked["limit"] == 3 for asked in log.asked)
 
 
+async def test_the_total_counts_the_range_in_the_store_and_only_when_asked():
+    log = FakeLog(many(7))
+    window = log_window(None, None, date(2026, 5, 4))
+
+    page = await read_access_log(log, HANS, window, 3, None)
+    assert [a for a in log.asked if "count" in a] == []
+
+    assert await page.total_count() == 7 and len(page.nodes) == 3
+    assert log.asked[-1] == {"since": window.since, "until": window.until, "count": True}
+
+
+async def test_a_later_page_starts_after_a_cursor_and_knows_its_first_entry():
+    log = FakeLog(many(5))
+    window = log_window(None, None, date(2026, 5, 4))
+    first = await read_access_log(log, HANS, window, 2, None)
+    second = await read_access_log(log, HANS, window, 2, first.page_info.end_cursor)
+
+    assert not first.page_info.has_previous_page and second.page_info.has_previous_page
+    assert second.page_info.start_cursor not in (None, first.page_info.end_cursor)
+    after_start = await read_access_log(log, HANS, window, 2, second.page_info.start_cursor)
+    assert [e.id for e in after_start.nodes] == [second.nodes[1].id, "rec-04"]
+
+
 async def test_an_exactly_full_last_page_has_no_next_page():
     page = await read_access_log(FakeLog(many(3)), HANS, log_window(None, None, date(2026, 5, 4)), 3, None)
 
-    assert len(page.entries) == 3 and not page.page_info.has_next_page
+    assert len(page.nodes) == 3 and not page.page_info.has_next_page
 
 
 async def test_an_empty_log_has_no_cursor():
     page = await read_access_log(FakeLog([]), HANS, log_window(None, None, TODAY), 20, None)
 
-    assert page.entries == [] and page.page_info.end_cursor is None and not page.page_info.has_next_page
+    assert page.nodes == [] and page.page_info.end_cursor is None and not page.page_info.has_next_page
 
 
 async def test_the_range_is_passed_to_the_store():
@@ -394,7 +426,7 @@ async def test_the_range_is_passed_to_the_store():
 
     page = await read_access_log(log, HANS, window, 20, None)
 
-    assert page.entries == []
+    assert page.nodes == []
     assert log.asked[0]["since"] == datetime(2026, 4, 30, 22, tzinfo=UTC)
     assert log.asked[0]["until"] == datetime(2026, 5, 3, 22, tzinfo=UTC)
 
@@ -404,16 +436,18 @@ async def test_the_range_is_passed_to_the_store():
     [
         "not a cursor",
         "%%%",
-        encode_cursor(NOON, "rec-1"),  # an appointment list's cursor
-        encode_cursor(NOON, "rec-1", "other"),
-        encode_cursor(NOON.replace(tzinfo=None), "rec-1", "minlog"),
-        encode_cursor(NOON, "", "minlog"),
+        raw("appointments", 0, "rec-1"),  # an appointment list's cursor
+        raw("other", 0, "rec-1"),
+        raw("minlog", "2026-05-04T12:00:00", "rec-1"),
+        raw("minlog", 0),
+        raw("minlog", 10**20, "rec-1"),  # no moment a store holds
+        "WyJtaW5sb2ciLDAsdHJ1ZV0",  # ["minlog",0,true]
     ],
 )
 def test_a_malformed_or_foreign_cursor_is_out_of_the_cursor_bound(cursor: str):
     """The gateway refuses it before execution (``gateway.arguments``); the store is never asked."""
-    assert [r.path for r in CURSOR.refusals(cursor)] == [()]
-    assert list(CURSOR.refusals(encode_cursor(NOON, "rec-1", "minlog"))) == []
+    assert [r.path for r in CURSOR.bound.refusals(cursor)] == [()]
+    assert list(CURSOR.bound.refusals(raw("minlog", 0, "rec-1"))) == []
 
 
 @pytest.mark.parametrize("first", [0, 101, -1])

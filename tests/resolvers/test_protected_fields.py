@@ -11,10 +11,11 @@ covered; and they redact a value of every protected type filled with marker text
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import re
 from datetime import UTC, date, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import pytest
 from graphql import (
@@ -27,15 +28,19 @@ from graphql import (
 from strawberry.types.base import StrawberryList, StrawberryObjectDefinition, StrawberryOptional
 from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry.types.private import is_private
+from strawberry.types.unset import UNSET
 
+from resolvers.paging import Connection, PageInfo
 from resolvers.protection import (
     Redactable,
     RedactProtected,
     graphql_name,
     kept_fields,
+    places,
 )
 from sources.audit import AccessorKind, AccessRecord
 from tests.protected_schema import (
+    SCHEMA,
     field_declaration,
     object_types,
     protected_types,
@@ -67,7 +72,7 @@ SUGGESTIVE = frozenset({
 
 NOT_PROTECTED = {
     "Me.name": "the caller's own identity, not a patient's data",
-    "Me.organisationSor": "the caller's own organisation",
+    "Me.organisationSorId": "the caller's own organisation",
     "Me.organisationName": "the caller's own organisation",
     "Me.assistantName": "the caller's own assistant",
     "Coding.system": "a code system's URI",
@@ -86,21 +91,60 @@ def test_the_known_protected_types_are_declared() -> None:
 
 
 def test_every_field_returning_or_being_a_protected_detail_is_redacted() -> None:
+    """A connection's nodes are covered where the connection is returned: by a redacting field, or by a protected
+    owner's own redaction (its page is a resolver over what the owner holds, tested below)."""
     uncovered: list[str] = []
     for owner in object_types():
         if type_declaration(owner) is not None:
             continue  # the owner's own redaction covers its fields (tested below)
-        origin = strawberry_type(owner)
         for name, field in owner.fields.items():
             carried = type_declaration(get_named_type(field.type)) or field_declaration(field)
             if carried is None:
                 continue
-            declared = field_declaration(field)
-            redacting = any(isinstance(e, RedactProtected) for e in strawberry_field(field).extensions)
-            names_patient = origin is not None and "cpr" in {f.name for f in dataclasses.fields(origin.origin)}
-            if declared is None or declared.detail != carried.detail or not redacting or not names_patient:
+            if _is_connection(owner) and name == "nodes":
+                uncovered += [f"{owner.name}.{name} (by {where})" for where in _returning(owner, carried.detail)]
+            elif not _redacts(owner, field, carried.detail):
                 uncovered.append(f"{owner.name}.{name}")
     assert uncovered == []
+
+
+def test_a_redacted_page_shows_its_nodes_redacted_and_keeps_where_it_ends() -> None:
+    entry = _filled(strawberry_type(SCHEMA.type_map["AccessLogEntry"]))  # type: ignore[arg-type]
+    info = PageInfo(has_next_page=True, has_previous_page=False, start_cursor="s", end_cursor="e")
+    page = Connection(nodes=[entry], page_info=info, total=7)
+
+    redacted = page.redacted()
+
+    assert redacted.nodes == [entry.redacted()] and redacted.nodes[0] != entry
+    assert (redacted.page_info, redacted.total) == (info, 7)
+    assert places(page) == places(entry) and not page.holds_nothing()
+    assert Connection(nodes=[], page_info=info, total=0).holds_nothing()
+
+
+def _is_connection(owner: GraphQLObjectType) -> bool:
+    definition = strawberry_type(owner)
+    return definition is not None and issubclass(definition.origin, Connection)
+
+
+def _redacts(owner: GraphQLObjectType, field: Any, detail: Any) -> bool:
+    """The field carries the detail's ``@protectedDetail`` and redacts, on a type that names its patient."""
+    origin = strawberry_type(owner)
+    declared = field_declaration(field)
+    redacting = any(isinstance(e, RedactProtected) for e in strawberry_field(field).extensions)
+    names_patient = origin is not None and "cpr" in {f.name for f in dataclasses.fields(origin.origin)}
+    return declared is not None and declared.detail == detail and redacting and names_patient
+
+
+def _returning(connection: GraphQLObjectType, detail: Any) -> list[str]:
+    """The fields returning ``connection`` that do not redact it for ``detail`` (a protected owner does)."""
+    return [
+        f"{owner.name}.{name}"
+        for owner in object_types()
+        for name, field in owner.fields.items()
+        if get_named_type(field.type) is connection
+        and type_declaration(owner) is None
+        and not _redacts(owner, field, detail)
+    ]
 
 
 def test_fields_whose_names_suggest_a_protected_detail_are_declared_or_reviewed() -> None:
@@ -152,12 +196,15 @@ def test_a_protected_value_filled_with_markers_keeps_no_marker_outside_its_kept_
 
 
 def _filled(definition: StrawberryObjectDefinition, depth: int = 0) -> Any:
-    """A value of the type with every field set: text as ``<Type>.<field>`` markers, enums to their last member."""
+    """A value of the type with every field set: text as ``<Type>.<field>`` markers, enums to their last member;
+    a private list of values (what a page is cut from) holds one filled value."""
     values: dict[str, Any] = {}
     for spec in definition.fields:
         if is_private(spec.type):
             if spec.python_name == "record":
                 values["record"] = _access_record()
+            elif get_origin(inner := get_args(spec.type)[0]) is list:
+                values[spec.python_name] = [_value(get_args(inner)[0], f"{definition.name}.{spec.python_name}", depth)]
             continue
         if spec.base_resolver is not None:
             continue
@@ -189,14 +236,26 @@ def _value(kind: Any, marker: str, depth: int) -> Any:
 
 
 def _markers(definition: StrawberryObjectDefinition, value: Any) -> list[str]:
-    """The marker text of every field the type does not keep (nested values included)."""
+    """The marker text of every field the type does not keep (nested values and pages included)."""
     kept = kept_fields(definition.origin)
     return [
         text
         for spec in definition.fields
-        if not is_private(spec.type) and graphql_name(spec) not in kept and spec.base_resolver is None
-        for text in _texts(getattr(value, spec.python_name))
+        if not is_private(spec.type) and graphql_name(spec) not in kept
+        for text in _texts(_field_value(value, spec))
     ]
+
+
+def _field_value(value: Any, spec: Any) -> Any:
+    """What the field gives: its value, or what its resolver gives with its arguments' defaults (a first page);
+    ``None`` for a resolver that needs more."""
+    if spec.base_resolver is None:
+        return getattr(value, spec.python_name)
+    arguments = spec.base_resolver.arguments
+    if any(a.default is UNSET for a in arguments) or spec.base_resolver.reserved_parameters:
+        return None
+    found = getattr(value, spec.python_name)()
+    return None if inspect.isawaitable(found) else found
 
 
 def _texts(value: Any) -> set[str]:
@@ -212,13 +271,8 @@ def _texts(value: Any) -> set[str]:
         return set()
     found: set[str] = set()
     for spec in definition.fields:
-        if is_private(spec.type):
-            continue
-        if spec.base_resolver is not None:
-            if not spec.base_resolver.arguments:
-                found |= _texts(getattr(value, spec.python_name)())
-            continue
-        found |= _texts(getattr(value, spec.python_name))
+        if not is_private(spec.type):
+            found |= _texts(_field_value(value, spec))
     return found
 
 
@@ -228,8 +282,8 @@ def _access_record() -> AccessRecord:
         DOCTOR_READS_HANS,
         actor_kind=AccessorKind.ASSISTANT,
         actor_name="AccessLogEntry.who",
-        organisation_sor="AccessLogEntry.organisation_sor",
-        organisation_name="AccessLogEntry.organisation",
+        organisation_sor="AccessLogEntry.organisation_sor_id",
+        organisation_name="AccessLogEntry.organisation_name",
         client_id="AccessLogEntry.system",
         acting_for_id="AccessRecord.acting_for_id",
         acting_for_name="AccessLogEntry.on_behalf_of",

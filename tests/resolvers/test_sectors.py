@@ -34,7 +34,7 @@ def register(answer: object, sor: str) -> dict[str, OrganisationKind | None]:
 def test_an_organisation_is_shown_only_when_the_register_says_region_and_its_label_agrees(
     label: OrganisationKind | None, answer: object
 ) -> None:
-    organisation = Organisation(sor=PLACE, name="Lungemedicinsk Ambulatorium, AAUH", kind=label)
+    organisation = Organisation(sor_id=PLACE, name="Lungemedicinsk Ambulatorium, AAUH", kind=label)
     sectors = register(answer, PLACE)
 
     shown = label in (None, REGION) and answer is REGION
@@ -45,7 +45,7 @@ def test_an_organisation_is_shown_only_when_the_register_says_region_and_its_lab
     if shown:
         assert redacted is organisation
     else:
-        assert (redacted.name, redacted.sor) == (PROTECTED_PLACEHOLDER, None)
+        assert (redacted.name, redacted.sor_id) == (PROTECTED_PLACEHOLDER, None)
         assert redacted.kind == (answer if isinstance(answer, OrganisationKind) else label)
 
 
@@ -53,9 +53,9 @@ def test_an_organisation_is_shown_only_when_the_register_says_region_and_its_lab
 def test_a_place_is_shown_only_when_it_and_its_organisation_are_a_regions_units_by_the_register(
     label: OrganisationKind | None, for_organisation: object, for_place: object, at_home: bool, coded: bool
 ) -> None:
-    organisation = Organisation(sor=UNIT, name="Nefrologisk Afdeling Y, OUH", kind=label)
+    organisation = Organisation(sor_id=UNIT, name="Nefrologisk Afdeling Y, OUH", kind=label)
     place = AppointmentLocation(
-        name="Lokale 3", sor=PLACE if coded else None, address="J. B. Winsløws Vej 4", room="3", at_home=at_home,
+        name="Lokale 3", sor_id=PLACE if coded else None, address="J. B. Winsløws Vej 4", room="3", at_home=at_home,
         organisation=organisation,
     )  # fmt: skip
     sectors = {**register(for_organisation, UNIT), **register(for_place, PLACE)}
@@ -73,6 +73,6 @@ def test_a_place_is_shown_only_when_it_and_its_organisation_are_a_regions_units_
 
 
 def test_a_place_whose_organisation_is_not_known_is_hidden() -> None:
-    place = AppointmentLocation(name="X", sor=PLACE, address="Y", room=None, at_home=False)
+    place = AppointmentLocation(name="X", sor_id=PLACE, address="Y", room=None, at_home=False)
 
     assert place.reveals({PLACE: REGION}) and place.places() == frozenset()

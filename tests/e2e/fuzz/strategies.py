@@ -9,7 +9,10 @@ in), and invalid ones with one schema violation each. The schema's own scalars g
   one a malformed string;
 - ``Date``, ``DateTime``: mostly everyday dates near today, else any date from year 1 to 9999 (the
   extremes included), one in ten a malformed string;
-- ``String``: mostly long enough to be an override's reason.
+- ``String``: mostly long enough to be an override's reason;
+- ``_Any`` (Federation's representations for ``_entities``): mostly a ``Patient`` keyed as the gateway
+  keys the caller's patients and other personas, else a key that does not open (made up, a CPR number),
+  another type, extra fields, or no object at all (ADR 0022).
 
 Half the operations are valid queries, a quarter valid mutations, a quarter invalid. Validity is
 about the schema: the generated strings (a paging cursor, an override's reason) are mostly refused.
@@ -21,14 +24,16 @@ import string
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, assert_never
+from typing import Any, TypeVar, assert_never
 
 import graphql
 import hypothesis_graphql
 from hypothesis import strategies as st
 
 from sandbox.personas import ASSISTANT_ID
-from tests.e2e.conftest import BLOCKED_DOCTOR, BLOCKS_DOCTOR, DOCTOR_WITH_RELATIONS, HANS, KOL, PROTECTED
+from tests.e2e.conftest import BLOCKED_DOCTOR, BLOCKS_DOCTOR, DOCTOR_WITH_RELATIONS, HANS, KEYS, KOL, PROTECTED
+
+T = TypeVar("T")
 
 REPRESENTATIVE = "1709683160"
 """Lise Test Jensen: a digital power of attorney from Hans with every scope."""
@@ -100,7 +105,7 @@ def _string_node(value: str) -> graphql.StringValueNode:
     return graphql.StringValueNode(value=value)
 
 
-def _weighted(*choices: tuple[int, st.SearchStrategy[str]]) -> st.SearchStrategy[str]:
+def _weighted(*choices: tuple[int, st.SearchStrategy[T]]) -> st.SearchStrategy[T]:
     """One of ``choices``, each drawn in proportion to its weight (the first is what shrinking keeps)."""
     return st.sampled_from([strategy for weight, strategy in choices for _ in range(weight)]).flatmap(lambda s: s)
 
@@ -125,6 +130,32 @@ def cpr_numbers(caller: Caller, personas: Sequence[str]) -> st.SearchStrategy[st
         (2, date_shaped),
         (1, _MALFORMED),
     )
+
+
+def _representation(typename: str, key: graphql.ValueNode, **extra: graphql.ValueNode) -> graphql.ObjectValueNode:
+    fields = {"__typename": _string_node(typename), "id": key, **extra}
+    return graphql.ObjectValueNode(
+        fields=tuple(graphql.ObjectFieldNode(name=graphql.NameNode(value=n), value=v) for n, v in fields.items())
+    )
+
+
+def representations(caller: Caller, personas: Sequence[str]) -> st.SearchStrategy[graphql.ValueNode]:
+    """``_Any`` values for ``_entities``: the caller's patients and other personas keyed as the gateway keys
+    them, keys that do not open, other types, extra fields, and values that are no object."""
+    keyed = _weighted((4, st.sampled_from(patients_of(caller))), (3, st.sampled_from(sorted(personas))))
+    good = keyed.map(lambda cpr: _representation("Patient", _string_node(KEYS.key_of(cpr))))
+    made_up = st.text(alphabet=string.ascii_letters + string.digits + "-_", min_size=35, max_size=35)
+    not_ours = st.one_of(made_up, cpr_numbers(caller, personas)).map(
+        lambda key: _representation("Patient", _string_node(key))
+    )
+    odd: st.SearchStrategy[graphql.ValueNode] = st.one_of(
+        keyed.map(lambda cpr: _representation("Person", _string_node(KEYS.key_of(cpr)))),
+        keyed.map(lambda cpr: _representation("Patient", _string_node(KEYS.key_of(cpr)), cpr=_string_node(cpr))),
+        st.integers(-5, 5).map(lambda n: _representation("Patient", graphql.IntValueNode(value=str(n)))),
+        _MALFORMED.map(_string_node),
+        st.just(graphql.NullValueNode()),
+    )
+    return _weighted((6, good), (2, not_ours), (2, odd))
 
 
 def dates() -> st.SearchStrategy[str]:
@@ -155,6 +186,7 @@ def operations(caller: Caller, schema: graphql.GraphQLSchema, personas: Sequence
         "String": texts().map(_string_node),
         "Date": dates().map(_string_node),
         "DateTime": datetimes().map(_string_node),
+        "_Any": representations(caller, personas),
     }
     positive = hypothesis_graphql.Mode.POSITIVE
     negative = hypothesis_graphql.Mode.NEGATIVE

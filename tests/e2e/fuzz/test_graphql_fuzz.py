@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 from auth.access_log_rows import UnreadableRecord
 from auth.access_log_sqlite import SqliteAccessLog
 from auth.export import export_pending
-from gateway.schema import build_schema
+from gateway.schema import schema_sdl, sdl_schema
 from gateway.settings import Settings
 from sandbox.population import Population
 from sandbox.server import ThreadedSandbox
@@ -56,7 +56,7 @@ FIRST_OPERATIONS = (
     '{ patient(cpr: "0907644021", override: {ground: NOT_CONTACTABLE, reason: "x"}) { cpr } }',  # part 2
     '{ patient(cpr: "1403723705") { appointments(from: "9999-12-31") { complete } } }',  # part 4: date overflow
     '{ a: patient(cpr: "0907644021") { cpr } b: patient(cpr: "0101011234") { cpr } }',  # part 6: existence oracle
-    '{ patient(cpr: "1403723705") { diagnoses { items { code } } accessLog(from: "0001-01-01") { entries { at } } } }',
+    '{ patient(cpr: "1403723705") { diagnoses { nodes { code } } accessLog(from: "0001-01-01") { nodes { at } } } }',
     'mutation { createBlock(cpr: "1403723705", block: {kind: PROFESSIONAL, authorizationId: "7QWRT"}) { id } }',
     'mutation { updateMasterCard(cpr: "1403723705", version: "x", changes: {phone: "1"}) { version } }',
 )
@@ -161,9 +161,15 @@ def restore_population(population: Population) -> Iterator[None]:
     population.blocks[:] = blocks
 
 
+UNSOUND_ON_PURPOSE = frozenset({"conflicting_subject"})
+"""Personas whose sources answer with items the gateway reports as ``SOURCE_INVALID_RESPONSE`` by design
+(``docs/sandbox.md``, "Odd data"; ``test_odd_data_http``): the fuzzer's every-source-is-up check would
+count them, and any patient batched with them in one search, as a failing source."""
+
+
 @pytest.fixture(scope="module")
 def schema() -> graphql.GraphQLSchema:
-    return graphql.build_schema(build_schema().as_str())
+    return sdl_schema(schema_sdl())
 
 
 def fuzz(run: Run, caller: Caller, findings: Findings, strategy: st.SearchStrategy[str], names: list[str]) -> None:
@@ -202,8 +208,9 @@ def test_fuzzed_operations_get_coded_answers_and_the_export_keeps_flowing(
     findings = Findings(caller.value)
     names = [f"{p.given_name} {p.family_name}" for p in population.persons.values()]
     names += [p.name for p in population.professionals.values()]
+    personas = [cpr for name, cpr in population.personas.items() if name not in UNSOUND_ON_PURPOSE]
     with running_gateway(sandbox, tmp_path) as run:
-        fuzz(run, caller, findings, operations(caller, schema, list(population.personas.values())), names)
+        fuzz(run, caller, findings, operations(caller, schema, personas), names)
         findings.add(run.runner.run(run.drain()), "")
     if findings.groups:
         pytest.fail(findings.report(), pytrace=False)

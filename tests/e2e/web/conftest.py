@@ -21,14 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from gateway.app import create_app
 from sandbox.server import ThreadedSandbox
 from tests.e2e.conftest import settings_for, sign
-from tests.e2e.served import served, skip_or_fail
+from tests.e2e.served import post_graphql, served, skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[3]
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
@@ -87,15 +86,7 @@ class WebGateway:
 
     def graphql(self, query: str, token: str, **variables: Any) -> dict[str, Any]:
         """One GraphQL request as another client would send it (not through the page)."""
-        response = httpx.post(
-            f"{self.url}/graphql",
-            json={"query": query, "variables": variables},
-            headers={"authorization": f"Bearer {token}"},
-            timeout=10,
-        )
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
+        return post_graphql(f"{self.url}/graphql", query, token, variables, timeout_s=10)
 
 
 @pytest.fixture

@@ -79,7 +79,7 @@ const ctx = {
   /** Whom the signed-in citizen may act for (`me.actsFor`, cached); empty for everyone else. */
   async actsFor() {
     if (!ctx.isCitizen) return [];
-    state.actsFor ||= (await run("ActsFor")).data.me.actsFor;
+    state.actsFor ||= (await run("ActsFor")).data.me.actsFor.nodes;
     return state.actsFor;
   },
   async signedIn() {

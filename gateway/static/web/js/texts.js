@@ -151,9 +151,18 @@ export function errorText(code, source) {
   }
 }
 
-/** The Danish name of a field `extensions.argument` names, e.g. "changes.phone". */
+/** The Danish name of a field `extensions.argument` names, e.g. "changes.phone" or "block.validity.end". */
 export function argumentText(argument) {
-  const last = (argument || "").split(".").pop().replace(/\[\d+\]$/, "");
+  const parts = (argument || "").split(".").map((part) => part.replace(/\[\d+\]$/, ""));
+  const periods = {
+    "dataPeriod.start": "Data fra",
+    "dataPeriod.end": "Data til",
+    "validity.start": "Gyldig fra",
+    "validity.end": "Gyldig til",
+  };
+  const inPeriod = periods[parts.slice(-2).join(".")];
+  if (inPeriod) return inPeriod;
+  const last = parts.at(-1);
   const names = {
     phone: "Telefonnummer",
     dentist: "Tandlæge",
@@ -165,14 +174,13 @@ export function argumentText(argument) {
     municipalityCode: "Kommunekode",
     endDate: "Slutdato",
     relatives: "Pårørende",
-    firstName: "Fornavn",
-    surname: "Efternavn",
+    givenName: "Fornavn",
+    familyName: "Efternavn",
     relation: "Relation",
     authorizationId: "Autorisations-ID",
-    organisationSor: "SOR-kode",
+    organisationSorId: "SOR-kode",
     dataPeriod: "Periode",
-    validFrom: "Gyldig fra",
-    validTo: "Gyldig til",
+    validity: "Gyldighedsperiode",
     from: "Fra dato",
     to: "Til dato",
     reason: "Begrundelse",

@@ -32,7 +32,7 @@ function entry(e) {
       facts([
         ["Hvem", e.who],
         ["Rolle", e.role],
-        ["Organisation", e.organisation],
+        ["Organisation", e.organisationName],
         ["Fagsystem", e.system],
         ["På vegne af", e.onBehalfOf],
         ["Hvad", e.what.join(", ")],
@@ -66,12 +66,12 @@ async function load(ctx, results, cursors) {
     results,
     notices,
     h("h2", { text: `Adgange ${formatDate(log.from)} – ${formatDate(log.to)}` }),
-    log.entries.length ? h("ol", { class: "log" }, log.entries.map(entry)) : h("p", { class: "empty" }, "Ingen adgange i perioden."),
+    log.nodes.length ? h("ol", { class: "log" }, log.nodes.map(entry)) : h("p", { class: "empty" }, "Ingen adgange i perioden."),
     h(
       "nav",
       { class: "pager", "aria-label": "Sider i Min Log" },
       h("button", { type: "button", class: "secondary", disabled: page === 1, onClick: go(cursors.slice(0, -1)) }, "Forrige side"),
-      h("span", { "aria-current": "page" }, `Side ${page}`),
+      h("span", { "aria-current": "page" }, `Side ${page} af ${Math.max(1, Math.ceil(log.totalCount / PAGE))}`),
       h(
         "button",
         { type: "button", class: "secondary", disabled: !log.pageInfo.hasNextPage, onClick: go([...cursors, log.pageInfo.endCursor]) },
@@ -79,8 +79,8 @@ async function load(ctx, results, cursors) {
       ),
     ),
   );
-  const overrides = log.entries.filter((e) => e.override).length;
-  ctx.announce(`Side ${page}: ${log.entries.length} adgange${overrides ? `, heraf ${overrides} med værdispring` : ""}.`);
+  const overrides = log.nodes.filter((e) => e.override).length;
+  ctx.announce(`Side ${page}: ${log.nodes.length} af ${log.totalCount} adgange${overrides ? `, heraf ${overrides} med værdispring` : ""}.`);
 }
 
 export async function render(main, ctx) {

@@ -48,7 +48,7 @@ function filter() {
   const all = chosen.kinds.size === choices("OrganisationKind").length;
   return {
     organisationKinds: all ? null : [...chosen.kinds],
-    organisations: chosen.organisation ? [chosen.organisation] : null,
+    sorIds: chosen.organisation ? [chosen.organisation] : null,
     includeCancelled: chosen.cancelled,
   };
 }
@@ -94,7 +94,7 @@ function dayBlock(day, headingLevel) {
 
 function remember(appointments) {
   for (const a of appointments) {
-    if (a.organisation.sor) chosen.organisations.set(a.organisation.sor, a.organisation.name);
+    if (a.organisation.sorId) chosen.organisations.set(a.organisation.sorId, a.organisation.name);
   }
 }
 

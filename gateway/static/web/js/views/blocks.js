@@ -10,7 +10,7 @@ export const title = "Min Spærring";
 function describe(block) {
   if (block.kind === "PROFESSIONAL") return `Sundhedspersonen med autorisations-ID ${block.authorizationId ?? "(ukendt)"}`;
   if (block.kind === "ORGANISATION") {
-    const place = `Behandlingsstedet med SOR-kode ${block.organisationSor ?? "(ukendt)"}${block.includeSubunits ? " og dets underenheder" : ""}`;
+    const place = `Behandlingsstedet med SOR-kode ${block.organisationSorId ?? "(ukendt)"}${block.includeSubunits ? " og dets underenheder" : ""}`;
     return block.dataPeriod ? `${place}, data fra perioden ${formatPeriod(block.dataPeriod).toLowerCase()}` : place;
   }
   return `Data fra perioden ${formatPeriod(block.dataPeriod).toLowerCase()}`;
@@ -55,7 +55,7 @@ function createForm(ctx, reload, status) {
     ORGANISATION: h(
       "div",
       {},
-      field("SOR-kode for behandlingsstedet", { name: "organisationSor", inputmode: "numeric", autocomplete: "off" }, "Mindst 11 cifre.")[0],
+      field("SOR-kode for behandlingsstedet", { name: "organisationSorId", inputmode: "numeric", autocomplete: "off" }, "Mindst 11 cifre.")[0],
       (() => {
         const id = uid("underenheder");
         return h("div", { class: "choice" }, h("input", { type: "checkbox", id, name: "includeSubunits" }), h("label", { for: id, text: "Også underenheder" }));
@@ -95,15 +95,15 @@ function createForm(ctx, reload, status) {
     event.preventDefault();
     const values = form.elements;
     const kind = values.kind.value;
-    const period = values.periodFrom.value && values.periodTo.value ? { from: values.periodFrom.value, to: values.periodTo.value } : null;
+    const period = values.periodFrom.value && values.periodTo.value ? { start: values.periodFrom.value, end: values.periodTo.value } : null;
+    const validity = values.validFrom.value || values.validTo.value ? { start: values.validFrom.value || null, end: values.validTo.value || null } : null;
     const block = {
       kind,
       authorizationId: kind === "PROFESSIONAL" ? values.authorizationId.value.trim().toUpperCase() : null,
-      organisationSor: kind === "ORGANISATION" ? values.organisationSor.value.trim() : null,
+      organisationSorId: kind === "ORGANISATION" ? values.organisationSorId.value.trim() : null,
       includeSubunits: kind === "ORGANISATION" && values.includeSubunits.checked,
       dataPeriod: kind === "PROFESSIONAL" ? null : period,
-      validFrom: values.validFrom.value || null,
-      validTo: values.validTo.value || null,
+      validity,
     };
     let result;
     try {
@@ -132,7 +132,7 @@ export async function render(main, ctx) {
   const status = h("div", { class: "status-line", role: "status" });
   const reload = async () => {
     const result = await ctx.run("Blocks", { cpr: ctx.patient.cpr });
-    const blocks = result.data.patient?.blocks;
+    const blocks = result.data.patient?.blocks?.nodes;
     replace(
       list,
       sectionNotices(ctx, result, ["patient"], null),

@@ -25,7 +25,7 @@ function valuesOf(card) {
           endDate: card.temporaryAddress.endDate || "",
         }
       : null,
-    relatives: card.relatives.map((r) => ({ firstName: r.firstName, surname: r.surname || "", phone: r.phone || "", relation: r.relation || "" })),
+    relatives: card.relatives.map((r) => ({ givenName: r.givenName, familyName: r.familyName || "", phone: r.phone || "", relation: r.relation || "" })),
   };
 }
 
@@ -41,8 +41,8 @@ function changesBetween(base, now) {
       changes.temporaryAddress = a && { ...a, endDate: a.endDate || null };
     } else if (key === "relatives") {
       changes.relatives = now.relatives.map((r) => ({
-        firstName: r.firstName,
-        surname: r.surname || null,
+        givenName: r.givenName,
+        familyName: r.familyName || null,
         phone: r.phone || null,
         relation: r.relation || null,
       }));
@@ -61,8 +61,8 @@ function relativeFieldset(relative, index, remove) {
     "fieldset",
     { class: "relative" },
     h("legend", { text: legend }),
-    input("Fornavn", "firstName", { required: true }),
-    input("Efternavn", "surname"),
+    input("Fornavn", "givenName", { required: true }),
+    input("Efternavn", "familyName"),
     input("Telefon", "phone", { type: "tel" }),
     input("Relation", "relation", {}),
     h("button", { type: "button", class: "secondary", onClick: remove }, `Fjern pårørende ${index + 1}`),
@@ -75,8 +75,8 @@ function cardForm(values, onSave) {
   const relativesBox = h("div", {});
   const readRelatives = () =>
     [...relativesBox.querySelectorAll("fieldset.relative")].map((set) => ({
-      firstName: set.elements["relative-firstName"].value.trim(),
-      surname: set.elements["relative-surname"].value.trim(),
+      givenName: set.elements["relative-givenName"].value.trim(),
+      familyName: set.elements["relative-familyName"].value.trim(),
       phone: set.elements["relative-phone"].value.trim(),
       relation: set.elements["relative-relation"].value.trim(),
     }));
@@ -129,7 +129,7 @@ function cardForm(values, onSave) {
           type: "button",
           class: "secondary",
           onClick: () => {
-            relatives = [...readRelatives(), { firstName: "", surname: "", phone: "", relation: "" }];
+            relatives = [...readRelatives(), { givenName: "", familyName: "", phone: "", relation: "" }];
             drawRelatives();
             relativesBox.querySelector("fieldset.relative:last-of-type input")?.focus();
           },
@@ -166,7 +166,7 @@ function newerValues(card) {
     ["Tandlæge", card.dentist || "Ikke oplyst"],
     ["Foretrukket sprog", card.preferredLanguage ? say("Language", card.preferredLanguage) : "Ikke oplyst"],
     ["Midlertidig adresse", card.temporaryAddress?.address || "Ingen"],
-    ["Pårørende", card.relatives.map((r) => [r.firstName, r.surname].filter(Boolean).join(" ")).join(", ") || "Ingen"],
+    ["Pårørende", card.relatives.map((r) => [r.givenName, r.familyName].filter(Boolean).join(" ")).join(", ") || "Ingen"],
   ]);
 }
 

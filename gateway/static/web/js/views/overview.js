@@ -41,7 +41,7 @@ function practice(gp, failed) {
     ["Praksis", shielded(gp.name)],
     ["Telefon", phoneLink(gp.phone)],
     ["Adresse", gp.address],
-    ["Læger", gp.doctors.map((doctor) => doctor.name).join(", ")],
+    ["Læger", gp.doctors.nodes.map((doctor) => doctor.name).join(", ")],
   ]);
 }
 

@@ -92,6 +92,11 @@ function diagnoses(items) {
   );
 }
 
+/** A note when the page holds only the newest of a longer list. */
+function more(list, what) {
+  return list.pageInfo.hasNextPage ? h("p", { class: "detail" }, `Viser de ${list.nodes.length} nyeste af ${list.totalCount} ${what}.`) : null;
+}
+
 export async function render(main, ctx) {
   const result = await ctx.run("Plans", ctx.patientVariables());
   const patient = result.data.patient;
@@ -104,10 +109,10 @@ export async function render(main, ctx) {
   replace(
     main,
     pageTitle(title),
-    section("Planer", notes("plans"), p ? (p.items.length ? p.items.map(plan) : h("p", { class: "empty" }, "Ingen planer")) : null),
-    section("Mål", notes("goals"), g ? goals(g.items) : null),
-    section("Diagnoser", notes("diagnoses"), d ? diagnoses(d.items) : null),
+    section("Planer", notes("plans"), p ? [more(p, "planer"), p.nodes.length ? p.nodes.map(plan) : h("p", { class: "empty" }, "Ingen planer")] : null),
+    section("Mål", notes("goals"), g ? [more(g, "mål"), goals(g.nodes)] : null),
+    section("Diagnoser", notes("diagnoses"), d ? [more(d, "diagnoser"), diagnoses(d.nodes)] : null),
   );
-  const counts = [p && `${p.items.length} planer`, g && `${g.items.length} mål`, d && `${d.items.length} diagnoser`].filter(Boolean);
+  const counts = [p && `${p.nodes.length} af ${p.totalCount} planer`, g && `${g.nodes.length} af ${g.totalCount} mål`, d && `${d.nodes.length} af ${d.totalCount} diagnoser`].filter(Boolean);
   ctx.announce(`Hentet: ${counts.join(", ")}.`);
 }
