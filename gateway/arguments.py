@@ -37,6 +37,7 @@ from graphql import (
     GraphQLInputField,
     GraphQLInputObjectType,
     GraphQLInputType,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNamedType,
     GraphQLNonNull,
@@ -130,7 +131,9 @@ class ArgumentWalk:
                 self.selection_set(target, fragment.selection_set, window)
 
     def _field(self, parent: GraphQLNamedType, node: FieldNode, window: Window | None) -> None:
-        definition = parent.fields.get(node.name.value) if isinstance(parent, GraphQLObjectType) else None
+        definition = (
+            parent.fields.get(node.name.value) if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType) else None
+        )
         if definition is None:
             return  # __typename, or introspection: no bounds
         try:

@@ -39,7 +39,7 @@ from sources.payloads import COPENHAGEN
 
 SCHEMA = build_schema()._schema
 HANS = "1403723705"
-ROOTS = {"query": SCHEMA.query_type, "mutation": SCHEMA.mutation_type}
+ROOTS = {"query": SCHEMA.query_type, "mutation": SCHEMA.mutation_type, "subscription": SCHEMA.subscription_type}
 
 FORMAT_EXAMPLES: dict[str, list[str]] = {
     "phone": ["61234567"],

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from graphql import GraphQLInputField, GraphQLInputType
+from graphql import GraphQLInputField, GraphQLInputType, is_object_type
 from graphql.utilities.validate_input_value import validate_input_value
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -34,7 +34,9 @@ from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS, Gateway, Harness, ga
 from tests.e2e.log_scan import CPR, CapturedLog
 from tests.schema_inputs import SCHEMA, Position, as_variable, document, literal, positions
 
-POSITIONS = list(positions())
+EVERY_POSITION = list(positions())
+POSITIONS = [p for p in EVERY_POSITION if p.reach.operation != "subscription"]
+"""Over HTTP; a subscription's go over the WebSocket (``tests/e2e/test_error_echo_ws.py``)."""
 NAMES = schema_names(SCHEMA)
 CLIENT = "echo-system"
 PERSONAL_NAMES = (
@@ -95,7 +97,7 @@ def sent_strings(value: Any) -> set[str]:
 def manifest_documents() -> dict[str, str]:
     """One trusted document per position's argument, taking it as the variable ``$v``."""
     found = {}
-    for position in POSITIONS:
+    for position in POSITIONS:  # a subscription's trusted documents are tried over the WebSocket
         reach = position.reach
         last = len(reach.steps) - 1
         text = document(reach, {last: {position.argument: "$v"}}, {"v": str(position.argument_type)})
@@ -108,7 +110,7 @@ async def echo(sandbox: ThreadedSandbox, tmp_path: Path) -> AsyncIterator[Harnes
     """The gateway, with a developer system (it gets hints) whose trusted documents take every argument."""
     manifest = tmp_path / "echo-documents.json"
     manifest.write_text(json.dumps(manifest_documents()), encoding="utf-8")
-    objects = [name for name, kind in SCHEMA.type_map.items() if not name.startswith("__") and hasattr(kind, "fields")]
+    objects = [name for name, kind in SCHEMA.type_map.items() if not name.startswith("__") and is_object_type(kind)]
     registration: dict[str, Any] = {
         "name": "Echo (test)",
         "fields": [f"{t}.*" for t in objects],
@@ -120,22 +122,26 @@ async def echo(sandbox: ThreadedSandbox, tmp_path: Path) -> AsyncIterator[Harnes
         yield Harness(running)
 
 
-async def answer(gateway: Gateway, position: Position, value: Any, form: str, transport: str) -> dict[str, Any]:
-    """The body of the answer to ``value`` sent at ``position`` (``form``: ``variable`` or ``literal``) over
-    ``transport`` (``json``, ``graphql-response`` or ``trusted``: by a trusted document's id)."""
+def request_body(position: Position, value: Any, form: str) -> dict[str, Any]:
+    """The request sending ``value`` at ``position``: written in the document (``literal``) or as ``$v``."""
     reach = position.reach
     last = len(reach.steps) - 1
     whole = position.planted(value)
     if form == "literal":
-        body: dict[str, Any] = {"query": document(reach, {last: {position.argument: literal(whole)}}, {})}
-    else:
-        text = document(reach, {last: {position.argument: "$v"}}, {"v": str(position.argument_type)})
-        body = {"query": text, "variables": {"v": as_variable(whole)}}
+        return {"query": document(reach, {last: {position.argument: literal(whole)}}, {})}
+    text = document(reach, {last: {position.argument: "$v"}}, {"v": str(position.argument_type)})
+    return {"query": text, "variables": {"v": as_variable(whole)}}
+
+
+async def answer(gateway: Gateway, position: Position, value: Any, form: str, transport: str) -> dict[str, Any]:
+    """The body of the answer to ``value`` sent at ``position`` (``form``: ``variable`` or ``literal``) over
+    ``transport`` (``json``, ``graphql-response`` or ``trusted``: by a trusted document's id)."""
+    body = request_body(position, value, form)
     accept = "application/graphql-response+json" if transport == "graphql-response" else "application/json"
     token = gateway.citizen(HANS)
     if transport == "trusted":
         token = gateway.token(actor_kind="system", client_id=CLIENT, authorization_id=DOCTOR_WITH_RELATIONS)
-        body = {"documentId": f"{reach.coordinate}.{position.argument}", "variables": body["variables"]}
+        body = {"documentId": f"{position.reach.coordinate}.{position.argument}", "variables": body["variables"]}
     headers = {"authorization": f"Bearer {token}", "accept": accept}
     response = await gateway.client.post("/graphql", json=body, headers=headers)
     assert response.status_code < 500, response.text
@@ -165,16 +171,16 @@ PROPERTY = settings(
 )
 
 
-def misfits() -> st.SearchStrategy[tuple[Position, Any]]:
-    """A position, and a value that does not fit its type."""
-    return st.sampled_from(POSITIONS).flatmap(
+def misfits(among: list[Position]) -> st.SearchStrategy[tuple[Position, Any]]:
+    """A position of ``among``, and a value that does not fit its type."""
+    return st.sampled_from(among).flatmap(
         lambda p: st.tuples(st.just(p), shapes().filter(lambda v: refused(as_variable(v), p.type)))
     )
 
 
 @PROPERTY
 @given(
-    case=misfits(),
+    case=misfits(POSITIONS),
     form=st.sampled_from(["variable", "literal"]),
     transport=st.sampled_from(["json", "graphql-response", "trusted"]),
 )
@@ -193,7 +199,7 @@ async def test_a_value_that_does_not_fit_is_never_repeated_in_an_error_or_a_log(
 
 def test_every_place_the_schema_takes_a_value_is_tried() -> None:
     """The walk reaches every argument and every input field of the schema: none is left out of the property."""
-    walked = {id(p.holder) for p in POSITIONS}
+    walked = {id(p.holder) for p in EVERY_POSITION}
     fields = [
         (f"{name}.{field_name}", field)
         for name, type_ in SCHEMA.type_map.items()

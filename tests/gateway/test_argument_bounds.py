@@ -61,9 +61,7 @@ def test_a_fragment_is_checked_in_each_range_it_is_spread_under() -> None:
 
 
 def test_a_refusal_names_the_field_and_what_the_bound_takes_never_the_value() -> None:
-    query = (
-        f'{{ patient(cpr: "{HANS}") {{ appointments(filter: {{sorIds: ["1709683160x"]}}) {{ complete }} }} }}'
-    )
+    query = f'{{ patient(cpr: "{HANS}") {{ appointments(filter: {{sorIds: ["1709683160x"]}}) {{ complete }} }} }}'
 
     ((argument, message),) = refused(query)
 

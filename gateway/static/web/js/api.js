@@ -1,7 +1,7 @@
 // Talking to the gateway like any frontend: POST /graphql with a bearer token, the operation's text
 // read from its own .graphql file (the same files the test suite validates against schema.graphql).
 
-import { errorText } from "./texts.js";
+import { argumentText, errorText } from "./texts.js";
 
 const TOKEN_KEY = "patientoverblik.token";
 const texts = new Map();
@@ -65,9 +65,11 @@ export class SignedOut extends Error {}
 
 /** An answer without data: the request as a whole was refused. */
 export class Refused extends Error {
-  constructor(code) {
-    super(errorText(code));
+  /** A request refused as a whole: `code`, and for bad input the `argument` it names (nothing ran). */
+  constructor(code, argument = null) {
+    super(code === "BAD_USER_INPUT" && argument ? `${argumentText(argument)} er ikke udfyldt rigtigt.` : errorText(code));
     this.code = code;
+    this.argument = argument;
   }
 }
 
@@ -105,7 +107,8 @@ export async function run(name, variables = {}, file = name) {
     throw new Refused("INTERNAL_ERROR");
   }
   if (!body || body.data === null || body.data === undefined) {
-    throw new Refused(body?.errors?.[0]?.extensions?.code || "INTERNAL_ERROR");
+    const first = body?.errors?.[0]?.extensions || {};
+    throw new Refused(first.code || "INTERNAL_ERROR", first.argument || null);
   }
   return new Result(body.data, body.errors || []);
 }

@@ -196,6 +196,7 @@ export async function render(main, ctx) {
       answer = await ctx.run("UpdateMasterCard", { cpr: ctx.patient.cpr, version, changes }, "MasterCard");
     } catch (failure) {
       ctx.failed(failure, error);
+      markInvalid(failure.argument); // bad input is refused before anything runs: the field it names
       return;
     }
     const updated = answer.data.updateMasterCard;
@@ -213,7 +214,12 @@ export async function render(main, ctx) {
       return;
     }
     error.textContent = failure.code === "BAD_USER_INPUT" ? `${argumentText(failure.argument)} er ikke udfyldt rigtigt.` : errorText(failure.code);
-    const name = (failure.argument || "").split(".").pop();
+    markInvalid(failure.argument);
+  };
+
+  /** Mark the form's input for `argument` (`changes.phone`, `changes.temporaryAddress.line`) as invalid, and focus it. */
+  const markInvalid = (argument) => {
+    const name = (argument || "").split(".").pop();
     const input = FIELDS.includes(name) || name === "line" ? holder.querySelector(`[name="${name}"]`) : null;
     input?.setAttribute("aria-invalid", "true");
     input?.focus();
