@@ -165,15 +165,31 @@ _LITERAL_KINDS: Final = frozenset({TokenKind.STRING, TokenKind.BLOCK_STRING, Tok
 
 
 def schema_names(schema: GraphQLSchema) -> frozenset[str]:
-    """Every name the schema has (types, fields, arguments, enum values), case-folded: a value the
-    caller sent that is one of them is not a personal datum, and messages name them."""
-    names: set[str] = set()
+    """The schema's own words, case-folded: every name (types, fields, arguments, enum values) and every
+    number or date its descriptions give (the bounds: ``100``, ``1900-01-01``). A value the caller sent
+    that is one of them is no personal datum, and messages say them: "must be 1 to 100" repeats no one's
+    ``100``."""
+    words: set[str] = set()
     for type_ in schema.type_map.values():
-        names.add(type_.name)
+        words.add(type_.name)
+        words.update(_numbers(type_.description))
         for name, member in (getattr(type_, "fields", None) or getattr(type_, "values", None) or {}).items():
-            names.add(name)
-            names.update(getattr(member, "args", None) or {})
-    return frozenset(name.casefold() for name in names)
+            words.add(name)
+            words.update(_numbers(getattr(member, "description", None)))
+            for argument_name, argument in (getattr(member, "args", None) or {}).items():
+                words.add(argument_name)
+                words.update(_numbers(argument.description))
+    for directive in schema.directives:
+        words.update(_numbers(directive.description))
+    return frozenset(word.casefold() for word in words)
+
+
+def _numbers(description: str | None) -> list[str]:
+    """The words of ``description`` that hold a digit (numbers, dates, codes), without surrounding punctuation."""
+    return [word for word in _WORD.findall(description or "") if any(c.isdigit() for c in word)]
+
+
+_WORD: Final = re.compile(r"[\w^+-]+(?:[.:][\w^+-]+)*")
 
 
 _WITHHELD: Final = (
