@@ -9,8 +9,8 @@ told by its place and type (:mod:`gateway.input_errors`), an argument out of its
 
 :func:`withheld_echo` is the last check, in case a message of some other making slips through: a
 message that holds a string the request sent (three characters or more, in a variable or written in
-the document, a schema name excepted) is replaced by its code's fixed text, and the gateway logs that
-it did so, without the message.
+the document, the schema's own words excepted: its names, and the numbers and dates of its bounds) is
+replaced by a fixed text, and the gateway logs that it did so, without the message.
 """
 
 from __future__ import annotations

@@ -7,8 +7,9 @@ import logging
 import pytest
 from graphql import GraphQLSyntaxError, parse
 
-from gateway.echoes import SentValues, syntax_message, withheld_echo
+from gateway.echoes import SentValues, schema_names, syntax_message, withheld_echo
 from gateway.errors import ErrorCode
+from gateway.schema import build_schema
 
 
 def syntax_error(query: str) -> GraphQLSyntaxError:
@@ -65,3 +66,12 @@ def test_a_message_holding_a_sent_value_is_withheld_and_the_log_says_so_without_
     assert "Inge" not in message
     assert caplog.records and all("Inge" not in r.getMessage() for r in caplog.records)
     assert withheld_echo("Expected Date.", sent, ErrorCode.BAD_USER_INPUT) == "Expected Date."
+
+
+def test_the_schemas_own_numbers_and_dates_are_not_looked_for() -> None:
+    words = schema_names(build_schema()._schema)
+    sent = SentValues.of(None, {"first": 100, "from": "1900-01-01", "cpr": "1403723705"}, words)
+
+    assert not sent.echoed_in("Argument 'first' of Appointments.list must be 1 to 100.")
+    assert not sent.echoed_in("Variable '$d': expected Date, a date lies in 1900-01-01 to 2199-12-31.")
+    assert sent.echoed_in("found 1403723705")
