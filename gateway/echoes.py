@@ -165,11 +165,11 @@ _LITERAL_KINDS: Final = frozenset({TokenKind.STRING, TokenKind.BLOCK_STRING, Tok
 
 
 def schema_names(schema: GraphQLSchema) -> frozenset[str]:
-    """The schema's own words, case-folded: every name (types, fields, arguments, enum values) and every
-    number or date its descriptions give (the bounds: ``100``, ``1900-01-01``). A value the caller sent
-    that is one of them is no personal datum, and messages say them: "must be 1 to 100" repeats no one's
-    ``100``."""
-    words: set[str] = set()
+    """The schema's own words, case-folded: every name (types, fields, arguments, enum values, the meta
+    fields) and every number, date or capitalised term its descriptions give (the bounds: ``100``,
+    ``1900-01-01``, ``ADRESSEBESKYTTET``). A value the caller sent that is one of them is no personal
+    datum, and messages say them: "must be 1 to 100" repeats no one's ``100``."""
+    words: set[str] = {"__typename", "__schema", "__type"}
     for type_ in schema.type_map.values():
         words.add(type_.name)
         words.update(_numbers(type_.description))
@@ -185,8 +185,9 @@ def schema_names(schema: GraphQLSchema) -> frozenset[str]:
 
 
 def _numbers(description: str | None) -> list[str]:
-    """The words of ``description`` that hold a digit (numbers, dates, codes), without surrounding punctuation."""
-    return [word for word in _WORD.findall(description or "") if any(c.isdigit() for c in word)]
+    """The words of ``description`` that hold a digit or are in capitals (numbers, dates, codes, terms such as
+    ``ADRESSEBESKYTTET``), without surrounding punctuation; never a name as people write theirs."""
+    return [word for word in _WORD.findall(description or "") if any(c.isdigit() for c in word) or word.isupper()]
 
 
 _WORD: Final = re.compile(r"[\w^+-]+(?:[.:][\w^+-]+)*")
