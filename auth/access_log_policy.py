@@ -21,6 +21,13 @@ class AccessLogPolicy:
     acquire_timeout_s: float = 0.25
     """The longest one operation waits for the database before it fails: a connection from the pool and
     a lock on the table (PostgreSQL), the process's turn and the file's write lock (SQLite)."""
+    statement_timeout_s: float = 1.0
+    """PostgreSQL: every operation ends within ``acquire_timeout_s + statement_timeout_s`` of its start,
+    however silent the network (its statements, its commit, the pool's check of its connection); past it
+    the connection is cut and discarded (:mod:`auth.access_log_deadline`)."""
+    migrate_timeout_s: float = 300.0
+    """PostgreSQL: the longest the migrations a store runs when it opens may take (reading the schema's
+    revision keeps to ``statement_timeout_s``); ``patientoverblik migrate`` has no such limit."""
     connect_timeout_s: int = MIN_CONNECT_TIMEOUT_S
     """The longest one new PostgreSQL connection may take (libpq ``connect_timeout``, at least 2), and the
     longest an operation waits for the store to open before its first use."""
@@ -34,6 +41,10 @@ class AccessLogPolicy:
     migrate: bool = True
     """Whether the store runs the migrations its database lacks when it opens (:mod:`auth.migrate`); if not,
     a database behind this version's schema fails the opening with :class:`~auth.migrate.AccessLogNotMigrated`."""
+
+
+OPERATOR_STATEMENT_TIMEOUT_S = 600.0
+"""The statement timeout of the operator's commands: purging two years of records may take minutes."""
 
 
 class AccessLogUnwritable(Exception):

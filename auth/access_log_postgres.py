@@ -4,7 +4,9 @@ The pool opens on first use, inside whichever event loop uses the store (the gat
 store in its lifespan), and runs the migrations the database lacks (:mod:`auth.migrate`, ADR 0026;
 or, with ``policy.migrate`` off, checks that it is current). Every wait on the
 database is bounded by :class:`~auth.access_log_policy.AccessLogPolicy` (ADR 0024): a database that is
-gone fails an operation within the acquire timeout, and the pool reconnects as soon as it is back. Each operation is one
+gone fails an operation within the acquire timeout, one that stops answering (a silent network) within
+the acquire and statement timeouts, kept by the client (:mod:`auth.access_log_deadline`, ADR 0028), and
+the pool reconnects as soon as it is back. Each operation is one
 transaction; a write commits with ``synchronous_commit`` on, so it is durable when
 :meth:`PostgresAccessLog.write` returns. Times are ``timestamptz``; the category lists are
 ``text[]``. ``id`` sorts in the "C" collation so the newest-first order, and the keyset cursor that
@@ -35,6 +37,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from auth.access_log_deadline import OPERATION_ENDS, AccessLogTimeout, deadline, ends_in
 from auth.access_log_policy import MIN_CONNECT_TIMEOUT_S, AccessLogPolicy, AccessLogUnwritable
 from auth.access_log_query import (
     EXPORT_STATUS,
@@ -148,7 +151,7 @@ class PostgresAccessLog(RecordsOfPages):
                 min_size=1,
                 max_size=policy.max_connections,
                 timeout=policy.acquire_timeout_s,
-                check=AsyncConnectionPool.check_connection,
+                check=self._check,
                 reconnect_timeout=policy.reconnect_timeout_s,
                 max_lifetime=policy.max_lifetime_s,
                 kwargs=_connect_options(self._url, policy),
@@ -166,19 +169,38 @@ class PostgresAccessLog(RecordsOfPages):
 
     def _migrate(self) -> None:
         policy = self._policy
-        migrate_or_check(self._url, migrate_on_open=policy.migrate, connect_timeout_s=policy.connect_timeout_s)
+        migrate_or_check(
+            self._url,
+            migrate_on_open=policy.migrate,
+            connect_timeout_s=policy.connect_timeout_s,
+            check_timeout_s=policy.statement_timeout_s,
+            migrate_timeout_s=policy.migrate_timeout_s,
+        )
+
+    async def _check(self, conn: AsyncConnection[TupleRow]) -> None:
+        """The pool's check of a connection before it hands it out, within the operation's time (or, for
+        the pool's own checks, the statement timeout)."""
+        ends = OPERATION_ENDS.get()
+        async with deadline(conn, ends if ends is not None else ends_in(self._policy.statement_timeout_s)):
+            await AsyncConnectionPool.check_connection(conn)
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[AsyncConnection[TupleRow]]:
-        """A connection from the pool within the acquire timeout; a failure makes the pool check its others."""
+        """A connection from the pool within the acquire timeout, used until the operation's end: the acquire
+        and statement timeouts from now (then it is cut and discarded, :mod:`auth.access_log_deadline`). A
+        failure makes the pool check its other connections."""
         pool = await self._ready()
+        ends = ends_in(self._policy.acquire_timeout_s + self._policy.statement_timeout_s)
+        operation = OPERATION_ENDS.set(ends)
         try:
-            async with pool.connection(timeout=self._policy.acquire_timeout_s) as conn:
+            async with pool.connection(timeout=self._policy.acquire_timeout_s) as conn, deadline(conn, ends):
                 yield conn
-        except (PoolTimeout, psycopg.OperationalError):
+        except (PoolTimeout, psycopg.OperationalError, AccessLogTimeout):
             if self._checking is None or self._checking.done():
                 self._checking = _background(pool.check())
             raise
+        finally:
+            OPERATION_ENDS.reset(operation)
 
     async def probe(self) -> None:
         """Raise unless a write could be made now: a connection within the acquire timeout, to a primary

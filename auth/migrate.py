@@ -17,6 +17,7 @@ version starts.
 from __future__ import annotations
 
 import sqlite3
+from contextlib import AbstractContextManager, nullcontext
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.pool import NullPool
+
+from auth.access_log_deadline import Watchdog
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 """Alembic's script directory."""
@@ -64,12 +67,12 @@ def head_revision() -> str:
     return head
 
 
-def engine_for(url: str, *, connect_timeout_s: int = 10) -> sa.Engine:
+def engine_for(url: str, *, connect_timeout_s: int = 10, watchdog: Watchdog | None = None) -> sa.Engine:
     """An SQLAlchemy engine on the access log's database (``sqlite:///…`` or ``postgresql://…``), no pool.
 
-    The PostgreSQL URL goes to psycopg verbatim (libpq options such as ``search_path`` included). On
-    SQLite each transaction begins with ``BEGIN IMMEDIATE``: the file's write lock, waited for up to
-    :data:`SQLITE_WAIT_S`.
+    The PostgreSQL URL goes to psycopg verbatim (libpq options such as ``search_path`` included); each
+    connection is watched by ``watchdog`` when one is given. On SQLite each transaction begins with
+    ``BEGIN IMMEDIATE``: the file's write lock, waited for up to :data:`SQLITE_WAIT_S`.
     """
     if url.startswith("sqlite:///"):
         engine = sa.create_engine(url, poolclass=NullPool, connect_args={"timeout": SQLITE_WAIT_S})
@@ -83,18 +86,40 @@ def engine_for(url: str, *, connect_timeout_s: int = 10) -> sa.Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return sa.create_engine(
-        "postgresql+psycopg://",
-        creator=lambda: psycopg.connect(url, connect_timeout=connect_timeout_s),
-        poolclass=NullPool,
-    )
+
+    def connect() -> psycopg.Connection[Any]:
+        connection = psycopg.connect(url, connect_timeout=connect_timeout_s)
+        return watchdog.watch(connection) if watchdog is not None else connection
+
+    engine = sa.create_engine("postgresql+psycopg://", creator=connect, poolclass=NullPool)
+    if watchdog is not None:
+
+        @sa.event.listens_for(engine, "close")
+        def _release(dbapi_connection: psycopg.Connection[Any], record: Any) -> None:
+            watchdog.release(dbapi_connection)  # before it closes: its descriptor is never cut after
+
+    return engine
 
 
-def migrate(url: str, *, to: str = "heads", connect_timeout_s: int = 10) -> tuple[str | None, str | None]:
-    """Run the revisions the database at ``url`` lacks, up to ``to``; its revision before and after."""
-    engine = engine_for(url, connect_timeout_s=connect_timeout_s)
+def _watched(timeout_s: float | None) -> tuple[Watchdog | None, AbstractContextManager[object]]:
+    """A watchdog cutting the connections of work that runs past ``timeout_s`` (``None``: no limit), and
+    the context to run the work in, connecting included."""
+    watchdog = Watchdog(timeout_s) if timeout_s is not None else None
+    return watchdog, watchdog if watchdog is not None else nullcontext()
+
+
+def migrate(
+    url: str, *, to: str = "heads", connect_timeout_s: int = 10, timeout_s: float | None = None
+) -> tuple[str | None, str | None]:
+    """Run the revisions the database at ``url`` lacks, up to ``to``; its revision before and after.
+
+    With ``timeout_s``, PostgreSQL work still running that long after it began is cut
+    (:class:`~auth.access_log_deadline.AccessLogTimeout`; the transaction is not committed).
+    """
+    watchdog, watched = _watched(timeout_s)
+    engine = engine_for(url, connect_timeout_s=connect_timeout_s, watchdog=watchdog)
     try:
-        with engine.connect() as connection, connection.begin():
+        with watched, engine.connect() as connection, connection.begin():
             if connection.dialect.name == "postgresql":
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": LOCK})
             before = _revision(connection)
@@ -106,11 +131,13 @@ def migrate(url: str, *, to: str = "heads", connect_timeout_s: int = 10) -> tupl
         engine.dispose()
 
 
-def current_revision(url: str, *, connect_timeout_s: int = 10) -> str | None:
-    """The database's revision (``None``: never migrated, or made by an unversioned gateway)."""
-    engine = engine_for(url, connect_timeout_s=connect_timeout_s)
+def current_revision(url: str, *, connect_timeout_s: int = 10, timeout_s: float | None = None) -> str | None:
+    """The database's revision (``None``: never migrated, or made by an unversioned gateway); cut after
+    ``timeout_s`` as :func:`migrate` is."""
+    watchdog, watched = _watched(timeout_s)
+    engine = engine_for(url, connect_timeout_s=connect_timeout_s, watchdog=watchdog)
     try:
-        with engine.connect() as connection:
+        with watched, engine.connect() as connection:
             return _revision(connection)
     finally:
         engine.dispose()
@@ -123,12 +150,22 @@ def check_current(url: str, *, connect_timeout_s: int = 10) -> None:
         raise AccessLogNotMigrated(current, head_revision())
 
 
-def migrate_or_check(url: str, *, migrate_on_open: bool, connect_timeout_s: int = 10) -> None:
-    """What a store does when it opens: migrate, or check that the operator did."""
-    if migrate_on_open:
-        migrate(url, connect_timeout_s=connect_timeout_s)
-    else:
-        check_current(url, connect_timeout_s=connect_timeout_s)
+def migrate_or_check(
+    url: str,
+    *,
+    migrate_on_open: bool,
+    connect_timeout_s: int = 10,
+    check_timeout_s: float | None = None,
+    migrate_timeout_s: float | None = None,
+) -> None:
+    """What a store does when it opens: nothing for a current database (read within ``check_timeout_s``);
+    else migrate (within ``migrate_timeout_s``), or refuse with :class:`AccessLogNotMigrated`."""
+    current = current_revision(url, connect_timeout_s=connect_timeout_s, timeout_s=check_timeout_s)
+    if current == head_revision():
+        return
+    if not migrate_on_open:
+        raise AccessLogNotMigrated(current, head_revision())
+    migrate(url, connect_timeout_s=connect_timeout_s, timeout_s=migrate_timeout_s)
 
 
 def sqlite_is_current(path: Path) -> bool:

@@ -41,6 +41,19 @@ class KeySetSource(Protocol):
     async def key_set(self) -> Mapping[str, Any]: ...
 
 
+def check_algorithms(algorithms: Sequence[str]) -> tuple[str, ...]:
+    """``algorithms`` when each is an asymmetric signature algorithm joserfc knows; ``ValueError`` otherwise.
+
+    The one check, for the settings (``PATIENTOVERBLIK_TOKEN_ALGORITHMS``) and the verifier alike.
+    """
+    if any(a.lower() == "none" or a.upper().startswith("HS") for a in algorithms):
+        raise ValueError("only asymmetric signature algorithms are accepted")
+    unknown = [a for a in algorithms if a not in jws.JWSRegistry.algorithms]
+    if unknown:
+        raise ValueError(f"unknown signature algorithms: {unknown}")
+    return tuple(algorithms)
+
+
 class TokenVerifier:
     """Turns a bearer token into an :class:`Actor`, or raises :class:`AuthenticationFailed`."""
 
@@ -55,13 +68,8 @@ class TokenVerifier:
         leeway_s: int = 30,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if any(a.lower() == "none" or a.upper().startswith("HS") for a in algorithms):
-            raise ValueError("only asymmetric signature algorithms are accepted")
-        unknown = [a for a in algorithms if a not in jws.JWSRegistry.algorithms]
-        if unknown:
-            raise ValueError(f"unknown signature algorithms: {unknown}")
         self._source = keys
-        self._algorithms = tuple(algorithms)
+        self._algorithms = check_algorithms(algorithms)
         self._registry = jwt.JWTClaimsRegistry(
             leeway=leeway_s,
             iss={"essential": True, "value": issuer},

@@ -1,7 +1,8 @@
 """The composition root: ``create_app`` builds every concrete object of the gateway.
 
 ``uvicorn --factory gateway.app:create_app --http gateway.serving:NoDelayHTTPProtocol`` reads settings
-from the environment (the protocol sets ``TCP_NODELAY`` on accepted connections: ``gateway/serving.py``;
+from the environment (the protocol sets ``TCP_NODELAY`` on accepted connections and leaves forwarded
+headers to the gateway, which reads them only from ``PATIENTOVERBLIK_TRUSTED_PROXIES``: ``gateway/serving.py``;
 :func:`gateway.config.load_settings` raises :class:`~gateway.config.ConfigError` naming the variable of an
 unusable setting). Tests pass ``settings`` and, to replace the network, ``transport`` (an httpx
 transport for every source). Every request passes :class:`~gateway.telemetry.RequestTelemetry` (its id,
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network
 
 import httpx
 from starlette.applications import Starlette
@@ -21,6 +23,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from auth.access_log import AccessLog, open_access_log
 from auth.export import Exporter
@@ -34,7 +37,9 @@ from gateway.clients import load_clients
 from gateway.config import load_settings
 from gateway.cors import cors_middleware
 from gateway.graphiql import DEFAULT_MOUNT_PATH, graphiql_assets_app, graphiql_html
+from gateway.headers import SingleHeaders
 from gateway.http import BearerAuth, GraphQLApp
+from gateway.http_errors import exception_handlers
 from gateway.logging import quiet_transport_loggers
 from gateway.metrics import OperationNames, metrics_endpoint, web_page_operations
 from gateway.rate_limit import RateLimiter
@@ -66,7 +71,7 @@ def create_app(
     transport: httpx.AsyncBaseTransport | None = None,
     access_log: AccessLog | None = None,
 ) -> Starlette:
-    """The gateway as an ASGI app; :class:`gateway.trusted.ManifestError` when a client's trusted documents fail."""
+    """The gateway as an ASGI app; :class:`gateway.manifests.ManifestError` when a client's trusted documents fail."""
     settings = settings or load_settings()
     quiet_transport_loggers()
     tracing = install_tracing(settings.tracing)
@@ -154,13 +159,22 @@ def create_app(
     if settings.graphiql:
         routes.append(Mount(DEFAULT_MOUNT_PATH, graphiql_assets_app()))
     if settings.web_page:
-        routes += web_routes(settings.web_demo_issuer_url)
+        routes += web_routes(settings.web_demo_issuer_url, settings.web_client_id)
     names = OperationNames(web_page_operations() | set(settings.metrics.operations))
     telemetry = Middleware(RequestTelemetry, routes=routes, names=names)
     cors = cors_middleware(
         settings.cors_allow_origins, credentials=settings.cors_allow_credentials, max_age_s=settings.cors_max_age_s
     )
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[telemetry, *cors])
+    middleware = [*forwarded_headers(settings.trusted_proxies), telemetry, *cors, Middleware(SingleHeaders)]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers=exception_handlers())
+
+
+def forwarded_headers(proxies: list[IPv4Network | IPv6Network]) -> list[Middleware]:
+    """Read ``X-Forwarded-For`` and ``X-Forwarded-Proto`` on connections from ``proxies`` only (uvicorn's
+    middleware: the caller's address is the nearest one no trusted proxy added); none: none at all."""
+    if not proxies:
+        return []
+    return [Middleware(ProxyHeadersMiddleware, trusted_hosts=[str(network) for network in proxies])]
 
 
 async def _health(request: Request) -> JSONResponse:

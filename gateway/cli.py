@@ -15,9 +15,10 @@ from typing import Any
 
 import httpx
 import typer
+from starlette.applications import Starlette
 
 from gateway import serving
-from gateway.children import run_child, start_child, stop_child, stopped_by_sigterm
+from gateway.children import run_child, start_child, stop_child, stopped_by_signals
 from gateway.cli_access_log import COMMANDS as ACCESS_LOG_COMMANDS
 from gateway.clients import Introspection
 from gateway.config import effective_settings, settings_or_exit
@@ -38,7 +39,8 @@ def serve(
 ) -> None:
     """Run the gateway only, configured by PATIENTOVERBLIK_* environment variables."""
     settings = settings_or_exit()
-    _serve_gateway(settings, host or settings.host, port or settings.port, workers)
+    with stopped_by_signals():  # SIGHUP too stops it gracefully, as SIGTERM does
+        _serve_gateway(settings, host or settings.host, port or settings.port, workers)
 
 
 @app.command()
@@ -74,7 +76,7 @@ def demo(
     settings = demo_settings()
     child = start_child(_sandbox_args(seed, patients, 0.0, 0.0, SANDBOX_PORTS["issuer"]))
     try:
-        with stopped_by_sigterm():  # uvicorn handles signals while it serves, and raises them again after
+        with stopped_by_signals():  # uvicorn handles SIGTERM and SIGINT while it serves, and raises them again after
             personas = _wait_for_sandbox(child)
             _print_welcome(port, personas)
             _serve_gateway(settings, "127.0.0.1", port)
@@ -119,9 +121,12 @@ def token(
 
 @app.command("check-config")
 def check_config() -> None:
-    """Check the PATIENTOVERBLIK_* settings and print them all, secrets masked; exit 2 if one is unusable."""
-    for line in effective_settings(settings_or_exit()):
+    """Check the PATIENTOVERBLIK_* settings as `serve` does before it serves (the settings, the clients' trusted
+    documents against the schema) and print them all, secrets masked; exit 2 if `serve` would not start."""
+    settings = settings_or_exit()
+    for line in effective_settings(settings):
         typer.echo(line)
+    gateway_or_exit(settings, "configuration error")
     typer.echo("configuration OK", err=True)
 
 
@@ -205,16 +210,24 @@ def demo_settings() -> Settings:
     )
 
 
-def _serve_gateway(settings: Settings, host: str, port: int, workers: int = 1) -> None:
-    os.makedirs("var", exist_ok=True)
+def gateway_or_exit(settings: Settings, refusal: str) -> Starlette:
+    """The gateway for ``settings`` as every command builds it, or the problem in one line (``patientoverblik:
+    <refusal>: …``) and exit 2: `serve`, `demo` and `check-config` all ask here, so what `check-config`
+    passes `serve` starts. Whatever else could refuse a configuration is refused by the settings themselves
+    (:func:`gateway.config.load_settings`)."""
     from gateway.app import create_app
-    from gateway.trusted import ManifestError
+    from gateway.manifests import ManifestError
 
     try:
-        gateway = create_app(settings)  # also with --workers: a bad trusted-documents manifest stops here, in one line
+        return create_app(settings)
     except ManifestError as exc:
-        typer.echo(f"patientoverblik: not starting: {exc}", err=True)
+        typer.echo(f"patientoverblik: {refusal}: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+def _serve_gateway(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    os.makedirs("var", exist_ok=True)
+    gateway = gateway_or_exit(settings, "not starting")  # also with --workers: each worker builds its own after
     if workers > 1 and settings.federation.key_secret is None:
         # Each worker builds its app from the environment: one random key secret for all of them (ADR 0022).
         os.environ[KEY_SECRET_VARIABLE] = new_key_secret()

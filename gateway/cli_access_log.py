@@ -16,7 +16,14 @@ from typing import TypeVar
 
 import typer
 
-from auth.access_log import AccessLog, UnreadableSecurityEvent, check_access_log_url, open_access_log
+from auth.access_log import (
+    AccessLog,
+    AccessLogPolicy,
+    UnreadableSecurityEvent,
+    check_access_log_url,
+    open_access_log,
+)
+from auth.access_log_policy import OPERATOR_STATEMENT_TIMEOUT_S
 from auth.export import ExportFailed, ExportReport, export_pending
 from auth.export_lease import ExportLease
 from auth.migrate import current_revision, head_revision
@@ -259,7 +266,8 @@ def _run(database_url: str | None, use: Callable[[AccessLog], Awaitable[T]], set
     """Open the store, run ``use`` on it, close it; a store that cannot be used is one line and exit 1."""
     url = database_url or (settings or settings_or_exit()).database_url
     try:
-        store = open_access_log(url)
+        # An operator's command may take minutes (a purge of two years); a silent network still ends it.
+        store = open_access_log(url, AccessLogPolicy(statement_timeout_s=OPERATOR_STATEMENT_TIMEOUT_S))
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--database-url") from None
 

@@ -3,7 +3,8 @@
 Built once at start from ``PATIENTOVERBLIK_CLIENTS`` (:func:`load_clients`): each registration's
 field allow-list is checked against the schema (a type or field it does not have, such as a name a
 release renamed, would silently refuse what the client needs: ADR 0025) and its trusted documents
-are read and checked (:mod:`gateway.trusted`), so a bad registration stops the gateway with one line.
+are read (:mod:`gateway.manifests`) and checked (:mod:`gateway.trusted`), so a bad registration
+stops the gateway with one line.
 Per request :meth:`ClientDirectory.client_of` names the caller's :class:`Client`:
 
 - a token whose client (``azp``) is registered gets that registration, its manifest and its budget;
@@ -29,8 +30,9 @@ from graphql import GraphQLObjectType, GraphQLSchema
 from auth.actor import Actor, ActorKind
 from auth.fields import ALWAYS_ALLOWED, ClientRegistration
 from gateway.limits import Limits
+from gateway.manifests import ManifestError, read_manifest
 from gateway.rate_limit import Budget
-from gateway.trusted import ManifestError, TrustedDocuments, check_manifest, read_manifest
+from gateway.trusted import TrustedDocuments, check_manifest
 
 logger = logging.getLogger("patientoverblik.clients")
 

@@ -7,19 +7,40 @@ browser never sends by itself, so no origin can ride on a user's session. Creden
 off unless configured, and never with ``*`` (a settings error). The preflight answer
 (``OPTIONS /graphql``) is cached by browsers for ``PATIENTOVERBLIK_CORS_MAX_AGE_S`` (600 s).
 
-Allowed request headers are those a GraphQL client sends (``authorization``, ``content-type``,
-``accept``, ``x-request-id``); the page may read ``x-request-id`` and ``retry-after``.
+Allowed request headers are every one the gateway reads from a request: ``authorization``,
+``content-type``, ``accept``, the correlation ids (``x-request-id``, ``x-correlation-id``) and the
+trace context (``traceparent``, ``tracestate``). The page may read every response header the gateway
+sets that is not CORS-safelisted: the ids (``x-request-id``, ``x-correlation-id``), ``retry-after`` (a
+429), ``www-authenticate`` (a 401) and ``allow`` (a 405). The lists come from the modules that read and
+set the headers.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 
-ALLOWED_HEADERS: Final = ("authorization", "content-type", "accept", "x-request-id")
-EXPOSED_HEADERS: Final = ("x-request-id", "retry-after")
+from gateway.http_errors import http_error_response
+from gateway.telemetry import ANSWER_HEADERS, CORRELATION_HEADERS, TRACE_HEADERS
+
+ALLOWED_HEADERS: Final = ("authorization", "content-type", "accept", *CORRELATION_HEADERS, *TRACE_HEADERS)
+EXPOSED_HEADERS: Final = (*ANSWER_HEADERS, "retry-after", "www-authenticate", "allow")
+
+
+class CodedCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS middleware, refusing a preflight with a coded body rather than plain text."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        # Starlette's reason names only what was refused ("Disallowed CORS origin, headers"), nothing sent.
+        headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-type", "content-length")}
+        return http_error_response(response.status_code, "OPTIONS", headers, f"{bytes(response.body).decode()}.")
 
 
 def cors_middleware(origins: list[str], *, credentials: bool, max_age_s: int) -> list[Middleware]:
@@ -30,7 +51,7 @@ def cors_middleware(origins: list[str], *, credentials: bool, max_age_s: int) ->
         raise ValueError("CORS credentials cannot be allowed for the origin '*'")
     return [
         Middleware(
-            CORSMiddleware,
+            CodedCORSMiddleware,
             allow_origins=origins,
             allow_methods=["GET", "POST"],
             allow_headers=list(ALLOWED_HEADERS),

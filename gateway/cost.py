@@ -249,7 +249,9 @@ class CostGuard(SchemaExtension):
                 context.cost = cost
                 budget = context.budget
                 if cost > budget.max_cost:
-                    message = f"The operation costs {cost}; at most {budget.max_cost} is allowed for your client."
+                    message = (
+                        f"The operation costs {cost} points; at most {budget.max_cost} are allowed for your client."
+                    )
                     raise GraphQLError(message, original_error=LimitExceeded(message, "maxCost", budget.max_cost))
                 if context.limiter is not None:
                     await context.limiter.take(context.rate_key, budget, Window.COST, cost)

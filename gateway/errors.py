@@ -29,9 +29,9 @@ from auth.errors import (
 from gateway.echoes import NOTHING_SENT, SentValues, syntax_message, withheld_echo
 from gateway.explore import without_suggestions
 from gateway.input_errors import InputValueError
-from gateway.limits import LimitExceeded, OperationNotSelected, TooManySubscriptions
+from gateway.limits import LimitExceeded, OperationNotSelected, OverLimit, TooManySubscriptions
 from gateway.rate_limit import RateLimited
-from gateway.validation import MAX_FIELD_COMPARISONS
+from gateway.validation import too_many_comparisons
 from resolvers.errors import InvalidArgument
 from sources.errors import FailureKind, SourceError
 
@@ -51,7 +51,10 @@ class ErrorCode(StrEnum):
     BAD_USER_INPUT = "BAD_USER_INPUT"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     BAD_REQUEST = "BAD_REQUEST"
-    """The HTTP request is not a GraphQL request the gateway can run (body, content type, operationName)."""
+    """The HTTP request is not a GraphQL request the gateway can run (body, content type, operationName, a method
+    the path does not take: HTTP 405 with ``Allow``)."""
+    NOT_FOUND = "NOT_FOUND"
+    """Nothing is served at the request's path (HTTP 404)."""
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
     """The request body is over ``PATIENTOVERBLIK_MAX_REQUEST_BYTES`` (HTTP 413)."""
     REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
@@ -170,14 +173,16 @@ def client_message(error: GraphQLError, code: ErrorCode, *, suggestions: bool = 
     return error.message if suggestions else without_suggestions(error.message)
 
 
-def limit_of(error: GraphQLError) -> LimitExceeded | None:
-    """The limit a refused document was over: the gateway's own, or graphql-core's on validation."""
-    if isinstance(error.original_error, LimitExceeded):
+def limit_of(error: GraphQLError) -> OverLimit | None:
+    """The limit a refused operation was over: the gateway's own (a document's, a window's), or graphql-core's
+    on validation."""
+    if isinstance(error.original_error, OverLimit):
         return error.original_error
     if isinstance(error, ValidationAbortedError):
         if error.message.startswith("Too many validation errors"):
-            return LimitExceeded(error.message, "maxValidationErrors", MAX_VALIDATION_ERRORS)
-        return LimitExceeded(error.message, "maxFieldComparisons", MAX_FIELD_COMPARISONS)
+            message = f"The document has more than {MAX_VALIDATION_ERRORS} errors; validation stopped there."
+            return LimitExceeded(message, "maxValidationErrors", MAX_VALIDATION_ERRORS)
+        return too_many_comparisons()
     return None
 
 
@@ -201,14 +206,14 @@ def translate(error: GraphQLError, *, suggestions: bool = True, sent: SentValues
         extensions["overridable"] = True
     if isinstance(original, FieldNotAllowed):
         extensions["field"] = original.field
-    if (limit := limit_of(error)) is not None:
-        extensions["limit"], extensions["maximum"] = limit.limit, limit.maximum
-    if isinstance(original, RateLimited):
-        extensions["retryAfter"] = original.retry_after
+    limit = limit_of(error)
+    if limit is not None:
+        extensions |= limit.extensions()
     current_version = getattr(original, "current_version", None)
     if code is ErrorCode.VERSION_CONFLICT and isinstance(current_version, str):
         extensions["currentVersion"] = current_version
-    message = withheld_echo(client_message(error, code, suggestions=suggestions), sent, code)
+    message = str(limit) if limit is not None else client_message(error, code, suggestions=suggestions)
+    message = withheld_echo(message, sent, code)
     logger.info(
         "graphql error",
         extra={

@@ -30,6 +30,7 @@ from auth.tokens import TokenVerifier
 from gateway.clients import Client, ClientDirectory
 from gateway.context import RequestContext, SourceWriters
 from gateway.errors import ErrorCode
+from gateway.http_errors import http_error_response
 from gateway.limits import Limits
 from gateway.over_http import EXCHANGE_KEY, Exchange, exchange_of, negotiate
 from gateway.rate_limit import RateLimited, RateLimiter, Window, caller_key
@@ -139,7 +140,7 @@ class GraphQLApp(GraphQL[RequestContext, None]):
             return
         request = Request(scope=scope, receive=receive)
         state = scope.setdefault("state", {})
-        exchange = Exchange(negotiate(request.headers.get("accept")))
+        exchange = Exchange(negotiate(", ".join(request.headers.getlist("accept"))))  # a list header may repeat
         actor: Actor = state.get("actor", ANONYMOUS)
         client = self._clients.client_of(actor)
         address = request.client.host if request.client else None
@@ -153,14 +154,21 @@ class GraphQLApp(GraphQL[RequestContext, None]):
         except RequestRefused as refused:
             response = refused.response()
         except RateLimited as limited:
-            headers = {"retry-after": str(limited.retry_after)}
-            response = error_response(429, ErrorCode.RATE_LIMITED, str(limited), headers)
+            response = RequestRefused.over(429, ErrorCode.RATE_LIMITED, limited, limited.headers()).response()
         except HTTPException as exc:  # strawberry's own refusals (method, operation type, IDE disabled)
-            response = error_response(exc.status_code, ErrorCode.BAD_REQUEST, exc.reason)
+            response = self._refused(exc, request.method)
         finally:
             deadline.reset(outside)
         exchange.finish(response)
         await response(scope, receive, send)
+
+    def _refused(self, exc: HTTPException, method: str) -> Response:
+        """strawberry's refusal as the edge's coded body: a method it does not take, or GET without GraphiQL,
+        is 405 with ``Allow``."""
+        if exc.status_code in (404, 405):
+            allow = "GET, POST" if self.graphql_ide else "POST"
+            return http_error_response(405, method, {"allow": allow})
+        return http_error_response(exc.status_code, method, message=exc.reason)
 
     @staticmethod
     async def _count_request(request: Request, caller: Caller) -> None:

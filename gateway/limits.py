@@ -71,13 +71,23 @@ class Limits:
     """Federation representations in one operation, over every ``_entities`` field (:mod:`gateway.cost`)."""
 
 
-class LimitExceeded(Exception):
-    """A request is bigger than a limit allows; ``limit`` names the setting, ``maximum`` its value."""
+class OverLimit(Exception):
+    """A refusal for being over a limit: ``limit`` names it (camelCase: ``maxDepth``, ``requestsPerWindow``),
+    ``maximum`` is its value; the message says both, in words."""
 
-    def __init__(self, message: str, limit: str, maximum: int) -> None:
+    def __init__(self, message: str, limit: str, maximum: int | float) -> None:
         super().__init__(message)
         self.limit = limit
         self.maximum = maximum
+
+    def extensions(self) -> dict[str, object]:
+        """The limit's fields in a refusal's ``extensions``: built here for every refusal over a limit, in
+        a GraphQL result (:func:`gateway.errors.translate`) and before GraphQL runs (:mod:`gateway.request`)."""
+        return {"limit": self.limit, "maximum": self.maximum}
+
+
+class LimitExceeded(OverLimit):
+    """A request is bigger than a limit allows: ``QUERY_TOO_COMPLEX`` (or, for its body, HTTP 413 and 408)."""
 
 
 class TooManySubscriptions(LimitExceeded):
@@ -201,7 +211,7 @@ def operation_limits_rule(max_depth: int, max_aliases: int) -> type[ValidationRu
             for operation, size in sizes.items():
                 name = f"Operation '{operation.name.value}'" if operation.name else "The operation"
                 if size.depth > max_depth:
-                    message = f"{name} is nested {size.depth} deep; at most {max_depth} is allowed."
+                    message = f"{name} is nested {size.depth} levels deep; at most {max_depth} levels are allowed."
                     context.report_error(_refusal(message, "maxDepth", max_depth, operation))
                 if size.aliases > max_aliases:
                     message = f"{name} has {size.aliases} aliases; at most {max_aliases} are allowed."

@@ -48,8 +48,9 @@ from typing import Final
 from graphql import OperationDefinitionNode, parse
 from prometheus_client import REGISTRY, Counter, Enum, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 
 from auth.access_log import AccessLog
 from gateway.web import OPERATIONS_DIR
@@ -99,6 +100,15 @@ REQUEST_SECONDS = Histogram(
 )
 RATE_LIMITED = Counter(
     "patientoverblik_rate_limited", "Requests refused by a rate or cost limit, by the limit's name.", ["limit"]
+)
+RATE_LIMIT_STORE_AVAILABLE = Gauge(
+    "patientoverblik_rate_limit_store_available",
+    "1 while the rate-limit store (Redis) answers, 0 while requests are let through unchecked.",
+)
+RATE_LIMIT_UNCHECKED = Counter(
+    "patientoverblik_rate_limit_unchecked",
+    "Requests let through without a rate or cost check because the rate-limit store did not answer, by limit.",
+    ["limit"],
 )
 BREAKER_STATE = Enum(
     "patientoverblik_source_breaker_state",
@@ -153,7 +163,7 @@ def metrics_endpoint(networks: Sequence[IPv4Network | IPv6Network]) -> Callable[
 
     async def metrics(request: Request) -> Response:
         if not allowed(request.client.host if request.client else None, networks):
-            return PlainTextResponse("Not Found", status_code=404)
+            raise HTTPException(404)  # answered as any unknown path is (gateway.http_errors)
         services = getattr(request.app.state, "services", None)
         if services is not None:
             for source, state in services.sources.breaker_states().items():

@@ -27,6 +27,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from gateway.errors import ErrorCode
+from gateway.rate_limit import retry_after_headers
 
 EXCHANGE_KEY: Final = "graphql_exchange"
 """Where the request's :class:`Exchange` is kept in the ASGI scope's ``state``."""
@@ -114,7 +115,7 @@ class Exchange:
         retry_after = _retry_after(result)
         if retry_after is not None:
             self.status = 429
-            self.headers = {"retry-after": str(retry_after)}
+            self.headers = retry_after_headers(retry_after)
 
     def finish(self, response: Response) -> None:
         """Set the negotiated ``Content-Type``, the status and headers on a JSON response (not on GraphiQL's page)."""

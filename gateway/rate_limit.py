@@ -8,9 +8,12 @@ default and in Redis when ``PATIENTOVERBLIK_REDIS_URL`` is set; there ``limits``
 one Lua script, so every gateway process sharing the Redis enforces one limit (ADR 0018).
 
 Over a budget is :class:`RateLimited` with the seconds until the window has room again: code
-``RATE_LIMITED``, HTTP 429 and ``Retry-After``. If Redis cannot be reached within its socket timeout
-the request is let through and a warning is logged (no personal data): the limiter protects capacity
-and must not become the outage itself.
+``RATE_LIMITED``, HTTP 429, ``Retry-After``, and ``extensions`` ``limit``, ``maximum`` and
+``retryAfter``. If Redis cannot be reached within its socket timeout the request is let through: the
+limiter protects capacity and must not become the outage itself. The store's state is logged when it
+changes, once (a WARNING when it stops answering, an INFO with the number of checks skipped when it answers
+again; no personal data), as readiness does, and counted: ``patientoverblik_rate_limit_store_available``
+and ``patientoverblik_rate_limit_unchecked_total{limit}``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import math
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Final, assert_never
 
 import redis.asyncio as aioredis
 from limits import RateLimitItem, RateLimitItemPerSecond
@@ -29,7 +32,8 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 
-from gateway.metrics import RATE_LIMITED
+from gateway.limits import OverLimit
+from gateway.metrics import RATE_LIMIT_STORE_AVAILABLE, RATE_LIMIT_UNCHECKED, RATE_LIMITED
 
 logger = logging.getLogger("patientoverblik.rate_limit")
 
@@ -65,14 +69,52 @@ class Budget:
         return RateLimitItemPerSecond(amount, self.window_s)
 
 
-class RateLimited(Exception):
-    """Over a budget; ``retry_after`` is whole seconds until the window has room again (at least 1)."""
+class RateLimited(OverLimit):
+    """Over a budget's window: ``limit`` is ``requestsPerWindow`` or ``costPerWindow`` (as in ``me.client.limits``),
+    ``maximum`` the budget's amount, ``retry_after`` whole seconds until the window has room again (at least 1)."""
 
-    def __init__(self, window: Window, retry_after: int) -> None:
-        what = "requests" if window is Window.REQUESTS else "query cost"
-        super().__init__(f"Too many {what} from your client in this window; retry after {retry_after} s.")
+    def __init__(self, window: Window, budget: Budget, retry_after: int, amount: int = 1) -> None:
+        maximum = budget.requests if window is Window.REQUESTS else budget.cost
+        per = f"per {budget.window_s} s"
+        match window:
+            case Window.REQUESTS:
+                message = f"Over the limit of {maximum} requests {per}; retry after {retry_after} s."
+                limit = "requestsPerWindow"
+            case Window.COST:
+                message = (
+                    f"The operation costs {amount} points, more than is left of the limit of {maximum} points of "
+                    f"query cost {per}; retry after {retry_after} s."
+                )
+                limit = "costPerWindow"
+            case _:
+                assert_never(window)
+        super().__init__(message, limit, maximum)
         self.window = window
         self.retry_after = retry_after
+
+    def extensions(self) -> dict[str, object]:
+        """The limit's fields and ``retryAfter``."""
+        return {**super().extensions(), "retryAfter": self.retry_after}
+
+    def headers(self) -> dict[str, str]:
+        """The refusal's HTTP headers: ``Retry-After``."""
+        return retry_after_headers(self.retry_after)
+
+
+def retry_after_headers(seconds: int) -> dict[str, str]:
+    """``Retry-After`` in whole seconds, for every HTTP 429."""
+    return {"retry-after": str(seconds)}
+
+
+def check_redis_url(url: str) -> str:
+    """``url`` when redis-py can connect by it (scheme, host, port, database); ``ValueError`` otherwise.
+
+    The one check, for the settings (``PATIENTOVERBLIK_REDIS_URL``) and :meth:`RateLimiter.open` alike.
+    """
+    if not url.startswith(("redis://", "rediss://")):
+        raise ValueError("a Redis URL starts with redis:// or rediss://")
+    aioredis.ConnectionPool.from_url(url)  # parses it; connects to nothing
+    return url
 
 
 def caller_key(label: str) -> str:
@@ -87,12 +129,17 @@ class RateLimiter:
         self._storage = storage
         self._pool = pool
         self._limiter = SlidingWindowCounterRateLimiter(storage)
+        self._available = True
+        self._unchecked_since = 0
+        """Checks (requests, cost) skipped since the store stopped answering."""
+        RATE_LIMIT_STORE_AVAILABLE.set(1)
 
     @classmethod
     def open(cls, redis_url: str | None) -> RateLimiter:
         """In process memory, or shared in the Redis at ``redis_url`` (``redis://host:port/db``)."""
         if redis_url is None:
             return cls(MemoryStorage())
+        check_redis_url(redis_url)
         pool = aioredis.ConnectionPool.from_url(
             redis_url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
         )
@@ -111,16 +158,35 @@ class RateLimiter:
             return
         item = budget.item(window)
         try:
-            if await self._limiter.hit(item, window.value, key, cost=amount):
-                return
-            stats = await self._limiter.get_window_stats(item, window.value, key)
+            fits = await self._limiter.hit(item, window.value, key, cost=amount)
+            stats = None if fits else await self._limiter.get_window_stats(item, window.value, key)
         except StorageError as exc:
-            logger.warning(
-                "rate limit store unavailable; request let through", extra={"error_class": type(exc).__name__}
-            )
+            self._unchecked(window, exc)
+            return
+        self._answered()
+        if stats is None:
             return
         RATE_LIMITED.labels(window.value).inc()
-        raise RateLimited(window, max(1, math.ceil(stats.reset_time - time.time())))
+        raise RateLimited(window, budget, max(1, math.ceil(stats.reset_time - time.time())), amount)
+
+    def _unchecked(self, window: Window, exc: StorageError) -> None:
+        """The store did not answer: the request goes through unchecked; the first of a run says so."""
+        RATE_LIMIT_UNCHECKED.labels(window.value).inc()
+        self._unchecked_since += 1
+        if self._available:
+            self._available = False
+            RATE_LIMIT_STORE_AVAILABLE.set(0)
+            logger.warning(
+                "rate limit store unavailable: requests are let through unchecked until it answers again",
+                extra={"error_class": type(exc).__name__},
+            )
+
+    def _answered(self) -> None:
+        if not self._available:
+            self._available = True
+            RATE_LIMIT_STORE_AVAILABLE.set(1)
+            logger.info("rate limit store available again", extra={"unchecked": self._unchecked_since})
+            self._unchecked_since = 0
 
     async def aclose(self) -> None:
         """Close the Redis connections, or stop the in-memory store's expiry task."""

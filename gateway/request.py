@@ -7,7 +7,8 @@ and at a total deadline of ``body_timeout_s`` (a client dripping a byte a second
 no longer than that: HTTP 408), decoded as strict UTF-8 JSON with bounded numbers and nesting, and
 checked against the shape of a GraphQL request (GraphQL over HTTP, §*Request Parameters*). Anything else raises
 :class:`RequestRefused`, which becomes ``{"errors": [{"message", "extensions": {"code"}}]}`` with a
-4xx status; nothing here can raise anything else.
+4xx status (a body over a limit adds the limit's fields, :meth:`RequestRefused.over`); nothing here can
+raise anything else.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import asyncio
 import json
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Self
 
 from cross_web import StarletteRequestAdapter
 from starlette.requests import ClientDisconnect, Request
@@ -25,7 +26,7 @@ from starlette.types import Scope
 from strawberry.http import GraphQLRequestData
 
 from gateway.errors import ErrorCode
-from gateway.limits import Limits
+from gateway.limits import LimitExceeded, Limits, OverLimit
 
 MAX_JSON_DEPTH = 32
 """Objects and arrays nested deeper than this are refused (the gateway's inputs nest about 5 deep)."""
@@ -36,23 +37,40 @@ MAX_NUMBER_CHARS = 40
 class RequestRefused(Exception):
     """The HTTP request is not one the gateway reads; the message says why, never echoing the body."""
 
-    def __init__(self, status: int, code: ErrorCode, message: str, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: ErrorCode,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        extensions: Mapping[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = dict(headers or {})
+        self.extensions = dict(extensions or {})
+
+    @classmethod
+    def over(cls, status: int, code: ErrorCode, limit: OverLimit, headers: Mapping[str, str] | None = None) -> Self:
+        """A refusal for being over ``limit``: its message, and its fields in ``extensions``."""
+        return cls(status, code, str(limit), headers, limit.extensions())
 
     def response(self) -> JSONResponse:
         """The refusal as a GraphQL error body."""
-        return error_response(self.status, self.code, self.message, self.headers)
+        return error_response(self.status, self.code, self.message, self.headers, self.extensions)
 
 
 def error_response(
-    status: int, code: ErrorCode, message: str, headers: Mapping[str, str] | None = None
+    status: int,
+    code: ErrorCode,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, object] | None = None,
 ) -> JSONResponse:
-    """``{"errors": [{"message": ..., "extensions": {"code": ...}}]}`` with ``status``."""
-    body = {"errors": [{"message": message, "extensions": {"code": code.value}}]}
+    """``{"errors": [{"message": ..., "extensions": {"code": ..., **extensions}}]}`` with ``status``."""
+    body = {"errors": [{"message": message, "extensions": {"code": code.value, **(extensions or {})}}]}
     return JSONResponse(body, status_code=status, headers={"cache-control": "no-store", **(headers or {})})
 
 
@@ -88,7 +106,8 @@ class BoundedBody(StarletteRequestAdapter):
                 return await self._read()
         except TimeoutError:
             message = f"The request body did not arrive within {self.timeout_s:g} seconds."
-            raise RequestRefused(408, ErrorCode.REQUEST_TIMEOUT, message, {"connection": "close"}) from None
+            late = LimitExceeded(message, "requestBodyTimeoutSeconds", self.timeout_s)
+            raise RequestRefused.over(408, ErrorCode.REQUEST_TIMEOUT, late, {"connection": "close"}) from None
         except ClientDisconnect:
             raise bad_request("The client went away before the body was read.") from None
 
@@ -103,7 +122,10 @@ class BoundedBody(StarletteRequestAdapter):
         return b"".join(chunks)
 
     def _too_large(self) -> RequestRefused:
-        return RequestRefused(413, ErrorCode.REQUEST_TOO_LARGE, f"The request body is over {self.max_bytes} bytes.")
+        message = f"The request body is over {self.max_bytes} bytes."
+        return RequestRefused.over(
+            413, ErrorCode.REQUEST_TOO_LARGE, LimitExceeded(message, "maxRequestBytes", self.max_bytes)
+        )
 
 
 def bounded_body(limits: Limits) -> type[BoundedBody]:

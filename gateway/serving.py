@@ -1,12 +1,20 @@
-"""Serving the gateway with uvicorn, with ``TCP_NODELAY`` on every accepted connection.
+"""Serving the gateway with uvicorn: ``TCP_NODELAY`` on every accepted connection, and no forwarded
+headers read but the gateway's own way.
 
 asyncio only sets ``TCP_NODELAY`` on a connection accepted from a listening socket created with
 ``proto=IPPROTO_TCP``. uvicorn's own ``bind_socket`` (used with ``--workers``, ``--reload`` and
 ``--fd``) creates it with protocol 0, so without help the accepted connections keep Nagle's
 algorithm: an answer written as headers then body waits for the client's delayed ACK (~40 ms on
 Linux) on every kept-alive request. :class:`NoDelayHTTPProtocol` sets the option on each connection
-as it is made, whoever bound the socket; every way ``patientoverblik`` starts the gateway uses it,
-and an operator running uvicorn directly passes ``--http gateway.serving:NoDelayHTTPProtocol``.
+as it is made, whoever bound the socket.
+
+uvicorn also trusts ``X-Forwarded-For`` from 127.0.0.1 by default (``--proxy-headers``,
+``--forwarded-allow-ips``, ``FORWARDED_ALLOW_IPS``): any local process, or a proxy on the host that
+passes the header on, could then choose the address a caller is counted under. The gateway reads
+forwarded headers only from ``PATIENTOVERBLIK_TRUSTED_PROXIES`` (:mod:`gateway.app`), so every way
+``patientoverblik`` starts uvicorn turns uvicorn's own reading off, and :class:`NoDelayHTTPProtocol`
+takes it out of the way when uvicorn was started by hand without ``--no-proxy-headers``. An operator
+running uvicorn directly passes ``--http gateway.serving:NoDelayHTTPProtocol``.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import socket
 from typing import Any
 
 import uvicorn
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from gateway.logging import log_config
@@ -33,7 +42,13 @@ def set_nodelay(sock: socket.socket | None) -> None:
 
 
 class NoDelayHTTPProtocol(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol, setting ``TCP_NODELAY`` on the connection before anything is sent."""
+    """uvicorn's HTTP/1.1 protocol, setting ``TCP_NODELAY`` on the connection before anything is sent, and
+    serving the app without uvicorn's forwarded-header rewriting (the gateway does its own)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if isinstance(self.app, ProxyHeadersMiddleware):  # uvicorn's --proxy-headers, on by default
+            self.app = self.app.app
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         set_nodelay(transport.get_extra_info("socket"))
@@ -58,6 +73,7 @@ def uvicorn_options(
         "workers": workers,
         "factory": workers > 1,
         "http": NoDelayHTTPProtocol,
+        "proxy_headers": False,  # the gateway reads forwarded headers itself, from its trusted proxies only
         "log_config": log_config(log),
         "log_level": log.level.value.lower(),
     }

@@ -7,6 +7,7 @@ The defaults point at the sandbox on 127.0.0.1 as ``make run`` starts it.
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -19,14 +20,16 @@ from auth.export import OPEN_GRACE_S
 from auth.export_lease import DEFAULT_TTL_S
 from auth.fields import ClientRegistration
 from auth.key_cache import KeyCachePolicy
+from auth.tokens import check_algorithms
 from gateway.clients import ClientSpec, Introspection
 from gateway.limits import Limits
-from gateway.rate_limit import Budget
+from gateway.rate_limit import Budget, check_redis_url
 from gateway.settings_federation import FederationSettings
 from gateway.settings_resilience import AccessLogSettings, DeadlineSettings, ReadinessSettings
 from gateway.settings_subscriptions import SubscriptionSettings
 from gateway.settings_telemetry import LogSettings, MetricsSettings, TracingSettings
 from gateway.settings_upstream import UpstreamAuthSettings, UpstreamUrl
+from gateway.web import OPERATIONS_DIR, WEB_PAGE_FIELDS
 from resolvers.cost import MAX_REPRESENTATIONS
 from sources.base import DEFAULT_MAX_BODY_BYTES, KIB, MIB, SourceConfig
 from sources.breaker import BreakerPolicy
@@ -174,7 +177,10 @@ class ClientSettings(BaseModel):
     authority: bool = Field(default=False, description="A whitelisted authority: sees protected names and addresses.")
     trusted_documents: Path | None = Field(
         default=None,
-        description="A JSON manifest of the client's operations, {id: document}; checked at start (ADR 0017).",
+        description=(
+            "The client's operations: a JSON manifest {id: document}, or a folder of <id>.graphql files; checked "
+            "at start (ADR 0017)."
+        ),
     )
     trusted_documents_only: bool = Field(
         default=False, description="The client may run only its manifest's documents (DOCUMENT_NOT_TRUSTED)."
@@ -260,7 +266,7 @@ class Settings(BaseSettings):
     token_issuer: str = Field(default_factory=lambda: sandbox_url("issuer"))
     token_jwks_url: UpstreamUrl = Field(default_factory=lambda: sandbox_url("issuer") + "/.well-known/jwks.json")
     token_audience: str = "patientoverblik"  # noqa: S105 - an audience name, not a secret
-    token_algorithms: tuple[str, ...] = ("RS256", "ES256")
+    token_algorithms: Annotated[tuple[str, ...], AfterValidator(check_algorithms)] = ("RS256", "ES256")
     token_jwks_timeout_s: float = Field(
         default=2.0, gt=0, description="Total deadline of one key set fetch, and the longest a request waits for it."
     )
@@ -278,6 +284,19 @@ class Settings(BaseSettings):
     web_page: bool = Field(
         default=False,
         description="Serve the web page (gateway/static/web) at `/`; `patientoverblik demo` turns it on (ADR 0015).",
+    )
+    web_client_id: str = Field(
+        default="patientoverblik-web",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{2,63}$",
+        description=(
+            "The client ID (`azp`) of the web page's tokens. With the page on, the gateway registers it with the "
+            "page's operations folder as its trusted documents (ADR 0015); a registration of this ID in `clients` "
+            "replaces that one."
+        ),
+    )
+    web_trusted_documents_only: bool = Field(
+        default=True,
+        description="The web page's client runs only the page's operations (DOCUMENT_NOT_TRUSTED for any other).",
     )
     web_demo_issuer_url: str | None = Field(
         default=None,
@@ -385,6 +404,15 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Origins whose pages may call /graphql (CORS); [] none (the default outside the demo), ['*'] any.",
     )
+    trusted_proxies: list[IPv4Network | IPv6Network] = Field(
+        default_factory=list,
+        description=(
+            "Addresses or networks of the reverse proxies and balancers in front of the gateway, e.g. "
+            "['10.0.0.0/24']: only a connection from one of them has its X-Forwarded-For and X-Forwarded-Proto "
+            "read for the caller's address (rate limits of callers without a token, the /metrics allow-list). "
+            "[] (the default): none, whatever uvicorn would trust."
+        ),
+    )
     cors_allow_credentials: bool = Field(
         default=False, description="Let browsers send cookies cross-origin (never with '*'; tokens need no cookies)."
     )
@@ -394,9 +422,8 @@ class Settings(BaseSettings):
         description="Who may introspect and get 'Did you mean' suggestions: open (the demo) or developers (clients "
         "registered with developer: true).",
     )
-    redis_url: str | None = Field(
+    redis_url: Annotated[str, AfterValidator(check_redis_url)] | None = Field(
         default=None,
-        pattern=r"^rediss?://",
         description="Share rate limits between gateway processes in this Redis (redis://host:port/db); unset: "
         "in-process.",
     )
@@ -472,10 +499,25 @@ class Settings(BaseSettings):
         """The budget of a caller whose client registration sets none."""
         return Budget(self.max_cost, self.rate_limit_requests, self.rate_limit_cost, self.rate_limit_window_s)
 
+    def web_page_client(self) -> ClientSettings:
+        """The web page's client registration: its operations folder as its manifest, its fields (ADR 0015)."""
+        return ClientSettings(
+            name="Patientoverblik, websiden",
+            fields=list(WEB_PAGE_FIELDS),
+            trusted_documents=OPERATIONS_DIR,
+            trusted_documents_only=self.web_trusted_documents_only,
+        )
+
+    def registered_clients(self) -> dict[str, ClientSettings]:
+        """``clients``, and the web page's client when the page is served and ``clients`` does not name it."""
+        if not self.web_page or self.web_client_id in self.clients:
+            return self.clients
+        return {**self.clients, self.web_client_id: self.web_page_client()}
+
     def client_specs(self) -> dict[str, ClientSpec]:
         """The registrations with their budgets and trusted documents, keyed by client ID."""
         default = self.default_budget()
-        return {client_id: c.spec(client_id, default) for client_id, c in self.clients.items()}
+        return {client_id: c.spec(client_id, default) for client_id, c in self.registered_clients().items()}
 
     @property
     def clients_replaced(self) -> bool:
@@ -483,8 +525,8 @@ class Settings(BaseSettings):
         return "clients" in self.model_fields_set
 
     def client_registrations(self) -> dict[str, ClientRegistration]:
-        """The vendor systems' registrations, keyed by client ID."""
-        return {client_id: c.registration(client_id) for client_id, c in self.clients.items()}
+        """The clients' registrations (vendor systems and the web page), keyed by client ID."""
+        return {client_id: c.registration(client_id) for client_id, c in self.registered_clients().items()}
 
     def source_configs(self) -> SourceConfigs:
         """The adapters' configuration, including the issuer's JWKS endpoint."""

@@ -5,6 +5,8 @@
 | ``DEADLINE__REQUEST_S`` | ``3.0`` | one deadline for all upstream work of a GraphQL request, split across its waves |
 | ``DEADLINE__MIN_CALL_S`` | ``0.2`` | the least time an upstream call gets; one that would get less never starts |
 | ``ACCESS_LOG__ACQUIRE_TIMEOUT_S`` | ``0.25`` | the longest one access-log operation waits for its database |
+| ``ACCESS_LOG__STATEMENT_TIMEOUT_S`` | ``1.0`` | PostgreSQL: an operation ends within the acquire timeout plus this |
+| ``ACCESS_LOG__MIGRATE_TIMEOUT_S`` | ``300`` | PostgreSQL: the longest the migrations run at opening may take |
 | ``ACCESS_LOG__CONNECT_TIMEOUT_S`` | ``2`` | a new PostgreSQL connection's longest wait (whole seconds, at least 2) |
 | ``ACCESS_LOG__RECONNECT_TIMEOUT_S`` | ``1.0`` | how long the pool retries a lost connection in the background |
 | ``ACCESS_LOG__MAX_LIFETIME_S`` | ``600`` | PostgreSQL connections are replaced after this long |
@@ -67,6 +69,23 @@ class AccessLogSettings(BaseModel):
             "past it the request fails closed, ACCESS_LOG_UNAVAILABLE."
         ),
     )
+    statement_timeout_s: float = Field(
+        default=1.0,
+        gt=0,
+        description=(
+            "PostgreSQL: every access-log operation ends within the acquire timeout plus this, however silent the "
+            "network (statements, commit, the pool's check of the connection, kept by the client); past it the "
+            "connection is cut and discarded and the request fails closed, ACCESS_LOG_UNAVAILABLE."
+        ),
+    )
+    migrate_timeout_s: float = Field(
+        default=300.0,
+        gt=0,
+        description=(
+            "PostgreSQL: the longest the migrations run when the access log opens may take (a longer one: run "
+            "`patientoverblik migrate` as a release step)."
+        ),
+    )
     connect_timeout_s: int = Field(
         default=MIN_CONNECT_TIMEOUT_S,
         ge=MIN_CONNECT_TIMEOUT_S,
@@ -91,14 +110,8 @@ class AccessLogSettings(BaseModel):
     )
 
     def policy(self) -> AccessLogPolicy:
-        return AccessLogPolicy(
-            self.acquire_timeout_s,
-            self.connect_timeout_s,
-            self.reconnect_timeout_s,
-            self.max_lifetime_s,
-            self.max_connections,
-            self.migrate,
-        )
+        """The store's policy: every setting here is one of its fields, by the same name."""
+        return AccessLogPolicy(**self.model_dump())
 
 
 class ReadinessSettings(BaseModel):

@@ -32,6 +32,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Final
 
 from graphql import get_operation_ast
 from opentelemetry import propagate, trace
@@ -68,9 +69,23 @@ def new_request_id() -> str:
     return new_hex_id()
 
 
+CORRELATION_HEADERS: Final = ("x-request-id", "x-correlation-id")
+"""The request headers a caller's correlation id is read from, in this order."""
+TRACE_HEADERS: Final = ("traceparent", "tracestate")
+"""The W3C Trace Context request headers a caller's trace is continued from."""
+ANSWER_HEADERS: Final = ("x-request-id", "x-correlation-id")
+"""The response headers this middleware sets on every answer (the correlation id only when one came)."""
+
+
 def correlation_id_of(headers: Headers) -> str | None:
-    """The caller's ``X-Request-Id`` (else ``X-Correlation-Id``) when it is a safe id (see the module)."""
-    incoming = headers.get("x-request-id") or headers.get("x-correlation-id") or ""
+    """The caller's ``X-Request-Id`` (else ``X-Correlation-Id``) when it is a safe id (see the module) and
+    the header, if repeated, repeats the same id (differing ids are none: which one would be a guess)."""
+    incoming = ""
+    for name in CORRELATION_HEADERS:
+        values = set(headers.getlist(name))
+        if values:
+            incoming = values.pop() if len(values) == 1 else ""
+            break
     if _CORRELATION_ID.match(incoming) and not CPR_SHAPED.search(incoming):
         return incoming
     return None

@@ -1,9 +1,8 @@
 """Trusted documents (persisted operations): a client's manifest of operations, run by id.
 
-A client registration may name a manifest file (``trusted_documents`` in ``PATIENTOVERBLIK_CLIENTS``):
-a JSON object from document id to GraphQL document, the format GraphQL Code Generator's client preset
-and Relay write (``{"<id>": "query Overview($cpr: CPR!) { … }", …}``). Each document is then
-reachable three ways:
+A client registration may name a manifest (``trusted_documents`` in ``PATIENTOVERBLIK_CLIENTS``), read
+by :mod:`gateway.manifests`: a JSON object from document id to GraphQL document, or a folder of
+``<id>.graphql`` files. Each document is then reachable three ways:
 
 - ``{"documentId": "<id>"}`` (GraphQL over HTTP's persisted documents) or ``"sha256:<hex>"``;
 - Apollo's APQ form ``{"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "<hex>"}}}``,
@@ -23,12 +22,9 @@ client, the document and the reason (:class:`ManifestError`).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
 from graphql import (
@@ -46,32 +42,10 @@ from graphql import (
 
 from gateway.errors import ErrorCode
 from gateway.limits import Limits, operation_limits_rule, parse_document
+from gateway.manifests import DOCUMENT_ID, ManifestError, TrustedDocument, sha256_of
 from gateway.request import RequestRefused, bad_request
 
-_ID: Final = re.compile(r"^[A-Za-z0-9:._-]{1,200}$")
 _SHA256: Final = re.compile(r"^[0-9a-f]{64}$")
-MAX_MANIFEST_BYTES: Final = 8 * 1024 * 1024
-"""A manifest larger than this is refused at start."""
-
-
-class ManifestError(ValueError):
-    """A client's registration cannot be trusted (its manifest, or an allow-list naming what the schema does not
-    have); the message is one line naming the client, what is wrong and why."""
-
-
-def sha256_of(text: str) -> str:
-    """The hex SHA-256 of a document's UTF-8 text (APQ's ``sha256Hash``)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class TrustedDocument:
-    """One document of a manifest."""
-
-    id: str
-    text: str
-    sha256: str
-    operation_names: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -95,29 +69,6 @@ class TrustedDocuments:
     def by_hash(self, sha256: str) -> TrustedDocument | None:
         """The document whose text hashes to ``sha256`` (lower-case hex)."""
         return self._by_hash.get(sha256)
-
-
-def read_manifest(client_id: str, path: Path) -> list[TrustedDocument]:
-    """The documents of the manifest at ``path``; :class:`ManifestError` when it is not an id → document object."""
-    where = f"client '{client_id}': trusted documents file {path}"
-    try:
-        if path.stat().st_size > MAX_MANIFEST_BYTES:
-            raise ManifestError(f"{where} is over {MAX_MANIFEST_BYTES} bytes")
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ManifestError(f"{where} cannot be read: {exc.strerror or type(exc).__name__}") from None
-    except ValueError:
-        raise ManifestError(f"{where} is not UTF-8 JSON") from None
-    if not isinstance(value, dict) or not value:
-        raise ManifestError(f"{where} must be a non-empty JSON object from document id to document")
-    documents = []
-    for document_id, text in value.items():
-        if not _ID.match(document_id):
-            raise ManifestError(f"{where}: the id {document_id[:40]!r} is not 1-200 of A-Z a-z 0-9 : . _ -")
-        if not isinstance(text, str) or not text.strip():
-            raise ManifestError(f"{where}: document '{document_id}' is not a GraphQL document string")
-        documents.append(TrustedDocument(document_id, text, sha256_of(text), ()))
-    return documents
 
 
 def check_manifest(
@@ -192,7 +143,7 @@ def resolve(body: Mapping[str, Any], documents: TrustedDocuments, only_trusted: 
     extensions = body.get("extensions")
     persisted = extensions.get("persistedQuery") if isinstance(extensions, Mapping) else None
     if document_id is not None:
-        if not isinstance(document_id, str) or not _ID.match(document_id):
+        if not isinstance(document_id, str) or not DOCUMENT_ID.match(document_id):
             raise bad_request("The request's `documentId` must be a string of 1-200 of A-Z a-z 0-9 : . _ -.")
         if query is not None:
             raise bad_request("Send either `query` or `documentId`, not both.")

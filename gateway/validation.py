@@ -131,10 +131,16 @@ class BoundedFieldMerging(OverlappingFieldsCanBeMergedRule):
             self.report_error(comparisons_exceeded())
 
 
+def too_many_comparisons() -> LimitExceeded:
+    """The limit a document is over when its same-named fields need more comparisons than allowed."""
+    message = f"The document needs more than {MAX_FIELD_COMPARISONS} field comparisons to validate."
+    return LimitExceeded(message, "maxFieldComparisons", MAX_FIELD_COMPARISONS)
+
+
 def comparisons_exceeded() -> GraphQLError:
     """The error for a document whose same-named fields need more comparisons than allowed."""
-    message = f"The document needs more than {MAX_FIELD_COMPARISONS} field comparisons to validate."
-    return GraphQLError(message, original_error=LimitExceeded(message, "maxFieldComparisons", MAX_FIELD_COMPARISONS))
+    limit = too_many_comparisons()
+    return GraphQLError(str(limit), original_error=limit)
 
 
 REPLACED_RULES: Mapping[type[ASTValidationRule], type[ASTValidationRule]] = {

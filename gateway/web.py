@@ -4,10 +4,18 @@ The page is a reference client: ES modules and ``.graphql`` operation files, no 
 to ``/graphql`` with a bearer token like any frontend. The gateway only serves the files:
 
 - ``GET /``: ``index.html``;
-- ``GET /web/config.json``: ``{"graphql": "/graphql", "demoIssuer": <origin> | null}``: where the page
-  sends its operations, and the demo token issuer its persona picker signs in with (only when
-  :attr:`gateway.settings.Settings.web_demo_issuer_url` is set, as ``patientoverblik demo`` does);
+- ``GET /web/config.json``: ``{"graphql": "/graphql", "demoIssuer": <origin> | null, "clientId": …,
+  "documents": {"<Name>": "sha256:<hex>", …}}``: where the page sends its operations, the demo token
+  issuer its persona picker signs in with (only when :attr:`gateway.settings.Settings.web_demo_issuer_url`
+  is set, as ``patientoverblik demo`` does), the client ID it asks that issuer for, and the
+  ``documentId`` of each operations file, read at start;
 - ``GET /web/<file>``: the page's scripts, stylesheet and operations (``operations/<Name>.graphql``).
+
+The operations folder is also the page's trusted-documents manifest: with the page on, the gateway
+registers the page's client (``Settings.web_client_id``) with it and with :data:`WEB_PAGE_FIELDS`
+(``Settings.web_page_client``), so the page sends ``{"documentId": "sha256:<hex>"}`` and its client can
+run those documents only. An id is the SHA-256 of the file's text: a changed file has a new id, so no
+tab holding an old id is ever answered with a changed document (ADR 0015).
 
 Every answer carries a Content-Security-Policy that allows scripts, styles and requests to this
 origin only (plus the demo issuer for requests), so the bearer token the page holds in
@@ -22,17 +30,65 @@ from os import PathLike
 from pathlib import Path
 from typing import Final
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from gateway.manifests import read_manifest
+
 WEB_DIR: Final = Path(__file__).resolve().parent / "static" / "web"
 """The page's files: ``index.html``, ``app.css``, ``js/``, ``operations/``."""
 OPERATIONS_DIR: Final = WEB_DIR / "operations"
 """The page's GraphQL operations, one named operation per ``<Name>.graphql`` file."""
 MOUNT_PATH: Final = "/web"
+WEB_PAGE_FIELDS: Final = (
+    "Query.patient",
+    "Mutation.updateMasterCard",
+    "Mutation.createBlock",
+    "Mutation.revokeBlock",
+    "Patient.*",
+    "Person.*",
+    "PostalAddress.*",
+    "GeneralPractitioner.*",
+    "DoctorConnection.*",
+    "Doctor.*",
+    "MasterCard.*",
+    "Relative.*",
+    "TemporaryAddress.*",
+    "Registrations.*",
+    "RegistrationDetails.*",
+    "TreatmentWill.*",
+    "LivingWill.*",
+    "OrganDonation.*",
+    "ResuscitationOptOut.*",
+    "Appointments.*",
+    "AppointmentConnection.*",
+    "AppointmentDay.*",
+    "AppointmentWeek.*",
+    "Appointment.*",
+    "AppointmentLocation.*",
+    "Organisation.*",
+    "Coding.*",
+    "Period.*",
+    "SourceStatus.*",
+    "CarePlanConnection.*",
+    "CarePlan.*",
+    "Intervention.*",
+    "GoalConnection.*",
+    "Goal.*",
+    "DiagnosisConnection.*",
+    "Diagnosis.*",
+    "AccessLogEntryConnection.*",
+    "AccessLogEntry.*",
+    "AccessOverride.*",
+    "BlockConnection.*",
+    "Block.*",
+)
+"""The page's client's field allow-list: a patient's data as a person reads it and the person's own writes;
+not ``Query._entities`` (Federation) or another system's fields. ``me`` is always allowed."""
 
 _MEDIA_TYPES: Final = {".graphql": "application/graphql; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
@@ -74,14 +130,22 @@ class _PageFiles(StaticFiles):
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         if path in ("", "."):  # the folder itself: no listing
-            return Response(status_code=404)
+            raise HTTPException(404)
         return await super().get_response(path, scope)
 
 
-def web_routes(demo_issuer: str | None) -> list[BaseRoute]:
+def document_ids() -> dict[str, str]:
+    """Each operations file's ``documentId``, by file name without ``.graphql``: ``sha256:`` and its text's hash.
+
+    Raises :class:`gateway.manifests.ManifestError` when the folder cannot be read as a manifest.
+    """
+    return {d.id: f"sha256:{d.sha256}" for d in read_manifest("web page", OPERATIONS_DIR)}
+
+
+def web_routes(demo_issuer: str | None, client_id: str) -> list[BaseRoute]:
     """The routes of the page: ``/``, ``/web/config.json`` and the files under ``/web``."""
     headers = _security_headers(demo_issuer)
-    config = {"graphql": "/graphql", "demoIssuer": demo_issuer}
+    config = {"graphql": "/graphql", "demoIssuer": demo_issuer, "clientId": client_id, "documents": document_ids()}
 
     async def index(request: Request) -> Response:
         return FileResponse(WEB_DIR / "index.html", media_type="text/html; charset=utf-8", headers=headers)
@@ -96,4 +160,12 @@ def web_routes(demo_issuer: str | None) -> list[BaseRoute]:
     ]
 
 
-__all__ = ["MOUNT_PATH", "OPERATIONS_DIR", "WEB_DIR", "content_security_policy", "web_routes"]
+__all__ = [
+    "MOUNT_PATH",
+    "OPERATIONS_DIR",
+    "WEB_DIR",
+    "WEB_PAGE_FIELDS",
+    "content_security_policy",
+    "document_ids",
+    "web_routes",
+]

@@ -131,9 +131,20 @@ def in_order(values: Iterable[DataCategory]) -> list[DataCategory]:
     return sorted(set(values), key=_ORDER.__getitem__)
 
 
+COVERED_BY: dict[DataCategory, DataCategory] = {DataCategory.REGISTERS: DataCategory.REGISTER_DETAILS}
+"""A category → one whose data includes it: whether a registration exists is part of its content, so a
+sentence naming the content does not name the registers a second time."""
+
+
+def told(categories: Iterable[DataCategory]) -> list[DataCategory]:
+    """``categories`` in order, without those another of them covers (:data:`COVERED_BY`): each is told once."""
+    present = set(categories)
+    return [c for c in in_order(present) if COVERED_BY.get(c) not in present]
+
+
 def words_for(values: Iterable[DataCategory]) -> list[str]:
-    """``values`` as plain Danish words, once each, in the schema's order."""
-    return [category_words(c) for c in in_order(values)]
+    """``values`` as plain Danish words, once each, in the schema's order; a covered category is left out."""
+    return list(dict.fromkeys(category_words(c) for c in told(values)))
 
 
 def summary_of(record: AccessRecord, accessor: Accessor) -> str:
@@ -217,21 +228,22 @@ def _subject(record: AccessRecord, accessor: Accessor) -> str:
     return f"{accessor.who} ({', '.join(details)})" if details else accessor.who
 
 
-def _did(returned: list[DataCategory]) -> str:
-    writes = [c for c in returned if c in WRITE_CATEGORIES]
+def _split(categories: list[DataCategory]) -> tuple[list[str], list[str]]:
+    """The words of what was changed and of what was read; data a change names is not told as read too."""
+    writes = [c for c in categories if c in WRITE_CATEGORIES]
     changed = {CHANGED[c] for c in writes if c in CHANGED}
-    reads = [category_words(c) for c in returned if c not in WRITE_CATEGORIES and c not in changed]
-    parts = []
-    if writes:
-        parts.append("ændrede " + join([_changed_words(c) for c in writes]))
-    if reads:
-        parts.append("så " + join(reads))
+    reads = words_for(c for c in categories if c not in WRITE_CATEGORIES and c not in changed)
+    return [_changed_words(c) for c in writes], reads
+
+
+def _did(returned: list[DataCategory]) -> str:
+    writes, reads = _split(returned)
+    parts = (["ændrede " + join(writes)] if writes else []) + (["så " + join(reads)] if reads else [])
     return " og ".join(parts)
 
 
 def _verbs(categories: list[DataCategory]) -> str:
-    writes = [_changed_words(c) for c in categories if c in WRITE_CATEGORIES]
-    reads = [category_words(c) for c in categories if c not in WRITE_CATEGORIES]
+    writes, reads = _split(categories)
     parts = (["se " + join(reads)] if reads else []) + (["ændre " + join(writes)] if writes else [])
     return " og ".join(parts)
 

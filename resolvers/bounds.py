@@ -50,6 +50,13 @@ class Format:
     normalise: Callable[[str], str | None]
     blank_is_absent: bool = False
     """A blank text counts as not given (an optional field of free text)."""
+    why: Callable[[str], str] | None = None
+    """What is wrong with a text not of the form, when the form can say it more exactly than "must be <text>"
+    (made of the form's words, never the text's)."""
+
+    def problem(self, value: str) -> str:
+        """What is wrong with ``value``, which is not of the form."""
+        return self.why(value) if self.why is not None else f"must be {self.text}"
 
     def accepts(self, value: str) -> bool:
         return (self.blank_is_absent and not value.strip()) or self.normalise(value) is not None
@@ -64,7 +71,7 @@ class Format:
 
     def optional(self) -> "Format":
         """This format for an optional field of free text: a blank value is simply not given."""
-        return Format(self.name, f"{self.text}; blank counts as not given", self.normalise, blank_is_absent=True)
+        return Format(self.name, f"{self.text}; blank counts as not given", self.normalise, True, self.why)
 
 
 @strawberry.schema_directive(
@@ -123,7 +130,7 @@ class Constraint:
             if (length := _int(self.max_length)) is not None and len(value.strip()) > length:
                 yield Refusal((), f"must be at most {length} characters")
             if self.checked_format is not None and not self.checked_format.accepts(value):
-                yield Refusal((), f"must be {self.checked_format.text}")
+                yield Refusal((), self.checked_format.problem(value))
 
 
 def constraint(

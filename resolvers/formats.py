@@ -43,10 +43,18 @@ def _language(value: str) -> str | None:
 
 
 def _line(value: str) -> str | None:
+    return value.strip() if _line_problem(value) is None else None
+
+
+def _line_problem(value: str) -> str | None:
     trimmed = value.strip()
-    if not trimmed or any(unicodedata.category(c) == "Cc" for c in trimmed):
-        return None
-    return None if trimmed.casefold() == PROTECTED_PLACEHOLDER.casefold() else trimmed
+    if not trimmed:
+        return "must not be blank"
+    if any(unicodedata.category(c) == "Cc" for c in trimmed):
+        return "must be one line without control characters"
+    if trimmed.casefold() == PROTECTED_PLACEHOLDER.casefold():
+        return "is the placeholder name and address protection shows, not a value"
+    return None
 
 
 def _trimmed(pattern: re.Pattern[str]) -> Callable[[str], str | None]:
@@ -71,6 +79,7 @@ LINE = Format(
     f"one line of text without control characters, and not {PROTECTED_PLACEHOLDER} (the placeholder name and "
     "address protection shows)",
     _line,
+    why=lambda value: _line_problem(value) or "must be one line of text",
 )
 POSTAL_CODE = Format("postal-code", "a postal code (postnummer): 4 digits", _trimmed(_POSTAL_CODE))
 MUNICIPALITY_CODE = Format(

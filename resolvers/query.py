@@ -16,8 +16,9 @@ from resolvers.paging import DEFAULT_PAGE, PAGE
 from resolvers.patient import Patient
 from resolvers.scalars import CPR
 
-LIMITS_TEXT = f"""Every request is bounded. The defaults, each a setting, and the code a client gets over them:
-- request body: 65536 bytes (PATIENTOVERBLIK_MAX_REQUEST_BYTES): HTTP 413, REQUEST_TOO_LARGE;
+LIMITS_TEXT = f"""Every request is bounded. The defaults, each a setting, and the code a client gets over them \
+(extensions.limit names the limit, extensions.maximum gives its value):
+- request body: 65536 bytes (PATIENTOVERBLIK_MAX_REQUEST_BYTES): HTTP 413, REQUEST_TOO_LARGE, maxRequestBytes;
 - tokens in the document, comments included: 1000 (MAX_TOKENS): QUERY_TOO_COMPLEX, extensions.limit maxTokens;
 - operations in the document: 10 (MAX_OPERATIONS): QUERY_TOO_COMPLEX, maxOperations;
 - depth of fields with selections: 12 (MAX_DEPTH; introspection not counted): QUERY_TOO_COMPLEX, maxDepth;
@@ -25,7 +26,8 @@ LIMITS_TEXT = f"""Every request is bounded. The defaults, each a setting, and th
 - static cost by the @cost and @listSize directives (IBM GraphQL Cost Directives): 5000 per operation (MAX_COST, \
 or the client's registration): QUERY_TOO_COMPLEX, maxCost; `me {{ client {{ limits }} }}` tells the caller's own;
 - rate: 600 requests and 100000 points of cost per 60 s per caller (RATE_LIMIT_REQUESTS, RATE_LIMIT_COST, \
-RATE_LIMIT_WINDOW_S): RATE_LIMITED, HTTP 429 with Retry-After;
+RATE_LIMIT_WINDOW_S): RATE_LIMITED, HTTP 429 with Retry-After, requestsPerWindow or costPerWindow and \
+extensions.retryAfter;
 - arguments out of the bounds the schema declares (@constraint, @dateRange, @everyDay): BAD_USER_INPUT naming the \
 argument, before anything runs; page sizes: `first` {PAGE.text()} on every connection (default {DEFAULT_PAGE}); every \
 date 1900-01-01 to 2199-12-31; appointments span at most {appointments.MAX_SPAN_DAYS} days, and list empty days for \

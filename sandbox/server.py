@@ -1,8 +1,9 @@
 """Run every simulated source as a real HTTP server on loopback.
 
-``run(...)`` serves them until stopped (``python -m sandbox``, ``patientoverblik sandbox``): SIGTERM or
-SIGINT stops every server at once (uvicorn's own signal handling, one server at a time, is off), and so
-does the death of ``parent_pid``, the command that started it, when given.
+``run(...)`` serves them until stopped (``python -m sandbox``, ``patientoverblik sandbox``): SIGTERM,
+SIGINT or SIGHUP (unless ignored: ``nohup``) stops every server at once (uvicorn's own signal
+handling, one server at a time, is off), and so does the death of ``parent_pid``, the command that
+started it, when given.
 ``start_in_thread(...)`` starts them on free ports in a background thread and returns a handle with
 each service's URL and its :class:`~sandbox.control.Controlled` wrapper (request recorder, fault
 knobs), for tests and benchmarks.
@@ -184,7 +185,7 @@ def run(
     per_source: dict[str, Faults] | None = None,
     parent_pid: int | None = None,
 ) -> None:
-    """Serve the sandbox in the foreground until SIGTERM, SIGINT, or ``parent_pid`` is gone."""
+    """Serve the sandbox in the foreground until SIGTERM, SIGINT, SIGHUP, or ``parent_pid`` is gone."""
     sandbox = bind(population, host, ports)
     try:
         asyncio.run(_serve_until_stopped(sandbox, faults, per_source, parent_pid))
@@ -197,7 +198,9 @@ async def _serve_until_stopped(
     sandbox: Sandbox, faults: Faults, per_source: dict[str, Faults] | None, parent_pid: int | None
 ) -> None:
     loop = asyncio.get_running_loop()
-    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+    # SIGTERM and SIGINT whatever their inherited disposition; SIGHUP unless ignored on purpose (nohup).
+    hangup = () if signal.getsignal(signal.SIGHUP) is signal.SIG_IGN else (signal.SIGHUP,)
+    for stop_signal in (signal.SIGTERM, signal.SIGINT, *hangup):
         loop.add_signal_handler(stop_signal, sandbox.stop)
     watchdog = asyncio.create_task(_stop_without(parent_pid, sandbox)) if parent_pid is not None else None
     try:

@@ -1,21 +1,21 @@
-"""The access log's database goes away and comes back, under a running gateway (ADR 0024).
+"""The access log's database goes away or goes silent, and comes back, under a running gateway (ADR 0024, 0028).
 
-The gateway reaches the real PostgreSQL through a TCP proxy the test controls: stopping it drops every
-connection and refuses new ones (the database is gone), starting it on the same port brings the
-database back. Meanwhile answers fail closed (``ACCESS_LOG_UNAVAILABLE``, no data) in under 0.5 s
-each, ``/readyz`` says not ready and why, and service resumes within 1 s of the database returning.
+The gateway reaches the real PostgreSQL through a TCP proxy the test controls (:mod:`tests.tcp_proxy`):
+stopping it drops every connection and refuses new ones (the database is gone), starting it on the
+same port brings the database back; stalling it leaves every connection open and silent (a SIGSTOPped
+proxy), resuming it wakes them. Meanwhile answers fail closed (``ACCESS_LOG_UNAVAILABLE``, no data)
+within a bound each, ``/readyz`` says not ready and why, and service resumes once the database is back.
 Under ``CI=true`` this runs against the real server or fails (``tests/auth/conftest.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -23,6 +23,7 @@ from auth.access_log import open_access_log
 from sandbox.server import ThreadedSandbox
 from tests.auth.conftest import postgres_server_url, postgres_url
 from tests.e2e.conftest import HANS, OVERVIEW, Gateway, settings_for, start_gateway
+from tests.tcp_proxy import Proxy, through
 
 __all__ = ["postgres_server_url", "postgres_url"]  # fixtures used here
 
@@ -34,65 +35,13 @@ FAIL_CLOSED_WITHIN_S = 2.0
 RESUMES_WITHIN_S = 3.0
 
 
-class Proxy:
-    """A TCP proxy to the database that can be stopped (every connection dropped) and started again."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self._target = (host, port)
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.port = 0
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port, reuse_address=True)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        """The database is gone: the port refuses connections, and every open one is cut (RST)."""
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        for writer in list(self._writers):
-            writer.transport.abort()
-        self._writers.clear()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            upstream_reader, upstream_writer = await asyncio.open_connection(*self._target)
-        except OSError:
-            writer.transport.abort()
-            return
-        self._writers |= {writer, upstream_writer}
-        for source, sink in ((reader, upstream_writer), (upstream_reader, writer)):
-            task = asyncio.create_task(self._pipe(source, sink))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _pipe(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError, asyncio.CancelledError):
-            while data := await source.read(65536):
-                sink.write(data)
-                await sink.drain()
-        sink.transport.abort()
-        self._writers.discard(sink)
-
-
-def through(url: str, port: int) -> str:
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[0]
-    return urlunsplit(parts._replace(netloc=f"{host + '@' if host else ''}127.0.0.1:{port}"))
-
-
 @pytest.fixture
 async def proxied(postgres_url: str) -> AsyncIterator[tuple[Proxy, str]]:
     parts = urlsplit(postgres_url)
     proxy = Proxy(parts.hostname or "127.0.0.1", parts.port or 5432)
     await proxy.start()
     yield proxy, through(postgres_url, proxy.port)
+    proxy.resume()
     await proxy.stop()
 
 
@@ -139,6 +88,47 @@ async def test_the_access_log_going_away_fails_answers_fast_and_service_resumes_
         assert resumed is not None and resumed < RESUMES_WITHIN_S, resumed
         assert ready.status_code == 200
         # No record of an answer that failed closed; one of each that carried data.
+        records = await store.for_patient(HANS, limit=100)
+        assert all(record.returned for record in records)
+    await store.aclose()
+
+
+async def test_a_silent_access_log_database_fails_every_answer_closed_in_bounded_time_and_service_resumes(
+    sandbox: ThreadedSandbox, tmp_path: Path, proxied: tuple[Proxy, str]
+) -> None:
+    proxy, url = proxied
+    access_log = {"acquire_timeout_s": 0.25, "statement_timeout_s": 0.5}
+    settings = settings_for(sandbox, tmp_path, database_url=url, readiness={"cache_s": 0.0}, access_log=access_log)
+    bound_s = 0.25 + 0.5 + 2.0  # generous: the fault was ~190 s, until the connection woke
+    store = open_access_log(url, settings.access_log.policy())
+    async for gateway in start_gateway(sandbox, settings, store):
+        served, _ = await overview(gateway)
+        assert served["data"]["patient"] is not None and "errors" not in served
+
+        proxy.stall()
+        one_by_one = [await overview(gateway) for _ in range(3)]
+        together = await asyncio.gather(*(overview(gateway) for _ in range(10)))
+        not_ready = await gateway.client.get("/readyz")
+
+        answered = [*one_by_one, *together]
+        assert len(answered) == 13
+        for body, seconds in answered:
+            assert body["data"] is None
+            assert [e["extensions"]["code"] for e in body["errors"]] == ["ACCESS_LOG_UNAVAILABLE"]
+            assert seconds < bound_s, seconds
+        assert not_ready.status_code == 503
+        assert not_ready.json()["checks"]["access_log"]["state"] == "failing"
+
+        proxy.resume()
+        woke = time.monotonic()
+        resumed = False
+        while not resumed and time.monotonic() - woke < 10 * bound_s:
+            body, _ = await overview(gateway)
+            resumed = body["data"] is not None
+        ready = await gateway.client.get("/readyz")
+
+        assert resumed
+        assert ready.status_code == 200
         records = await store.for_patient(HANS, limit=100)
         assert all(record.returned for record in records)
     await store.aclose()

@@ -4,20 +4,25 @@
 - requests and cost per window are ``RATE_LIMITED``: HTTP 429, ``Retry-After``, ``extensions.retryAfter``;
 - each caller has its own windows; a registered client's budget replaces the defaults;
 - with ``PATIENTOVERBLIK_REDIS_URL`` two gateways share one limit (the real Redis at 127.0.0.1:6379;
-  without it the test skips, under CI=true it fails).
+  without it the test skips, under CI=true it fails);
+- a Redis that goes away lets requests through unchecked: logged once when it goes and once when it is
+  back (not once a request), counted in metrics.
 """
 
 from __future__ import annotations
 
+import logging
+import random
 import uuid
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from auth.access_log import SqliteAccessLog
-from gateway.metrics import RATE_LIMITED
+from gateway.metrics import RATE_LIMIT_STORE_AVAILABLE, RATE_LIMIT_UNCHECKED, RATE_LIMITED
 from sandbox.server import ThreadedSandbox
 from tests.e2e.conftest import (
     DOCTOR_WITH_RELATIONS,
@@ -31,6 +36,7 @@ from tests.e2e.conftest import (
     start_gateway,
 )
 from tests.e2e.instances import redis_url
+from tests.tcp_proxy import Proxy, through
 
 __all__ = ["redis_url"]  # fixture used here
 
@@ -135,3 +141,41 @@ async def test_an_unreachable_redis_lets_requests_through(sandbox: ThreadedSandb
         answers = [await gateway.post(ME) for _ in range(2)]
 
     assert [a.status_code for a in answers] == [200, 200]
+
+
+@pytest.mark.redis
+async def test_a_redis_going_away_and_back_is_logged_once_each_way_and_counted(
+    redis_url: str, sandbox: ThreadedSandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    parts = urlsplit(redis_url)
+    proxy = Proxy(parts.hostname or "127.0.0.1", parts.port or 6379)
+    await proxy.start()
+    window_s = random.randrange(10_000, 86_400)  # Redis keys of this run's own
+    settings = {
+        "redis_url": through(redis_url, proxy.port),
+        "rate_limit_requests": 1000,
+        "rate_limit_window_s": window_s,
+    }
+    unchecked = RATE_LIMIT_UNCHECKED.labels("requests")
+    before = unchecked._value.get()
+    caplog.set_level(logging.INFO, logger="patientoverblik.rate_limit")
+    statuses = []
+    try:
+        async for gateway in gateway_with(sandbox, tmp_path, **settings):
+            for _ in range(2):  # away and back, twice
+                statuses += [(await gateway.post(ME)).status_code for _ in range(2)]
+                await proxy.stop()
+                statuses += [(await gateway.post(ME)).status_code for _ in range(5)]
+                assert RATE_LIMIT_STORE_AVAILABLE._value.get() == 0
+                await proxy.start()
+                statuses += [(await gateway.post(ME)).status_code for _ in range(2)]
+                assert RATE_LIMIT_STORE_AVAILABLE._value.get() == 1
+    finally:
+        await proxy.stop()
+
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "patientoverblik.rate_limit"]
+    assert statuses == [200] * 18
+    assert [level for level, _ in lines] == ["WARNING", "INFO", "WARNING", "INFO"], lines
+    back = [r for r in caplog.records if r.name == "patientoverblik.rate_limit" and r.levelname == "INFO"]
+    assert [r.__dict__.get("unchecked") for r in back] == [10, 10]  # 5 requests, each its request and cost checks
+    assert unchecked._value.get() == before + 10

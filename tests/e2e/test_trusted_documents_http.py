@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from gateway import cli
 from gateway.app import create_app
+from gateway.manifests import ManifestError
 from gateway.settings import DEMO_CLIENTS
-from gateway.trusted import ManifestError
 from sandbox.server import ThreadedSandbox
 from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS, Gateway, gateway_with, recorded, settings_for
 

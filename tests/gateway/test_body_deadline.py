@@ -77,6 +77,6 @@ async def test_bodies_that_never_finish_are_answered_408_with_a_coded_error(app:
 
     assert [client.status() for client in clients] == [408] * 50
     (error,) = clients[0].body()["errors"]
-    assert error["extensions"] == {"code": "REQUEST_TIMEOUT"}
+    assert error["extensions"] == {"code": "REQUEST_TIMEOUT", "limit": "requestBodyTimeoutSeconds", "maximum": 0.05}
     assert "0.05 seconds" in error["message"]
     assert all(client.receives == 2 for client in clients), "each was read up to its stalled byte, no further"

@@ -98,6 +98,7 @@ def test_every_cli_start_serves_with_the_nodelay_protocol(
     assert result.exit_code == 0, result.output
     assert len(calls) == 1
     assert calls[0]["http"] is serving.NoDelayHTTPProtocol
+    assert calls[0]["proxy_headers"] is False  # forwarded headers only from PATIENTOVERBLIK_TRUSTED_PROXIES
     assert calls[0]["workers"] == workers
     if workers > 1:
         assert calls[0]["app"] == serving.APP_FACTORY

@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from gateway.app import create_app
+from gateway.manifests import sha256_of
 from gateway.settings import Settings
-from gateway.web import WEB_DIR, content_security_policy
+from gateway.web import OPERATIONS_DIR, WEB_DIR, content_security_policy
 
 ISSUER = "http://127.0.0.1:8100"
 
@@ -50,11 +51,24 @@ async def test_the_page_is_served_at_the_root_with_its_security_headers(page_on:
 
 
 async def test_the_config_names_graphql_and_the_demo_issuer_only_when_set(page_on: httpx.AsyncClient) -> None:
-    assert (await page_on.get("/web/config.json")).json() == {"graphql": "/graphql", "demoIssuer": ISSUER}
-    async for client in _client(web_page=True):
+    config = (await page_on.get("/web/config.json")).json()
+    assert config | {"documents": None} == {
+        "graphql": "/graphql",
+        "demoIssuer": ISSUER,
+        "clientId": "patientoverblik-web",
+        "documents": None,
+    }
+    async for client in _client(web_page=True, web_client_id="kommune-web"):
         config = (await client.get("/web/config.json")).json()
-        assert config == {"graphql": "/graphql", "demoIssuer": None}
+        assert (config["demoIssuer"], config["clientId"]) == (None, "kommune-web")
         assert "connect-src 'self';" in (await client.get("/")).headers["content-security-policy"]
+
+
+async def test_the_config_gives_each_operations_file_its_id_the_sha256_of_its_text(page_on: httpx.AsyncClient) -> None:
+    documents = (await page_on.get("/web/config.json")).json()["documents"]
+
+    files = sorted(OPERATIONS_DIR.glob("*.graphql"))
+    assert documents == {path.stem: f"sha256:{sha256_of(path.read_text(encoding='utf-8'))}" for path in files}
 
 
 async def test_every_file_of_the_page_is_served_with_its_media_type(page_on: httpx.AsyncClient) -> None:

@@ -4,7 +4,8 @@ The page sends these files as they are, so a schema change that breaks the page 
 file parses within the gateway's token limit, holds the operation named as the file (and possibly
 others of the same subject, sent with operationName), validates against the committed SDL
 (graphql-core's rules plus the gateway's depth and alias limits), and every operation is sent by the
-page's scripts; every operation the scripts send is in a file.
+page's scripts; every operation the scripts send is in a file. The folder is the page's
+trusted-documents manifest, so it is also checked against the page's client's allow-list.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from pathlib import Path
 import pytest
 from graphql import GraphQLSchema, OperationDefinitionNode, specified_rules, validate
 
+from auth.fields import ClientRegistration
 from gateway.limits import Limits, check_operations, operation_limits_rule, parse_document
+from gateway.manifests import read_manifest
 from gateway.schema import sdl_schema
-from gateway.web import OPERATIONS_DIR, WEB_DIR
+from gateway.trusted import check_manifest
+from gateway.web import OPERATIONS_DIR, WEB_DIR, WEB_PAGE_FIELDS
 
 ROOT = Path(__file__).resolve().parents[2]
 OPERATIONS = sorted(OPERATIONS_DIR.glob("*.graphql"))
@@ -64,6 +68,17 @@ def test_the_scripts_send_exactly_the_operations_of_the_files() -> None:
     names = [name for path in OPERATIONS for name in operation_names(path)]
     assert len(names) == len(set(names)), "an operation name is in one file only"
     assert sent_by_the_scripts() == set(names)
+
+
+def test_the_folder_is_a_manifest_the_pages_allow_list_allows(schema: GraphQLSchema) -> None:
+    """What the gateway checks at start when it registers the page's client (ADR 0015), against the SDL."""
+    page = ClientRegistration("patientoverblik-web", "Patientoverblik, websiden", frozenset(WEB_PAGE_FIELDS))
+    documents = check_manifest(
+        page.client_id, read_manifest(page.client_id, OPERATIONS_DIR), schema, page.allows, Limits()
+    )
+
+    assert {d.id for d in documents.documents} == {path.stem for path in OPERATIONS}
+    assert {name for d in documents.documents for name in d.operation_names} == sent_by_the_scripts()
 
 
 def test_a_schema_change_that_breaks_an_operation_fails_here(schema: GraphQLSchema) -> None:

@@ -116,10 +116,16 @@ def page(chromium: str, tmp_path: Path) -> Iterator[Page]:
             context.close()
 
 
-@pytest.fixture
-def artifacts() -> Path:
-    """test-artifacts/web/, emptied of an earlier run's screenshots."""
+@pytest.fixture(scope="session")
+def _fresh_artifacts() -> Path:
+    """test-artifacts/web/, emptied of an earlier run's screenshots once per session."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in ARTIFACTS.glob("*.png"):
         old.unlink()
     return ARTIFACTS
+
+
+@pytest.fixture
+def artifacts(_fresh_artifacts: Path) -> Path:
+    """test-artifacts/web/: this session's screenshots, every browser test's."""
+    return _fresh_artifacts

@@ -26,10 +26,19 @@ async ([url, token, query, cpr]) => {
   try {
     const response = await fetch(url, {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${token}`,
+        "x-correlation-id": "page-call-0001",
+      },
       body: JSON.stringify({ query, variables: { cpr } }),
     });
-    return { status: response.status, body: await response.json(), requestId: response.headers.get("x-request-id") };
+    return {
+      status: response.status,
+      body: await response.json(),
+      requestId: response.headers.get("x-request-id"),
+      correlationId: response.headers.get("x-correlation-id"),
+    };
   } catch (error) {
     return { refused: String(error) };
   }
@@ -67,6 +76,7 @@ def test_a_page_on_another_origin_reads_hans_overview(page: Page, sandbox: Threa
     assert "errors" not in answer["body"]
     assert answer["body"]["data"]["patient"]["person"]["name"] == "Hans Test Jensen"
     assert answer["requestId"]  # exposed to the page
+    assert answer["correlationId"] == "page-call-0001"  # sent by the page (allowed), echoed and exposed
     assert "refused" in refused
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == allowed

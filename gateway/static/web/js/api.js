@@ -1,13 +1,18 @@
-// Talking to the gateway like any frontend: POST /graphql with a bearer token, the operation's text
-// read from its own .graphql file (the same files the test suite validates against schema.graphql).
+// Talking to the gateway like any frontend: POST /graphql with a bearer token and a trusted
+// document's id. The operations folder is the page's trusted-documents manifest (ADR 0015): the
+// gateway registers the page's client with it and says each file's id in /web/config.json, the
+// SHA-256 of the file's text, so a changed file never answers to an old id. A token of another
+// client, which has no such manifest, gets the file's text instead (as an APQ client would).
 
-import { argumentText, errorText } from "./texts.js";
+import { errorText } from "./texts.js";
 
 const TOKEN_KEY = "patientoverblik.token";
 const texts = new Map();
-let config = { graphql: "/graphql", demoIssuer: null };
+/** Files whose id the gateway did not know for this token: sent as text from then on. */
+const unknownIds = new Set();
+let config = { graphql: "/graphql", demoIssuer: null, clientId: null, documents: {} };
 
-/** Read /web/config.json: where /graphql is and, in the demo, the token issuer. */
+/** Read /web/config.json: where /graphql is, the operations' ids, and, in the demo, the token issuer. */
 export async function loadConfig() {
   const response = await fetch("/web/config.json", { headers: { accept: "application/json" } });
   if (response.ok) config = await response.json();
@@ -28,6 +33,7 @@ export function token() {
 }
 
 export function setToken(value) {
+  unknownIds.clear();
   if (value) sessionStorage.setItem(TOKEN_KEY, value);
   else sessionStorage.removeItem(TOKEN_KEY);
 }
@@ -47,7 +53,7 @@ export async function signInDemo(request) {
   const response = await fetch(`${config.demoIssuer}/token`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ ...request, expires_in: 3600 }),
+    body: JSON.stringify({ ...request, client_id: config.clientId || undefined, expires_in: 3600 }),
   });
   if (!response.ok) throw new Error("Demo-udstederen ville ikke udstede en adgangsnøgle.");
   setToken((await response.json()).access_token);
@@ -63,13 +69,16 @@ export async function demoDirectory() {
 /** The token was refused (HTTP 401): the page signs out. */
 export class SignedOut extends Error {}
 
-/** An answer without data: the request as a whole was refused. */
+/** An answer without data: the request as a whole was refused; `error` is the gateway's first error. */
 export class Refused extends Error {
-  /** A request refused as a whole: `code`, and for bad input the `argument` it names (nothing ran). */
-  constructor(code, argument = null) {
-    super(code === "BAD_USER_INPUT" && argument ? `${argumentText(argument)} er ikke udfyldt rigtigt.` : errorText(code));
+  constructor(code, error = null) {
+    super(errorText(code));
     this.code = code;
-    this.argument = argument;
+    this.error = error;
+  }
+
+  static from(error) {
+    return new Refused(error?.extensions?.code || "INTERNAL_ERROR", error || null);
   }
 }
 
@@ -82,34 +91,43 @@ async function operationText(name) {
   return texts.get(name);
 }
 
-/**
- * Run operation `name` of operations/<file>.graphql (by default the file named as the operation);
- * returns a {@link Result}.
- */
-export async function run(name, variables = {}, file = name) {
+/** The request body for operation `name` of `file`: its trusted document's id, or its text. */
+async function requestBody(name, variables, file) {
+  const documentId = config.documents?.[file];
+  if (documentId && !unknownIds.has(file)) return { documentId, variables, operationName: name };
+  return { query: await operationText(file), variables, operationName: name };
+}
+
+async function post(body) {
   const headers = { "content-type": "application/json", accept: "application/json" };
   const bearer = token();
   if (bearer) headers.authorization = `Bearer ${bearer}`;
-  const query = await operationText(file);
-  const response = await fetch(config.graphql, {
-    method: "POST",
-    headers,
-    body: JSON.stringify({ query, variables, operationName: name }),
-  });
+  const response = await fetch(config.graphql, { method: "POST", headers, body: JSON.stringify(body) });
   if (response.status === 401) {
     setToken(null);
     throw new SignedOut("Din adgang er udløbet. Log ind igen.");
   }
-  let body = null;
   try {
-    body = await response.json();
+    return await response.json();
   } catch {
     throw new Refused("INTERNAL_ERROR");
   }
-  if (!body || body.data === null || body.data === undefined) {
-    const first = body?.errors?.[0]?.extensions || {};
-    throw new Refused(first.code || "INTERNAL_ERROR", first.argument || null);
+}
+
+/**
+ * Run operation `name` of operations/<file>.graphql (by default the file named as the operation);
+ * returns a {@link Result}. Sent by id; when the gateway does not know the id for this token
+ * (PERSISTED_QUERY_NOT_FOUND: another client's token), sent again as text.
+ */
+export async function run(name, variables = {}, file = name) {
+  let sent = await requestBody(name, variables, file);
+  let body = await post(sent);
+  if (sent.documentId && body?.errors?.[0]?.extensions?.code === "PERSISTED_QUERY_NOT_FOUND") {
+    unknownIds.add(file);
+    sent = await requestBody(name, variables, file);
+    body = await post(sent);
   }
+  if (!body || body.data === null || body.data === undefined) throw Refused.from(body?.errors?.[0]);
   return new Result(body.data, body.errors || []);
 }
 

@@ -1,17 +1,37 @@
 // Building the page: DOM nodes from plain calls (never HTML strings, so data is always text),
 // and Danish formatting of dates and times (Europe/Copenhagen).
 
+/** What the gateway sends for a protected name, address or contact detail (ADR 0012). */
+export const PROTECTED = "ADRESSEBESKYTTET";
+const PROTECTED_WORDS = "Navne- og adressebeskyttet";
+// One placeholder, or several in a row ("ADRESSEBESKYTTET ADRESSEBESKYTTET" for given and family name).
+const PROTECTED_RUN = new RegExp(`${PROTECTED}(?:[\\s,]+${PROTECTED})*`, "g");
+
+/** `text` with every protected placeholder told in the page's one word for it, for plain-text places. */
+export function plainText(text) {
+  return String(text).replace(PROTECTED_RUN, PROTECTED_WORDS);
+}
+
+/** `text` as text and placeholder marks: each run of the gateway's placeholder shown once, in words. */
+function withPlaceholders(text) {
+  return text
+    .split(new RegExp(`(${PROTECTED_RUN.source})`))
+    .filter(Boolean)
+    .map((part) => (part.startsWith(PROTECTED) ? h("span", { class: "placeholder" }, PROTECTED_WORDS) : part));
+}
+
 /**
  * Make an element. `attrs`: `class`, `text`, `on<Event>` handlers, `dataset`, booleans (set when
  * true, left out when false or null) and plain attributes. `children`: nodes, strings (as text),
- * arrays of them; null, undefined and false are skipped.
+ * arrays of them; null, undefined and false are skipped. A protected placeholder in text is shown
+ * as the page's words for it, everywhere.
  */
 export function h(tag, attrs = {}, ...children) {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (value === null || value === undefined || value === false) continue;
     if (name === "class") element.className = value;
-    else if (name === "text") element.textContent = value;
+    else if (name === "text") append(element, [String(value)]);
     else if (name === "dataset") Object.assign(element.dataset, value);
     else if (name.startsWith("on") && typeof value === "function") {
       element.addEventListener(name.slice(2).toLowerCase(), value);
@@ -26,7 +46,9 @@ function append(element, children) {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
     if (Array.isArray(child)) append(element, child);
-    else element.append(child instanceof Node ? child : String(child));
+    else if (child instanceof Node) element.append(child);
+    else if (String(child).includes(PROTECTED)) append(element, withPlaceholders(String(child)));
+    else element.append(String(child));
   }
 }
 
@@ -145,8 +167,29 @@ export function pageTitle(text) {
   return h("h1", { tabindex: "-1", text });
 }
 
-/** The CPR number typed into a field (spaces and a hyphen allowed), or null when it is not 10 digits. */
+/**
+ * The CPR number typed into a field (spaces and a hyphen allowed), or null when it is not one: 10
+ * digits whose first six are a real date (DDMMYY) in the century the seventh digit gives, the rule
+ * of the gateway's CPR scalar (sources/identifiers.py); never modulus 11.
+ */
 export function readCpr(text) {
   const digits = (text || "").replace(/[\s-]/g, "");
-  return /^\d{10}$/.test(digits) ? digits : null;
+  return /^\d{10}$/.test(digits) && cprBirthDate(digits) ? digits : null;
+}
+
+/** Why `text` is not a CPR number, in Danish; null when it is one. */
+export function cprProblem(text) {
+  const digits = (text || "").replace(/[\s-]/g, "");
+  if (!/^\d{10}$/.test(digits)) return "Et CPR-nummer er 10 cifre, fx 140372-3705.";
+  if (!cprBirthDate(digits)) return "De første seks cifre i et CPR-nummer er en fødselsdato (DDMMÅÅ), og det er de ikke her.";
+  return null;
+}
+
+function cprBirthDate(digits) {
+  const [day, month, yy, seventh] = [digits.slice(0, 2), digits.slice(2, 4), digits.slice(4, 6), digits[6]].map(Number);
+  let century = 1900;
+  if (seventh === 4 || seventh === 9) century = yy <= 36 ? 2000 : 1900;
+  else if (seventh >= 5) century = yy <= 57 ? 2000 : 1800;
+  const date = new Date(Date.UTC(century + yy, month - 1, day));
+  return date.getUTCFullYear() === century + yy && date.getUTCMonth() === month - 1 && date.getUTCDate() === day ? date : null;
 }

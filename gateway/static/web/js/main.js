@@ -2,9 +2,9 @@
 // Each view is a module with `title` and `render(main, ctx)`; `ctx` is what views may use.
 
 import { Refused, SignedOut, demoDirectory, demoIssuer, loadConfig, run, setToken, token, tokenFromFragment } from "./api.js";
-import { formatCpr, h, pageTitle, replace } from "./dom.js";
+import { PROTECTED, formatCpr, h, pageTitle, plainText, replace } from "./dom.js";
 import { askForOverride, viewNotice } from "./notices.js";
-import { say } from "./texts.js";
+import { argumentPath, argumentText, inputReason, say } from "./texts.js";
 import * as accessLog from "./views/accesslog.js";
 import * as appointments from "./views/appointments.js";
 import * as blocks from "./views/blocks.js";
@@ -66,8 +66,12 @@ const ctx = {
     if (error instanceof SignedOut) return signOut(error.message);
     container.removeAttribute("aria-busy");
     if (!(error instanceof Refused)) console.error(error);
-    const text = error instanceof Refused ? error.message : "Der skete en fejl. Prøv igen om lidt.";
-    replace(container, viewNotice("error", "Fejl:", text));
+    let text = error instanceof Refused ? error.message : "Der skete en fejl. Prøv igen om lidt.";
+    const argument = error instanceof Refused && error.code === "BAD_USER_INPUT" ? error.error?.extensions?.argument : null;
+    if (argument) text = `${argumentText(argument)}: ${inputReason(argument, error.error.message) || "er ikke udfyldt rigtigt."}`;
+    // A patient's CPR number the gateway refused: the way back is to pick another.
+    const back = argument && argumentPath(argument) === "cpr" ? h("a", { href: "#/vaelg" }, ctx.isCitizen ? "Vælg en anden person" : "Vælg en anden patient") : null;
+    replace(container, viewNotice("error", "Fejl:", [text, back ? " " : null, back]));
     announce(text);
   },
   /** The demo issuer's listing of personas, professionals and relations (cached). */
@@ -97,11 +101,14 @@ const ctx = {
     setPatient(patient);
     navigate("oversigt");
   },
-  /** Name the patient in the header once a query has read it. */
+  /**
+   * Name the patient in the header once a query has read it. A name protection hides from this
+   * caller (PROTECTED) takes away a name the page had from elsewhere (the demo's persona list).
+   */
   patientName(name) {
-    if (state.patient && name && state.patient.name !== name) {
-      setPatient({ ...state.patient, name });
-    }
+    if (!state.patient || !name) return;
+    const shown = name === PROTECTED ? null : name;
+    if (state.patient.name !== shown) setPatient({ ...state.patient, name: shown });
   },
   async requestOverride() {
     const chosen = await askForOverride();
@@ -141,7 +148,7 @@ function announce(text) {
   const status = document.getElementById("status");
   status.textContent = "";
   window.setTimeout(() => {
-    status.textContent = text;
+    status.textContent = plainText(text);
   }, 50);
 }
 

@@ -143,22 +143,26 @@ export function askForOverride() {
   });
 }
 
-/** A yes/no question in a modal dialog; resolves true when confirmed. */
+/**
+ * A yes/no question in a modal dialog; resolves true when confirmed. The question confirms something
+ * that cannot be undone, so focus starts on "Annuller": Enter or Escape right away changes nothing.
+ */
 export function confirmDialog(heading, text, confirmLabel) {
   const titleId = uid("spoergsmaal");
+  const textId = uid("spoergsmaal-tekst");
   const form = h(
     "form",
     { method: "dialog" },
     h("h2", { id: titleId, text: heading }),
-    h("p", { text }),
+    h("p", { id: textId, text }),
     h(
       "p",
       { class: "actions" },
       h("button", { type: "submit", value: "ok" }, confirmLabel),
-      h("button", { type: "submit", value: "cancel", class: "secondary" }, "Annuller"),
+      h("button", { type: "submit", value: "cancel", class: "secondary", autofocus: true }, "Annuller"),
     ),
   );
-  const dialog = h("dialog", { "aria-labelledby": titleId, class: "dialog" }, form);
+  const dialog = h("dialog", { "aria-labelledby": titleId, "aria-describedby": textId, class: "dialog" }, form);
   document.body.append(dialog);
   return new Promise((resolve) => {
     dialog.addEventListener("close", () => {

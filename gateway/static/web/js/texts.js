@@ -142,6 +142,11 @@ export function errorText(code, source) {
       return "Oplysningerne er blevet ændret af en anden, siden du hentede dem.";
     case "BAD_USER_INPUT":
       return "Et af felterne er ikke udfyldt rigtigt.";
+    case "DOCUMENT_NOT_TRUSTED":
+    case "PERSISTED_QUERY_NOT_FOUND":
+      return "Siden er blevet opdateret, siden du åbnede den. Genindlæs siden.";
+    case "RATE_LIMITED":
+      return "Du har sendt mange forespørgsler på kort tid. Vent lidt, og prøv igen.";
     case "QUERY_TOO_COMPLEX":
     case "GRAPHQL_VALIDATION_FAILED":
     case "BAD_REQUEST":
@@ -151,9 +156,58 @@ export function errorText(code, source) {
   }
 }
 
+// Why the gateway refused a value (BAD_USER_INPUT), in Danish: [where, because, words]. `where` is
+// the end of `extensions.argument` (after a dot, or all of it), `because` a piece of the gateway's
+// English message ("" for any); the first row that fits wins. tests/gateway/test_web_operations.py
+// checks that every `because` is in a message the gateway gives, so a reworded message fails there.
+const REASONS = [
+  ["from", "years back", "Min Log gemmer adgange i to år, så datoen kan ikke ligge længere tilbage."],
+  ["to", "years back", "Min Log gemmer adgange i to år, så datoen kan ikke ligge længere tilbage."],
+  ["from", "must not be after", "Fra-datoen må ikke ligge efter til-datoen."],
+  ["to", "must not be before", "Til-datoen må ikke ligge før fra-datoen."],
+  ["to", "at most", "Perioden må højst være et år."],
+  ["end", "must not be before", "Slutdatoen må ikke ligge før startdatoen."],
+  ["end", "in the past", "Datoen må ikke være overskredet."],
+  ["start", "both ends", "Udfyld både »Data fra« og »Data til«."],
+  ["end", "both ends", "Udfyld både »Data fra« og »Data til«."],
+  ["dataPeriod", "is needed by", "Udfyld både »Data fra« og »Data til«."],
+  ["authorizationId", "", "Et autorisations-ID er fem tegn: konsonanter og cifre, fx CBDJ6."],
+  ["organisationSorId", "", "En SOR-kode er mindst 11 cifre."],
+  ["phone", "phone number", "Et telefonnummer er 8 cifre, evt. med +45 foran, eller et udenlandsk nummer med + og cifre."],
+  ["postalCode", "", "Et postnummer er 4 cifre."],
+  ["municipalityCode", "", "En kommunekode er 3 eller 4 cifre."],
+  ["endDate", "in the past", "Slutdatoen må ikke være overskredet."],
+  ["relatives", "protection", "De pårørende er navne- og adressebeskyttede, så du kan ikke ændre dem."],
+  ["relatives", "at most", "Der kan højst være 20 pårørende."],
+  ["preferredLanguage", "", "Vælg et sprog på listen."],
+  ["cpr", "CPR number", "Et CPR-nummer er 10 cifre, og de første seks er en gyldig dato (DDMMÅÅ)."],
+  ["cpr", "no Fælles Stamkort", "Patienten har ikke et Fælles Stamkort, der kan ændres."],
+  ["id", "no longer exists", "Spærringen findes ikke længere. Den er måske allerede ophævet."],
+  ["id", "no block with this id", "Spærringen findes ikke længere. Den er måske allerede ophævet."],
+  ["", "must not be blank", "Feltet skal udfyldes."],
+  ["", "one line", "Skriv teksten på én linje."],
+  ["", "characters", "Teksten er for lang."],
+  ["", "placeholder", "Skriv en rigtig værdi, ikke pladsholderen for navne- og adressebeskyttelse."],
+  ["", "lies in", "Datoen skal ligge mellem år 1900 og 2199."],
+  ["", "a date is written", "Skriv en dato."],
+];
+
+/** The path an `extensions.argument` names, without a variable's `$` and with list indexes as parts: "changes.relatives.0.phone". */
+export function argumentPath(argument) {
+  return (argument || "").replace(/^\$/, "").replace(/\[(\d+)\]/g, ".$1");
+}
+
+/** Why the gateway refused the value at `argument`, in Danish; null when the page has no words for it. */
+export function inputReason(argument, message) {
+  const path = argumentPath(argument);
+  const last = path.split(".").filter((part) => !/^\d+$/.test(part)).at(-1) || "";
+  const fits = ([where, because]) => (where === "" || where === last) && (message || "").includes(because);
+  return REASONS.find(fits)?.[2] || null;
+}
+
 /** The Danish name of a field `extensions.argument` names, e.g. "changes.phone" or "block.validity.end". */
 export function argumentText(argument) {
-  const parts = (argument || "").split(".").map((part) => part.replace(/\[\d+\]$/, ""));
+  const parts = argumentPath(argument).split(".").filter((part) => !/^\d+$/.test(part));
   const periods = {
     "dataPeriod.start": "Data fra",
     "dataPeriod.end": "Data til",
@@ -185,6 +239,7 @@ export function argumentText(argument) {
     to: "Til dato",
     reason: "Begrundelse",
     id: "Spærring",
+    cpr: "CPR-nummer",
   };
   return names[last] || argument;
 }

@@ -2,13 +2,16 @@
 // by date, with overrides (værdispring) marked. The entry's `summary` is the gateway's own Danish
 // sentence (it tells an override's ground and reason too); the page adds a mark and the details.
 
+import { Refused } from "../api.js";
 import { facts, field, formatDateTime, formatDate, h, pageTitle, replace } from "../dom.js";
+import { FormMessages } from "../forms.js";
 import { sectionNotices } from "../notices.js";
 
 export const title = "Min Log";
 const PAGE = 10;
 
-const chosen = { from: "", to: "" };
+/** The dates chosen for the patient `cpr`; another patient starts without them. */
+const chosen = { cpr: null, from: "", to: "" };
 
 function entry(e) {
   const overridden = e.override !== null;
@@ -43,25 +46,41 @@ function entry(e) {
   );
 }
 
-async function load(ctx, results, cursors) {
+/** A date the gateway refused: at its field, with the reason, and no list (it would not be the one asked for). */
+function refusedDate(error, results, messages) {
+  if (error?.extensions?.code !== "BAD_USER_INPUT") return false;
+  messages.refused(error);
+  replace(results);
+  return true;
+}
+
+async function load(ctx, results, cursors, messages) {
   const after = cursors.at(-1);
   results.setAttribute("aria-busy", "true");
-  const result = await ctx.run("AccessLog", {
-    cpr: ctx.patient.cpr,
-    from: chosen.from || null,
-    to: chosen.to || null,
-    first: PAGE,
-    after,
-  });
+  let result;
+  try {
+    result = await ctx.run("AccessLog", {
+      cpr: ctx.patient.cpr,
+      from: chosen.from || null,
+      to: chosen.to || null,
+      first: PAGE,
+      after,
+    });
+  } catch (error) {
+    results.removeAttribute("aria-busy");
+    if (error instanceof Refused && refusedDate(error.error, results, messages)) return;
+    throw error;
+  }
   const log = result.data.patient?.accessLog;
-  const notices = sectionNotices(ctx, result, ["patient"], null);
   results.removeAttribute("aria-busy");
+  if (!log && refusedDate(result.find("BAD_USER_INPUT"), results, messages)) return;
+  const notices = sectionNotices(ctx, result, ["patient"], null);
   if (!log) {
     replace(results, notices);
     return;
   }
   const page = cursors.length;
-  const go = (next) => () => load(ctx, results, next).catch((error) => ctx.failed(error, results));
+  const go = (next) => () => load(ctx, results, next, messages).catch((error) => ctx.failed(error, results));
   replace(
     results,
     notices,
@@ -84,22 +103,33 @@ async function load(ctx, results, cursors) {
 }
 
 export async function render(main, ctx) {
+  if (chosen.cpr !== ctx.patient.cpr) Object.assign(chosen, { cpr: ctx.patient.cpr, from: "", to: "" });
   const results = h("div", { class: "results" });
   const [fromField, fromInput] = field("Fra dato", { type: "date", name: "fra", value: chosen.from });
   const [toField, toInput] = field("Til dato", { type: "date", name: "til", value: chosen.to });
+  const summary = h("p", { class: "field-error", "aria-live": "polite" });
+  const inputs = { from: fromInput, to: toInput };
+  const messages = new FormMessages(summary, null, (path) => inputs[path] || null);
   const form = h(
     "form",
     {
       class: "controls card",
       "aria-label": "Filtrér efter dato",
+      novalidate: true, // checked here and by the gateway, with Danish messages at the field
       onSubmit: (event) => {
         event.preventDefault();
+        messages.clear();
+        if (fromInput.value && toInput.value && toInput.value < fromInput.value) {
+          messages.field(toInput, "Til-datoen må ikke ligge før fra-datoen.");
+          return;
+        }
         chosen.from = fromInput.value;
         chosen.to = toInput.value;
-        load(ctx, results, [null]).catch((error) => ctx.failed(error, results));
+        load(ctx, results, [null], messages).catch((error) => ctx.failed(error, results));
       },
     },
     h("div", { class: "date-row" }, fromField, toField, h("button", { type: "submit" }, "Vis")),
+    summary,
   );
   replace(
     main,
@@ -108,5 +138,5 @@ export async function render(main, ctx) {
     form,
     results,
   );
-  await load(ctx, results, [null]);
+  await load(ctx, results, [null], messages);
 }

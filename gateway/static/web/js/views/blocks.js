@@ -1,9 +1,11 @@
 // Min Spærring: the patient's blocks, and creating and revoking one (a professional, a treatment
 // place with or without its sub-units, or a period of data).
 
+import { Refused } from "../api.js";
 import { field, formatPeriod, h, pageTitle, replace, uid } from "../dom.js";
+import { FormMessages } from "../forms.js";
 import { confirmDialog, sectionNotices, viewNotice } from "../notices.js";
-import { argumentText, choices, errorText } from "../texts.js";
+import { choices, errorText, inputReason } from "../texts.js";
 
 export const title = "Min Spærring";
 
@@ -34,9 +36,13 @@ function blockItem(ctx, block, reload, status) {
         "aria-describedby": id,
         onClick: async () => {
           if (!(await confirmDialog("Ophæv spærringen?", describe(block), "Ophæv spærringen"))) return;
+          status.textContent = "";
           try {
             const result = await ctx.run("RevokeBlock", { cpr: ctx.patient.cpr, id: block.id });
-            status.textContent = result.data.revokeBlock ? "Spærringen er ophævet." : errorText(result.errors[0]?.extensions?.code);
+            const failure = result.errors[0];
+            status.textContent = result.data.revokeBlock
+              ? "Spærringen er ophævet."
+              : inputReason(failure?.extensions?.argument, failure?.message) || errorText(failure?.extensions?.code);
             await reload();
           } catch (error) {
             ctx.failed(error, status);
@@ -46,6 +52,29 @@ function blockItem(ctx, block, reload, status) {
       "Ophæv",
     ),
   );
+}
+
+/** The form's own checks, field by field: what the gateway would refuse, and a half-filled period. */
+function check(form, kind, messages) {
+  const e = form.elements;
+  if (kind === "PROFESSIONAL" && !e.authorizationId.value.trim()) {
+    messages.field(e.authorizationId, "Skriv sundhedspersonens autorisations-ID.");
+  }
+  if (kind === "ORGANISATION" && !e.organisationSorId.value.trim()) {
+    messages.field(e.organisationSorId, "Skriv behandlingsstedets SOR-kode.");
+  }
+  if (kind !== "PROFESSIONAL") {
+    // A data period has both ends (BlockInput.dataPeriod): never send half of one, never drop it.
+    const [from, to] = [e.periodFrom, e.periodTo];
+    const optional = kind === "ORGANISATION" ? " – eller tøm »Data fra« og »Data til« for at spærre alle data" : "";
+    if (from.value && !to.value) messages.field(to, `Udfyld også »Data til«${optional}.`);
+    if (to.value && !from.value) messages.field(from, `Udfyld også »Data fra«${optional}.`);
+    if (kind === "DATA_PERIOD" && !from.value && !to.value) messages.field(from, "Udfyld »Data fra« og »Data til«.");
+    if (from.value && to.value && to.value < from.value) messages.field(to, "»Data til« må ikke ligge før »Data fra«.");
+  }
+  if (e.validFrom.value && e.validTo.value && e.validTo.value < e.validFrom.value) {
+    messages.field(e.validTo, "»Gyldig til« må ikke ligge før »Gyldig fra«.");
+  }
 }
 
 function createForm(ctx, reload, status) {
@@ -60,11 +89,11 @@ function createForm(ctx, reload, status) {
         const id = uid("underenheder");
         return h("div", { class: "choice" }, h("input", { type: "checkbox", id, name: "includeSubunits" }), h("label", { for: id, text: "Også underenheder" }));
       })(),
-      h("p", { class: "hint", text: "Udfyld perioden nedenfor for kun at spærre data fra en periode." }),
+      h("p", { class: "hint", text: "Udfyld både »Data fra« og »Data til« nedenfor for kun at spærre data fra en periode." }),
     ),
   };
-  const [periodFrom, periodFromInput] = field("Data fra", { type: "date", name: "periodFrom" });
-  const [periodTo, periodToInput] = field("Data til", { type: "date", name: "periodTo" });
+  const [periodFrom] = field("Data fra", { type: "date", name: "periodFrom" });
+  const [periodTo] = field("Data til", { type: "date", name: "periodTo" });
   const [validFrom] = field("Gyldig fra (valgfri)", { type: "date", name: "validFrom" });
   const [validTo] = field("Gyldig til (valgfri)", { type: "date", name: "validTo" });
   const kinds = choices("BlockKind").map(([kind, label], index) => {
@@ -73,7 +102,7 @@ function createForm(ctx, reload, status) {
   });
   const form = h(
     "form",
-    { class: "card" },
+    { class: "card", novalidate: true }, // checked below, with Danish messages at the fields
     h("h2", { text: "Opret en spærring" }),
     h("fieldset", {}, h("legend", { text: "Hvad vil du spærre for?" }), kinds),
     groups.PROFESSIONAL,
@@ -83,19 +112,33 @@ function createForm(ctx, reload, status) {
     error,
     h("button", { type: "submit" }, "Opret spærring"),
   );
+  const inputs = {
+    "block.authorizationId": form.elements.authorizationId,
+    "block.organisationSorId": form.elements.organisationSorId,
+    "block.includeSubunits": form.elements.includeSubunits,
+    "block.dataPeriod": form.elements.periodFrom,
+    "block.dataPeriod.start": form.elements.periodFrom,
+    "block.dataPeriod.end": form.elements.periodTo,
+    "block.validity": form.elements.validFrom,
+    "block.validity.start": form.elements.validFrom,
+    "block.validity.end": form.elements.validTo,
+  };
+  const messages = new FormMessages(error, status, (path) => inputs[path] || null);
   const show = () => {
     const kind = form.elements.kind.value;
     groups.PROFESSIONAL.hidden = kind !== "PROFESSIONAL";
     groups.ORGANISATION.hidden = kind !== "ORGANISATION";
     periodFrom.parentElement.hidden = kind === "PROFESSIONAL";
-    periodFromInput.required = periodToInput.required = kind === "DATA_PERIOD";
   };
   form.addEventListener("change", show);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    messages.clear();
     const values = form.elements;
     const kind = values.kind.value;
-    const period = values.periodFrom.value && values.periodTo.value ? { start: values.periodFrom.value, end: values.periodTo.value } : null;
+    check(form, kind, messages);
+    if (messages.invalid) return;
+    const period = values.periodFrom.value ? { start: values.periodFrom.value, end: values.periodTo.value } : null;
     const validity = values.validFrom.value || values.validTo.value ? { start: values.validFrom.value || null, end: values.validTo.value || null } : null;
     const block = {
       kind,
@@ -108,20 +151,19 @@ function createForm(ctx, reload, status) {
     let result;
     try {
       result = await ctx.run("CreateBlock", { cpr: ctx.patient.cpr, block });
-      if (result.data.createBlock) {
-        error.textContent = "";
-        form.reset();
-        show();
-        status.textContent = "Spærringen er oprettet.";
-        await reload();
-        return;
-      }
     } catch (failure) {
-      ctx.failed(failure, error);
+      if (failure instanceof Refused && failure.error) messages.refused(failure.error);
+      else ctx.failed(failure, error);
       return;
     }
-    const failure = result.errors[0]?.extensions || {};
-    error.textContent = failure.code === "BAD_USER_INPUT" ? `${argumentText(failure.argument)} er ikke udfyldt rigtigt.` : errorText(failure.code);
+    if (!result.data.createBlock) {
+      messages.refused(result.errors[0]);
+      return;
+    }
+    form.reset();
+    show();
+    messages.status("Spærringen er oprettet.");
+    await reload();
   });
   show();
   return form;

@@ -5,7 +5,7 @@
 // under 15, wards and givers of valid powers of attorney from CPR and Digital Fuldmagt. A CPR field
 // stays for anyone else; in the demo it suggests the sandbox's personas.
 
-import { field, formatCpr, formatDate, h, pageTitle, readCpr, replace, uid } from "../dom.js";
+import { cprProblem, field, formatCpr, formatDate, h, pageTitle, readCpr, replace, uid } from "../dom.js";
 
 export const title = "Hvem vil du se?";
 
@@ -60,6 +60,10 @@ export async function render(main, ctx) {
       options.push(choice("hvem", relation.cpr, `${who} – ${how(relation)}`, false));
     }
     options.push(choice("hvem", "", "En anden (skriv CPR-nummer)", false));
+    // A CPR number typed is someone else: the choice follows, so what was typed is never ignored.
+    cprInput.addEventListener("input", () => {
+      if (cprInput.value.trim()) options.at(-1).querySelector("input").checked = true;
+    });
   }
   const form = h(
     "form",
@@ -67,10 +71,12 @@ export async function render(main, ctx) {
       class: "card",
       onSubmit: (event) => {
         event.preventDefault();
+        error.textContent = "";
+        cprInput.removeAttribute("aria-invalid");
         const picked = ctx.isCitizen ? form.elements.hvem.value : "";
         const cpr = picked || readCpr(cprInput.value);
         if (!cpr) {
-          error.textContent = "Skriv et CPR-nummer med 10 cifre.";
+          error.textContent = cprProblem(cprInput.value);
           cprInput.setAttribute("aria-invalid", "true");
           cprInput.focus();
           return;

@@ -2,21 +2,30 @@
 // when someone changed the card since (VERSION_CONFLICT), the page shows the newer values, keeps
 // what the user typed, moves to the newer version, and the user saves again.
 
-import { facts, field, h, pageTitle, replace, uid } from "../dom.js";
+import { Refused } from "../api.js";
+import { PROTECTED, facts, field, h, pageTitle, replace, uid } from "../dom.js";
+import { FormMessages } from "../forms.js";
 import { sectionNotices, viewNotice } from "../notices.js";
-import { argumentText, choices, errorText, say } from "../texts.js";
+import { choices, say } from "../texts.js";
 
 export const title = "Stamkort";
 const FIELDS = ["phone", "dentist", "preferredLanguage", "temporaryAddress", "relatives"];
 
-/** The card as form values: strings ("" for none), the address or null, the relatives. */
+/**
+ * The card as form values: strings ("" for none), the address or null, the relatives. A value name and
+ * address protection hides from this caller stays the placeholder (PROTECTED): the form shows it as
+ * hidden, and it is unchanged unless the user writes a new value.
+ */
 function valuesOf(card) {
   const address = card.temporaryAddress?.postalAddress;
+  const hiddenAddress = card.temporaryAddress && (!address || address.line === PROTECTED);
   return {
     phone: card.phone || "",
     dentist: card.dentist || "",
     preferredLanguage: card.preferredLanguage || "",
-    temporaryAddress: address
+    temporaryAddress: hiddenAddress
+      ? PROTECTED
+      : address
       ? {
           line: address.line,
           postalCode: address.postalCode || "",
@@ -69,18 +78,39 @@ function relativeFieldset(relative, index, remove) {
   );
 }
 
-/** The form for `values`; `read()` gives the values as typed. */
-function cardForm(values, onSave) {
+const HIDDEN_HINT = "Navne- og adressebeskyttet: det nuværende vises ikke. Skriv kun her for at erstatte det.";
+
+/** A labelled input for `value`; a value protection hides is an empty input that says so. */
+function valueField(label, attrs, value, hint = null) {
+  if (value !== PROTECTED) return field(label, { ...attrs, value }, hint);
+  const [wrapper, input] = field(label, { ...attrs, placeholder: "Navne- og adressebeskyttet", dataset: { hidden: "true" } }, HIDDEN_HINT);
+  return [wrapper, input];
+}
+
+/** What `input` holds: its text, or the placeholder for a hidden value the user left empty (unchanged). */
+function valueOf(input) {
+  const text = input.value.trim();
+  return !text && input.dataset.hidden ? PROTECTED : text;
+}
+
+/** The form for `values`; `read()` gives the values as typed. `status` is the view's status line. */
+function cardForm(values, onSave, status) {
   let relatives = values.relatives.map((r) => ({ ...r }));
+  // Relatives protection hides cannot be replaced by this caller (the list replaces the stored one).
+  const hiddenRelatives = relatives.some((r) => Object.values(r).includes(PROTECTED));
   const relativesBox = h("div", {});
   const readRelatives = () =>
-    [...relativesBox.querySelectorAll("fieldset.relative")].map((set) => ({
+    hiddenRelatives ? values.relatives : [...relativesBox.querySelectorAll("fieldset.relative")].map((set) => ({
       givenName: set.elements["relative-givenName"].value.trim(),
       familyName: set.elements["relative-familyName"].value.trim(),
       phone: set.elements["relative-phone"].value.trim(),
       relation: set.elements["relative-relation"].value.trim(),
     }));
   const drawRelatives = () => {
+    if (hiddenRelatives) {
+      replace(relativesBox, h("p", { class: "hint", text: "Patientens pårørende er navne- og adressebeskyttede, så de vises ikke og kan ikke ændres her." }));
+      return;
+    }
     replace(
       relativesBox,
       relatives.map((r, i) =>
@@ -101,20 +131,21 @@ function cardForm(values, onSave) {
     h("option", { value: "" }, "Ikke oplyst"),
     ...languages.map(([code, name]) => h("option", { value: code, selected: code === values.preferredLanguage }, name)),
   );
-  const address = values.temporaryAddress || { line: "", postalCode: "", city: "", municipalityCode: null, endDate: "" };
+  const hiddenAddress = values.temporaryAddress === PROTECTED;
+  const address = (!hiddenAddress && values.temporaryAddress) || { line: hiddenAddress ? PROTECTED : "", postalCode: "", city: "", municipalityCode: null, endDate: "" };
   const error = h("div", { class: "field-error", "aria-live": "polite" });
   const form = h(
     "form",
-    { class: "card", novalidate: false },
-    field("Telefonnummer", { name: "phone", type: "tel", autocomplete: "tel", value: values.phone }, "8 cifre, evt. med +45 foran.")[0],
-    field("Tandlæge", { name: "dentist", value: values.dentist })[0],
+    { class: "card", novalidate: true }, // checked here and by the gateway, with Danish messages at the fields
+    valueField("Telefonnummer", { name: "phone", type: "tel", autocomplete: "tel" }, values.phone, "8 cifre, evt. med +45 foran.")[0],
+    valueField("Tandlæge", { name: "dentist" }, values.dentist)[0],
     languageField,
     h(
       "fieldset",
       {},
       h("legend", { text: "Midlertidig adresse" }),
       h("p", { class: "hint", text: "Tøm adressefeltet for at fjerne den midlertidige adresse." }),
-      field("Adresse", { name: "line", autocomplete: "street-address", value: address.line })[0],
+      valueField("Adresse", { name: "line", autocomplete: "street-address" }, address.line)[0],
       h("div", { class: "date-row" }, field("Postnummer", { name: "postalCode", inputmode: "numeric", value: address.postalCode })[0], field("By", { name: "city", value: address.city })[0]),
       field("Slutdato (valgfri)", { name: "endDate", type: "date", value: address.endDate })[0],
     ),
@@ -128,6 +159,7 @@ function cardForm(values, onSave) {
         {
           type: "button",
           class: "secondary",
+          hidden: hiddenRelatives,
           onClick: () => {
             relatives = [...readRelatives(), { givenName: "", familyName: "", phone: "", relation: "" }];
             drawRelatives();
@@ -142,22 +174,51 @@ function cardForm(values, onSave) {
   );
   const read = () => {
     const e = form.elements;
-    const line = e.line.value.trim();
+    const line = valueOf(e.line);
+    const typed = line && line !== PROTECTED;
     return {
-      phone: e.phone.value.trim(),
-      dentist: e.dentist.value.trim(),
+      phone: valueOf(e.phone),
+      dentist: valueOf(e.dentist),
       preferredLanguage: e.preferredLanguage.value,
-      temporaryAddress: line
+      temporaryAddress: typed
         ? { line, postalCode: e.postalCode.value.trim(), city: e.city.value.trim(), municipalityCode: address.municipalityCode, endDate: e.endDate.value }
-        : null,
+        : line || null,
       relatives: readRelatives(),
     };
   };
+  /** The form's input for an argument path of MasterCardChanges ("changes.relatives.1.phone"). */
+  const inputFor = (path) => {
+    const parts = path.split(".");
+    if (parts[0] !== "changes") return null;
+    if (parts[1] === "temporaryAddress") return form.elements[parts[2] === "municipalityCode" ? "line" : parts[2] || "line"] || null;
+    if (parts[1] === "relatives") {
+      const set = relativesBox.querySelectorAll("fieldset.relative")[Number(parts[2] || 0)];
+      return set?.elements[`relative-${parts[3] || "givenName"}`] || null;
+    }
+    return (parts[1] && form.elements[parts[1]]) || null;
+  };
+  const messages = new FormMessages(error, status, inputFor);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    onSave(read(), error);
+    messages.clear();
+    check(form, relativesBox, messages);
+    if (!messages.invalid) onSave(read(), messages);
   });
   return { form, read };
+}
+
+/** The form's own checks: a half-filled address or relative is refused at its field, never dropped. */
+function check(form, relativesBox, messages) {
+  const e = form.elements;
+  const rest = [e.postalCode, e.city, e.endDate].some((input) => input.value.trim());
+  if (!e.line.value.trim() && rest) {
+    messages.field(e.line, "Skriv adressen – eller tøm alle felterne under »Midlertidig adresse« for at fjerne den.");
+  }
+  relativesBox.querySelectorAll("fieldset.relative").forEach((set, index) => {
+    if (!set.elements["relative-givenName"].value.trim()) {
+      messages.field(set.elements["relative-givenName"], `Skriv fornavnet – eller fjern pårørende ${index + 1}.`);
+    }
+  });
 }
 
 function newerValues(card) {
@@ -184,19 +245,18 @@ export async function render(main, ctx) {
   const status = h("div", { class: "status-line", role: "status" });
   const holder = h("div", {});
 
-  const save = async (now, error) => {
-    error.textContent = "";
+  const save = async (now, messages) => {
     const changes = changesBetween(base, now);
     if (!Object.keys(changes).length) {
-      status.textContent = "Du har ikke ændret noget.";
+      messages.status("Du har ikke ændret noget.");
       return;
     }
     let answer;
     try {
       answer = await ctx.run("UpdateMasterCard", { cpr: ctx.patient.cpr, version, changes }, "MasterCard");
     } catch (failure) {
-      ctx.failed(failure, error);
-      markInvalid(failure.argument); // bad input is refused before anything runs: the field it names
+      if (failure instanceof Refused && failure.error) messages.refused(failure.error);
+      else ctx.failed(failure, messages.summary);
       return;
     }
     const updated = answer.data.updateMasterCard;
@@ -205,28 +265,19 @@ export async function render(main, ctx) {
       version = updated.version;
       versionLine.textContent = `Version: ${version}`;
       replace(conflict);
-      status.textContent = `Stamkortet er gemt. Det har nu version ${version}.`;
+      messages.status(`Stamkortet er gemt. Det har nu version ${version}.`);
       return;
     }
-    const failure = answer.errors[0]?.extensions || {};
-    if (failure.code === "VERSION_CONFLICT") {
+    const failure = answer.errors[0];
+    if (failure?.extensions?.code === "VERSION_CONFLICT") {
       await resolveConflict(now);
       return;
     }
-    error.textContent = failure.code === "BAD_USER_INPUT" ? `${argumentText(failure.argument)} er ikke udfyldt rigtigt.` : errorText(failure.code);
-    markInvalid(failure.argument);
-  };
-
-  /** Mark the form's input for `argument` (`changes.phone`, `changes.temporaryAddress.line`) as invalid, and focus it. */
-  const markInvalid = (argument) => {
-    const name = (argument || "").split(".").pop();
-    const input = FIELDS.includes(name) || name === "line" ? holder.querySelector(`[name="${name}"]`) : null;
-    input?.setAttribute("aria-invalid", "true");
-    input?.focus();
+    messages.refused(failure);
   };
 
   const draw = (values) => {
-    const { form } = cardForm(values, save);
+    const { form } = cardForm(values, save, status);
     replace(holder, form);
   };
 

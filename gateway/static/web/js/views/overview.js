@@ -1,12 +1,11 @@
 // Overblik: the person, the own GP, the Fælles Stamkort with relatives, and the will and donor
 // registrations (their content only for the citizen and their representatives).
 
-import { facts, formatCpr, formatDate, h, pageTitle, replace, uid } from "../dom.js";
+import { PROTECTED, facts, formatCpr, formatDate, h, pageTitle, replace, uid } from "../dom.js";
 import { sectionNotices } from "../notices.js";
 import { say } from "../texts.js";
 
 export const title = "Overblik";
-const PROTECTED = "ADRESSEBESKYTTET";
 
 /** A section with an h2 and its notices; `body` is left out when the data is null. */
 export function section(heading, notices, body) {
@@ -14,16 +13,12 @@ export function section(heading, notices, body) {
   return h("section", { class: "card", "aria-labelledby": id }, h("h2", { id, text: heading }), notices, body);
 }
 
-function shielded(text) {
-  return text === PROTECTED ? h("span", { class: "placeholder" }, "Navne- og adressebeskyttet") : text;
-}
-
 function person(p) {
   if (!p) return null;
   const status = p.status.startsWith("ACTIVE") ? null : `${say("CprStatus", p.status)}${p.statusDate ? ` siden ${formatDate(p.statusDate)}` : ""}`;
   return facts([
-    ["Navn", shielded(p.name)],
-    ["Adresse", p.address ? shielded(p.address) : p.nameAndAddressProtected ? shielded(PROTECTED) : "Ingen adresse"],
+    ["Navn", p.name],
+    ["Adresse", p.address || (p.nameAndAddressProtected ? PROTECTED : "Ingen adresse")],
     ["Fødselsdato", formatDate(p.birthDate)],
     ["Status", status],
     ["Nyt CPR-nummer", p.replacedBy ? formatCpr(p.replacedBy) : null],
@@ -32,13 +27,14 @@ function person(p) {
 }
 
 function phoneLink(phone) {
-  return phone ? h("a", { href: `tel:${phone.replace(/\s/g, "")}` }, phone) : null;
+  if (!phone || phone === PROTECTED) return phone;
+  return h("a", { href: `tel:${phone.replace(/\s/g, "")}` }, phone);
 }
 
 function practice(gp, failed) {
   if (!gp) return failed ? null : h("p", {}, "Ingen egen læge (sygesikringsgruppe 2).");
   return facts([
-    ["Praksis", shielded(gp.name)],
+    ["Praksis", gp.name],
     ["Telefon", phoneLink(gp.phone)],
     ["Adresse", gp.address],
     ["Læger", gp.doctors.nodes.map((doctor) => doctor.name).join(", ")],
@@ -59,7 +55,7 @@ function relatives(list) {
 function card(mc) {
   if (!mc) return null;
   const temporary = mc.temporaryAddress
-    ? [shielded(mc.temporaryAddress.address), mc.temporaryAddress.endDate ? ` (til ${formatDate(mc.temporaryAddress.endDate)})` : null]
+    ? [mc.temporaryAddress.address, mc.temporaryAddress.endDate ? ` (til ${formatDate(mc.temporaryAddress.endDate)})` : null]
     : "Ingen";
   return [
     facts([
@@ -107,7 +103,8 @@ export async function render(main, ctx) {
     replace(main, pageTitle(title), notes([]));
     return;
   }
-  ctx.patientName(patient.person?.name === PROTECTED ? null : patient.person?.name);
+  ctx.patientName(patient.person?.name);
+  const name = patient.person?.name === PROTECTED ? null : patient.person?.name;
   const mc = patient.masterCard;
   const gpNotes = notes(["generalPractitioner"]);
   replace(
@@ -122,5 +119,5 @@ export async function render(main, ctx) {
       section("Testamenter og organdonation", mc ? notes(["masterCard", "registrations"]) : [], registrations(mc?.registrations)),
     ),
   );
-  ctx.announce(`Overblikket for ${patient.person?.name || "patienten"} er hentet.`);
+  ctx.announce(`Overblikket for ${name || "patienten"} er hentet.`);
 }
