@@ -184,8 +184,9 @@ class _Walk:
 
 
 def _page_maximum(definition: GraphQLField, spec: ListSize) -> int:
-    """The most a slicing argument counts: the sized child list's ``assumedSize`` (the field's page maximum;
-    a larger argument is the field's own ``BAD_USER_INPUT``), unbounded without one."""
+    """The most a slicing argument counts: the sized child list's ``assumedSize`` (the field's page maximum,
+    the ``@constraint(max:)`` of its argument: a larger one was refused before the cost is estimated,
+    :mod:`gateway.arguments`), unbounded without one."""
     parent = get_named_type(definition.type)
     fields = parent.fields if isinstance(parent, GraphQLObjectType) else {}
     sized = spec.sized_fields if isinstance(spec.sized_fields, list) else []

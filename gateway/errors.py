@@ -9,11 +9,10 @@ source and path only, never messages, variables or bodies.
 from __future__ import annotations
 
 import logging
-import re
 from enum import StrEnum
 from typing import assert_never
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from graphql.validation.validate import ValidationAbortedError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
@@ -27,10 +26,12 @@ from auth.errors import (
     InvalidOverride,
     Unauthenticated,
 )
+from gateway.echoes import NOTHING_SENT, SentValues, syntax_message, withheld_echo
 from gateway.explore import without_suggestions
+from gateway.input_errors import InputValueError
 from gateway.limits import LimitExceeded, OperationNotSelected, OverLimit, TooManySubscriptions
 from gateway.rate_limit import RateLimited
-from gateway.validation import InputValueError, too_many_comparisons
+from gateway.validation import too_many_comparisons
 from resolvers.errors import InvalidArgument
 from sources.errors import FailureKind, SourceError
 
@@ -146,33 +147,30 @@ def code_of(error: GraphQLError) -> ErrorCode:
         if isinstance(original, cls):
             return code
     if isinstance(original, GraphQLError):
-        return code_of(original)
+        inner = code_of(original)
+        # graphql-core's own error during execution (an output value its scalar refused) is ours to mask
+        return ErrorCode.INTERNAL_ERROR if error.path and inner is ErrorCode.GRAPHQL_VALIDATION_FAILED else inner
     if isinstance(original, ValueError) and error.path is None:
         return ErrorCode.BAD_USER_INPUT  # a scalar rejected its input before execution
     return ErrorCode.INTERNAL_ERROR
 
 
-_ECHOES: tuple[tuple[re.Pattern[str], str], ...] = (
-    # Expected value of type 'T'[, but encountered error '…'], found: <value>.  (also "; found:", ". Found:")
-    # Syntax Error: Expected Name, found Int '<value>'.
-    (re.compile(r"[,;.] [Ff]ound:? .*$", re.DOTALL), "."),
-    # Int cannot represent non-integer value: <value>  /  Value cannot represent a Date: "<value>". <detail>
-    (re.compile(r"(cannot represent [^:]*?): .*$", re.DOTALL), r"\1."),
-    # Value '<value>' does not exist in 'E' enum.
-    (re.compile(r"Value '.*' (does not exist in '\w+' enum\.)", re.DOTALL), r"The value \1"),
-    # Syntax Error: Unexpected String '<value>'.
-    (re.compile(r"\b(Int|Float|String|BlockString|Name) '.*'(?=\.$)", re.DOTALL), r"\1"),
-)
-"""Every shape of graphql-core 3.3's and strawberry's messages that echo a rejected value (as a literal
-or in a variable: "Variable '$v' has invalid value: <one of these>"), and what replaces it."""
+def client_message(error: GraphQLError, code: ErrorCode, *, suggestions: bool = True) -> str:
+    """The message a client gets for ``error`` of ``code``, built so that it holds no value the caller sent.
 
-
-def _without_values(message: str) -> str:
-    """``message`` without the input values graphql-core and strawberry echo (a value may be a CPR
-    number or a name): what was wrong and where stays, the value goes."""
-    for pattern, replacement in _ECHOES:
-        message = pattern.sub(replacement, message)
-    return message
+    A source's failure and an unexpected error get the code's fixed text; a syntax error is told by
+    the kinds of token (:func:`~gateway.echoes.syntax_message`); a value that does not fit its type by
+    its place and type (:mod:`gateway.input_errors`); every other message is the gateway's own or
+    graphql-core's about the document, which names fields, types, arguments and variables only.
+    """
+    if code in _MESSAGES:
+        return _MESSAGES[code]
+    if isinstance(error, GraphQLSyntaxError):
+        return syntax_message(error)
+    original = error.original_error
+    if isinstance(original, InputValueError):
+        return f"{error.message} {original.hint}" if suggestions and original.hint else error.message
+    return error.message if suggestions else without_suggestions(error.message)
 
 
 def limit_of(error: GraphQLError) -> OverLimit | None:
@@ -192,9 +190,10 @@ MAX_VALIDATION_ERRORS = 100
 """graphql-core stops validating a document after this many errors."""
 
 
-def translate(error: GraphQLError, *, suggestions: bool = True) -> GraphQLError:
+def translate(error: GraphQLError, *, suggestions: bool = True, sent: SentValues = NOTHING_SENT) -> GraphQLError:
     """The client-facing version of ``error``: coded, and masked unless it is expected; without
-    "Did you mean" suggestions for a caller who may not explore the schema (``suggestions=False``)."""
+    "Did you mean" suggestions for a caller who may not explore the schema (``suggestions=False``);
+    never holding a value of those the request ``sent`` (:func:`withheld_echo`)."""
     code = code_of(error)
     extensions: dict[str, object] = {"code": code.value}
     original = error.original_error
@@ -213,9 +212,8 @@ def translate(error: GraphQLError, *, suggestions: bool = True) -> GraphQLError:
     current_version = getattr(original, "current_version", None)
     if code is ErrorCode.VERSION_CONFLICT and isinstance(current_version, str):
         extensions["currentVersion"] = current_version
-    message = str(limit) if limit is not None else _MESSAGES.get(code, _without_values(error.message))
-    if not suggestions:
-        message = without_suggestions(message)
+    message = str(limit) if limit is not None else client_message(error, code, suggestions=suggestions)
+    message = withheld_echo(message, sent, code)
     logger.info(
         "graphql error",
         extra={

@@ -9,12 +9,13 @@ variable values it read (:class:`DecidedExecutor`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from functools import partial
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, GraphQLSchema, OperationType, get_operation_ast
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationType, get_operation_ast
 from graphql import build_schema as graphql_build_schema
 from graphql.execution import MiddlewareManager
 from strawberry.extensions import ValidationCache
@@ -30,7 +31,9 @@ from auth.errors import AccessDenied, FieldNotAllowed
 from auth.execution import weak_helpers
 from auth.fields import FieldGuard, refusal_reason
 from auth.gate import ConsentGate
+from gateway.arguments import ArgumentBounds, refusals_of
 from gateway.cost import CostGuard
+from gateway.echoes import NOTHING_SENT, SentValues, schema_names
 from gateway.errors import translate
 from gateway.explore import SchemaExplorers
 from gateway.limits import DocumentLimits, Limits, operation_limits_rule
@@ -84,10 +87,22 @@ class DecidedExecutor(StrawberryGraphQLCoreExecutionContext):
         self.async_helpers = weak_helpers(self)
 
     @classmethod
-    def build(cls, *args: Any, **kwargs: Any) -> Any:
-        built = super().build(*args, **kwargs)
+    def build(
+        cls,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        root_value: Any = None,
+        context_value: Any = None,
+        raw_variable_values: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        built = super().build(
+            schema, document, root_value, context_value, raw_variable_values, operation_name, *args, **kwargs
+        )
         if isinstance(built, list):
-            return variable_errors(built)
+            return variable_errors(schema, document, operation_name, raw_variable_values, built)
         prepared = getattr(built.context_value, "prepared_operation", None)
         if prepared is None or prepared.operation is not built.operation:
             message = "Access was not decided for this operation."
@@ -137,7 +152,8 @@ class GatewaySchema(FederationSchema):
         )
 
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
-        """Execute, then code and mask every error, wherever it was raised (extensions included).
+        """Execute, then code and mask every error, wherever it was raised (extensions included); no message
+        may hold a value the request sent (:func:`~gateway.echoes.withheld_echo`).
 
         A subscription never executes once: it streams over the WebSocket (:meth:`subscribe`); strawberry's
         HTTP view allows it over POST for multipart streaming, which the gateway does not speak.
@@ -146,40 +162,58 @@ class GatewaySchema(FederationSchema):
         if allowed is not None:
             kwargs["allowed_operation_types"] = [t for t in allowed if t is not StrawberryOperationType.SUBSCRIPTION]
         result = await super().execute(*args, **kwargs)
-        return finish(result, kwargs.get("context_value", args[2] if len(args) > 2 else None))
+        return finish(result, *self._request(args, kwargs))
 
     async def subscribe(self, *args: Any, **kwargs: Any) -> Any:
         """Subscribe; every result of the stream (and a refusal before it starts) is coded as :meth:`execute`'s."""
         results = await super().subscribe(*args, **kwargs)
-        context = kwargs.get("context_value", args[2] if len(args) > 2 else None)
+        context, sent = self._request(args, kwargs)
         if isinstance(results, ExecutionResult):
-            return finish(results, context)
-        return _finished(results, context)
+            return finish(results, context, sent)
+        return _finished(results, context, sent)
+
+    def _request(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[object, SentValues]:
+        """The request's context, and the values it sent (its document's literals and its variables)."""
+        query, variables, context = (kwargs.get(name, args[n] if len(args) > n else None) for n, name in _ARGS)
+        return context, SentValues.of(query, variables, self._names)
+
+    @functools.cached_property
+    def _names(self) -> frozenset[str]:
+        return schema_names(self._schema)
 
 
-def finish(result: ExecutionResult, context: object) -> ExecutionResult:
-    """``result`` with the errors of fields that still returned data added, and every error coded and masked."""
+_ARGS = ((0, "query"), (1, "variable_values"), (2, "context_value"))
+"""Where ``strawberry.Schema.execute`` and ``subscribe`` take the request's document, variables and context."""
+
+
+def finish(result: ExecutionResult, context: object, sent: SentValues = NOTHING_SENT) -> ExecutionResult:
+    """``result`` with the errors of fields that still returned data added, and every error coded and masked,
+    none holding a value of those the request ``sent``; a refusal of arguments out of bounds is one error each."""
     partial = getattr(context, "partial_errors", None)
     if partial and result.data is not None:
         result.errors = [*(result.errors or []), *partial]
     if result.errors:
         explorer = bool(getattr(context, "explorer", False))
-        result.errors = [translate(error, suggestions=explorer) for error in result.errors]
+        errors = [each for error in result.errors for each in refusals_of(error)]
+        result.errors = [translate(error, suggestions=explorer, sent=sent) for error in errors]
     return result
 
 
-async def _finished(results: AsyncIterator[ExecutionResult], context: object) -> AsyncGenerator[ExecutionResult, None]:
+async def _finished(
+    results: AsyncIterator[ExecutionResult], context: object, sent: SentValues
+) -> AsyncGenerator[ExecutionResult, None]:
     """Each result of ``results`` finished; an error an extension raised while the operation was read (a
-    syntax error, a limit) becomes the refusal strawberry's stream would have made of it."""
+    syntax error, a limit, an argument out of bounds) becomes the refusal strawberry's stream would have
+    made of it."""
     first = True
     try:
         async for result in results:
-            yield finish(result, context)
+            yield finish(result, context, sent)
             first = False
     except Exception as error:  # strawberry's stream lets the extensions' own errors through
         coerced = error if isinstance(error, GraphQLError) else GraphQLError(str(error), original_error=error)
         refusal = PreExecutionError(data=None, errors=[coerced]) if first else ExecutionResult(None, [coerced])
-        yield finish(refusal, context)
+        yield finish(refusal, context, sent)
     finally:
         closing = getattr(results, "aclose", None)
         if closing is not None:
@@ -205,6 +239,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
             partial(DocumentLimits, limits=limits, rules=rules, replacing=REPLACED_RULES),
             SchemaExplorers,
             partial(ValidationCache, maxsize=_VALIDATED_DOCUMENTS),
+            ArgumentBounds,
             partial(CostGuard, limits=limits),
             ConsentGate,
             FieldGuard,

@@ -10,9 +10,12 @@ two apart only by message, so the gateway marks the value errors where they are 
 
 - :class:`ValuesFitTheirTypes` and :class:`RequiredArgumentsGiven` replace graphql-core's
   ``ValuesOfCorrectTypeRule`` and ``ProvidedRequiredArgumentsRule``: same checks, each error carrying
-  an :class:`InputValueError` naming the argument, and its location even when a scalar's own error
-  had none;
-- :func:`variable_errors` marks the errors of variable coercion (graphql-core's ``Executor.build``).
+  an :class:`~gateway.input_errors.InputValueError` naming the argument, and its location even when a
+  scalar's own error had none;
+- :func:`variable_errors` makes the errors of variable coercion (graphql-core's ``Executor.build``).
+
+Neither passes graphql-core's message of a value on: it repeats the value, which may be a CPR number
+or a name. Their messages are built from the schema by :mod:`gateway.input_errors`.
 
 :class:`BoundedFieldMerging` replaces ``OverlappingFieldsCanBeMergedRule`` with a budget of
 :data:`MAX_FIELD_COMPARISONS` instead of graphql-core's 500,000, so a document of same-named fields
@@ -29,37 +32,39 @@ from typing import Any
 from graphql import (
     ArgumentNode,
     ASTValidationRule,
+    DocumentNode,
     GraphQLError,
     GraphQLInputType,
+    GraphQLSchema,
     OverlappingFieldsCanBeMergedRule,
     ProvidedRequiredArgumentsRule,
+    Undefined,
     ValueNode,
     ValuesOfCorrectTypeRule,
     VariableDefinitionNode,
+    get_operation_ast,
+    is_input_type,
+    type_from_ast,
 )
 from graphql.language import SKIP, VisitorAction
-from graphql.utilities.validate_input_value import validate_input_literal
+from graphql.utilities.validate_input_value import validate_input_value
 from graphql.validation.validate import ValidationAbortedError
 
+from gateway.input_errors import InputValueError, Place, distinct, input_error, literal_errors
 from gateway.limits import LimitExceeded
 
 MAX_FIELD_COMPARISONS = 50_000
 """graphql-core's overlapping-fields budget for one document (its own is 500,000): 1 KB of same-named
 fields spends under 16,000, the web page's documents none."""
-_VARIABLE = re.compile(r"Variable '\$(\w+)'(?: has invalid value at ((?:\.\w+|\[\d+\])+):)?")
+_VALUE_FREE_BUILD_ERRORS = ("Too many errors processing variables", "Must provide")
+"""graphql-core's messages of ``Executor.build`` that hold no value (the gateway selects the operation
+itself, so only the first can reach a client)."""
 _REQUIRED = re.compile(r"\((\w+):\)'|argument '(\w+)'")
 
 
-class InputValueError(Exception):
-    """A value the caller supplied does not fit its type; ``argument`` names where it went."""
-
-    def __init__(self, message: str, argument: str) -> None:
-        super().__init__(message)
-        self.argument = argument
-
-
 def _marked(error: GraphQLError, argument: str, node: Any = None) -> GraphQLError:
-    """``error`` as an input error naming ``argument``, located at ``node`` when it had no location."""
+    """``error`` (whose message holds no value) as an input error naming ``argument``, located at ``node``
+    when it had no location."""
     return GraphQLError(
         error.message,
         error.nodes or node,
@@ -71,7 +76,8 @@ def _marked(error: GraphQLError, argument: str, node: Any = None) -> GraphQLErro
 
 class ValuesFitTheirTypes(ValuesOfCorrectTypeRule):
     """graphql-core's check of literal values (arguments, input fields, variable defaults), its errors
-    marked as input errors naming the argument and the path into it (``override.ground``)."""
+    input errors naming the argument and the path into it (``override.ground``), their messages built
+    from the schema (:mod:`gateway.input_errors`), never from the value."""
 
     def __init__(self, context: Any) -> None:
         super().__init__(context)
@@ -92,12 +98,8 @@ class ValuesFitTheirTypes(ValuesOfCorrectTypeRule):
     def is_valid_value_node(self, node: ValueNode, input_type: GraphQLInputType | None) -> VisitorAction:
         if input_type:
             argument = self._argument or "value"
-
-            def on_error(error: GraphQLError, path: Sequence[str | int]) -> None:
-                named = ".".join(str(part) for part in (argument, *path))
-                self.report_error(_marked(error, named, node))
-
-            validate_input_literal(node, input_type, on_error, None, None, self.context.hide_suggestions)
+            for error in literal_errors(argument, node, input_type, node, None, self.context.hide_suggestions):
+                self.report_error(error)
         return SKIP
 
 
@@ -150,15 +152,44 @@ REPLACED_RULES: Mapping[type[ASTValidationRule], type[ASTValidationRule]] = {
 strawberry's validation cache keeps hitting)."""
 
 
-def variable_errors(errors: Sequence[GraphQLError]) -> list[GraphQLError]:
-    """The errors of variable coercion, each marked as an input error naming its variable (``$c``),
-    and the path into it when the value was an input object or list (``$changes.relatives.0.phone``)."""
-    marked = []
-    for error in errors:
-        found = _VARIABLE.match(error.message)
-        if found is None:
-            marked.append(error)
+def variable_errors(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    raw_variables: Mapping[str, Any] | None,
+    errors: Sequence[GraphQLError],
+) -> list[GraphQLError]:
+    """The errors of variable coercion (graphql-core's ``Executor.build``), each an input error naming its
+    variable (``$c``) and the path into it (``$changes.relatives.0.phone``).
+
+    graphql-core's messages repeat the value; these are made again from the variables themselves with
+    graphql-core's own check (``validate_input_value``), their messages from the schema. An error that is
+    not about a variable's value (graphql-core giving up after too many) keeps its own, value-free message.
+    """
+    operation = get_operation_ast(document, operation_name)
+    raw = raw_variables or {}
+    made: list[GraphQLError] = []
+    for definition in (operation.variable_definitions or ()) if operation is not None else ():
+        expected = type_from_ast(schema, definition.type)
+        name = f"${definition.variable.name.value}"
+        value = raw.get(definition.variable.name.value, Undefined)
+        if not is_input_type(expected) or (value is Undefined and definition.default_value is not None):
             continue
-        path = re.sub(r"\[(\d+)\]", r".\1", found.group(2) or "")
-        marked.append(_marked(error, f"${found.group(1)}{path}"))
-    return marked
+        input_type: GraphQLInputType = expected
+
+        def on_error(
+            error: GraphQLError,
+            path: Sequence[str | int],
+            place: str = name,
+            expected: GraphQLInputType = input_type,
+            value: Any = value,
+            node: VariableDefinitionNode = definition,
+        ) -> None:
+            made.append(input_error(Place(place, tuple(path)), expected, value, error, node))
+
+        validate_input_value(value, input_type, on_error)
+    kept = [e for e in errors if e.message.startswith(_VALUE_FREE_BUILD_ERRORS)]
+    if not made and len(kept) < len(errors):
+        message = "A variable's value does not fit its type."
+        made.append(GraphQLError(message, original_error=InputValueError(message, "variables")))
+    return [*distinct(made), *kept]

@@ -23,9 +23,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import strawberry
 
 from resolvers.access_log_words import accessor_of, ground_text, in_order, safe_name, summary_of, words_for
+from resolvers.bounds import DateRange, Defaults
 from resolvers.context import AccessLogReader
-from resolvers.errors import InvalidArgument
-from resolvers.paging import Connection, Key, PageInfo, check_first, decode_cursor, encode_cursor
+from resolvers.paging import Connection, Cursor, Key, PageInfo
 from resolvers.protection import ProtectedDetail, Redactable, protects
 from resolvers.sectors import NO_SECTORS, Sectors
 from resolvers.vocabulary import AccessActivity, AccessorKind, AccessOutcome, DataCategory, OverrideGround
@@ -34,6 +34,9 @@ from sources.payloads import COPENHAGEN
 
 RETENTION_YEARS = 2
 CURSOR_TAG = "minlog"
+
+RANGE = DateRange(start="from", end="to", years_back=RETENTION_YEARS, defaults=Defaults.YEARS_BACK)
+"""``Patient.accessLog(from:, to:)``: the two years the log keeps, by default and at most."""
 
 
 @strawberry.type(
@@ -168,29 +171,12 @@ class LogWindow:
 
 
 def log_window(start: date | None, end: date | None, today: date) -> LogWindow:
-    """The range asked for (default: the two years the log keeps), validated; ``end`` is inclusive."""
-    default_start = years_before(today, RETENTION_YEARS)
-    oldest = default_start - timedelta(days=1)
-    first = start or default_start
-    last = end or today
-    if start is not None and start < oldest:
-        raise InvalidArgument("from", "the log keeps entries for two years; from is further back")
-    if end is not None and end < oldest:
-        raise InvalidArgument("to", "the log keeps entries for two years; to is further back")
-    if first > last:
-        if end is None:
-            raise InvalidArgument("from", "from must not be after to (default: today)")
-        raise InvalidArgument("to", "to must not be before from")
+    """The range asked for (default: the two years the log keeps; checked before execution: :data:`RANGE`);
+    ``end`` is inclusive."""
+    first, last = RANGE.window(start, end, today)
+    assert first is not None and last is not None  # YEARS_BACK fills both
     until = None if last >= today else _midnight(last + timedelta(days=1))
     return LogWindow(first, last, _midnight(first), until)
-
-
-def years_before(day: date, years: int) -> date:
-    """The same date ``years`` earlier (29 February becomes the 28th)."""
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:
-        return day.replace(year=day.year - years, day=28)
 
 
 async def read_access_log(
@@ -200,9 +186,9 @@ async def read_access_log(
 
     ``totalCount`` is the store's count of the range, asked only when selected; it counts every stored
     entry a page can hold, so a page may show fewer (an entry this version cannot read keeps its place).
+    ``first`` and ``after`` were checked before execution (:data:`~resolvers.paging.PAGE`, :data:`CURSOR`).
     """
-    check_first(first)
-    before = _moment(decode_cursor(after, CURSOR_TAG, shape=(0, "id"))) if after is not None else None
+    before = _moment(CURSOR.decode(after)) if after is not None else None
     page = await log.log_page(cpr, since=window.since, until=window.until, limit=first, before=before)
     # The cursor and "more" come from the rows the store read, readable or not, so paging is exact
     # even where a stored row outside the vocabulary is left out (the page then shows fewer entries).
@@ -223,19 +209,27 @@ async def read_access_log(
 
 
 def _cursor(at: datetime, ident: str) -> str:
-    return encode_cursor(CURSOR_TAG, ((at - _EPOCH) // timedelta(microseconds=1), ident))
+    return CURSOR.encode(((at - _EPOCH) // timedelta(microseconds=1), ident))
 
 
 def _moment(position: Key) -> tuple[datetime, str]:
-    """The store's position (``at``, ``id``) of a cursor's; :class:`InvalidArgument` for one no store holds."""
+    """The store's position (``at``, ``id``) of a cursor's (one :data:`CURSOR` accepts)."""
     micros, ident = position
-    assert isinstance(micros, int) and isinstance(ident, str)  # the shape decode_cursor checked
+    assert isinstance(micros, int) and isinstance(ident, str)  # the shape the cursor has
+    return _EPOCH + timedelta(microseconds=micros), ident
+
+
+def _a_moment(position: Key) -> bool:
+    """Whether a cursor's position names a moment (microseconds the calendar holds)."""
     try:
-        return _EPOCH + timedelta(microseconds=micros), ident
+        _moment(position)
     except OverflowError:
-        raise InvalidArgument("after", "after is not a cursor from this list") from None
+        return False
+    return True
 
 
+CURSOR = Cursor(CURSOR_TAG, (int, str), fits=_a_moment)
+"""``Patient.accessLog(after:)``: a cursor of the log (of another list, or no moment, is out of bounds)."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

@@ -14,23 +14,35 @@ from typing import Annotated, TypeAlias
 
 import strawberry
 
+from resolvers.bounds import DateRange, Defaults, EveryDay, constraint, described
 from resolvers.common import Coding, Organisation, SourceStatus, source_statuses
-from resolvers.errors import InvalidArgument, check_date
+from resolvers.formats import SOR
 from resolvers.gather import Gathered
-from resolvers.paging import DEFAULT_PAGE, After, Connection, First, Key, page
+from resolvers.paging import DEFAULT_PAGE, Connection, Cursor, First, Key, page
 from resolvers.protection import ProtectedDetail, Redactable, protected_field, protects
 from resolvers.sectors import NO_SECTORS, Sectors, may_show, region_unit
 from resolvers.vocabulary import graphql_enum
 from sources.clinical import AppointmentRecord, AppointmentStatus, DateWindow, LocationRecord, OrganisationKind
-from sources.identifiers import normalise_sor
 from sources.payloads import COPENHAGEN
 
 CURSOR_TAG = "appointments"
 MAX_SPAN_DAYS = 3653
 MAX_EMPTY_DAYS = 366
+DEFAULT_DAYS = 90
+
+CURSOR = Cursor(CURSOR_TAG, (int, str))
+"""``Appointments.list(after:)``: a cursor of this list (start in microseconds, then ID: :func:`_position`)."""
+RANGE = DateRange(
+    start="from", end="to", max_days=MAX_SPAN_DAYS, defaults=Defaults.FROM_TODAY, default_days=DEFAULT_DAYS
+)
+"""``Patient.appointments(from:, to:)``: today and 90 days on by default, at most ten years."""
+EVERY_DAY = EveryDay(argument="includeEmptyDays", max_days=MAX_EMPTY_DAYS)
+"""``Appointments.days(includeEmptyDays:)`` and ``weeks(…)``: empty days for a range of at most a year."""
+SOR_IDS = constraint(format=SOR)
+"""``AppointmentFilter.sorIds``: SOR-IDs."""
 
 EmptyDays: TypeAlias = Annotated[
-    bool, strawberry.argument(description=f"List days without appointments too (at most {MAX_EMPTY_DAYS} days).")
+    bool, strawberry.argument(description=f"List days without appointments too, {EVERY_DAY.text()}.")
 ]
 """The day and week views' one argument, named alike (ADR 0025)."""
 
@@ -156,10 +168,8 @@ class AppointmentFilter:
     )
     sor_ids: list[str] | None = strawberry.field(
         default=None,
-        description=(
-            "Only these organisations, by the SOR-ID of the performer or the place (leading zeros and surrounding "
-            "spaces do not count); a value that is not a SOR-ID is `BAD_USER_INPUT`."
-        ),
+        description=described("Only these organisations, by the SOR-ID of the performer or the place", SOR_IDS),
+        directives=[SOR_IDS],
     )
     statuses: list[AppointmentStatus] | None = strawberry.field(default=None, description="Only these statuses.")
     include_cancelled: bool = strawberry.field(
@@ -170,11 +180,8 @@ class AppointmentFilter:
         return frozenset(self.statuses or ())
 
     def sor_set(self) -> frozenset[str]:
-        """The SOR-IDs asked for, in their normal form; :class:`InvalidArgument` for one that is not a SOR-ID."""
-        found = [normalise_sor(sor) for sor in self.sor_ids or ()]
-        if not all(found):
-            raise InvalidArgument("filter", "filter.sorIds must be SOR-IDs")
-        return frozenset(sor for sor in found if sor is not None)
+        """The SOR-IDs asked for, in their normal form (checked before execution: :data:`SOR_IDS`)."""
+        return frozenset(SOR.normal(sor) for sor in self.sor_ids or ())
 
     def kind_set(self) -> frozenset[OrganisationKind] | None:
         """The sectors asked for; ``None`` for all."""
@@ -216,21 +223,27 @@ class Appointments:
     def list_view(
         self,
         first: First = DEFAULT_PAGE,
-        after: After = None,
+        after: Annotated[str | None, CURSOR.argument] = None,
     ) -> Connection[Appointment]:
-        found = page(self.records, first, after, tag=CURSOR_TAG, key=_position)
+        found = page(self.records, first, after, cursor=CURSOR, key=_position)
         return Connection(
             nodes=[Appointment.from_record(r) for r in found.items], page_info=found.info, total=found.total
         )
 
-    @strawberry.field(description="The day view (dagsvisning): days with appointments, or every day of the range.")
+    @strawberry.field(
+        description="The day view (dagsvisning): days with appointments, or every day of the range.",
+        directives=[EVERY_DAY],
+    )
     def days(
         self,
         include_empty_days: EmptyDays = False,
     ) -> list[AppointmentDay]:
         return _days(self.records, self.start, self.end, include_empty_days)
 
-    @strawberry.field(description="The week view (ugevisning): ISO weeks (Monday first) covering the range.")
+    @strawberry.field(
+        description="The week view (ugevisning): ISO weeks (Monday first) covering the range.",
+        directives=[EVERY_DAY],
+    )
     def weeks(
         self,
         include_empty_days: EmptyDays = False,
@@ -257,13 +270,10 @@ class Appointments:
 
 
 def window_of(start: date | None, end: date | None, today: date) -> tuple[date, date, DateWindow]:
-    """The range asked for (defaults: today and 90 days on), validated; ``end`` is inclusive."""
-    first = check_date(start, "from") or today
-    last = check_date(end, "to") or first + timedelta(days=90)
-    if last < first:
-        raise InvalidArgument("to", "to must not be before from")
-    if (last - first).days > MAX_SPAN_DAYS:
-        raise InvalidArgument("to", f"the range may span at most {MAX_SPAN_DAYS} days")
+    """The range asked for (defaults: today and 90 days on; checked before execution: :data:`RANGE`);
+    ``end`` is inclusive."""
+    first, last = RANGE.window(start, end, today)
+    assert first is not None and last is not None  # FROM_TODAY fills both
     return first, last, DateWindow(first, last + timedelta(days=1))
 
 
@@ -307,8 +317,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def _days(records: list[AppointmentRecord], first: date, last: date, include_empty: bool) -> list[AppointmentDay]:
     by_day: dict[date, list[AppointmentRecord]] = {}
-    if include_empty and (last - first).days >= MAX_EMPTY_DAYS:
-        raise InvalidArgument("includeEmptyDays", f"empty days can be listed for at most {MAX_EMPTY_DAYS} days")
     if include_empty:
         by_day = {first + timedelta(days=n): [] for n in range((last - first).days + 1)}
     for record in records:

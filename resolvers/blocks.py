@@ -3,34 +3,41 @@
 Category ``BLOCKS`` reads the blocks, ``BLOCKS_EDIT`` changes them; the consent gate decides both
 before execution. A block is against a named health professional (by autorisations-ID), a treatment
 place (by SOR code, optionally with its sub-units and narrowed to a period of data) or a period of
-data from every place. Input is checked here, before anything is sent; a failure is
-:class:`~resolvers.errors.InvalidArgument` naming the argument (``block.<field>`` or ``id``), never
-the value.
+data from every place. The bounds on the input (forms, periods, which fields each kind takes) are
+declared here (:mod:`resolvers.bounds`) and checked by the gateway before execution; a refusal that
+needs the consent service's answer (no such block) is :class:`~resolvers.errors.InvalidArgument`
+naming ``id``, never the value.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
+from typing import Any
 
 import strawberry
 
+from resolvers.bounds import DateRange, Refusal, constraint, described
 from resolvers.context import Info, load, require, write_through
-from resolvers.errors import InvalidArgument, check_date
-from resolvers.paging import Connection, Key, page
+from resolvers.errors import InvalidArgument
+from resolvers.formats import AUTHORIZATION_ID, BLOCK_ID, SOR_CODE
+from resolvers.paging import Connection, Cursor, Key, page
 from resolvers.plans import Period, newest_first
 from resolvers.protection import ProtectedDetail, protected_field
 from resolvers.vocabulary import graphql_enum
 from sources.categories import DataCategory
 from sources.errors import SourceRejected, SourceVersionConflict
-from sources.identifiers import normalise_authorization_id
 from sources.models import BlockKind, BlockRecord, PeriodRecord
 from sources.payloads import COPENHAGEN
 
-SOR_CODE = re.compile(r"[0-9]{11,18}")
-"""A SOR ID: digits, at least 11 (``378631000016009``)."""
-BLOCK_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-"""A block's id as the consent service gives it (a FHIR resource id)."""
+PERIOD = DateRange(start="start", end="end")
+"""A period of dates: ``end`` not before ``start``."""
+PROFESSIONAL_ID = constraint(format=AUTHORIZATION_ID)
+PLACE_SOR = constraint(format=SOR_CODE)
+BLOCK_ID_BOUND = constraint(format=BLOCK_ID)
+"""``revokeBlock(id:)``: a block's id as the consent service gives it (a FHIR resource id)."""
+BLOCKS_CURSOR = Cursor("blocks", (int, str))
+"""``Patient.blocks(after:)``: a cursor of the blocks (newest first by when they apply, then id)."""
 
 
 def today() -> date:
@@ -108,37 +115,38 @@ class Block:
         )
 
 
-@strawberry.input(description="A period of dates (periode), both ends inclusive; either end may be open (null).")
+@strawberry.input(
+    description=f"A period of dates (periode), both ends inclusive; either end may be open (null): {PERIOD.text()}.",
+    directives=[PERIOD],
+)
 class PeriodInput:
     start: date | None = strawberry.field(default=None, description="First date (startdato, fra og med).")
     end: date | None = strawberry.field(
         default=None, description="Last date (slutdato, til og med); not before `start`."
     )
 
-    def to_record(self, argument: str) -> PeriodRecord:
-        """The period; :class:`InvalidArgument` naming ``argument``'s end when a date is out of range or it ends
-        before it starts."""
-        check_date(self.start, f"{argument}.start")
-        check_date(self.end, f"{argument}.end")
-        if self.start is not None and self.end is not None and self.end < self.start:
-            raise InvalidArgument(f"{argument}.end", "the period ends before it starts")
+    def to_record(self) -> PeriodRecord:
+        """The period (its ends checked before execution: :data:`PERIOD`)."""
         return PeriodRecord(self.start, self.end)
 
 
 @strawberry.input(
     description=(
         "A new block (spærring). PROFESSIONAL needs `authorizationId`; ORGANISATION needs `organisationSorId` "
-        "and may set `includeSubunits` and narrow to a `dataPeriod`; DATA_PERIOD needs `dataPeriod`. A "
-        "`dataPeriod` needs both its start and its end."
+        "and may set `includeSubunits` and narrow to a `dataPeriod`; DATA_PERIOD needs `dataPeriod`; no kind "
+        "takes the fields of another. A `dataPeriod` needs both its start and its end; the `validity` may not "
+        "have ended."
     )
 )
 class BlockInput:
     kind: BlockKind = strawberry.field(description="What the block is against.")
     authorization_id: str | None = strawberry.field(
-        default=None, description="The professional's autorisations-ID: five consonants and digits, e.g. `CBDJ6`."
+        default=None,
+        description=described("The professional's autorisations-ID", PROFESSIONAL_ID),
+        directives=[PROFESSIONAL_ID],
     )
     organisation_sor_id: str | None = strawberry.field(
-        default=None, description="The treatment place's SOR-ID (digits, at least 11)."
+        default=None, description=described("The treatment place's SOR-ID", PLACE_SOR), directives=[PLACE_SOR]
     )
     include_subunits: bool = strawberry.field(
         default=False, description="Block the treatment place's sub-units (underenheder) too."
@@ -154,65 +162,66 @@ class BlockInput:
         ),
     )
 
-    def to_record(self, cpr: str, on: date) -> BlockRecord:
-        """The block to store for patient ``cpr``; raises :class:`InvalidArgument` for unusable input."""
+    @classmethod
+    def refusals(cls, values: Mapping[str, Any], today: date) -> Iterator[Refusal]:
+        """The fields each kind of block takes (an input rule: :class:`~resolvers.bounds.InputRule`): a field of
+        another kind is refused rather than silently ignored, and a kind's own field is required; a data
+        period needs both ends; the validity may not have ended."""
+        kind = values.get("kind")
+        given = {name for name, value in values.items() if value is not None and value is not False}
+        for name, kinds in _FIELDS_OF.items():
+            if name in given and kind not in kinds:
+                yield Refusal((name,), f"belongs to a block of kind {' or '.join(k.name for k in kinds)}")
+        if isinstance(kind, BlockKind):
+            for name in _NEEDED_BY[kind]:
+                if name not in given:
+                    yield Refusal((name,), f"is needed by a block of kind {kind.name}")
+        period = values.get("dataPeriod")
+        for end in ("start", "end"):
+            if isinstance(period, Mapping) and period.get(end) is None:
+                yield Refusal(("dataPeriod", end), "is needed: a blocked data period has both ends")
+        validity = values.get("validity")
+        ends = validity.get("end") if isinstance(validity, Mapping) else None
+        if isinstance(ends, date) and ends < today:
+            yield Refusal(("validity", "end"), "must not lie in the past: the validity (gyldighedsperiode) ended")
+
+    def to_record(self, cpr: str) -> BlockRecord:
+        """The block to store for patient ``cpr`` (its input checked before execution)."""
         kind = self.kind
-        self._check_fields_fit(kind)
-        validity = (self.validity or PeriodInput()).to_record("block.validity")
-        if validity.end is not None and validity.end < on:
-            raise InvalidArgument("block.validity.end", "the validity period (gyldighedsperiode) has already ended")
-        data_period = None
-        if self.data_period is not None:
-            data_period = self.data_period.to_record("block.dataPeriod")
-            for end, argument in ((data_period.start, "start"), (data_period.end, "end")):
-                if end is None:
-                    raise InvalidArgument(f"block.dataPeriod.{argument}", "a blocked data period needs both ends")
+        authorization_id = self.authorization_id or ""
+        sor_id = self.organisation_sor_id or ""
         return BlockRecord(
             id="",
             cpr=cpr,
             kind=kind,
-            validity=validity,
-            authorization_id=_authorization_id(self.authorization_id) if kind is BlockKind.PROFESSIONAL else None,
-            organisation_sor=_sor(self.organisation_sor_id) if kind is BlockKind.ORGANISATION else None,
+            validity=(self.validity or PeriodInput()).to_record(),
+            authorization_id=AUTHORIZATION_ID.normal(authorization_id) if kind is BlockKind.PROFESSIONAL else None,
+            organisation_sor=SOR_CODE.normal(sor_id) if kind is BlockKind.ORGANISATION else None,
             include_subunits=self.include_subunits,
-            data_period=data_period,
+            data_period=self.data_period.to_record() if self.data_period is not None else None,
         )
 
-    def _check_fields_fit(self, kind: BlockKind) -> None:
-        """Refuse fields that belong to another kind of block, rather than silently ignore them."""
-        if kind is not BlockKind.PROFESSIONAL and self.authorization_id is not None:
-            raise InvalidArgument("block.authorizationId", "only a PROFESSIONAL block names a professional")
-        if kind is not BlockKind.ORGANISATION and self.organisation_sor_id is not None:
-            raise InvalidArgument("block.organisationSorId", "only an ORGANISATION block names a treatment place")
-        if kind is not BlockKind.ORGANISATION and self.include_subunits:
-            raise InvalidArgument("block.includeSubunits", "only an ORGANISATION block has sub-units (underenheder)")
-        if kind is BlockKind.PROFESSIONAL and self.data_period is not None:
-            raise InvalidArgument("block.dataPeriod", "a PROFESSIONAL block covers all data; it takes no data period")
-        if kind is BlockKind.DATA_PERIOD and self.data_period is None:
-            raise InvalidArgument("block.dataPeriod", "a DATA_PERIOD block needs the period of data to block")
 
-
-def _authorization_id(value: str | None) -> str:
-    text = normalise_authorization_id(value)
-    if text is None:
-        raise InvalidArgument(
-            "block.authorizationId", "an autorisations-ID is five characters: consonants and digits, such as CBDJ6"
-        )
-    return text
-
-
-def _sor(value: str | None) -> str:
-    text = (value or "").strip()
-    if not SOR_CODE.fullmatch(text):
-        raise InvalidArgument("block.organisationSorId", "a SOR-ID is at least 11 digits")
-    return text
+_FIELDS_OF = {
+    "authorizationId": (BlockKind.PROFESSIONAL,),
+    "organisationSorId": (BlockKind.ORGANISATION,),
+    "includeSubunits": (BlockKind.ORGANISATION,),
+    "dataPeriod": (BlockKind.ORGANISATION, BlockKind.DATA_PERIOD),
+}
+"""Which kinds of block take each of ``BlockInput``'s optional fields."""
+_NEEDED_BY = {
+    BlockKind.PROFESSIONAL: ("authorizationId",),
+    BlockKind.ORGANISATION: ("organisationSorId",),
+    BlockKind.DATA_PERIOD: ("dataPeriod",),
+}
+"""The fields each kind of block needs."""
 
 
 async def patient_blocks(info: Info, cpr: str, first: int, after: str | None) -> Connection[Block]:
     """A page of the patient's blocks as the consent service holds them, newest first by when they apply,
     then by id (``Patient.blocks``)."""
     found = await load(info, cpr, DataCategory.BLOCKS, info.context.loaders.blocks)
-    shown = page(sorted(found or [], key=_place), first, after, tag="blocks", key=_place)
+    shown = page(sorted(found or [], key=_place), first, after, cursor=BLOCKS_CURSOR, key=_place)
     on = today()
     return Connection(nodes=[Block.from_record(r, on) for r in shown.items], page_info=shown.info, total=shown.total)
 
@@ -224,11 +233,10 @@ def _place(record: BlockRecord) -> Key:
 async def create_block(info: Info, cpr: str, block: BlockInput) -> Block:
     """Store a new block for ``cpr`` and return it as stored (``createBlock``)."""
     require(info, cpr, DataCategory.BLOCKS_EDIT)
-    on = today()
-    record = block.to_record(cpr, on)
+    record = block.to_record(cpr)
     stored = await write_through(info, cpr, DataCategory.BLOCKS_EDIT, info.context.writers.create_block(record))
     info.context.loaders.blocks.clear(cpr)
-    return Block.from_record(stored, on)
+    return Block.from_record(stored, today())
 
 
 async def revoke_block(info: Info, cpr: str, block_id: str) -> Block:
@@ -238,8 +246,6 @@ async def revoke_block(info: Info, cpr: str, block_id: str) -> Block:
     deleted, so nobody revokes another patient's block by guessing ids.
     """
     require(info, cpr, DataCategory.BLOCKS_EDIT)
-    if not BLOCK_ID.fullmatch(block_id):
-        raise InvalidArgument("id", "not a block id")
     found = await info.context.loaders.blocks.get(cpr)
     block = next((b for b in found or [] if b.id == block_id), None)
     if block is None:

@@ -1,6 +1,8 @@
-"""Errors resolvers raise for bad arguments, and the argument checks they share.
+"""Errors about values the caller sent, and the dates a date argument may name.
 
-The gateway codes :class:`InvalidArgument` ``BAD_USER_INPUT`` with ``extensions.argument``.
+Bounds on arguments are declared in :mod:`resolvers.bounds` and checked before execution; a resolver
+raises :class:`InvalidArgument` only for a refusal that needs a source's answer (no such block). The
+gateway codes it ``BAD_USER_INPUT`` with ``extensions.argument``.
 """
 
 from __future__ import annotations
@@ -13,16 +15,15 @@ LATEST_DATE = date(2199, 12, 31)
 date arithmetic on an argument can overflow, and wide enough for every patient's data."""
 
 
+class ValueRefused(ValueError):
+    """A scalar refused a value it was given; the message says what the scalar takes, never the value.
+
+    The gateway passes only this message of a scalar's on to the client (``gateway.input_errors``)."""
+
+
 class InvalidArgument(ValueError):
     """An argument the gateway cannot use; the message names the argument, never its value."""
 
     def __init__(self, argument: str, message: str) -> None:
         super().__init__(message)
         self.argument = argument
-
-
-def check_date(value: date | None, argument: str) -> date | None:
-    """``value`` when it lies in ``EARLIEST_DATE`` to ``LATEST_DATE`` (or is omitted); else :class:`InvalidArgument`."""
-    if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
-        raise InvalidArgument(argument, f"{argument} must be a date from {EARLIEST_DATE} to {LATEST_DATE}")
-    return value

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Protocol
+from typing import Annotated, Protocol
 
 import strawberry
 
 from resolvers.access_log_words import in_order
 from resolvers.context import Info, plan_of, report
-from resolvers.paging import DEFAULT_PAGE, After, Connection, First, page
+from resolvers.paging import DEFAULT_PAGE, INDEX, Connection, Cursor, First, page
 from resolvers.scalars import CPR
 from resolvers.vocabulary import AccessorKind, ActorKind, DataCategory
 
@@ -119,6 +119,10 @@ class RepresentationView(Protocol):
     def until(self) -> date | None: ...
 
 
+ACTS_FOR_CURSOR = Cursor("actsFor", INDEX)
+"""``Me.actsFor(after:)``: a cursor of the list of representations."""
+
+
 @strawberry.type(description="Who the gateway thinks the caller is, from the verified token.")
 class Me:
     kind: ActorKind = strawberry.field(description="The kind of caller.")
@@ -141,11 +145,13 @@ class Me:
             "fails leaves out what it would tell, with SOURCE_UNAVAILABLE naming it."
         )
     )
-    def acts_for(self, info: Info, first: First = DEFAULT_PAGE, after: After = None) -> Connection[Representation]:
+    def acts_for(
+        self, info: Info, first: First = DEFAULT_PAGE, after: Annotated[str | None, ACTS_FOR_CURSOR.argument] = None
+    ) -> Connection[Representation]:
         found = plan_of(info).representations
         if found is not None:
             report(info, list(found.failed))
-        shown = page(found.listed if found is not None else (), first, after, tag="actsFor")
+        shown = page(found.listed if found is not None else (), first, after, cursor=ACTS_FOR_CURSOR)
         return Connection(nodes=[_representation(r) for r in shown.items], page_info=shown.info, total=shown.total)
 
     @strawberry.field(description="The calling client: the fields it may select, its trusted documents and limits.")

@@ -2,8 +2,11 @@
 
 Every mutation field opens a patient scope and names its category, so the consent gate decides it
 before execution, exactly like a read; the resolver then checks the decision (``require``) before
-it validates or loads anything. Input is validated before any source is called; a failure is
-:class:`~resolvers.errors.InvalidArgument` naming the argument (``changes.<field>``), never the value.
+it loads anything. Every bound on the input (forms, lengths, the number of relatives, at least one
+change) is declared here beside the field it bounds (:mod:`resolvers.bounds`) and checked by the gateway
+before execution, so a change with a value out of bounds opens no record and asks no source; a
+refusal here (the patient has no card, protected relatives) needs the sources' answer and is
+:class:`~resolvers.errors.InvalidArgument` naming the argument, never the value.
 
 A stamkort update is optimistic: the caller sends the version it read. A different current version
 is a :class:`StaleVersion` (``VERSION_CONFLICT``) without a write; a change that lands between our
@@ -14,20 +17,21 @@ write is never overwritten.
 from __future__ import annotations
 
 import dataclasses
-import re
-import unicodedata
+from collections.abc import Iterator, Mapping
 from datetime import date
-from typing import Annotated, TypedDict
+from typing import Annotated, Any, TypedDict
 
 import strawberry
 
 from resolvers import blocks
-from resolvers.blocks import Block, BlockInput, today
+from resolvers.blocks import Block, BlockInput
+from resolvers.bounds import DateRange, Format, Refusal, constraint, described
 from resolvers.context import Info, require, write_through
 from resolvers.directives import PatientScope, reveals
-from resolvers.errors import InvalidArgument, check_date
+from resolvers.errors import InvalidArgument
+from resolvers.formats import LANGUAGE_TAG, LINE, MUNICIPALITY_CODE, PHONE, POSTAL_CODE, VERSION
 from resolvers.master_card import MasterCard
-from resolvers.protection import PROTECTED_PLACEHOLDER, hides_protected
+from resolvers.protection import hides_protected
 from resolvers.scalars import CPR
 from sources.categories import DataCategory
 from sources.errors import SourceError, SourceVersionConflict
@@ -36,12 +40,22 @@ from sources.models import AddressRecord, RelativeRecord, TemporaryAddressRecord
 STAMKORT = "stamkort"
 """The source a version conflict is about."""
 MAX_RELATIVES = 20
-_VERSION = re.compile(r"[0-9A-Za-z.\-]{1,64}")
-_DANISH_PHONE = re.compile(r"(?:\+45|0045)?([0-9]{8})")
-_INTERNATIONAL_PHONE = re.compile(r"\+(?!45)[1-9][0-9]{6,14}")
-_LANGUAGE = re.compile(r"([A-Za-z]{2,3})(?:-([A-Za-z]{4}))?(?:-([A-Za-z]{2}|[0-9]{3}))?")
-_POSTAL_CODE = re.compile(r"[0-9]{4}")
-_MUNICIPALITY_CODE = re.compile(r"[0-9]{3,4}")
+
+PHONE_NUMBER = constraint(format=PHONE)
+LANGUAGE = constraint(format=LANGUAGE_TAG)
+LONG_LINE = constraint(max_length=200, format=LINE)
+"""An address line, a dentist."""
+SHORT_LINE = constraint(max_length=100, format=LINE)
+"""A town, a relative's given name."""
+OPTIONAL_LINE = constraint(max_length=100, format=LINE.optional())
+"""A relative's family name or relation: blank is not given."""
+OPTIONAL_PHONE = constraint(format=PHONE.optional())
+POSTAL = constraint(format=POSTAL_CODE)
+MUNICIPALITY = constraint(format=MUNICIPALITY_CODE)
+RELATIVES = constraint(max_items=MAX_RELATIVES)
+CARD_VERSION = constraint(format=VERSION)
+END_DATE = DateRange(end="endDate", end_not_past=True)
+"""A temporary address's last day is not in the past."""
 
 
 class CardUpdates(TypedDict, total=False):
@@ -62,13 +76,21 @@ class StaleVersion(SourceVersionConflict):
         self.current_version = current_version
 
 
-@strawberry.input(description="A temporary address (midlertidig adresse); it replaces the one there was.")
+@strawberry.input(
+    description=f"A temporary address (midlertidig adresse); it replaces the one there was ({END_DATE.text()}).",
+    directives=[END_DATE],
+)
 class TemporaryAddressInput:
-    line: str = strawberry.field(description="Street, number, floor and door on one line (adresselinje).")
-    postal_code: str = strawberry.field(description="Postal code (postnummer), 4 digits.")
-    city: str = strawberry.field(description="Town (postdistrikt).")
+    line: str = strawberry.field(
+        description=described("Street, number, floor and door on one line (adresselinje)", LONG_LINE),
+        directives=[LONG_LINE],
+    )
+    postal_code: str = strawberry.field(description=described("Postal code", POSTAL), directives=[POSTAL])
+    city: str = strawberry.field(description=described("Town (postdistrikt)", SHORT_LINE), directives=[SHORT_LINE])
     municipality_code: str | None = strawberry.field(
-        default=None, description="Municipality code (kommunekode), e.g. `0461`."
+        default=None,
+        description=described("Municipality code, e.g. `0461`", MUNICIPALITY),
+        directives=[MUNICIPALITY],
     )
     end_date: date | None = strawberry.field(
         default=None, description="Last day at the address (slutdato), not in the past; null: open-ended."
@@ -77,11 +99,19 @@ class TemporaryAddressInput:
 
 @strawberry.input(description="A relative (pårørende): the given name is required, the rest optional.")
 class RelativeInput:
-    given_name: str = strawberry.field(description="Given name (fornavn).")
-    family_name: str | None = strawberry.field(default=None, description="Family name (efternavn).")
-    phone: str | None = strawberry.field(default=None, description="Phone number (telefon).")
+    given_name: str = strawberry.field(
+        description=described("Given name (fornavn)", SHORT_LINE), directives=[SHORT_LINE]
+    )
+    family_name: str | None = strawberry.field(
+        default=None, description=described("Family name (efternavn)", OPTIONAL_LINE), directives=[OPTIONAL_LINE]
+    )
+    phone: str | None = strawberry.field(
+        default=None, description=described("Phone number (telefon)", OPTIONAL_PHONE), directives=[OPTIONAL_PHONE]
+    )
     relation: str | None = strawberry.field(
-        default=None, description="How the relative is related (relation), e.g. `søster`."
+        default=None,
+        description=described("How the relative is related (relation), e.g. `søster`", OPTIONAL_LINE),
+        directives=[OPTIONAL_LINE],
     )
 
 
@@ -94,141 +124,83 @@ class RelativeInput:
 class MasterCardChanges:
     phone: str | None = strawberry.field(
         default=strawberry.UNSET,
-        description=(
-            "Phone number (telefonnummer): 8 digits, optionally after +45 or 0045, spaces allowed (stored as the "
-            "8 digits); or a foreign number as + and digits."
-        ),
+        description=described("Phone number (telefonnummer)", PHONE_NUMBER),
+        directives=[PHONE_NUMBER],
     )
     temporary_address: TemporaryAddressInput | None = strawberry.field(
         default=strawberry.UNSET,
         description="The temporary address (midlertidig adresse); only one at a time, so this replaces it.",
     )
-    dentist: str | None = strawberry.field(default=strawberry.UNSET, description="The patient's dentist (tandlæge).")
+    dentist: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=described("The patient's dentist (tandlæge)", LONG_LINE),
+        directives=[LONG_LINE],
+    )
     preferred_language: str | None = strawberry.field(
         default=strawberry.UNSET,
-        description="Preferred language (foretrukket sprog) as a BCP 47 tag, such as `da`, `en` or `de`.",
+        description=described("Preferred language (foretrukket sprog)", LANGUAGE),
+        directives=[LANGUAGE],
     )
     relatives: list[RelativeInput] | None = strawberry.field(
         default=strawberry.UNSET,
-        description=f"Relatives (pårørende), at most {MAX_RELATIVES}; the list replaces the current one.",
+        description=described("Relatives (pårørende); the list replaces the current one", RELATIVES),
+        directives=[RELATIVES],
     )
 
-    def updates(self, on: date) -> CardUpdates:
-        """The validated new value of every field given (``None`` clears it), keyed like the record."""
+    @classmethod
+    def refusals(cls, values: Mapping[str, Any], today: date) -> Iterator[Refusal]:
+        """No change at all is refused (an input rule: :class:`~resolvers.bounds.InputRule`)."""
+        if not values:
+            yield Refusal((), "gives no changes: set at least one field (null clears it)")
+
+    def updates(self) -> CardUpdates:
+        """The new value of every field given (``None`` clears it), in normal form, keyed like the record;
+        the gateway checked them before execution."""
         updates: CardUpdates = {}
         if self.phone is not strawberry.UNSET:
-            updates["phone"] = None if self.phone is None else phone_number(self.phone, "changes.phone")
+            updates["phone"] = None if self.phone is None else PHONE.normal(self.phone)
         if self.temporary_address is not strawberry.UNSET:
             address = self.temporary_address
-            updates["temporary_address"] = None if address is None else _temporary_address(address, on)
+            updates["temporary_address"] = None if address is None else _temporary_address(address)
         if self.dentist is not strawberry.UNSET:
-            updates["dentist"] = None if self.dentist is None else _text(self.dentist, "changes.dentist", 200)
+            updates["dentist"] = None if self.dentist is None else LINE.normal(self.dentist)
         if self.preferred_language is not strawberry.UNSET:
             language = self.preferred_language
-            updates["preferred_language"] = None if language is None else language_tag(language)
+            updates["preferred_language"] = None if language is None else LANGUAGE_TAG.normal(language)
         if self.relatives is not strawberry.UNSET:
-            updates["relatives"] = _relatives(self.relatives or [])
-        if not updates:
-            raise InvalidArgument("changes", "no changes given: set at least one field (null clears it)")
+            updates["relatives"] = tuple(_relative(relative) for relative in self.relatives or [])
         return updates
 
 
-def phone_number(value: str, argument: str) -> str:
-    """A Danish number as its 8 digits, a foreign one as ``+`` and digits; spaces are dropped."""
-    compact = value.replace(" ", "")
-    if danish := _DANISH_PHONE.fullmatch(compact):
-        return danish.group(1)
-    if _INTERNATIONAL_PHONE.fullmatch(compact):
-        return compact
-    raise InvalidArgument(
-        argument, "a phone number is 8 digits, optionally after +45 or 0045, or a foreign number as + and digits"
-    )
+def _optional(form: Format, value: str | None) -> str | None:
+    """``value`` in ``form``'s normal form; a missing or blank value is simply not given."""
+    return form.normal(value) if value is not None and value.strip() else None
 
 
-def language_tag(value: str) -> str:
-    """A BCP 47 language tag (language, optional script and region), in its usual letter case."""
-    match = _LANGUAGE.fullmatch(value.strip())
-    if match is None:
-        raise InvalidArgument(
-            "changes.preferredLanguage", "the language must be a BCP 47 tag such as da, en, de or en-GB"
-        )
-    language, script, region = match.groups()
-    return "-".join(
-        part
-        for part in (language.lower(), script.title() if script else None, region.upper() if region else None)
-        if part
-    )
-
-
-def _text(value: str, argument: str, max_length: int) -> str:
-    """A free-text value, trimmed: not blank, at most ``max_length`` characters, one line."""
-    trimmed = value.strip()
-    if not trimmed:
-        raise InvalidArgument(argument, "must not be blank")
-    if len(trimmed) > max_length:
-        raise InvalidArgument(argument, f"must be at most {max_length} characters")
-    if any(unicodedata.category(c) == "Cc" for c in trimmed):
-        raise InvalidArgument(argument, "must be one line without control characters")
-    if trimmed.casefold() == PROTECTED_PLACEHOLDER.casefold():
-        raise InvalidArgument(argument, "is the placeholder name and address protection shows, not a value")
-    return trimmed
-
-
-def _optional_text(value: str | None, argument: str, max_length: int) -> str | None:
-    """Like :func:`_text`, but a missing or blank value is simply not given."""
-    return _text(value, argument, max_length) if value is not None and value.strip() else None
-
-
-def _temporary_address(address: TemporaryAddressInput, on: date) -> TemporaryAddressRecord:
-    prefix = "changes.temporaryAddress"
-    postal_code = address.postal_code.strip()
-    if not _POSTAL_CODE.fullmatch(postal_code):
-        raise InvalidArgument(f"{prefix}.postalCode", "a postal code (postnummer) is 4 digits")
-    municipality = None
-    if address.municipality_code is not None:
-        municipality = address.municipality_code.strip()
-        if not _MUNICIPALITY_CODE.fullmatch(municipality):
-            raise InvalidArgument(f"{prefix}.municipalityCode", "a municipality code (kommunekode) is 3 or 4 digits")
-        municipality = municipality.zfill(4)
-    check_date(address.end_date, f"{prefix}.endDate")
-    if address.end_date is not None and address.end_date < on:
-        raise InvalidArgument(f"{prefix}.endDate", "the end date (slutdato) is in the past")
+def _temporary_address(address: TemporaryAddressInput) -> TemporaryAddressRecord:
+    municipality = address.municipality_code
     record = AddressRecord(
-        _text(address.line, f"{prefix}.line", 200),
-        postal_code,
-        _text(address.city, f"{prefix}.city", 100),
-        municipality,
+        LINE.normal(address.line),
+        POSTAL_CODE.normal(address.postal_code),
+        LINE.normal(address.city),
+        MUNICIPALITY_CODE.normal(municipality) if municipality is not None else None,
     )
     return TemporaryAddressRecord(record, address.end_date)
 
 
-def _relatives(relatives: list[RelativeInput]) -> tuple[RelativeRecord, ...]:
-    if len(relatives) > MAX_RELATIVES:
-        raise InvalidArgument("changes.relatives", f"at most {MAX_RELATIVES} relatives")
-    records = []
-    for index, relative in enumerate(relatives):
-        prefix = f"changes.relatives.{index}"
-        records.append(
-            RelativeRecord(
-                first_name=_text(relative.given_name, f"{prefix}.givenName", 100),
-                surname=_optional_text(relative.family_name, f"{prefix}.familyName", 100),
-                phone=(
-                    phone_number(relative.phone, f"{prefix}.phone")
-                    if relative.phone is not None and relative.phone.strip()
-                    else None
-                ),
-                relation=_optional_text(relative.relation, f"{prefix}.relation", 100),
-            )
-        )
-    return tuple(records)
+def _relative(relative: RelativeInput) -> RelativeRecord:
+    return RelativeRecord(
+        first_name=LINE.normal(relative.given_name),
+        surname=_optional(LINE, relative.family_name),
+        phone=_optional(PHONE, relative.phone),
+        relation=_optional(LINE, relative.relation),
+    )
 
 
 async def change_master_card(info: Info, cpr: str, version: str, changes: MasterCardChanges) -> MasterCard:
     """Apply ``changes`` to ``cpr``'s master card if it is still at ``version``; return the stored card."""
     require(info, cpr, DataCategory.MASTER_CARD_EDIT)
-    if not _VERSION.fullmatch(version):
-        raise InvalidArgument("version", "not a master-card version; read `masterCard { version }`")
-    updates = changes.updates(today())
+    updates = changes.updates()
     if "relatives" in updates and await hides_protected(info, cpr):
         # the list replaces the stored one, which this caller sees only as placeholders (ADR 0012)
         raise InvalidArgument(
@@ -281,7 +253,13 @@ class Mutation:
         self,
         info: Info,
         cpr: Annotated[CPR, _CPR_ARGUMENT],
-        version: Annotated[str, strawberry.argument(description="The card's version as read (`masterCard.version`).")],
+        version: Annotated[
+            str,
+            strawberry.argument(
+                description=described("The card's version as read (`masterCard.version`)", CARD_VERSION),
+                directives=[CARD_VERSION],
+            ),
+        ],
         changes: Annotated[MasterCardChanges, strawberry.argument(description="The fields to change.")],
     ) -> MasterCard | None:
         return await change_master_card(info, cpr, version, changes)
@@ -312,6 +290,13 @@ class Mutation:
         self,
         info: Info,
         cpr: Annotated[CPR, _CPR_ARGUMENT],
-        block_id: Annotated[strawberry.ID, strawberry.argument(name="id", description="The block's id (`Block.id`).")],
+        block_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(
+                name="id",
+                description=described("The block's id (`Block.id`)", blocks.BLOCK_ID_BOUND),
+                directives=[blocks.BLOCK_ID_BOUND],
+            ),
+        ],
     ) -> Block | None:
         return await blocks.revoke_block(info, cpr, str(block_id))

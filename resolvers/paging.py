@@ -13,6 +13,10 @@ key and ID, or its index in a list without IDs), tagged with the list it came fr
 base64url-encoded so clients treat it as opaque; never a name or a CPR number. A cursor of another
 list, or text that is not a cursor, is ``BAD_USER_INPUT`` naming ``after``; a cursor whose item has
 gone since still finds its place where the list has IDs (keyset, not offset).
+
+Both arguments are bounded where they are declared (:mod:`resolvers.bounds`): ``first`` by
+:data:`PAGE`, ``after`` by its list's :class:`Cursor` (its tag and the kinds of its positions), and the
+gateway checks them before anything is fetched; :func:`page` reads values that hold.
 """
 
 from __future__ import annotations
@@ -20,16 +24,17 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import functools
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Generic, Self, TypeAlias, TypeVar, cast
+from typing import Annotated, Any, Final, Generic, Self, TypeAlias, TypeVar, cast
 
 import strawberry
 
+from resolvers.bounds import Constraint, Format, constraint, described
 from resolvers.common import SourceStatus
 from resolvers.cost import list_size
-from resolvers.errors import InvalidArgument
 from resolvers.protection import Redactable, places, redact
 from resolvers.sectors import NO_SECTORS, Sectors
 
@@ -45,12 +50,65 @@ Key: TypeAlias = tuple[int | str, ...]
 NodeT = TypeVar("NodeT")
 R = TypeVar("R")
 
-FIRST_TEXT = f"Items per page, 1 to {MAX_PAGE}."
-AFTER_TEXT = "The previous page's `pageInfo.endCursor`: the page starts after it."
-First: TypeAlias = Annotated[int, strawberry.argument(description=FIRST_TEXT)]
+PAGE = constraint(min=1, max=MAX_PAGE)
+"""The bound on ``first`` of every connection."""
+FIRST_TEXT = described("Items per page", PAGE)
+AFTER_TEXT = "The previous page's `pageInfo.endCursor`: the page starts after it"
+First: TypeAlias = Annotated[int, strawberry.argument(description=FIRST_TEXT, directives=[PAGE])]
 """The ``first`` argument of a connection field (default :data:`DEFAULT_PAGE`)."""
-After: TypeAlias = Annotated[str | None, strawberry.argument(description=AFTER_TEXT)]
-"""The ``after`` argument of a connection field (default ``None``)."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """The cursors of one list: its ``tag`` and the kinds of its positions' parts (``(int, str)``: a sort key
+    and an ID; ``(int,)``: an index). A cursor of another list, or of another shape, is out of bounds."""
+
+    tag: str
+    shape: tuple[type, ...]
+    fits: Callable[[Key], bool] | None = None
+    """A further check of a position, for a list whose positions must also be a store's (a moment that exists)."""
+
+    def encode(self, position: Key) -> str:
+        """The opaque cursor for ``position`` in this list."""
+        assert tuple(type(part) for part in position) == self.shape, "a position of this list's shape"
+        text = json.dumps([self.tag, *position], ensure_ascii=False, separators=(",", ":"))
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    def position(self, cursor: str) -> Key | None:
+        """The position in ``cursor``; ``None`` unless this list made it."""
+        try:
+            found = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return None
+        if not isinstance(found, list) or len(found) < 2 or found[0] != self.tag:
+            return None
+        position = tuple(found[1:])
+        if tuple(type(part) for part in position) != self.shape or (self.fits is not None and not self.fits(position)):
+            return None
+        return position
+
+    def decode(self, cursor: str) -> Key:
+        """The position in ``cursor``, checked before execution (:attr:`bound`); a ``ValueError`` here is the
+        gateway's fault, masked as an internal error."""
+        position = self.position(cursor)
+        if position is None:
+            raise ValueError("a cursor of another list reached a resolver")
+        return position
+
+    @functools.cached_property
+    def bound(self) -> Constraint:
+        """The bound on ``after``: a cursor of this list."""
+        form = Format("cursor", "a cursor this list gave", lambda c: c if self.position(c) is not None else None)
+        return constraint(format=form)
+
+    @functools.cached_property
+    def argument(self) -> Any:
+        """The ``after`` argument of this list's connection field: ``Annotated[str | None, cursor.argument]``."""
+        return strawberry.argument(description=described(AFTER_TEXT, self.bound), directives=[self.bound])
+
+
+INDEX: Final = (int,)
+"""The shape of a position in a list without IDs: its index."""
 
 
 @strawberry.type(description="Where a page of a connection starts and ends (GraphQL Cursor Connections PageInfo).")
@@ -123,60 +181,24 @@ class Page(Generic[R]):
     total: int
 
 
-def check_first(first: int) -> int:
-    """``first`` when it is 1 to :data:`MAX_PAGE`; else :class:`InvalidArgument` naming ``first``."""
-    if not 1 <= first <= MAX_PAGE:
-        raise InvalidArgument("first", f"first must be between 1 and {MAX_PAGE}")
-    return first
-
-
 def page(
-    records: Sequence[R], first: int, after: str | None, *, tag: str, key: Callable[[R], Key] | None = None
+    records: Sequence[R], first: int, after: str | None, *, cursor: Cursor, key: Callable[[R], Key] | None = None
 ) -> Page[R]:
-    """The page of ``records`` (in their list's order, ``key`` ascending) asked by ``first`` and ``after``.
+    """The page of ``records`` (in their list's order, ``key`` ascending) asked by ``first`` and ``after``
+    (both checked before execution: :data:`PAGE`, ``cursor.bound``).
 
     Without ``key`` an item's position is its index: for a list without IDs, in an order its source keeps.
     """
-    check_first(first)
     keyed = [(key(r) if key is not None else (n,), r) for n, r in enumerate(records)]
     rest = keyed
     if after is not None:
-        position = decode_cursor(after, tag, shape=keyed[0][0] if keyed else None)
+        position = cursor.decode(after)
         rest = [(k, r) for k, r in keyed if k > position]
     shown = rest[:first]
     info = PageInfo(
         has_next_page=len(rest) > first,
         has_previous_page=len(rest) < len(keyed),
-        start_cursor=encode_cursor(tag, shown[0][0]) if shown else None,
-        end_cursor=encode_cursor(tag, shown[-1][0]) if shown else None,
+        start_cursor=cursor.encode(shown[0][0]) if shown else None,
+        end_cursor=cursor.encode(shown[-1][0]) if shown else None,
     )
     return Page([r for _, r in shown], info, len(keyed))
-
-
-def encode_cursor(tag: str, position: Key) -> str:
-    """The opaque cursor for ``position`` in the list tagged ``tag``."""
-    text = json.dumps([tag, *position], ensure_ascii=False, separators=(",", ":"))
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, tag: str, *, shape: Key | None = None, argument: str = "after") -> Key:
-    """The position in ``cursor``; :class:`InvalidArgument` naming ``argument`` unless the list ``tag`` made it.
-
-    ``shape`` is a position of the same list: the cursor's must have as many parts, of the same kinds,
-    so it compares with the list's keys. Without it (an empty list) any position of whole numbers and
-    text is taken.
-    """
-    refused = InvalidArgument(argument, f"{argument} is not a cursor from this list")
-    try:
-        found = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise refused from None
-    if not isinstance(found, list) or len(found) < 2 or found[0] != tag:
-        raise refused
-    position = tuple(found[1:])
-    kinds = [type(part) for part in position]
-    if any(kind not in (int, str) for kind in kinds):
-        raise refused
-    if shape is not None and kinds != [type(part) for part in shape]:
-        raise refused
-    return position

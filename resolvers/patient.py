@@ -9,17 +9,28 @@ import strawberry
 from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
 
+from resolvers import access_log, appointments
 from resolvers.access_log import AccessLogEntryConnection, log_window, read_access_log
 from resolvers.appointments import AppointmentFilter, Appointments, apply_filter, window_of
 from resolvers.appointments import build as build_appointments
-from resolvers.blocks import Block, patient_blocks
+from resolvers.blocks import BLOCKS_CURSOR, Block, patient_blocks
 from resolvers.context import Info, gather, load, plan_of, report, require, returned
 from resolvers.directives import reveals
 from resolvers.gather import Gathered, GatherKey
 from resolvers.master_card import MasterCard
-from resolvers.paging import DEFAULT_PAGE, FIRST_TEXT, After, Connection, First
+from resolvers.paging import DEFAULT_PAGE, FIRST_TEXT, PAGE, Connection, First
 from resolvers.person import Person
-from resolvers.plans import Diagnoses, Goals, Plans, care_plans, diagnoses, goals
+from resolvers.plans import (
+    DIAGNOSES_CURSOR,
+    GOALS_CURSOR,
+    PLANS_CURSOR,
+    Diagnoses,
+    Goals,
+    Plans,
+    care_plans,
+    diagnoses,
+    goals,
+)
 from resolvers.practice import GeneralPractitioner
 from resolvers.protection import ProtectedDetail, protected_field, protection_lookup
 from resolvers.scalars import CPR
@@ -90,9 +101,9 @@ class Patient:
     @strawberry.field(
         description=(
             "Appointments (aftaler) from hospitals, municipalities and general practice, merged from every "
-            "source, in a date range, with list, day and week views."
+            f"source, in a date range ({appointments.RANGE.text()}), with list, day and week views."
         ),
-        directives=[reveals(DataCategory.APPOINTMENTS)],
+        directives=[reveals(DataCategory.APPOINTMENTS), appointments.RANGE],
     )
     async def appointments(
         self,
@@ -111,7 +122,6 @@ class Patient:
         decision = require(info, self.cpr, DataCategory.APPOINTMENTS)
         first, last, window = window_of(start, end, datetime.now(COPENHAGEN).date())
         wanted = where or AppointmentFilter()
-        wanted.sor_set()  # a value that is not a SOR-ID is refused before anything is fetched
         key = GatherKey(self.cpr, window, decision.item_filter, wanted.wants_cancelled(), wanted.kind_set())
         found = await gather(info, DataCategory.APPOINTMENTS, info.context.loaders.appointments, key)
         shown = Gathered(apply_filter(found.items, wanted), found.errors, found.asked)
@@ -124,7 +134,9 @@ class Patient:
         ),
         directives=[reveals(DataCategory.PLANS)],
     )
-    async def plans(self, info: Info, first: First = DEFAULT_PAGE, after: After = None) -> Plans | None:
+    async def plans(
+        self, info: Info, first: First = DEFAULT_PAGE, after: Annotated[str | None, PLANS_CURSOR.argument] = None
+    ) -> Plans | None:
         decision = require(info, self.cpr, DataCategory.PLANS)
         key = GatherKey(self.cpr, DateWindow(), decision.item_filter)
         found = await gather(info, DataCategory.PLANS, info.context.loaders.care_plans, key)
@@ -137,7 +149,9 @@ class Patient:
         ),
         directives=[reveals(DataCategory.GOALS)],
     )
-    async def goals(self, info: Info, first: First = DEFAULT_PAGE, after: After = None) -> Goals | None:
+    async def goals(
+        self, info: Info, first: First = DEFAULT_PAGE, after: Annotated[str | None, GOALS_CURSOR.argument] = None
+    ) -> Goals | None:
         decision = require(info, self.cpr, DataCategory.GOALS)
         key = GatherKey(self.cpr, DateWindow(), decision.item_filter)
         found = await gather(info, DataCategory.GOALS, info.context.loaders.goals, key)
@@ -150,7 +164,9 @@ class Patient:
         ),
         directives=[reveals(DataCategory.DIAGNOSES)],
     )
-    async def diagnoses(self, info: Info, first: First = DEFAULT_PAGE, after: After = None) -> Diagnoses | None:
+    async def diagnoses(
+        self, info: Info, first: First = DEFAULT_PAGE, after: Annotated[str | None, DIAGNOSES_CURSOR.argument] = None
+    ) -> Diagnoses | None:
         decision = require(info, self.cpr, DataCategory.DIAGNOSES)
         key = GatherKey(self.cpr, DateWindow(), decision.item_filter)
         found = await gather(info, DataCategory.DIAGNOSES, info.context.loaders.conditions, key)
@@ -163,16 +179,18 @@ class Patient:
         ),
         directives=[reveals(DataCategory.BLOCKS)],
     )
-    async def blocks(self, info: Info, first: First = DEFAULT_PAGE, after: After = None) -> Connection[Block] | None:
+    async def blocks(
+        self, info: Info, first: First = DEFAULT_PAGE, after: Annotated[str | None, BLOCKS_CURSOR.argument] = None
+    ) -> Connection[Block] | None:
         return await patient_blocks(info, self.cpr, first, after)
 
     @protected_field(
         ProtectedDetail.PLACE,
         description=(
             "The patient's access log (Min Log): who read or changed the patient's data through this gateway, "
-            "newest first, told in Danish. Entries are kept two years."
+            f"newest first, told in Danish. Entries are kept two years ({access_log.RANGE.text()})."
         ),
-        directives=[reveals(DataCategory.ACCESS_LOG)],
+        directives=[reveals(DataCategory.ACCESS_LOG), access_log.RANGE],
     )
     async def access_log(
         self,
@@ -189,10 +207,11 @@ class Patient:
                 description=(
                     f"{FIRST_TEXT} A page may hold fewer while more follow (a stored entry this version cannot "
                     "read keeps its place unseen)."
-                )
+                ),
+                directives=[PAGE],
             ),
         ] = DEFAULT_PAGE,
-        after: After = None,
+        after: Annotated[str | None, access_log.CURSOR.argument] = None,
     ) -> AccessLogEntryConnection | None:
         require(info, self.cpr, DataCategory.ACCESS_LOG)
         window = log_window(start, end, datetime.now(COPENHAGEN).date())

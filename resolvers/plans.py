@@ -15,7 +15,7 @@ import strawberry
 
 from resolvers.common import Coding, Organisation, source_statuses
 from resolvers.gather import Gathered
-from resolvers.paging import Key, NodeT, Page, SourcedConnection, page
+from resolvers.paging import Cursor, Key, NodeT, Page, SourcedConnection, page
 from resolvers.protection import ProtectedDetail, protected_field
 from resolvers.vocabulary import graphql_enum
 from sources.clinical import (
@@ -273,9 +273,16 @@ def _place(record: CarePlanRecord | GoalRecord | ConditionRecord) -> Key:
     return newest_first(record.dated, record.source, record.id)
 
 
+PLACE = (int, str, str)
+"""The shape of a position in these lists (:func:`_place`): the first day covered, the source, the ID."""
+PLANS_CURSOR = Cursor("plans", PLACE)
+GOALS_CURSOR = Cursor("goals", PLACE)
+DIAGNOSES_CURSOR = Cursor("diagnoses", PLACE)
+
+
 def care_plans(found: Gathered[CarePlanRecord], withheld: bool, first: int, after: str | None) -> Plans:
     """A page of the patient's plans, newest first."""
-    shown = page(sorted(found.items, key=_place), first, after, tag="plans", key=_place)
+    shown = page(sorted(found.items, key=_place), first, after, cursor=PLANS_CURSOR, key=_place)
     return _sourced([CarePlan.from_record(r) for r in shown.items], shown, found, withheld)
 
 
@@ -283,14 +290,14 @@ def goals(found: Gathered[GoalRecord], withheld: bool, first: int, after: str | 
     """A page of the patient's goals (overall goals and sub-goals alike), newest first; each with its sub-goals
     among every goal found, on this page or not."""
     records = sorted(found.items, key=_place)
-    shown = page(records, first, after, tag="goals", key=_place)
+    shown = page(records, first, after, cursor=GOALS_CURSOR, key=_place)
     made = {id(r): goal for r, goal in zip(records, Goal.tree(records), strict=True)}
     return _sourced([made[id(r)] for r in shown.items], shown, found, withheld)
 
 
 def diagnoses(found: Gathered[ConditionRecord], withheld: bool, first: int, after: str | None) -> Diagnoses:
     """A page of the patient's diagnoses, newest first."""
-    shown = page(sorted(found.items, key=_place), first, after, tag="diagnoses", key=_place)
+    shown = page(sorted(found.items, key=_place), first, after, cursor=DIAGNOSES_CURSOR, key=_place)
     return _sourced([Diagnosis.from_record(r) for r in shown.items], shown, found, withheld)
 
 

@@ -8,15 +8,18 @@ phone, SOR-ID and doctors would point to where the patient lives.
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Annotated, Self
 
 import strawberry
 
-from resolvers.paging import DEFAULT_PAGE, After, Connection, First, page
+from resolvers.paging import DEFAULT_PAGE, INDEX, Connection, Cursor, First, page
 from resolvers.person import PostalAddress
 from resolvers.protection import ProtectedDetail, Redactable, protects
 from resolvers.sectors import NO_SECTORS, Sectors
 from sources.models import DoctorRecord, PracticeRecord
+
+DOCTORS_CURSOR = Cursor("doctors", INDEX)
+"""``GeneralPractitioner.doctors(after:)``: a cursor of the practice's doctors."""
 
 
 @strawberry.type(description="A doctor at the practice (yderperson).", directives=[protects(ProtectedDetail.PLACE)])
@@ -53,8 +56,10 @@ class GeneralPractitioner(Redactable):
     """Every doctor the register lists for the practice, in its order."""
 
     @strawberry.field(description="The doctors at the practice (læger), in the register's order.")
-    def doctors(self, first: First = DEFAULT_PAGE, after: After = None) -> Connection[Doctor]:
-        shown = page(self.doctor_list, first, after, tag="doctors")
+    def doctors(
+        self, first: First = DEFAULT_PAGE, after: Annotated[str | None, DOCTORS_CURSOR.argument] = None
+    ) -> Connection[Doctor]:
+        shown = page(self.doctor_list, first, after, cursor=DOCTORS_CURSOR)
         return Connection(nodes=shown.items, page_info=shown.info, total=shown.total)
 
     def redacted(self, sectors: Sectors = NO_SECTORS) -> Self:

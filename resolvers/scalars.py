@@ -9,13 +9,13 @@ from typing import NewType
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
-from resolvers.errors import EARLIEST_DATE, LATEST_DATE
+from resolvers.errors import EARLIEST_DATE, LATEST_DATE, ValueRefused
 from sources.identifiers import is_cpr
 
 
 def _parse_cpr(value: object) -> str:
     if not isinstance(value, str) or not is_cpr(value):
-        raise ValueError("a CPR number is 10 digits, the first six a valid date (DDMMYY), without hyphen")
+        raise ValueRefused("a CPR number is 10 digits, the first six a valid date (DDMMYY), without hyphen")
     return value
 
 
@@ -46,13 +46,16 @@ def parse_date(value: object) -> date:
     Only the RFC 3339 form: Python's ``date.fromisoformat`` also takes ``19010101``, week dates and
     other ISO 8601 forms, which would make a typo a valid date. The range is checked here, in the
     scalar, so every date the schema takes is checked, whichever argument or input field it is (no date
-    arithmetic on it can overflow: ADR 0009). Raises ``ValueError`` without the value.
+    arithmetic on it can overflow: ADR 0009). Raises :class:`ValueRefused` without the value.
     """
     if not isinstance(value, str) or not _FULL_DATE.fullmatch(value):
-        raise ValueError("a date is written YYYY-MM-DD")
-    parsed = date.fromisoformat(value)
+        raise ValueRefused("a date is written YYYY-MM-DD")
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        raise ValueRefused("a date is written YYYY-MM-DD and names a day of the calendar") from None
     if not EARLIEST_DATE <= parsed <= LATEST_DATE:
-        raise ValueError(f"a date {_OUTSIDE}")
+        raise ValueRefused(f"a date {_OUTSIDE}")
     return parsed
 
 
@@ -60,10 +63,13 @@ def parse_date_time(value: object) -> datetime:
     """An instant argument: RFC 3339 ``date-time`` with its offset (``Z`` or ``±hh:mm``; a time without
     one is ambiguous), its date in 1900-01-01 to 2199-12-31 as for :func:`parse_date`."""
     if not isinstance(value, str) or not _DATE_TIME.fullmatch(value):
-        raise ValueError("a date and time is written YYYY-MM-DDThh:mm:ss with Z or an offset such as +01:00")
-    parsed = datetime.fromisoformat(value)
+        raise ValueRefused("a date and time is written YYYY-MM-DDThh:mm:ss with Z or an offset such as +01:00")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueRefused("a date and time names a day of the calendar and a time of day") from None
     if not EARLIEST_DATE <= parsed.date() <= LATEST_DATE:
-        raise ValueError(f"a date and time {_OUTSIDE}")
+        raise ValueRefused(f"a date and time {_OUTSIDE}")
     return parsed
 
 

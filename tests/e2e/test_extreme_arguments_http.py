@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from resolvers.errors import EARLIEST_DATE, LATEST_DATE
-from resolvers.paging import encode_cursor
 from sandbox.population import Block
 from tests.e2e.conftest import DOCTOR_WITH_RELATIONS, HANS, Gateway, Harness, error_codes
+from tests.resolvers.test_paging import raw
 
 EDGES = [date.min, date.min + timedelta(days=1), date.max, date.max - timedelta(days=1)]
 EDGES += [EARLIEST_DATE - timedelta(days=1), EARLIEST_DATE, LATEST_DATE, LATEST_DATE + timedelta(days=1)]
@@ -97,7 +97,7 @@ async def test_appointment_ranges_and_pages(
 
 def cursor(micros: int, tag: str) -> str:
     """A cursor at ``micros`` microseconds since 1970 in the list ``tag``."""
-    return encode_cursor(tag, (micros, "some-id"))
+    return raw(tag, micros, "some-id")
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -15,7 +15,7 @@ import pytest
 
 from sandbox.personas import LUNG_CLINIC_SOR
 from sandbox.population import Population
-from sandbox.server import ThreadedSandbox
+from sandbox.server import SOURCE_APPS, ThreadedSandbox
 from sources.payloads import COPENHAGEN
 from tests.e2e.conftest import BLOCKED_DOCTOR, BLOCKS_DOCTOR, DOCTOR_WITH_RELATIONS, HANS, Gateway, error_codes
 
@@ -149,15 +149,20 @@ ADDRESS = {"line": "Testferievej 2", "postalCode": "6700", "city": "Esbjerg"}
         "too-many-relatives",
     ],
 )
-async def test_each_invalid_field_is_bad_user_input_naming_it_and_nothing_is_written(
+async def test_each_invalid_field_is_bad_user_input_naming_it_and_nothing_is_asked_or_recorded(
     gateway: Gateway, population: Population, changes: dict[str, Any], argument: str
 ) -> None:
+    """The bounds are checked before execution: no source is asked, no record of a change is opened."""
+    records = len(await gateway.access_log.for_patient(HANS, limit=1000))
+    clear(gateway.sandbox, *SOURCE_APPS)
+
     body = await update(gateway, gateway.citizen(HANS), "1", **changes)
 
-    assert body["data"] == {"updateMasterCard": None}
+    assert body["data"] is None
     assert error_codes(body) == [("BAD_USER_INPUT", None)]
     assert body["errors"][0]["extensions"]["argument"] == argument
-    assert requests(gateway.sandbox, "stamkort", "PUT") == 0
+    assert sum(len(gateway.sandbox.control(name).recorder.requests) for name in SOURCE_APPS) == 0
+    assert len(await gateway.access_log.for_patient(HANS, limit=1000)) == records
     assert population.master_cards[HANS].version == 1
     for value in ("1234567", "67000", "K461", "dansk", "999"):
         assert value not in body["errors"][0]["message"], "the message never echoes the value"
@@ -353,14 +358,17 @@ async def test_a_professional_block_names_the_doctor_in_capitals(gateway: Gatewa
         "validity-ended",
     ],
 )
-async def test_an_invalid_block_is_bad_user_input_and_nothing_is_stored(
+async def test_an_invalid_block_is_bad_user_input_and_nothing_is_asked(
     gateway: Gateway, block: dict[str, Any], argument: str
 ) -> None:
+    clear(gateway.sandbox, *SOURCE_APPS)
+
     body = await gateway.graphql(CREATE, gateway.citizen(HANS), cpr=HANS, block=block)
 
+    assert body["data"] is None
     assert error_codes(body) == [("BAD_USER_INPUT", None)]
     assert body["errors"][0]["extensions"]["argument"] == argument
-    assert requests(gateway.sandbox, "consent", "POST") == 0
+    assert sum(len(gateway.sandbox.control(name).recorder.requests) for name in SOURCE_APPS) == 0
 
 
 async def test_revoking_a_block_that_is_not_the_patients_is_refused_and_nothing_is_deleted(

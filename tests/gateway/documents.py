@@ -33,6 +33,12 @@ WORST_CASES = {
         16, "person { name }", "Patient", f'{{ patient(cpr: "{HANS}") {{ ...F0 }} }}'
     ),
     "aliased fan-out": fan_out(17, "a: __typename"),
+    "fragment fan-out in two ranges": fan_out(
+        15,
+        "days(includeEmptyDays: true) { date }",
+        "Appointments",
+        f'{{ patient(cpr: "{HANS}") {{ a: appointments {{ ...F0 }} b: appointments(to: "2199-01-01") {{ ...F0 }} }} }}',
+    ),
     "deep introspection": "{ __schema { types { " + "fields { type { " * 14 + "name" + " } }" * 14 + " } } }",
     "deep nesting": "{ " + "__typename(a: " + "[" * 190 + "]" * 190 + ") }",
     "deep input object": f'{{ patient(cpr: "{HANS}", override: ' + "{a: " * 90 + "1" + "}" * 90 + ") { cpr } }",

@@ -9,7 +9,6 @@ Nothing here needs a token or a source: these errors come before any decision.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,13 +24,11 @@ from hypothesis import strategies as st
 from gateway.app import create_app
 from gateway.schema import build_schema
 from gateway.settings import Settings
+from tests.schema_inputs import Name, literal
+from tests.schema_inputs import as_variable as variable
 
 SCHEMA = build_schema()._schema
 HANS = '"1403723705"'
-
-
-class Enum(str):
-    """An enum value, written bare in a literal."""
 
 
 @dataclass(frozen=True)
@@ -63,38 +60,18 @@ BAD: dict[str, list[tuple[Any, str]]] = {
     "Int": [("x", ""), (1.5, ""), (2**31, ""), (True, ""), (None, "")],
     "Boolean": [("yes", ""), (1, ""), (None, "")],
     "OverrideInput": [
-        ({"ground": Enum("BECAUSE"), "reason": REASON}, ".ground"),
-        ({"ground": Enum("NOT_CONTACTABLE"), "reason": 5}, ".reason"),
+        ({"ground": Name("BECAUSE"), "reason": REASON}, ".ground"),
+        ({"ground": Name("NOT_CONTACTABLE"), "reason": 5}, ".reason"),
         ({"reason": REASON}, ""),
-        ({"ground": Enum("NOT_CONTACTABLE"), "reason": REASON, "extra": 1}, ""),
+        ({"ground": Name("NOT_CONTACTABLE"), "reason": REASON, "extra": 1}, ""),
         ("NOT_CONTACTABLE", ""),
     ],
     "AppointmentFilter": [
-        ({"organisationKinds": [Enum("REGION"), Enum("MOON")]}, ".organisationKinds.1"),
+        ({"organisationKinds": [Name("REGION"), Name("MOON")]}, ".organisationKinds.1"),
         ({"includeCancelled": "yes"}, ".includeCancelled"),
-        ({"statuses": Enum("NOPE")}, ".statuses"),
+        ({"statuses": Name("NOPE")}, ".statuses"),
     ],
 }
-
-
-def literal(value: Any) -> str:
-    """``value`` written as a GraphQL literal."""
-    if isinstance(value, Enum):
-        return str(value)
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {literal(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(literal(v) for v in value) + "]"
-    return json.dumps(value)
-
-
-def variable(value: Any) -> Any:
-    """``value`` as JSON variables carry it (enums as their names)."""
-    if isinstance(value, dict):
-        return {k: variable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [variable(v) for v in value]
-    return str(value) if isinstance(value, Enum) else value
 
 
 @pytest.fixture
@@ -217,3 +194,30 @@ def _coercion_errors(value: str, type_: GraphQLInputType) -> list[str]:
     errors: list[str] = []
     validate_input_value(value, type_, lambda error, _path: errors.append(error.message))
     return errors
+
+
+RELATIVE = {"givenName": "Inge", "lastName": "Test Jensen", "cpr": "1709683160"}
+
+
+@pytest.mark.parametrize("as_variable", [True, False], ids=["variable", "literal"])
+async def test_the_reported_relative_is_refused_by_its_place_and_type_never_by_its_values(
+    client: httpx.AsyncClient, as_variable: bool
+) -> None:
+    """The verifier's case: an unknown field in a relative, as a variable and written in the document."""
+    mutation = (
+        'mutation($c: MasterCardChanges!) { updateMasterCard(cpr: "1403723705", version: "1", changes: $c) '
+        "{ version } }"
+    )
+    if as_variable:
+        body = await post(client, mutation, {"c": {"relatives": [RELATIVE]}})
+        place = "$c.relatives.0"
+    else:
+        literal = 'relatives: [{givenName: "Inge", lastName: "Test Jensen", cpr: "1709683160"}]'
+        body = await post(client, mutation.replace("($c: MasterCardChanges!)", "").replace("$c", f"{{{literal}}}"))
+        place = "changes.relatives.0"
+
+    (error,) = body["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": place}
+    assert "RelativeInput has no field by 2 names sent" in error["message"]
+    for value in ("Inge", "Test Jensen", "1709683160", "lastName", "cpr"):
+        assert value not in error["message"]

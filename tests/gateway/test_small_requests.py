@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from graphql import DocumentNode, ParallelVisitor, specified_rules, visit
 from graphql.language import Visitor
 
 from auth.operation import OperationReader, PreparedOperation, prepare_operation
+from gateway.arguments import ArgumentWalk
 from gateway.limits import Limits, measure, operation_limits_rule, parse_document
 from gateway.schema import build_schema
 from gateway.validation import REPLACED_RULES
@@ -88,3 +90,8 @@ def test_every_walk_over_a_small_document_is_bounded(name: str, validation_work:
         reader = OperationReader(SCHEMA, prepared)
         reader.read()
         assert reader.visits <= selections(document)
+        arguments = ArgumentWalk(SCHEMA, prepared, date(2026, 5, 4))
+        arguments.run()
+        # once per date range a fragment is spread under: two fields of one name need an alias
+        assert arguments.visits <= selections(document) * (1 + arguments.ranges)
+        assert arguments.ranges <= LIMITS.max_aliases

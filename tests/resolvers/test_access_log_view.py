@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from resolvers.access_log import AccessLogEntry, log_window, read_access_log, years_before
-from resolvers.errors import InvalidArgument
-from resolvers.paging import encode_cursor
+from resolvers.access_log import CURSOR, RANGE, AccessLogEntry, log_window, read_access_log
+from resolvers.bounds import years_before
+from resolvers.paging import PAGE
 from sources.audit import (
     AccessActivity,
     AccessCursor,
@@ -20,6 +20,7 @@ from sources.audit import (
 )
 from sources.categories import DataCategory
 from tests.records import access_record
+from tests.resolvers.test_paging import raw
 
 HANS = "1403723705"
 REPRESENTATIVE_CPR = "0201609996"  # MedCom test person Lonni Test Lauridsen
@@ -297,10 +298,10 @@ def test_local_dates_become_a_half_open_utc_range_across_summer_time():
 
 def test_a_range_reaching_a_day_beyond_two_years_is_allowed_but_not_further():
     assert log_window(date(2024, 11, 19), None, TODAY).start == date(2024, 11, 19)
+    assert list(RANGE.refusals({"from": date(2024, 11, 19), "to": None}, TODAY)) == []
 
-    with pytest.raises(InvalidArgument) as error:
-        log_window(date(2024, 11, 18), None, TODAY)
-    assert error.value.argument == "from"
+    (refusal,) = RANGE.refusals({"from": date(2024, 11, 18), "to": None}, TODAY)
+    assert refusal.path == ("from",)
 
 
 @pytest.mark.parametrize(
@@ -312,10 +313,9 @@ def test_a_range_reaching_a_day_beyond_two_years_is_allowed_but_not_further():
     ],
 )
 def test_a_bad_range_names_the_argument(start: date | None, end: date | None, argument: str):
-    with pytest.raises(InvalidArgument) as error:
-        log_window(start, end, TODAY)
+    refusals = list(RANGE.refusals({"from": start, "to": end}, TODAY))
 
-    assert error.value.argument == argument
+    assert {r.path for r in refusals} == {(argument,)}
 
 
 def test_two_years_before_a_leap_day_is_the_28th():
@@ -436,27 +436,21 @@ async def test_the_range_is_passed_to_the_store():
     [
         "not a cursor",
         "%%%",
-        encode_cursor("appointments", (0, "rec-1")),  # an appointment list's cursor
-        encode_cursor("other", (0, "rec-1")),
-        encode_cursor("minlog", ("2026-05-04T12:00:00", "rec-1")),
-        encode_cursor("minlog", (0,)),
-        encode_cursor("minlog", (10**20, "rec-1")),  # no moment a store holds
+        raw("appointments", 0, "rec-1"),  # an appointment list's cursor
+        raw("other", 0, "rec-1"),
+        raw("minlog", "2026-05-04T12:00:00", "rec-1"),
+        raw("minlog", 0),
+        raw("minlog", 10**20, "rec-1"),  # no moment a store holds
         "WyJtaW5sb2ciLDAsdHJ1ZV0",  # ["minlog",0,true]
     ],
 )
-async def test_a_malformed_or_foreign_cursor_is_refused_before_the_store_is_asked(cursor: str):
-    log = FakeLog(many(3))
-
-    with pytest.raises(InvalidArgument) as error:
-        await read_access_log(log, HANS, log_window(None, None, TODAY), 20, cursor)
-
-    assert error.value.argument == "after"
-    assert log.asked == []
+def test_a_malformed_or_foreign_cursor_is_out_of_the_cursor_bound(cursor: str):
+    """The gateway refuses it before execution (``gateway.arguments``); the store is never asked."""
+    assert [r.path for r in CURSOR.bound.refusals(cursor)] == [()]
+    assert list(CURSOR.bound.refusals(raw("minlog", 0, "rec-1"))) == []
 
 
 @pytest.mark.parametrize("first", [0, 101, -1])
-async def test_page_size_is_between_1_and_100(first: int):
-    with pytest.raises(InvalidArgument) as error:
-        await read_access_log(FakeLog([]), HANS, log_window(None, None, TODAY), first, None)
-
-    assert error.value.argument == "first"
+def test_page_size_is_between_1_and_100(first: int):
+    assert [r.path for r in PAGE.refusals(first)] == [()]
+    assert list(PAGE.refusals(1)) == list(PAGE.refusals(100)) == []

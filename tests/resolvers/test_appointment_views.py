@@ -6,8 +6,15 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from resolvers.appointments import AppointmentFilter, Appointments, apply_filter, window_of
-from resolvers.errors import InvalidArgument
+from resolvers.appointments import (
+    CURSOR,
+    EVERY_DAY,
+    RANGE,
+    AppointmentFilter,
+    Appointments,
+    apply_filter,
+    window_of,
+)
 from resolvers.gather import appointment_allowed, merge_appointments
 from sources.clinical import (
     AppointmentRecord,
@@ -88,17 +95,11 @@ def test_the_list_view_pages_with_a_cursor_until_the_end():
 
 
 @pytest.mark.parametrize("cursor", ["not-a-cursor", "", "MjAyNg"])
-def test_a_foreign_cursor_is_bad_input(cursor):
-    with pytest.raises(InvalidArgument) as raised:
-        view([appointment("a", at(20))]).list_view(first=2, after=cursor)
-    assert raised.value.argument == "after"
-
-
-def test_page_size_is_bounded():
-    with pytest.raises(InvalidArgument):
-        view([]).list_view(first=0)
-    with pytest.raises(InvalidArgument):
-        view([]).list_view(first=1000)
+def test_a_foreign_cursor_is_out_of_the_cursor_bound(cursor):
+    """The gateway refuses it before execution (``gateway.arguments``)."""
+    assert [r.path for r in CURSOR.bound.refusals(cursor)] == [()]
+    page = view([appointment("a", at(20)), appointment("b", at(21))]).list_view(first=1)
+    assert list(CURSOR.bound.refusals(page.page_info.end_cursor)) == []
 
 
 def test_the_day_view_puts_a_multi_day_appointment_on_every_day_it_covers():
@@ -116,8 +117,11 @@ def test_the_day_view_puts_a_multi_day_appointment_on_every_day_it_covers():
 
 
 def test_empty_days_are_listed_for_at_most_a_year():
-    with pytest.raises(InvalidArgument):
-        view([], date(2025, 1, 1), date(2026, 6, 1)).days(include_empty_days=True)
+    year = (date(2026, 1, 1), date(2026, 12, 31))
+    assert list(EVERY_DAY.refusals({"includeEmptyDays": True}, year)) == []
+    assert list(EVERY_DAY.refusals({"includeEmptyDays": False}, (date(2025, 1, 1), date(2026, 6, 1)))) == []
+    (refusal,) = EVERY_DAY.refusals({"includeEmptyDays": True}, (date(2025, 1, 1), date(2026, 1, 2)))
+    assert refusal.path == ("includeEmptyDays",)
 
 
 def test_the_day_view_can_show_every_day_of_the_range():
@@ -167,7 +171,8 @@ def test_the_range_defaults_to_the_next_ninety_days_and_rejects_backwards_or_hug
     first, last, window = window_of(None, None, today)
     assert (first, last) == (today, today + timedelta(days=90))
     assert window == DateWindow(today, today + timedelta(days=91))
-    with pytest.raises(InvalidArgument):
-        window_of(date(2026, 12, 1), date(2026, 11, 1), today)
-    with pytest.raises(InvalidArgument):
-        window_of(date(2010, 1, 1), date(2026, 1, 1), today)
+    backwards = RANGE.refusals({"from": date(2026, 12, 1), "to": date(2026, 11, 1)}, today)
+    assert [r.path for r in backwards] == [("to",)]
+    huge = RANGE.refusals({"from": date(2010, 1, 1), "to": date(2026, 1, 1)}, today)
+    assert [r.path for r in huge] == [("to",)]
+    assert [r.path for r in RANGE.refusals({"from": date(2027, 6, 1), "to": None}, today)] == []

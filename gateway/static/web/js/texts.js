@@ -161,16 +161,16 @@ export function errorText(code, source) {
 // English message ("" for any); the first row that fits wins. tests/gateway/test_web_operations.py
 // checks that every `because` is in a message the gateway gives, so a reworded message fails there.
 const REASONS = [
-  ["from", "two years", "Min Log gemmer adgange i to år, så datoen kan ikke ligge længere tilbage."],
-  ["to", "two years", "Min Log gemmer adgange i to år, så datoen kan ikke ligge længere tilbage."],
+  ["from", "years back", "Min Log gemmer adgange i to år, så datoen kan ikke ligge længere tilbage."],
+  ["to", "years back", "Min Log gemmer adgange i to år, så datoen kan ikke ligge længere tilbage."],
   ["from", "must not be after", "Fra-datoen må ikke ligge efter til-datoen."],
   ["to", "must not be before", "Til-datoen må ikke ligge før fra-datoen."],
   ["to", "at most", "Perioden må højst være et år."],
-  ["end", "ends before it starts", "Slutdatoen må ikke ligge før startdatoen."],
-  ["end", "already ended", "Datoen må ikke være overskredet."],
-  ["start", "needs both ends", "Udfyld både »Data fra« og »Data til«."],
-  ["end", "needs both ends", "Udfyld både »Data fra« og »Data til«."],
-  ["dataPeriod", "needs the period", "Udfyld både »Data fra« og »Data til«."],
+  ["end", "must not be before", "Slutdatoen må ikke ligge før startdatoen."],
+  ["end", "in the past", "Datoen må ikke være overskredet."],
+  ["start", "both ends", "Udfyld både »Data fra« og »Data til«."],
+  ["end", "both ends", "Udfyld både »Data fra« og »Data til«."],
+  ["dataPeriod", "is needed by", "Udfyld både »Data fra« og »Data til«."],
   ["authorizationId", "", "Et autorisations-ID er fem tegn: konsonanter og cifre, fx CBDJ6."],
   ["organisationSorId", "", "En SOR-kode er mindst 11 cifre."],
   ["phone", "phone number", "Et telefonnummer er 8 cifre, evt. med +45 foran, eller et udenlandsk nummer med + og cifre."],
@@ -185,11 +185,10 @@ const REASONS = [
   ["id", "no longer exists", "Spærringen findes ikke længere. Den er måske allerede ophævet."],
   ["id", "no block with this id", "Spærringen findes ikke længere. Den er måske allerede ophævet."],
   ["", "must not be blank", "Feltet skal udfyldes."],
-  ["", "characters", "Teksten er for lang."],
   ["", "one line", "Skriv teksten på én linje."],
+  ["", "characters", "Teksten er for lang."],
   ["", "placeholder", "Skriv en rigtig værdi, ikke pladsholderen for navne- og adressebeskyttelse."],
   ["", "lies in", "Datoen skal ligge mellem år 1900 og 2199."],
-  ["", "must be a date from", "Datoen skal ligge mellem år 1900 og 2199."],
   ["", "a date is written", "Skriv en dato."],
 ];
 
