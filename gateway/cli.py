@@ -6,7 +6,6 @@ with the command that started it, however that command ends (:mod:`gateway.child
 
 from __future__ import annotations
 
-import logging.config
 import os
 import subprocess
 import sys
@@ -23,7 +22,6 @@ from gateway.children import run_child, start_child, stop_child, stopped_by_sign
 from gateway.cli_access_log import COMMANDS as ACCESS_LOG_COMMANDS
 from gateway.clients import Introspection
 from gateway.config import effective_settings, settings_or_exit
-from gateway.logging import log_config
 from gateway.schema import schema_sdl
 from gateway.settings import SANDBOX_PORTS, Settings, sandbox_url
 from gateway.settings_federation import KEY_SECRET_VARIABLE, new_key_secret
@@ -229,9 +227,6 @@ def gateway_or_exit(settings: Settings, refusal: str) -> Starlette:
 
 def _serve_gateway(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     os.makedirs("var", exist_ok=True)
-    # The gateway's log handler before the app is built: what building it logs (a warning about the
-    # clients' registrations) is a log line like any other, not bare text before the first one.
-    logging.config.dictConfig(log_config(settings.log))
     gateway = gateway_or_exit(settings, "not starting")  # also with --workers: each worker builds its own after
     if workers > 1 and settings.federation.key_secret is None:
         # Each worker builds its app from the environment: one random key secret for all of them (ADR 0022).

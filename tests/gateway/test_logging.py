@@ -127,7 +127,6 @@ def test_the_served_gateway_logs_json_lines_without_the_cpr_of_a_refused_get(tmp
         "PATIENTOVERBLIK_DATABASE_URL": f"sqlite:///{tmp_path / 'access.db'}",
         "PATIENTOVERBLIK_MINLOG": "null",
         "PATIENTOVERBLIK_GRAPHIQL": "false",
-        "PATIENTOVERBLIK_CLIENTS": '{"vendor": {"name": "Vendor", "fields": ["Query.*"]}}',
     }
     command = [sys.executable, "-c", "from gateway.cli import main; main()", "serve"]
     server = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, cwd=tmp_path)  # noqa: S603
@@ -156,14 +155,6 @@ def test_the_served_gateway_logs_json_lines_without_the_cpr_of_a_refused_get(tmp
     assert [(line["level"], line["code"]) for line in own] == [("INFO", "UNAUTHENTICATED")]
     assert own[0]["request_id"] == post["request_id"] == anonymous.headers["x-request-id"]
     assert any("Application startup complete" in line["message"] for line in lines if line["logger"] == "uvicorn.error")
-    warned = [line for line in lines if line["logger"] == "patientoverblik.clients"]
-    assert [(line["level"], line["message"]) for line in warned] == [
-        (
-            "WARNING",
-            "PATIENTOVERBLIK_CLIENTS replaces the built-in registrations: the demo client 'epj-odense' is not "
-            "registered (add it to the JSON to keep it)",
-        )
-    ]
 
 
 def _wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
